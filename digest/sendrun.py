@@ -1,0 +1,95 @@
+"""`digest send` and the demo share this: plan the issue, send in-process, report from the ledger."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import date
+
+import click
+from sqlalchemy import func, select
+
+from digest.services.lists import get_list
+from digest.services.sending import SendReport, enqueue_deliveries, plan_issue, send_pending
+from digest.storage import models
+from digest.transports import open_transport
+
+
+@dataclass
+class LedgerLine:
+    email: str
+    name: str
+    status: str
+    articles: int
+    detail: str  # where the message lies, or why it was not sent
+
+
+@dataclass
+class SendResult:
+    issue_number: int
+    period_start: date
+    period_end: date
+    report: SendReport
+    lines: list[LedgerLine]
+
+
+def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
+    with app.session() as session:
+        ml = get_list(session, list_slug)
+        issue = plan_issue(session, ml, period_end)
+        enqueue_deliveries(session, issue)
+        issue_id = issue.id
+        pending = session.scalar(
+            select(func.count())
+            .select_from(models.Delivery)
+            .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "pending")
+        )
+    with open_transport(app.settings.smtp_url, app.settings.outbox) as transport:
+        with click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar:
+            report = send_pending(
+                app.factory, issue_id, transport, app.settings, app.regions, app.env, progress=bar.update
+            )
+    return ledger_result(app, issue_id, report)
+
+
+def ledger_result(app, issue_id: int, report: SendReport) -> SendResult:
+    with app.session() as session:
+        issue = session.get(models.Issue, issue_id)
+        rows = session.execute(
+            select(models.Delivery, models.Subscriber)
+            .join(models.Subscriber, models.Delivery.subscriber_id == models.Subscriber.id)
+            .where(models.Delivery.issue_id == issue_id)
+            .order_by(models.Delivery.id)
+        ).all()
+        lines = [
+            LedgerLine(
+                email=s.email,
+                name=s.name,
+                status=d.status,
+                articles=d.article_count,
+                detail=d.location if d.status == "sent" else (d.reason or d.last_error or ""),
+            )
+            for d, s in rows
+        ]
+        return SendResult(issue.number, issue.period_start, issue.period_end, report, lines)
+
+
+def print_send_table(result: SendResult) -> None:
+    click.echo(
+        f"issue {result.issue_number}: {result.period_start} – {result.period_end}; "
+        f"this run: {_counts(result.report.counts) or 'nothing left to send'}; "
+        f"{result.report.renders} distinct digest(s) rendered"
+    )
+    if not result.lines:
+        click.echo("no confirmed subscribers on this list")
+        return
+    email_w = max(len(line.email) for line in result.lines)
+    click.echo(f"{'subscriber':<{email_w}}  {'status':<10} {'articles':>8}  where / why")
+    for line in result.lines:
+        colour = {"sent": "green", "skipped": "yellow"}.get(line.status, "red")
+        status = click.style(f"{line.status:<10}", fg=colour)
+        click.echo(f"{line.email:<{email_w}}  {status} {line.articles:>8}  {line.detail}")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

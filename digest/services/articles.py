@@ -1,0 +1,146 @@
+"""Storing parsed articles: resolve topics and regions, skip duplicates, keep every good row."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from digest.domain import Article, ParsedArticle, ParseResult, Problem
+from digest.plaintext import html_to_text
+from digest.regions import RegionIndex
+from digest.services.lists import resolve_topic
+from digest.storage import models
+
+# Dates without a time, and the week boundaries, are read in the newsletter's time zone.
+NEWSROOM_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+
+def fingerprint(title: str, body_html: str) -> str:
+    """Same title and same text, whatever the markup or spacing: the same article."""
+    text = re.sub(r"\s+", "", html_to_text(body_html))
+    normal_title = re.sub(r"\s+", "", title)
+    return hashlib.sha256(f"{normal_title}\x00{text}".encode()).hexdigest()
+
+
+def store_articles(
+    session: Session,
+    ml: models.MailingList,
+    parsed: ParseResult,
+    regions: RegionIndex,
+    *,
+    source: str,
+    published: datetime,
+) -> IngestReport:
+    """Add each parsed article unless it is a duplicate or cannot be placed.
+
+    `published` stands in for articles that carry no date of their own.
+    """
+    report = IngestReport(problems=list(parsed.problems))
+    known = set(
+        session.scalars(select(models.Article.fingerprint).where(models.Article.list_id == ml.id))
+    )
+    for item in parsed.articles:
+        def problem(message: str, fld: str, severity: str = "error") -> None:
+            report.problems.append(Problem(message, source=source, line=item.line, field=fld, severity=severity))
+
+        topic = resolve_topic(ml, item.topic)
+        if topic is None:
+            names = "、".join(t.name for t in ml.topics)
+            problem(f"unknown topic {item.topic!r} (this list has: {names})", "topic")
+            continue
+        codes: list[str] = []
+        unresolved: list[str] = []
+        for label in item.regions:
+            resolution = regions.resolve(label)
+            for warning in resolution.warnings:
+                problem(warning, "regions", "warning" if resolution.ok else "error")
+            if resolution.ok:
+                codes.extend(c for c in resolution.codes if c not in codes)
+            else:
+                unresolved.append(label)
+        if not codes:
+            problem(f"no known region in {'、'.join(item.regions) or '(empty)'}; article not stored", "regions")
+            continue
+        if unresolved:
+            problem(f"kept with regions {', '.join(codes)}; ignored {'、'.join(unresolved)}", "regions", "warning")
+        digest_key = fingerprint(item.title, item.body_html)
+        if digest_key in known:
+            report.unchanged += 1
+            continue
+        known.add(digest_key)
+        session.add(_article_row(ml, topic, item, codes, digest_key, item.published or published))
+        report.added += 1
+    session.flush()
+    return report
+
+
+def _article_row(ml, topic, item: ParsedArticle, codes, key, published) -> models.Article:
+    row = models.Article(
+        list_id=ml.id,
+        topic_id=topic.id,
+        title=item.title,
+        body_html=item.body_html,
+        region_label=item.region_label,
+        source=item.source,
+        url=item.url,
+        published_at=published,
+        fingerprint=key,
+    )
+    row.regions = [models.ArticleRegion(region_code=c) for c in codes]
+    return row
+
+
+def period_bounds(period_end: date) -> tuple[date, datetime, datetime]:
+    """The seven days that end with `period_end`, as [start, end) instants."""
+    period_start = period_end - timedelta(days=6)
+    start = datetime.combine(period_start, time.min, NEWSROOM_TZ)
+    end = datetime.combine(period_end + timedelta(days=1), time.min, NEWSROOM_TZ)
+    return period_start, start, end
+
+
+def articles_of_period(session: Session, ml: models.MailingList, period_end: date) -> list[Article]:
+    """The visible articles published in the week ending `period_end`, as core data."""
+    _, start, end = period_bounds(period_end)
+    rows = session.scalars(
+        select(models.Article)
+        .where(
+            models.Article.list_id == ml.id,
+            models.Article.hidden.is_(False),
+            models.Article.published_at >= start,
+            models.Article.published_at < end,
+        )
+        .options(selectinload(models.Article.regions), selectinload(models.Article.topic))
+        .order_by(models.Article.published_at, models.Article.id)
+    ).all()
+    return [to_article(r) for r in rows]
+
+
+def to_article(row: models.Article) -> Article:
+    return Article(
+        id=row.id,
+        topic=row.topic.slug,
+        title=row.title,
+        body_html=row.body_html,
+        region_codes=tuple(r.region_code for r in row.regions),
+        region_label=row.region_label,
+        published=row.published_at,
+        source=row.source,
+        url=row.url,
+    )

@@ -1,0 +1,78 @@
+"""Lists (newsletters) and their topics."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.domain import ListInfo, Topic
+from digest.services import NotFound
+from digest.storage import models
+
+DEFAULT_LIST_SLUG = "rural-weekly"
+
+# The sample newsletter's sections, in its order.
+DEFAULT_TOPICS = (
+    ("macro", "宏观形势"),
+    ("poverty-alleviation", "脱贫攻坚"),
+    ("industry", "产业发展"),
+    ("living-environment", "人居环境"),
+    ("governance", "基层治理"),
+    ("public-services", "公共服务"),
+)
+
+
+def ensure_default_list(session: Session) -> models.MailingList:
+    """Create the default list and its topics unless it exists already."""
+    existing = session.scalar(select(models.MailingList).where(models.MailingList.slug == DEFAULT_LIST_SLUG))
+    if existing is not None:
+        return existing
+    ml = models.MailingList(
+        slug=DEFAULT_LIST_SLUG,
+        name="乡村振兴周报",
+        masthead="乡村振兴周报",
+        tagline="每周乡村振兴要闻，按您关注的地区与栏目挑选",
+        sender_name="乡村振兴周报",
+        sender_email="weekly@localhost",
+        credits=[],
+        language="zh-CN",
+    )
+    ml.topics = [models.Topic(slug=s, name=n, position=i) for i, (s, n) in enumerate(DEFAULT_TOPICS)]
+    session.add(ml)
+    session.flush()
+    return ml
+
+
+def get_list(session: Session, slug: str | None) -> models.MailingList:
+    slug = slug or DEFAULT_LIST_SLUG
+    ml = session.scalar(select(models.MailingList).where(models.MailingList.slug == slug))
+    if ml is None:
+        known = ", ".join(session.scalars(select(models.MailingList.slug)).all()) or "none (run `digest init`)"
+        raise NotFound(f"no list with slug {slug!r}; known lists: {known}")
+    return ml
+
+
+def list_info(ml: models.MailingList) -> ListInfo:
+    return ListInfo(
+        slug=ml.slug,
+        name=ml.name,
+        topics=tuple(Topic(slug=t.slug, name=t.name, position=t.position) for t in ml.topics),
+        sender_name=ml.sender_name,
+        sender_email=ml.sender_email,
+        reply_to=ml.reply_to,
+        masthead=ml.masthead or ml.name,
+        tagline=ml.tagline,
+        credits=tuple((str(k), str(v)) for k, v in (ml.credits or [])),
+        contact_email=ml.contact_email,
+        postal_address=ml.postal_address,
+        language=ml.language,
+    )
+
+
+def resolve_topic(ml: models.MailingList, label: str) -> models.Topic | None:
+    """A topic as people write it: its name (产业发展) or its slug (industry)."""
+    wanted = label.strip().casefold()
+    for topic in ml.topics:
+        if wanted in (topic.slug.casefold(), topic.name.casefold()):
+            return topic
+    return None

@@ -1,0 +1,59 @@
+"""What one subscriber would receive, without sending anything."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.config import Settings
+from digest.domain import Digest, RenderedDigest
+from digest.links import make_recipient
+from digest.regions import RegionIndex
+from digest.rendering import render_digest
+from digest.selection import assemble_digest
+from digest.services import NotFound
+from digest.services.articles import articles_of_period, period_bounds
+from digest.services.lists import list_info
+from digest.services.subscribers import normalise_email, picks_of
+from digest.storage import models
+
+
+def preview_digest(
+    session: Session,
+    ml: models.MailingList,
+    email: str,
+    period_end: date,
+    settings: Settings,
+    regions: RegionIndex,
+    env,
+) -> tuple[Digest, RenderedDigest]:
+    address = normalise_email(email)
+    sub = session.scalar(
+        select(models.Subscription)
+        .join(models.Subscriber)
+        .where(models.Subscription.list_id == ml.id, models.Subscriber.email == address)
+    )
+    if sub is None:
+        raise NotFound(f"{address} is not subscribed to {ml.slug}")
+    period_start, _, _ = period_bounds(period_end)
+    digest = assemble_digest(
+        list_info(ml),
+        articles_of_period(session, ml, period_end),
+        picks_of(sub),
+        regions,
+        period_start=period_start,
+        period_end=period_end,
+    )
+    recipient = make_recipient(
+        email=address,
+        name=sub.subscriber.name,
+        subscriber_id=sub.subscriber_id,
+        list_slug=ml.slug,
+        issue_id=0,
+        base_url=settings.base_url,
+        secret=settings.secret_key,
+        unsubscribe_mailbox=ml.reply_to or ml.sender_email,
+    )
+    return digest, render_digest(digest, recipient, env)

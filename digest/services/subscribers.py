@@ -1,0 +1,216 @@
+"""Subscribers and their picks: add, import from CSV, export to CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from digest.domain import Picks, Problem
+from digest.regions import RegionIndex, split_labels
+from digest.services.lists import resolve_topic
+from digest.storage import models
+
+STATUSES = ("pending", "confirmed", "unsubscribed")
+EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "locale", "created_at")
+
+
+class InvalidSubscriber(ValueError):
+    """Carries the field at fault, so callers can say where."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidSubscriber("email", f"{raw.strip()!r} is not a valid email address: {exc}") from None
+    return result.normalized
+
+
+def resolve_picks(
+    ml: models.MailingList, regions: RegionIndex, region_labels: Iterable[str], topic_labels: Iterable[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """Region codes, topic slugs and warnings; an unknown pick is an error, never dropped silently."""
+    codes: list[str] = []
+    warnings: list[str] = []
+    for label in region_labels:
+        resolution = regions.resolve(label)
+        if not resolution.ok:
+            raise InvalidSubscriber("regions", "; ".join(resolution.warnings) or f"unknown region {label!r}")
+        warnings.extend(resolution.warnings)
+        codes.extend(c for c in resolution.codes if c not in codes)
+    slugs: list[str] = []
+    for label in topic_labels:
+        topic = resolve_topic(ml, label)
+        if topic is None:
+            names = "、".join(t.name for t in ml.topics)
+            raise InvalidSubscriber("topics", f"unknown topic {label!r} (this list has: {names})")
+        if topic.slug not in slugs:
+            slugs.append(topic.slug)
+    return codes, slugs, warnings
+
+
+def upsert_subscription(
+    session: Session,
+    ml: models.MailingList,
+    regions: RegionIndex,
+    *,
+    email: str,
+    name: str = "",
+    region_labels: Iterable[str] = (),
+    topic_labels: Iterable[str] = (),
+    status: str = "pending",
+) -> tuple[models.Subscription, bool, list[str]]:
+    """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
+    address = normalise_email(email)
+    if status not in STATUSES:
+        raise InvalidSubscriber("status", f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+    codes, slugs, warnings = resolve_picks(ml, regions, list(region_labels), list(topic_labels))
+    subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
+    if subscriber is None:
+        subscriber = models.Subscriber(email=address, name=name.strip())
+        session.add(subscriber)
+        session.flush()
+    elif name.strip():
+        subscriber.name = name.strip()
+    sub = session.scalar(
+        select(models.Subscription).where(
+            models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
+        )
+    )
+    created = sub is None
+    if created:
+        sub = models.Subscription(list_id=ml.id, subscriber_id=subscriber.id)
+        session.add(sub)
+    sub.region_codes = codes
+    sub.topic_slugs = slugs
+    if sub.status != status:
+        sub.status = status
+        now = datetime.now(timezone.utc)
+        if status == "confirmed":
+            sub.confirmed_at = now
+        elif status == "unsubscribed":
+            sub.unsubscribed_at = now
+    session.flush()
+    return sub, created, warnings
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def import_subscribers_csv(
+    session: Session,
+    ml: models.MailingList,
+    regions: RegionIndex,
+    text: str,
+    *,
+    source: str,
+    progress=None,
+) -> ImportReport:
+    """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
+
+    Each row runs in a savepoint so a row that fails half-way leaves nothing behind.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    if "email" not in header:
+        report.problems.append(
+            Problem("the header row has no 'email' column", source=source, line=1, field="email")
+        )
+        return report
+    reader.fieldnames = header
+    for row in reader:
+        line = reader.line_num
+        if progress:
+            progress(1)
+        cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if None in row:
+            report.problems.append(Problem("more cells than header columns", source=source, line=line))
+            continue
+        if not cells.get("email"):
+            report.problems.append(Problem("missing email", source=source, line=line, field="email"))
+            continue
+        try:
+            with session.begin_nested():
+                _, created, warnings = upsert_subscription(
+                    session,
+                    ml,
+                    regions,
+                    email=cells["email"],
+                    name=cells.get("name", ""),
+                    region_labels=split_labels(cells.get("regions", "")),
+                    topic_labels=split_labels(cells.get("topics", "")),
+                    status=cells.get("status") or "confirmed",
+                )
+        except InvalidSubscriber as exc:
+            report.problems.append(Problem(str(exc), source=source, line=line, field=exc.field))
+            continue
+        for warning in warnings:
+            report.problems.append(Problem(warning, source=source, line=line, field="regions", severity="warning"))
+        if created:
+            report.added += 1
+        else:
+            report.updated += 1
+    return report
+
+
+def subscriptions_of(session: Session, ml: models.MailingList) -> list[models.Subscription]:
+    return list(
+        session.scalars(
+            select(models.Subscription)
+            .where(models.Subscription.list_id == ml.id)
+            .options(selectinload(models.Subscription.subscriber))
+            .order_by(models.Subscription.id)
+        )
+    )
+
+
+def picks_of(sub: models.Subscription) -> Picks:
+    return Picks(regions=frozenset(sub.region_codes or ()), topics=frozenset(sub.topic_slugs or ()))
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with these as formulas; a leading quote defuses them."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def export_rows(subs: Iterable[models.Subscription], regions: RegionIndex, ml: models.MailingList) -> Iterator[list[str]]:
+    names = {t.slug: t.name for t in ml.topics}
+    yield list(EXPORT_FIELDS)
+    for sub in subs:
+        s = sub.subscriber
+        yield [
+            _csv_safe(v)
+            for v in (
+                s.email,
+                s.name,
+                sub.status,
+                ",".join(regions.display(c) for c in sub.region_codes or ()),
+                ",".join(names.get(t, t) for t in sub.topic_slugs or ()),
+                s.time_zone,
+                s.locale,
+                s.created_at.isoformat(timespec="seconds"),
+            )
+        ]
+
+
+def write_csv(rows: Iterable[list[str]], out) -> None:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(rows)

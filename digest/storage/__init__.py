@@ -1,0 +1,1 @@
+"""Storage edge: SQLAlchemy models, engine and sessions, Alembic upgrades."""

@@ -1,0 +1,181 @@
+"""Sending an issue through a real SMTP server on loopback, with the ledger on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from digest.ingest import parse_file
+from digest.regions import load_regions
+from digest.rendering import make_environment
+from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.lists import ensure_default_list
+from digest.services.sending import enqueue_deliveries, plan_issue, send_pending
+from digest.services.subscribers import upsert_subscription
+from digest.storage import models
+from digest.storage.db import session_factory, transaction
+from digest.tokens import read_token
+from digest.transports import open_transport
+from fixtures_db import make_settings
+from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "rural-revitalization-weekly-2021-06.txt"
+PERIOD_END = date(2021, 6, 20)
+
+# Titles of the sample issue, by what each persona must receive, in section order.
+EXPECTED = {
+    WANG_NATIONAL.email: ["部署全面推进乡村振兴工作", "印发《关于巩固拓展健康扶贫成果同乡村振兴有效衔接的实施意见》"],
+    LI_HUNAN.email: ["沅陵县创办全国首家乡村振兴金融服务组织", "指导农村改厕工作 打造群众满意工程"],
+    ZHANG_ANKANG.email: ["织牢一线医疗网 守护乡村振兴健康线"],
+    CHEN_HANBIN.email: ["织牢一线医疗网 守护乡村振兴健康线"],
+    LIU_TOPICS.email: [
+        "“兴农贷”助推乡村振兴",
+        "沅陵县创办全国首家乡村振兴金融服务组织",
+        "浙江工行“农e贷”系列产品全线落地",
+        "医疗专家走进鄂托克旗服务基层活动启动",
+        "织牢一线医疗网 守护乡村振兴健康线",
+    ],
+}
+
+
+def _seed(url: str) -> None:
+    regions = load_regions()
+    published = datetime.combine(date(2021, 6, 18), time(9), NEWSROOM_TZ)
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = "weekly@digest.example.org"
+        report = store_articles(
+            session, ml, parse_file(SAMPLE), regions, source=str(SAMPLE), published=published
+        )
+        assert report.added == 13
+        for persona in ALL:
+            upsert_subscription(
+                session,
+                ml,
+                regions,
+                email=persona.email,
+                name=persona.name,
+                region_labels=persona.regions,
+                topic_labels=persona.topics,
+                status="confirmed",
+            )
+
+
+def _send(url: str, settings):
+    with transaction(url) as session:
+        issue = plan_issue(session, ensure_default_list(session), PERIOD_END)
+        enqueue_deliveries(session, issue)
+        issue_id = issue.id
+    with open_transport(settings.smtp_url, settings.outbox) as transport:
+        report = send_pending(
+            session_factory(url), issue_id, transport, settings, load_regions(), make_environment()
+        )
+    return issue_id, report
+
+
+def _titles_in(text: str) -> list[str]:
+    all_titles = [t for titles in EXPECTED.values() for t in titles] + [
+        "就业帮扶巩固脱贫攻坚成果",
+        "全力做好脱贫攻坚与乡村振兴衔接工作",
+        "扎实开展改厕工作 着力提升人居环境",
+        "后乡村打造乡村振兴“后乡样本”",
+        "岳新乡移风易俗焕发乡村文明新气象",
+    ]
+    found = {t: text.index(t) for t in set(all_titles) if t in text}
+    return sorted(found, key=found.get)
+
+
+def _parts(raw: bytes):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    return msg, text, html
+
+
+def test_each_subscriber_receives_exactly_their_articles(database_url, tmp_path, smtp_server):
+    settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
+    _seed(database_url)
+    issue_id, report = _send(database_url, settings)
+
+    received = {m.rcpt_tos[0]: m for m in smtp_server.messages}
+    assert set(received) == set(EXPECTED)  # 赵磊's picks match nothing: no empty digest
+    assert report.counts == {"sent": 5, "skipped": 1}
+    for address, titles in EXPECTED.items():
+        msg, text, html = _parts(received[address].data)
+        assert _titles_in(text) == titles, address
+        assert all(t.replace("“", "").replace("”", "") in html.replace("“", "").replace("”", "").replace("&quot;", "") for t in titles)
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        unsubscribe = msg["List-Unsubscribe"]
+        assert "<https://digest.example.org/u/" in unsubscribe and "<mailto:" in unsubscribe
+        token = unsubscribe.split("/u/", 1)[1].split(">", 1)[0]
+        with transaction(database_url) as session:
+            subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
+            delivery = session.scalar(select(models.Delivery).where(models.Delivery.subscriber_id == subscriber.id))
+            assert read_token(settings.secret_key, token, "unsubscribe").subscriber_id == subscriber.id
+            assert delivery.status == "sent" and delivery.message_id == msg["Message-ID"]
+            assert delivery.article_count == len(titles)
+
+    with transaction(database_url) as session:
+        skipped = session.scalar(
+            select(models.Delivery).join(models.Subscriber).where(models.Subscriber.email == ZHAO_NOTHING.email)
+        )
+        assert skipped.status == "skipped" and "no article" in skipped.reason
+        assert session.get(models.Issue, issue_id).status == "sent"
+    # Five subscribers, four distinct contents (安康 and 汉滨区 share one): rendered once each.
+    assert report.renders == 4
+
+
+def test_a_second_send_for_the_same_period_sends_nothing(database_url, tmp_path, smtp_server):
+    settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
+    _seed(database_url)
+    first_id, _ = _send(database_url, settings)
+    second_id, report = _send(database_url, settings)
+    assert second_id == first_id
+    assert report.counts == {}
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == sorted(EXPECTED)
+
+
+def test_a_hard_bounce_is_suppressed_and_the_rest_delivered(database_url, tmp_path, smtp_server):
+    settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
+    smtp_server.handler.fail_rcpt[LI_HUNAN.email] = (550, "5.1.1 no such user")
+    _seed(database_url)
+    _, report = _send(database_url, settings)
+    assert report.counts == {"sent": 4, "bounced": 1, "skipped": 1}
+    assert LI_HUNAN.email not in {m.rcpt_tos[0] for m in smtp_server.messages}
+    with transaction(database_url) as session:
+        suppressed = session.scalars(select(models.Suppression.email)).all()
+        assert suppressed == [LI_HUNAN.email]
+
+    # Next week the suppressed address is not even tried.
+    del smtp_server.handler.fail_rcpt[LI_HUNAN.email]
+    with transaction(database_url) as session:
+        issue = plan_issue(session, ensure_default_list(session), date(2021, 6, 27))
+        for article in session.scalars(select(models.Article)):
+            article.published_at = datetime.combine(date(2021, 6, 25), time(9), NEWSROOM_TZ)
+        enqueue_deliveries(session, issue)
+        issue_id = issue.id
+    with open_transport(settings.smtp_url, settings.outbox) as transport:
+        report = send_pending(session_factory(database_url), issue_id, transport, settings, load_regions(), make_environment())
+    assert report.counts == {"sent": 4, "suppressed": 1, "skipped": 1}
+
+
+def test_a_temporary_failure_is_retried_by_the_next_run_without_doubles(database_url, tmp_path, smtp_server):
+    settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
+    smtp_server.handler.fail_once[ZHANG_ANKANG.email] = (451, "4.3.0 try again later")
+    _seed(database_url)
+    _, first = _send(database_url, settings)
+    assert first.counts == {"sent": 4, "deferred": 1, "skipped": 1}
+    with transaction(database_url) as session:
+        delivery = session.scalar(
+            select(models.Delivery).join(models.Subscriber).where(models.Subscriber.email == ZHANG_ANKANG.email)
+        )
+        assert delivery.status == "pending" and delivery.last_error.startswith("451")
+    _, second = _send(database_url, settings)
+    assert second.counts == {"sent": 1}
+    addresses = [m.rcpt_tos[0] for m in smtp_server.messages]
+    assert sorted(addresses) == sorted(EXPECTED)

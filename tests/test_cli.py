@@ -1,0 +1,147 @@
+"""The `digest` console script, run as a user runs it: a real process, a real database, a real outbox."""
+
+from __future__ import annotations
+
+import csv
+import io
+import mailbox
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DIGEST = [sys.executable, "-m", "digest.cli"]
+
+
+def run(args, cwd, env_extra=None, check=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(env_extra or {})
+    result = subprocess.run(DIGEST + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_demo_fills_the_outbox_once(tmp_path):
+    first = run(["demo"], cwd=tmp_path)
+    box = mailbox.Maildir(tmp_path / "outbox", create=False)
+    messages = list(box)
+    assert len(messages) == 5  # six demo subscribers, one of whom matches nothing
+    recipients = sorted(m["To"] for m in messages)
+    assert not any("zhao.lei" in r for r in recipients)
+    assert "zhao.lei@example.cn" in first.stdout and "skipped" in first.stdout
+    assert str(tmp_path / "outbox") in first.stdout
+    # every message lies where the table says
+    for line in first.stdout.splitlines():
+        if " sent " in f" {line} ":
+            assert Path(line.split()[-1]).exists(), line
+
+    second = run(["demo"], cwd=tmp_path)
+    assert len(list(mailbox.Maildir(tmp_path / "outbox", create=False))) == 5
+    assert "earlier run" in second.stdout
+
+
+def test_demo_outbox_flag(tmp_path):
+    run(["demo", "--outbox", str(tmp_path / "elsewhere")], cwd=tmp_path)
+    assert len(list(mailbox.Maildir(tmp_path / "elsewhere", create=False))) == 5
+
+
+def test_every_command_has_help(tmp_path):
+    for args in (
+        [], ["demo"], ["init"], ["ingest"], ["subscribers"], ["subscribers", "add"], ["subscribers", "import"],
+        ["subscribers", "list"], ["subscribers", "export"], ["preview"], ["send"],
+    ):
+        out = run(args + ["--help"], cwd=tmp_path).stdout
+        assert "Usage:" in out
+
+
+@pytest.fixture
+def initialised(tmp_path):
+    run(["init"], cwd=tmp_path)
+    return tmp_path
+
+
+def test_ingest_reports_bad_rows_and_keeps_good_ones(initialised):
+    jsonl = initialised / "week.jsonl"
+    jsonl.write_text(
+        '{"title": "好文章", "body": "正文", "topic": "产业发展", "regions": ["湖南怀化"], "published": "2026-11-25"}\n'
+        '{"title": "火星新闻", "body": "正文", "topic": "产业发展", "regions": ["火星"], "published": "2026-11-25"}\n'
+        '{"title": "缺栏目", "body": "正文", "regions": ["浙江"], "published": "2026-11-25"}\n',
+        encoding="utf-8",
+    )
+    result = run(["ingest", str(jsonl)], cwd=initialised, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{jsonl}:2: regions" in result.stderr and "火星" in result.stderr
+    assert f"{jsonl}:3: topic" in result.stderr
+    assert "1 added" in result.stdout
+    again = run(["ingest", str(jsonl)], cwd=initialised, check=False)
+    assert "0 added, 1 already stored" in again.stdout
+
+
+def test_ingest_of_a_file_in_the_wrong_format_is_a_clear_error(initialised):
+    wrong = initialised / "articles.jsonl"
+    wrong.write_text("title,body\nx,y\n", encoding="utf-8")
+    result = run(["ingest", str(wrong)], cwd=initialised, check=False)
+    assert result.returncode == 1
+    assert str(wrong) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subscribers_add_rejects_a_malformed_address(initialised):
+    result = run(["subscribers", "add", "not-an-address", "--regions", "湖南"], cwd=initialised, check=False)
+    assert result.returncode != 0
+    assert "not-an-address" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subscribers_import_keeps_good_rows_and_export_round_trips(initialised):
+    source = initialised / "people.csv"
+    source.write_text(
+        "email,name,regions,topics\n"
+        "a@example.org,甲,\"湖南,全国\",产业发展\n"
+        "broken-address,乙,浙江,\n"
+        "b@example.org,=HYPERLINK(\"http://evil\"),火星,\n"
+        "c@example.org,丙,甘肃临泽,\n",
+        encoding="utf-8",
+    )
+    result = run(["subscribers", "import", str(source)], cwd=initialised, check=False)
+    assert result.returncode == 1
+    assert f"{source}:3: email" in result.stderr
+    assert f"{source}:4: regions" in result.stderr
+    assert "2 added" in result.stdout
+
+    exported = run(["subscribers", "export"], cwd=initialised).stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [r["email"] for r in rows] == ["a@example.org", "c@example.org"]
+    assert rows[0]["regions"] == "湖南,全国" and rows[0]["topics"] == "产业发展"
+    assert rows[1]["regions"] == "甘肃临泽" and rows[1]["status"] == "confirmed"
+
+
+def test_export_defuses_spreadsheet_formulas(initialised):
+    run(["subscribers", "add", "f@example.org", "--name", "=1+2", "--confirmed"], cwd=initialised)
+    exported = run(["subscribers", "export"], cwd=initialised).stdout
+    row = next(csv.DictReader(io.StringIO(exported)))
+    assert row["name"] == "'=1+2"
+
+
+def test_send_twice_delivers_each_message_once(initialised):
+    sample = Path(__file__).resolve().parents[2] / "shared" / "samples" / "rural-revitalization-weekly-2021-06.txt"
+    run(["ingest", str(sample), "--published", "2021-06-18"], cwd=initialised)
+    run(["subscribers", "add", "li.wei@example.cn", "--regions", "湖南", "--confirmed"], cwd=initialised)
+    run(["subscribers", "add", "wang.fang@example.cn", "--regions", "全国", "--confirmed"], cwd=initialised)
+    first = run(["send", "--period-end", "2021-06-20"], cwd=initialised)
+    assert "2 sent" in first.stdout
+    second = run(["send", "--period-end", "2021-06-20"], cwd=initialised)
+    assert "nothing left to send" in second.stdout
+    assert len(list(mailbox.Maildir(initialised / "outbox", create=False))) == 2
+
+    preview = run(["preview", "li.wei@example.cn", "--period-end", "2021-06-20"], cwd=initialised)
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in preview.stdout
+    assert "部署全面推进乡村振兴工作" not in preview.stdout
+
+
+def test_unknown_list_is_a_readable_error(initialised):
+    result = run(["send", "--list", "nope"], cwd=initialised, check=False)
+    assert result.returncode == 1 and "no list with slug 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
