@@ -1,0 +1,205 @@
+"""Digest rendering: Jinja2 templates, CSS inlined by premailer.
+
+Content depends only on which articles a subscriber gets, so the expensive
+part (templates + premailer, tens of milliseconds) runs once per distinct
+content with placeholder markers where the personal parts go; `personalise`
+then swaps the markers for one subscriber's name and links with plain string
+replacement, which costs microseconds.
+
+Templates never see secrets: they get the Digest, the markers, and a few
+display strings.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import jinja2
+import premailer
+
+from digest.domain import Digest, Recipient, RenderedDigest
+from digest.plaintext import html_to_text, wrap_text
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEXT_WIDTH = 72  # columns; 36 Chinese characters
+
+# The markers are plain ASCII words without characters that HTML escaping,
+# lxml serialisation or URL quoting would touch, so they come out of Jinja and
+# premailer byte for byte, in text and in href attributes alike.
+_MARKER_PREFIX = "DIGEST-PH-"
+_MARKER_SUFFIX = "-7f3a"
+_FIELDS = ("GREETING", "NAME", "EMAIL", "UNSUBSCRIBE_URL", "UNSUBSCRIBE_MAILTO", "PREFERENCES_URL", "VIEW_URL")
+_MARKER_RE = re.compile(re.escape(_MARKER_PREFIX) + "(" + "|".join(_FIELDS) + ")" + re.escape(_MARKER_SUFFIX))
+# What article text that happens to contain a marker prefix is turned into, so
+# that no one can make a digest show another field where they wrote text.
+_DEFUSED_PREFIX = "DIGEST\u2060-PH-"
+
+
+class _Marker(str):
+    """A marker the templates may output; any other text containing one is defused."""
+
+
+def _marker(field: str) -> _Marker:
+    return _Marker(f"{_MARKER_PREFIX}{field}{_MARKER_SUFFIX}")
+
+
+@dataclass(frozen=True)
+class _Person:
+    greeting: _Marker
+    name: _Marker
+    email: _Marker
+
+
+@dataclass(frozen=True)
+class _Links:
+    unsubscribe: _Marker
+    unsubscribe_mailto: _Marker
+    preferences: _Marker
+    view: _Marker
+
+
+_PERSON = _Person(_marker("GREETING"), _marker("NAME"), _marker("EMAIL"))
+_LINKS = _Links(_marker("UNSUBSCRIBE_URL"), _marker("UNSUBSCRIBE_MAILTO"), _marker("PREFERENCES_URL"), _marker("VIEW_URL"))
+
+
+def _finalize(value):
+    if isinstance(value, str) and _MARKER_PREFIX in value and type(value) is not _Marker:
+        return value.replace(_MARKER_PREFIX, _DEFUSED_PREFIX)
+    return value
+
+
+def cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_period(start: date, end: date) -> str:
+    """2021年6月14日—6月20日; the year repeats only when the week spans New Year."""
+    if start == end:
+        return cn_date(end)
+    if start.year != end.year:
+        return f"{cn_date(start)}—{cn_date(end)}"
+    return f"{cn_date(start)}—{end.month}月{end.day}日"
+
+
+def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir or TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        finalize=_finalize,
+    )
+    env.filters["cn_date"] = cn_date
+    env.filters["as_text"] = lambda body, width=TEXT_WIDTH: html_to_text(body, width)
+    env.filters["wrap"] = lambda text, width=TEXT_WIDTH, prefix="": wrap_text(str(text), width, prefix)
+    return env
+
+
+def inline_css(html_text: str) -> str:
+    """Copy the <style> rules onto the elements (Gmail and Outlook honour little else)."""
+    return premailer.Premailer(
+        html_text,
+        base_url=None,  # no link rewriting: every URL in a digest is absolute already
+        remove_classes=False,
+        strip_important=False,  # the media query needs !important to beat inlined widths
+        keep_style_tags=False,  # rules that cannot be inlined are still kept as leftovers
+        cssutils_logging_level=logging.CRITICAL,
+        allow_network=False,
+        allow_loading_external_files=False,
+        disable_validation=True,
+    ).transform()
+
+
+def _preheader(digest: Digest) -> str:
+    lines = [f"{a.region_label} | {a.title}" for s in digest.sections for a in s.articles[:1]]
+    text = "；".join(lines[:3])
+    return f"本期{digest.article_count}篇：{text}" if text else f"本期{digest.article_count}篇"
+
+
+def _context(digest: Digest) -> dict:
+    return {
+        "digest": digest,
+        "list": digest.list,
+        "sections": [s for s in digest.sections if s.articles],
+        "period": cn_period(digest.period_start, digest.period_end),
+        "preheader": _preheader(digest),
+        "person": _PERSON,
+        "links": _LINKS,
+        "width": TEXT_WIDTH,
+        "rule": "━" * (TEXT_WIDTH // 2),
+    }
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{4,}", "\n\n\n", text).strip("\n") + "\n"
+
+
+def _render_templates(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
+    ctx = _context(digest)
+    subject = env.get_template("digest.subject.txt").render(ctx)
+    return RenderedDigest(
+        # A subject is one header line whatever the template does.
+        subject=" ".join(subject.split()),
+        html=env.get_template("digest.html").render(ctx),
+        text=_tidy_text(env.get_template("digest.txt").render(ctx)),
+    )
+
+
+def render_content(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
+    """Subject, HTML (CSS inlined) and text of `digest`, with markers for the personal parts."""
+    rendered = _render_templates(digest, env)
+    return RenderedDigest(rendered.subject, inline_css(rendered.html), rendered.text)
+
+
+def greeting(name: str) -> str:
+    return f"{name}，您好" if name else "您好"
+
+
+def _values(recipient: Recipient) -> dict[str, str]:
+    # Collapsing whitespace keeps a stray newline in a stored name out of headers and layout.
+    name = " ".join((recipient.name or "").split())
+    return {
+        "GREETING": greeting(name),
+        "NAME": name,
+        "EMAIL": recipient.email.strip(),
+        "UNSUBSCRIBE_URL": recipient.unsubscribe_url,
+        "UNSUBSCRIBE_MAILTO": recipient.unsubscribe_mailto,
+        "PREFERENCES_URL": recipient.preferences_url,
+        "VIEW_URL": recipient.view_url,
+    }
+
+
+def personalise(rendered: RenderedDigest, recipient: Recipient) -> RenderedDigest:
+    """`rendered` with its markers replaced by `recipient`'s name, address and links."""
+    raw = _values(recipient)
+    escaped = {k: html.escape(v, quote=True) for k, v in raw.items()}
+    # One pass, so a name that spells a marker is not itself replaced.
+    return RenderedDigest(
+        subject=_MARKER_RE.sub(lambda m: " ".join(raw[m.group(1)].split()), rendered.subject),
+        html=_MARKER_RE.sub(lambda m: escaped[m.group(1)], rendered.html),
+        text=_MARKER_RE.sub(lambda m: raw[m.group(1)], rendered.text),
+    )
+
+
+def render_digest_uncached(digest: Digest, recipient: Recipient, env: jinja2.Environment) -> RenderedDigest:
+    """The naive way, kept for the benchmark: templates and premailer for every message."""
+    personal = personalise(_render_templates(digest, env), recipient)
+    return RenderedDigest(personal.subject, inline_css(personal.html), personal.text)
+
+
+def render_digest(
+    digest: Digest, recipient: Recipient, env: jinja2.Environment, *, premailer_per_message: bool = False
+) -> RenderedDigest:
+    """One subscriber's digest; callers sending many should keep `render_content` per content key."""
+    if premailer_per_message:
+        return render_digest_uncached(digest, recipient, env)
+    return personalise(render_content(digest, env), recipient)
