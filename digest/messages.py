@@ -114,8 +114,10 @@ def build_message(
             raise ValueError(f"not an extra header this builder accepts: {name!r}")
         msg[name] = _one_line(name, value)
 
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # Base64 for both parts: Chinese text grows by a third instead of threefold as
+    # quoted-printable, and the encoder runs in C.
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
     for part in msg.iter_parts():
         # add_alternative stamps each new part as if it were a message of its own.
         del part["MIME-Version"]
