@@ -41,9 +41,11 @@ def run_demo(app, outbox: Path | None) -> None:
     with app.session() as session:
         ml = ensure_default_list(session)
         if parsed.credits and not ml.credits:
-            ml.credits = [list(pair) for pair in parsed.credits]
+            # The newsletter's footer: credits, then the postal address on a line of its own.
+            addresses = [v for k, v in parsed.credits if k.endswith("地址")]
+            ml.credits = [[k, v] for k, v in parsed.credits if not k.endswith("地址")]
             ml.contact_email = ml.contact_email or parsed.contact_email
-            ml.postal_address = ml.postal_address or "北京市海淀区示例路 1 号（演示地址）"
+            ml.postal_address = ml.postal_address or (addresses[0] if addresses else None)
         report = store_articles(session, ml, parsed, app.regions, source=str(DEMO_ISSUE), published=now)
         for email, name, regions, topics in DEMO_SUBSCRIBERS:
             upsert_subscription(
