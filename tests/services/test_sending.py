@@ -86,7 +86,9 @@ def _titles_in(text: str) -> list[str]:
         "后乡村打造乡村振兴“后乡样本”",
         "岳新乡移风易俗焕发乡村文明新气象",
     ]
-    found = {t: text.index(t) for t in set(all_titles) if t in text}
+    # The text part wraps long lines: compare without white space.
+    flat = "".join(text.split())
+    found = {t: flat.index("".join(t.split())) for t in set(all_titles) if "".join(t.split()) in flat}
     return sorted(found, key=found.get)
 
 

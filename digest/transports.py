@@ -1,0 +1,235 @@
+"""Delivery transports behind one small interface: a Maildir outbox and SMTP.
+
+A transport sends one message to one recipient and either returns a receipt or
+raises TemporaryDeliveryError (try again later) or PermanentDeliveryError (this
+address will not take it). Deciding what to do about either is the caller's job.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from digest.domain import SendReceipt
+from digest.messages import message_bytes
+
+
+class DeliveryError(Exception):
+    def __init__(self, detail: str, *, code: int | None = None, recipient: str | None = None):
+        super().__init__(f"{code} {detail}" if code else detail)
+        self.code = code
+        self.detail = detail
+        self.recipient = recipient
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """4xx replies, dropped connections, timeouts: the same message may go through later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """5xx replies: retrying will not help."""
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Transport: ...
+
+    def __exit__(self, *exc) -> None: ...
+
+
+class _Closing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+
+class MaildirTransport(_Closing):
+    """Writes each message into a Maildir (tmp/, then an atomic rename into new/).
+
+    Files end in .eml so a desktop opens them in a mail client; Maildir readers
+    accept any unique name without a colon.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path).resolve()
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+        self._counter = 0
+        self._lock = threading.Lock()
+
+    def _unique(self) -> str:
+        with self._lock:
+            self._counter += 1
+            counter = self._counter
+        return f"{time.time_ns()}.P{os.getpid()}Q{counter}.{self._host}.eml"
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
+        # On disk Maildir messages use the local line ending.
+        data = message_bytes(message).replace(b"\r\n", b"\n")
+        name = self._unique()
+        tmp = self.path / "tmp" / name
+        final = self.path / "new" / name
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, final)
+        return SendReceipt(where=str(final))
+
+
+def _error_for(code: int, detail: bytes | str, recipient: str | None) -> DeliveryError:
+    text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+    kind = TemporaryDeliveryError if 400 <= code < 500 else PermanentDeliveryError
+    return kind(text, code=code, recipient=recipient)
+
+
+class SMTPTransport(_Closing):
+    """One SMTP connection, opened on the first send and reused for every message after it."""
+
+    def __init__(self, url: str):
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"DIGEST_SMTP_URL must start with smtp:// or smtps://, got {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"DIGEST_SMTP_URL has no host: {url!r}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"DIGEST_SMTP_URL has a bad port: {url!r}") from None
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.implicit_tls = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = port or (465 if self.implicit_tls else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.starttls = query.get("starttls", "0").lower() in ("1", "true", "yes")
+        self.timeout = float(query.get("timeout", "30"))
+        self.local_hostname = query.get("helo") or None
+        self.verify = query.get("verify", "1").lower() not in ("0", "false", "no")
+        self._smtp: smtplib.SMTP | None = None
+        self.where = f"smtp://{self.host}:{self.port}"
+
+    def _context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            if self.implicit_tls:
+                smtp = smtplib.SMTP_SSL(
+                    self.host, self.port, local_hostname=self.local_hostname,
+                    timeout=self.timeout, context=self._context(),
+                )
+            else:
+                smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
+            smtp.ehlo()
+            if self.starttls:
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise PermanentDeliveryError(f"{self.where} does not offer STARTTLS, which the URL requires")
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if self.user:
+                smtp.login(self.user, self.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentDeliveryError(f"login to {self.where} refused: {exc.smtp_error!r}", code=exc.smtp_code) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _error_for(exc.smtp_code, exc.smtp_error, None) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryDeliveryError(f"cannot connect to {self.where}: {exc}") from None
+        return smtp
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
+        data = message_bytes(message)
+        try:
+            return self._transaction(data, sender, recipient)
+        except _Dropped:
+            # The server hung up before it took the message: one fresh connection, one more try.
+            self._discard()
+            try:
+                return self._transaction(data, sender, recipient)
+            except _Dropped as exc:
+                self._discard()
+                raise TemporaryDeliveryError(f"{self.where} dropped the connection: {exc}", recipient=recipient) from None
+
+    def _transaction(self, data: bytes, sender: str, recipient: str) -> SendReceipt:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        smtp = self._smtp
+        try:
+            code, reply = smtp.mail(sender)
+            if code == 421:
+                raise _Dropped(reply)
+            if code != 250:
+                self._reset()
+                raise _error_for(code, reply, recipient)
+            code, reply = smtp.rcpt(recipient)
+            if code == 421:
+                raise _Dropped(reply)
+            if code not in (250, 251):
+                self._reset()
+                raise _error_for(code, reply, recipient)
+            code, reply = smtp.data(data)
+        except smtplib.SMTPDataError as exc:
+            self._reset()
+            raise _error_for(exc.smtp_code, exc.smtp_error, recipient) from None
+        except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
+            raise _Dropped(str(exc)) from None
+        if code != 250:
+            self._reset()
+            raise _error_for(code, reply, recipient)
+        return SendReceipt(where=self.where, extra={"response": f"{code} {reply.decode('utf-8', 'replace')}"})
+
+    def _reset(self) -> None:
+        """After a refused transaction the connection is still good: RSET and carry on."""
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._discard()
+
+    def _discard(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            except OSError:
+                pass
+        self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._discard()
+
+
+class _Dropped(Exception):
+    """The connection went away before the message was accepted."""
+
+
+def open_transport(smtp_url: str | None, outbox: Path) -> Transport:
+    """SMTP when DIGEST_SMTP_URL is set, else the Maildir at DIGEST_OUTBOX."""
+    if smtp_url:
+        return SMTPTransport(smtp_url)
+    return MaildirTransport(outbox)

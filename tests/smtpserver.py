@@ -1,0 +1,150 @@
+"""A real SMTP server on loopback (aiosmtpd) that is strict about what it accepts and can be told to fail.
+
+    handler.fail_rcpt["x@example.org"] = (550, "5.1.1 no such user")   # every time, at RCPT
+    handler.fail_once["y@example.org"] = (451, "4.3.0 try later")      # first RCPT only
+    handler.drop_at_rcpt.add("z@example.org")                          # hang up at RCPT, once
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+BARE_LF = re.compile(rb"(?<!\r)\n")
+BARE_CR = re.compile(rb"\r(?!\n)")
+REQUIRED_HEADERS = (b"date", b"message-id", b"from")
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    peer: object
+
+
+def strictness_problem(data: bytes) -> str | None:
+    """Why a conforming server would refuse these bytes (RFC 5322 / 5321), or None."""
+    if BARE_LF.search(data):
+        return "bare LF in message"
+    if BARE_CR.search(data):
+        return "bare CR in message"
+    if any(len(line) > 998 for line in data.split(b"\r\n")):
+        return "line longer than 998 octets"
+    head = data.split(b"\r\n\r\n", 1)[0]
+    if any(b > 127 for b in head):
+        return "non-ASCII bytes in the header section"
+    names = {line.split(b":", 1)[0].strip().lower() for line in head.split(b"\r\n") if line[:1] not in (b" ", b"\t")}
+    missing = [h.decode() for h in REQUIRED_HEADERS if h not in names]
+    if missing:
+        return f"missing header(s): {', '.join(missing)}"
+    return None
+
+
+@dataclass
+class RecordingHandler:
+    messages: list[Received] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    fail_rcpt: dict[str, tuple[int, str]] = field(default_factory=dict)
+    fail_once: dict[str, tuple[int, str]] = field(default_factory=dict)
+    drop_at_rcpt: set[str] = field(default_factory=set)
+    connections: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if session.host_name is None:  # first greeting of a connection (STARTTLS greets again)
+            with self.lock:
+                self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.drop_at_rcpt:
+            self.drop_at_rcpt.discard(address)
+            server.transport.close()
+            return "421 4.4.2 closing connection"
+        if address in self.fail_rcpt:
+            code, text = self.fail_rcpt[address]
+            return f"{code} {text}"
+        if address in self.fail_once:
+            code, text = self.fail_once.pop(address)
+            return f"{code} {text}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        data = envelope.original_content
+        problem = strictness_problem(data)
+        if problem:
+            with self.lock:
+                self.rejected.append((envelope.mail_from, problem))
+            return f"554 5.6.0 {problem}"
+        with self.lock:
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.peer))
+            number = len(self.messages)
+        return f"250 2.0.0 Ok: queued as Q{number}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+class Authenticator:
+    def __init__(self, user: str, password: str):
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (self.user, self.password)
+        return AuthResult(success=ok, handled=False)
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    url: str
+    handler: RecordingHandler
+    controller: Controller
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.handler.messages
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def start_server(*, tls_context=None, user: str | None = None, password: str | None = None) -> SMTPServer:
+    handler = RecordingHandler()
+    port = free_port()
+    kwargs = {}
+    if user:
+        kwargs.update(authenticator=Authenticator(user, password or ""), auth_require_tls=True)
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, decode_data=False, tls_context=tls_context,
+        require_starttls=tls_context is not None, **kwargs,
+    )
+    controller.start()
+    url = f"smtp://127.0.0.1:{port}"
+    if user:
+        url = f"smtp://{user}:{password}@127.0.0.1:{port}?starttls=1&verify=0"
+    return SMTPServer("127.0.0.1", port, url, handler, controller)
