@@ -78,14 +78,14 @@ class MaildirTransport(_Closing):
         with self._lock:
             self._counter += 1
             counter = self._counter
-        return f"{time.time_ns()}.P{os.getpid()}Q{counter}.{self._host}.eml"
+        return f"{time.time_ns()}.P{os.getpid()}Q{counter}.{self._host}"
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
         # On disk Maildir messages use the local line ending.
         data = message_bytes(message).replace(b"\r\n", b"\n")
         name = self._unique()
         tmp = self.path / "tmp" / name
-        final = self.path / "new" / name
+        final = self.path / "new" / f"{name}.eml"
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -94,8 +94,12 @@ class MaildirTransport(_Closing):
         return SendReceipt(where=str(final))
 
 
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
 def _error_for(code: int, detail: bytes | str, recipient: str | None) -> DeliveryError:
-    text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+    text = _text(detail)
     kind = TemporaryDeliveryError if 400 <= code < 500 else PermanentDeliveryError
     return kind(text, code=code, recipient=recipient)
 
@@ -120,7 +124,12 @@ class SMTPTransport(_Closing):
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.starttls = query.get("starttls", "0").lower() in ("1", "true", "yes")
-        self.timeout = float(query.get("timeout", "30"))
+        try:
+            self.timeout = float(query.get("timeout", "30"))
+        except ValueError:
+            raise ValueError(f"DIGEST_SMTP_URL has a bad timeout: {url!r}") from None
+        if not self.timeout > 0:
+            raise ValueError(f"DIGEST_SMTP_URL has a bad timeout: {url!r}")
         self.local_hostname = query.get("helo") or None
         self.verify = query.get("verify", "1").lower() not in ("0", "false", "no")
         self._smtp: smtplib.SMTP | None = None
@@ -134,30 +143,47 @@ class SMTPTransport(_Closing):
         return context
 
     def _connect(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP | None = None
         try:
             if self.implicit_tls:
                 smtp = smtplib.SMTP_SSL(
-                    self.host, self.port, local_hostname=self.local_hostname,
-                    timeout=self.timeout, context=self._context(),
+                    local_hostname=self.local_hostname, timeout=self.timeout, context=self._context()
                 )
             else:
-                smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
+                smtp = smtplib.SMTP(local_hostname=self.local_hostname, timeout=self.timeout)
+            # connect() apart from the constructor so a failure later on still has `smtp` to close.
+            code, reply = smtp.connect(self.host, self.port)
+            if code != 220:
+                raise smtplib.SMTPConnectError(code, reply)
             smtp.ehlo()
             if self.starttls:
                 if not smtp.has_extn("starttls"):
-                    smtp.close()
                     raise PermanentDeliveryError(f"{self.where} does not offer STARTTLS, which the URL requires")
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if self.user:
                 smtp.login(self.user, self.password or "")
-        except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentDeliveryError(f"login to {self.where} refused: {exc.smtp_error!r}", code=exc.smtp_code) from None
-        except smtplib.SMTPResponseException as exc:
-            raise _error_for(exc.smtp_code, exc.smtp_error, None) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryDeliveryError(f"cannot connect to {self.where}: {exc}") from None
-        return smtp
+            return smtp
+        except BaseException as exc:
+            if smtp is not None:
+                smtp.close()
+            if isinstance(exc, DeliveryError):
+                raise
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                # No recipient: the account is wrong, not any address, and callers must not
+                # blame (or suppress) the subscriber whose message happened to be first.
+                raise PermanentDeliveryError(
+                    f"login to {self.where} as {self.user!r} refused (check DIGEST_SMTP_URL): "
+                    f"{_text(exc.smtp_error)}",
+                    code=exc.smtp_code,
+                ) from None
+            if isinstance(exc, smtplib.SMTPNotSupportedError):
+                raise PermanentDeliveryError(f"{self.where} cannot log in: {exc}") from None
+            if isinstance(exc, smtplib.SMTPResponseException):
+                raise _error_for(exc.smtp_code, exc.smtp_error, None) from None
+            if isinstance(exc, (OSError, smtplib.SMTPException)):
+                raise TemporaryDeliveryError(f"cannot connect to {self.where}: {exc}") from None
+            raise
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
         data = message_bytes(message)
@@ -178,27 +204,37 @@ class SMTPTransport(_Closing):
         smtp = self._smtp
         try:
             code, reply = smtp.mail(sender)
-            if code == 421:
-                raise _Dropped(reply)
-            if code != 250:
-                self._reset()
-                raise _error_for(code, reply, recipient)
+            self._check(code, reply, (250,), recipient)
             code, reply = smtp.rcpt(recipient)
-            if code == 421:
-                raise _Dropped(reply)
-            if code not in (250, 251):
-                self._reset()
-                raise _error_for(code, reply, recipient)
+            self._check(code, reply, (250, 251), recipient)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _Dropped(str(exc)) from None
+        try:
             code, reply = smtp.data(data)
         except smtplib.SMTPDataError as exc:
+            if exc.smtp_code == 421:
+                raise _Dropped(_text(exc.smtp_error)) from None
             self._reset()
             raise _error_for(exc.smtp_code, exc.smtp_error, recipient) from None
-        except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as exc:
-            raise _Dropped(str(exc)) from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            # The content may have reached the server before it hung up: sending it
+            # again here could deliver it twice, so the caller decides (later, once).
+            self._discard()
+            raise TemporaryDeliveryError(
+                f"{self.where} dropped the connection during DATA: {exc}", recipient=recipient
+            ) from None
         if code != 250:
             self._reset()
             raise _error_for(code, reply, recipient)
-        return SendReceipt(where=self.where, extra={"response": f"{code} {reply.decode('utf-8', 'replace')}"})
+        return SendReceipt(where=self.where, extra={"response": f"{code} {_text(reply)}"})
+
+    def _check(self, code: int, reply: bytes, ok: tuple[int, ...], recipient: str) -> None:
+        if code in ok:
+            return
+        if code == 421 or code == -1:  # -1: smtplib read nothing, the server is gone
+            raise _Dropped(_text(reply))
+        self._reset()
+        raise _error_for(code, reply, recipient)
 
     def _reset(self) -> None:
         """After a refused transaction the connection is still good: RSET and carry on."""

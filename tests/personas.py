@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from digest.services.lists import DEFAULT_TOPICS
+
 
 @dataclass(frozen=True)
 class Persona:
@@ -34,11 +36,4 @@ ZHAO_NOTHING = Persona("zhao.lei@example.cn", "赵磊", ("西藏",), frozenset({
 ALL = (WANG_NATIONAL, LI_HUNAN, ZHANG_ANKANG, CHEN_HANBIN, LIU_TOPICS, ZHAO_NOTHING)
 
 # The default list's sections, in the sample's order.
-TOPICS = (
-    ("macro", "宏观形势"),
-    ("poverty-alleviation", "脱贫攻坚"),
-    ("industry", "产业发展"),
-    ("living-environment", "人居环境"),
-    ("governance", "基层治理"),
-    ("public-services", "公共服务"),
-)
+TOPICS = DEFAULT_TOPICS
