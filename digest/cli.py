@@ -268,6 +268,8 @@ def send(ctx, list_slug, period_end) -> None:
     end = _parse_day(period_end, "--period-end") or datetime.now(NEWSROOM_TZ).date()
     result = run_send(app, list_slug, end)
     print_send_table(result)
+    if result.report.halted:
+        raise click.ClickException(f"sending stopped, nobody was marked failed: {result.report.halted}")
 
 
 @main.command()

@@ -21,44 +21,78 @@ def _topic_ok(article: Article, picks: Picks) -> bool:
     return not picks.topics or article.topic in picks.topics
 
 
-def _region_ok(article: Article, picks: Picks, regions: RegionIndex) -> bool:
-    if not picks.regions:
-        return True
-    # Ancestors of each side, self included: overlap both ways in one set test.
-    for code in article.region_codes:
-        chain = regions.ancestors(code)
-        if any(c in picks.regions for c in chain):
-            return True  # equal, or the article lies inside a picked region
-        if any(code in regions.ancestors(p) for p in picks.regions):
-            return True  # the article's region contains a picked region
-    return False
+def _lineage(code: str, regions: RegionIndex) -> tuple[str, ...]:
+    # A stored code the current division data no longer knows still matches itself,
+    # rather than failing a whole send.
+    return regions.ancestors(code) if code in regions else (code,)
+
+
+class _RegionRule:
+    """The region half of the rule for one set of picks, prepared once.
+
+    An article region overlaps a pick when one is an ancestor-or-self of the
+    other: either the article's lineage meets the picks (equal, or inside), or
+    the article's code is in some pick's lineage (it contains the pick).
+    """
+
+    __slots__ = ("picked", "around", "regions")
+
+    def __init__(self, picked: frozenset[str], regions: RegionIndex):
+        self.picked = picked
+        self.around = frozenset(c for p in picked for c in _lineage(p, regions))
+        self.regions = regions
+
+    def __call__(self, article: Article) -> bool:
+        if not self.picked:
+            return True
+        for code in article.region_codes:
+            if code in self.around or not self.picked.isdisjoint(_lineage(code, self.regions)):
+                return True
+        return False
 
 
 def article_matches(article: Article, picks: Picks, regions: RegionIndex) -> bool:
-    return _topic_ok(article, picks) and _region_ok(article, picks, regions)
+    return _topic_ok(article, picks) and _RegionRule(picks.regions, regions)(article)
 
 
-def explain_match(article: Article, picks: Picks, regions: RegionIndex) -> str:
-    """Why `article` is in or out of this subscriber's digest, for people reading a preview."""
+def explain_match(
+    article: Article, picks: Picks, regions: RegionIndex, *, topic_names: Mapping[str, str] | None = None
+) -> str:
+    """Why `article` is in or out of this subscriber's digest, for people reading a preview.
+
+    `topic_names` maps slugs to the names readers know (industry → 产业发展).
+    """
+    topic = (topic_names or {}).get(article.topic, article.topic)
     if not _topic_ok(article, picks):
-        return f"out: topic {article.topic} not picked"
+        return f"out: topic {topic} not picked"
     if not picks.regions:
         return "in: no region picked, so every region"
-    for code in article.region_codes:
-        for picked in sorted(picks.regions):
-            name, picked_name = regions.display(code), regions.display(picked)
-            if code == picked:
-                return f"in: {name} picked"
-            if regions.contains(picked, code):
-                return f"in: {name} lies inside picked {picked_name}"
-            if regions.contains(code, picked):
-                return f"in: {name} contains picked {picked_name}"
-    shown = "、".join(regions.display(c) for c in article.region_codes) or "no region"
-    return f"out: {shown} does not overlap the picked regions"
+    if not article.region_codes:
+        return "out: the article has no region, and this subscriber picked regions"
+
+    def name(code: str) -> str:
+        return regions.display(code) if code in regions else code
+
+    pairs = [(code, picked) for code in article.region_codes for picked in sorted(picks.regions)]
+    # The closest relation reads best: the very region picked, then inside, then containing.
+    for code, picked in pairs:
+        if code == picked:
+            return f"in: {name(code)} picked"
+    for code, picked in pairs:
+        if picked in _lineage(code, regions):
+            return f"in: {name(code)} lies inside picked {name(picked)}"
+    for code, picked in pairs:
+        if code in _lineage(picked, regions):
+            return f"in: {name(code)} contains picked {name(picked)}"
+    shown = "、".join(name(c) for c in article.region_codes)
+    chosen = "、".join(name(c) for c in sorted(picks.regions))
+    return f"out: {shown} does not overlap the picked regions ({chosen})"
 
 
 def select_articles(articles: Iterable[Article], picks: Picks, regions: RegionIndex) -> list[Article]:
-    return [a for a in articles if article_matches(a, picks, regions)]
+    """The matching articles, in the order given."""
+    region_ok = _RegionRule(picks.regions, regions)
+    return [a for a in articles if _topic_ok(a, picks) and region_ok(a)]
 
 
 def assemble_digest(
@@ -71,8 +105,16 @@ def assemble_digest(
     period_end: date,
     issue_number: int | None = None,
 ) -> Digest:
-    """Sections in the list's order, each article once, oldest first; empty sections left out."""
-    chosen = select_articles(articles, picks, regions)
+    """Sections in the list's order, each article once, oldest first; empty sections left out.
+
+    Articles whose topic the list does not have are left out. The result may have no
+    sections: callers skip those, since nobody gets an empty digest.
+    """
+    # An article fed twice (two overlapping loads) must still appear once.
+    unique: dict[int, Article] = {}
+    for article in articles:
+        unique.setdefault(article.id, article)
+    chosen = select_articles(unique.values(), picks, regions)
     sections = []
     for topic in list_info.topics:
         in_topic = sorted((a for a in chosen if a.topic == topic.slug), key=lambda a: (a.published, a.id))
@@ -90,7 +132,12 @@ def assemble_digest(
 def content_groups(
     subscriber_picks: Mapping[K, Picks], articles: Iterable[Article], regions: RegionIndex
 ) -> dict[tuple[int, ...], list[K]]:
-    """Subscribers grouped by the exact articles they get: one render per group."""
+    """Subscribers grouped by the exact articles they get: one render per group.
+
+    Keys are the selected ids in input order; subscribers keep their mapping order
+    within a group. Picks repeat a lot (every 湖南 subscriber alike), so each distinct
+    Picks is matched against the articles once.
+    """
     articles = list(articles)
     by_picks: dict[Picks, tuple[int, ...]] = {}
     groups: dict[tuple[int, ...], list[K]] = {}

@@ -86,11 +86,17 @@ class MaildirTransport(_Closing):
         name = self._unique()
         tmp = self.path / "tmp" / name
         final = self.path / "new" / f"{name}.eml"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.rename(tmp, final)
+        try:
+            # "x": a name clash means the unique name was not unique; never overwrite.
+            with open(tmp, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, final)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            # A full or unwritable disk may be fixed before the next run: not the recipient's fault.
+            raise TemporaryDeliveryError(f"cannot write to {self.path}: {exc}", recipient=recipient) from None
         return SendReceipt(where=str(final))
 
 
@@ -104,34 +110,59 @@ def _error_for(code: int, detail: bytes | str, recipient: str | None) -> Deliver
     return kind(text, code=code, recipient=recipient)
 
 
+def _redact(parts) -> str:
+    if parts.password is None:
+        return parts.geturl()
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _flag(value: str, name: str, shown: str) -> bool:
+    value = value.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"DIGEST_SMTP_URL: {name} must be 1 or 0: {shown!r}")
+
+
 class SMTPTransport(_Closing):
     """One SMTP connection, opened on the first send and reused for every message after it."""
 
     def __init__(self, url: str):
-        parts = urlsplit(url)
+        parts = urlsplit(url.strip())
+        shown = _redact(parts)  # error messages end up in logs: never the password
         if parts.scheme not in ("smtp", "smtps"):
-            raise ValueError(f"DIGEST_SMTP_URL must start with smtp:// or smtps://, got {url!r}")
+            raise ValueError(f"DIGEST_SMTP_URL must start with smtp:// or smtps://, got {shown!r}")
         if not parts.hostname:
-            raise ValueError(f"DIGEST_SMTP_URL has no host: {url!r}")
+            raise ValueError(f"DIGEST_SMTP_URL has no host: {shown!r}")
         try:
             port = parts.port
+        except ValueError:  # not a number, or out of range
+            port = 0
+        if port == 0:
+            raise ValueError(f"DIGEST_SMTP_URL has a bad port: {shown!r}")
+        try:
+            query = {k: v[-1] for k, v in parse_qs(parts.query, strict_parsing=bool(parts.query)).items()}
         except ValueError:
-            raise ValueError(f"DIGEST_SMTP_URL has a bad port: {url!r}") from None
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            raise ValueError(f"DIGEST_SMTP_URL has a malformed query: {shown!r}") from None
+        unknown = set(query) - {"starttls", "timeout", "verify", "helo"}
+        if unknown:
+            raise ValueError(f"DIGEST_SMTP_URL has unknown option(s) {', '.join(sorted(unknown))}: {shown!r}")
         self.implicit_tls = parts.scheme == "smtps"
         self.host = parts.hostname
         self.port = port or (465 if self.implicit_tls else 25)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.starttls = query.get("starttls", "0").lower() in ("1", "true", "yes")
+        self.starttls = _flag(query.get("starttls", "0"), "starttls", shown)
+        self.verify = _flag(query.get("verify", "1"), "verify", shown)
         try:
             self.timeout = float(query.get("timeout", "30"))
         except ValueError:
-            raise ValueError(f"DIGEST_SMTP_URL has a bad timeout: {url!r}") from None
-        if not self.timeout > 0:
-            raise ValueError(f"DIGEST_SMTP_URL has a bad timeout: {url!r}")
+            self.timeout = 0.0
+        if not 0 < self.timeout < float("inf"):
+            raise ValueError(f"DIGEST_SMTP_URL has a bad timeout: {shown!r}")
         self.local_hostname = query.get("helo") or None
-        self.verify = query.get("verify", "1").lower() not in ("0", "false", "no")
         self._smtp: smtplib.SMTP | None = None
         self.where = f"smtp://{self.host}:{self.port}"
 
@@ -145,16 +176,15 @@ class SMTPTransport(_Closing):
     def _connect(self) -> smtplib.SMTP:
         smtp: smtplib.SMTP | None = None
         try:
+            # The constructor connects (and cleans up after itself if that fails); STARTTLS
+            # needs the host it was given to check the certificate against.
             if self.implicit_tls:
                 smtp = smtplib.SMTP_SSL(
-                    local_hostname=self.local_hostname, timeout=self.timeout, context=self._context()
+                    self.host, self.port, local_hostname=self.local_hostname,
+                    timeout=self.timeout, context=self._context(),
                 )
             else:
-                smtp = smtplib.SMTP(local_hostname=self.local_hostname, timeout=self.timeout)
-            # connect() apart from the constructor so a failure later on still has `smtp` to close.
-            code, reply = smtp.connect(self.host, self.port)
-            if code != 220:
-                raise smtplib.SMTPConnectError(code, reply)
+                smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
             smtp.ehlo()
             if self.starttls:
                 if not smtp.has_extn("starttls"):
@@ -186,6 +216,11 @@ class SMTPTransport(_Closing):
             raise
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
+        for address in (sender, recipient):
+            if not address.isascii() or "\r" in address or "\n" in address:
+                # Without SMTPUTF8 no relay can route it; smtplib would fail with a
+                # UnicodeEncodeError that callers do not expect from a transport.
+                raise PermanentDeliveryError(f"cannot send to or from {address!r} over SMTP", recipient=recipient)
         data = message_bytes(message)
         try:
             return self._transaction(data, sender, recipient)

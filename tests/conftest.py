@@ -26,3 +26,14 @@ def smtp_tls_server(tmp_path):
     server = start_server(tls_context=context, user="digest", password="s3cret")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtps_server(tmp_path):
+    """Implicit TLS from the first byte (smtps://), with AUTH (user digest, password s3cret)."""
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = start_server(implicit_tls_context=context, user="digest", password="s3cret")
+    yield server
+    server.stop()

@@ -59,7 +59,10 @@ class RecordingHandler:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        if session.host_name is None:  # first greeting of a connection (STARTTLS greets again)
+        # `server` is one per connection and outlives STARTTLS (the session does not),
+        # so a mark on it counts each connection once however often it greets.
+        if not getattr(server, "_digest_counted", False):
+            server._digest_counted = True
             with self.lock:
                 self.connections += 1
         session.host_name = hostname
@@ -133,18 +136,33 @@ class SMTPServer:
         self.controller.stop()
 
 
-def start_server(*, tls_context=None, user: str | None = None, password: str | None = None) -> SMTPServer:
+def start_server(
+    *, tls_context=None, implicit_tls_context=None, user: str | None = None, password: str | None = None
+) -> SMTPServer:
+    """tls_context: STARTTLS offered and required. implicit_tls_context: TLS from the first byte (smtps)."""
     handler = RecordingHandler()
+    # Controller's own port=0 would leave it unable to tell which port it got
+    # (its readiness check connects to self.port), so pick one first.
     port = free_port()
     kwargs = {}
     if user:
-        kwargs.update(authenticator=Authenticator(user, password or ""), auth_require_tls=True)
+        # aiosmtpd only knows of TLS it started itself (STARTTLS): on an implicit-TLS
+        # listener it would never offer AUTH if told to require TLS for it.
+        kwargs.update(
+            authenticator=Authenticator(user, password or ""), auth_require_tls=implicit_tls_context is None
+        )
+    if implicit_tls_context is not None:
+        kwargs["ssl_context"] = implicit_tls_context
     controller = Controller(
         handler, hostname="127.0.0.1", port=port, decode_data=False, tls_context=tls_context,
         require_starttls=tls_context is not None, **kwargs,
     )
     controller.start()
-    url = f"smtp://127.0.0.1:{port}"
-    if user:
-        url = f"smtp://{user}:{password}@127.0.0.1:{port}?starttls=1&verify=0"
+    creds = f"{user}:{password}@" if user else ""
+    if implicit_tls_context is not None:
+        url = f"smtps://{creds}127.0.0.1:{port}?verify=0"
+    elif tls_context is not None:
+        url = f"smtp://{creds}127.0.0.1:{port}?starttls=1&verify=0"
+    else:
+        url = f"smtp://{creds}127.0.0.1:{port}"
     return SMTPServer("127.0.0.1", port, url, handler, controller)

@@ -29,7 +29,7 @@ from digest.services.articles import articles_of_period, period_bounds
 from digest.services.lists import list_info
 from digest.services.subscribers import picks_of
 from digest.storage import models
-from digest.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
+from digest.transports import DeliveryError, PermanentDeliveryError, Transport
 
 MAX_ATTEMPTS = 5
 # A row left `sending` this long belongs to a sender that died; it goes back to the queue.
@@ -78,6 +78,7 @@ class SendReport:
     issue_id: int
     counts: dict[str, int] = field(default_factory=dict)
     renders: int = 0  # distinct contents rendered (premailer runs)
+    halted: str | None = None  # why the run stopped early: the server or its account, not an address
 
     def add(self, status: str) -> None:
         self.counts[status] = self.counts.get(status, 0) + 1
@@ -189,11 +190,20 @@ def send_pending(
             break
         seen.update(batch)
         for delivery_id in batch:
-            with factory.begin() as session:
-                status = _deliver_one(session, delivery_id, ctx, transport, settings, regions, env, report)
+            try:
+                with factory.begin() as session:
+                    status = _deliver_one(session, delivery_id, ctx, transport, settings, regions, env, report)
+            except DeliveryError as exc:
+                # No address is at fault (login refused, server unreachable): stop, blame no one.
+                with factory.begin() as session:
+                    _release(session, batch)
+                report.halted = str(exc)
+                break
             report.add(status)
             if progress:
                 progress(1)
+        if report.halted:
+            break
     with factory.begin() as session:
         finish_if_done(session, issue_id)
     report.renders = len(ctx.rendered)
@@ -248,16 +258,31 @@ def _deliver_one(session, delivery_id, ctx: _IssueContext, transport, settings, 
         return row.status
     try:
         receipt = transport.send(message, sender=ctx.info.sender_email, recipient=subscriber.email)
-    except PermanentDeliveryError as exc:
+    except DeliveryError as exc:
+        if exc.recipient is None:
+            raise
+        return _record_failure(session, row, subscriber, exc)
+    row.status, row.location, row.sent_at, row.reason = "sent", receipt.where, now, None
+    return row.status
+
+
+def _record_failure(session: Session, row: models.Delivery, subscriber: models.Subscriber, exc: DeliveryError) -> str:
+    if isinstance(exc, PermanentDeliveryError):
         row.status, row.last_error = "bounced", f"{exc.code} {exc.detail}"
         _suppress(session, subscriber.email, f"bounced: {exc.code} {exc.detail}"[:300])
         return row.status
-    except TemporaryDeliveryError as exc:
-        row.last_error = f"{exc.code} {exc.detail}"
-        row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-        return "deferred" if row.status == "pending" else row.status
-    row.status, row.location, row.sent_at, row.reason = "sent", receipt.where, now, None
-    return row.status
+    row.last_error = f"{exc.code} {exc.detail}"
+    row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+    return "deferred" if row.status == "pending" else row.status
+
+
+def _release(session: Session, delivery_ids: list[int]) -> None:
+    """Rows claimed by a run that stops early go back to the queue, their attempt not counted."""
+    session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.id.in_(delivery_ids), models.Delivery.status == "sending")
+        .values(status="pending", attempts=models.Delivery.attempts - 1)
+    )
 
 
 def _suppress(session: Session, email: str, reason: str) -> None:

@@ -181,3 +181,20 @@ def test_a_temporary_failure_is_retried_by_the_next_run_without_doubles(database
     assert second.counts == {"sent": 1}
     addresses = [m.rcpt_tos[0] for m in smtp_server.messages]
     assert sorted(addresses) == sorted(EXPECTED)
+
+
+def test_a_refused_login_stops_the_run_and_blames_no_subscriber(database_url, tmp_path, smtp_tls_server):
+    url = smtp_tls_server.url.replace(":s3cret@", ":wrong@")
+    settings = make_settings(database_url, tmp_path, smtp_url=url)
+    _seed(database_url)
+    _, report = _send(database_url, settings)
+    assert report.halted and "login" in report.halted and "DIGEST_SMTP_URL" in report.halted
+    assert smtp_tls_server.messages == []
+    with transaction(database_url) as session:
+        assert session.scalars(select(models.Suppression)).all() == []
+        statuses = session.scalars(select(models.Delivery.status)).all()
+        assert sorted(set(statuses)) == ["pending"] and len(statuses) == len(ALL)
+
+    fixed = make_settings(database_url, tmp_path, smtp_url=smtp_tls_server.url)
+    _, report = _send(database_url, fixed)
+    assert report.counts == {"sent": 5, "skipped": 1}

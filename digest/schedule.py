@@ -1,0 +1,87 @@
+"""When issues fall due. Pure: slots, time zones and instants in, dates and instants out.
+
+A list has a weekly slot (weekday, local time, the list's time zone). Every
+subscriber receives the issue at that slot *in their own time zone*, so one issue
+becomes due in the easternmost zone first and in the westernmost last. The issue
+covers the seven days before the slot's date in the list's zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# The earliest any zone on Earth reaches a local time (UTC+14) and the latest (UTC-12).
+EARLIEST_OFFSET = timedelta(hours=14)
+LATEST_OFFSET = timedelta(hours=-12)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    weekday: int  # 0 = Monday
+    at: time  # local time of day
+    tz: str  # the list's zone: its calendar decides which week an issue covers
+
+    def __post_init__(self):
+        if not 0 <= self.weekday <= 6:
+            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {self.weekday}")
+        zone(self.tz)
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from None
+
+
+def parse_weekday(text: str) -> int:
+    cleaned = text.strip().lower()
+    for i, name in enumerate(WEEKDAYS):
+        if cleaned in (name, name[:3], str(i)):
+            return i
+    raise ValueError(f"unknown weekday {text!r} (monday … sunday)")
+
+
+def slot_date_for(period_end: date) -> date:
+    """The day the issue of the week ending `period_end` goes out."""
+    return period_end + timedelta(days=1)
+
+
+def period_end_for(slot_date: date) -> date:
+    return slot_date - timedelta(days=1)
+
+
+def due_at(slot: Slot, slot_date: date, subscriber_tz: str) -> datetime:
+    """The instant (UTC) the subscriber's copy of the issue goes out: the slot in their zone.
+
+    A local time that a daylight-saving jump skips or repeats resolves by fold=0,
+    so each subscriber still gets exactly one instant.
+    """
+    local = datetime.combine(slot_date, slot.at, zone(subscriber_tz))
+    return local.astimezone(timezone.utc)
+
+
+def latest_slot_date(slot: Slot, now: datetime) -> date:
+    """The most recent slot date whose earliest delivery (UTC+14) is at or before `now`.
+
+    Planning only ever looks at this one date, so a missed tick is caught up once
+    and a week that was skipped entirely is not sent late.
+    """
+    # Wall-clock time in the easternmost zone.
+    eastmost = (now.astimezone(timezone.utc) + EARLIEST_OFFSET).replace(tzinfo=None)
+    days_back = (eastmost.weekday() - slot.weekday) % 7
+    candidate = eastmost.date() - timedelta(days=days_back)
+    if days_back == 0 and eastmost.time() < slot.at:
+        candidate -= timedelta(days=7)
+    return candidate
+
+
+def plan_window_closes(slot: Slot, slot_date: date) -> datetime:
+    """After the westernmost zone's slot (UTC-12) every copy is due."""
+    return datetime.combine(slot_date, slot.at, timezone(LATEST_OFFSET)).astimezone(timezone.utc)

@@ -1,0 +1,274 @@
+"""Transports against a real Maildir and a real (strict, programmable) SMTP server on loopback."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import smtplib
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from digest.domain import ListInfo, Recipient, RenderedDigest, Topic
+from digest.messages import build_message, message_bytes
+from digest.transports import (
+    DeliveryError,
+    MaildirTransport,
+    PermanentDeliveryError,
+    SMTPTransport,
+    TemporaryDeliveryError,
+    open_transport,
+)
+
+SENDER = "weekly@digest.example.org"
+LIST = ListInfo(
+    slug="weekly",
+    name="乡村振兴周报",
+    topics=(Topic("industry", "产业发展", 1),),
+    sender_name="乡村振兴周报",
+    sender_email=SENDER,
+)
+
+
+def message(to: str, n: int = 1):
+    rendered = RenderedDigest(
+        subject=f"乡村振兴周报 第{n}期：湖南怀化产业发展",
+        html=f"<p>你好，第{n}期。</p>",
+        text=f"你好，第{n}期。\n",
+    )
+    return build_message(
+        rendered,
+        list_info=LIST,
+        recipient=Recipient(email=to, name="王芳", unsubscribe_url="https://digest.example.org/u/t"),
+        list_id_domain="digest.example.org",
+        date=datetime(2021, 6, 21, 0, 0, tzinfo=timezone.utc),
+    )
+
+
+def parse(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+# --- Maildir ---------------------------------------------------------------------------------
+
+
+def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
+    box = tmp_path / "outbox"
+    with MaildirTransport(box) as transport:
+        receipts = [transport.send(message(f"u{i}@example.cn", i), sender=SENDER, recipient=f"u{i}@example.cn")
+                    for i in range(3)]
+    for sub in ("tmp", "new", "cur"):
+        assert (box / sub).is_dir()
+    assert list((box / "tmp").iterdir()) == []
+    paths = [Path(r.where) for r in receipts]
+    assert len(set(paths)) == 3
+    for p in paths:
+        assert p.is_absolute() and p.exists() and p.parent == (box / "new").resolve()
+        assert ":" not in p.name and p.suffix == ".eml"
+        assert b"\r\n" not in p.read_bytes()  # Maildir stores local line endings
+
+    md = mailbox.Maildir(box, create=False)
+    subjects = sorted(m["Subject"] for m in md)
+    assert len(subjects) == 3
+    got = sorted(str(parse(p.read_bytes())["Subject"]) for p in paths)
+    assert got == sorted(f"乡村振兴周报 第{i}期：湖南怀化产业发展" for i in range(3))
+
+
+def test_open_transport_without_url_is_maildir(tmp_path):
+    with open_transport(None, tmp_path / "out") as transport:
+        assert isinstance(transport, MaildirTransport)
+    with open_transport("", tmp_path / "out") as transport:
+        assert isinstance(transport, MaildirTransport)
+
+
+# --- SMTP -----------------------------------------------------------------------------------
+
+
+def test_many_messages_over_one_connection_arrive_byte_exact(smtp_server):
+    addrs = [f"reader{i}@example.cn" for i in range(5)]
+    sent = {}
+    with SMTPTransport(smtp_server.url) as transport:
+        for i, addr in enumerate(addrs):
+            msg = message(addr, i)
+            sent[addr] = message_bytes(msg)
+            receipt = transport.send(msg, sender=SENDER, recipient=addr)
+            assert receipt.where == f"smtp://127.0.0.1:{smtp_server.port}"
+            assert receipt.extra["response"].startswith("250 2.0.0 Ok: queued as Q")
+    assert smtp_server.handler.connections == 1
+    assert [m.rcpt_tos for m in smtp_server.messages] == [[a] for a in addrs]
+    for m in smtp_server.messages:
+        assert m.mail_from == SENDER
+        assert m.data == sent[m.rcpt_tos[0]]
+        lines = m.data.split(b"\r\n")
+        assert lines[-1] == b"" and not any(b"\n" in line or b"\r" in line for line in lines)
+        head = parse(m.data)
+        for name in ("Date", "Message-ID", "From", "To", "Subject", "List-Id", "List-Unsubscribe"):
+            assert head[name], name
+        assert m.rcpt_tos[0] in str(head["To"])
+
+
+def test_permanent_rejection_then_the_next_message_goes_through(smtp_server):
+    smtp_server.handler.fail_rcpt["gone@example.cn"] = (550, "5.1.1 no such user")
+    with SMTPTransport(smtp_server.url) as transport:
+        with pytest.raises(PermanentDeliveryError) as info:
+            transport.send(message("gone@example.cn"), sender=SENDER, recipient="gone@example.cn")
+        assert info.value.code == 550
+        assert "no such user" in info.value.detail
+        assert info.value.recipient == "gone@example.cn"
+        transport.send(message("ok@example.cn"), sender=SENDER, recipient="ok@example.cn")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["ok@example.cn"]]
+    assert smtp_server.handler.connections == 1
+
+
+def test_temporary_rejection(smtp_server):
+    smtp_server.handler.fail_once["busy@example.cn"] = (451, "4.3.0 try later")
+    with SMTPTransport(smtp_server.url) as transport:
+        with pytest.raises(TemporaryDeliveryError) as info:
+            transport.send(message("busy@example.cn"), sender=SENDER, recipient="busy@example.cn")
+        assert info.value.code == 451
+        assert isinstance(info.value, DeliveryError) and not isinstance(info.value, PermanentDeliveryError)
+        # The server only deferred once: a later try (the next run) goes through.
+        transport.send(message("busy@example.cn"), sender=SENDER, recipient="busy@example.cn")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["busy@example.cn"]]
+
+
+def test_dropped_connection_reconnects_and_delivers_once(smtp_server):
+    smtp_server.handler.drop_at_rcpt.add("flaky@example.cn")
+    with SMTPTransport(smtp_server.url) as transport:
+        transport.send(message("first@example.cn"), sender=SENDER, recipient="first@example.cn")
+        receipt = transport.send(message("flaky@example.cn"), sender=SENDER, recipient="flaky@example.cn")
+        assert receipt.extra["response"].startswith("250")
+        transport.send(message("after@example.cn"), sender=SENDER, recipient="after@example.cn")
+    assert [m.rcpt_tos[0] for m in smtp_server.messages] == ["first@example.cn", "flaky@example.cn", "after@example.cn"]
+    assert smtp_server.handler.connections == 2
+
+
+def test_connection_refused_is_temporary():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: connections are refused
+        with SMTPTransport(f"smtp://127.0.0.1:{port}?timeout=5") as transport:
+            with pytest.raises(TemporaryDeliveryError):
+                transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+
+
+def test_starttls_and_auth(smtp_tls_server):
+    assert "?starttls=1&verify=0" in smtp_tls_server.url
+    with SMTPTransport(smtp_tls_server.url) as transport:
+        for i in range(2):
+            transport.send(message(f"t{i}@example.cn", i), sender=SENDER, recipient=f"t{i}@example.cn")
+    assert len(smtp_tls_server.messages) == 2
+    assert smtp_tls_server.handler.connections == 1
+
+
+def test_implicit_tls_and_auth(smtps_server):
+    assert smtps_server.url.startswith("smtps://digest:s3cret@")
+    with open_transport(smtps_server.url, Path("unused")) as transport:
+        receipt = transport.send(message("s@example.cn"), sender=SENDER, recipient="s@example.cn")
+    assert receipt.where == f"smtp://127.0.0.1:{smtps_server.port}"
+    assert [m.rcpt_tos for m in smtps_server.messages] == [["s@example.cn"]]
+
+
+def test_tls_is_verified_unless_the_url_says_not(smtp_tls_server):
+    url = smtp_tls_server.url.replace("&verify=0", "")
+    with SMTPTransport(url) as transport:
+        with pytest.raises(TemporaryDeliveryError, match="certificate"):
+            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    assert smtp_tls_server.messages == []
+
+
+def test_non_ascii_address_is_refused_before_any_connection(smtp_server):
+    with SMTPTransport(smtp_server.url) as transport:
+        with pytest.raises(PermanentDeliveryError):
+            transport.send(message("a@example.cn"), sender=SENDER, recipient="王芳@例子.中国")
+    assert smtp_server.handler.connections == 0
+
+
+def test_wrong_password_is_permanent_and_says_so(smtp_tls_server):
+    url = smtp_tls_server.url.replace(":s3cret@", ":wrong@")
+    with SMTPTransport(url) as transport:
+        with pytest.raises(PermanentDeliveryError) as info:
+            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    assert info.value.code == 535
+    assert "login" in str(info.value) and "wrong" not in str(info.value)
+    assert info.value.recipient is None  # the account is at fault, not the address
+    assert smtp_tls_server.messages == []
+
+
+def test_starttls_required_but_not_offered(smtp_server):
+    with SMTPTransport(smtp_server.url + "?starttls=1") as transport:
+        with pytest.raises(PermanentDeliveryError, match="STARTTLS"):
+            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    assert smtp_server.messages == []
+
+
+def test_the_server_is_really_strict(smtp_server):
+    good = message_bytes(message("a@example.cn"))
+    head, body = good.split(b"\r\n\r\n", 1)
+    bad = {
+        "bare LF": head + b"\r\n\r\nline one\nline two\r\n",
+        "bare CR": head + b"\r\n\r\nline one\rline two\r\n",
+        "longer than 998": head + b"\r\n\r\n" + b"x" * 999 + b"\r\n",
+        "non-ASCII": head + "\r\nX-Note: 中文\r\n\r\nbody\r\n".encode(),
+        "missing header": head.replace(b"Message-ID:", b"X-Message-ID:") + b"\r\n\r\nbody\r\n",
+    }
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client:
+        for why, data in bad.items():
+            with pytest.raises(smtplib.SMTPDataError) as info:
+                # smtplib.data() would leave bare LFs alone: send exactly these bytes.
+                client.sendmail(SENDER, ["a@example.cn"], data)
+            assert info.value.smtp_code in (500, 554), why
+            client.rset()
+        client.sendmail(SENDER, ["a@example.cn"], good)
+    assert [m.data for m in smtp_server.messages] == [good]
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, host, port, user, password, starttls, implicit, verify",
+    [
+        ("smtp://mail.example.org", "mail.example.org", 25, None, None, False, False, True),
+        ("smtp://u%40x.org:p%3Aw%2Fd@mail.example.org:587?starttls=1", "mail.example.org", 587,
+         "u@x.org", "p:w/d", True, False, True),
+        ("smtps://mail.example.org", "mail.example.org", 465, None, None, False, True, True),
+        ("smtps://u:p@127.0.0.1:2465?verify=0&timeout=5", "127.0.0.1", 2465, "u", "p", False, True, False),
+    ],
+)
+def test_smtp_url_parsing(tmp_path, url, host, port, user, password, starttls, implicit, verify):
+    transport = open_transport(url, tmp_path)
+    assert isinstance(transport, SMTPTransport)
+    assert (transport.host, transport.port, transport.user, transport.password) == (host, port, user, password)
+    assert (transport.starttls, transport.implicit_tls, transport.verify) == (starttls, implicit, verify)
+    assert transport.where == f"smtp://{host}:{port}"
+    transport.close()  # never connected: closing is a no-op
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://mail.example.org",
+        "mail.example.org:25",
+        "smtp://",
+        "smtp://:25",
+        "smtp://mail.example.org:notaport",
+        "smtp://mail.example.org:70000",
+        "smtp://mail.example.org:0",
+        "smtp://mail.example.org?timeout=soon",
+        "smtp://mail.example.org?starttls=maybe",
+        "smtp://mail.example.org?tls=1",
+    ],
+)
+def test_bad_smtp_urls_name_the_variable(tmp_path, url):
+    with pytest.raises(ValueError, match="DIGEST_SMTP_URL"):
+        open_transport(url, tmp_path)
+
+
+def test_bad_url_errors_do_not_show_the_password(tmp_path):
+    with pytest.raises(ValueError) as info:
+        open_transport("smtp://user:hunter2@mail.example.org:bad", tmp_path)
+    assert "hunter2" not in str(info.value)
