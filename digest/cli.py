@@ -18,6 +18,7 @@ from digest.ingest import IngestFormatError, parse_file
 from digest.regions import load_regions, split_labels
 from digest.rendering import make_environment
 from digest.services import NotFound
+from digest.services.issues import IssueStateError
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list, get_list
 from digest.services.subscribers import (
@@ -70,7 +71,7 @@ class DigestGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (NotFound, ConfigError, InvalidSubscriber, IngestFormatError, ValueError) as exc:
+        except (NotFound, ConfigError, InvalidSubscriber, IngestFormatError, IssueStateError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         except (OperationalError, ProgrammingError) as exc:
             hint = "is the database reachable and initialised? run `digest init`"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -181,7 +182,7 @@ class RegionIndex:
     def __len__(self) -> int:
         return len(self._by_code)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Region]:
         return iter(self._by_code.values())
 
     def provinces(self) -> tuple[Region, ...]:
@@ -307,9 +308,10 @@ class RegionIndex:
         if len(biggest) == 1:
             chosen = biggest[0]
             # 吉林 the province holds 吉林 the city, so nothing is lost; 朝阳 the city does
-            # not hold 北京's 朝阳区, so say which was taken.
+            # not hold 北京's 朝阳区, so say which was taken. A province name (河北, not
+            # 天津's 河北区) is what everyone means by it.
             elsewhere = [c for c in codes if not self.contains(chosen, c)]
-            if not elsewhere:
+            if not elsewhere or self._by_code[chosen].level == "province":
                 return Resolution((chosen,), label=label)
             others = "、".join(self.full_name(c) for c in elsewhere)
             note = f"{label}: read as {self.full_name(chosen)}, the larger division (also {others}; add the province to choose)"

@@ -10,7 +10,8 @@ import click
 from sqlalchemy import func, select
 
 from digest.services.lists import get_list
-from digest.services.sending import SendReport, enqueue_deliveries, plan_issue, send_pending
+from digest.services.issues import plan_issue, start_issue
+from digest.services.sending import SendReport, send_pending
 from digest.storage import models
 from digest.transports import open_transport
 
@@ -37,7 +38,7 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
     with app.session() as session:
         ml = get_list(session, list_slug)
         issue = plan_issue(session, ml, period_end)
-        enqueue_deliveries(session, issue)
+        start_issue(session, issue)
         issue_id = issue.id
         pending = session.scalar(
             select(func.count())

@@ -1,10 +1,11 @@
-"""Issues and the delivery ledger: plan an issue, then send every pending delivery exactly once.
+"""Sending a batch of ledger rows: each message leaves at most once per claim, none is skipped.
 
-The ledger row is claimed (status `sending`, a Message-ID fixed) and committed
-before the message leaves, and marked `sent` right after the transport accepts
-it. A crash between the two leaves the row `sending`: after the lease runs out
-the next run sends it again with the same Message-ID, so at most the messages
-in flight can be doubled, and none is ever skipped.
+A row is claimed (queued → sending, its Message-ID fixed) and committed before
+its message leaves, and marked `sent` right after the transport accepts it. A
+crash between the two leaves the row `sending`; the sweeper returns it after the
+lease and it goes again with the same Message-ID: only messages in flight can
+be doubled. The in-process path (`digest send` without a broker) and the Celery
+tasks run this same code.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.utils import make_msgid
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.config import Settings
@@ -25,57 +25,22 @@ from digest.messages import build_message
 from digest.regions import RegionIndex
 from digest.rendering import personalise, render_content
 from digest.selection import assemble_digest
-from digest.services.articles import articles_of_period, period_bounds
+from digest.services.articles import articles_of_period
+from digest.services.issues import claim_due, finish_if_done, sweep_stale
 from digest.services.lists import list_info
 from digest.services.subscribers import picks_of
 from digest.storage import models
 from digest.transports import DeliveryError, PermanentDeliveryError, Transport
 
 MAX_ATTEMPTS = 5
-# A row left `sending` this long belongs to a sender that died; it goes back to the queue.
-SENDING_LEASE = timedelta(minutes=15)
-
-
-def plan_issue(session: Session, ml: models.MailingList, period_end: date) -> models.Issue:
-    """The issue of `ml` for the week ending `period_end`, created once whoever asks twice."""
-    issue = session.scalar(
-        select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
-    )
-    if issue is not None:
-        return issue
-    period_start, _, _ = period_bounds(period_end)
-    number = (session.scalar(select(func.max(models.Issue.number)).where(models.Issue.list_id == ml.id)) or 0) + 1
-    try:
-        with session.begin_nested():
-            issue = models.Issue(list_id=ml.id, number=number, period_start=period_start, period_end=period_end)
-            session.add(issue)
-    except IntegrityError:
-        # Another planner created it between our look and our insert.
-        issue = session.scalar(
-            select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
-        )
-    return issue
-
-
-def enqueue_deliveries(session: Session, issue: models.Issue) -> int:
-    """Give every confirmed subscriber of the list a ledger row for `issue`; returns how many were new."""
-    already = select(models.Delivery.subscriber_id).where(models.Delivery.issue_id == issue.id)
-    subscriber_ids = session.scalars(
-        select(models.Subscription.subscriber_id).where(
-            models.Subscription.list_id == issue.list_id,
-            models.Subscription.status == "confirmed",
-            models.Subscription.subscriber_id.not_in(already),
-        )
-    ).all()
-    for sid in subscriber_ids:
-        session.add(models.Delivery(issue_id=issue.id, subscriber_id=sid, status="pending"))
-    session.flush()
-    return len(subscriber_ids)
+# After a temporary failure: 1, 2, 4, 8 … minutes, and never later than this after the slot.
+FIRST_BACKOFF = timedelta(minutes=1)
+GIVE_UP_AFTER = timedelta(hours=24)
 
 
 @dataclass
 class SendReport:
-    issue_id: int
+    issue_id: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     renders: int = 0  # distinct contents rendered (premailer runs)
     halted: str | None = None  # why the run stopped early: the server or its account, not an address
@@ -83,10 +48,16 @@ class SendReport:
     def add(self, status: str) -> None:
         self.counts[status] = self.counts.get(status, 0) + 1
 
+    def merge(self, other: SendReport) -> None:
+        for status, n in other.counts.items():
+            self.counts[status] = self.counts.get(status, 0) + n
+        self.renders += other.renders
+        self.halted = self.halted or other.halted
+
 
 @dataclass
-class _IssueContext:
-    """What every delivery of one issue shares, loaded once per run."""
+class IssueContext:
+    """What every delivery of one issue shares, loaded once per batch or run."""
 
     issue_id: int
     list_id: int
@@ -102,7 +73,7 @@ class _IssueContext:
     def digest_for(self, picks: Picks, regions: RegionIndex) -> Digest:
         digest = self.digests.get(picks)
         if digest is None:
-            digest = assemble_digest(
+            digest = self.digests[picks] = assemble_digest(
                 self.info,
                 self.articles,
                 picks,
@@ -111,14 +82,19 @@ class _IssueContext:
                 period_end=self.period_end,
                 issue_number=self.issue_number,
             )
-            self.digests[picks] = digest
         return digest
 
+    def content_for(self, digest: Digest, env) -> RenderedDigest:
+        content = self.rendered.get(digest.article_ids)
+        if content is None:
+            content = self.rendered[digest.article_ids] = render_content(digest, env)
+        return content
 
-def _load_context(session: Session, issue_id: int) -> _IssueContext:
+
+def load_context(session: Session, issue_id: int) -> IssueContext:
     issue = session.get(models.Issue, issue_id)
     ml = session.get(models.MailingList, issue.list_id)
-    return _IssueContext(
+    return IssueContext(
         issue_id=issue.id,
         list_id=ml.id,
         issue_number=issue.number,
@@ -130,36 +106,73 @@ def _load_context(session: Session, issue_id: int) -> _IssueContext:
     )
 
 
-def reclaim_stale(session: Session, issue_id: int, now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
-    result = session.execute(
+def send_batch(
+    factory: sessionmaker[Session],
+    issue_id: int,
+    delivery_ids: list[int],
+    transport: Transport,
+    settings: Settings,
+    regions: RegionIndex,
+    env,
+    *,
+    ctx: IssueContext | None = None,
+    throttle: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SendReport:
+    """Send the queued rows among `delivery_ids`; rows someone else took, or of a paused issue, are left."""
+    report = SendReport(issue_id=issue_id)
+    if ctx is None:
+        with factory.begin() as session:
+            ctx = load_context(session, issue_id)
+    for position, delivery_id in enumerate(delivery_ids):
+        with factory.begin() as session:
+            if not _claim(session, delivery_id, issue_id, settings.link_domain):
+                continue
+        if throttle:
+            throttle()
+        try:
+            with factory.begin() as session:
+                status = _deliver_one(session, delivery_id, ctx, transport, settings, regions, env)
+        except DeliveryError as exc:
+            # No address is at fault (login refused, server unreachable): stop, blame no one.
+            with factory.begin() as session:
+                _release(session, delivery_ids[position:])
+            report.halted = str(exc)
+            break
+        report.add(status)
+        if progress:
+            progress(1)
+    report.renders = len(ctx.rendered)
+    return report
+
+
+def _claim(session: Session, delivery_id: int, issue_id: int, domain: str) -> bool:
+    """queued → sending, only while the issue is sending; exactly one claimant wins."""
+    sending = select(models.Issue.id).where(models.Issue.id == issue_id, models.Issue.status == "sending")
+    claimed = session.execute(
         update(models.Delivery)
-        .where(
-            models.Delivery.issue_id == issue_id,
-            models.Delivery.status == "sending",
-            models.Delivery.updated_at < now - SENDING_LEASE,
-        )
-        .values(status="pending", last_error="returned to the queue: its sender stopped mid-send")
-    )
-    return result.rowcount or 0
-
-
-def _claim_batch(session: Session, issue_id: int, exclude: set[int], size: int, domain: str) -> list[int]:
-    query = (
-        select(models.Delivery)
-        .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "pending")
-        .order_by(models.Delivery.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    )
-    if exclude:
-        query = query.where(models.Delivery.id.not_in(exclude))
-    rows = session.scalars(query).all()
-    for row in rows:
-        row.status = "sending"
-        row.attempts += 1
+        .where(models.Delivery.id == delivery_id, models.Delivery.status == "queued", sending.exists())
+        .values(status="sending", attempts=models.Delivery.attempts + 1, updated_at=datetime.now(timezone.utc))
+    ).rowcount
+    if claimed:
+        row = session.get(models.Delivery, delivery_id)
+        # Fixed once: a resend after a crash carries the same Message-ID, so clients can fold it.
         row.message_id = row.message_id or make_msgid(domain=domain)
-    return [r.id for r in rows]
+    return bool(claimed)
+
+
+def _release(session: Session, delivery_ids: list[int]) -> None:
+    """Rows held by a batch that stops early go back to the queue, their attempt not counted."""
+    session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.id.in_(delivery_ids), models.Delivery.status == "sending")
+        .values(status="pending", attempts=models.Delivery.attempts - 1)
+    )
+    session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.id.in_(delivery_ids), models.Delivery.status == "queued")
+        .values(status="pending")
+    )
 
 
 def send_pending(
@@ -173,44 +186,38 @@ def send_pending(
     batch_size: int = 100,
     progress: Callable[[int], None] | None = None,
 ) -> SendReport:
-    """Send every pending delivery of the issue once; returns what became of them in this run."""
+    """In-process: send every due row of the issue once; returns what became of them in this run.
+
+    A row deferred by a temporary failure waits for the next run, which tries it
+    whatever its backoff says: a person running `digest send` means now.
+    """
     report = SendReport(issue_id=issue_id)
     with factory.begin() as session:
-        reclaim_stale(session, issue_id)
-        ctx = _load_context(session, issue_id)
-        issue = session.get(models.Issue, issue_id)
-        if issue.status in ("paused", "cancelled"):
-            return report
-        issue.status = "sending"
-    seen: set[int] = set()
-    while True:
+        sweep_stale(session)
+        ctx = load_context(session, issue_id)
+    tried: set[int] = set()
+    while not report.halted:
         with factory.begin() as session:
-            batch = _claim_batch(session, issue_id, seen, batch_size, settings.link_domain)
-        if not batch:
+            batch = claim_due(session, limit=batch_size, issue_id=issue_id, respect_backoff=False).get(issue_id, [])
+            fresh = [d for d in batch if d not in tried]
+            if len(fresh) < len(batch):
+                # Deferred earlier in this run: leave them for the next run.
+                session.execute(
+                    update(models.Delivery)
+                    .where(models.Delivery.id.in_(set(batch) - set(fresh)))
+                    .values(status="pending")
+                )
+        if not fresh:
             break
-        seen.update(batch)
-        for delivery_id in batch:
-            try:
-                with factory.begin() as session:
-                    status = _deliver_one(session, delivery_id, ctx, transport, settings, regions, env, report)
-            except DeliveryError as exc:
-                # No address is at fault (login refused, server unreachable): stop, blame no one.
-                with factory.begin() as session:
-                    _release(session, batch)
-                report.halted = str(exc)
-                break
-            report.add(status)
-            if progress:
-                progress(1)
-        if report.halted:
-            break
+        tried.update(fresh)
+        report.merge(send_batch(factory, issue_id, fresh, transport, settings, regions, env, ctx=ctx, progress=progress))
     with factory.begin() as session:
         finish_if_done(session, issue_id)
     report.renders = len(ctx.rendered)
     return report
 
 
-def _deliver_one(session, delivery_id, ctx: _IssueContext, transport, settings, regions, env, report) -> str:
+def _deliver_one(session, delivery_id, ctx: IssueContext, transport, settings, regions, env) -> str:
     row = session.get(models.Delivery, delivery_id)
     subscriber = row.subscriber
     sub = session.scalar(
@@ -226,16 +233,16 @@ def _deliver_one(session, delivery_id, ctx: _IssueContext, transport, settings, 
     if sub is None or sub.status != "confirmed":
         row.status, row.reason = "skipped", "no longer subscribed"
         return row.status
+    if sub.paused_until is not None and sub.paused_until > ctx.period_end:
+        row.status, row.reason = "skipped", f"paused until {sub.paused_until}"
+        return row.status
     try:
         digest = ctx.digest_for(picks_of(sub), regions)
         row.article_count = digest.article_count
         if digest.article_count == 0:
             row.status, row.reason = "skipped", "no article this week matches their picks"
             return row.status
-        key = digest.article_ids
-        content = ctx.rendered.get(key)
-        if content is None:
-            content = ctx.rendered[key] = render_content(digest, env)
+        content = ctx.content_for(digest, env)
         recipient = make_recipient(
             email=subscriber.email,
             name=subscriber.name,
@@ -272,33 +279,16 @@ def _record_failure(session: Session, row: models.Delivery, subscriber: models.S
         _suppress(session, subscriber.email, f"bounced: {exc.code} {exc.detail}"[:300])
         return row.status
     row.last_error = f"{exc.code} {exc.detail}"
-    row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-    return "deferred" if row.status == "pending" else row.status
-
-
-def _release(session: Session, delivery_ids: list[int]) -> None:
-    """Rows claimed by a run that stops early go back to the queue, their attempt not counted."""
-    session.execute(
-        update(models.Delivery)
-        .where(models.Delivery.id.in_(delivery_ids), models.Delivery.status == "sending")
-        .values(status="pending", attempts=models.Delivery.attempts - 1)
-    )
+    now = datetime.now(timezone.utc)
+    retry_at = now + FIRST_BACKOFF * 2 ** (row.attempts - 1)
+    horizon = (row.due_at or row.updated_at or now) + GIVE_UP_AFTER
+    if row.attempts >= MAX_ATTEMPTS or retry_at > horizon:
+        row.status = "failed"
+        return row.status
+    row.status, row.next_attempt_at = "pending", retry_at
+    return "deferred"
 
 
 def _suppress(session: Session, email: str, reason: str) -> None:
     if session.scalar(select(models.Suppression.id).where(models.Suppression.email == email)) is None:
         session.add(models.Suppression(email=email, reason=reason))
-
-
-def finish_if_done(session: Session, issue_id: int) -> bool:
-    """An issue is sent only when no row is pending or in flight."""
-    open_rows = session.scalar(
-        select(func.count())
-        .select_from(models.Delivery)
-        .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(("pending", "sending")))
-    )
-    issue = session.get(models.Issue, issue_id)
-    if open_rows == 0 and issue.status == "sending":
-        issue.status, issue.finished_at = "sent", datetime.now(timezone.utc)
-        return True
-    return False

@@ -15,7 +15,8 @@ from digest.regions import load_regions
 from digest.rendering import make_environment
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
-from digest.services.sending import enqueue_deliveries, plan_issue, send_pending
+from digest.services.issues import plan_issue, start_issue
+from digest.services.sending import send_pending
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import session_factory, transaction
@@ -69,7 +70,7 @@ def _seed(url: str) -> None:
 def _send(url: str, settings):
     with transaction(url) as session:
         issue = plan_issue(session, ensure_default_list(session), PERIOD_END)
-        enqueue_deliveries(session, issue)
+        start_issue(session, issue)
         issue_id = issue.id
     with open_transport(settings.smtp_url, settings.outbox) as transport:
         report = send_pending(
@@ -159,7 +160,7 @@ def test_a_hard_bounce_is_suppressed_and_the_rest_delivered(database_url, tmp_pa
         issue = plan_issue(session, ensure_default_list(session), date(2021, 6, 27))
         for article in session.scalars(select(models.Article)):
             article.published_at = datetime.combine(date(2021, 6, 25), time(9), NEWSROOM_TZ)
-        enqueue_deliveries(session, issue)
+        start_issue(session, issue)
         issue_id = issue.id
     with open_transport(settings.smtp_url, settings.outbox) as transport:
         report = send_pending(session_factory(database_url), issue_id, transport, settings, load_regions(), make_environment())

@@ -1,0 +1,245 @@
+"""Issues and their ledger rows: plan, queue, sweep, pause, resume, cancel, finish.
+
+A delivery row moves pending → queued (handed to a batch) → sending (its message
+is on the wire) → sent | skipped | suppressed | bounced | failed. Every step is a
+conditional UPDATE, so two planners, two dispatchers or a redelivered task can
+never both move the same row, and whatever a dead worker held comes back to
+pending when its lease runs out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from digest.schedule import Slot, due_at, latest_slot_date, period_end_for
+from digest.services.articles import period_bounds
+from digest.storage import models
+
+# A row queued or sending this long belongs to a worker that died; it goes back to the queue.
+LEASE = timedelta(minutes=10)
+OPEN_STATUSES = ("pending", "queued", "sending")
+ISSUE_STATUSES = ("planned", "sending", "paused", "cancelled", "sent")
+
+
+class IssueStateError(ValueError):
+    """A pause, resume or cancel that the issue's state does not allow."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def plan_issue(session: Session, ml: models.MailingList, period_end: date) -> models.Issue:
+    """The issue of `ml` for the week ending `period_end`, created once however many ask."""
+    query = select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
+    issue = session.scalar(query)
+    if issue is not None:
+        return issue
+    period_start, _, _ = period_bounds(period_end)
+    number = (session.scalar(select(func.max(models.Issue.number)).where(models.Issue.list_id == ml.id)) or 0) + 1
+    try:
+        with session.begin_nested():
+            issue = models.Issue(list_id=ml.id, number=number, period_start=period_start, period_end=period_end)
+            session.add(issue)
+    except IntegrityError:
+        # Another planner created it between our look and our insert: theirs is the one.
+        issue = session.scalar(query)
+    return issue
+
+
+def enqueue_deliveries(session: Session, issue: models.Issue, slot: Slot | None = None) -> int:
+    """A ledger row for every confirmed subscriber who has none yet; returns how many were new.
+
+    With a slot, each row is due at the slot in the subscriber's own time zone;
+    without, it is due now.
+    """
+    already = select(models.Delivery.subscriber_id).where(models.Delivery.issue_id == issue.id)
+    rows = session.execute(
+        select(models.Subscription.subscriber_id, models.Subscriber.time_zone)
+        .join(models.Subscriber, models.Subscriber.id == models.Subscription.subscriber_id)
+        .where(
+            models.Subscription.list_id == issue.list_id,
+            models.Subscription.status == "confirmed",
+            models.Subscription.subscriber_id.not_in(already),
+        )
+    ).all()
+    slot_date = issue.period_end + timedelta(days=1)
+    for subscriber_id, tz in rows:
+        when = None
+        if slot is not None:
+            try:
+                when = due_at(slot, slot_date, tz or slot.tz)
+            except ValueError:
+                when = due_at(slot, slot_date, slot.tz)
+        session.add(models.Delivery(issue_id=issue.id, subscriber_id=subscriber_id, status="pending", due_at=when))
+    session.flush()
+    return len(rows)
+
+
+def list_slot(ml: models.MailingList) -> Slot:
+    hours, minutes = (int(x) for x in ml.send_time.split(":"))
+    return Slot(ml.send_weekday, time(hours, minutes), ml.time_zone)
+
+
+def plan_due_issues(session: Session, now: datetime | None = None) -> list[int]:
+    """For every scheduled list, the issue of its latest due slot, planned and started once.
+
+    Only the latest slot is looked at: a missed tick is caught up once, and a
+    week the scheduler slept through entirely is not sent late.
+    """
+    now = now or utcnow()
+    started = []
+    for ml in session.scalars(select(models.MailingList).where(models.MailingList.schedule_enabled.is_(True))):
+        slot = list_slot(ml)
+        period_end = period_end_for(latest_slot_date(slot, now))
+        existing = session.scalar(
+            select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
+        )
+        if existing is not None and existing.status != "planned":
+            continue
+        issue = plan_issue(session, ml, period_end)
+        # Only the planner that moves it out of "planned" fills the ledger.
+        moved = session.execute(
+            update(models.Issue)
+            .where(models.Issue.id == issue.id, models.Issue.status == "planned")
+            .values(status="sending")
+        ).rowcount
+        if moved:
+            enqueue_deliveries(session, issue, slot)
+            started.append(issue.id)
+    return started
+
+
+def start_issue(session: Session, issue: models.Issue) -> None:
+    """`digest send`: everything due now, whatever the schedule says."""
+    if issue.status in ("paused", "cancelled"):
+        raise IssueStateError(f"issue {issue.number} is {issue.status}; resume it first" if issue.status == "paused"
+                              else f"issue {issue.number} was cancelled")
+    enqueue_deliveries(session, issue)
+    issue.status = "sending"
+
+
+def claim_due(
+    session: Session,
+    *,
+    limit: int,
+    now: datetime | None = None,
+    issue_id: int | None = None,
+    respect_backoff: bool = True,
+) -> dict[int, list[int]]:
+    """Move up to `limit` due pending rows of sending issues to `queued`; {issue_id: [delivery ids]}.
+
+    FOR UPDATE SKIP LOCKED lets several dispatchers run at once on PostgreSQL
+    without taking the same rows; SQLite serialises writers anyway.
+    """
+    now = now or utcnow()
+    conditions = [
+        models.Delivery.status == "pending",
+        or_(models.Delivery.due_at.is_(None), models.Delivery.due_at <= now),
+        models.Issue.status == "sending",
+    ]
+    if respect_backoff:
+        conditions.append(or_(models.Delivery.next_attempt_at.is_(None), models.Delivery.next_attempt_at <= now))
+    if issue_id is not None:
+        conditions.append(models.Delivery.issue_id == issue_id)
+    rows = session.execute(
+        select(models.Delivery.id, models.Delivery.issue_id)
+        .join(models.Issue, models.Issue.id == models.Delivery.issue_id)
+        .where(and_(*conditions))
+        .order_by(models.Delivery.due_at, models.Delivery.id)
+        .limit(limit)
+        .with_for_update(of=models.Delivery, skip_locked=True)
+    ).all()
+    if not rows:
+        return {}
+    ids = [r.id for r in rows]
+    session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.id.in_(ids), models.Delivery.status == "pending")
+        .values(status="queued", updated_at=now)
+    )
+    batches: dict[int, list[int]] = {}
+    for r in rows:
+        batches.setdefault(r.issue_id, []).append(r.id)
+    return batches
+
+
+def sweep_stale(session: Session, now: datetime | None = None) -> int:
+    """Rows a dead worker held (queued or sending past the lease) go back to pending.
+
+    A row that was `sending` may have reached the server before the worker
+    died: sending it again is the one double the ledger allows.
+    """
+    now = now or utcnow()
+    result = session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.status.in_(("queued", "sending")), models.Delivery.updated_at < now - LEASE)
+        .values(status="pending", last_error="returned to the queue: its worker stopped", updated_at=now)
+    )
+    return result.rowcount or 0
+
+
+def finish_if_done(session: Session, issue_id: int) -> bool:
+    """An issue is sent only when no row is pending, queued or in flight."""
+    open_rows = session.scalar(
+        select(func.count())
+        .select_from(models.Delivery)
+        .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(OPEN_STATUSES))
+    )
+    if open_rows:
+        return False
+    moved = session.execute(
+        update(models.Issue)
+        .where(models.Issue.id == issue_id, models.Issue.status == "sending")
+        .values(status="sent", finished_at=utcnow())
+    ).rowcount
+    return bool(moved)
+
+
+def finish_sending_issues(session: Session) -> list[int]:
+    ids = session.scalars(select(models.Issue.id).where(models.Issue.status == "sending")).all()
+    return [i for i in ids if finish_if_done(session, i)]
+
+
+def pause_issue(session: Session, issue: models.Issue) -> None:
+    if issue.status not in ("planned", "sending"):
+        raise IssueStateError(f"issue {issue.number} is {issue.status}: only a planned or sending issue pauses")
+    issue.status = "paused"
+
+
+def resume_issue(session: Session, issue: models.Issue) -> None:
+    if issue.status != "paused":
+        raise IssueStateError(f"issue {issue.number} is {issue.status}, not paused")
+    issue.status = "sending"
+    # Rows a batch had queued before the pause go straight back to the queue.
+    session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.issue_id == issue.id, models.Delivery.status == "queued")
+        .values(status="pending")
+    )
+
+
+def cancel_issue(session: Session, issue: models.Issue) -> int:
+    """Stop the issue for good: rows not yet on the wire are skipped; returns how many."""
+    if issue.status in ("sent", "cancelled"):
+        raise IssueStateError(f"issue {issue.number} is already {issue.status}")
+    issue.status = "cancelled"
+    issue.finished_at = utcnow()
+    return session.execute(
+        update(models.Delivery)
+        .where(models.Delivery.issue_id == issue.id, models.Delivery.status.in_(("pending", "queued")))
+        .values(status="skipped", reason="issue cancelled")
+    ).rowcount or 0
+
+
+def delivery_counts(session: Session, issue_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(models.Delivery.status, func.count())
+        .where(models.Delivery.issue_id == issue_id)
+        .group_by(models.Delivery.status)
+    ).all()
+    return {status: n for status, n in rows}
