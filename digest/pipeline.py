@@ -1,0 +1,73 @@
+"""The worker side of scheduled sending: what `tick` and `send_batch` tasks do, wired to settings.
+
+Each worker process builds its settings, session factory, regions and templates
+once; a batch opens one transport (one SMTP connection) and closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import redis
+
+from digest.config import load_settings
+from digest.ratelimit import local_throttle, redis_throttle
+from digest.regions import load_regions
+from digest.rendering import make_environment
+from digest.services.issues import claim_due, finish_sending_issues, plan_due_issues, sweep_stale
+from digest.services.sending import send_batch
+from digest.storage import models
+from digest.storage.db import session_factory
+from digest.transports import open_transport
+
+BATCH_SIZE = 200
+# How many rows one tick hands out at most; the next tick takes the rest.
+DISPATCH_LIMIT = 20_000
+
+
+@cache
+def _runtime():
+    settings = load_settings(require_secret=False)
+    return settings, session_factory(settings.database_url), load_regions(), make_environment()
+
+
+def tick(dispatch: Callable[[int, list[int]], object], *, batch_size: int = BATCH_SIZE) -> dict:
+    """Plan what is due, sweep what is stuck, hand due rows out in batches."""
+    settings, factory, _, _ = _runtime()
+    with factory.begin() as session:
+        planned = plan_due_issues(session)
+        swept = sweep_stale(session)
+        finished = finish_sending_issues(session)
+    dispatched = 0
+    while dispatched < DISPATCH_LIMIT:
+        with factory.begin() as session:
+            batches = claim_due(session, limit=batch_size)
+        if not batches:
+            break
+        for issue_id, ids in batches.items():
+            dispatch(issue_id, ids)
+            dispatched += len(ids)
+    return {"planned": planned, "swept": swept, "finished": finished, "dispatched": dispatched}
+
+
+def _throttle(settings, factory, issue_id: int):
+    with factory() as session:
+        issue = session.get(models.Issue, issue_id)
+        rate = session.get(models.MailingList, issue.list_id).rate_limit
+        list_id = issue.list_id
+    if not rate:
+        return None
+    if settings.broker_url and settings.broker_url.startswith("redis"):
+        return redis_throttle(redis.Redis.from_url(settings.broker_url), f"list{list_id}", rate)
+    return local_throttle(rate)
+
+
+def run_batch(issue_id: int, delivery_ids: list[int]) -> dict:
+    settings, factory, regions, env = _runtime()
+    with open_transport(settings.smtp_url, settings.outbox) as transport:
+        report = send_batch(
+            factory, issue_id, delivery_ids, transport, settings, regions, env,
+            throttle=_throttle(settings, factory, issue_id),
+        )
+    return {"issue": issue_id, "counts": report.counts, "halted": report.halted}

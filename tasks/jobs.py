@@ -1,0 +1,17 @@
+"""Thin tasks: each takes ids and calls one function of digest/."""
+
+from __future__ import annotations
+
+from digest import pipeline
+from tasks.app import app
+
+
+@app.task(name="digest.tick")
+def tick() -> dict:
+    """Plan due issues, return stuck rows to the queue, and fan the due rows out in batches."""
+    return pipeline.tick(dispatch=lambda issue_id, ids: send_batch.delay(issue_id, ids))
+
+
+@app.task(name="digest.send_batch")
+def send_batch(issue_id: int, delivery_ids: list[int]) -> dict:
+    return pipeline.run_batch(issue_id, delivery_ids)

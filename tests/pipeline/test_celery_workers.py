@@ -1,0 +1,180 @@
+"""Real `celery worker` processes, a real Redis broker, a real SMTP server, the ledger on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date, datetime, time as dtime
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+
+from digest.ingest import parse_file
+from digest.regions import load_regions
+from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.issues import LEASE, claim_due, plan_issue, start_issue, sweep_stale, finish_if_done
+from digest.services.lists import ensure_default_list
+from digest.services.subscribers import upsert_subscription
+from digest.storage import models
+from digest.storage.db import transaction
+from fixtures_db import _unavailable
+
+REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "digest", "data", "demo-issue.txt")
+PERIOD_END = date(2026, 11, 29)
+PROVINCES = ["湖南", "陕西", "甘肃", "湖南怀化", "陕西安康", "浙江", "江苏", "四川", "全国"]
+
+
+@pytest.fixture
+def redis_url():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+def seed(url: str, subscribers: int) -> int:
+    """The demo week and `subscribers` readers with picks that all match something; returns the issue id."""
+    regions = load_regions()
+    rng = random.Random(3)
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = "weekly@digest.example.org"
+        published = datetime.combine(date(2026, 11, 26), dtime(9), NEWSROOM_TZ)
+        store_articles(session, ml, parse_file(DEMO), regions, source=DEMO, published=published)
+        for i in range(subscribers):
+            upsert_subscription(
+                session, ml, regions, email=f"reader{i:05d}@example.org", name=f"读者{i}",
+                region_labels=[rng.choice(PROVINCES)], status="confirmed",
+            )
+        issue = plan_issue(session, ml, PERIOD_END)
+        start_issue(session, issue)
+        return issue.id
+
+
+def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(
+        DIGEST_DATABASE_URL=database_url,
+        DIGEST_BROKER_URL=broker,
+        DIGEST_SMTP_URL=smtp_url,
+        DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef",
+        DIGEST_BASE_URL="https://digest.example.org",
+    )
+    log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=prefork", f"--concurrency={concurrency}",
+         "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=WARNING"],
+        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def dispatch_all(url: str, broker: str, now=None) -> int:
+    client = Celery(broker=broker)
+    sent = 0
+    while True:
+        with transaction(url) as session:
+            batches = claim_due(session, limit=100, now=now)
+        if not batches:
+            return sent
+        for issue_id, ids in batches.items():
+            client.send_task("digest.send_batch", args=[issue_id, ids])
+            sent += len(ids)
+
+
+def open_rows(url: str, issue_id: int) -> int:
+    with transaction(url) as session:
+        return session.scalar(
+            select(func.count()).select_from(models.Delivery).where(
+                models.Delivery.issue_id == issue_id, models.Delivery.status.in_(("pending", "queued", "sending"))
+            )
+        )
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stop(worker):
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def test_workers_deliver_every_subscriber_once(database_url, redis_url, smtp_server, tmp_path):
+    issue_id = seed(database_url, 300)
+    worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
+    try:
+        assert dispatch_all(database_url, redis_url) == 300
+        wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the issue to drain")
+    finally:
+        stop(worker)
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    with transaction(database_url) as session:
+        sent = set(session.scalars(
+            select(models.Subscriber.email).join(models.Delivery).where(models.Delivery.status == "sent")
+        ))
+        assert finish_if_done(session, issue_id)
+    assert set(received) == sent and len(sent) == 300
+    assert max(received.values()) == 1
+
+
+def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight(
+    database_url, redis_url, smtp_server, tmp_path
+):
+    subscribers = 2000
+    issue_id = seed(database_url, subscribers)
+    concurrency = 2
+    worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path, concurrency)
+    try:
+        dispatch_all(database_url, redis_url)
+        wait_until(lambda: len(smtp_server.messages) >= 300, 120, "the send to get going")
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the main process and its children, no goodbyes
+        worker.wait()
+    killed_at = len(smtp_server.messages)
+    assert killed_at < subscribers, "the worker finished before it could be killed"
+
+    # The sweeper runs later than the lease: what the dead worker held goes back to the queue.
+    later = datetime.now(NEWSROOM_TZ) + LEASE * 2
+    with transaction(database_url) as session:
+        swept = sweep_stale(session, now=later)
+    assert swept > 0
+    replacement = start_worker(database_url, smtp_server.url, redis_url, tmp_path, concurrency)
+    try:
+        dispatch_all(database_url, redis_url, now=later)
+        wait_until(lambda: open_rows(database_url, issue_id) == 0, 180, "the issue to drain")
+    finally:
+        stop(replacement)
+
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert len(received) == subscribers  # nobody skipped
+    doubled = {address for address, n in received.items() if n > 1}
+    assert len(doubled) <= concurrency  # at most the message each killed process had in flight
+    with transaction(database_url) as session:
+        retried = set(session.scalars(
+            select(models.Subscriber.email).join(models.Delivery).where(models.Delivery.attempts > 1)
+        ))
+        statuses = set(session.scalars(select(models.Delivery.status)))
+    assert doubled <= retried  # the ledger names every possible double
+    assert statuses == {"sent"}
