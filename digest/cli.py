@@ -283,5 +283,10 @@ def demo(ctx, outbox: Path | None) -> None:
     run_demo(_app(ctx), outbox)
 
 
+from digest.cli_issues import register as _register_issue_commands  # noqa: E402
+
+_register_issue_commands(main, _app)
+
+
 if __name__ == "__main__":
     main()

@@ -10,7 +10,7 @@ import click
 from sqlalchemy import func, select
 
 from digest.services.lists import get_list
-from digest.services.issues import plan_issue, start_issue
+from digest.services.issues import claim_due, plan_issue, start_issue
 from digest.services.sending import SendReport, send_pending
 from digest.storage import models
 from digest.transports import open_transport
@@ -45,12 +45,31 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
             .select_from(models.Delivery)
             .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "pending")
         )
+    if app.settings.broker_url:
+        return SendResult(0, period_end, period_end, SendReport(issue_id, {"queued": dispatch_issue(app, issue_id)}), [])
     with open_transport(app.settings.smtp_url, app.settings.outbox) as transport:
         with click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar:
             report = send_pending(
                 app.factory, issue_id, transport, app.settings, app.regions, app.env, progress=bar.update
             )
     return ledger_result(app, issue_id, report)
+
+
+def dispatch_issue(app, issue_id: int) -> int:
+    """With a broker, the workers send: hand them the issue's rows in batches."""
+    from celery import Celery
+
+    from digest.pipeline import BATCH_SIZE
+
+    client = Celery(broker=app.settings.broker_url)
+    queued = 0
+    while True:
+        with app.session() as session:
+            batch = claim_due(session, limit=BATCH_SIZE, issue_id=issue_id, respect_backoff=False).get(issue_id)
+        if not batch:
+            return queued
+        client.send_task("digest.send_batch", args=[issue_id, batch])
+        queued += len(batch)
 
 
 def ledger_result(app, issue_id: int, report: SendReport) -> SendResult:
@@ -76,6 +95,9 @@ def ledger_result(app, issue_id: int, report: SendReport) -> SendResult:
 
 
 def print_send_table(result: SendResult) -> None:
+    if not result.lines and "queued" in result.report.counts:
+        click.echo(f"{result.report.counts['queued']} deliveries handed to the workers; watch them with `digest status`")
+        return
     click.echo(
         f"issue {result.issue_number}: {result.period_start} – {result.period_end}; "
         f"this run: {_counts(result.report.counts) or 'nothing left to send'}; "

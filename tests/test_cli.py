@@ -51,7 +51,9 @@ def test_demo_outbox_flag(tmp_path):
 def test_every_command_has_help(tmp_path):
     for args in (
         [], ["demo"], ["init"], ["ingest"], ["subscribers"], ["subscribers", "add"], ["subscribers", "import"],
-        ["subscribers", "list"], ["subscribers", "export"], ["preview"], ["send"],
+        ["subscribers", "list"], ["subscribers", "export"], ["preview"], ["send"], ["status"], ["issues"],
+        ["issues", "list"], ["issues", "show"], ["issues", "pause"], ["issues", "resume"], ["issues", "cancel"],
+        ["lists", "schedule"],
     ):
         out = run(args + ["--help"], cwd=tmp_path).stdout
         assert "Usage:" in out
@@ -145,3 +147,22 @@ def test_unknown_list_is_a_readable_error(initialised):
     result = run(["send", "--list", "nope"], cwd=initialised, check=False)
     assert result.returncode == 1 and "no list with slug 'nope'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_issue_commands_steer_and_report(initialised):
+    run(["subscribers", "add", "a@example.org", "--regions", "湖南", "--confirmed"], cwd=initialised)
+    schedule = run(["lists", "schedule", "rural-weekly", "--weekday", "fri", "--time", "07:30", "--tz",
+                    "Europe/Berlin", "--rate", "5"], cwd=initialised)
+    assert "friday 07:30 Europe/Berlin, rate 5.0/s" in schedule.stdout
+    bad = run(["lists", "schedule", "rural-weekly", "--tz", "Mars/Olympus"], cwd=initialised, check=False)
+    assert bad.returncode == 1 and "unknown time zone" in bad.stderr
+
+    run(["send", "--period-end", "2026-11-29"], cwd=initialised)  # nothing matches: one skipped row
+    listed = run(["issues", "list"], cwd=initialised).stdout
+    assert "2026-11-23 – 2026-11-29  sent" in listed
+    refused = run(["issues", "pause", "1"], cwd=initialised, check=False)
+    assert refused.returncode == 1 and "only a planned or sending issue pauses" in refused.stderr
+    status = run(["status"], cwd=initialised).stdout
+    assert "friday 07:30 (Europe/Berlin" in status and "skipped           1" in status
+    missing = run(["issues", "show", "9"], cwd=initialised, check=False)
+    assert missing.returncode == 1 and "no issue number 9" in missing.stderr

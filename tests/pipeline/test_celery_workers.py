@@ -178,3 +178,24 @@ def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight
         statuses = set(session.scalars(select(models.Delivery.status)))
     assert doubled <= retried  # the ledger names every possible double
     assert statuses == {"sent"}
+
+
+def test_digest_send_with_a_broker_hands_the_issue_to_the_workers(sqlite_url, redis_url, smtp_server, tmp_path):
+    seed(sqlite_url, 50)
+    worker = start_worker(sqlite_url, smtp_server.url, redis_url, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(DIGEST_DATABASE_URL=sqlite_url, DIGEST_BROKER_URL=redis_url, DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "digest.cli", "send", "--period-end", str(PERIOD_END)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "50 deliveries handed to the workers" in out.stdout
+        wait_until(lambda: len(smtp_server.messages) == 50, 120, "the workers to send")
+    finally:
+        stop(worker)
+    status = subprocess.run(
+        [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "sent             50" in status.stdout
