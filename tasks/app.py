@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
 
 from digest.config import load_settings
 
 # Beat ticks often and the database decides what is due, so no task ever waits on a long ETA
 # (Redis would redeliver it once the visibility timeout passed).
-TICK_SECONDS = 30.0
+TICK_SECONDS = float(os.environ.get("DIGEST_TICK_SECONDS", "30"))
 
 
 def make_app() -> Celery:

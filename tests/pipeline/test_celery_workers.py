@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime, time as dtime, timedelta
 
 import pytest
 import redis
@@ -44,7 +44,7 @@ def redis_url():
     client.flushdb()
 
 
-def seed(url: str, subscribers: int) -> int:
+def seed(url: str, subscribers: int, *, plan: bool = True) -> int | None:
     """The demo week and `subscribers` readers with picks that all match something; returns the issue id."""
     regions = load_regions()
     rng = random.Random(3)
@@ -58,12 +58,14 @@ def seed(url: str, subscribers: int) -> int:
                 session, ml, regions, email=f"reader{i:05d}@example.org", name=f"读者{i}",
                 region_labels=[rng.choice(PROVINCES)], status="confirmed",
             )
+        if not plan:
+            return None
         issue = plan_issue(session, ml, PERIOD_END)
         start_issue(session, issue)
         return issue.id
 
 
-def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2):
+def worker_env(database_url: str, smtp_url: str, broker: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     env.update(
         DIGEST_DATABASE_URL=database_url,
@@ -71,7 +73,13 @@ def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concur
         DIGEST_SMTP_URL=smtp_url,
         DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef",
         DIGEST_BASE_URL="https://digest.example.org",
+        DIGEST_TICK_SECONDS="1",
     )
+    return env
+
+
+def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2):
+    env = worker_env(database_url, smtp_url, broker)
     log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w")
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=prefork", f"--concurrency={concurrency}",
@@ -199,3 +207,74 @@ def test_digest_send_with_a_broker_hands_the_issue_to_the_workers(sqlite_url, re
         [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert "sent             50" in status.stdout
+
+
+def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url, smtp_server, tmp_path):
+    issue_id = seed(database_url, 200)
+    addresses = [f"reader{i:05d}@example.org" for i in range(200)]
+    for address in addresses[::10]:  # 10%: 451 once
+        smtp_server.handler.fail_once[address] = (451, "4.3.0 greylisted")
+    bounced = set(addresses[5::50])  # 550 every time
+    for address in bounced:
+        smtp_server.handler.fail_rcpt[address] = (550, "5.1.1 no such user")
+    worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
+    try:
+        dispatch_all(database_url, redis_url)
+        wait_until(lambda: open_rows_not_deferred(database_url, issue_id) == 0, 120, "the first pass")
+        # The deferred rows are due again after their backoff.
+        later = datetime.now(NEWSROOM_TZ) + LEASE
+        assert dispatch_all(database_url, redis_url, now=later) == 20
+        wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the retries")
+    finally:
+        stop(worker)
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert set(received) == set(addresses) - bounced and max(received.values()) == 1
+    with transaction(database_url) as session:
+        rows = dict(session.execute(
+            select(models.Subscriber.email, models.Delivery.status).join(models.Delivery)
+        ).all())
+        suppressed = set(session.scalars(select(models.Suppression.email)))
+    assert {a for a, s in rows.items() if s == "bounced"} == bounced == suppressed
+    assert {a for a, s in rows.items() if s == "sent"} == set(addresses) - bounced
+
+
+def open_rows_not_deferred(url: str, issue_id: int) -> int:
+    with transaction(url) as session:
+        return session.scalar(
+            select(func.count()).select_from(models.Delivery).where(
+                models.Delivery.issue_id == issue_id,
+                models.Delivery.status.in_(("queued", "sending"))
+                | ((models.Delivery.status == "pending") & models.Delivery.next_attempt_at.is_(None)),
+            )
+        )
+
+
+def test_two_beats_plan_one_issue_and_every_subscriber_gets_one_message(database_url, redis_url, smtp_server, tmp_path):
+    seed(database_url, 100, plan=False)
+    shanghai_today = datetime.now(NEWSROOM_TZ).date()
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        # Midnight today in Asia/Shanghai, where every reader lives: already due.
+        ml.send_weekday, ml.send_time, ml.time_zone = shanghai_today.weekday(), "00:00", "Asia/Shanghai"
+    env = worker_env(database_url, smtp_server.url, redis_url)
+    beats = []
+    worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
+    try:
+        for n in range(2):
+            log = open(tmp_path / f"beat{n}.log", "w")
+            beats.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "tasks", "beat", "--loglevel=WARNING",
+                 f"--schedule={tmp_path / f'beat{n}-schedule'}", f"--pidfile={tmp_path / f'beat{n}.pid'}"],
+                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            ))
+        wait_until(lambda: len(smtp_server.messages) >= 100, 120, "the scheduled issue to go out")
+        time.sleep(3)  # a few more ticks from both beats: nothing more may go out
+    finally:
+        for process in beats:
+            stop(process)
+        stop(worker)
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert len(received) == 100 and max(received.values()) == 1
+    with transaction(database_url) as session:
+        issues = session.execute(select(models.Issue.period_end, models.Issue.status)).all()
+    assert issues == [(shanghai_today - timedelta(days=1), "sent")]
