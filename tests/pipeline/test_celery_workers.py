@@ -278,3 +278,53 @@ def test_two_beats_plan_one_issue_and_every_subscriber_gets_one_message(database
     with transaction(database_url) as session:
         issues = session.execute(select(models.Issue.period_end, models.Issue.status)).all()
     assert issues == [(shanghai_today - timedelta(days=1), "sent")]
+
+
+def _redis_server(port: int, tmp_path):
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    wait_until(lambda: _pings(client), 10, "redis-server to start")
+    return process
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.RedisError:
+        return False
+
+
+def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_path):
+    from smtpserver import free_port
+
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    server = _redis_server(port, tmp_path)
+    issue_id = seed(sqlite_url, 1000)
+    worker = start_worker(sqlite_url, smtp_server.url, broker, tmp_path)
+    try:
+        dispatch_all(sqlite_url, broker)
+        wait_until(lambda: len(smtp_server.messages) >= 100, 120, "the send to get going")
+        server.terminate()  # Redis keeps nothing on disk: the queued tasks are gone
+        server.wait()
+        assert len(smtp_server.messages) < 1000, "the send finished before Redis went away"
+        server = _redis_server(port, tmp_path)
+        # Let the worker finish what it had taken, then the sweeper returns the rest.
+        settled = []
+        wait_until(lambda: settled.append(len(smtp_server.messages)) or settled[-5:] == [settled[-1]] * 5 and len(settled) >= 5,
+                   120, "the worker to settle")
+        later = datetime.now(NEWSROOM_TZ) + LEASE * 2
+        with transaction(sqlite_url) as session:
+            sweep_stale(session, now=later)
+        dispatch_all(sqlite_url, broker, now=later)
+        wait_until(lambda: open_rows(sqlite_url, issue_id) == 0, 120, "the issue to drain")
+    finally:
+        stop(worker)
+        server.terminate()
+        server.wait()
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert len(received) == 1000 and max(received.values()) == 1
