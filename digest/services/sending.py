@@ -106,6 +106,69 @@ def load_context(session: Session, issue_id: int) -> IssueContext:
     )
 
 
+@dataclass
+class _Row:
+    """One queued delivery with everything needed to send it, read in one query per batch."""
+
+    id: int
+    attempts: int
+    due_at: datetime | None
+    message_id: str | None
+    subscriber_id: int
+    email: str
+    name: str
+    subscription_status: str | None
+    paused_until: date | None
+    picks: Picks
+    suppressed: bool
+
+
+def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[_Row]:
+    d, s, sub = models.Delivery, models.Subscriber, models.Subscription
+    suppressed = select(models.Suppression.id).where(models.Suppression.email == s.email).exists()
+    rows = session.execute(
+        select(d.id, d.attempts, d.due_at, d.message_id, s.id, s.email, s.name, sub.status, sub.paused_until,
+               sub.region_codes, sub.topic_slugs, suppressed)
+        .join(s, s.id == d.subscriber_id)
+        .outerjoin(sub, (sub.subscriber_id == s.id) & (sub.list_id == list_id))
+        .where(d.id.in_(delivery_ids), d.status == "queued")
+        .order_by(d.id)
+    ).all()
+    return [
+        _Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+             Picks(frozenset(r[9] or ()), frozenset(r[10] or ())), bool(r[11]))
+        for r in rows
+    ]
+
+
+class _Ledger:
+    """Outcomes waiting to be written with the next claim: one commit per message, not two.
+
+    Every write is conditional on the state it expects, so a row that the
+    sweeper or a pause moved meanwhile is left as they left it.
+    """
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[int, str, dict]] = []
+        self.suppress: list[tuple[str, str]] = []
+
+    def record(self, delivery_id: int, expected: str, **values) -> None:
+        self.writes.append((delivery_id, expected, values))
+
+    def flush(self, session: Session) -> None:
+        now = datetime.now(timezone.utc)
+        for delivery_id, expected, values in self.writes:
+            session.execute(
+                update(models.Delivery)
+                .where(models.Delivery.id == delivery_id, models.Delivery.status == expected)
+                .values(updated_at=now, **values)
+            )
+        for email, reason in self.suppress:
+            _suppress(session, email, reason)
+        self.writes.clear()
+        self.suppress.clear()
+
+
 def send_batch(
     factory: sessionmaker[Session],
     issue_id: int,
@@ -121,44 +184,106 @@ def send_batch(
 ) -> SendReport:
     """Send the queued rows among `delivery_ids`; rows someone else took, or of a paused issue, are left."""
     report = SendReport(issue_id=issue_id)
-    if ctx is None:
-        with factory.begin() as session:
+    with factory.begin() as session:
+        if ctx is None:
             ctx = load_context(session, issue_id)
-    for position, delivery_id in enumerate(delivery_ids):
+        rows = _load_rows(session, delivery_ids, ctx.list_id)
+    ledger = _Ledger()
+    for position, row in enumerate(rows):
+        outcome = _skip_reason(row, ctx)
+        message = None
+        if outcome is None:
+            try:
+                message, count = _build(row, ctx, settings, regions, env)
+            except Exception as exc:  # a message that cannot be built must not stop the others
+                outcome = ("failed", None, f"could not build the message: {exc!r}")
+            else:
+                if message is None:
+                    outcome = ("skipped", "no article this week matches their picks", None)
+        if outcome is not None:
+            status, reason, error = outcome
+            ledger.record(row.id, "queued", status=status, reason=reason, last_error=error)
+            report.add(status)
+            if progress:
+                progress(1)
+            continue
         with factory.begin() as session:
-            if not _claim(session, delivery_id, issue_id, settings.link_domain):
-                continue
+            ledger.flush(session)
+            claimed = _claim(session, row.id, issue_id, message["Message-ID"], count)
+        if not claimed:
+            continue
         if throttle:
             throttle()
         try:
-            with factory.begin() as session:
-                status = _deliver_one(session, delivery_id, ctx, transport, settings, regions, env)
+            receipt = transport.send(message, sender=ctx.info.sender_email, recipient=row.email)
         except DeliveryError as exc:
-            # No address is at fault (login refused, server unreachable): stop, blame no one.
-            with factory.begin() as session:
-                _release(session, delivery_ids[position:])
-            report.halted = str(exc)
-            break
-        report.add(status)
+            if exc.recipient is None:
+                # No address is at fault (login refused, server unreachable): stop, blame no one.
+                with factory.begin() as session:
+                    ledger.flush(session)
+                    _release(session, [r.id for r in rows[position:]])
+                report.halted = str(exc)
+                break
+            report.add(_record_failure(ledger, row, exc))
+        else:
+            ledger.record(row.id, "sending", status="sent", location=receipt.where,
+                          sent_at=datetime.now(timezone.utc), reason=None)
+            report.add("sent")
         if progress:
             progress(1)
+    with factory.begin() as session:
+        ledger.flush(session)
     report.renders = len(ctx.rendered)
     return report
 
 
-def _claim(session: Session, delivery_id: int, issue_id: int, domain: str) -> bool:
+def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | None] | None:
+    if row.suppressed:
+        return ("suppressed", "address is on the suppression list", None)
+    if row.subscription_status != "confirmed":
+        return ("skipped", "no longer subscribed", None)
+    if row.paused_until is not None and row.paused_until > ctx.period_end:
+        return ("skipped", f"paused until {row.paused_until}", None)
+    return None
+
+
+def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env):
+    """The finished message for one row, or (None, 0) when nothing matches their picks."""
+    digest = ctx.digest_for(row.picks, regions)
+    if digest.article_count == 0:
+        return None, 0
+    content = ctx.content_for(digest, env)
+    recipient = make_recipient(
+        email=row.email,
+        name=row.name,
+        subscriber_id=row.subscriber_id,
+        list_slug=ctx.info.slug,
+        issue_id=ctx.issue_id,
+        base_url=settings.base_url,
+        secret=settings.secret_key,
+        unsubscribe_mailbox=ctx.unsubscribe_mailbox,
+    )
+    # A resend after a crash keeps the first Message-ID, so mail clients can fold the two.
+    message_id = row.message_id or make_msgid(domain=settings.link_domain)
+    message = build_message(
+        personalise(content, recipient),
+        list_info=ctx.info,
+        recipient=recipient,
+        list_id_domain=settings.link_domain,
+        message_id=message_id,
+    )
+    return message, digest.article_count
+
+
+def _claim(session: Session, delivery_id: int, issue_id: int, message_id: str, article_count: int) -> bool:
     """queued → sending, only while the issue is sending; exactly one claimant wins."""
     sending = select(models.Issue.id).where(models.Issue.id == issue_id, models.Issue.status == "sending")
-    claimed = session.execute(
+    return bool(session.execute(
         update(models.Delivery)
         .where(models.Delivery.id == delivery_id, models.Delivery.status == "queued", sending.exists())
-        .values(status="sending", attempts=models.Delivery.attempts + 1, updated_at=datetime.now(timezone.utc))
-    ).rowcount
-    if claimed:
-        row = session.get(models.Delivery, delivery_id)
-        # Fixed once: a resend after a crash carries the same Message-ID, so clients can fold it.
-        row.message_id = row.message_id or make_msgid(domain=domain)
-    return bool(claimed)
+        .values(status="sending", attempts=models.Delivery.attempts + 1, message_id=message_id,
+                article_count=article_count, updated_at=datetime.now(timezone.utc))
+    ).rowcount)
 
 
 def _release(session: Session, delivery_ids: list[int]) -> None:
@@ -217,75 +342,20 @@ def send_pending(
     return report
 
 
-def _deliver_one(session, delivery_id, ctx: IssueContext, transport, settings, regions, env) -> str:
-    row = session.get(models.Delivery, delivery_id)
-    subscriber = row.subscriber
-    sub = session.scalar(
-        select(models.Subscription).where(
-            models.Subscription.list_id == ctx.list_id,
-            models.Subscription.subscriber_id == subscriber.id,
-        )
-    )
-    now = datetime.now(timezone.utc)
-    if session.scalar(select(models.Suppression.id).where(models.Suppression.email == subscriber.email)):
-        row.status, row.reason = "suppressed", "address is on the suppression list"
-        return row.status
-    if sub is None or sub.status != "confirmed":
-        row.status, row.reason = "skipped", "no longer subscribed"
-        return row.status
-    if sub.paused_until is not None and sub.paused_until > ctx.period_end:
-        row.status, row.reason = "skipped", f"paused until {sub.paused_until}"
-        return row.status
-    try:
-        digest = ctx.digest_for(picks_of(sub), regions)
-        row.article_count = digest.article_count
-        if digest.article_count == 0:
-            row.status, row.reason = "skipped", "no article this week matches their picks"
-            return row.status
-        content = ctx.content_for(digest, env)
-        recipient = make_recipient(
-            email=subscriber.email,
-            name=subscriber.name,
-            subscriber_id=subscriber.id,
-            list_slug=ctx.info.slug,
-            issue_id=ctx.issue_id,
-            base_url=settings.base_url,
-            secret=settings.secret_key,
-            unsubscribe_mailbox=ctx.unsubscribe_mailbox,
-        )
-        message = build_message(
-            personalise(content, recipient),
-            list_info=ctx.info,
-            recipient=recipient,
-            list_id_domain=settings.link_domain,
-            message_id=row.message_id,
-        )
-    except Exception as exc:  # a message that cannot be built must not stop the others
-        row.status, row.last_error = "failed", f"could not build the message: {exc!r}"
-        return row.status
-    try:
-        receipt = transport.send(message, sender=ctx.info.sender_email, recipient=subscriber.email)
-    except DeliveryError as exc:
-        if exc.recipient is None:
-            raise
-        return _record_failure(session, row, subscriber, exc)
-    row.status, row.location, row.sent_at, row.reason = "sent", receipt.where, now, None
-    return row.status
-
-
-def _record_failure(session: Session, row: models.Delivery, subscriber: models.Subscriber, exc: DeliveryError) -> str:
+def _record_failure(ledger: _Ledger, row: _Row, exc: DeliveryError) -> str:
+    error = f"{exc.code} {exc.detail}"
     if isinstance(exc, PermanentDeliveryError):
-        row.status, row.last_error = "bounced", f"{exc.code} {exc.detail}"
-        _suppress(session, subscriber.email, f"bounced: {exc.code} {exc.detail}"[:300])
-        return row.status
-    row.last_error = f"{exc.code} {exc.detail}"
+        ledger.record(row.id, "sending", status="bounced", last_error=error)
+        ledger.suppress.append((row.email, f"bounced: {error}"[:300]))
+        return "bounced"
     now = datetime.now(timezone.utc)
-    retry_at = now + FIRST_BACKOFF * 2 ** (row.attempts - 1)
-    horizon = (row.due_at or row.updated_at or now) + GIVE_UP_AFTER
-    if row.attempts >= MAX_ATTEMPTS or retry_at > horizon:
-        row.status = "failed"
-        return row.status
-    row.status, row.next_attempt_at = "pending", retry_at
+    attempts = row.attempts + 1
+    retry_at = now + FIRST_BACKOFF * 2 ** (attempts - 1)
+    horizon = (row.due_at or now) + GIVE_UP_AFTER
+    if attempts >= MAX_ATTEMPTS or retry_at > horizon:
+        ledger.record(row.id, "sending", status="failed", last_error=error)
+        return "failed"
+    ledger.record(row.id, "sending", status="pending", last_error=error, next_attempt_at=retry_at)
     return "deferred"
 
 

@@ -1,0 +1,269 @@
+"""The whole weekly send against a ceiling measured in the same run.
+
+    python -m bench.send --subscribers 100000
+
+1. ceiling: pre-built messages sent with smtplib over as many connections as there
+   are worker processes, to the same SMTP sink;
+2. pipeline: plan the issue, fan out through Redis, render, send, write the ledger
+   in PostgreSQL, with a `celery worker` of two processes.
+
+The sink is Postfix's smtp-sink when installed (Debian package postfix), else
+aiosmtpd. Prints digests per second for each, their ratio, and the workers' peak
+memory; the last line is one JSON object. Uses the local PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, time as dtime, timezone
+from pathlib import Path
+
+import redis
+from celery import Celery
+from sqlalchemy import create_engine, func, insert, select, text
+
+from bench.render import subscriber_picks
+from digest.config import Settings
+from digest.ingest import parse_file
+from digest.regions import load_regions
+from digest.selection import select_articles
+from digest.services.articles import NEWSROOM_TZ, articles_of_period, store_articles
+from digest.services.issues import claim_due, plan_issue, start_issue
+from digest.services.lists import ensure_default_list
+from digest.services.preview import preview_digest
+from digest.storage import models
+from digest.storage.db import transaction, upgrade_database
+from digest.messages import build_message, message_bytes
+from digest.links import make_recipient
+from digest.rendering import make_environment
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEMO = Path(__file__).resolve().parent.parent / "digest" / "data" / "demo-issue.txt"
+PERIOD_END = date(2026, 11, 29)
+SECRET = "bench-secret-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database(name: str) -> str:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_database(url)
+    return url
+
+
+def seed(url: str, subscribers: int) -> int:
+    """The demo week and `subscribers` readers whose picks all match something; returns the issue id."""
+    regions = load_regions()
+    published = datetime.combine(date(2026, 11, 26), dtime(9), NEWSROOM_TZ)
+    picks = [p for p in subscriber_picks(subscribers * 3, regions, seed=11)]
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = "weekly@bench.example.org"
+        store_articles(session, ml, parse_file(DEMO), regions, source=str(DEMO), published=published)
+        week = articles_of_period(session, ml, PERIOD_END)
+        matches: dict = {}
+        # Keep readers whose picks match this week: nobody is sent an empty digest anyway.
+        useful = [p for p in picks if matches.setdefault(p, bool(select_articles(week, p, regions)))][:subscribers]
+        now = datetime.now(timezone.utc)
+        session.execute(insert(models.Subscriber), [
+            {"email": f"reader{i:06d}@bench.example.org", "name": f"读者{i}", "locale": "zh-CN",
+             "time_zone": "Asia/Shanghai", "created_at": now} for i in range(len(useful))
+        ])
+        ids = session.scalars(select(models.Subscriber.id).order_by(models.Subscriber.id)).all()
+        session.execute(insert(models.Subscription), [
+            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": sorted(p.regions),
+             "topic_slugs": sorted(p.topics), "created_at": now, "confirmed_at": now}
+            for sid, p in zip(ids, useful)
+        ])
+        issue = plan_issue(session, ml, PERIOD_END)
+        start_issue(session, issue)
+        return issue.id
+
+
+def start_sink(port: int, workdir: Path):
+    sink = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
+    if sink:
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        process = subprocess.Popen([sink, *user, f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        name = "smtp-sink"
+    else:
+        code = ("import time,sys;sys.path.insert(0,'tests');from smtpserver import RecordingHandler;"
+                "from aiosmtpd.controller import Controller;"
+                f"c=Controller(RecordingHandler(),hostname='127.0.0.1',port={port},decode_data=False);c.start();"
+                "time.sleep(10**6)")
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                                   start_new_session=True)
+        name = "aiosmtpd"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            smtplib.SMTP("127.0.0.1", port, timeout=2).quit()
+            return process, name
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the SMTP sink did not start")
+
+
+def _ceiling_worker(port: int, messages: list[bytes], count: int, queue) -> None:
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    for i in range(count):
+        smtp.sendmail("weekly@bench.example.org", [f"reader{i:06d}@bench.example.org"], messages[i % len(messages)])
+    smtp.quit()
+    queue.put(count)
+
+
+def ceiling(url: str, port: int, total: int, connections: int) -> float:
+    """Pre-built messages over `connections` parallel connections, like the workers use."""
+    settings = Settings(url, None, None, Path("."), SECRET, "https://bench.example.org")
+    env, regions = make_environment(), load_regions()
+    sample = []
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        for sub in session.scalars(select(models.Subscription).limit(200)):
+            digest, rendered = preview_digest(session, ml, sub.subscriber.email, PERIOD_END, settings, regions, env)
+            if digest.article_count:
+                recipient = make_recipient(email=sub.subscriber.email, name=sub.subscriber.name,
+                                           subscriber_id=sub.subscriber_id, list_slug=ml.slug, issue_id=1,
+                                           base_url=settings.base_url, secret=SECRET,
+                                           unsubscribe_mailbox=ml.sender_email)
+                from digest.services.lists import list_info
+                sample.append(message_bytes(build_message(rendered, list_info=list_info(ml), recipient=recipient,
+                                                          list_id_domain="bench.example.org")))
+    queue = multiprocessing.Queue()
+    per = total // connections
+    started = time.perf_counter()
+    procs = [multiprocessing.Process(target=_ceiling_worker, args=(port, sample, per, queue)) for _ in range(connections)]
+    for p in procs:
+        p.start()
+    sent = sum(queue.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return sent / (time.perf_counter() - started)
+
+
+def peak_rss_mb(root_pid: int) -> float:
+    """Largest peak resident size (VmHWM) among the worker's processes."""
+    peaks = []
+    for pid in [root_pid, *children(root_pid)]:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        except OSError:
+            pass
+    return max(peaks, default=0.0)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, workdir: Path) -> tuple[float, float, int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(DIGEST_DATABASE_URL=url, DIGEST_BROKER_URL=broker, DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}",
+               DIGEST_SECRET_KEY=SECRET, DIGEST_BASE_URL="https://bench.example.org")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=prefork", f"--concurrency={workers}",
+         "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=WARNING"],
+        cwd=workdir, env=env, stdout=open(workdir / "worker.log", "w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(3)  # let the worker boot before the clock starts
+        client = Celery(broker=broker)
+        started = time.perf_counter()
+        while True:
+            with transaction(url) as session:
+                batch = claim_due(session, limit=500, issue_id=issue_id).get(issue_id)
+            if not batch:
+                break
+            client.send_task("digest.send_batch", args=[issue_id, batch])
+        peak = 0.0
+        while True:
+            with transaction(url) as session:
+                open_rows = session.scalar(select(func.count()).select_from(models.Delivery).where(
+                    models.Delivery.issue_id == issue_id,
+                    models.Delivery.status.in_(("pending", "queued", "sending"))))
+            peak = max(peak, peak_rss_mb(worker.pid))
+            if not open_rows:
+                break
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - started
+        with transaction(url) as session:
+            sent = session.scalar(select(func.count()).select_from(models.Delivery).where(
+                models.Delivery.issue_id == issue_id, models.Delivery.status == "sent"))
+        return sent / elapsed, peak, sent
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/8")
+    args = parser.parse_args()
+    redis.Redis.from_url(args.broker).flushdb()
+    sizes = sorted({min(10_000, args.subscribers), args.subscribers})
+    workdir = Path(tempfile.mkdtemp(prefix="digest-bench-"))
+    port = free_port()
+    sink, sink_name = start_sink(port, workdir)
+    results = {}
+    try:
+        for size in sizes:
+            url = fresh_database("digest_bench")
+            t = time.perf_counter()
+            issue_id = seed(url, size)
+            print(f"[{size}] seeded in {time.perf_counter() - t:.1f}s", flush=True)
+            ceiling_rate = ceiling(url, port, size, args.workers)
+            rate, peak, sent = pipeline(url, issue_id, port, args.broker, args.workers, workdir)
+            results[size] = {"ceiling": ceiling_rate, "pipeline": rate, "peak_mb": peak, "sent": sent}
+            print(f"[{size}] sink {sink_name}: ceiling {ceiling_rate:,.0f}/s, pipeline {rate:,.0f}/s "
+                  f"({sent} sent), ratio {rate / ceiling_rate:.2f}, peak worker {peak:.0f} MB", flush=True)
+    finally:
+        os.killpg(sink.pid, signal.SIGTERM)
+    biggest = results[sizes[-1]]
+    print(f"{'subscribers':>12} {'ceiling/s':>10} {'pipeline/s':>11} {'ratio':>6} {'peak worker MB':>15}")
+    for size in sizes:
+        r = results[size]
+        print(f"{size:>12,} {r['ceiling']:>10,.0f} {r['pipeline']:>11,.0f} {r['pipeline'] / r['ceiling']:>6.2f} "
+              f"{r['peak_mb']:>15.0f}")
+    print(json.dumps({
+        "subscribers": sizes[-1],
+        "ceiling_per_s": round(biggest["ceiling"], 1),
+        "pipeline_per_s": round(biggest["pipeline"], 1),
+        "ratio": round(biggest["pipeline"] / biggest["ceiling"], 3),
+        "peak_worker_mb": round(biggest["peak_mb"], 1),
+        "peak_worker_mb_by_size": {str(s): round(results[s]["peak_mb"], 1) for s in sizes},
+    }))
+
+
+if __name__ == "__main__":
+    main()
