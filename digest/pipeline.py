@@ -28,7 +28,8 @@ DISPATCH_LIMIT = 20_000
 
 @cache
 def _runtime():
-    settings = load_settings(require_secret=False)
+    # Workers on several machines must sign links alike: no per-directory demo key here.
+    settings = load_settings(require_secret=True)
     return settings, session_factory(settings.database_url), load_regions(), make_environment()
 
 
