@@ -5,12 +5,15 @@ Builds, never sends: transports take the EmailMessage (or `message_bytes`).
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
-from email.message import EmailMessage
+from email.header import Header
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr, make_msgid
 
 from digest.domain import ListInfo, Recipient, RenderedDigest
@@ -39,6 +42,8 @@ _headers.map_to_type("list-unsubscribe", _ListUnsubscribeHeader)
 POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_headers)
 
 _LIST_LABEL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+# local@domain in plain ASCII: what SMTP envelopes and these headers carry.
+_ADDR_SPEC = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII but the colon (RFC 5322 ftext)
 _RESERVED = frozenset(
     h.lower()
@@ -92,36 +97,61 @@ def build_message(
         if not message_id.startswith("<"):
             message_id = f"<{message_id}>"
 
+    # Headers go in already encoded and folded (set_raw): the stdlib's header
+    # objects would parse and refold each one per message, which cost more than
+    # everything else a message needs. Encoding stays the stdlib's own.
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = Address(display_name=sender_name, addr_spec=sender_email)
-    msg["To"] = Address(display_name=to_name, addr_spec=to_email)
+    msg.set_raw("From", _address(sender_name, sender_email))
+    msg.set_raw("To", _address(to_name, to_email))
     if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
+        msg.set_raw("Reply-To", _unstructured("Reply-To", reply_to))
+    msg.set_raw("Subject", _unstructured("Subject", subject))
+    msg.set_raw("Date", format_datetime(date))
+    msg.set_raw("Message-ID", message_id)
     # formataddr encodes a Chinese list name as an encoded word outside any quotes,
     # which is what RFC 2919's phrase allows; the <label> stays plain ASCII.
-    msg["List-Id"] = formataddr((list_name, list_label), charset="utf-8")
+    msg.set_raw("List-Id", formataddr((list_name, list_label), charset="utf-8"))
     targets = [f"<{u}>" for u in (unsubscribe_url, unsubscribe_mailto) if u]
     if targets:
-        msg["List-Unsubscribe"] = ", ".join(targets)
+        # Folded between its <URL>s and nowhere else (see _ListUnsubscribeHeader).
+        msg.set_raw("List-Unsubscribe", ",\r\n ".join(targets))
     if unsubscribe_url.startswith("https://"):
         # RFC 8058: one-click only makes sense with an HTTPS URI to POST to.
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     for name, value in (extra_headers or {}).items():
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED:
             raise ValueError(f"not an extra header this builder accepts: {name!r}")
-        msg[name] = _one_line(name, value)
-
-    # Base64 for both parts: Chinese text grows by a third instead of threefold as
-    # quoted-printable, and the encoder runs in C.
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="base64")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="base64")
-    for part in msg.iter_parts():
-        # add_alternative stamps each new part as if it were a message of its own.
-        del part["MIME-Version"]
+        msg.set_raw(name, _unstructured(name, _one_line(name, value)))
+    msg.set_raw("MIME-Version", "1.0")
+    boundary = f"=_digest_{uuid.uuid4().hex}"
+    msg.set_raw("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+    msg.set_payload([_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")])
     return msg
+
+
+def _address(name: str, addr_spec: str) -> str:
+    if not _ADDR_SPEC.fullmatch(addr_spec):
+        raise ValueError(f"not an address this builder accepts: {addr_spec!r}")
+    return formataddr((name, addr_spec), charset="utf-8") if name else addr_spec
+
+
+def _unstructured(name: str, value: str) -> str:
+    """ASCII as it is when it fits; otherwise RFC 2047 encoded words, folded to 78 columns."""
+    if value.isascii() and len(name) + 2 + len(value) <= 78:
+        return value
+    return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _text_part(body: str, subtype: str) -> MIMEPart:
+    # Base64: Chinese text grows by a third instead of threefold as quoted-printable,
+    # the encoder runs in C, and no line comes near 998 octets. Text is CRLF inside too
+    # (RFC 2046 canonical form).
+    data = re.sub(r"\r?\n", "\r\n", body).encode("utf-8")
+    part = MIMEPart(policy=POLICY)
+    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Transfer-Encoding", "base64")
+    part.set_payload(base64.encodebytes(data).decode("ascii"))
+    return part
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
