@@ -158,8 +158,8 @@ class _Ledger:
     def flush(self, session: Session) -> None:
         now = datetime.now(timezone.utc)
         for delivery_id, expected, values in self.writes:
-            session.execute(
-                update(models.Delivery)
+            session.connection().execute(
+                update(models.Delivery.__table__)
                 .where(models.Delivery.id == delivery_id, models.Delivery.status == expected)
                 .values(updated_at=now, **values)
             )
@@ -278,8 +278,8 @@ def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionInde
 def _claim(session: Session, delivery_id: int, issue_id: int, message_id: str, article_count: int) -> bool:
     """queued → sending, only while the issue is sending; exactly one claimant wins."""
     sending = select(models.Issue.id).where(models.Issue.id == issue_id, models.Issue.status == "sending")
-    return bool(session.execute(
-        update(models.Delivery)
+    return bool(session.connection().execute(
+        update(models.Delivery.__table__)
         .where(models.Delivery.id == delivery_id, models.Delivery.status == "queued", sending.exists())
         .values(status="sending", attempts=models.Delivery.attempts + 1, message_id=message_id,
                 article_count=article_count, updated_at=datetime.now(timezone.utc))
