@@ -18,7 +18,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import random
 import shutil
 import signal
 import smtplib

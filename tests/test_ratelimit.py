@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import pytest
 import redis
 
 from digest.ratelimit import local_throttle, redis_throttle

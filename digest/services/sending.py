@@ -28,7 +28,6 @@ from digest.selection import assemble_digest
 from digest.services.articles import articles_of_period
 from digest.services.issues import claim_due, finish_if_done, sweep_stale
 from digest.services.lists import list_info
-from digest.services.subscribers import picks_of
 from digest.storage import models
 from digest.transports import DeliveryError, PermanentDeliveryError, Transport
 

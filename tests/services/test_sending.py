@@ -7,7 +7,6 @@ import email.policy
 from datetime import date, datetime, time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from digest.ingest import parse_file
