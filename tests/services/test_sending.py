@@ -66,9 +66,9 @@ def _seed(url: str) -> None:
             )
 
 
-def _send(url: str, settings):
+def _send(url: str, settings, period_end: date = PERIOD_END):
     with transaction(url) as session:
-        issue = plan_issue(session, ensure_default_list(session), PERIOD_END)
+        issue = plan_issue(session, ensure_default_list(session), period_end)
         start_issue(session, issue)
         issue_id = issue.id
     with open_transport(settings.smtp_url, settings.outbox) as transport:
@@ -156,13 +156,9 @@ def test_a_hard_bounce_is_suppressed_and_the_rest_delivered(database_url, tmp_pa
     # Next week the suppressed address is not even tried.
     del smtp_server.handler.fail_rcpt[LI_HUNAN.email]
     with transaction(database_url) as session:
-        issue = plan_issue(session, ensure_default_list(session), date(2021, 6, 27))
         for article in session.scalars(select(models.Article)):
             article.published_at = datetime.combine(date(2021, 6, 25), time(9), NEWSROOM_TZ)
-        start_issue(session, issue)
-        issue_id = issue.id
-    with open_transport(settings.smtp_url, settings.outbox) as transport:
-        report = send_pending(session_factory(database_url), issue_id, transport, settings, load_regions(), make_environment())
+    _, report = _send(database_url, settings, date(2021, 6, 27))
     assert report.counts == {"sent": 4, "suppressed": 1, "skipped": 1}
 
 
