@@ -7,6 +7,7 @@ address will not take it). Deciding what to do about either is the caller's job.
 
 from __future__ import annotations
 
+import itertools
 import os
 import smtplib
 import socket
@@ -15,7 +16,7 @@ import threading
 import time
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from digest.domain import SendReceipt
@@ -43,7 +44,7 @@ class Transport(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Transport: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc) -> None: ...
 
@@ -59,6 +60,12 @@ class _Closing:
         pass
 
 
+# Shared by every MaildirTransport in the process: two outboxes opened in the same
+# microsecond by one process would otherwise hand out the same name.
+_deliveries = itertools.count(1)
+_deliveries_lock = threading.Lock()
+
+
 class MaildirTransport(_Closing):
     """Writes each message into a Maildir (tmp/, then an atomic rename into new/).
 
@@ -71,14 +78,14 @@ class MaildirTransport(_Closing):
         for sub in ("tmp", "new", "cur"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
-        self._counter = 0
-        self._lock = threading.Lock()
 
     def _unique(self) -> str:
-        with self._lock:
-            self._counter += 1
-            counter = self._counter
-        return f"{time.time_ns()}.P{os.getpid()}Q{counter}.{self._host}"
+        # The customary shape (seconds.MmicrosecondsPpidQcount.host): some tools read
+        # the leading number as the delivery time.
+        with _deliveries_lock:
+            counter = next(_deliveries)
+        seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+        return f"{seconds}.M{micros}P{os.getpid()}Q{counter}.{self._host}"
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
         # On disk Maildir messages use the local line ending.
@@ -95,8 +102,9 @@ class MaildirTransport(_Closing):
             os.rename(tmp, final)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            # A full or unwritable disk may be fixed before the next run: not the recipient's fault.
-            raise TemporaryDeliveryError(f"cannot write to {self.path}: {exc}", recipient=recipient) from None
+            # A full or unwritable disk may be fixed before the next run and is no
+            # recipient's fault: no recipient, so the caller stops rather than failing everyone.
+            raise TemporaryDeliveryError(f"cannot write to {self.path}: {exc}") from None
         return SendReceipt(where=str(final))
 
 
@@ -105,9 +113,10 @@ def _text(reply: bytes | str) -> str:
 
 
 def _error_for(code: int, detail: bytes | str, recipient: str | None) -> DeliveryError:
-    text = _text(detail)
-    kind = TemporaryDeliveryError if 400 <= code < 500 else PermanentDeliveryError
-    return kind(text, code=code, recipient=recipient)
+    # Only a 5xx is a verdict; anything else unexpected is a confused exchange that a
+    # later attempt may get right, so it must not cost a subscriber their address.
+    kind = PermanentDeliveryError if 500 <= code < 600 else TemporaryDeliveryError
+    return kind(_text(detail), code=code, recipient=recipient)
 
 
 def _redact(parts) -> str:
@@ -185,7 +194,7 @@ class SMTPTransport(_Closing):
                 )
             else:
                 smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
-            smtp.ehlo()
+            smtp.ehlo_or_helo_if_needed()
             if self.starttls:
                 if not smtp.has_extn("starttls"):
                     raise PermanentDeliveryError(f"{self.where} does not offer STARTTLS, which the URL requires")
@@ -202,7 +211,8 @@ class SMTPTransport(_Closing):
             if isinstance(exc, smtplib.SMTPAuthenticationError):
                 # No recipient: the account is wrong, not any address, and callers must not
                 # blame (or suppress) the subscriber whose message happened to be first.
-                raise PermanentDeliveryError(
+                kind = TemporaryDeliveryError if 400 <= exc.smtp_code < 500 else PermanentDeliveryError
+                raise kind(
                     f"login to {self.where} as {self.user!r} refused (check DIGEST_SMTP_URL): "
                     f"{_text(exc.smtp_error)}",
                     code=exc.smtp_code,
@@ -216,11 +226,12 @@ class SMTPTransport(_Closing):
             raise
 
     def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
-        for address in (sender, recipient):
+        # Without SMTPUTF8 no relay can route such an address, and smtplib would fail with
+        # a UnicodeEncodeError that callers do not expect from a transport. A bad sender is
+        # the list's configuration, not the subscriber's fault: no recipient for that one.
+        for address, blamed in ((sender, None), (recipient, recipient)):
             if not address.isascii() or "\r" in address or "\n" in address:
-                # Without SMTPUTF8 no relay can route it; smtplib would fail with a
-                # UnicodeEncodeError that callers do not expect from a transport.
-                raise PermanentDeliveryError(f"cannot send to or from {address!r} over SMTP", recipient=recipient)
+                raise PermanentDeliveryError(f"cannot send to or from {address!r} over SMTP", recipient=blamed)
         data = message_bytes(message)
         try:
             return self._transaction(data, sender, recipient)
@@ -239,7 +250,9 @@ class SMTPTransport(_Closing):
         smtp = self._smtp
         try:
             code, reply = smtp.mail(sender)
-            self._check(code, reply, (250,), recipient)
+            # A refused sender is the account's or the server's problem, never this
+            # recipient's: no recipient, so the caller stops instead of bouncing everyone.
+            self._check(code, reply, (250,), None)
             code, reply = smtp.rcpt(recipient)
             self._check(code, reply, (250, 251), recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
@@ -258,12 +271,16 @@ class SMTPTransport(_Closing):
             raise TemporaryDeliveryError(
                 f"{self.where} dropped the connection during DATA: {exc}", recipient=recipient
             ) from None
+        if code == 421:
+            # The server refused the content and is closing: it did not take the message,
+            # so one more try on a fresh connection cannot deliver it twice.
+            raise _Dropped(_text(reply))
         if code != 250:
             self._reset()
             raise _error_for(code, reply, recipient)
         return SendReceipt(where=self.where, extra={"response": f"{code} {_text(reply)}"})
 
-    def _check(self, code: int, reply: bytes, ok: tuple[int, ...], recipient: str) -> None:
+    def _check(self, code: int, reply: bytes, ok: tuple[int, ...], recipient: str | None) -> None:
         if code in ok:
             return
         if code == 421 or code == -1:  # -1: smtplib read nothing, the server is gone

@@ -5,7 +5,6 @@ pytest_plugins = ["fixtures_db"]
 import ssl
 
 import pytest
-
 from smtpserver import self_signed_cert, start_server
 
 

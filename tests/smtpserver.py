@@ -1,8 +1,12 @@
 """A real SMTP server on loopback (aiosmtpd) that is strict about what it accepts and can be told to fail.
 
+    handler.fail_mail["me@example.org"] = (530, "5.7.0 auth required")  # every time, at MAIL FROM
     handler.fail_rcpt["x@example.org"] = (550, "5.1.1 no such user")   # every time, at RCPT
     handler.fail_once["y@example.org"] = (451, "4.3.0 try later")      # first RCPT only
+    handler.fail_data["w@example.org"] = (552, "5.3.4 too big")        # every time, after the content
     handler.drop_at_rcpt.add("z@example.org")                          # hang up at RCPT, once
+    handler.drop_at_rcpt_always.add("v@example.org")                   # hang up at RCPT, every time
+    handler.drop_at_data.add("u@example.org")                          # hang up after the content, once
 """
 
 from __future__ import annotations
@@ -52,10 +56,15 @@ def strictness_problem(data: bytes) -> str | None:
 class RecordingHandler:
     messages: list[Received] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    fail_mail: dict[str, tuple[int, str]] = field(default_factory=dict)
     fail_rcpt: dict[str, tuple[int, str]] = field(default_factory=dict)
     fail_once: dict[str, tuple[int, str]] = field(default_factory=dict)
+    fail_data: dict[str, tuple[int, str]] = field(default_factory=dict)
     drop_at_rcpt: set[str] = field(default_factory=set)
+    drop_at_rcpt_always: set[str] = field(default_factory=set)
+    drop_at_data: set[str] = field(default_factory=set)
     connections: int = 0
+    data_attempts: int = 0  # contents received, accepted or not
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -68,9 +77,19 @@ class RecordingHandler:
         session.host_name = hostname
         return responses
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address in self.fail_mail:
+            code, text = self.fail_mail[address]
+            return f"{code} {text}"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.drop_at_rcpt:
+        if address in self.drop_at_rcpt or address in self.drop_at_rcpt_always:
             self.drop_at_rcpt.discard(address)
+            # Closed before the reply goes out: the client sees the connection vanish,
+            # as it does when a server restarts or an idle connection is reaped.
             server.transport.close()
             return "421 4.4.2 closing connection"
         if address in self.fail_rcpt:
@@ -84,6 +103,19 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         data = envelope.original_content
+        with self.lock:
+            self.data_attempts += 1
+        dropped = self.drop_at_data.intersection(envelope.rcpt_tos)
+        if dropped:
+            # The content arrived but no reply does: the client cannot know whether the
+            # message was taken, which is the case where it must not simply resend.
+            self.drop_at_data.difference_update(dropped)
+            server.transport.close()
+            return "421 4.4.2 closing connection"
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.fail_data:
+                code, text = self.fail_data[rcpt]
+                return f"{code} {text}"
         problem = strictness_problem(data)
         if problem:
             with self.lock:
@@ -96,9 +128,25 @@ class RecordingHandler:
 
 
 def free_port() -> int:
+    """A port that was free a moment ago, for tests that need one to stay closed or to start a process on it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class _AnyPortController(Controller):
+    """A Controller that may be given port 0.
+
+    aiosmtpd 1.4 checks that the server is up by connecting to self.port, which for
+    port 0 is no port at all. The listening socket already knows the port the kernel
+    chose, so learn it first; unlike probing for a free port beforehand, nothing else
+    can take it in between.
+    """
+
+    def _trigger_server(self):
+        if self.port == 0:
+            self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
 
 
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
@@ -141,9 +189,6 @@ def start_server(
 ) -> SMTPServer:
     """tls_context: STARTTLS offered and required. implicit_tls_context: TLS from the first byte (smtps)."""
     handler = RecordingHandler()
-    # Controller's own port=0 would leave it unable to tell which port it got
-    # (its readiness check connects to self.port), so pick one first.
-    port = free_port()
     kwargs = {}
     if user:
         # aiosmtpd only knows of TLS it started itself (STARTTLS): on an implicit-TLS
@@ -153,11 +198,12 @@ def start_server(
         )
     if implicit_tls_context is not None:
         kwargs["ssl_context"] = implicit_tls_context
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, decode_data=False, tls_context=tls_context,
+    controller = _AnyPortController(
+        handler, hostname="127.0.0.1", port=0, decode_data=False, tls_context=tls_context,
         require_starttls=tls_context is not None, **kwargs,
     )
     controller.start()
+    port = controller.port
     creds = f"{user}:{password}@" if user else ""
     if implicit_tls_context is not None:
         url = f"smtps://{creds}127.0.0.1:{port}?verify=0"

@@ -5,15 +5,17 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+import re
 import smtplib
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
 
-from digest.domain import ListInfo, Recipient, RenderedDigest, Topic
-from digest.messages import build_message, message_bytes
+from digest.messages import message_bytes
 from digest.transports import (
     DeliveryError,
     MaildirTransport,
@@ -24,28 +26,21 @@ from digest.transports import (
 )
 
 SENDER = "weekly@digest.example.org"
-LIST = ListInfo(
-    slug="weekly",
-    name="乡村振兴周报",
-    topics=(Topic("industry", "产业发展", 1),),
-    sender_name="乡村振兴周报",
-    sender_email=SENDER,
-)
 
 
-def message(to: str, n: int = 1):
-    rendered = RenderedDigest(
-        subject=f"乡村振兴周报 第{n}期：湖南怀化产业发展",
-        html=f"<p>你好，第{n}期。</p>",
-        text=f"你好，第{n}期。\n",
-    )
-    return build_message(
-        rendered,
-        list_info=LIST,
-        recipient=Recipient(email=to, name="王芳", unsubscribe_url="https://digest.example.org/u/t"),
-        list_id_domain="digest.example.org",
-        date=datetime(2021, 6, 21, 0, 0, tzinfo=timezone.utc),
-    )
+def message(to: str, n: int = 1) -> EmailMessage:
+    """A digest-like message built with the stdlib alone, so these tests do not depend on digest.messages."""
+    msg = EmailMessage()
+    msg["From"] = f"乡村振兴周报 <{SENDER}>"
+    msg["To"] = f"王芳 <{to}>"
+    msg["Subject"] = f"乡村振兴周报 第{n}期：湖南怀化产业发展"
+    msg["Date"] = format_datetime(datetime(2021, 6, 21, 0, 0, tzinfo=UTC))
+    msg["Message-ID"] = make_msgid(domain="digest.example.org")
+    msg["List-Id"] = "乡村振兴周报 <weekly.digest.example.org>"
+    msg["List-Unsubscribe"] = "<https://digest.example.org/u/t>"
+    msg.set_content(f"你好，第{n}期。\n")
+    msg.add_alternative(f"<p>你好，第{n}期。</p>\n", subtype="html")
+    return msg
 
 
 def parse(raw: bytes):
@@ -57,24 +52,36 @@ def parse(raw: bytes):
 
 def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
     box = tmp_path / "outbox"
+    sent = [message(f"u{i}@example.cn", i) for i in range(3)]
     with MaildirTransport(box) as transport:
-        receipts = [transport.send(message(f"u{i}@example.cn", i), sender=SENDER, recipient=f"u{i}@example.cn")
-                    for i in range(3)]
+        receipts = [transport.send(m, sender=SENDER, recipient=f"u{i}@example.cn") for i, m in enumerate(sent)]
     for sub in ("tmp", "new", "cur"):
         assert (box / sub).is_dir()
     assert list((box / "tmp").iterdir()) == []
     paths = [Path(r.where) for r in receipts]
     assert len(set(paths)) == 3
-    for p in paths:
+    for m, p in zip(sent, paths):
         assert p.is_absolute() and p.exists() and p.parent == (box / "new").resolve()
         assert ":" not in p.name and p.suffix == ".eml"
-        assert b"\r\n" not in p.read_bytes()  # Maildir stores local line endings
+        assert re.fullmatch(r"\d+\.M\d+P\d+Q\d+\..+\.eml", p.name)
+        # The wire form with the local line ending, nothing lost or added.
+        raw = p.read_bytes()
+        assert raw == message_bytes(m).replace(b"\r\n", b"\n")
+        assert b"\r" not in raw and max(len(line) for line in raw.split(b"\n")) <= 998
 
     md = mailbox.Maildir(box, create=False)
-    subjects = sorted(m["Subject"] for m in md)
-    assert len(subjects) == 3
-    got = sorted(str(parse(p.read_bytes())["Subject"]) for p in paths)
-    assert got == sorted(f"乡村振兴周报 第{i}期：湖南怀化产业发展" for i in range(3))
+    assert len(md) == 3
+    listed = sorted((str(parse(md.get_bytes(k))["Subject"]), parse(md.get_bytes(k))["Message-ID"]) for k in md.iterkeys())
+    assert listed == sorted((str(m["Subject"]), m["Message-ID"]) for m in sent)
+    assert all(str(s).startswith("乡村振兴周报 第") for s, _ in listed)
+
+
+def test_two_maildir_transports_in_one_process_never_clash(tmp_path):
+    box = tmp_path / "outbox"
+    with MaildirTransport(box) as a, MaildirTransport(box) as b:
+        where = {t.send(message("x@example.cn"), sender=SENDER, recipient="x@example.cn").where
+                 for _ in range(20) for t in (a, b)}
+    assert len(where) == 40 and len(mailbox.Maildir(box, create=False)) == 40
 
 
 def test_open_transport_without_url_is_maildir(tmp_path):
@@ -146,13 +153,72 @@ def test_dropped_connection_reconnects_and_delivers_once(smtp_server):
     assert smtp_server.handler.connections == 2
 
 
+def test_a_connection_dropped_twice_is_temporary_and_the_next_message_reconnects(smtp_server):
+    smtp_server.handler.drop_at_rcpt_always.add("flaky@example.cn")
+    with SMTPTransport(smtp_server.url) as transport:
+        with pytest.raises(TemporaryDeliveryError, match="dropped") as info:
+            transport.send(message("flaky@example.cn"), sender=SENDER, recipient="flaky@example.cn")
+        assert info.value.recipient == "flaky@example.cn"
+        assert smtp_server.handler.connections == 2  # the first, and exactly one more
+        transport.send(message("next@example.cn"), sender=SENDER, recipient="next@example.cn")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["next@example.cn"]]
+    assert smtp_server.handler.connections == 3
+
+
+def test_a_hang_up_after_the_content_is_not_resent(smtp_server):
+    # The server may have queued it before hanging up: resending could deliver it twice.
+    smtp_server.handler.drop_at_data.add("maybe@example.cn")
+    with SMTPTransport(smtp_server.url) as transport:
+        with pytest.raises(TemporaryDeliveryError, match="during DATA") as info:
+            transport.send(message("maybe@example.cn"), sender=SENDER, recipient="maybe@example.cn")
+        assert info.value.recipient == "maybe@example.cn"
+        assert smtp_server.handler.data_attempts == 1
+        transport.send(message("next@example.cn"), sender=SENDER, recipient="next@example.cn")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["next@example.cn"]]
+
+
+def test_a_421_after_the_content_is_retried_once_on_a_new_connection(smtp_server):
+    smtp_server.handler.fail_data["busy@example.cn"] = (421, "4.3.2 shutting down")
+    with SMTPTransport(smtp_server.url) as transport, pytest.raises(TemporaryDeliveryError):
+        transport.send(message("busy@example.cn"), sender=SENDER, recipient="busy@example.cn")
+    assert smtp_server.handler.data_attempts == 2
+    assert smtp_server.handler.connections == 2
+    assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize(
+    "code, text, kind",
+    [
+        (552, "5.3.4 message too big", PermanentDeliveryError),
+        (554, "5.7.1 rejected as spam", PermanentDeliveryError),
+        (452, "4.3.1 insufficient storage", TemporaryDeliveryError),
+    ],
+)
+def test_refusals_after_the_content_keep_the_connection(smtp_server, code, text, kind):
+    smtp_server.handler.fail_data["x@example.cn"] = (code, text)
+    with SMTPTransport(smtp_server.url) as transport:
+        with pytest.raises(kind) as info:
+            transport.send(message("x@example.cn"), sender=SENDER, recipient="x@example.cn")
+        assert (info.value.code, info.value.detail, info.value.recipient) == (code, text, "x@example.cn")
+        transport.send(message("y@example.cn"), sender=SENDER, recipient="y@example.cn")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["y@example.cn"]]
+    assert smtp_server.handler.connections == 1
+
+
+def test_a_refused_sender_blames_no_recipient(smtp_server):
+    smtp_server.handler.fail_mail[SENDER] = (550, "5.7.1 sender not allowed")
+    with SMTPTransport(smtp_server.url) as transport, pytest.raises(PermanentDeliveryError) as info:
+        transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    assert info.value.code == 550
+    assert info.value.recipient is None  # the caller stops the run instead of bouncing everyone
+
+
 def test_connection_refused_is_temporary():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound, never listening: connections are refused
-        with SMTPTransport(f"smtp://127.0.0.1:{port}?timeout=5") as transport:
-            with pytest.raises(TemporaryDeliveryError):
-                transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+        with SMTPTransport(f"smtp://127.0.0.1:{port}?timeout=5") as transport, pytest.raises(TemporaryDeliveryError):
+            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
 
 
 def test_starttls_and_auth(smtp_tls_server):
@@ -174,24 +240,26 @@ def test_implicit_tls_and_auth(smtps_server):
 
 def test_tls_is_verified_unless_the_url_says_not(smtp_tls_server):
     url = smtp_tls_server.url.replace("&verify=0", "")
-    with SMTPTransport(url) as transport:
-        with pytest.raises(TemporaryDeliveryError, match="certificate"):
-            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    with SMTPTransport(url) as transport, pytest.raises(TemporaryDeliveryError, match="certificate"):
+        transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
     assert smtp_tls_server.messages == []
 
 
 def test_non_ascii_address_is_refused_before_any_connection(smtp_server):
     with SMTPTransport(smtp_server.url) as transport:
-        with pytest.raises(PermanentDeliveryError):
+        with pytest.raises(PermanentDeliveryError) as info:
             transport.send(message("a@example.cn"), sender=SENDER, recipient="王芳@例子.中国")
+        assert info.value.recipient == "王芳@例子.中国"
+        with pytest.raises(PermanentDeliveryError) as info:
+            transport.send(message("a@example.cn"), sender="周报@例子.中国", recipient="a@example.cn")
+        assert info.value.recipient is None  # the list's sender is misconfigured, not the subscriber
     assert smtp_server.handler.connections == 0
 
 
 def test_wrong_password_is_permanent_and_says_so(smtp_tls_server):
     url = smtp_tls_server.url.replace(":s3cret@", ":wrong@")
-    with SMTPTransport(url) as transport:
-        with pytest.raises(PermanentDeliveryError) as info:
-            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    with SMTPTransport(url) as transport, pytest.raises(PermanentDeliveryError) as info:
+        transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
     assert info.value.code == 535
     assert "login" in str(info.value) and "wrong" not in str(info.value)
     assert info.value.recipient is None  # the account is at fault, not the address
@@ -199,15 +267,14 @@ def test_wrong_password_is_permanent_and_says_so(smtp_tls_server):
 
 
 def test_starttls_required_but_not_offered(smtp_server):
-    with SMTPTransport(smtp_server.url + "?starttls=1") as transport:
-        with pytest.raises(PermanentDeliveryError, match="STARTTLS"):
-            transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
+    with SMTPTransport(smtp_server.url + "?starttls=1") as transport, pytest.raises(PermanentDeliveryError, match="STARTTLS"):
+        transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
     assert smtp_server.messages == []
 
 
 def test_the_server_is_really_strict(smtp_server):
     good = message_bytes(message("a@example.cn"))
-    head, body = good.split(b"\r\n\r\n", 1)
+    head, _ = good.split(b"\r\n\r\n", 1)
     bad = {
         "bare LF": head + b"\r\n\r\nline one\nline two\r\n",
         "bare CR": head + b"\r\n\r\nline one\rline two\r\n",
