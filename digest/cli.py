@@ -274,6 +274,20 @@ def send(ctx, list_slug, period_end) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
+@click.pass_context
+def serve(ctx, host: str, port: int) -> None:
+    """Serve the web app: subscribe, confirm, preferences, unsubscribe, view in browser, archive."""
+    import uvicorn
+
+    from digest.web import create_app
+
+    # proxy_headers: behind a reverse proxy the rate limit must count the client, not the proxy.
+    uvicorn.run(create_app(_app(ctx).settings), host=host, port=port, proxy_headers=True)
+
+
+@main.command()
 @click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), help="Maildir to write the messages to (default: ./outbox).")
 @click.pass_context
 def demo(ctx, outbox: Path | None) -> None:

@@ -1,0 +1,182 @@
+"""The web app: subscriber self-service pages (subscribe, confirm, preferences, unsubscribe, archive).
+
+`create_app(settings)` builds a FastAPI app that owns its sessionmaker; each
+request that touches data runs in one transaction (`with web.factory.begin()`),
+so a page either changes everything it set out to or nothing.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cached_property
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+
+from digest.config import Settings
+from digest.rendering import TEMPLATES_DIR, make_environment
+from digest.storage.db import session_factory
+from digest.tokens import BadToken
+from digest.web.i18n import LANGUAGES, MESSAGES, choose_language, translator
+from digest.web.security import (
+    CSRF_COOKIE,
+    PAGE_CSP,
+    SECURITY_HEADERS,
+    RateLimiter,
+    csrf_ok,
+    csrf_token,
+    new_csrf_secret,
+)
+
+WEB_TEMPLATES = TEMPLATES_DIR / "web"
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+_ZONE_AREAS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/")
+TIME_ZONES = tuple(["UTC"] + sorted(z for z in zoneinfo.available_timezones() if z.startswith(_ZONE_AREAS)))
+
+
+class PageError(Exception):
+    """A request we refuse with a plain page: `message` is a catalogue key."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Web:
+    """What the routes share: settings, the session factory, templates, the region index."""
+
+    def __init__(self, settings: Settings, limiter: RateLimiter | None = None):
+        self.settings = settings
+        self.factory = session_factory(settings.database_url)
+        self.limiter = limiter or RateLimiter(limit=5, window=60.0)
+        self.pages = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(WEB_TEMPLATES)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    @cached_property
+    def regions(self):
+        from digest.regions import load_regions
+
+        return load_regions()
+
+    @cached_property
+    def mail(self) -> jinja2.Environment:
+        # Digests and confirmation mails share one environment, so they are rendered alike.
+        return make_environment()
+
+    @cached_property
+    def region_tree(self) -> list[dict]:
+        """Provinces → cities → counties as nested dicts, built once for the pickers."""
+
+        def node(region) -> dict:
+            return {"code": region.code, "name": region.name, "children": [node(c) for c in self.regions.children(region.code)]}
+
+        return [node(p) for p in self.regions.provinces()]
+
+    def language(self, request: Request, subscriber_locale: str | None = None) -> str:
+        return choose_language(
+            request.query_params.get("lang"), subscriber_locale, request.headers.get("accept-language")
+        )
+
+    def _csrf_cookie(self, request: Request) -> str:
+        value = getattr(request.state, "csrf_cookie", None)
+        if value is None:
+            value = request.cookies.get(CSRF_COOKIE)
+            if not value or len(value) > 200:
+                value = new_csrf_secret()
+                request.state.new_csrf_cookie = True
+            request.state.csrf_cookie = value
+        return value
+
+    def check_csrf(self, request: Request, submitted: str | None, scope: str) -> None:
+        if not csrf_ok(self.settings.secret_key, request.cookies.get(CSRF_COOKIE), submitted, scope):
+            raise PageError(403, "csrf_failed")
+
+    def page(self, request: Request, template: str, *, lang: str, status: int = 200, **context) -> HTMLResponse:
+        def csrf(scope: str) -> str:
+            return csrf_token(self.settings.secret_key, self._csrf_cookie(request), scope)
+
+        body = self.pages.get_template(template).render(
+            t=translator(lang),
+            lang=lang,
+            languages=LANGUAGES,
+            lang_names={code: MESSAGES[code]["lang_name"] for code in LANGUAGES},
+            other_lang="en" if lang != "en" else "zh-CN",
+            csrf=csrf,
+            **context,
+        )
+        response = HTMLResponse(body, status_code=status)
+        if getattr(request.state, "new_csrf_cookie", False):
+            response.set_cookie(
+                CSRF_COOKIE,
+                request.state.csrf_cookie,
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+                path="/",
+            )
+        return response
+
+    def error_page(self, request: Request, status: int, message: str) -> HTMLResponse:
+        lang = self.language(request)
+        return self.page(request, "error.html", lang=lang, status=status, message=message)
+
+
+def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
+    from digest.web import manage, subscribe
+
+    # No interactive docs: the subscriber pages are HTML; the JSON API comes with the admin work.
+    app = FastAPI(title="digest", docs_url=None, redoc_url=None, openapi_url=None)
+    web = Web(settings, limiter)
+    app.state.web = web
+    app.add_middleware(GZipMiddleware, minimum_size=2000)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        if request.url.path.startswith(("/p/", "/u/", "/confirm/", "/issues/")):
+            # Personal pages: no shared cache may keep a copy.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, exc: PageError):
+        return web.error_page(request, exc.status, exc.message)
+
+    @app.exception_handler(BadToken)
+    async def bad_token(request: Request, exc: BadToken):
+        return web.error_page(request, 400, "bad_link")
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        return web.error_page(request, 400, "bad_request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 404:
+            return web.error_page(request, 404, "not_found")
+        return web.error_page(request, exc.status_code, "bad_request")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        # Browsers ask on every page, the digest view included; no icon beats a logged 404.
+        return Response(status_code=204)
+
+    app.mount("/static", StaticFiles(directory=str(WEB_TEMPLATES / "static")), name="static")
+    app.include_router(subscribe.router)
+    app.include_router(manage.router)
+    return app
+

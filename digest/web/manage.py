@@ -1,0 +1,285 @@
+"""Pages reached from a digest's signed links: preferences, unsubscribe, view in browser; and the archive."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.domain import Picks, Recipient
+from digest.links import make_recipient
+from digest.rendering import render_digest
+from digest.selection import assemble_digest
+from digest.services.articles import articles_of_period
+from digest.services.lists import list_info
+from digest.services.subscribers import picks_of
+from digest.storage import models
+from digest.tokens import BadToken, read_token, sign_token
+from digest.web import DEFAULT_TIME_ZONE, PageError
+from digest.web.forms import InvalidChoice, check_choices, picker
+from digest.web.security import DIGEST_CSP
+from digest.web.subscribe import get_list_or_404
+
+router = APIRouter()
+
+PUBLISHED = ("sending", "sent")  # issues the archive shows
+MAX_PAUSE_WEEKS = 52
+
+
+def subscription_for(web, session: Session, token: str, purpose: str) -> models.Subscription:
+    """The subscription a token names, or BadToken: a valid signature for a row that is gone is no better."""
+    data = read_token(web.settings.secret_key, token, purpose)
+    if data.list_slug is None:
+        raise BadToken("token names no list")
+    sub = session.scalar(
+        select(models.Subscription)
+        .join(models.MailingList)
+        .where(models.Subscription.subscriber_id == data.subscriber_id, models.MailingList.slug == data.list_slug)
+    )
+    if sub is None:
+        raise BadToken("no such subscription")
+    return sub
+
+
+def _today_for(subscriber: models.Subscriber):
+    try:
+        zone = ZoneInfo(subscriber.time_zone or DEFAULT_TIME_ZONE)
+    except (KeyError, ValueError):
+        zone = ZoneInfo(DEFAULT_TIME_ZONE)
+    return datetime.now(zone).date()
+
+
+def _prefs_page(web, request: Request, sub: models.Subscription, token: str, *, notice=None, error=None, status=200, form=None):
+    subscriber = sub.subscriber
+    lang = web.language(request, subscriber.locale)
+    form = form or {
+        "name": subscriber.name,
+        "regions": list(sub.region_codes or ()),
+        "topics": list(sub.topic_slugs or ()),
+        "time_zone": subscriber.time_zone,
+        "locale": subscriber.locale,
+    }
+    paused = sub.paused_until if sub.paused_until and sub.paused_until > _today_for(subscriber) else None
+    return web.page(
+        request,
+        "preferences.html",
+        lang=lang,
+        status=status,
+        list=list_info(sub.list),
+        email=subscriber.email,
+        status_key=f"status_{sub.status}",
+        subscribed=sub.status != "unsubscribed",
+        paused_until=paused,
+        form=form,
+        notice=notice,
+        error=error,
+        scope=f"prefs:{sub.id}",
+        action=f"/p/{token}",
+        unsubscribe_scope=f"unsubscribe:{sub.id}",
+        max_weeks=MAX_PAUSE_WEEKS,
+        **picker(web, form["regions"], request.query_params.get("q", "")),
+    )
+
+
+@router.get("/p/{token}")
+def preferences(request: Request, token: str):
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        sub = subscription_for(web, session, token, "preferences")
+        notice = request.query_params.get("notice")
+        if notice not in ("saved", "paused", "resumed"):
+            notice = None
+        return _prefs_page(web, request, sub, token, notice=notice)
+
+
+@router.post("/p/{token}")
+def preferences_submit(
+    request: Request,
+    token: str,
+    action: Annotated[str, Form()] = "save",
+    name: Annotated[str, Form(max_length=200)] = "",
+    region: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    topic: Annotated[list[str], Form()] = [],  # noqa: B006
+    time_zone: Annotated[str, Form()] = DEFAULT_TIME_ZONE,
+    locale: Annotated[str, Form()] = "zh-CN",
+    weeks: Annotated[int, Form(ge=1, le=MAX_PAUSE_WEEKS)] = 1,
+    csrf_token: Annotated[str, Form()] = "",
+):
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        sub = subscription_for(web, session, token, "preferences")
+        web.check_csrf(request, csrf_token, f"prefs:{sub.id}")
+        subscriber = sub.subscriber
+        now = datetime.now(timezone.utc)
+        if action == "save":
+            form = {"name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}
+            try:
+                choices = check_choices(web, sub.list, region, topic, time_zone, locale)
+            except InvalidChoice:
+                return _prefs_page(web, request, sub, token, error="invalid_choice", status=400, form=form)
+            sub.region_codes = choices.regions
+            sub.topic_slugs = choices.topics
+            subscriber.name = " ".join(name.split())
+            subscriber.time_zone = choices.time_zone
+            subscriber.locale = choices.locale
+            notice = "saved"
+        elif action == "pause":
+            sub.paused_until = _today_for(subscriber) + timedelta(days=7 * weeks)
+            notice = "paused"
+        elif action == "resume":
+            sub.paused_until = None
+            notice = "resumed"
+        elif action == "resubscribe":
+            # Holding the preferences link proves the mailbox: no second opt-in needed.
+            sub.status, sub.confirmed_at, sub.unsubscribed_at = "confirmed", now, None
+            notice = "saved"
+        elif action in ("leave", "leave_all"):
+            subs = subscriber.subscriptions if action == "leave_all" else [sub]
+            for each in subs:
+                _unsubscribe(each, now)
+            lang = web.language(request, subscriber.locale)
+            return web.page(
+                request, "left.html", lang=lang, list=list_info(sub.list), email=subscriber.email, all_lists=action == "leave_all"
+            )
+        else:
+            raise PageError(400, "bad_request")
+    # Post/redirect/get: reloading the page does not submit the form again.
+    return RedirectResponse(f"/p/{token}?notice={notice}", status_code=303)
+
+
+def _unsubscribe(sub: models.Subscription, now: datetime) -> None:
+    if sub.status != "unsubscribed":
+        sub.status = "unsubscribed"
+        sub.unsubscribed_at = now
+
+
+@router.get("/u/{token}")
+def unsubscribe_page(request: Request, token: str):
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        sub = subscription_for(web, session, token, "unsubscribe")
+        lang = web.language(request, sub.subscriber.locale)
+        preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, sub.list.slug)
+        return web.page(
+            request,
+            "unsubscribe.html",
+            lang=lang,
+            list=list_info(sub.list),
+            email=sub.subscriber.email,
+            already=sub.status == "unsubscribed",
+            scope=f"unsubscribe:{sub.id}",
+            action=f"/u/{token}",
+            preferences_url=f"/p/{preferences}",
+        )
+
+
+@router.post("/u/{token}")
+def unsubscribe(
+    request: Request,
+    token: str,
+    one_click: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
+    csrf_token: Annotated[str, Form()] = "",
+):
+    """The page's button, and RFC 8058 one-click: a mail provider POSTs without cookies or a form token.
+
+    The signed token in the URL is what authorises either; the CSRF check guards
+    only the button, whose page may be open in a browser another site could drive.
+    """
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        sub = subscription_for(web, session, token, "unsubscribe")
+        if one_click != "One-Click":
+            web.check_csrf(request, csrf_token, f"unsubscribe:{sub.id}")
+        _unsubscribe(sub, datetime.now(timezone.utc))
+        lang = web.language(request, sub.subscriber.locale)
+        # 200, not a redirect: RFC 8058 clients do not follow one.
+        return web.page(request, "left.html", lang=lang, list=list_info(sub.list), email=sub.subscriber.email, all_lists=False)
+
+
+def _digest_response(web, request: Request, digest, recipient: Recipient) -> HTMLResponse:
+    if digest.article_count == 0:
+        return web.page(request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched")
+    rendered = render_digest(digest, recipient, web.mail)
+    return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_CSP})
+
+
+@router.get("/issues/{issue_id}/view/{token}")
+def view_issue(request: Request, issue_id: int, token: str):
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        sub = subscription_for(web, session, token, "view")
+        issue = session.get(models.Issue, issue_id)
+        if issue is None or issue.list_id != sub.list_id:
+            raise PageError(404, "not_found")
+        ml = sub.list
+        # Their current picks: close to what they got, and what they will get next.
+        digest = assemble_digest(
+            list_info(ml),
+            articles_of_period(session, ml, issue.period_end),
+            picks_of(sub),
+            web.regions,
+            period_start=issue.period_start,
+            period_end=issue.period_end,
+            issue_number=issue.number,
+        )
+        recipient = make_recipient(
+            email=sub.subscriber.email,
+            name=sub.subscriber.name,
+            subscriber_id=sub.subscriber_id,
+            list_slug=ml.slug,
+            issue_id=issue.id,
+            base_url=web.settings.base_url,
+            secret=web.settings.secret_key,
+            unsubscribe_mailbox=ml.reply_to or ml.sender_email,
+        )
+        return _digest_response(web, request, digest, recipient)
+
+
+@router.get("/lists/{slug}/archive")
+def archive(request: Request, slug: str):
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = get_list_or_404(session, slug)
+        issues = session.scalars(
+            select(models.Issue)
+            .where(models.Issue.list_id == ml.id, models.Issue.status.in_(PUBLISHED))
+            .order_by(models.Issue.number.desc())
+        ).all()
+        return web.page(request, "archive.html", lang=web.language(request), list=list_info(ml), issues=issues)
+
+
+@router.get("/lists/{slug}/archive/{number}")
+def archive_issue(request: Request, slug: str, number: int):
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = get_list_or_404(session, slug)
+        issue = session.scalar(
+            select(models.Issue).where(
+                models.Issue.list_id == ml.id, models.Issue.number == number, models.Issue.status.in_(PUBLISHED)
+            )
+        )
+        if issue is None:
+            raise PageError(404, "not_found")
+        digest = assemble_digest(
+            list_info(ml),
+            articles_of_period(session, ml, issue.period_end),
+            Picks(),
+            web.regions,
+            period_start=issue.period_start,
+            period_end=issue.period_end,
+            issue_number=issue.number,
+        )
+        base = web.settings.base_url
+        # Nobody's copy: the personal links lead to the public pages instead.
+        recipient = Recipient(
+            email="",
+            unsubscribe_url=f"{base}/lists/{slug}/subscribe",
+            preferences_url=f"{base}/lists/{slug}/subscribe",
+            view_url=f"{base}/lists/{slug}/archive/{number}",
+        )
+        return _digest_response(web, request, digest, recipient)

@@ -1,0 +1,219 @@
+"""Subscribing with double opt-in, confirming, and the region search the pickers use."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digest.domain import NATIONAL_CODE, Recipient, RenderedDigest
+from digest.messages import build_message
+from digest.rendering import inline_css
+from digest.services.lists import list_info
+from digest.services.subscribers import (
+    InvalidSubscriber,
+    normalise_email,
+    upsert_subscription,
+)
+from digest.storage import models
+from digest.tokens import BadToken, read_token, sign_token
+from digest.transports import DeliveryError, open_transport
+from digest.web import DEFAULT_TIME_ZONE, PageError
+from digest.web.forms import InvalidChoice, check_choices, picker, region_json
+from digest.web.i18n import translator
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+# Long enough for a slow inbox, short enough that a stale link does not subscribe anyone years on.
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+
+
+def get_list_or_404(session: Session, slug: str) -> models.MailingList:
+    ml = session.scalar(select(models.MailingList).where(models.MailingList.slug == slug))
+    if ml is None:
+        raise PageError(404, "not_found")
+    return ml
+
+
+def _form_page(web, request: Request, ml, *, lang: str, form: dict, status: int = 200, error: str | None = None):
+    return web.page(
+        request,
+        "subscribe.html",
+        lang=lang,
+        status=status,
+        list=list_info(ml),
+        form=form,
+        error=error,
+        **picker(web, form["regions"], request.query_params.get("q", "")),
+    )
+
+
+@router.get("/lists/{slug}/subscribe")
+def subscribe_form(request: Request, slug: str):
+    web = request.app.state.web
+    lang = web.language(request)
+    with web.factory.begin() as session:
+        ml = get_list_or_404(session, slug)
+        form = {"email": "", "name": "", "regions": [NATIONAL_CODE], "topics": [], "time_zone": DEFAULT_TIME_ZONE, "locale": lang}
+        return _form_page(web, request, ml, lang=lang, form=form)
+
+
+@router.post("/lists/{slug}/subscribe")
+def subscribe_submit(
+    request: Request,
+    slug: str,
+    email: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    region: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    topic: Annotated[list[str], Form()] = [],  # noqa: B006
+    time_zone: Annotated[str, Form()] = DEFAULT_TIME_ZONE,
+    locale: Annotated[str, Form()] = "zh-CN",
+    csrf_token: Annotated[str, Form()] = "",
+):
+    web = request.app.state.web
+    lang = web.language(request)
+    client = request.client.host if request.client else "unknown"
+    # Counted before anything else, so a flood costs us as little as possible.
+    if not web.limiter.hit(f"subscribe:{client}"):
+        raise PageError(429, "rate_limited")
+    web.check_csrf(request, csrf_token, f"subscribe:{slug}")
+    form = {"email": email, "name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}
+    with web.factory.begin() as session:
+        ml = get_list_or_404(session, slug)
+        try:
+            address = normalise_email(email)
+        except InvalidSubscriber:
+            return _form_page(web, request, ml, lang=lang, form=form, status=400, error="invalid_email")
+        try:
+            choices = check_choices(web, ml, region, topic, time_zone, locale)
+        except InvalidChoice:
+            return _form_page(web, request, ml, lang=lang, form=form, status=400, error="invalid_choice")
+        message = _subscribe(web, session, ml, address, name, choices)
+        sender = ml.sender_email
+    # After the commit: a confirmation link must never name a row that was rolled back.
+    try:
+        with open_transport(web.settings.smtp_url, web.settings.outbox) as transport:
+            transport.send(message, sender=sender, recipient=address)
+    except (DeliveryError, OSError) as exc:
+        # The answer must not depend on the address, so a failure is logged, not shown.
+        log.warning("confirmation mail to %s failed: %s", address, exc)
+    # Deliberately the same page, whatever the address was: no one learns who subscribes.
+    return web.page(request, "check_inbox.html", lang=lang, list=list_info(ml), email=address)
+
+
+def _subscribe(web, session: Session, ml: models.MailingList, address: str, name: str, choices) -> EmailMessage:
+    """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send."""
+    subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
+    existing = None
+    if subscriber is not None:
+        existing = session.scalar(
+            select(models.Subscription).where(
+                models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
+            )
+        )
+    if existing is not None and existing.status == "confirmed":
+        # Anyone can type anyone's address: a confirmed subscriber's picks change only
+        # through their own link. They get a note with that link instead.
+        return _mail(web, ml, existing.subscriber, "known")
+    # Only a person nobody has confirmed yet may be renamed by an anonymous form.
+    unconfirmed = subscriber is None or all(s.status != "confirmed" for s in subscriber.subscriptions)
+    sub, _, _ = upsert_subscription(
+        session,
+        ml,
+        web.regions,
+        email=address,
+        name=name if unconfirmed else "",
+        region_labels=choices.regions,
+        topic_labels=choices.topics,
+        status="pending",
+    )
+    if unconfirmed:
+        sub.subscriber.time_zone = choices.time_zone
+        sub.subscriber.locale = choices.locale
+    session.flush()
+    return _mail(web, ml, sub.subscriber, "confirm")
+
+
+def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str) -> EmailMessage:
+    settings = web.settings
+    info = list_info(ml)
+    t = translator(subscriber.locale)
+    if kind == "confirm":
+        token = sign_token(settings.secret_key, "confirm", subscriber.id, ml.slug)
+        url = f"{settings.base_url}/confirm/{token}"
+        subject, body, button, note = (
+            t("mail_confirm_subject", list=info.name),
+            t("mail_confirm_body", list=info.name),
+            t("mail_confirm_button"),
+            t("mail_confirm_ignore"),
+        )
+    else:
+        token = sign_token(settings.secret_key, "preferences", subscriber.id, ml.slug)
+        url = f"{settings.base_url}/p/{token}"
+        subject, body, button, note = (
+            t("mail_known_subject", list=info.name),
+            t("mail_known_body", list=info.name),
+            t("mail_known_button"),
+            "",
+        )
+    name = " ".join((subscriber.name or "").split())
+    context = {
+        "list": info,
+        "lang": t("html_lang"),
+        "subject": subject,
+        "greeting": t("mail_greeting", name=name) if name else t("mail_greeting_anon"),
+        "body": body,
+        "button": button,
+        "url": url,
+        "note": note,
+    }
+    html = inline_css(web.mail.get_template("confirm.html").render(context))
+    text = web.mail.get_template("confirm.txt").render(context) + "\n"
+    return build_message(
+        RenderedDigest(subject, html, text),
+        list_info=info,
+        # No List-Unsubscribe: there is nothing to leave before confirming.
+        recipient=Recipient(email=subscriber.email, name=name),
+        list_id_domain=settings.link_domain,
+    )
+
+
+@router.get("/confirm/{token}")
+def confirm(request: Request, token: str):
+    web = request.app.state.web
+    data = read_token(web.settings.secret_key, token, "confirm", max_age=CONFIRM_MAX_AGE)
+    with web.factory.begin() as session:
+        sub = session.scalar(
+            select(models.Subscription)
+            .join(models.MailingList)
+            .where(models.Subscription.subscriber_id == data.subscriber_id, models.MailingList.slug == data.list_slug)
+        )
+        if sub is None:
+            raise BadToken("no such subscription")
+        # A link mailed before they left must not bring them back.
+        left = sub.unsubscribed_at
+        if sub.status == "unsubscribed" and left is not None and data.issued_at <= left:
+            raise BadToken("confirmation older than the unsubscription")
+        if sub.status != "confirmed":
+            sub.status = "confirmed"
+            sub.confirmed_at = datetime.now(timezone.utc)
+            sub.unsubscribed_at = None
+        preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, data.list_slug)
+        lang = web.language(request, sub.subscriber.locale)
+        return web.page(
+            request, "confirmed.html", lang=lang, list=list_info(sub.list), preferences_url=f"/p/{preferences}"
+        )
+
+
+@router.get("/api/regions")
+def region_search(request: Request, q: Annotated[str, Query(max_length=40)] = "", limit: int = 20):
+    web = request.app.state.web
+    hits = web.regions.search(q, max(1, min(limit, 50))) if q.strip() else []
+    return JSONResponse([region_json(web.regions, r) for r in hits])

@@ -1,0 +1,18 @@
+"""A seeded database, settings that send through the loopback SMTP server, and a client for the web app."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from fixtures_db import make_settings
+from webutil import Site, seed
+
+from digest.web import create_app
+
+
+@pytest.fixture
+def site(database_url, tmp_path, smtp_server):
+    settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
+    seed(database_url)
+    with TestClient(create_app(settings)) as client:
+        yield Site(database_url, settings, client, smtp_server)

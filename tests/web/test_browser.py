@@ -1,0 +1,211 @@
+"""The subscriber's walk in a real browser (Debian's chromium via Playwright) against a real uvicorn server.
+
+subscribe → the confirmation mail reaches the SMTP test server → its link →
+change picks on the preferences page → the preview reflects them → the issue
+goes out → one-click unsubscribe. Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fixtures_db import _unavailable, make_settings
+from smtpserver import free_port
+from sqlalchemy import select
+from webutil import LIST, PERIOD_END, parse_mail, seed
+
+from digest.regions import load_regions
+from digest.rendering import make_environment
+from digest.services.issues import plan_issue, start_issue
+from digest.services.lists import ensure_default_list
+from digest.services.preview import preview_digest
+from digest.services.sending import send_pending
+from digest.storage import models
+from digest.storage.db import session_factory, transaction
+from digest.transports import open_transport
+from digest.web import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable("playwright", exc)
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
+        _unavailable("chromium", FileNotFoundError(CHROMIUM))
+    with sync_playwright() as pw:
+        try:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the browser means "no browser"
+            _unavailable("chromium", exc)
+        yield pw, chromium
+        chromium.close()
+
+
+@dataclasses.dataclass
+class Server:
+    base: str
+    settings: object
+    url: str
+
+
+@pytest.fixture
+def server(sqlite_url, tmp_path, smtp_server):
+    import uvicorn
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
+    seed(sqlite_url)
+    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield Server(base, settings, sqlite_url)
+    uv.should_exit = True
+    thread.join(10)
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _link(text: str, base: str, prefix: str) -> str:
+    start = text.index(base + prefix)
+    end = start
+    while end < len(text) and not text[end].isspace() and text[end] not in ">\"'":
+        end += 1
+    return text[start:end]
+
+
+def _wait_for_mail(smtp, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(smtp.messages) < count:
+        assert time.monotonic() < deadline, "no mail arrived"
+        time.sleep(0.05)
+
+
+def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, smtp_server):
+    pw, chromium = browser
+    context = chromium.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    page.goto(f"{server.base}/lists/{LIST}/subscribe")
+    assert page.locator("label.national input").is_checked()  # 全国 by default
+    page.fill("#email", "reader@example.org")
+    page.fill("#name", "读者")
+    page.fill("#region-q", "临泽")
+    page.locator('#region-hits input[value="620723"]').check()  # found by the search box (JS)
+    _shot(page, "subscribe")
+    page.click("button.primary")
+    page.wait_for_selector("text=请查收确认邮件")
+    _shot(page, "check-inbox")
+
+    _wait_for_mail(smtp_server, 1)
+    _, text, _ = parse_mail(smtp_server.messages[0].data)
+    page.goto(_link(text, server.base, "/confirm/"))
+    page.wait_for_selector("text=订阅已确认")
+    _shot(page, "confirmed")
+
+    page.click("a.button")  # to the preferences page
+    page.wait_for_selector("text=订阅偏好")
+    page.locator("label.national input").uncheck()
+    page.fill("#region-q", "怀化")
+    page.locator('#region-hits input[value="431200"]').check()
+    page.locator('input[name="topic"][value="industry"]').check()
+    page.click('button[value="save"]')
+    page.wait_for_selector("text=已保存您的选择")
+    _shot(page, "preferences")
+
+    with transaction(server.url) as session:
+        sub = session.scalar(select(models.Subscription))
+        assert sub.status == "confirmed"
+        assert set(sub.region_codes) == {"620723", "431200"} and sub.topic_slugs == ["industry"]
+        digest, rendered = preview_digest(
+            session, ensure_default_list(session), "reader@example.org", PERIOD_END,
+            server.settings, load_regions(), make_environment(),
+        )
+    regions = load_regions()
+    articles = [a for s in digest.sections for a in s.articles]
+    assert articles and all(a.topic == "industry" for a in articles)
+    assert all(any(regions.overlaps(c, p) for c in a.region_codes for p in ("620723", "431200")) for a in articles)
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in rendered.text
+
+    # The issue goes out; its List-Unsubscribe link is what a mail provider POSTs to.
+    with transaction(server.url) as session:
+        issue = plan_issue(session, ensure_default_list(session), PERIOD_END)
+        start_issue(session, issue)
+        issue_id = issue.id
+    with open_transport(server.settings.smtp_url, server.settings.outbox) as transport:
+        send_pending(session_factory(server.url), issue_id, transport, server.settings, regions, make_environment())
+    _wait_for_mail(smtp_server, 2)
+    msg, text, _ = parse_mail(smtp_server.messages[1].data)
+    page.goto(_link(text, server.base, f"/issues/{issue_id}/view/"))
+    page.locator(".article-title", has_text="沅陵县创办全国首家乡村振兴金融服务组织").wait_for()
+    _shot(page, "view-in-browser")
+
+    unsubscribe = msg["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
+    provider = pw.request.new_context()  # no cookies, no page: what a mail provider sends
+    response = provider.post(unsubscribe, form={"List-Unsubscribe": "One-Click"}, max_redirects=0)
+    assert response.status == 200
+    provider.dispose()
+    with transaction(server.url) as session:
+        assert session.scalar(select(models.Subscription.status)) == "unsubscribed"
+    page.goto(unsubscribe)
+    page.wait_for_selector("text=今后不会再收到本刊")
+    _shot(page, "unsubscribed")
+
+    page.goto(f"{server.base}/lists/{LIST}/archive")
+    page.click("text=第1期")
+    page.locator(".article-title", has_text="部署全面推进乡村振兴工作").wait_for()  # the full issue, national news too
+    _shot(page, "archive-issue")
+    assert errors == []
+    context.close()
+
+
+def test_the_form_works_without_javascript_and_on_a_phone(browser, server, smtp_server):
+    _, chromium = browser
+    context = chromium.new_context(
+        java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
+    )
+    page = context.new_page()
+    page.goto(f"{server.base}/lists/{LIST}/subscribe")
+    assert page.locator("h1").inner_text() == "Subscribe to 乡村振兴周报"  # Accept-Language: en
+    page.fill("#region-q", "临泽")
+    page.click('button[form="region-search"]')  # a plain GET without JS
+    page.locator('#region-hits input[value="620723"]').check()
+    page.locator("details.browse > summary").click()
+    assert page.locator('.tree input[value="430000"]').is_visible()
+    page.fill("#email", "phone@example.org")
+    _shot(page, "subscribe-phone")
+    page.click("button.primary")
+    page.wait_for_selector("text=Check your inbox")
+    _shot(page, "check-inbox-phone")
+    _wait_for_mail(smtp_server, 1)
+    with transaction(server.url) as session:
+        sub = session.scalar(select(models.Subscription))
+        assert sub.status == "pending" and set(sub.region_codes) == {"000000", "620723"}
+        assert sub.subscriber.locale == "en"
+    _, text, _ = parse_mail(smtp_server.messages[0].data)
+    assert "Please open this link to confirm" in text
+    context.close()

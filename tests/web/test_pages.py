@@ -1,0 +1,285 @@
+"""The subscriber pages over HTTP, on SQLite and PostgreSQL, with mail through a real SMTP server."""
+
+from __future__ import annotations
+
+import time as clock
+
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select
+from webutil import LIST, PERIOD_END, csrf_from, link_in, parse_mail
+
+from digest.regions import load_regions
+from digest.rendering import make_environment
+from digest.services.issues import plan_issue, start_issue
+from digest.services.lists import ensure_default_list
+from digest.services.sending import send_pending
+from digest.services.subscribers import upsert_subscription
+from digest.storage import models
+from digest.storage.db import session_factory, transaction
+from digest.tokens import sign_token
+from digest.transports import open_transport
+
+SUBSCRIBE = f"/lists/{LIST}/subscribe"
+
+
+def _subscription(url: str, address: str) -> models.Subscription | None:
+    with transaction(url) as session:
+        sub = session.scalar(
+            select(models.Subscription).join(models.Subscriber).where(models.Subscriber.email == address)
+        )
+        if sub is not None:
+            session.expunge(sub)
+        return sub
+
+
+def _add(url: str, address: str, *, name: str = "", regions=(), topics=(), status: str = "confirmed") -> int:
+    with transaction(url) as session:
+        sub, _, _ = upsert_subscription(
+            session, ensure_default_list(session), load_regions(), email=address, name=name,
+            region_labels=regions, topic_labels=topics, status=status,
+        )
+        return sub.subscriber_id
+
+
+def _subscribe(client, address: str, **extra):
+    page = client.get(SUBSCRIBE)
+    data = {"email": address, "name": "", "region": ["000000"], "topic": [], "csrf_token": csrf_from(page.text)}
+    data.update(extra)
+    return client.post(SUBSCRIBE, data=data)
+
+
+def _send_issue(site, period_end=PERIOD_END):
+    with transaction(site.url) as session:
+        issue = plan_issue(session, ensure_default_list(session), period_end)
+        start_issue(session, issue)
+        issue_id = issue.id
+    with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
+        send_pending(session_factory(site.url), issue_id, transport, site.settings, load_regions(), make_environment())
+    return issue_id
+
+
+def test_the_form_ticks_national_and_lists_topics_in_section_order(site):
+    page = site.client.get(SUBSCRIBE)
+    assert page.status_code == 200
+    html = page.text
+    assert 'value="000000" checked' in html
+    positions = [html.index(f'value="{slug}"') for slug in ("macro", "poverty-alleviation", "industry", "living-environment", "governance", "public-services")]
+    assert positions == sorted(positions)
+    assert '<option value="Asia/Shanghai" selected>' in html
+    assert 'value="620723"' in html  # 临泽, three levels down
+    assert site.client.get("/lists/no-such-list/subscribe").status_code == 404
+
+
+def test_subscribe_mails_a_link_that_confirms_once_and_for_all(site):
+    response = _subscribe(site.client, "new.reader@example.org", name="新读者", region=["620723", "430000"], topic=["industry"])
+    assert response.status_code == 200
+    sub = _subscription(site.url, "new.reader@example.org")
+    assert sub.status == "pending" and sub.region_codes == ["620723", "430000"] and sub.topic_slugs == ["industry"]
+
+    [received] = site.smtp.messages
+    assert received.rcpt_tos == ["new.reader@example.org"]
+    msg, text, html = parse_mail(received.data)
+    assert "乡村振兴周报" in msg["Subject"] and "List-Unsubscribe" not in msg
+    link = link_in(text, "/confirm/")
+    assert link in html
+
+    for _ in range(2):  # a second click is harmless
+        page = site.client.get(link)
+        assert page.status_code == 200 and "订阅已确认" in page.text
+    sub = _subscription(site.url, "new.reader@example.org")
+    assert sub.status == "confirmed" and sub.confirmed_at is not None
+    assert 'href="/p/' in page.text
+
+
+def test_the_answer_is_the_same_for_new_pending_and_confirmed_addresses(site):
+    _add(site.url, "known@example.org", name="老读者", regions=["湖南"], status="confirmed")
+    known = _subscribe(site.new_client(), "known@example.org", name="Mallory", region=["540000"])
+    new = _subscribe(site.new_client(), "fresh@example.org", name="Mallory", region=["540000"])
+    pending = _subscribe(site.new_client(), "fresh@example.org", name="Mallory", region=["540000"])
+    assert known.status_code == new.status_code == pending.status_code == 200
+    strip = lambda r: r.text.replace("known@example.org", "X").replace("fresh@example.org", "X")
+    assert strip(known) == strip(new) == strip(pending)
+
+    # The confirmed subscriber's picks and name are untouched; they get a note, not a confirmation.
+    sub = _subscription(site.url, "known@example.org")
+    assert sub.status == "confirmed" and sub.region_codes == ["430000"]
+    with transaction(site.url) as session:
+        person = session.scalar(select(models.Subscriber).where(models.Subscriber.email == "known@example.org"))
+        assert person.name == "老读者"
+    by_address = {}
+    for m in site.smtp.messages:
+        by_address.setdefault(m.rcpt_tos[0], []).append(parse_mail(m.data)[1])
+    assert "/p/" in by_address["known@example.org"][0] and "/confirm/" not in by_address["known@example.org"][0]
+    assert len(by_address["fresh@example.org"]) == 2 and all("/confirm/" in t for t in by_address["fresh@example.org"])
+
+
+def test_a_missing_csrf_token_is_refused_and_changes_nothing(site):
+    site.client.get(SUBSCRIBE)  # has the cookie, but sends no token
+    response = site.client.post(SUBSCRIBE, data={"email": "x@example.org", "region": ["000000"]})
+    assert response.status_code == 403
+    assert _subscription(site.url, "x@example.org") is None and site.smtp.messages == []
+
+    subscriber_id = _add(site.url, "reader@example.org", regions=["湖南"])
+    prefs = "/p/" + sign_token(site.settings.secret_key, "preferences", subscriber_id, LIST)
+    assert site.client.get(prefs).status_code == 200
+    response = site.client.post(prefs, data={"action": "leave"})
+    assert response.status_code == 403
+    # A token for another form does not do either.
+    other = csrf_from(site.client.get(SUBSCRIBE).text)
+    assert site.client.post(prefs, data={"action": "leave", "csrf_token": other}).status_code == 403
+    unsubscribe = "/u/" + sign_token(site.settings.secret_key, "unsubscribe", subscriber_id, LIST)
+    assert site.client.post(unsubscribe, data={}).status_code == 403
+    assert _subscription(site.url, "reader@example.org").status == "confirmed"
+
+
+def _expired_confirm_token(secret: str, subscriber_id: int) -> str:
+    class Past(TimestampSigner):
+        def get_timestamp(self):
+            return int(clock.time()) - 30 * 24 * 3600
+
+    return URLSafeTimedSerializer(secret, salt="digest.confirm", signer=Past).dumps([subscriber_id, LIST])
+
+
+def test_forged_expired_and_wrong_purpose_tokens_get_a_plain_400(site):
+    secret = site.settings.secret_key
+    confirmed = _add(site.url, "reader@example.org", regions=["湖南"])
+    pending = _add(site.url, "waiting@example.org", status="pending")
+    unsubscribe = sign_token(secret, "unsubscribe", confirmed, LIST)
+    attempts = [
+        ("get", "/u/" + unsubscribe[:-3] + "abc"),
+        ("post", "/u/" + sign_token("another-secret-0123456789", "unsubscribe", confirmed, LIST)),
+        ("post", "/u/" + sign_token(secret, "preferences", confirmed, LIST)),
+        ("get", "/p/" + unsubscribe),
+        ("post", "/p/" + sign_token(secret, "view", confirmed, LIST)),
+        ("get", "/confirm/" + sign_token(secret, "preferences", pending, LIST)),
+        ("get", "/confirm/" + _expired_confirm_token(secret, pending)),
+        ("get", "/u/" + sign_token(secret, "unsubscribe", confirmed, "another-list")),
+        ("get", "/u/" + sign_token(secret, "unsubscribe", 999_999, LIST)),
+        ("get", "/issues/1/view/" + unsubscribe),
+    ]
+    for method, path in attempts:
+        data = {"List-Unsubscribe": "One-Click"} if method == "post" else None
+        response = getattr(site.client, method)(path, **({"data": data} if data else {}))
+        assert response.status_code == 400, path
+        assert "此链接无效或已过期" in response.text
+    assert _subscription(site.url, "reader@example.org").status == "confirmed"
+    assert _subscription(site.url, "waiting@example.org").status == "pending"
+
+
+def test_one_click_unsubscribe_works_without_cookies_and_the_next_send_skips_them(site):
+    leaving = _add(site.url, "leaving@example.org", regions=["全国"])
+    _add(site.url, "staying@example.org", regions=["全国"])
+    path = "/u/" + sign_token(site.settings.secret_key, "unsubscribe", leaving, LIST)
+    provider = site.new_client()
+    response = provider.post(path, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    assert response.status_code == 200 and not provider.cookies
+    first = _subscription(site.url, "leaving@example.org")
+    assert first.status == "unsubscribed" and first.unsubscribed_at is not None
+    again = site.new_client().post(path, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    assert again.status_code == 200
+    assert _subscription(site.url, "leaving@example.org").unsubscribed_at == first.unsubscribed_at
+
+    _send_issue(site)
+    assert [m.rcpt_tos[0] for m in site.smtp.messages] == ["staying@example.org"]
+
+
+def test_the_unsubscribe_page_has_one_button(site):
+    subscriber_id = _add(site.url, "reader@example.org")
+    path = "/u/" + sign_token(site.settings.secret_key, "unsubscribe", subscriber_id, LIST)
+    page = site.client.get(path)
+    assert page.status_code == 200 and page.text.count("<button") == 1
+    done = site.client.post(path, data={"csrf_token": csrf_from(page.text)})
+    assert done.status_code == 200 and "您已退订" in done.text
+    assert _subscription(site.url, "reader@example.org").status == "unsubscribed"
+
+
+def test_names_are_escaped_on_the_preferences_page(site):
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    subscriber_id = _add(site.url, "xss@example.org", name=payload)
+    page = site.client.get("/p/" + sign_token(site.settings.secret_key, "preferences", subscriber_id, LIST))
+    assert page.status_code == 200
+    assert payload not in page.text and "<script>alert" not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+
+
+def test_preferences_change_picks_pause_and_leave(site):
+    secret = site.settings.secret_key
+    subscriber_id = _add(site.url, "reader@example.org", regions=["全国"])
+    path = "/p/" + sign_token(secret, "preferences", subscriber_id, LIST)
+    page = site.client.get(path)
+    token = csrf_from(page.text)
+    saved = site.client.post(path, data={
+        "action": "save", "name": "读者", "region": ["431200", "000000"], "topic": ["public-services", "industry"],
+        "time_zone": "Europe/Berlin", "locale": "en", "csrf_token": token,
+    }, follow_redirects=False)
+    assert saved.status_code == 303
+    sub = _subscription(site.url, "reader@example.org")
+    assert sub.region_codes == ["431200", "000000"] and sub.topic_slugs == ["industry", "public-services"]
+    shown = site.client.get(saved.headers["location"])
+    assert "Your choices are saved." in shown.text  # the language they chose
+    assert '<option value="Europe/Berlin" selected>' in shown.text
+
+    bad = site.client.post(path, data={"action": "save", "region": ["999999"], "csrf_token": token})
+    assert bad.status_code == 400
+    assert _subscription(site.url, "reader@example.org").region_codes == ["431200", "000000"]
+
+    site.client.post(path, data={"action": "pause", "weeks": "3", "csrf_token": token})
+    sub = _subscription(site.url, "reader@example.org")
+    assert sub.paused_until is not None and (sub.paused_until - sub.created_at.date()).days in (20, 21, 22)
+    site.client.post(path, data={"action": "resume", "csrf_token": token})
+    assert _subscription(site.url, "reader@example.org").paused_until is None
+
+    left = site.client.post(path, data={"action": "leave_all", "csrf_token": token})
+    assert left.status_code == 200
+    assert _subscription(site.url, "reader@example.org").status == "unsubscribed"
+    site.client.post(path, data={"action": "resubscribe", "csrf_token": token})
+    assert _subscription(site.url, "reader@example.org").status == "confirmed"
+
+
+def test_more_than_five_posts_a_minute_get_429(site):
+    client = site.new_client()
+    statuses = [_subscribe(client, f"r{i}@example.org").status_code for i in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert len(site.smtp.messages) == 5
+
+
+def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
+    _add(site.url, "hunan@example.org", regions=["湖南"])
+    issue_id = _send_issue(site)
+    [received] = site.smtp.messages
+    _, text, _ = parse_mail(received.data)
+    view = link_in(text, f"/issues/{issue_id}/view/")
+    page = site.client.get(view)
+    assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
+    assert "部署全面推进乡村振兴工作" not in page.text  # national news: not their pick
+
+    archive = site.client.get(f"/lists/{LIST}/archive")
+    assert archive.status_code == 200 and f"/lists/{LIST}/archive/1" in archive.text
+    full = site.client.get(f"/lists/{LIST}/archive/1")
+    assert full.status_code == 200
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in full.text and "部署全面推进乡村振兴工作" in full.text
+    assert "hunan@example.org" not in full.text
+    assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
+
+
+def test_security_headers_and_languages(site):
+    page = site.client.get(SUBSCRIBE)
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text  # no inline script: the CSP forbids it
+    assert "订阅乡村振兴周报" in page.text
+    assert "Subscribe to 乡村振兴周报" in site.client.get(SUBSCRIBE + "?lang=en").text
+    english = site.client.get(SUBSCRIBE, headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
+    assert 'lang="en"' in english.text and "Email address" in english.text
+
+
+def test_region_search_api(site):
+    hits = site.client.get("/api/regions", params={"q": "临泽"}).json()
+    assert hits[0]["code"] == "620723" and hits[0]["label"] == "甘肃临泽"
+    assert any(h["code"] == "431200" for h in site.client.get("/api/regions", params={"q": "怀化"}).json())
+    assert site.client.get("/api/regions", params={"q": ""}).json() == []
+    # No-JS search: the same hits, as checkboxes inside the form.
+    page = site.client.get(SUBSCRIBE, params={"q": "临泽"})
+    assert "甘肃省 › 张掖市 › 临泽县" in page.text

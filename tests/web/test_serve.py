@@ -1,0 +1,37 @@
+"""`digest serve` starts the web app on the host and port it is given."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+from smtpserver import free_port
+
+
+def test_digest_serve_answers_on_its_port(tmp_path):
+    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}", "DIGEST_OUTBOX": str(tmp_path / "outbox")}
+    env.pop("DIGEST_SMTP_URL", None)
+    subprocess.run([sys.executable, "-m", "digest.cli", "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/lists/rural-weekly/subscribe", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.monotonic() < deadline, "digest serve did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and "订阅乡村振兴周报" in response.text
+        assert response.headers["referrer-policy"] == "no-referrer"
+    finally:
+        proc.terminate()
+        proc.wait(10)

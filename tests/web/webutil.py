@@ -1,0 +1,60 @@
+"""Helpers for the web tests: seeding, reading CSRF tokens and mailed links."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from digest.config import Settings
+from digest.ingest import parse_file
+from digest.regions import load_regions
+from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.lists import ensure_default_list
+from digest.storage.db import transaction
+
+DEMO_ISSUE = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
+PERIOD_END = date(2026, 11, 22)
+PUBLISHED = datetime.combine(date(2026, 11, 20), time(9), NEWSROOM_TZ)
+LIST = "rural-weekly"
+
+
+def seed(url: str, base_url: str | None = None) -> None:
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = "weekly@digest.example.org"
+        store_articles(session, ml, parse_file(DEMO_ISSUE), load_regions(), source="demo", published=PUBLISHED)
+
+
+def csrf_from(html: str, index: int = 0) -> str:
+    return re.findall(r'name="csrf_token" value="([^"]+)"', html)[index]
+
+
+def parse_mail(raw: bytes):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return msg, msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+
+
+def link_in(text: str, prefix: str) -> str:
+    """The path of the first link in `text` that starts with `prefix` on the test site."""
+    match = re.search(re.escape("https://digest.example.org" + prefix) + r"[A-Za-z0-9_.\-]+", text)
+    assert match, f"no {prefix} link in {text!r}"
+    return match.group(0).removeprefix("https://digest.example.org")
+
+
+@dataclass
+class Site:
+    url: str
+    settings: Settings
+    client: TestClient
+    smtp: object
+
+    def new_client(self) -> TestClient:
+        """A second browser: no cookies of the first."""
+        return TestClient(self.client.app)
+
