@@ -13,9 +13,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# The earliest any zone on Earth reaches a local time (UTC+14) and the latest (UTC-12).
+# The earliest any zone on Earth reaches a local time: UTC+14.
 EARLIEST_OFFSET = timedelta(hours=14)
-LATEST_OFFSET = timedelta(hours=-12)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -48,11 +47,6 @@ def parse_weekday(text: str) -> int:
     raise ValueError(f"unknown weekday {text!r} (monday … sunday)")
 
 
-def slot_date_for(period_end: date) -> date:
-    """The day the issue of the week ending `period_end` goes out."""
-    return period_end + timedelta(days=1)
-
-
 def period_end_for(slot_date: date) -> date:
     return slot_date - timedelta(days=1)
 
@@ -80,8 +74,3 @@ def latest_slot_date(slot: Slot, now: datetime) -> date:
     if days_back == 0 and eastmost.time() < slot.at:
         candidate -= timedelta(days=7)
     return candidate
-
-
-def plan_window_closes(slot: Slot, slot_date: date) -> datetime:
-    """After the westernmost zone's slot (UTC-12) every copy is due."""
-    return datetime.combine(slot_date, slot.at, timezone(LATEST_OFFSET)).astimezone(timezone.utc)

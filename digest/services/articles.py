@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from digest.domain import Article, ParsedArticle, ParseResult, Problem
 from digest.plaintext import html_to_text
 from digest.regions import RegionIndex
+from digest.schedule import zone
 from digest.services.lists import resolve_topic
 from digest.storage import models
 
@@ -107,17 +108,17 @@ def _article_row(ml, topic, item: ParsedArticle, codes, key, published) -> model
     return row
 
 
-def period_bounds(period_end: date) -> tuple[date, datetime, datetime]:
-    """The seven days that end with `period_end`, as [start, end) instants."""
+def period_bounds(period_end: date, tz: ZoneInfo = NEWSROOM_TZ) -> tuple[date, datetime, datetime]:
+    """The seven days that end with `period_end` on the list's calendar, as [start, end) instants."""
     period_start = period_end - timedelta(days=6)
-    start = datetime.combine(period_start, time.min, NEWSROOM_TZ)
-    end = datetime.combine(period_end + timedelta(days=1), time.min, NEWSROOM_TZ)
+    start = datetime.combine(period_start, time.min, tz)
+    end = datetime.combine(period_end + timedelta(days=1), time.min, tz)
     return period_start, start, end
 
 
 def articles_of_period(session: Session, ml: models.MailingList, period_end: date) -> list[Article]:
     """The visible articles published in the week ending `period_end`, as core data."""
-    _, start, end = period_bounds(period_end)
+    _, start, end = period_bounds(period_end, zone(ml.time_zone))
     rows = session.scalars(
         select(models.Article)
         .where(
