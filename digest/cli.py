@@ -301,6 +301,10 @@ from digest.cli_issues import register as _register_issue_commands  # noqa: E402
 
 _register_issue_commands(main, _app)
 
+from digest.cli_admin import register as _register_admin_commands  # noqa: E402
+
+_register_admin_commands(main, _app)
+
 
 if __name__ == "__main__":
     main()

@@ -37,3 +37,16 @@ ALL = (WANG_NATIONAL, LI_HUNAN, ZHANG_ANKANG, CHEN_HANBIN, LIU_TOPICS, ZHAO_NOTH
 
 # The default list's sections, in the sample's order.
 TOPICS = DEFAULT_TOPICS
+
+
+@dataclass(frozen=True)
+class Staff:
+    email: str
+    password: str
+    role: str
+
+
+# Runs the newsletter: every page of the console.
+ZHOU_ADMIN = Staff("zhou.admin@example.cn", "zhou-admin-passphrase", "admin")
+# Edits articles and issues; lists and subscribers are not hers.
+SUN_EDITOR = Staff("sun.editor@example.cn", "sun-editor-passphrase", "editor")

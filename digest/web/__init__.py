@@ -12,8 +12,12 @@ from functools import cached_property
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -55,6 +59,8 @@ class Web:
         self.settings = settings
         self.factory = session_factory(settings.database_url)
         self.limiter = limiter or RateLimiter(limit=5, window=60.0)
+        # Admin sign-in: ten tries a minute per client address, enough for typos, too few to guess.
+        self.login_limiter = RateLimiter(limit=10, window=60.0)
         self.pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(WEB_TEMPLATES)),
             autoescape=True,
@@ -133,10 +139,11 @@ class Web:
 
 
 def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
-    from digest.web import manage, subscribe
+    from digest.web import api, manage, subscribe
+    from digest.web.admin import LoginRequired, build_router, login_url
 
-    # No interactive docs: the subscriber pages are HTML; the JSON API comes with the admin work.
-    app = FastAPI(title="digest", docs_url=None, redoc_url=None, openapi_url=None)
+    # The schema describes the JSON API only; the HTML pages stay out of it.
+    app = FastAPI(title="digest", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     web = Web(settings, limiter)
     app.state.web = web
     app.add_middleware(GZipMiddleware, minimum_size=2000)
@@ -147,7 +154,7 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        if request.url.path.startswith(("/p/", "/u/", "/confirm/", "/issues/")):
+        if request.url.path.startswith(("/p/", "/u/", "/confirm/", "/issues/", "/admin", "/api/")):
             # Personal pages: no shared cache may keep a copy.
             response.headers["Cache-Control"] = "no-store"
         return response
@@ -156,16 +163,25 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
     async def page_error(request: Request, exc: PageError):
         return web.error_page(request, exc.status, exc.message)
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        return RedirectResponse(login_url(exc.next_path), status_code=303)
+
     @app.exception_handler(BadToken)
     async def bad_token(request: Request, exc: BadToken):
         return web.error_page(request, 400, "bad_link")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith("/api/"):
+            # JSON clients get FastAPI's 422 body, which names the field at fault.
+            return await request_validation_exception_handler(request, exc)
         return web.error_page(request, 400, "bad_request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
         if exc.status_code == 404:
             return web.error_page(request, 404, "not_found")
         return web.error_page(request, exc.status_code, "bad_request")
@@ -176,7 +192,9 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
         return Response(status_code=204)
 
     app.mount("/static", StaticFiles(directory=str(WEB_TEMPLATES / "static")), name="static")
-    app.include_router(subscribe.router)
-    app.include_router(manage.router)
+    app.include_router(subscribe.router, include_in_schema=False)
+    app.include_router(manage.router, include_in_schema=False)
+    app.include_router(build_router(), include_in_schema=False)
+    app.include_router(api.router)
     return app
 

@@ -180,6 +180,17 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def register_messages(catalogue: dict[str, dict[str, str]]) -> None:
+    """Adds a page area's words (the admin console's, say) to MESSAGES; both languages, no clashes."""
+    if set(catalogue) != set(LANGUAGES) or set(catalogue["zh-CN"]) != set(catalogue["en"]):
+        raise ValueError("a catalogue needs the same keys in every language")
+    for language, words in catalogue.items():
+        clashes = set(words) & set(MESSAGES[language])
+        if clashes:
+            raise ValueError(f"message keys defined twice: {sorted(clashes)}")
+        MESSAGES[language].update(words)
+
+
 def normalise_language(value: str | None) -> str | None:
     """zh, zh-CN, zh-Hans-CN → zh-CN; en, en-GB → en; anything else → None."""
     if not value:

@@ -58,3 +58,35 @@ class Site:
         """A second browser: no cookies of the first."""
         return TestClient(self.client.app)
 
+
+
+def add_staff(url: str, staff) -> None:
+    from digest.services.admins import create_admin
+
+    with transaction(url) as session:
+        create_admin(session, staff.email, staff.password, staff.role)
+
+
+def api_token(url: str, staff, name: str = "tests") -> str:
+    from digest.services.admins import create_api_token, get_admin
+
+    with transaction(url) as session:
+        return create_api_token(session, get_admin(session, staff.email), name)
+
+
+def sign_in(client: TestClient, staff, next_path: str = "/admin/"):
+    """Signs `client` in as `staff` through the real form; returns the response to the POST."""
+    page = client.get("/admin/login")
+    return client.post(
+        "/admin/login",
+        data={"email": staff.email, "password": staff.password, "next": next_path, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+
+
+def form_csrf(html: str, action: str) -> str:
+    """The CSRF token of the form that posts to `action` (admin pages also hold the sign-out form)."""
+    for form in re.findall(r"<form\b.*?</form>", html, flags=re.DOTALL):
+        if re.search(r'action="' + re.escape(action) + '"', form):
+            return csrf_from(form)
+    raise AssertionError(f"no form posting to {action}")

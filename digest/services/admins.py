@@ -1,0 +1,149 @@
+"""Admin accounts, their browser sessions and their API tokens.
+
+Passwords are hashed with argon2id. A session cookie and an API token are
+random strings of which only a sha256 is stored: a copy of the database opens
+nothing. Changing a password ends every session of that user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from digest.services import NotFound
+from digest.storage import models
+
+ROLES = ("admin", "editor")
+MIN_PASSWORD_LENGTH = 10
+SESSION_LIFETIME = timedelta(hours=12)
+TOKEN_PREFIX = "dgt_"
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class InvalidAdmin(ValueError):
+    """A bad email, role or password for an admin account; the message says which."""
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _normalise_email(email: str) -> str:
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or len(email) > 320:
+        raise InvalidAdmin(f"email: {email!r} is not an email address")
+    # Sign-in addresses match whatever case people type them in.
+    return email.lower()
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidAdmin(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def get_admin(session: Session, email: str) -> models.AdminUser:
+    user = session.scalar(select(models.AdminUser).where(models.AdminUser.email == _normalise_email(email)))
+    if user is None:
+        raise NotFound(f"no admin with email {email}")
+    return user
+
+
+def create_admin(session: Session, email: str, password: str, role: str = "admin") -> models.AdminUser:
+    if role not in ROLES:
+        raise InvalidAdmin(f"role: {role!r} is not one of {', '.join(ROLES)}")
+    check_password(password)
+    email = _normalise_email(email)
+    if session.scalar(select(models.AdminUser.id).where(models.AdminUser.email == email)) is not None:
+        raise InvalidAdmin(f"email: an admin {email} already exists")
+    user = models.AdminUser(email=email, password_hash=_hasher.hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> models.AdminUser | None:
+    """The user these credentials name, or None; the same work is done whether the email exists or not."""
+    try:
+        email = _normalise_email(email)
+    except InvalidAdmin:
+        email = ""
+    user = session.scalar(select(models.AdminUser).where(models.AdminUser.email == email)) if email else None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+def set_password(session: Session, user: models.AdminUser, password: str) -> None:
+    """New password; every session of this user ends (the caller may start a fresh one)."""
+    check_password(password)
+    user.password_hash = _hasher.hash(password)
+    user.password_changed_at = datetime.now(UTC)
+    session.execute(delete(models.AdminSession).where(models.AdminSession.user_id == user.id))
+
+
+def start_session(session: Session, user: models.AdminUser, now: datetime | None = None) -> str:
+    """A new session for `user`; returns the cookie value (shown once, stored hashed)."""
+    now = now or datetime.now(UTC)
+    secret = secrets.token_urlsafe(32)
+    session.add(models.AdminSession(id=_digest(secret), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME))
+    return secret
+
+
+def session_user(session: Session, secret: str | None, now: datetime | None = None) -> models.AdminUser | None:
+    if not secret or len(secret) > 200:
+        return None
+    now = now or datetime.now(UTC)
+    row = session.get(models.AdminSession, _digest(secret))
+    if row is None or row.expires_at <= now or row.user.disabled:
+        return None
+    return row.user
+
+
+def end_session(session: Session, secret: str | None) -> None:
+    if secret and len(secret) <= 200:
+        session.execute(delete(models.AdminSession).where(models.AdminSession.id == _digest(secret)))
+
+
+def create_api_token(session: Session, user: models.AdminUser, name: str) -> str:
+    """A new bearer token acting as `user`; returns it (shown once, stored hashed)."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise InvalidAdmin("name: give the token a name of 1 to 100 characters")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(models.ApiToken(user_id=user.id, name=name, token_hash=_digest(secret)))
+    session.flush()
+    return secret
+
+
+def token_user(session: Session, secret: str | None) -> models.AdminUser | None:
+    if not secret or len(secret) > 200 or not secret.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalar(select(models.ApiToken).where(models.ApiToken.token_hash == _digest(secret)))
+    if row is None or row.revoked_at is not None or row.user.disabled:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    return row.user
+
+
+def revoke_api_token(session: Session, token_id: int) -> None:
+    row = session.get(models.ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token with id {token_id}")
+    row.revoked_at = row.revoked_at or datetime.now(UTC)

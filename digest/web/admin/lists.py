@@ -1,0 +1,7 @@
+"""Admin pages: lists."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/admin")

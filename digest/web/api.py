@@ -1,0 +1,66 @@
+"""The JSON API under /api/v1: lists, subscribers, articles and issues, for scripts and other systems.
+
+Every call carries `Authorization: Bearer dgt_…` (made with `digest admin token`).
+Bad input answers 4xx with the field at fault; the schema is at /openapi.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from digest.services.admins import token_user
+from digest.storage import models
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `digest admin token EMAIL --name NAME`.")
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    id: int
+    email: str
+    role: str
+
+
+def api_caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiCaller:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        user = token_user(session, credentials.credentials if credentials else None)
+        if user is None:
+            raise HTTPException(401, detail="missing, unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+        return ApiCaller(user.id, user.email, user.role)
+
+
+def api_admin_only(caller: Annotated[ApiCaller, Depends(api_caller)]) -> ApiCaller:
+    if caller.role != "admin":
+        raise HTTPException(403, detail="this token's user is an editor; admins only")
+    return caller
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)])
+
+
+class TopicOut(BaseModel):
+    slug: str
+    name: str
+
+
+class ListOut(BaseModel):
+    slug: str
+    name: str
+    topics: list[TopicOut]
+
+
+@router.get("/lists", response_model=list[ListOut], summary="Every list with its topics in section order")
+def lists(request: Request) -> list[ListOut]:
+    with request.app.state.web.factory.begin() as session:
+        rows = session.scalars(select(models.MailingList).order_by(models.MailingList.slug))
+        return [
+            ListOut(slug=ml.slug, name=ml.name, topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics])
+            for ml in rows
+        ]
