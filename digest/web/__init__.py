@@ -195,6 +195,6 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
     app.include_router(subscribe.router, include_in_schema=False)
     app.include_router(manage.router, include_in_schema=False)
     app.include_router(build_router(), include_in_schema=False)
-    app.include_router(api.router)
+    app.include_router(api.build_router())
     return app
 

@@ -11,11 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
-from sqlalchemy import select
 
 from digest.services.admins import token_user
-from digest.storage import models
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `digest admin token EMAIL --name NAME`.")
 
@@ -42,25 +39,12 @@ def api_admin_only(caller: Annotated[ApiCaller, Depends(api_caller)]) -> ApiCall
     return caller
 
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)])
+def build_router() -> APIRouter:
+    """/api/v1: every area's routes, each behind a valid token (areas add `api_admin_only` where needed)."""
+    from digest.web.api import articles, issues, lists, subscribers
 
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)])
+    for area in (lists, subscribers, articles, issues):
+        router.include_router(area.router)
+    return router
 
-class TopicOut(BaseModel):
-    slug: str
-    name: str
-
-
-class ListOut(BaseModel):
-    slug: str
-    name: str
-    topics: list[TopicOut]
-
-
-@router.get("/lists", response_model=list[ListOut], summary="Every list with its topics in section order")
-def lists(request: Request) -> list[ListOut]:
-    with request.app.state.web.factory.begin() as session:
-        rows = session.scalars(select(models.MailingList).order_by(models.MailingList.slug))
-        return [
-            ListOut(slug=ml.slug, name=ml.name, topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics])
-            for ml in rows
-        ]
