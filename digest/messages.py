@@ -15,6 +15,7 @@ from email.header import Header
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import lru_cache
 
 from digest.domain import ListInfo, Recipient, RenderedDigest
 
@@ -101,8 +102,8 @@ def build_message(
     # objects would parse and refold each one per message, which cost more than
     # everything else a message needs. Encoding stays the stdlib's own.
     msg = EmailMessage(policy=POLICY)
-    msg.set_raw("From", _address(sender_name, sender_email))
-    msg.set_raw("To", _address(to_name, to_email))
+    msg.set_raw("From", _fold_before_angle("From", _address(sender_name, sender_email)))
+    msg.set_raw("To", _fold_before_angle("To", _address(to_name, to_email)))
     if reply_to:
         msg.set_raw("Reply-To", _unstructured("Reply-To", reply_to))
     msg.set_raw("Subject", _unstructured("Subject", subject))
@@ -110,7 +111,7 @@ def build_message(
     msg.set_raw("Message-ID", message_id)
     # formataddr encodes a Chinese list name as an encoded word outside any quotes,
     # which is what RFC 2919's phrase allows; the <label> stays plain ASCII.
-    msg.set_raw("List-Id", formataddr((list_name, list_label), charset="utf-8"))
+    msg.set_raw("List-Id", _fold_before_angle("List-Id", formataddr((list_name, list_label), charset="utf-8")))
     targets = [f"<{u}>" for u in (unsubscribe_url, unsubscribe_mailto) if u]
     if targets:
         # Folded between its <URL>s and nowhere else (see _ListUnsubscribeHeader).
@@ -124,17 +125,28 @@ def build_message(
         msg.set_raw(name, _unstructured(name, _one_line(name, value)))
     msg.set_raw("MIME-Version", "1.0")
     boundary = f"=_digest_{uuid.uuid4().hex}"
-    msg.set_raw("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+    # Folded as the generator would fold it, so both ways of writing the message agree.
+    msg.set_raw("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"')
     msg.set_payload([_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")])
     return msg
 
 
+@lru_cache(maxsize=1024)
 def _address(name: str, addr_spec: str) -> str:
     if not _ADDR_SPEC.fullmatch(addr_spec):
         raise ValueError(f"not an address this builder accepts: {addr_spec!r}")
     return formataddr((name, addr_spec), charset="utf-8") if name else addr_spec
 
 
+def _fold_before_angle(name: str, value: str) -> str:
+    """`Name <addr>` longer than a 78-column line folds before the <, where the generator would."""
+    if len(name) + 2 + len(value) <= 78 or " <" not in value:
+        return value
+    phrase, _, angle = value.rpartition(" <")
+    return f"{phrase}\r\n <{angle}"
+
+
+@lru_cache(maxsize=1024)
 def _unstructured(name: str, value: str) -> str:
     """ASCII as it is when it fits; otherwise RFC 2047 encoded words, folded to 78 columns."""
     if value.isascii() and len(name) + 2 + len(value) <= 78:
@@ -146,7 +158,7 @@ def _text_part(body: str, subtype: str) -> MIMEPart:
     # Base64: Chinese text grows by a third instead of threefold as quoted-printable,
     # the encoder runs in C, and no line comes near 998 octets. Text is CRLF inside too
     # (RFC 2046 canonical form).
-    data = re.sub(r"\r?\n", "\r\n", body).encode("utf-8")
+    data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
     part = MIMEPart(policy=POLICY)
     part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
     part.set_raw("Content-Transfer-Encoding", "base64")
@@ -155,5 +167,46 @@ def _text_part(body: str, subtype: str) -> MIMEPart:
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
-    """The message as it goes on the wire: CRLF line endings, folded headers."""
-    return msg.as_bytes(policy=POLICY)
+    """The message as it goes on the wire: CRLF line endings, folded headers.
+
+    A message as `build_message` left it (every header set raw, already encoded
+    and folded; two base64 parts) is written out directly: the stdlib generator
+    would parse each header again only to write the same bytes, at a cost larger
+    than building the message. Anything else goes through the generator.
+    """
+    fast = _flatten_built(msg)
+    return fast if fast is not None else msg.as_bytes(policy=POLICY)
+
+
+def _flatten_built(msg: EmailMessage) -> bytes | None:
+    parts = msg.get_payload()
+    if not isinstance(parts, list) or msg.preamble is not None or msg.epilogue is not None:
+        return None
+    head = _raw_headers(msg)
+    content_type = dict(msg.raw_items()).get("Content-Type", "")
+    boundary = content_type.partition('boundary="')[2].partition('"')[0]
+    if head is None or not boundary or not content_type.startswith("multipart/alternative;"):
+        return None
+    out = [head, "\r\n"]
+    for part in parts:
+        part_head = _raw_headers(part)
+        payload = part.get_payload()
+        if part_head is None or not isinstance(payload, str) or part.preamble is not None:
+            return None
+        out += ["--", boundary, "\r\n", part_head, "\r\n", payload.replace("\n", "\r\n"), "\r\n"]
+    out += ["--", boundary, "--\r\n"]
+    return "".join(out).encode("ascii")
+
+
+def _raw_headers(msg) -> str | None:
+    """The headers as set with set_raw, or None when any is not (a header object wants folding)."""
+    lines = []
+    for name, value in msg.raw_items():
+        if not isinstance(value, str) or not value.isascii() or "\n" in value.replace("\r\n", ""):
+            return None
+        line = f"{name}: {value}\r\n"
+        # A line the generator would refold: let it (List-Unsubscribe it never refolds).
+        if name != "List-Unsubscribe" and any(len(piece) > 78 for piece in line.split("\r\n")):
+            return None
+        lines.append(line)
+    return "".join(lines)

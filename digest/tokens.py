@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -38,9 +39,14 @@ def _serializer(secret: str | Sequence[str], purpose: str) -> URLSafeTimedSerial
         raise ValueError(f"unknown token purpose {purpose!r}; expected one of {sorted(PURPOSES)}")
     if not secret:
         raise ValueError("an empty secret would make every token forgeable")
+    return _serializer_for(secret if isinstance(secret, str) else tuple(secret), purpose)
+
+
+@lru_cache(maxsize=64)
+def _serializer_for(key: str | tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
+    # Built once per key and purpose: a send signs three tokens per message.
     # itsdangerous takes a list for key rotation: it signs with the last and accepts any.
-    key = secret if isinstance(secret, str) else list(secret)
-    return URLSafeTimedSerializer(key, salt=f"digest.{purpose}")
+    return URLSafeTimedSerializer(key if isinstance(key, str) else list(key), salt=f"digest.{purpose}")
 
 
 def sign_token(secret: str | Sequence[str], purpose: str, subscriber_id: int, list_slug: str | None = None) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from digest.domain import RenderedDigest
 from digest.links import make_recipient
-from digest.messages import build_message, message_bytes
+from digest.messages import POLICY, build_message, message_bytes
 from digest.rendering import make_environment, render_digest
 from test_rendering import LIST, article, make_digest
 
@@ -155,3 +155,28 @@ def test_extra_headers_cannot_override_the_builder(env):
 def test_a_naive_date_is_refused(env):
     with pytest.raises(ValueError):
         build(env, date=datetime(2021, 6, 21, 8, 0))
+
+
+@pytest.mark.parametrize(
+    "name, subject",
+    [
+        ("", "周报"),
+        ("王芳", "乡村振兴周报 第12期 · 2021年6月20日（4篇）"),
+        ("Zoë " + "Long" * 30, "A plain ASCII subject that is long enough to need folding across lines " * 2),
+        ("欧阳" * 40, "长" * 200),
+    ],
+)
+def test_the_direct_writer_gives_the_bytes_the_stdlib_generator_gives(env, name, subject):
+    rendered = RenderedDigest(subject, "<p>正文\n" * 300 + "</p>", "正文\r\n" * 300)
+    msg = build_message(rendered, list_info=LIST, recipient=recipient(name=name), list_id_domain="digest.example.org",
+                        extra_headers={"X-Campaign": "第12期 " * 20})
+    assert message_bytes(msg) == msg.as_bytes(policy=POLICY)
+
+
+def test_a_message_changed_after_building_is_still_written_whole(env):
+    msg = build(env)
+    added = " ".join(["中文 header"] * 10)
+    msg["X-Added-Later"] = added
+    raw = message_bytes(msg)
+    assert_wire_safe(raw)
+    assert parse(raw)["X-Added-Later"] == added

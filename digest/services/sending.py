@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.utils import make_msgid
+from functools import lru_cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +28,7 @@ from digest.rendering import personalise, render_content
 from digest.selection import assemble_digest
 from digest.services.articles import articles_of_period
 from digest.services.issues import claim_due, finish_if_done, sweep_stale
+from digest.services.ledger import Claim, Ledger
 from digest.services.lists import list_info
 from digest.storage import models
 from digest.transports import DeliveryError, PermanentDeliveryError, Transport
@@ -86,8 +88,16 @@ class IssueContext:
     def content_for(self, digest: Digest, env) -> RenderedDigest:
         content = self.rendered.get(digest.article_ids)
         if content is None:
-            content = self.rendered[digest.article_ids] = render_content(digest, env)
+            content = self.rendered[digest.article_ids] = _render_shared(digest, env)
         return content
+
+
+@lru_cache(maxsize=256)
+def _render_shared(digest: Digest, env) -> RenderedDigest:
+    # A worker meets the same few hundred contents in every batch of an issue. The key
+    # is the whole digest (articles, branding, dates), so an edited article is a new
+    # key, never a stale render; the bound keeps a worker's memory flat.
+    return render_content(digest, env)
 
 
 def load_context(session: Session, issue_id: int) -> IssueContext:
@@ -140,34 +150,6 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
     ]
 
 
-class _Ledger:
-    """Outcomes waiting to be written with the next claim: one commit per message, not two.
-
-    Every write is conditional on the state it expects, so a row that the
-    sweeper or a pause moved meanwhile is left as they left it.
-    """
-
-    def __init__(self) -> None:
-        self.writes: list[tuple[int, str, dict]] = []
-        self.suppress: list[tuple[str, str]] = []
-
-    def record(self, delivery_id: int, expected: str, **values) -> None:
-        self.writes.append((delivery_id, expected, values))
-
-    def flush(self, session: Session) -> None:
-        now = datetime.now(timezone.utc)
-        for delivery_id, expected, values in self.writes:
-            session.connection().execute(
-                update(models.Delivery.__table__)
-                .where(models.Delivery.id == delivery_id, models.Delivery.status == expected)
-                .values(updated_at=now, **values)
-            )
-        for email, reason in self.suppress:
-            _suppress(session, email, reason)
-        self.writes.clear()
-        self.suppress.clear()
-
-
 def send_batch(
     factory: sessionmaker[Session],
     issue_id: int,
@@ -187,51 +169,45 @@ def send_batch(
         if ctx is None:
             ctx = load_context(session, issue_id)
         rows = _load_rows(session, delivery_ids, ctx.list_id)
-    ledger = _Ledger()
-    for position, row in enumerate(rows):
-        outcome = _skip_reason(row, ctx)
-        message = None
-        if outcome is None:
+    with Ledger(factory.kw["bind"]) as ledger:
+        for position, row in enumerate(rows):
+            outcome = _skip_reason(row, ctx)
+            message = None
+            if outcome is None:
+                try:
+                    message, count = _build(row, ctx, settings, regions, env)
+                except Exception as exc:  # a message that cannot be built must not stop the others
+                    outcome = ("failed", None, f"could not build the message: {exc!r}")
+                else:
+                    if message is None:
+                        outcome = ("skipped", "no article this week matches their picks", None)
+            if outcome is not None:
+                status, reason, error = outcome
+                ledger.record(row.id, "queued", status=status, reason=reason, last_error=error)
+                report.add(status)
+                if progress:
+                    progress(1)
+                continue
+            if not ledger.commit(Claim(row.id, ctx.issue_id, message["Message-ID"], count)):
+                continue
+            if throttle:
+                throttle()
             try:
-                message, count = _build(row, ctx, settings, regions, env)
-            except Exception as exc:  # a message that cannot be built must not stop the others
-                outcome = ("failed", None, f"could not build the message: {exc!r}")
+                receipt = transport.send(message, sender=ctx.info.sender_email, recipient=row.email)
+            except DeliveryError as exc:
+                if exc.recipient is None:
+                    # No address is at fault (login refused, server unreachable): stop, blame no one.
+                    ledger.release([r.id for r in rows[position:]])
+                    report.halted = str(exc)
+                    break
+                report.add(_record_failure(ledger, row, exc))
             else:
-                if message is None:
-                    outcome = ("skipped", "no article this week matches their picks", None)
-        if outcome is not None:
-            status, reason, error = outcome
-            ledger.record(row.id, "queued", status=status, reason=reason, last_error=error)
-            report.add(status)
+                ledger.record(row.id, "sending", status="sent", location=receipt.where,
+                              sent_at=datetime.now(timezone.utc), reason=None)
+                report.add("sent")
             if progress:
                 progress(1)
-            continue
-        with factory.begin() as session:
-            ledger.flush(session)
-            claimed = _claim(session, row.id, issue_id, message["Message-ID"], count)
-        if not claimed:
-            continue
-        if throttle:
-            throttle()
-        try:
-            receipt = transport.send(message, sender=ctx.info.sender_email, recipient=row.email)
-        except DeliveryError as exc:
-            if exc.recipient is None:
-                # No address is at fault (login refused, server unreachable): stop, blame no one.
-                with factory.begin() as session:
-                    ledger.flush(session)
-                    _release(session, [r.id for r in rows[position:]])
-                report.halted = str(exc)
-                break
-            report.add(_record_failure(ledger, row, exc))
-        else:
-            ledger.record(row.id, "sending", status="sent", location=receipt.where,
-                          sent_at=datetime.now(timezone.utc), reason=None)
-            report.add("sent")
-        if progress:
-            progress(1)
-    with factory.begin() as session:
-        ledger.flush(session)
+        ledger.commit()
     report.renders = len(ctx.rendered)
     return report
 
@@ -272,31 +248,6 @@ def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionInde
         message_id=message_id,
     )
     return message, digest.article_count
-
-
-def _claim(session: Session, delivery_id: int, issue_id: int, message_id: str, article_count: int) -> bool:
-    """queued → sending, only while the issue is sending; exactly one claimant wins."""
-    sending = select(models.Issue.id).where(models.Issue.id == issue_id, models.Issue.status == "sending")
-    return bool(session.connection().execute(
-        update(models.Delivery.__table__)
-        .where(models.Delivery.id == delivery_id, models.Delivery.status == "queued", sending.exists())
-        .values(status="sending", attempts=models.Delivery.attempts + 1, message_id=message_id,
-                article_count=article_count, updated_at=datetime.now(timezone.utc))
-    ).rowcount)
-
-
-def _release(session: Session, delivery_ids: list[int]) -> None:
-    """Rows held by a batch that stops early go back to the queue, their attempt not counted."""
-    session.execute(
-        update(models.Delivery)
-        .where(models.Delivery.id.in_(delivery_ids), models.Delivery.status == "sending")
-        .values(status="pending", attempts=models.Delivery.attempts - 1)
-    )
-    session.execute(
-        update(models.Delivery)
-        .where(models.Delivery.id.in_(delivery_ids), models.Delivery.status == "queued")
-        .values(status="pending")
-    )
 
 
 def send_pending(
@@ -341,11 +292,11 @@ def send_pending(
     return report
 
 
-def _record_failure(ledger: _Ledger, row: _Row, exc: DeliveryError) -> str:
+def _record_failure(ledger: Ledger, row: _Row, exc: DeliveryError) -> str:
     error = f"{exc.code} {exc.detail}"
     if isinstance(exc, PermanentDeliveryError):
         ledger.record(row.id, "sending", status="bounced", last_error=error)
-        ledger.suppress.append((row.email, f"bounced: {error}"[:300]))
+        ledger.suppress(row.email, f"bounced: {error}"[:300])
         return "bounced"
     now = datetime.now(timezone.utc)
     attempts = row.attempts + 1
@@ -356,8 +307,3 @@ def _record_failure(ledger: _Ledger, row: _Row, exc: DeliveryError) -> str:
         return "failed"
     ledger.record(row.id, "sending", status="pending", last_error=error, next_attempt_at=retry_at)
     return "deferred"
-
-
-def _suppress(session: Session, email: str, reason: str) -> None:
-    if session.scalar(select(models.Suppression.id).where(models.Suppression.email == email)) is None:
-        session.add(models.Suppression(email=email, reason=reason))
