@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from smtpserver import start_server
+
 from digest.messages import message_bytes
 from digest.transports import (
     DeliveryError,
@@ -94,6 +96,14 @@ def test_open_transport_without_url_is_maildir(tmp_path):
 # --- SMTP -----------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["pipelining", "one-by-one"])
+def smtp_server(request):
+    """Every SMTP test here runs twice: with RFC 2920 pipelining offered, and without."""
+    server = start_server(pipelining=request.param == "pipelining")
+    yield server
+    server.stop()
+
+
 def test_many_messages_over_one_connection_arrive_byte_exact(smtp_server):
     addrs = [f"reader{i}@example.cn" for i in range(5)]
     sent = {}
@@ -115,6 +125,19 @@ def test_many_messages_over_one_connection_arrive_byte_exact(smtp_server):
         for name in ("Date", "Message-ID", "From", "To", "Subject", "List-Id", "List-Unsubscribe"):
             assert head[name], name
         assert m.rcpt_tos[0] in str(head["To"])
+
+
+def test_lines_that_start_with_a_dot_arrive_as_written(smtp_server):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = SENDER, "dots@example.cn", "dots"
+    msg["Date"], msg["Message-ID"] = format_datetime(datetime(2021, 6, 21, 0, 0, tzinfo=UTC)), make_msgid()
+    # 7bit text keeps the dots at the start of lines on the wire, where SMTP must double them.
+    msg.set_content(".hidden\n..two\n.\nend\n", cte="7bit")
+    with SMTPTransport(smtp_server.url) as transport:
+        transport.send(msg, sender=SENDER, recipient="dots@example.cn")
+    [received] = smtp_server.messages
+    assert received.data == message_bytes(msg)
+    assert parse(received.data).get_content().replace("\r\n", "\n") == ".hidden\n..two\n.\nend\n"
 
 
 def test_permanent_rejection_then_the_next_message_goes_through(smtp_server):
