@@ -1,7 +1,235 @@
-"""/api/v1/articles."""
+"""/api/v1/articles: find, add (one or a batch, the JSON Lines fields), read, correct, re-tag, hide.
+
+Editors and admins alike. Schema violations answer 422 before anything runs;
+a batch whose items are well-formed but partly unusable keeps the good ones and
+reports each bad one with its index and field.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+import digest.web.admin.articles  # noqa: F401 - registers the art_err_* words the errors use
+from digest.services import NotFound
+from digest.services.editorial import (
+    Invalid,
+    add_articles,
+    article_query,
+    edit_article,
+    get_article,
+    search_articles,
+)
+from digest.services.lists import get_list
+from digest.storage import models
+from digest.web.i18n import translator
 
 router = APIRouter(tags=["articles"])
+
+MAX_ID = 2**31 - 1
+ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The article's id")]
+ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
+Label = Annotated[str, Field(min_length=1, max_length=100)]
+Regions = Annotated[list[Label], Field(min_length=1, max_length=50)] | Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+def unprocessable(errors, prefix: tuple = ("body",)) -> HTTPException:
+    """Invalid → 422 in FastAPI's own error shape, worded in English, one entry per field."""
+    t = translator("en")
+    detail = [
+        {"loc": [*prefix, name], "msg": t(err.key, **err.values), "type": err.key} for name, err in errors.items()
+    ]
+    return HTTPException(422, detail=detail)
+
+
+def _list(session, slug: str | None) -> models.MailingList:
+    try:
+        return get_list(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+
+
+class ArticleOut(BaseModel):
+    id: int
+    list: str
+    title: str
+    body: str = Field(description="Sanitised HTML")
+    topic: str
+    topic_name: str
+    region_label: str
+    regions: list[RegionOut]
+    published: datetime
+    source: str | None
+    url: str | None
+    hidden: bool
+    warnings: list[str] = []
+
+
+class ArticlePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ArticleOut]
+
+
+class ArticleIn(BaseModel):
+    """One article, with the fields of a JSON Lines record."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=500)
+    body: str = Field(min_length=1, max_length=200_000, description="HTML (sanitised on the way in) or plain text")
+    topic: str = Field(min_length=1, max_length=100, description="Topic name or slug: 产业发展, industry")
+    regions: Regions = Field(description="Region labels as people write them, or codes: [\"湖南怀化\", \"全国\"]")
+    published: str = Field(min_length=1, max_length=40, description="ISO date or date-time")
+    source: str | None = Field(None, max_length=300)
+    url: str | None = Field(None, max_length=2000)
+    region_label: str | None = Field(None, max_length=200)
+
+
+class ArticlePatch(BaseModel):
+    """Only the fields sent change; all of them or none."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, min_length=1, max_length=500)
+    body: str | None = Field(None, min_length=1, max_length=200_000)
+    topic: str | None = Field(None, min_length=1, max_length=100)
+    regions: Regions | None = None
+    region_label: str | None = Field(None, max_length=200)
+    published: str | None = Field(None, min_length=1, max_length=40)
+    source: str | None = Field(None, max_length=300)
+    url: str | None = Field(None, max_length=2000)
+    hidden: StrictBool | None = None
+
+
+class ProblemOut(BaseModel):
+    field: str | None
+    message: str
+    severity: Literal["error", "warning"]
+
+
+class ItemOut(BaseModel):
+    index: int = Field(description="1-based position in the request")
+    status: Literal["created", "duplicate", "rejected"]
+    id: int | None
+    problems: list[ProblemOut]
+
+
+class CreateOut(BaseModel):
+    created: list[int]
+    duplicates: list[int]
+    items: list[ItemOut]
+
+
+def article_out(web, session, row: models.Article, warnings: list[str] = ()) -> ArticleOut:
+    ml = session.get(models.MailingList, row.list_id)
+    return ArticleOut(
+        id=row.id, list=ml.slug, title=row.title, body=row.body_html, topic=row.topic.slug, topic_name=row.topic.name,
+        region_label=row.region_label,
+        regions=[RegionOut(code=r.region_code, name=web.regions.full_name(r.region_code)) for r in row.regions],
+        published=row.published_at, source=row.source, url=row.url, hidden=row.hidden, warnings=list(warnings),
+    )  # fmt: skip
+
+
+@router.get("/articles", response_model=ArticlePage, summary="A list's articles, newest first, filtered")
+def list_articles(
+    request: Request,
+    list_slug: ListSlug = None,
+    week: Annotated[date | None, Query(description="Period end: the seven days ending this date")] = None,
+    topic: Annotated[str | None, Query(max_length=100)] = None,
+    region: Annotated[str | None, Query(max_length=100, description="A region as people write it; its divisions match too")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the title or body")] = None,
+    hidden: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ArticlePage:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        try:
+            query = article_query(ml, web.regions, week=week, topic=topic, region=region, text=q, hidden=hidden)
+        except Invalid as exc:
+            raise unprocessable(exc.errors, ("query",)) from None
+        rows, total = search_articles(session, ml, web.regions, query, limit=limit, offset=offset)
+        return ArticlePage(total=total, limit=limit, offset=offset, items=[article_out(web, session, r) for r in rows])
+
+
+@router.post(
+    "/articles",
+    response_model=CreateOut,
+    status_code=201,
+    summary="Add one article or a batch; good items are kept, each bad one is reported",
+    responses={200: {"description": "Nothing new: every valid item was stored already"}, 422: {"description": "No usable item"}},
+)
+def create_articles(
+    request: Request,
+    payload: Annotated[ArticleIn | Annotated[list[ArticleIn], Field(min_length=1, max_length=500)], Body()],
+    list_slug: ListSlug = None,
+):
+    web = request.app.state.web
+    items = payload if isinstance(payload, list) else [payload]
+    records = [item.model_dump(exclude_none=True) for item in items]
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        outcomes = add_articles(session, ml, records, web.regions)
+    body = CreateOut(
+        created=[o.id for o in outcomes if o.status == "created"],
+        duplicates=[o.id for o in outcomes if o.status == "duplicate"],
+        items=[
+            ItemOut(index=o.index, status=o.status, id=o.id,
+                    problems=[ProblemOut(field=p.field, message=p.message, severity=p.severity) for p in o.problems])
+            for o in outcomes
+        ],
+    ).model_dump()  # fmt: skip
+    if body["created"]:
+        return JSONResponse(body, status_code=201)
+    if body["duplicates"]:
+        return JSONResponse(body, status_code=200)
+    detail = [
+        {"loc": ["body", *([o.index - 1] if isinstance(payload, list) else []), p.field or "item"], "msg": p.message, "type": "invalid"}
+        for o in outcomes for p in o.problems if p.severity == "error"
+    ]  # fmt: skip
+    return JSONResponse(dict(body, detail=detail), status_code=422)
+
+
+def _article(session, article_id: int) -> models.Article:
+    try:
+        return get_article(session, article_id)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+@router.get("/articles/{article_id}", response_model=ArticleOut, summary="One article")
+def read_article(request: Request, article_id: ArticleId) -> ArticleOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        return article_out(web, session, _article(session, article_id))
+
+
+@router.patch("/articles/{article_id}", response_model=ArticleOut, summary="Correct, re-tag, hide or show an article")
+def patch_article(request: Request, article_id: ArticleId, patch: ArticlePatch) -> ArticleOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        row = _article(session, article_id)
+        try:
+            warnings = edit_article(session, row, patch.model_dump(exclude_unset=True), web.regions)
+        except Invalid as exc:
+            raise unprocessable(exc.errors) from None
+        return article_out(web, session, row, warnings)
+
+
+@router.delete("/articles/{article_id}", response_model=ArticleOut, summary="Hide an article (it stays stored)")
+def hide_article(request: Request, article_id: ArticleId) -> ArticleOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        row = _article(session, article_id)
+        edit_article(session, row, {"hidden": True}, web.regions)
+        return article_out(web, session, row)

@@ -1,14 +1,25 @@
-"""/api/v1/lists: lists (newsletters) and their topics."""
+"""/api/v1/lists: lists (newsletters), their topics, settings, schedule and branding."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
+import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
+from digest.schedule import WEEKDAYS
+from digest.services import NotFound
+from digest.services.editorial import Invalid
+from digest.services.list_settings import subscriber_counts, update_list
+from digest.services.lists import get_list
 from digest.storage import models
+from digest.web.api import ApiCaller, api_admin_only
+from digest.web.api.articles import unprocessable
 
 router = APIRouter(tags=["lists"])
+Slug = Annotated[str, Path(max_length=64, description="The list's slug")]
 
 
 class TopicOut(BaseModel):
@@ -22,6 +33,64 @@ class ListOut(BaseModel):
     topics: list[TopicOut]
 
 
+class Credit(BaseModel):
+    label: str = Field(min_length=1, max_length=20, description="制作, 责任编辑, 审核…")
+    value: str = Field(min_length=1, max_length=200)
+
+
+class Schedule(BaseModel):
+    weekday: str
+    time: str
+    time_zone: str
+    enabled: bool
+    rate_limit: float | None = Field(description="Messages a second at most; null = no limit")
+
+
+class Branding(BaseModel):
+    masthead: str
+    tagline: str
+    credits: list[Credit]
+    contact_email: str | None
+    postal_address: str | None
+
+
+class ListDetail(ListOut):
+    sender_name: str
+    sender_email: str
+    reply_to: str | None
+    language: str
+    schedule: Schedule
+    branding: Branding
+    subscribers: dict[str, int] = Field(description="Subscriptions by status: pending, confirmed, unsubscribed")
+
+
+class TopicIn(BaseModel):
+    slug: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ListPatch(BaseModel):
+    """Only the fields sent change; all of them or none. `topics` lists every topic in its new order."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    sender_name: str | None = Field(None, max_length=200)
+    sender_email: str | None = Field(None, max_length=320)
+    reply_to: str | None = Field(None, max_length=320)
+    language: Literal["zh-CN", "en"] | None = None
+    weekday: Literal[WEEKDAYS] | Annotated[int, Field(ge=0, le=6)] | None = None  # type: ignore[valid-type]
+    time: str | None = Field(None, pattern=r"^\d{2}:\d{2}$")
+    time_zone: str | None = Field(None, min_length=1, max_length=64)
+    schedule_enabled: StrictBool | None = None
+    rate_limit: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False)
+    masthead: str | None = Field(None, max_length=200)
+    tagline: str | None = Field(None, max_length=300)
+    credits: list[Credit] | None = Field(None, max_length=12)
+    contact_email: str | None = Field(None, max_length=320)
+    postal_address: str | None = Field(None, max_length=500)
+    topics: list[TopicIn] | None = Field(None, min_length=1, max_length=30)
+
+
 @router.get("/lists", response_model=list[ListOut], summary="Every list with its topics in section order")
 def lists(request: Request) -> list[ListOut]:
     with request.app.state.web.factory.begin() as session:
@@ -30,3 +99,48 @@ def lists(request: Request) -> list[ListOut]:
             ListOut(slug=ml.slug, name=ml.name, topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics])
             for ml in rows
         ]
+
+
+def _list(session, slug: str) -> models.MailingList:
+    try:
+        return get_list(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+def _detail(session, ml: models.MailingList) -> ListDetail:
+    counts = subscriber_counts(session).get(ml.id, {})
+    return ListDetail(
+        slug=ml.slug, name=ml.name, topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics],
+        sender_name=ml.sender_name, sender_email=ml.sender_email, reply_to=ml.reply_to, language=ml.language,
+        schedule=Schedule(weekday=WEEKDAYS[ml.send_weekday], time=ml.send_time, time_zone=ml.time_zone,
+                          enabled=ml.schedule_enabled, rate_limit=ml.rate_limit),
+        branding=Branding(masthead=ml.masthead, tagline=ml.tagline,
+                          credits=[Credit(label=str(k), value=str(v)) for k, v in (ml.credits or [])],
+                          contact_email=ml.contact_email, postal_address=ml.postal_address),
+        subscribers={s: counts.get(s, 0) for s in ("pending", "confirmed", "unsubscribed")},
+    )  # fmt: skip
+
+
+@router.get("/lists/{slug}", response_model=ListDetail, summary="One list: settings, schedule, branding, topics")
+def read_list(request: Request, slug: Slug) -> ListDetail:
+    with request.app.state.web.factory.begin() as session:
+        return _detail(session, _list(session, slug))
+
+
+@router.patch("/lists/{slug}", response_model=ListDetail, summary="Change a list's settings (admins only)")
+def patch_list(
+    request: Request, slug: Slug, patch: ListPatch, caller: Annotated[ApiCaller, Depends(api_admin_only)]
+) -> ListDetail:
+    changes = patch.model_dump(exclude_unset=True)
+    if "credits" in changes and changes["credits"] is not None:
+        changes["credits"] = [[c["label"], c["value"]] for c in changes["credits"]]
+    if "topics" in changes and changes["topics"] is not None:
+        changes["topics"] = [[t["slug"], t["name"]] for t in changes["topics"]]
+    with request.app.state.web.factory.begin() as session:
+        ml = _list(session, slug)
+        try:
+            update_list(session, ml, changes)
+        except Invalid as exc:
+            raise unprocessable(exc.errors) from None
+        return _detail(session, ml)

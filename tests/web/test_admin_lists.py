@@ -1,0 +1,132 @@
+"""Admin lists pages: counts, settings, schedule, branding, topics; admins only; all-or-nothing saves."""
+
+from __future__ import annotations
+
+import re
+
+from personas import SUN_EDITOR, ZHOU_ADMIN
+from webutil import add_staff, form_csrf, sign_in
+
+from digest.regions import load_regions
+from digest.services.lists import ensure_default_list
+from digest.services.subscribers import upsert_subscription
+from digest.storage.db import transaction
+
+SETTINGS = "/admin/lists/rural-weekly"
+
+
+def _admin(site):
+    add_staff(site.url, ZHOU_ADMIN)
+    sign_in(site.client, ZHOU_ADMIN)
+    return site.client
+
+
+def _state(url) -> dict:
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        return {
+            "name": ml.name, "sender": (ml.sender_name, ml.sender_email, ml.reply_to), "language": ml.language,
+            "slot": (ml.send_weekday, ml.send_time, ml.time_zone, ml.schedule_enabled, ml.rate_limit),
+            "branding": (ml.masthead, ml.tagline, ml.credits, ml.contact_email, ml.postal_address),
+            "topics": [(t.slug, t.name) for t in ml.topics],
+        }  # fmt: skip
+
+
+def _form(client) -> dict:
+    page = client.get(SETTINGS)
+    assert page.status_code == 200
+    topics = re.findall(r'name="topic_slug" value="([^"]+)"', page.text)
+    names = re.findall(r'name="topic_name" value="([^"]*)"', page.text)
+    return {
+        "csrf_token": form_csrf(page.text, SETTINGS),
+        "name": "乡村振兴周报", "sender_name": "乡村振兴周报", "sender_email": "weekly@digest.example.org",
+        "reply_to": "", "language": "zh-CN", "weekday": "monday", "time": "08:00", "time_zone": "Asia/Shanghai",
+        "schedule_enabled": "1", "rate_limit": "0", "masthead": "乡村振兴周报", "tagline": "每周要闻",
+        "credit_label": ["", "", ""], "credit_value": ["", "", ""], "contact_email": "", "postal_address": "",
+        "topic_slug": topics, "topic_name": names, "topic_position": [str(i + 1) for i in range(len(topics))],
+    }  # fmt: skip
+
+
+def test_the_lists_page_shows_subscriber_counts(site):
+    regions = load_regions()
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        for i in range(3):
+            upsert_subscription(session, ml, regions, email=f"c{i}@example.org", status="confirmed")
+        upsert_subscription(session, ml, regions, email="p@example.org")
+    page = _admin(site).get("/admin/lists")
+    assert page.status_code == 200
+    assert re.search(r'class="num confirmed">3<', page.text) and re.search(r'class="num pending">1<', page.text)
+    assert "星期一 08:00 Asia/Shanghai" in page.text
+
+
+def test_an_admin_changes_settings_schedule_branding_and_topics(site):
+    client = _admin(site)
+    form = _form(client)
+    form.update(
+        name="乡村振兴周报（试行）", sender_email="desk@example.org", reply_to="reply@example.org", language="en",
+        weekday="friday", time="17:30", time_zone="Europe/Berlin", rate_limit="12.5",
+        masthead="乡村振兴 · 周报", tagline="按地区挑选的每周要闻",
+        credit_label=["制作", "责任编辑", "审核"], credit_value=["编辑部", "林晓", "周明"],
+        contact_email="editor@example.org", postal_address="示例路 1 号",
+        topic_position=["2", "1", "3", "4", "5", "6"], new_topic_slug="culture", new_topic_name="乡风文明",
+    )  # fmt: skip
+    form["topic_name"][2] = "产业振兴"
+    del form["schedule_enabled"]  # unticked
+    response = client.post(SETTINGS, data=form, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == SETTINGS + "?saved=1"
+    state = _state(site.url)
+    assert state["name"] == "乡村振兴周报（试行）" and state["language"] == "en"
+    assert state["sender"] == ("乡村振兴周报", "desk@example.org", "reply@example.org")
+    assert state["slot"] == (4, "17:30", "Europe/Berlin", False, 12.5)
+    assert state["branding"] == ("乡村振兴 · 周报", "按地区挑选的每周要闻", [["制作", "编辑部"], ["责任编辑", "林晓"], ["审核", "周明"]],
+                                 "editor@example.org", "示例路 1 号")  # fmt: skip
+    assert state["topics"][:3] == [("poverty-alleviation", "脱贫攻坚"), ("macro", "宏观形势"), ("industry", "产业振兴")]
+    assert state["topics"][-1] == ("culture", "乡风文明")
+    page = client.get(SETTINGS + "?saved=1")
+    assert "设置已保存" in page.text and 'value="林晓"' in page.text
+
+
+def test_one_bad_field_saves_nothing_and_each_error_names_its_field(site):
+    client = _admin(site)
+    before = _state(site.url)
+    form = _form(client)
+    form.update(name="改了名字", time="25:61", time_zone="Mars/Olympus", sender_email="not-an-address", rate_limit="-3",
+                credit_label=["制作", ""], credit_value=["", "孤零零的内容"], new_topic_slug="Bad Slug!", new_topic_name="新栏目")  # fmt: skip
+    page = client.post(SETTINGS, data=form)
+    assert page.status_code == 400 and "什么都没有保存" in page.text
+    for field in ("time", "time_zone", "sender_email", "rate_limit", "credits", "topics"):
+        assert f'id="error-{field}"' in page.text, field
+    assert "Mars/Olympus" in page.text and 'value="Bad Slug!"' in page.text and 'value="改了名字"' in page.text
+    assert _state(site.url) == before
+    form = _form(client)
+    form["topic_position"][0] = "first"
+    assert client.post(SETTINGS, data=form).status_code == 400
+    form = _form(client)
+    form["topic_name"][1] = form["topic_name"][0]  # two topics with one name
+    assert client.post(SETTINGS, data=form).status_code == 400
+    assert _state(site.url) == before
+
+
+def test_an_editor_may_not_open_or_post_the_lists_pages(site):
+    add_staff(site.url, SUN_EDITOR)
+    client = site.client
+    sign_in(client, SUN_EDITOR)
+    before = _state(site.url)
+    assert client.get("/admin/lists").status_code == 403
+    assert client.get(SETTINGS).status_code == 403
+    token = form_csrf(client.get("/admin/articles").text, "/admin/logout")  # any token she can get
+    assert client.post(SETTINGS, data={"csrf_token": token, "name": "编辑改的"}).status_code == 403
+    assert _state(site.url) == before
+
+
+def test_settings_post_without_csrf_is_refused(site):
+    client = _admin(site)
+    before = _state(site.url)
+    form = _form(client)
+    form.update(name="被篡改", csrf_token="forged")
+    assert client.post(SETTINGS, data=form).status_code == 403
+    del form["csrf_token"]
+    assert client.post(SETTINGS, data=form).status_code == 403
+    assert _state(site.url) == before
+    assert client.get("/admin/lists/no-such-list").status_code == 404
