@@ -120,8 +120,11 @@ def import_subscribers_csv(
     *,
     source: str,
     progress=None,
+    default_status: str = "confirmed",
 ) -> ImportReport:
     """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
+
+    A row without a status gets `default_status`: confirmed, as whoever imports attests consent.
 
     Each row runs in a savepoint so a row that fails half-way leaves nothing behind.
     """
@@ -155,7 +158,7 @@ def import_subscribers_csv(
                     name=cells.get("name", ""),
                     region_labels=split_labels(cells.get("regions", "")),
                     topic_labels=split_labels(cells.get("topics", "")),
-                    status=cells.get("status") or "confirmed",
+                    status=cells.get("status") or default_status,
                 )
         except InvalidSubscriber as exc:
             report.problems.append(Problem(str(exc), source=source, line=line, field=exc.field))

@@ -1,7 +1,296 @@
-"""/api/v1/subscribers."""
+"""/api/v1/subscribers and /api/v1/suppressions: find, add or update by email, edit, unsubscribe; the suppression list.
+
+Admins only. Subscribers are addressed by their id and a list (`?list=slug`,
+the default list when absent). Bad input answers 4xx naming the field, e.g.
+`{"detail": [{"loc": ["body", "regions", 1], "msg": "unknown region '火星'"}]}`;
+an edit with one bad field changes nothing.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Literal
 
-router = APIRouter(tags=["subscribers"])
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+import digest.web.admin.subscribers  # noqa: F401 - registers the subs_err_* words the errors use
+from digest.services import NotFound
+from digest.services.directory import (
+    add_suppression,
+    edit_subscription,
+    get_subscription,
+    remove_suppression,
+    save_subscription,
+    search_subscriptions,
+    search_suppressions,
+    subscriber_query,
+    suppressed_emails,
+)
+from digest.services.editorial import Invalid
+from digest.services.lists import get_list
+from digest.storage import models
+from digest.web.api import api_admin_only
+from digest.web.i18n import translator
+
+router = APIRouter(tags=["subscribers"], dependencies=[Depends(api_admin_only)])
+
+MAX_ID = 2**31 - 1
+SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscriber's id")]
+ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
+Status = Literal["pending", "confirmed", "unsubscribed"]
+Label = Annotated[str, Field(min_length=1, max_length=100)]
+RegionLabels = Annotated[list[Label], Field(max_length=100, description="As people write them, or codes: [\"湖南\", \"临泽\", \"全国\"]; [] = every region")]
+TopicLabels = Annotated[list[Label], Field(max_length=50, description="Topic slugs or names: [\"industry\", \"公共服务\"]; [] = every topic")]
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str = Field(description="As the newsletter writes it: 湖南怀化")
+
+
+class TopicOut(BaseModel):
+    slug: str
+    name: str
+
+
+class SubscriberOut(BaseModel):
+    id: int
+    list: str
+    email: str
+    name: str
+    status: Status
+    regions: list[RegionOut]
+    topics: list[TopicOut]
+    time_zone: str
+    locale: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+    suppressed: bool = Field(description="On the suppression list: nothing is sent to this address")
+    warnings: list[str] = Field([], description="How doubtful region labels were read")
+
+
+class SubscriberPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    counts: dict[str, int] = Field(description="Matches by status, ignoring the status filter")
+    items: list[SubscriberOut]
+
+
+class SubscriberFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=200)
+    regions: RegionLabels | None = None
+    topics: TopicLabels | None = None
+    status: Status | None = None
+    time_zone: str | None = Field(None, min_length=1, max_length=64, description="IANA name: Asia/Shanghai")
+    locale: Literal["zh-CN", "en"] | None = None
+
+
+class SubscriberIn(SubscriberFields):
+    """Create, or update the subscriber with this email; fields left out keep their value (a new one starts pending)."""
+
+    email: str = Field(min_length=3, max_length=320)
+
+
+class SubscriberPatch(SubscriberFields):
+    """Only the fields sent change; all of them or none."""
+
+
+class SuppressionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=320)
+    reason: str = Field(min_length=1, max_length=300, description="hard bounce, complaint, asked by phone…")
+
+
+class SuppressionOut(BaseModel):
+    id: int
+    email: str
+    reason: str
+    created_at: datetime
+
+
+class SuppressionPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[SuppressionOut]
+
+
+def unprocessable(exc: Invalid, prefix: str) -> HTTPException:
+    """FastAPI's own error shape, in English; a bad list item names its index."""
+    t = translator("en")
+    detail = []
+    for name, err in exc.errors.items():
+        loc = [prefix, name] + ([err.values["index"]] if err.values.get("index") is not None else [])
+        detail.append({"loc": loc, "msg": t(err.key, **err.values), "type": err.key})
+    return HTTPException(422, detail=detail)
+
+
+def _changes(model: SubscriberFields) -> dict:
+    changes = model.model_dump(exclude_unset=True, exclude={"email"})
+    nulls = [name for name, value in changes.items() if value is None]
+    if nulls:
+        raise HTTPException(422, detail=[{"loc": ["body", n], "msg": "may not be null; leave it out to keep it", "type": "null"} for n in nulls])
+    return changes
+
+
+def _list(session, slug: str | None) -> models.MailingList:
+    try:
+        return get_list(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+def _subscription(session, ml, subscriber_id: int) -> models.Subscription:
+    try:
+        return get_subscription(session, ml, subscriber_id)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+def subscriber_out(web, ml, sub: models.Subscription, suppressed: set[str], warnings=()) -> SubscriberOut:
+    person = sub.subscriber
+    names = {t.slug: t.name for t in ml.topics}
+    return SubscriberOut(
+        id=person.id, list=ml.slug, email=person.email, name=person.name, status=sub.status,
+        regions=[RegionOut(code=c, name=web.regions.display(c)) for c in sub.region_codes or () if c in web.regions],
+        topics=[TopicOut(slug=s, name=names.get(s, s)) for s in sub.topic_slugs or ()],
+        time_zone=person.time_zone, locale=person.locale, created_at=sub.created_at, confirmed_at=sub.confirmed_at,
+        unsubscribed_at=sub.unsubscribed_at, suppressed=person.email in suppressed, warnings=list(warnings),
+    )  # fmt: skip
+
+
+def _one(web, session, ml, sub, warnings=()) -> SubscriberOut:
+    return subscriber_out(web, ml, sub, suppressed_emails(session, [sub.subscriber.email]), warnings)
+
+
+@router.get("/subscribers", response_model=SubscriberPage, summary="A list's subscribers, newest first, filtered")
+def list_subscribers(
+    request: Request,
+    list_slug: ListSlug = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the email or name")] = None,
+    region: Annotated[str | None, Query(max_length=100, description="A region as people write it; those who picked a division above or inside it, or none, match")] = None,
+    topic: Annotated[str | None, Query(max_length=100, description="Topic slug or name; those who picked no topic match too")] = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> SubscriberPage:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        try:
+            query = subscriber_query(ml, web.regions, text=q, region=region, topic=topic, status=status)
+        except Invalid as exc:
+            raise unprocessable(exc, "query") from None
+        found = search_subscriptions(session, ml, web.regions, query, limit=limit, offset=offset)
+        blocked = suppressed_emails(session, [s.subscriber.email for s in found.rows])
+        items = [subscriber_out(web, ml, s, blocked) for s in found.rows]
+        return SubscriberPage(total=found.total, limit=limit, offset=offset, counts=found.counts, items=items)
+
+
+@router.post(
+    "/subscribers",
+    response_model=SubscriberOut,
+    status_code=201,
+    summary="Add a subscriber to a list, or update the one with this email",
+    responses={200: {"description": "Updated: the email was on the list already"}},
+)
+def create_subscriber(request: Request, payload: SubscriberIn, list_slug: ListSlug = None):
+    web = request.app.state.web
+    changes = _changes(payload)
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        try:
+            sub, created, warnings = save_subscription(session, ml, web.regions, payload.email, changes)
+        except Invalid as exc:
+            raise unprocessable(exc, "body") from None
+        body = _one(web, session, ml, sub, warnings).model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+@router.get("/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="One subscriber's membership of a list")
+def read_subscriber(request: Request, subscriber_id: SubscriberId, list_slug: ListSlug = None) -> SubscriberOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        return _one(web, session, ml, _subscription(session, ml, subscriber_id))
+
+
+@router.patch("/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="Change name, picks, status, time zone, language")
+def patch_subscriber(request: Request, subscriber_id: SubscriberId, patch: SubscriberPatch, list_slug: ListSlug = None) -> SubscriberOut:
+    web = request.app.state.web
+    changes = _changes(patch)
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        sub = _subscription(session, ml, subscriber_id)
+        try:
+            warnings = edit_subscription(session, ml, web.regions, sub, changes)
+        except Invalid as exc:
+            raise unprocessable(exc, "body") from None
+        return _one(web, session, ml, sub, warnings)
+
+
+@router.delete("/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="Unsubscribe from the list (the record stays)")
+def unsubscribe(request: Request, subscriber_id: SubscriberId, list_slug: ListSlug = None) -> SubscriberOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = _list(session, list_slug)
+        sub = _subscription(session, ml, subscriber_id)
+        edit_subscription(session, ml, web.regions, sub, {"status": "unsubscribed"})
+        return _one(web, session, ml, sub)
+
+
+def _suppression_out(row: models.Suppression) -> SuppressionOut:
+    return SuppressionOut(id=row.id, email=row.email, reason=row.reason, created_at=row.created_at)
+
+
+@router.get("/suppressions", response_model=SuppressionPage, summary="Addresses nothing is ever sent to")
+def list_suppressions(
+    request: Request,
+    q: Annotated[str | None, Query(max_length=200, description="Text in the email or reason")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> SuppressionPage:
+    with request.app.state.web.factory.begin() as session:
+        rows, total = search_suppressions(session, q or "", limit=limit, offset=offset)
+        return SuppressionPage(total=total, limit=limit, offset=offset, items=[_suppression_out(r) for r in rows])
+
+
+@router.post(
+    "/suppressions",
+    response_model=SuppressionOut,
+    status_code=201,
+    summary="Suppress an address on every list",
+    responses={200: {"description": "Suppressed already; the reason was updated"}},
+)
+def create_suppression(request: Request, payload: SuppressionIn):
+    with request.app.state.web.factory.begin() as session:
+        try:
+            row, created = add_suppression(session, payload.email, payload.reason)
+        except Invalid as exc:
+            raise unprocessable(exc, "body") from None
+        body = _suppression_out(row).model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+@router.delete("/suppressions", status_code=204, summary="Lift the suppression of an address")
+def delete_suppression(request: Request, email: Annotated[str, Query(min_length=3, max_length=320)]) -> Response:
+    return _remove(request, email=email)
+
+
+@router.delete("/suppressions/{suppression_id}", status_code=204, summary="Lift a suppression by its id")
+def delete_suppression_by_id(request: Request, suppression_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    return _remove(request, suppression_id=suppression_id)
+
+
+def _remove(request: Request, **which) -> Response:
+    try:
+        with request.app.state.web.factory.begin() as session:
+            remove_suppression(session, **which)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    return Response(status_code=204)

@@ -1,0 +1,186 @@
+"""The admins' subscriber directory on SQLite and PostgreSQL: filters as people type them, all-or-nothing edits, suppressions."""
+
+from __future__ import annotations
+
+import pytest
+from personas import (
+    ALL,
+    CHEN_HANBIN,
+    LI_HUNAN,
+    LIU_TOPICS,
+    WANG_NATIONAL,
+    ZHANG_ANKANG,
+    ZHAO_NOTHING,
+)
+from sqlalchemy import select
+
+from digest.regions import load_regions
+from digest.services import NotFound
+from digest.services.directory import (
+    add_suppression,
+    edit_subscription,
+    get_subscription,
+    remove_suppression,
+    save_subscription,
+    search_subscriptions,
+    search_suppressions,
+    subscriber_query,
+)
+from digest.services.editorial import Invalid
+from digest.services.lists import ensure_default_list
+from digest.services.subscribers import import_subscribers_csv, upsert_subscription
+from digest.storage import models
+from digest.storage.db import transaction
+
+REGIONS = load_regions()
+
+
+@pytest.fixture
+def url(database_url):
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        for p in ALL:
+            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
+                                topic_labels=p.topics, status="confirmed")  # fmt: skip
+    return database_url
+
+
+def _emails(url, **filters) -> set[str]:
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        query = subscriber_query(ml, REGIONS, **filters)
+        return {s.subscriber.email for s in search_subscriptions(session, ml, REGIONS, query, limit=None).rows}
+
+
+def test_a_region_filter_matches_what_contains_it_what_lies_inside_it_and_no_pick(url):
+    # LIU picked no region: every region's news reaches her, so every region filter lists her.
+    assert _emails(url, region="湖南") == {LI_HUNAN.email, LIU_TOPICS.email}
+    assert _emails(url, region="怀化") == {LI_HUNAN.email, LIU_TOPICS.email}  # 湖南 contains 怀化
+    assert _emails(url, region="陕西") == {ZHANG_ANKANG.email, CHEN_HANBIN.email, LIU_TOPICS.email}
+    assert _emails(url, region="汉滨区") == {ZHANG_ANKANG.email, CHEN_HANBIN.email, LIU_TOPICS.email}
+    assert _emails(url, region="全国") == {WANG_NATIONAL.email, LIU_TOPICS.email}  # not the provinces' parent
+    assert _emails(url, region="610900") == {ZHANG_ANKANG.email, CHEN_HANBIN.email, LIU_TOPICS.email}
+
+
+def test_topic_status_and_text_filters(url):
+    everyone = {p.email for p in ALL}
+    assert _emails(url, topic="产业发展") == everyone - {ZHAO_NOTHING.email}  # no topic picked = all topics
+    assert _emails(url, topic="living-environment") == everyone - {LIU_TOPICS.email}
+    assert _emails(url, text="ZHANG.MIN") == {ZHANG_ANKANG.email}
+    assert _emails(url, text="李") == {LI_HUNAN.email}
+    assert _emails(url, text="%") == set() and _emails(url, text="_") == set()  # literal, not wildcards
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        edit_subscription(session, ml, REGIONS, get_subscription(session, ml, _id(session, LI_HUNAN.email)), {"status": "unsubscribed"})
+    assert _emails(url, status="unsubscribed") == {LI_HUNAN.email}
+    assert _emails(url, status="confirmed", region="湖南") == {LIU_TOPICS.email}
+
+
+def test_bad_filters_name_the_field(url):
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        with pytest.raises(Invalid) as caught:
+            subscriber_query(ml, REGIONS, region="火星", topic="天文", status="asleep")
+    assert set(caught.value.errors) == {"region", "topic", "status"}
+    assert caught.value.errors["region"].values["label"] == "火星"
+
+
+def test_counts_and_pages_newest_first(url):
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        for i in range(7):
+            upsert_subscription(session, ml, REGIONS, email=f"p{i}@example.org", region_labels=["湖南"])
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        for region in ("", "湖南"):  # the SQL path and the picks path page alike
+            query = subscriber_query(ml, REGIONS, region=region)
+            pages = [search_subscriptions(session, ml, REGIONS, query, limit=3, offset=o) for o in range(0, 15, 3)]
+            seen = [s.id for p in pages for s in p.rows]
+            assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) == pages[0].total
+            assert pages[0].counts["pending"] == 7 and pages[0].counts["confirmed"] == (6 if not region else 2)
+            pending = search_subscriptions(session, ml, REGIONS, subscriber_query(ml, REGIONS, region=region, status="pending"), limit=2)
+            assert pending.total == 7 and len(pending.rows) == 2 and pending.counts == pages[0].counts
+
+
+def _id(session, email: str) -> int:
+    return session.scalar(select(models.Subscriber.id).where(models.Subscriber.email == email))
+
+
+def test_an_edit_with_one_bad_field_changes_nothing(url):
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        sub = get_subscription(session, ml, _id(session, LI_HUNAN.email))
+        with pytest.raises(Invalid) as caught:
+            edit_subscription(session, ml, REGIONS, sub, {"name": "新名字", "regions": ["湖南", "火星"], "topics": ["industry"]})
+        assert caught.value.errors["regions"].values["index"] == 1
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        sub = get_subscription(session, ml, _id(session, LI_HUNAN.email))
+        assert sub.subscriber.name == LI_HUNAN.name and sub.region_codes == ["430000"] and sub.topic_slugs == []
+        warnings = edit_subscription(
+            session, ml, REGIONS, sub,
+            {"name": "  李  伟 ", "regions": ["江苏沐阳", "临泽"], "topics": ["公共服务", "industry"], "time_zone": "Europe/Berlin", "locale": "en"},
+        )  # fmt: skip
+        assert any("沭阳县" in w for w in warnings)
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        sub = get_subscription(session, ml, _id(session, LI_HUNAN.email))
+        assert sub.subscriber.name == "李 伟" and sub.region_codes == ["321322", "620723"]
+        assert sub.topic_slugs == ["industry", "public-services"]  # section order
+        assert (sub.subscriber.time_zone, sub.subscriber.locale) == ("Europe/Berlin", "en")
+
+
+def test_save_by_email_creates_pending_then_updates_only_what_is_sent(url):
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        sub, created, _ = save_subscription(session, ml, REGIONS, " New@Example.ORG ", {"regions": ["怀化"]})
+        assert created and sub.status == "pending" and sub.subscriber.email == "New@example.org"
+        sub, created, _ = save_subscription(session, ml, REGIONS, "New@example.org", {"status": "confirmed", "name": "新"})
+        assert not created and sub.status == "confirmed" and sub.confirmed_at and sub.region_codes == ["431200"]
+        for bad in ({"time_zone": "Mars/Olympus"}, {"locale": "fr"}, {"status": "asleep"}, {"colour": "red"}, {"name": "x" * 201}):
+            with pytest.raises(Invalid) as caught:
+                save_subscription(session, ml, REGIONS, "New@example.org", bad)
+            assert set(caught.value.errors) == set(bad)
+        with pytest.raises(Invalid) as caught:
+            save_subscription(session, ml, REGIONS, "not-an-address", {"topics": ["天文"]})
+        assert set(caught.value.errors) == {"email", "topics"}
+    with transaction(url) as session:
+        assert session.scalar(select(models.Subscriber.name).where(models.Subscriber.email == "New@example.org")) == "新"
+
+
+def test_suppressions_add_update_search_remove(url):
+    with transaction(url) as session:
+        row, created = add_suppression(session, "Bounce@Example.ORG", "hard bounce 550")
+        assert created and row.email == "Bounce@example.org"  # as subscribers' addresses are stored
+        _, created = add_suppression(session, "bounce@EXAMPLE.org ", "complaint")
+        assert created  # the local part is case-sensitive (RFC 5321): another address
+        _, created = add_suppression(session, "Bounce@example.org", "  asked   by phone ")
+        assert not created
+        # A subscriber's own spelling wins, since the sender compares addresses exactly.
+        row, _ = add_suppression(session, LI_HUNAN.email.upper(), "typed in capitals")
+        assert row.email == LI_HUNAN.email
+        for email, reason, fields in (("nope", "x", {"email"}), ("a@example.org", " ", {"reason"}), ("a@example.org", "x" * 301, {"reason"})):
+            with pytest.raises(Invalid) as caught:
+                add_suppression(session, email, reason)
+            assert set(caught.value.errors) == fields
+    with transaction(url) as session:
+        rows, total = search_suppressions(session, "phone")
+        assert total == 1 and rows[0].reason == "asked by phone"
+        assert search_suppressions(session, "")[1] == 3
+        assert remove_suppression(session, email="Bounce@EXAMPLE.ORG") == "Bounce@example.org"
+        assert remove_suppression(session, email=LI_HUNAN.email.upper()) == LI_HUNAN.email
+        with pytest.raises(NotFound):
+            remove_suppression(session, suppression_id=rows[0].id)
+    with transaction(url) as session:
+        assert session.scalars(select(models.Suppression.email)).all() == ["bounce@example.org"]
+
+
+def test_import_marks_rows_without_a_status_as_chosen(url):
+    text = "email,name,regions,status\na@example.org,甲,湖南,\nb@example.org,乙,全国,unsubscribed\n"
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        report = import_subscribers_csv(session, ml, REGIONS, text, source="t.csv", default_status="pending")
+        assert (report.added, report.problems) == (2, [])
+    with transaction(url) as session:
+        statuses = dict(session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all())
+        assert statuses["a@example.org"] == "pending" and statuses["b@example.org"] == "unsubscribed"
