@@ -124,7 +124,9 @@ def import_subscribers_csv(
 ) -> ImportReport:
     """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
 
-    A row without a status gets `default_status`: confirmed, as whoever imports attests consent.
+    A row without a status gets `default_status`: confirmed, as whoever imports attests consent;
+    but someone who left the list stays out unless their row says `confirmed` itself: an old
+    spreadsheet must not sign people up again.
 
     Each row runs in a savepoint so a row that fails half-way leaves nothing behind.
     """
@@ -148,6 +150,13 @@ def import_subscribers_csv(
         if not cells.get("email"):
             report.problems.append(Problem("missing email", source=source, line=line, field="email"))
             continue
+        status = cells.get("status") or default_status
+        if not cells.get("status") and _has_left(session, ml, cells["email"]):
+            status = "unsubscribed"
+            report.problems.append(Problem(
+                "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
+                source=source, line=line, field="status", severity="warning",
+            ))
         try:
             with session.begin_nested():
                 _, created, warnings = upsert_subscription(
@@ -158,7 +167,7 @@ def import_subscribers_csv(
                     name=cells.get("name", ""),
                     region_labels=split_labels(cells.get("regions", "")),
                     topic_labels=split_labels(cells.get("topics", "")),
-                    status=cells.get("status") or default_status,
+                    status=status,
                 )
         except InvalidSubscriber as exc:
             report.problems.append(Problem(str(exc), source=source, line=line, field=exc.field))
@@ -170,6 +179,19 @@ def import_subscribers_csv(
         else:
             report.updated += 1
     return report
+
+
+def _has_left(session: Session, ml: models.MailingList, email: str) -> bool:
+    try:
+        address = normalise_email(email)
+    except InvalidSubscriber:
+        return False  # upsert_subscription reports the bad address
+    return session.scalar(
+        select(models.Subscription.id)
+        .join(models.Subscriber)
+        .where(models.Subscriber.email == address, models.Subscription.list_id == ml.id,
+               models.Subscription.status == "unsubscribed")
+    ) is not None
 
 
 def subscriptions_of(session: Session, ml: models.MailingList) -> list[models.Subscription]:

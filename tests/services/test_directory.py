@@ -184,3 +184,19 @@ def test_import_marks_rows_without_a_status_as_chosen(url):
     with transaction(url) as session:
         statuses = dict(session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all())
         assert statuses["a@example.org"] == "pending" and statuses["b@example.org"] == "unsubscribed"
+
+
+def test_an_old_spreadsheet_does_not_sign_up_again_someone_who_left(url):
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        upsert_subscription(session, ml, REGIONS, email="left@example.org", status="unsubscribed")
+        upsert_subscription(session, ml, REGIONS, email="back@example.org", status="unsubscribed")
+    text = "email,name,regions,status\nleft@example.org,甲,湖南,\nback@example.org,乙,全国,confirmed\n"
+    with transaction(url) as session:
+        report = import_subscribers_csv(session, ensure_default_list(session), REGIONS, text, source="old.csv")
+        assert report.updated == 2
+        [warning] = report.problems
+        assert (warning.line, warning.field, warning.severity) == (2, "status", "warning")
+    with transaction(url) as session:
+        statuses = dict(session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all())
+        assert (statuses["left@example.org"], statuses["back@example.org"]) == ("unsubscribed", "confirmed")
