@@ -1,7 +1,264 @@
-"""Admin pages: issues."""
+"""Admin pages: issues. Plan one, watch its deliveries, pause/resume/cancel it, send it now,
+preview any subscriber's copy with the reason for every article, and send a test.
+
+Editors and admins alike. The words live in issues_words.py; the work in
+digest.services.operations.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from digest.schedule import zone
+from digest.services import NotFound
+from digest.services.issues import IssueStateError, cancel_issue, pause_issue, plan_issue, resume_issue
+from digest.services.lists import get_list
+from digest.services.operations import (
+    InvalidAddress,
+    compose_test_send,
+    deliver_now,
+    deliver_test,
+    delivery_log,
+    get_issue,
+    issue_summaries,
+    preview_issue,
+    start_now,
+    summary_of,
+)
+from digest.services.subscribers import InvalidSubscriber
+from digest.storage import models
+from digest.transports import DeliveryError
+from digest.web import PageError
+from digest.web.admin import SignedIn, admin_page
+from digest.web.admin.issues_words import DELIVERY_STATUSES, NOTICES
+from digest.web.security import DIGEST_CSP, PAGE_CSP, RateLimiter
 
 router = APIRouter(prefix="/admin")
+
+PAGE_SIZE = 50
+IssueId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Action = Literal["pause", "resume", "cancel", "send"]
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+# The preview page frames the digest from our own origin; nothing else may be framed.
+PREVIEW_CSP = PAGE_CSP + "; frame-src 'self'"
+FRAMED_DIGEST_CSP = DIGEST_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+
+
+def _web(request: Request):
+    return request.app.state.web
+
+
+def _lists(session) -> list[tuple[str, str]]:
+    return [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
+
+
+def _issue(session, issue_id: int) -> models.Issue:
+    try:
+        return get_issue(session, issue_id)
+    except NotFound:
+        raise PageError(404, "not_found") from None
+
+
+def _today(ml: models.MailingList) -> date:
+    return datetime.now(zone(ml.time_zone)).date()
+
+
+def _index(request: Request, admin, slug: str | None, *, error: str | None = None, period_end: str | None = None,
+           status: int = 200):
+    with _web(request).factory.begin() as session:
+        try:
+            ml = get_list(session, slug)
+        except NotFound:
+            raise PageError(404, "not_found") from None
+        total, issues = issue_summaries(session, ml, limit=200)
+        return admin_page(request, "issues.html", admin=admin, status=status, ml=ml.slug, ml_name=ml.name,
+                          lists=_lists(session), issues=issues, total=total, error=error,
+                          period_end=_today(ml).isoformat() if period_end is None else period_end)  # fmt: skip
+
+
+@router.get("/issues")
+def issues_index(request: Request, admin: SignedIn, list: Annotated[str | None, Query(max_length=64)] = None):
+    return _index(request, admin, list)
+
+
+@router.post("/issues")
+def plan(
+    request: Request,
+    admin: SignedIn,
+    list: Annotated[str, Form(max_length=64)] = "",
+    period_end: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+):
+    web = _web(request)
+    web.check_csrf(request, csrf_token, "iss-plan")
+    try:
+        day = date.fromisoformat(period_end.strip())
+    except ValueError:
+        return _index(request, admin, list or None, error="iss_err_date", period_end=period_end, status=400)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return _index(request, admin, list or None, error="iss_err_date_range", period_end=period_end, status=400)
+    with web.factory.begin() as session:
+        try:
+            ml = get_list(session, list or None)
+        except NotFound:
+            raise PageError(404, "not_found") from None
+        issue_id = plan_issue(session, ml, day).id
+    return RedirectResponse(f"/admin/issues/{issue_id}", status_code=303)
+
+
+def _detail(request: Request, admin, issue_id: int, *, status_filter: str = "", page: int = 1,
+            notice: str | None = None, error: tuple[str, dict] | None = None, status: int = 200):
+    with _web(request).factory.begin() as session:
+        issue = _issue(session, issue_id)
+        summary = summary_of(session, issue)
+        bad_filter = bool(status_filter) and status_filter not in DELIVERY_STATUSES
+        chosen = None if bad_filter or not status_filter else status_filter
+        total, rows = delivery_log(session, issue.id, status=chosen, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return admin_page(request, "issues_detail.html", admin=admin, status=status, issue=summary, rows=rows,
+                      log_total=total, page=min(page, pages), pages=pages, status_filter=chosen or "",
+                      bad_filter=bad_filter, statuses=DELIVERY_STATUSES,
+                      notice=notice if notice in NOTICES else None, error=error)  # fmt: skip
+
+
+@router.get("/issues/{issue_id}")
+def issue_page(
+    request: Request,
+    admin: SignedIn,
+    issue_id: IssueId,
+    status: Annotated[str, Query(max_length=20)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
+):
+    return _detail(request, admin, issue_id, status_filter=status, page=page, notice=notice)
+
+
+def _preview_page(request: Request, admin, issue_id: int, email: str, *, to: str = "", notice=None, error=None,
+                  status: int = 200) -> HTMLResponse:
+    web = _web(request)
+    preview = None
+    with web.factory.begin() as session:
+        issue = _issue(session, issue_id)
+        summary = summary_of(session, issue)
+        if email:
+            try:
+                preview = preview_issue(session, issue, email, web.settings, web.regions, web.mail)
+            except InvalidSubscriber:
+                error, status = error or ("iss_err_email", {}), 400 if status == 200 else status
+            except NotFound:
+                error, status = error or ("iss_err_not_subscribed", {"email": email}), 404 if status == 200 else status
+        people = session.scalars(
+            select(models.Subscriber.email)
+            .join(models.Subscription)
+            .where(models.Subscription.list_id == issue.list_id, models.Subscription.status == "confirmed")
+            .order_by(models.Subscriber.email)
+            .limit(100)
+        ).all()
+    response = admin_page(request, "issues_preview.html", admin=admin, status=status, issue=summary, email=email,
+                          preview=preview, people=people, to=to, notice=notice, error=error,
+                          frame_query=urlencode({"email": email}))  # fmt: skip
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
+
+
+@router.get("/issues/{issue_id}/preview")
+def preview(request: Request, admin: SignedIn, issue_id: IssueId,
+            email: Annotated[str, Query(max_length=320)] = ""):
+    return _preview_page(request, admin, issue_id, email.strip())
+
+
+@router.get("/issues/{issue_id}/preview/digest")
+def preview_digest_html(request: Request, admin: SignedIn, issue_id: IssueId,
+                        email: Annotated[str, Query(max_length=320)] = ""):
+    """The digest's own HTML, for the preview page's sandboxed frame (no script may run in it)."""
+    web = _web(request)
+    with web.factory.begin() as session:
+        issue = _issue(session, issue_id)
+        try:
+            preview = preview_issue(session, issue, email, web.settings, web.regions, web.mail)
+        except (InvalidSubscriber, NotFound):
+            raise PageError(404, "not_found") from None
+    if preview.rendered is None:
+        raise PageError(404, "iss_nothing_matched")
+    headers = {"Content-Security-Policy": FRAMED_DIGEST_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    return HTMLResponse(preview.rendered.html, headers=headers)
+
+
+def _test_limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    if not hasattr(state, "test_send_limiter"):
+        # Enough for an editor checking a layout; too few to use the console as a mailer.
+        state.test_send_limiter = RateLimiter(limit=10, window=60.0)
+    return state.test_send_limiter
+
+
+@router.post("/issues/{issue_id}/test")
+def send_test(
+    request: Request,
+    admin: SignedIn,
+    issue_id: IssueId,
+    to: Annotated[str, Form(max_length=400)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+):
+    web = _web(request)
+    web.check_csrf(request, csrf_token, "iss-test")
+    email = email.strip()
+    if not _test_limiter(request).hit(f"admin{admin.id}"):
+        return _preview_page(request, admin, issue_id, email, to=to, error=("rate_limited", {}), status=429)
+    with web.factory.begin() as session:
+        issue = _issue(session, issue_id)
+        try:
+            test = compose_test_send(session, issue, to, web.settings, web.regions, web.mail, subscriber_email=email or None)
+        except InvalidAddress:
+            return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_test_to", {}), status=400)
+        except InvalidSubscriber:
+            return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_email", {}), status=400)
+        except NotFound:
+            return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_test_empty", {}), status=404)
+    try:
+        deliver_test(test, web.settings)
+    except DeliveryError as exc:
+        return _preview_page(request, admin, issue_id, email, to=to, status=502,
+                             error=("iss_err_test_failed", {"detail": str(exc)}))  # fmt: skip
+    return _preview_page(request, admin, issue_id, email, to=to,
+                         notice=("iss_test_sent", {"to": test.to, "count": test.article_count}))  # fmt: skip
+
+
+# Registered last: its {action} segment would otherwise catch /test and /preview.
+@router.post("/issues/{issue_id}/{action}")
+def steer(
+    request: Request,
+    admin: SignedIn,
+    issue_id: IssueId,
+    action: Action,
+    csrf_token: Annotated[str | None, Form()] = None,
+):
+    web = _web(request)
+    web.check_csrf(request, csrf_token, f"iss-{action}")
+    steps = {"pause": pause_issue, "resume": resume_issue, "cancel": cancel_issue, "send": start_now}
+    try:
+        with web.factory.begin() as session:
+            issue = _issue(session, issue_id)
+            number, before = issue.number, issue.status
+            steps[action](session, issue)
+    except IssueStateError:
+        return _detail(request, admin, issue_id, status=409,
+                       error=("iss_err_state", {"number": number, "status": before, "action": action}))  # fmt: skip
+    notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}.get(action) or _send(web, issue_id)
+    return RedirectResponse(f"/admin/issues/{issue_id}?notice={notice}", status_code=303)
+
+
+def _send(web, issue_id: int) -> str:
+    try:
+        mode = deliver_now(web.factory, issue_id, web.settings, web.regions, web.mail)
+    except Exception:
+        # The rows are in the ledger, due now: the workers' next tick hands them out.
+        return "send_later"
+    return f"send_{mode}"

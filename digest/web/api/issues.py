@@ -1,7 +1,261 @@
-"""/api/v1/issues."""
+"""/api/v1/issues: plan, list, read, pause/resume/cancel, the delivery log, a subscriber's preview, a test send.
+
+Editors and admins alike. A state change the issue does not allow answers 409
+with the reason; malformed input answers 422 naming the field.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from digest.services import NotFound
+from digest.services.issues import ISSUE_STATUSES, IssueStateError, cancel_issue, pause_issue, plan_issue, resume_issue
+from digest.services.lists import get_list
+from digest.services.operations import (
+    InvalidAddress,
+    IssueSummary,
+    compose_test_send,
+    deliver_test,
+    delivery_log,
+    get_issue,
+    issue_summaries,
+    preview_issue,
+    summary_of,
+)
+from digest.services.subscribers import InvalidSubscriber
+from digest.storage import models
+from digest.transports import DeliveryError
+from digest.web.admin.issues_words import DELIVERY_STATUSES
+from digest.web.i18n import translator
 
 router = APIRouter(tags=["issues"])
+
+IssueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The issue's id")]
+ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
+IssueStatus = Literal[ISSUE_STATUSES]  # type: ignore[valid-type]
+DeliveryStatus = Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+
+
+class IssueOut(BaseModel):
+    id: int
+    list: str
+    number: int
+    period_start: date
+    period_end: date
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int] = Field(description="Deliveries by status: pending, queued, sending, sent, failed, …")
+
+
+class IssuePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[IssueOut]
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period_end: Day = Field(description="The last day of the seven the issue covers (YYYY-MM-DD)")
+    list: str | None = Field(None, min_length=1, max_length=64, description="List slug (default: the default list)")
+
+
+class DeliveryOut(BaseModel):
+    email: str
+    name: str
+    status: str
+    attempts: int
+    articles: int
+    reason: str | None
+    last_error: str | None
+    sent_at: datetime | None
+    message_id: str | None
+
+
+class DeliveryPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[DeliveryOut]
+
+
+class ArticleVerdict(BaseModel):
+    id: int
+    title: str
+    region_label: str
+    topic: str
+    reason: str = Field(description="Why it is in or out, in English")
+    reason_kind: str = Field(description="topic, everywhere, no_region, same, inside, contains, apart, list_topic, other")
+
+
+class PreviewOut(BaseModel):
+    email: str
+    subscription_status: str
+    subject: str | None = Field(description="null when nothing matches: no message would be sent")
+    article_count: int
+    skip: str | None = Field(description="Why the send would skip them: suppressed, not_confirmed, paused, empty")
+    included: list[ArticleVerdict]
+    excluded: list[ArticleVerdict]
+
+
+class TestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=3, max_length=320, description="One address to send the test to")
+    email: str | None = Field(None, min_length=3, max_length=320,
+                              description="Whose digest to send (a subscriber of the list); none = the whole issue")
+
+
+class TestOut(BaseModel):
+    to: str
+    subject: str
+    article_count: int
+
+
+def _out(s: IssueSummary) -> IssueOut:
+    return IssueOut(id=s.id, list=s.list_slug, number=s.number, period_start=s.period_start, period_end=s.period_end,
+                    status=s.status, created_at=s.created_at, finished_at=s.finished_at, counts=s.counts)  # fmt: skip
+
+
+def _issue(session, issue_id: int):
+    try:
+        return get_issue(session, issue_id)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+def _list(session, slug: str | None):
+    try:
+        return get_list(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+
+
+def _field_error(loc: list, message: str, kind: str) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": loc, "msg": message, "type": kind}])
+
+
+@router.get("/issues", response_model=IssuePage, summary="A list's issues, newest first, with delivery counts")
+def list_issues(
+    request: Request,
+    list_slug: ListSlug = None,
+    status: Annotated[IssueStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> IssuePage:
+    with request.app.state.web.factory.begin() as session:
+        total, items = issue_summaries(session, _list(session, list_slug), status=status, limit=limit, offset=offset)
+        return IssuePage(total=total, limit=limit, offset=offset, items=[_out(s) for s in items])
+
+
+@router.post("/issues", response_model=IssueOut, status_code=201,
+             summary="Plan the issue for the week ending period_end (200 with the same issue if it exists)")
+def plan(request: Request, body: PlanIn, response: Response) -> IssueOut:
+    with request.app.state.web.factory.begin() as session:
+        ml = _list(session, body.list)
+        existing = session.scalar(
+            select(models.Issue.id).where(models.Issue.list_id == ml.id, models.Issue.period_end == body.period_end)
+        )
+        issue = plan_issue(session, ml, body.period_end)
+        if existing is not None:
+            response.status_code = 200
+        return _out(summary_of(session, issue))
+
+
+@router.get("/issues/{issue_id}", response_model=IssueOut, summary="One issue with its delivery counts")
+def read_issue(request: Request, issue_id: IssueId) -> IssueOut:
+    with request.app.state.web.factory.begin() as session:
+        return _out(summary_of(session, _issue(session, issue_id)))
+
+
+def _steer(request: Request, issue_id: int, action) -> IssueOut:
+    try:
+        with request.app.state.web.factory.begin() as session:
+            issue = _issue(session, issue_id)
+            action(session, issue)
+            session.flush()
+            return _out(summary_of(session, issue))
+    except IssueStateError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+
+
+@router.post("/issues/{issue_id}/pause", response_model=IssueOut, summary="Pause a planned or sending issue")
+def pause(request: Request, issue_id: IssueId) -> IssueOut:
+    return _steer(request, issue_id, pause_issue)
+
+
+@router.post("/issues/{issue_id}/resume", response_model=IssueOut, summary="Resume a paused issue")
+def resume(request: Request, issue_id: IssueId) -> IssueOut:
+    return _steer(request, issue_id, resume_issue)
+
+
+@router.post("/issues/{issue_id}/cancel", response_model=IssueOut, summary="Cancel an issue: unsent rows are skipped")
+def cancel(request: Request, issue_id: IssueId) -> IssueOut:
+    return _steer(request, issue_id, cancel_issue)
+
+
+@router.get("/issues/{issue_id}/deliveries", response_model=DeliveryPage, summary="The issue's delivery log")
+def deliveries(
+    request: Request,
+    issue_id: IssueId,
+    status: Annotated[DeliveryStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> DeliveryPage:
+    with request.app.state.web.factory.begin() as session:
+        issue = _issue(session, issue_id)
+        total, rows = delivery_log(session, issue.id, status=status, limit=limit, offset=offset)
+    return DeliveryPage(total=total, limit=limit, offset=offset, items=[DeliveryOut(**vars(r)) for r in rows])
+
+
+@router.get("/issues/{issue_id}/preview", response_model=PreviewOut,
+            summary="What one subscriber gets from this issue, and why each article is in or out")
+def preview(request: Request, issue_id: IssueId,
+            email: Annotated[str, Query(min_length=3, max_length=320, description="The subscriber's address")]) -> PreviewOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        issue = _issue(session, issue_id)
+        try:
+            p = preview_issue(session, issue, email, web.settings, web.regions, web.mail)
+        except InvalidSubscriber as exc:
+            raise _field_error(["query", "email"], str(exc), "value_error.email") from None
+        except NotFound as exc:
+            raise HTTPException(404, detail=str(exc)) from None
+    t = translator("en")
+
+    def verdict(v) -> ArticleVerdict:
+        return ArticleVerdict(id=v.article_id, title=v.title, region_label=v.region_label, topic=v.topic_name,
+                              reason=t(v.reason.key, **v.reason.values), reason_kind=v.reason.kind)  # fmt: skip
+
+    return PreviewOut(
+        email=p.email, subscription_status=p.subscription_status,
+        subject=p.rendered.subject if p.rendered else None, article_count=p.digest.article_count, skip=p.skip,
+        included=[verdict(v) for v in p.included], excluded=[verdict(v) for v in p.excluded],
+    )  # fmt: skip
+
+
+@router.post("/issues/{issue_id}/test", response_model=TestOut,
+             summary="Send a subscriber's digest (or the whole issue) to one address, marked as a test")
+def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        issue = _issue(session, issue_id)
+        try:
+            test = compose_test_send(session, issue, body.to, web.settings, web.regions, web.mail, subscriber_email=body.email)
+        except InvalidAddress as exc:
+            raise _field_error(["body", "to"], str(exc), "value_error.email") from None
+        except InvalidSubscriber as exc:
+            raise _field_error(["body", "email"], str(exc), "value_error.email") from None
+        except NotFound as exc:
+            raise HTTPException(404, detail=str(exc)) from None
+    try:
+        deliver_test(test, web.settings)
+    except DeliveryError as exc:
+        raise HTTPException(502, detail=f"the mail server did not take the test message: {exc}") from None
+    return TestOut(to=test.to, subject=test.subject, article_count=test.article_count)

@@ -1,0 +1,188 @@
+"""The dashboard's figures for one list, as plain data: subscribers, deliveries, provinces.
+
+Each figure is one query (or one plus a small Python pass), so the front page
+stays cheap however long the ledger grows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from digest.domain import NATIONAL_CODE
+from digest.regions import RegionIndex
+from digest.schedule import zone
+from digest.storage import models
+
+# How the ledger's statuses fold into the delivery chart's series.
+DELIVERY_SERIES = ("sent", "failed", "bounced", "skipped", "waiting")
+_SERIES_OF = {
+    "sent": "sent", "failed": "failed", "bounced": "bounced", "skipped": "skipped", "suppressed": "skipped",
+    "pending": "waiting", "queued": "waiting", "sending": "waiting",
+}  # fmt: skip
+EVERYWHERE = "*"  # the province chart's key for "no region picked"
+
+
+@dataclass(frozen=True)
+class Headline:
+    confirmed: int
+    pending: int
+    unsubscribed: int
+    issues_sent: int
+    last_issue: int | None  # its number
+    last_sent: int
+    last_attempted: int  # sent + failed + bounced: the rows a server was asked to take
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return self.last_sent / self.last_attempted if self.last_attempted else None
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week_start: date
+    confirmed: int  # confirmed subscribers at the end of that week (now, for the current week)
+
+
+@dataclass(frozen=True)
+class IssueBar:
+    issue_id: int
+    number: int
+    period_end: date
+    counts: dict[str, int]  # DELIVERY_SERIES → rows
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class ProvinceCount:
+    code: str  # a province's code, NATIONAL_CODE, or EVERYWHERE
+    name: str
+    subscribers: int
+
+
+def headline(session: Session, ml: models.MailingList) -> Headline:
+    by_status = dict(
+        session.execute(
+            select(models.Subscription.status, func.count())
+            .where(models.Subscription.list_id == ml.id)
+            .group_by(models.Subscription.status)
+        ).all()
+    )
+    issues_sent = session.scalar(
+        select(func.count()).select_from(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.status == "sent")
+    )
+    # The newest issue that has gone out, or is going out: a planned one has nothing to rate yet.
+    last = session.scalar(
+        select(models.Issue)
+        .where(models.Issue.list_id == ml.id, models.Issue.status.in_(("sending", "sent", "paused", "cancelled")))
+        .order_by(models.Issue.period_end.desc())
+        .limit(1)
+    )
+    sent = attempted = 0
+    if last is not None:
+        counts = dict(
+            session.execute(
+                select(models.Delivery.status, func.count())
+                .where(models.Delivery.issue_id == last.id)
+                .group_by(models.Delivery.status)
+            ).all()
+        )
+        sent = counts.get("sent", 0)
+        attempted = sent + counts.get("failed", 0) + counts.get("bounced", 0)
+    return Headline(
+        confirmed=by_status.get("confirmed", 0),
+        pending=by_status.get("pending", 0),
+        unsubscribed=by_status.get("unsubscribed", 0),
+        issues_sent=issues_sent or 0,
+        last_issue=last.number if last is not None else None,
+        last_sent=sent,
+        last_attempted=attempted,
+    )
+
+
+def subscriber_growth(
+    session: Session, ml: models.MailingList, *, weeks: int = 26, now: datetime | None = None
+) -> list[WeekPoint]:
+    """Confirmed subscribers at the end of each of the last `weeks` weeks (Monday to Sunday, list time)."""
+    now = now or datetime.now(timezone.utc)
+    tz = zone(ml.time_zone)
+    this_monday = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
+    starts = [this_monday - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+    ends = [min(datetime.combine(s + timedelta(days=7), time.min, tz), now) for s in starts]
+    sub = models.Subscription
+    since = func.coalesce(sub.confirmed_at, sub.created_at)
+    # Everyone ever confirmed; each counts from their confirmation until they left.
+    columns = [
+        func.sum(case((since <= end, case((or_(sub.unsubscribed_at.is_(None), sub.unsubscribed_at > end), 1), else_=0)),
+                      else_=0))
+        for end in ends
+    ]  # fmt: skip
+    row = session.execute(
+        select(*columns).where(sub.list_id == ml.id, or_(sub.confirmed_at.is_not(None), sub.status == "confirmed"))
+    ).one()
+    return [WeekPoint(s, int(v or 0)) for s, v in zip(starts, row, strict=True)]
+
+
+def deliveries_per_issue(session: Session, ml: models.MailingList, *, issues: int = 12) -> list[IssueBar]:
+    """The last `issues` issues, oldest first, with their ledger rows folded into DELIVERY_SERIES."""
+    recent = session.execute(
+        select(models.Issue.id, models.Issue.number, models.Issue.period_end)
+        .where(models.Issue.list_id == ml.id)
+        .order_by(models.Issue.period_end.desc())
+        .limit(issues)
+    ).all()
+    ids = [r.id for r in recent]
+    counts: dict[int, dict[str, int]] = {i: dict.fromkeys(DELIVERY_SERIES, 0) for i in ids}
+    if ids:
+        rows = session.execute(
+            select(models.Delivery.issue_id, models.Delivery.status, func.count())
+            .where(models.Delivery.issue_id.in_(ids))
+            .group_by(models.Delivery.issue_id, models.Delivery.status)
+        ).all()
+        for issue_id, status, n in rows:
+            series = _SERIES_OF.get(status, "waiting")
+            counts[issue_id][series] += n
+    return [IssueBar(r.id, r.number, r.period_end, counts[r.id]) for r in reversed(recent)]
+
+
+def subscribers_per_province(
+    session: Session, ml: models.MailingList, regions: RegionIndex, *, top: int = 15
+) -> tuple[list[ProvinceCount], ProvinceCount, ProvinceCount]:
+    """(the `top` provinces by confirmed subscribers, 全国, "no region picked").
+
+    A subscriber who picked places in two provinces counts in both; one who picked
+    two cities of the same province counts there once.
+    """
+    picks = session.scalars(
+        select(models.Subscription.region_codes).where(
+            models.Subscription.list_id == ml.id, models.Subscription.status == "confirmed"
+        )
+    ).all()
+    provinces: Counter[str] = Counter()
+    national = everywhere = 0
+    for codes in picks:
+        if not codes:
+            everywhere += 1
+            continue
+        mine = set()
+        for code in codes:
+            if code == NATIONAL_CODE:
+                continue
+            # A code the division data no longer knows is left out rather than guessed at.
+            if code in regions:
+                mine.add(regions.province_of(code))
+        national += NATIONAL_CODE in codes
+        provinces.update(mine)
+    ranked = sorted(provinces.items(), key=lambda item: (-item[1], item[0]))[:top]
+    return (
+        [ProvinceCount(code, regions.display(code), n) for code, n in ranked],
+        ProvinceCount(NATIONAL_CODE, regions.display(NATIONAL_CODE), national),
+        ProvinceCount(EVERYWHERE, "", everywhere),
+    )

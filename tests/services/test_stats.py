@@ -1,0 +1,120 @@
+"""The dashboard's figures, computed by the database (SQLite and PostgreSQL) from rows we wrote."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from personas import ALL
+
+from digest.regions import load_regions
+from digest.services.issues import plan_issue
+from digest.services.lists import ensure_default_list
+from digest.services.stats import (
+    EVERYWHERE,
+    deliveries_per_issue,
+    headline,
+    subscriber_growth,
+    subscribers_per_province,
+)
+from digest.services.subscribers import upsert_subscription
+from digest.storage import models
+from digest.storage.db import transaction
+
+REGIONS = load_regions()
+# A Wednesday noon in Shanghai: the current week began Monday 2026-11-23.
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)
+
+
+def _people(url, confirmed_days_ago: dict[str, int], *, pending=(), left: dict[str, tuple[int, int]] | None = None):
+    """Subscribers confirmed so many days before NOW; `left` = {email: (confirmed_ago, unsubscribed_ago)}."""
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        by_email = {p.email: p for p in ALL}
+        for address, ago in confirmed_days_ago.items():
+            p = by_email.get(address)
+            sub, _, _ = upsert_subscription(session, ml, REGIONS, email=address, status="confirmed",
+                                            region_labels=p.regions if p else (), topic_labels=p.topics if p else ())
+            sub.confirmed_at = NOW - timedelta(days=ago)
+        for address in pending:
+            upsert_subscription(session, ml, REGIONS, email=address, status="pending")
+        for address, (confirmed_ago, left_ago) in (left or {}).items():
+            sub, _, _ = upsert_subscription(session, ml, REGIONS, email=address, status="confirmed")
+            sub.status = "unsubscribed"
+            sub.confirmed_at = NOW - timedelta(days=confirmed_ago)
+            sub.unsubscribed_at = NOW - timedelta(days=left_ago)
+
+
+def test_growth_counts_confirmed_subscribers_at_each_week_end_and_drops_those_who_left(database_url):
+    _people(
+        database_url,
+        {"a@example.org": 1, "b@example.org": 8, "c@example.org": 8, "d@example.org": 100, "e@example.org": 400},
+        pending=("p@example.org",),
+        left={"gone@example.org": (30, 10)},
+    )
+    with transaction(database_url) as session:
+        points = subscriber_growth(session, ensure_default_list(session), now=NOW)
+    assert len(points) == 26
+    assert points[-1].week_start == date(2026, 11, 23) and points[0].week_start == date(2026, 6, 1)
+    by_week = {p.week_start: p.confirmed for p in points}
+    assert by_week[date(2026, 11, 23)] == 5  # now: a, b, c, d, e; "gone" left 10 days ago
+    assert by_week[date(2026, 11, 16)] == 4  # end of last week (Monday 23rd 00:00): a is not there yet
+    # Two weeks back: b and c (confirmed 8 days ago, on the 17th) not yet; "gone" (confirmed on the 26th of
+    # October, left on the 15th of November) already gone at the end of the week of the 9th.
+    assert by_week[date(2026, 11, 9)] == 2
+    assert by_week[date(2026, 10, 26)] == 3  # d, e and "gone"
+    assert by_week[date(2026, 6, 1)] == 1  # only e, confirmed over a year ago
+    with transaction(database_url) as session:
+        assert headline(session, ensure_default_list(session)).confirmed == points[-1].confirmed
+
+
+def test_deliveries_per_issue_fold_the_ledger_into_five_series_oldest_first(database_url):
+    _people(database_url, {f"r{i}@example.org": 3 for i in range(7)})
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        subs = session.query(models.Subscriber).order_by(models.Subscriber.email).all()
+        for week in range(14):
+            plan_issue(session, ml, date(2026, 8, 23) + timedelta(weeks=week))
+        last = plan_issue(session, ml, date(2026, 11, 29))  # the 15th issue
+        statuses = ["sent", "sent", "sent", "failed", "bounced", "suppressed", "pending"]
+        for sub, status in zip(subs, statuses, strict=True):
+            session.add(models.Delivery(issue_id=last.id, subscriber_id=sub.id, status=status))
+        last.status = "sending"
+    with transaction(database_url) as session:
+        bars = deliveries_per_issue(session, ensure_default_list(session))
+        head = headline(session, ensure_default_list(session))
+    assert [b.number for b in bars] == list(range(4, 16))
+    assert bars[-1].counts == {"sent": 3, "failed": 1, "bounced": 1, "skipped": 1, "waiting": 1}
+    assert bars[-1].total == 7 and bars[0].total == 0
+    assert head.last_issue == 15 and (head.last_sent, head.last_attempted) == (3, 5)
+    assert head.delivery_rate == 0.6
+    assert head.issues_sent == 0
+
+
+def test_provinces_count_each_subscriber_once_per_province_with_national_and_everywhere_apart(database_url):
+    _people(database_url, {p.email: 1 for p in ALL})
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        # Two places in one province count once there; a second province counts too.
+        upsert_subscription(session, ml, REGIONS, email="two@example.org", status="confirmed",
+                            region_labels=("怀化", "邵阳", "安康"))
+        upsert_subscription(session, ml, REGIONS, email="notyet@example.org", status="pending", region_labels=("湖南",))
+    with transaction(database_url) as session:
+        provinces, national, everywhere = subscribers_per_province(session, ensure_default_list(session), REGIONS)
+    counts = {p.name: p.subscribers for p in provinces}
+    # 陕西: 张敏 (安康), 陈静 (汉滨区) and "two"; 湖南: 李伟 and "two"; 西藏: 赵磊.
+    assert counts == {"陕西": 3, "湖南": 2, "西藏": 1}
+    assert [p.name for p in provinces] == ["陕西", "湖南", "西藏"]
+    assert national.subscribers == 1 and national.name == "全国"  # 王芳
+    assert everywhere.code == EVERYWHERE and everywhere.subscribers == 1  # 刘洋 picked topics only
+
+
+def test_an_empty_list_has_zero_figures_and_no_rate(database_url):
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        head = headline(session, ml)
+        points = subscriber_growth(session, ml, now=NOW)
+        assert deliveries_per_issue(session, ml) == []
+        provinces, national, everywhere = subscribers_per_province(session, ml, REGIONS)
+    assert (head.confirmed, head.pending, head.issues_sent, head.last_issue, head.delivery_rate) == (0, 0, 0, None, None)
+    assert {p.confirmed for p in points} == {0}
+    assert provinces == [] and national.subscribers == everywhere.subscribers == 0

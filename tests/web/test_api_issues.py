@@ -1,0 +1,176 @@
+"""/api/v1/issues: plan, list, steer, log, preview, test send; malformed input is 4xx naming the field (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING
+from sqlalchemy import func, select
+from webutil import add_staff, api_token, parse_mail
+
+from digest.regions import load_regions
+from digest.services.issues import enqueue_deliveries
+from digest.services.lists import ensure_default_list
+from digest.services.subscribers import upsert_subscription
+from digest.storage import models
+from digest.storage.db import transaction
+
+REGIONS = load_regions()
+
+
+@pytest.fixture
+def api(site):
+    add_staff(site.url, SUN_EDITOR)  # an editor: issues are hers too
+    site.client.headers["Authorization"] = f"Bearer {api_token(site.url, SUN_EDITOR)}"
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        for p in ALL:
+            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
+                                topic_labels=p.topics, status="confirmed")
+    return site
+
+
+def _plan(client, day="2026-11-22") -> dict:
+    response = client.post("/api/v1/issues", json={"period_end": day})
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_without_a_token_nothing_answers(site):
+    assert site.client.get("/api/v1/issues").status_code == 401
+    assert site.client.post("/api/v1/issues", json={"period_end": "2026-11-22"}).status_code == 401
+
+
+def test_plan_list_and_read_issues(api):
+    client = api.client
+    created = client.post("/api/v1/issues", json={"period_end": "2026-11-22", "list": "rural-weekly"})
+    assert created.status_code == 201
+    issue = created.json()
+    assert (issue["number"], issue["period_start"], issue["status"], issue["counts"]) == (1, "2026-11-16", "planned", {})
+    again = client.post("/api/v1/issues", json={"period_end": "2026-11-22"})
+    assert again.status_code == 200 and again.json()["id"] == issue["id"]
+    second = _plan(client, "2026-11-29")
+    page = client.get("/api/v1/issues").json()
+    assert page["total"] == 2 and [i["number"] for i in page["items"]] == [2, 1]  # newest first
+    client.post(f"/api/v1/issues/{second['id']}/pause")
+    paused = client.get("/api/v1/issues", params={"status": "paused"}).json()
+    assert [i["id"] for i in paused["items"]] == [second["id"]]
+    assert client.get("/api/v1/issues", params={"limit": 1, "offset": 1}).json()["items"][0]["number"] == 1
+    assert client.get(f"/api/v1/issues/{issue['id']}").json()["period_end"] == "2026-11-22"
+    assert client.get("/api/v1/issues/999").status_code == 404
+    assert client.get("/api/v1/issues", params={"list": "nope"}).status_code == 404
+
+
+def test_pause_resume_cancel_and_409_with_the_reason(api):
+    client = api.client
+    issue_id = _plan(client)["id"]
+    with transaction(api.url) as session:
+        enqueue_deliveries(session, session.get(models.Issue, issue_id))
+    assert client.post(f"/api/v1/issues/{issue_id}/pause").json()["status"] == "paused"
+    wrong = client.post(f"/api/v1/issues/{issue_id}/pause")
+    assert wrong.status_code == 409 and wrong.json()["detail"] == "issue 1 is paused: only a planned or sending issue pauses"
+    assert client.post(f"/api/v1/issues/{issue_id}/resume").json()["status"] == "sending"
+    cancelled = client.post(f"/api/v1/issues/{issue_id}/cancel").json()
+    assert cancelled["status"] == "cancelled" and cancelled["counts"] == {"skipped": 6}
+    again = client.post(f"/api/v1/issues/{issue_id}/cancel")
+    assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+    assert client.post(f"/api/v1/issues/{issue_id}/resume").status_code == 409
+    with transaction(api.url) as session:
+        assert session.get(models.Issue, issue_id).status == "cancelled"
+
+
+def test_the_delivery_log_filters_and_pages(api):
+    client = api.client
+    issue_id = _plan(client)["id"]
+    with transaction(api.url) as session:
+        enqueue_deliveries(session, session.get(models.Issue, issue_id))
+        row = session.scalar(select(models.Delivery).join(models.Subscriber)
+                             .where(models.Subscriber.email == LI_HUNAN.email))
+        row.status, row.attempts, row.last_error = "failed", 5, "550 5.1.1 no such user"
+    log = client.get(f"/api/v1/issues/{issue_id}/deliveries").json()
+    assert log["total"] == 6 and {d["email"] for d in log["items"]} == {p.email for p in ALL}
+    failed = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"status": "failed"}).json()
+    assert failed["total"] == 1
+    assert failed["items"][0] | {"sent_at": None} == {
+        "email": LI_HUNAN.email, "name": "李伟", "status": "failed", "attempts": 5, "articles": 0, "reason": None,
+        "last_error": "550 5.1.1 no such user", "sent_at": None, "message_id": None,
+    }
+    paged = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"limit": 4, "offset": 4}).json()
+    assert len(paged["items"]) == 2 and paged["total"] == 6
+
+
+def test_a_preview_lists_the_articles_in_and_out_with_reasons(api):
+    client = api.client
+    issue_id = _plan(client)["id"]
+    preview = client.get(f"/api/v1/issues/{issue_id}/preview", params={"email": LI_HUNAN.email}).json()
+    assert preview["article_count"] == 3 and preview["skip"] is None
+    assert preview["subject"] == "乡村振兴周报 第1期 · 2026年11月22日（3篇）"
+    assert [a["title"] for a in preview["included"]] == [
+        "沅陵县创办全国首家乡村振兴金融服务组织", "金银花产业带动山区农户增收", "指导农村改厕工作 打造群众满意工程",
+    ]
+    assert preview["included"][0]["reason"] == "湖南怀化 lies inside picked 湖南"
+    assert preview["included"][0]["reason_kind"] == "inside"
+    assert len(preview["excluded"]) == 13 and all(a["reason_kind"] == "apart" for a in preview["excluded"])
+    nothing = client.get(f"/api/v1/issues/{issue_id}/preview", params={"email": ZHAO_NOTHING.email}).json()
+    assert nothing["subject"] is None and nothing["skip"] == "empty" and nothing["included"] == []
+    assert client.get(f"/api/v1/issues/{issue_id}/preview", params={"email": "x@example.org"}).status_code == 404
+
+
+def test_a_test_send_goes_out_and_the_ledger_stays_empty(api):
+    client = api.client
+    issue_id = _plan(client)["id"]
+    response = client.post(f"/api/v1/issues/{issue_id}/test", json={"to": "qa@example.net", "email": LI_HUNAN.email})
+    assert response.status_code == 200, response.text
+    assert response.json()["article_count"] == 3 and response.json()["subject"].startswith("[测试] ")
+    [received] = api.smtp.messages
+    msg, text, _ = parse_mail(received.data)
+    assert received.rcpt_tos == ["qa@example.net"] and msg["Subject"].startswith("[测试] 乡村振兴周报 第1期")
+    assert "金银花产业带动山区农户增收" in text
+    whole = client.post(f"/api/v1/issues/{issue_id}/test", json={"to": "qa@example.net"})
+    assert whole.json()["article_count"] == 16
+    with transaction(api.url) as session:
+        assert session.scalar(select(func.count()).select_from(models.Delivery)) == 0
+
+
+MALFORMED = [
+    ("post", "/api/v1/issues", {"json": {}}, "period_end"),
+    ("post", "/api/v1/issues", {"json": {"period_end": "22/11/2026"}}, "period_end"),
+    ("post", "/api/v1/issues", {"json": {"period_end": "0001-01-01"}}, "period_end"),
+    ("post", "/api/v1/issues", {"json": {"period_end": "9999-12-31"}}, "period_end"),
+    ("post", "/api/v1/issues", {"json": {"period_end": 20261122.5}}, "period_end"),
+    ("post", "/api/v1/issues", {"json": {"period_end": "2026-11-22", "extra": 1}}, "extra"),
+    ("post", "/api/v1/issues", {"json": {"period_end": "2026-11-22", "list": ""}}, "list"),
+    ("post", "/api/v1/issues", {"json": {"period_end": "2026-11-22", "list": "x" * 65}}, "list"),
+    ("post", "/api/v1/issues", {"json": [1, 2]}, "body"),
+    ("post", "/api/v1/issues", {"content": b"{not json", "headers": {"content-type": "application/json"}}, "body"),
+    ("get", "/api/v1/issues", {"params": {"status": "bogus"}}, "status"),
+    ("get", "/api/v1/issues", {"params": {"limit": 0}}, "limit"),
+    ("get", "/api/v1/issues", {"params": {"limit": "abc"}}, "limit"),
+    ("get", "/api/v1/issues", {"params": {"offset": -1}}, "offset"),
+    ("get", "/api/v1/issues/0", {}, "issue_id"),
+    ("get", "/api/v1/issues/abc", {}, "issue_id"),
+    ("get", "/api/v1/issues/99999999999", {}, "issue_id"),
+    ("post", "/api/v1/issues/abc/pause", {}, "issue_id"),
+    ("get", "/api/v1/issues/{id}/deliveries", {"params": {"status": "lost"}}, "status"),
+    ("get", "/api/v1/issues/{id}/deliveries", {"params": {"limit": 100000}}, "limit"),
+    ("get", "/api/v1/issues/{id}/preview", {}, "email"),
+    ("get", "/api/v1/issues/{id}/preview", {"params": {"email": "not an address"}}, "email"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {}}, "to"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {"to": 12345}}, "to"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {"to": "a@b.c\r\nBcc: x@y"}}, "to"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {"to": "a@example.org, b@example.org"}}, "to"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {"to": "王@例子.中国"}}, "to"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {"to": "a@example.org", "email": "nope"}}, "email"),
+    ("post", "/api/v1/issues/{id}/test", {"json": {"to": "a@example.org", "cc": "b@example.org"}}, "cc"),
+]
+
+
+def test_malformed_input_answers_4xx_naming_the_field_and_never_5xx(api):
+    client = api.client
+    issue_id = _plan(client)["id"]
+    for method, path, kwargs, field in MALFORMED:
+        response = getattr(client, method)(path.replace("{id}", str(issue_id)), **kwargs)
+        assert 400 <= response.status_code < 500, (path, kwargs, response.status_code, response.text)
+        assert field in response.text, (path, kwargs, response.text)
+    assert api.smtp.messages == []
+    with transaction(api.url) as session:
+        assert session.scalar(select(func.count()).select_from(models.Issue)) == 1
