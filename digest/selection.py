@@ -8,6 +8,7 @@ picked = every region, 全国 included). 全国 overlaps only 全国.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
@@ -55,20 +56,45 @@ def article_matches(article: Article, picks: Picks, regions: RegionIndex) -> boo
     return _topic_ok(article, picks) and _RegionRule(picks.regions, regions)(article)
 
 
-def explain_match(
+@dataclass(frozen=True)
+class Explanation:
+    """Why an article is in or out for some picks: a kind and the names it mentions, as data.
+
+    Pages word it in the reader's language from `kind` and `values`; str() is
+    the English sentence for logs and the CLI.
+    """
+
+    included: bool
+    kind: str  # topic, everywhere, no_region, same, inside, contains, apart
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    _SENTENCES = {
+        "topic": "out: topic {topic} not picked",
+        "everywhere": "in: no region picked, so every region",
+        "no_region": "out: the article has no region, and this subscriber picked regions",
+        "same": "in: {article} picked",
+        "inside": "in: {article} lies inside picked {picked}",
+        "contains": "in: {article} contains picked {picked}",
+        "apart": "out: {article} does not overlap the picked regions ({picked})",
+    }
+
+    def __str__(self) -> str:
+        return self._SENTENCES[self.kind].format(**self.values)
+
+
+def explain(
     article: Article, picks: Picks, regions: RegionIndex, *, topic_names: Mapping[str, str] | None = None
-) -> str:
+) -> Explanation:
     """Why `article` is in or out of this subscriber's digest, for people reading a preview.
 
     `topic_names` maps slugs to the names readers know (industry → 产业发展).
     """
-    topic = (topic_names or {}).get(article.topic, article.topic)
     if not _topic_ok(article, picks):
-        return f"out: topic {topic} not picked"
+        return Explanation(False, "topic", {"topic": (topic_names or {}).get(article.topic, article.topic)})
     if not picks.regions:
-        return "in: no region picked, so every region"
+        return Explanation(True, "everywhere")
     if not article.region_codes:
-        return "out: the article has no region, and this subscriber picked regions"
+        return Explanation(False, "no_region")
 
     def name(code: str) -> str:
         return regions.display(code) if code in regions else code
@@ -77,16 +103,23 @@ def explain_match(
     # The closest relation reads best: the very region picked, then inside, then containing.
     for code, picked in pairs:
         if code == picked:
-            return f"in: {name(code)} picked"
+            return Explanation(True, "same", {"article": name(code)})
     for code, picked in pairs:
         if picked in _lineage(code, regions):
-            return f"in: {name(code)} lies inside picked {name(picked)}"
+            return Explanation(True, "inside", {"article": name(code), "picked": name(picked)})
     for code, picked in pairs:
         if code in _lineage(picked, regions):
-            return f"in: {name(code)} contains picked {name(picked)}"
+            return Explanation(True, "contains", {"article": name(code), "picked": name(picked)})
     shown = "、".join(name(c) for c in article.region_codes)
     chosen = "、".join(name(c) for c in sorted(picks.regions))
-    return f"out: {shown} does not overlap the picked regions ({chosen})"
+    return Explanation(False, "apart", {"article": shown, "picked": chosen})
+
+
+def explain_match(
+    article: Article, picks: Picks, regions: RegionIndex, *, topic_names: Mapping[str, str] | None = None
+) -> str:
+    """`explain` as one English sentence."""
+    return str(explain(article, picks, regions, topic_names=topic_names))
 
 
 def select_articles(articles: Iterable[Article], picks: Picks, regions: RegionIndex) -> list[Article]:

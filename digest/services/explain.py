@@ -1,26 +1,17 @@
-"""`explain_match`'s sentences as data, so pages can say them in Chinese or English.
+"""Why an article is in or out of a preview, in terms the pages can word in Chinese or English.
 
-The selection core words its explanations in English for logs and the CLI; this
-reads them back into a kind and the names it mentions. tests/services/test_operations.py
-walks every sentence explain_match can produce, so a rewording there fails loudly
-here instead of showing the raw English (which stays the fallback).
+The core's `explain` gives a kind and the names it mentions; a preview adds one
+kind of its own (`list_topic`: the article matches but its topic is not one of
+the list's sections, so the digest leaves it out).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-_PATTERNS = (
-    ("topic", re.compile(r"out: topic (?P<topic>.+) not picked")),
-    ("everywhere", re.compile(r"in: no region picked, so every region")),
-    ("no_region", re.compile(r"out: the article has no region, and this subscriber picked regions")),
-    ("inside", re.compile(r"in: (?P<article>.+?) lies inside picked (?P<picked>.+)")),
-    ("contains", re.compile(r"in: (?P<article>.+?) contains picked (?P<picked>.+)")),
-    ("same", re.compile(r"in: (?P<article>.+) picked")),
-    ("apart", re.compile(r"out: (?P<article>.+) does not overlap the picked regions \((?P<picked>.+)\)")),
-)
-KINDS = tuple(kind for kind, _ in _PATTERNS) + ("list_topic", "other")
+from digest.selection import Explanation
+
+KINDS = ("topic", "everywhere", "no_region", "same", "inside", "contains", "apart", "list_topic")
 
 
 @dataclass(frozen=True)
@@ -28,7 +19,7 @@ class Reason:
     included: bool
     kind: str  # one of KINDS
     values: dict[str, str] = field(default_factory=dict)  # the names the sentence mentions
-    text: str = ""  # explain_match's own words
+    text: str = ""  # the English sentence, for logs
 
     @property
     def key(self) -> str:
@@ -36,10 +27,5 @@ class Reason:
         return f"iss_why_{self.kind}"
 
 
-def read_reason(text: str) -> Reason:
-    included = text.startswith("in:")
-    for kind, pattern in _PATTERNS:
-        match = pattern.fullmatch(text)
-        if match:
-            return Reason(included, kind, match.groupdict(), text)
-    return Reason(included, "other", {"text": text}, text)
+def reason_from(explanation: Explanation) -> Reason:
+    return Reason(explanation.included, explanation.kind, dict(explanation.values), str(explanation))

@@ -24,10 +24,10 @@ from digest.links import make_recipient
 from digest.messages import build_message
 from digest.regions import RegionIndex
 from digest.rendering import render_digest
-from digest.selection import assemble_digest, explain_match
+from digest.selection import assemble_digest, explain
 from digest.services import NotFound
 from digest.services.articles import articles_of_period
-from digest.services.explain import Reason, read_reason
+from digest.services.explain import Reason, reason_from
 from digest.services.issues import delivery_counts, start_issue
 from digest.services.lists import list_info
 from digest.services.subscribers import InvalidSubscriber, normalise_email, picks_of
@@ -196,7 +196,7 @@ def preview_issue(
     chosen = set(digest.article_ids)
     verdicts = []
     for article in articles:
-        reason = read_reason(explain_match(article, picks, regions, topic_names=names))
+        reason = reason_from(explain(article, picks, regions, topic_names=names))
         if reason.included and article.id not in chosen:
             reason = Reason(False, "list_topic", {}, reason.text)
         verdicts.append(Verdict(article.id, article.title, article.region_label, names.get(article.topic, article.topic),

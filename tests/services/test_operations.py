@@ -17,10 +17,10 @@ from digest.domain import Article, Picks
 from digest.ingest import parse_file
 from digest.regions import load_regions
 from digest.rendering import make_environment
-from digest.selection import explain_match
+from digest.selection import explain
 from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.explain import KINDS, read_reason
+from digest.services.explain import KINDS, reason_from
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.operations import (
@@ -66,7 +66,7 @@ def _article(codes, topic="industry"):
                    published=datetime(2026, 11, 20, tzinfo=timezone.utc))
 
 
-def test_every_sentence_explain_match_writes_is_read_back_into_a_kind_and_its_names():
+def test_every_kind_of_explanation_carries_the_names_it_mentions():
     cases = [
         (_article(["431200"], topic="macro"), Picks(topics=frozenset({"industry"})), "topic", {"topic": "宏观形势"}),
         (_article(["431200"]), Picks(), "everywhere", {}),
@@ -77,12 +77,9 @@ def test_every_sentence_explain_match_writes_is_read_back_into_a_kind_and_its_na
         (_article(["000000"]), Picks(regions=frozenset({"430000"})), "apart", {"article": "全国", "picked": "湖南"}),
     ]
     for article, picks, kind, values in cases:
-        text = explain_match(article, picks, REGIONS, topic_names={"macro": "宏观形势"})
-        reason = read_reason(text)
-        assert (reason.kind, reason.values, reason.included) == (kind, values, text.startswith("in:")), text
-    assert {c[2] for c in cases} | {"list_topic", "other"} == set(KINDS)
-    unknown = read_reason("in: because the moon is full")
-    assert unknown.kind == "other" and unknown.values == {"text": "in: because the moon is full"}
+        reason = reason_from(explain(article, picks, REGIONS, topic_names={"macro": "宏观形势"}))
+        assert (reason.kind, reason.values, reason.included) == (kind, values, reason.text.startswith("in:")), reason
+    assert {c[2] for c in cases} | {"list_topic"} == set(KINDS)
 
 
 def test_a_preview_is_the_digest_the_send_would_build_with_a_reason_for_every_article(world):
