@@ -16,3 +16,12 @@ def site(database_url, tmp_path, smtp_server):
     seed(database_url)
     with TestClient(create_app(settings)) as client:
         yield Site(database_url, settings, client, smtp_server)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium, shared by the tests of one module."""
+    from browserutil import launch_chromium
+
+    with launch_chromium() as chromium:
+        yield chromium

@@ -8,14 +8,11 @@ goes out → one-click unsubscribe. Screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from fixtures_db import _unavailable, make_settings
+from browserutil import serve, shot
+from fixtures_db import make_settings
 from smtpserver import free_port
 from sqlalchemy import select
 from webutil import LIST, PERIOD_END, parse_mail, seed
@@ -29,31 +26,6 @@ from digest.services.sending import send_pending
 from digest.storage import models
 from digest.storage.db import session_factory, transaction
 from digest.transports import open_transport
-from digest.web import create_app
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable("playwright", exc)
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
-        _unavailable("chromium", FileNotFoundError(CHROMIUM))
-    with sync_playwright() as pw:
-        try:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the browser means "no browser"
-            _unavailable("chromium", exc)
-        yield pw, chromium
-        chromium.close()
 
 
 @dataclasses.dataclass
@@ -65,27 +37,12 @@ class Server:
 
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
-    import uvicorn
-
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
     seed(sqlite_url)
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(base, settings, sqlite_url)
-    uv.should_exit = True
-    thread.join(10)
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with serve(settings, port):
+        yield Server(base, settings, sqlite_url)
 
 
 def _link(text: str, base: str, prefix: str) -> str:
@@ -104,7 +61,7 @@ def _wait_for_mail(smtp, count: int) -> None:
 
 
 def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, smtp_server):
-    pw, chromium = browser
+    chromium = browser
     context = chromium.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
     page = context.new_page()
     errors: list[str] = []
@@ -116,16 +73,16 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
     page.fill("#name", "读者")
     page.fill("#region-q", "临泽")
     page.locator('#region-hits input[value="620723"]').check()  # found by the search box (JS)
-    _shot(page, "subscribe")
+    shot(page, "subscribe")
     page.click("button.primary")
     page.wait_for_selector("text=请查收确认邮件")
-    _shot(page, "check-inbox")
+    shot(page, "check-inbox")
 
     _wait_for_mail(smtp_server, 1)
     _, text, _ = parse_mail(smtp_server.messages[0].data)
     page.goto(_link(text, server.base, "/confirm/"))
     page.wait_for_selector("text=订阅已确认")
-    _shot(page, "confirmed")
+    shot(page, "confirmed")
 
     page.click("a.button")  # to the preferences page
     page.wait_for_selector("text=订阅偏好")
@@ -135,7 +92,7 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
     page.locator('input[name="topic"][value="industry"]').check()
     page.click('button[value="save"]')
     page.wait_for_selector("text=已保存您的选择")
-    _shot(page, "preferences")
+    shot(page, "preferences")
 
     with transaction(server.url) as session:
         sub = session.scalar(select(models.Subscription))
@@ -162,29 +119,29 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
     msg, text, _ = parse_mail(smtp_server.messages[1].data)
     page.goto(_link(text, server.base, f"/issues/{issue_id}/view/"))
     page.locator(".article-title", has_text="沅陵县创办全国首家乡村振兴金融服务组织").wait_for()
-    _shot(page, "view-in-browser")
+    shot(page, "view-in-browser")
 
     unsubscribe = msg["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
-    provider = pw.request.new_context()  # no cookies, no page: what a mail provider sends
-    response = provider.post(unsubscribe, form={"List-Unsubscribe": "One-Click"}, max_redirects=0)
+    provider = chromium.new_context()  # no cookies, no page: what a mail provider sends
+    response = provider.request.post(unsubscribe, form={"List-Unsubscribe": "One-Click"}, max_redirects=0)
     assert response.status == 200
-    provider.dispose()
+    provider.close()
     with transaction(server.url) as session:
         assert session.scalar(select(models.Subscription.status)) == "unsubscribed"
     page.goto(unsubscribe)
     page.wait_for_selector("text=今后不会再收到本刊")
-    _shot(page, "unsubscribed")
+    shot(page, "unsubscribed")
 
     page.goto(f"{server.base}/lists/{LIST}/archive")
     page.click("text=第1期")
     page.locator(".article-title", has_text="部署全面推进乡村振兴工作").wait_for()  # the full issue, national news too
-    _shot(page, "archive-issue")
+    shot(page, "archive-issue")
     assert errors == []
     context.close()
 
 
 def test_the_form_works_without_javascript_and_on_a_phone(browser, server, smtp_server):
-    _, chromium = browser
+    chromium = browser
     context = chromium.new_context(
         java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
     )
@@ -197,10 +154,10 @@ def test_the_form_works_without_javascript_and_on_a_phone(browser, server, smtp_
     page.locator("details.browse > summary").click()
     assert page.locator('.tree input[value="430000"]').is_visible()
     page.fill("#email", "phone@example.org")
-    _shot(page, "subscribe-phone")
+    shot(page, "subscribe-phone")
     page.click("button.primary")
     page.wait_for_selector("text=Check your inbox")
-    _shot(page, "check-inbox-phone")
+    shot(page, "check-inbox-phone")
     _wait_for_mail(smtp_server, 1)
     with transaction(server.url) as session:
         sub = session.scalar(select(models.Subscription))

@@ -8,14 +8,11 @@ footer. The database is checked after each. Screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from fixtures_db import _unavailable, make_settings
+from browserutil import serve, shot
+from fixtures_db import make_settings
 from personas import SUN_EDITOR, ZHOU_ADMIN
 from smtpserver import free_port
 from sqlalchemy import select
@@ -24,32 +21,8 @@ from webutil import add_staff, seed
 from digest.services.lists import ensure_default_list
 from digest.storage import models
 from digest.storage.db import transaction
-from digest.web import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 UPLOAD = Path(__file__).resolve().parents[1] / "fixtures" / "admin-upload-week.txt"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable("playwright", exc)
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
-        _unavailable("chromium", FileNotFoundError(CHROMIUM))
-    with sync_playwright() as pw:
-        try:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the browser means "no browser"
-            _unavailable("chromium", exc)
-        yield chromium
-        chromium.close()
 
 
 @dataclasses.dataclass
@@ -60,29 +33,14 @@ class Server:
 
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
-    import uvicorn
-
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
     seed(sqlite_url)
     add_staff(sqlite_url, SUN_EDITOR)
     add_staff(sqlite_url, ZHOU_ADMIN)
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(base, sqlite_url)
-    uv.should_exit = True
-    thread.join(10)
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with serve(settings, port):
+        yield Server(base, sqlite_url)
 
 
 def _sign_in(chromium, server, staff, **options):
@@ -116,21 +74,21 @@ def test_an_editor_uploads_a_week_retags_one_article_and_hides_another(browser, 
     assert page.locator("#count-rejected").inner_text() == "1"
     problem = page.locator("tr.problem.error").first.inner_text()
     assert "admin-upload-week.txt" in problem and "21" in problem and "regions" in problem
-    _shot(page, "admin-articles-upload-report")
+    shot(page, "admin-articles-upload-report")
 
     page.click("#upload-report >> text=返回文章列表")
     page.fill("#f-week", "2026-11-22")
     page.click("form.filters button")
     page.locator("table.articles").wait_for()
     assert "共 20 篇" in page.inner_text("main")
-    _shot(page, "admin-articles")
+    shot(page, "admin-articles")
 
     page.click("text=红枣合作社试水直播带货")
     page.fill("#a-regions", "甘肃张掖")
     page.click('button[value="save"]')
     page.wait_for_selector("text=已保存。")
     assert page.inner_text("#region-names") == "甘肃省张掖市"
-    _shot(page, "admin-article-edit")
+    shot(page, "admin-article-edit")
     assert _article(server.url, "红枣合作社试水直播带货") == ("甘肃张掖", ["620700"], False)
 
     page.goto(f"{server.base}/admin/articles?q=垃圾分类")
@@ -159,7 +117,7 @@ def test_an_admin_moves_the_schedule_and_rewrites_the_branding(browser, server):
         page.fill(f'input[aria-label="内容 {i}"]', value)
     page.fill("#l-contact_email", "desk@example.org")
     page.fill('input[aria-label="栏目名称 industry"]', "产业振兴")
-    _shot(page, "admin-list-settings")
+    shot(page, "admin-list-settings")
     page.click("button.primary")
     page.wait_for_selector("text=设置已保存。")
     with transaction(server.url) as session:
@@ -183,5 +141,5 @@ def test_the_settings_page_works_on_a_phone_without_javascript(browser, server):
     with transaction(server.url) as session:
         assert ensure_default_list(session).postal_address == "示例路 2 号"
     page.goto(f"{server.base}/admin/articles")
-    _shot(page, "admin-articles-phone")
+    shot(page, "admin-articles-phone")
     context.close()

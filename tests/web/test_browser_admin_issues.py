@@ -8,14 +8,11 @@ frame) → a test send that the loopback SMTP server receives. Screenshots land 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import threading
 import time
-from pathlib import Path
 
 import pytest
-from fixtures_db import _unavailable, make_settings
+from browserutil import ARTIFACTS, serve, shot
+from fixtures_db import make_settings
 from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING
 from smtpserver import free_port
 from webutil import PERIOD_END, add_staff, parse_mail, seed
@@ -28,32 +25,8 @@ from digest.services.sending import send_pending
 from digest.services.subscribers import upsert_subscription
 from digest.storage.db import session_factory, transaction
 from digest.transports import open_transport
-from digest.web import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TEST_TO = "layout.check@example.net"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable("playwright", exc)
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
-        _unavailable("chromium", FileNotFoundError(CHROMIUM))
-    with sync_playwright() as pw:
-        try:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the browser means "no browser"
-            _unavailable("chromium", exc)
-        yield chromium
-        chromium.close()
 
 
 @dataclasses.dataclass
@@ -66,8 +39,6 @@ class Server:
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
     """The demo week, every persona confirmed, issue 1 sent through the SMTP server, an editor account."""
-    import uvicorn
-
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
@@ -84,21 +55,8 @@ def server(sqlite_url, tmp_path, smtp_server):
     with open_transport(settings.smtp_url, settings.outbox) as transport:
         send_pending(session_factory(sqlite_url), issue_id, transport, settings, regions, make_environment())
     add_staff(sqlite_url, SUN_EDITOR)
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(base, settings, sqlite_url)
-    uv.should_exit = True
-    thread.join(10)
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with serve(settings, port):
+        yield Server(base, settings, sqlite_url)
 
 
 def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(browser, server, smtp_server):
@@ -127,14 +85,14 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
     assert page.locator("#chart-provinces g.hrow.province").first.get_attribute("data-value") == "2"  # 陕西
     box = page.locator("#chart-deliveries rect.seg-sent").bounding_box()
     assert box and box["height"] > 50  # drawn, and styled by the stylesheet rather than invisible
-    _shot(page, "admin-dashboard")
+    shot(page, "admin-dashboard")
 
     page.click("nav.admin-nav >> text=期刊")
     page.click("text=第1期")
     page.wait_for_selector("text=投递记录")
     assert page.locator("table.ops-log tbody tr").count() == len(ALL)
     assert page.locator(f"table.ops-log tr:has-text('{ZHAO_NOTHING.email}') .badge").inner_text() == "已跳过"
-    _shot(page, "admin-issue")
+    shot(page, "admin-issue")
 
     page.click("text=预览与测试发送")
     page.fill("#p-email", LI_HUNAN.email)
@@ -150,7 +108,7 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
     frame.locator("text=金银花产业带动山区农户增收").first.wait_for()
     page.locator("iframe.ops-frame").scroll_into_view_if_needed()
     page.locator("iframe.ops-frame").screenshot(path=str(ARTIFACTS / "admin-issue-preview-digest.png"))
-    _shot(page, "admin-issue-preview")
+    shot(page, "admin-issue-preview")
 
     page.fill("#t-to", TEST_TO)
     page.click("section.ops-test button")
@@ -169,7 +127,7 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
     for title in ("沅陵县创办全国首家乡村振兴金融服务组织", "金银花产业带动山区农户增收", "指导农村改厕工作 打造群众满意工程"):
         assert title in text and title in html
     assert "部署全面推进乡村振兴工作" not in text
-    _shot(page, "admin-issue-test-sent")
+    shot(page, "admin-issue-test-sent")
     assert errors == []
     context.close()
 
@@ -183,7 +141,7 @@ def test_the_issue_pages_work_on_a_phone_without_javascript(browser, server):
     page.fill("#password", SUN_EDITOR.password)
     page.click("button.primary")
     page.wait_for_selector("#chart-provinces")
-    _shot(page, "admin-dashboard-phone")
+    shot(page, "admin-dashboard-phone")
     page.goto(f"{server.base}/admin/issues")
     page.click("text=Issue 1")
     page.wait_for_selector("text=Delivery log")
@@ -193,5 +151,5 @@ def test_the_issue_pages_work_on_a_phone_without_javascript(browser, server):
     assert page.locator("table.ops-log tbody tr").count() == 1
     # The page fits the phone: only the tables scroll sideways, inside their own box.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
-    _shot(page, "admin-issue-phone")
+    shot(page, "admin-issue-phone")
     context.close()

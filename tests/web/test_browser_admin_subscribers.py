@@ -9,14 +9,10 @@ JavaScript the list still filters and scrolls. Screenshots land in test-artifact
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import threading
-import time
-from pathlib import Path
 
 import pytest
-from fixtures_db import _unavailable, make_settings
+from browserutil import serve, shot
+from fixtures_db import make_settings
 from personas import ZHOU_ADMIN
 from smtpserver import free_port
 from sqlalchemy import select
@@ -24,14 +20,7 @@ from webutil import add_staff, seed
 
 from digest.storage import models
 from digest.storage.db import transaction
-from digest.web import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PEOPLE_CSV = (
     "email,name,regions,topics,status\n"
     "tian.ye@example.cn,田野,\"湖南, 怀化\",产业发展,\n"
@@ -43,23 +32,6 @@ PEOPLE_CSV = (
 ).encode()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable("playwright", exc)
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
-        _unavailable("chromium", FileNotFoundError(CHROMIUM))
-    with sync_playwright() as pw:
-        try:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the browser means "no browser"
-            _unavailable("chromium", exc)
-        yield chromium
-        chromium.close()
-
-
 @dataclasses.dataclass
 class Server:
     base: str
@@ -68,28 +40,13 @@ class Server:
 
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
-    import uvicorn
-
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
     seed(sqlite_url)
     add_staff(sqlite_url, ZHOU_ADMIN)
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(base, sqlite_url)
-    uv.should_exit = True
-    thread.join(10)
-
-
-def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    with serve(settings, port):
+        yield Server(base, sqlite_url)
 
 
 def _sign_in(page, base: str, next_path: str) -> None:
@@ -131,7 +88,7 @@ def test_an_admin_imports_finds_and_edits_a_subscriber(browser, server):
     }  # fmt: skip
     assert set(bad) == {"3", "5", "6"}
     assert "email" in bad["3"] and "火星" in bad["5"] and "天文观测" in bad["6"]
-    _shot(page, "admin-subscribers-import-report")
+    shot(page, "admin-subscribers-import-report")
 
     assert _subscription(server.url, "tian.ye@example.cn") == ("田野", "confirmed", ["430000", "431200"], ["industry"])
     assert _subscription(server.url, "he.liu@example.cn")[1] == "pending"
@@ -152,7 +109,7 @@ def test_an_admin_imports_finds_and_edits_a_subscriber(browser, server):
     page.fill("#f-region", "")
     page.click("button:has-text('筛选')")
     page.wait_for_selector("text=共 3 位订阅者符合条件")
-    _shot(page, "admin-subscribers-list")
+    shot(page, "admin-subscribers-list")
 
     page.click("a:has-text('tian.ye@example.cn')")
     page.wait_for_selector("h1:has-text('编辑订阅者')")
@@ -170,7 +127,7 @@ def test_an_admin_imports_finds_and_edits_a_subscriber(browser, server):
     page.click("button:has-text('保存')")
     page.wait_for_selector("text=已保存。")
     assert page.input_value("#s-regions") == "甘肃临泽, 全国"
-    _shot(page, "admin-subscribers-edit")
+    shot(page, "admin-subscribers-edit")
     assert _subscription(server.url, "tian.ye@example.cn") == (
         "田野（临泽）", "confirmed", ["620723", "000000"], ["macro", "public-services"]
     )  # fmt: skip
@@ -190,14 +147,14 @@ def test_the_list_works_on_a_phone_without_javascript(browser, server):
     page.select_option("#f-status", "confirmed")
     page.click("button:has-text('Filter')")
     page.wait_for_selector("text=Matching subscribers: 0")
-    _shot(page, "admin-subscribers-phone")
+    shot(page, "admin-subscribers-phone")
     page.goto(f"{server.base}/admin/suppressions")
     page.fill("#p-email", "bounced@example.org")
     page.fill("#p-reason", "hard bounce 550 5.1.1")
     page.click("button:has-text('Suppress')")
     page.wait_for_selector("text=Added to the suppression list.")
     assert page.locator("td.subs-email").all_inner_texts() == ["bounced@example.org"]
-    _shot(page, "admin-suppressions-phone")
+    shot(page, "admin-suppressions-phone")
     with transaction(server.url) as session:
         assert session.scalars(select(models.Suppression.reason)).all() == ["hard bounce 550 5.1.1"]
     context.close()
