@@ -35,7 +35,7 @@ class Claim:
     delivery_id: int
     issue_id: int
     message_id: str
-    article_count: int
+    article_ids: tuple[int, ...]
 
 
 class Ledger:
@@ -83,7 +83,7 @@ class Ledger:
             params.update({f"s{i}_email": email, f"s{i}_reason": reason, f"s{i}_created_at": now})
         if claim is not None:
             params.update(c_id=claim.delivery_id, c_issue=claim.issue_id, c_message_id=claim.message_id,
-                          c_count=claim.article_count, c_now=now)
+                          c_count=len(claim.article_ids), c_articles=list(claim.article_ids), c_now=now)
         self._writes.clear()
         self._suppress.clear()
         statements = self._statements.get(shape)
@@ -148,5 +148,5 @@ _CLAIM = (
         select(_issues.c.id).where(_issues.c.id == bindparam("c_issue"), _issues.c.status == "sending").exists(),
     )
     .values(status="sending", attempts=_deliveries.c.attempts + 1, message_id=bindparam("c_message_id"),
-            article_count=bindparam("c_count"), updated_at=bindparam("c_now"))
+            article_count=bindparam("c_count"), article_ids=bindparam("c_articles"), updated_at=bindparam("c_now"))
 )

@@ -175,7 +175,7 @@ def send_batch(
             message = None
             if outcome is None:
                 try:
-                    message, message_id, count = _build(row, ctx, settings, regions, env)
+                    message, message_id, article_ids = _build(row, ctx, settings, regions, env)
                 except Exception as exc:  # a message that cannot be built must not stop the others
                     outcome = ("failed", None, f"could not build the message: {exc!r}")
                 else:
@@ -188,7 +188,7 @@ def send_batch(
                 if progress:
                     progress(1)
                 continue
-            if not ledger.commit(Claim(row.id, ctx.issue_id, message_id, count)):
+            if not ledger.commit(Claim(row.id, ctx.issue_id, message_id, article_ids)):
                 continue
             if throttle:
                 throttle()
@@ -223,10 +223,10 @@ def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | N
 
 
 def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env):
-    """The finished message, its Message-ID and article count; (None, None, 0) when nothing matches."""
+    """The finished message, its Message-ID and its articles; (None, None, ()) when nothing matches."""
     digest = ctx.digest_for(row.picks, regions)
     if digest.article_count == 0:
-        return None, None, 0
+        return None, None, ()
     content = ctx.content_for(digest, env)
     recipient = make_recipient(
         email=row.email,
@@ -248,7 +248,7 @@ def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionInde
         message_id=message_id,
     )
     # Handed back as built: reading it from the message would parse the header again.
-    return message, message_id, digest.article_count
+    return message, message_id, digest.article_ids
 
 
 def send_pending(

@@ -205,6 +205,9 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     article_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The articles this subscriber's copy held, so "view in browser" shows what was sent
+    # even after they change their picks.
+    article_ids: Mapped[list | None] = mapped_column(JSON)
     message_id: Mapped[str | None] = mapped_column(String(300))
     # When this subscriber's copy may go: the slot in their time zone (None = now).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

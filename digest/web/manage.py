@@ -217,11 +217,22 @@ def view_issue(request: Request, issue_id: int, token: str):
         if issue is None or issue.list_id != sub.list_id:
             raise PageError(404, "not_found")
         ml = sub.list
-        # Their current picks: close to what they got, and what they will get next.
+        sent = session.scalar(
+            select(models.Delivery.article_ids).where(
+                models.Delivery.issue_id == issue.id, models.Delivery.subscriber_id == sub.subscriber_id
+            )
+        )
+        articles = articles_of_period(session, ml, issue.period_end)
+        if sent:
+            # What their copy held, whatever they have picked since (a hidden article stays out).
+            articles, picks = [a for a in articles if a.id in set(sent)], Picks()
+        else:
+            # Not sent to them (yet): their current picks, what they will get.
+            picks = picks_of(sub)
         digest = assemble_digest(
             list_info(ml),
-            articles_of_period(session, ml, issue.period_end),
-            picks_of(sub),
+            articles,
+            picks,
             web.regions,
             period_start=issue.period_start,
             period_end=issue.period_end,

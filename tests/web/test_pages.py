@@ -263,6 +263,18 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
 
 
+def test_view_in_browser_shows_the_copy_they_got_after_they_change_their_picks(site):
+    _add(site.url, "hunan@example.org", regions=["湖南"])
+    issue_id = _send_issue(site)
+    _, text, _ = parse_mail(site.smtp.messages[0].data)
+    with transaction(site.url) as session:
+        sub = session.scalar(select(models.Subscription))
+        sub.region_codes = ["000000"]  # since then: national news only
+    page = site.client.get(link_in(text, f"/issues/{issue_id}/view/"))
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
+    assert "部署全面推进乡村振兴工作" not in page.text
+
+
 def test_security_headers_and_languages(site):
     page = site.client.get(SUBSCRIBE)
     assert page.headers["x-content-type-options"] == "nosniff"
