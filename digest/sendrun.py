@@ -46,7 +46,7 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
             .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "pending")
         )
     if app.settings.broker_url:
-        return SendResult(0, period_end, period_end, SendReport(issue_id, {"queued": dispatch_issue(app, issue_id)}), [])
+        return SendResult(0, period_end, period_end, SendReport(issue_id, {"queued": dispatch_issue(app.settings.broker_url, app.factory, issue_id)}), [])
     with open_transport(app.settings.smtp_url, app.settings.outbox) as transport:
         with click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar:
             report = send_pending(
@@ -55,16 +55,16 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
     return ledger_result(app, issue_id, report)
 
 
-def dispatch_issue(app, issue_id: int) -> int:
+def dispatch_issue(broker_url: str, factory, issue_id: int) -> int:
     """With a broker, the workers send: hand them the issue's rows in batches."""
     from celery import Celery
 
     from digest.pipeline import BATCH_SIZE
 
-    client = Celery(broker=app.settings.broker_url)
+    client = Celery(broker=broker_url)
     queued = 0
     while True:
-        with app.session() as session:
+        with factory.begin() as session:
             batch = claim_due(session, limit=BATCH_SIZE, issue_id=issue_id, respect_backoff=False).get(issue_id)
         if not batch:
             return queued

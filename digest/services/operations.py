@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from types import SimpleNamespace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -302,8 +301,7 @@ def deliver_now(factory: sessionmaker[Session], issue_id: int, settings: Setting
     if settings.broker_url:
         from digest.sendrun import dispatch_issue
 
-        # dispatch_issue wants `digest send`'s app; these two attributes are all it reads.
-        dispatch_issue(SimpleNamespace(settings=settings, session=factory.begin), issue_id)
+        dispatch_issue(settings.broker_url, factory, issue_id)
         return "queued"
     from digest.services.sending import send_pending
 
