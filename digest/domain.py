@@ -7,6 +7,7 @@ built by hand in tests and passed between processes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -34,6 +35,15 @@ class Problem:
     line: int | None = None
     field: str | None = None
     severity: str = "error"  # "error": the item was not kept; "warning": kept, with a doubt
+    # What went wrong as data, so a page can say it in its reader's language; `message`
+    # stays the English wording for the CLI and logs. None for problems nobody coded yet.
+    code: str | None = None
+    # Pairs rather than a dict keep Problem hashable; a mapping given here is turned into pairs.
+    params: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.params, Mapping):
+            object.__setattr__(self, "params", tuple((k, str(v)) for k, v in self.params.items()))
 
     def __str__(self) -> str:
         where = self.source or "input"

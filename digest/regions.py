@@ -63,6 +63,9 @@ _LOOKALIKES = frozenset(frozenset(p) for p in _LOOKALIKE_PAIRS)
 
 _SEPARATORS = re.compile(r"[,，、;；/／]+")
 
+_HINT_PROVINCE = "add the province or city"
+_HINT_CITY = "add the city"
+
 
 def short_name(name: str) -> str:
     """湖南省→湖南, 恩施土家族苗族自治州→恩施, 阿拉善盟→阿拉善; never down to one character."""
@@ -87,6 +90,29 @@ def short_name(name: str) -> str:
 def split_labels(text: str) -> list[str]:
     """'湖南, 怀化、全国' → ['湖南', '怀化', '全国']."""
     return [part.strip() for part in _SEPARATORS.split(text or "") if part.strip()]
+
+
+class RegionWarning(str):
+    """A doubt about a label: the English sentence itself, plus `code` and `params` to word it anew.
+
+    Being a str keeps every caller that joins, compares or prints warnings working unchanged.
+    """
+
+    code: str
+    params: tuple[tuple[str, str], ...]
+
+    def __new__(cls, text: str, code: str, **params: str) -> RegionWarning:
+        warning = super().__new__(cls, text)
+        warning.code = code
+        warning.params = tuple((k, str(v)) for k, v in params.items())
+        return warning
+
+    def __reduce__(self):
+        return _region_warning, (str(self), self.code, self.params)
+
+
+def _region_warning(text: str, code: str, params: tuple[tuple[str, str], ...]) -> RegionWarning:
+    return RegionWarning(text, code, **dict(params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,14 +298,15 @@ class RegionIndex:
 
     def _resolve(self, label: str) -> Resolution:
         if not label:
-            return Resolution(warnings=("empty region label",), label=label)
+            return Resolution(warnings=(RegionWarning("empty region label", "region_empty"),), label=label)
         if label.casefold() in _NATIONAL_LABELS:
             return Resolution((NATIONAL_CODE,), label=label)
         if label.isdigit():
             code = _six(label)
             if code in self._by_code:
                 return Resolution((code,), label=label)
-            return Resolution(warnings=(f"{label}: no division has this code",), label=label)
+            note = RegionWarning(f"{label}: no division has this code", "region_bad_code", label=label)
+            return Resolution(warnings=(note,), label=label)
         named = self._by_name.get(label)
         if named:
             return self._pick(label, named)
@@ -297,9 +324,9 @@ class RegionIndex:
             return within
         if _BODY_SUFFIX.search(label):
             return Resolution((NATIONAL_CODE,), label=label)
-        return Resolution(warnings=(f"{label}: unknown region",), label=label)
+        return Resolution(warnings=(RegionWarning(f"{label}: unknown region", "region_unknown", label=label),), label=label)
 
-    def _pick(self, label: str, codes: tuple[str, ...], hint: str = "add the province or city") -> Resolution:
+    def _pick(self, label: str, codes: tuple[str, ...], hint: str = _HINT_PROVINCE) -> Resolution:
         """One candidate: it. Several: the biggest if only one is that big, else ask."""
         if len(codes) == 1:
             return Resolution(codes, label=label)
@@ -314,10 +341,16 @@ class RegionIndex:
             if not elsewhere or self._by_code[chosen].level == "province":
                 return Resolution((chosen,), label=label)
             others = "、".join(self.full_name(c) for c in elsewhere)
-            note = f"{label}: read as {self.full_name(chosen)}, the larger division (also {others}; add the province to choose)"
+            chosen_name = self.full_name(chosen)
+            note = RegionWarning(
+                f"{label}: read as {chosen_name}, the larger division (also {others}; add the province to choose)",
+                "region_larger", label=label, chosen=chosen_name, others=others,
+            )  # fmt: skip
             return Resolution((chosen,), (note,), label)
         names = "、".join(self.full_name(c) for c in codes)
-        return Resolution(warnings=(f"{label}: ambiguous, could be {names}; {hint}",), label=label)
+        code = "region_ambiguous_city" if hint == _HINT_CITY else "region_ambiguous"
+        note = RegionWarning(f"{label}: ambiguous, could be {names}; {hint}", code, label=label, names=names)
+        return Resolution(warnings=(note,), label=label)
 
     def _inner(self, outer_codes: tuple[str, ...], tail: str, names: dict[str, tuple[str, ...]]) -> list[str]:
         """Divisions named `tail` strictly inside one of `outer_codes`."""
@@ -337,7 +370,7 @@ class RegionIndex:
         names = self._within.get(province, {})
         exact = names.get(rest)
         if exact:
-            return self._pick(label, exact, "add the city")
+            return self._pick(label, exact, _HINT_CITY)
         # A city then a county (安康汉滨区), or a city then one of its bodies (怀化市农业农村局).
         for size in range(min(self._longest_name, len(rest) - 1), 1, -1):
             outer = names.get(rest[:size])
@@ -358,10 +391,19 @@ class RegionIndex:
             if len(alike) == 1:
                 near = alike
         if len(near) == 1:
-            note = f"{label}: read as {self.full_name(near[0])} (no division named {rest} in {province_name})"
+            read_as = self.full_name(near[0])
+            note = RegionWarning(
+                f"{label}: read as {read_as} (no division named {rest} in {province_name})",
+                "region_typo", label=label, read_as=read_as, rest=rest, province=province_name,
+            )  # fmt: skip
             return Resolution((near[0],), (note,), label)
-        guesses = f" (did you mean {'、'.join(self.full_name(c) for c in near)}?)" if near else ""
-        note = f"{label}: no division named {rest} in {province_name}{guesses}; read as {province_name}"
+        names = "、".join(self.full_name(c) for c in near)
+        guesses = f" (did you mean {names}?)" if near else ""
+        note = RegionWarning(
+            f"{label}: no division named {rest} in {province_name}{guesses}; read as {province_name}",
+            "region_not_in_province_guess" if near else "region_not_in_province",
+            label=label, rest=rest, province=province_name, **({"guesses": names} if near else {}),
+        )  # fmt: skip
         return Resolution((province,), (note,), label)
 
     def _resolve_after_division(self, label: str) -> Resolution | None:

@@ -65,6 +65,8 @@ def format_for_path(path: str | os.PathLike[str]) -> str:
                 f"unknown file type {ext or '(no extension)'!s}: expected one of {known}, "
                 "or name the format explicitly",
                 source=name,
+                code="file_type_unknown" if ext else "file_type_missing",
+                params={"ext": ext, "known": known} if ext else {"known": known},
             )
         ) from None
 
@@ -83,6 +85,8 @@ def decode(data: bytes, source: str) -> str:
                 "(a spreadsheet must be saved as CSV UTF-8)",
                 source=source,
                 line=data.count(b"\n", 0, nul) + 1,
+                code="file_binary",
+                params={"offset": nul},
             )
         )
     try:
@@ -94,8 +98,20 @@ def decode(data: bytes, source: str) -> str:
                 "(re-save the file as UTF-8)",
                 source=source,
                 line=data.count(b"\n", 0, exc.start) + 1,
+                code="file_not_utf8",
+                params={"byte": f"0x{data[exc.start]:02x}", "offset": exc.start},
             )
         ) from None
+
+
+def _unknown_format(fmt: str, source: str) -> Problem:
+    known = ", ".join(FORMATS)
+    return Problem(
+        f"unknown format {fmt!r}: expected one of {known}",
+        source=source,
+        code="format_unknown",
+        params={"format": fmt, "known": known},
+    )
 
 
 def sniff_format(text: str) -> str:
@@ -119,12 +135,10 @@ def parse_text(
     if fmt is None:
         fmt = sniff_format(text)
     if fmt not in FORMATS:
-        raise IngestFormatError(
-            Problem(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}", source=source)
-        )
+        raise IngestFormatError(_unknown_format(fmt, source))
     text = text.removeprefix("\ufeff")
     if not text.strip():
-        raise IngestFormatError(Problem("the input is empty", source=source))
+        raise IngestFormatError(Problem("the input is empty", source=source, code="input_empty"))
     if fmt == "newsletter":
         return parse_newsletter(text, source, default_published)
     if fmt == "jsonl":
@@ -143,9 +157,7 @@ def parse_file(
     if fmt is None:
         fmt = format_for_path(source)
     elif fmt not in FORMATS:
-        raise IngestFormatError(
-            Problem(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}", source=source)
-        )
+        raise IngestFormatError(_unknown_format(fmt, source))
     with open(source, "rb") as fh:
         data = fh.read()
     return parse_text(decode(data, source), source, fmt, default_published)

@@ -47,9 +47,11 @@ def parse_csv(
     try:
         raw_header = reader.fieldnames
     except csv.Error as exc:
-        raise IngestFormatError(Problem(f"unreadable CSV header: {exc}", source=source, line=1)) from None
+        raise IngestFormatError(
+            Problem(f"unreadable CSV header: {exc}", source=source, line=1, code="csv_bad_header", params={"error": exc})
+        ) from None
     if not raw_header:
-        raise IngestFormatError(Problem("no header row", source=source, line=1))
+        raise IngestFormatError(Problem("no header row", source=source, line=1, code="csv_no_header"))
     header_line = lines.first_nonblank or 1
     header = [name.strip().lower() for name in raw_header]
     # Header names are matched loosely because spreadsheets add stray spaces
@@ -59,19 +61,27 @@ def parse_csv(
     required = [f for f in REQUIRED_FIELDS if not (f == "published" and default_published is not None)]
     missing = [f for f in required if f not in header]
     if missing:
+        found = ", ".join(h for h in header if h)
         raise IngestFormatError(
             Problem(
-                f"the header row lacks required column(s) {', '.join(missing)} "
-                f"(found: {', '.join(h for h in header if h) or 'nothing'})",
+                f"the header row lacks required column(s) {', '.join(missing)} (found: {found or 'nothing'})",
                 source=source,
                 line=header_line,
                 field=missing[0],
+                code="csv_missing_columns" if found else "csv_missing_columns_blank",
+                params={"missing": ", ".join(missing), "found": found},
             )
         )
     duplicates = sorted({h for h in header if h and header.count(h) > 1})
     if duplicates:
         raise IngestFormatError(
-            Problem(f"duplicate column(s) {', '.join(duplicates)}", source=source, line=header_line)
+            Problem(
+                f"duplicate column(s) {', '.join(duplicates)}",
+                source=source,
+                line=header_line,
+                code="csv_duplicate_columns",
+                params={"columns": ", ".join(duplicates)},
+            )
         )
     wanted = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 
@@ -84,7 +94,9 @@ def parse_csv(
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(Problem(f"unreadable CSV: {exc}", source=source, line=lines.consumed))
+            problems.append(
+                Problem(f"unreadable CSV: {exc}", source=source, line=lines.consumed, code="csv_bad_row", params={"error": exc})
+            )
             continue
         line = lines.first_nonblank or lines.consumed
         extra = row.pop(None, None)  # type: ignore[call-overload]
@@ -96,6 +108,8 @@ def parse_csv(
                     f"row has {len(extra)} more cell(s) than the header (an unquoted comma?)",
                     source=source,
                     line=line,
+                    code="csv_extra_cells",
+                    params={"count": len(extra)},
                 )
             )
             continue

@@ -81,17 +81,21 @@ def article_from_record(
     """Validate one flat record; the article is None when any field is unusable."""
     problems: list[Problem] = []
 
-    def bad(field: str, message: str) -> None:
-        problems.append(Problem(message, source=source, line=line, field=field))
+    def bad(field: str, message: str, code: str, **params: object) -> None:
+        problems.append(Problem(message, source=source, line=line, field=field, code=code, params={"field": field, **params}))
 
     def text_field(name: str, required: bool) -> str | None:
         value = record.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                bad(name, f"{name} is missing" if value is None else f"{name} is empty")
+                if value is None:
+                    bad(name, f"{name} is missing", "field_missing")
+                else:
+                    bad(name, f"{name} is empty", "field_empty")
             return None
         if not isinstance(value, str):
-            bad(name, f"{name} must be a string, not {type(value).__name__}")
+            kind = type(value).__name__
+            bad(name, f"{name} must be a string, not {kind}", "field_not_string", type=kind)
             return None
         return value.strip()
 
@@ -104,20 +108,21 @@ def article_from_record(
     regions: list[str] = []
     raw_regions = record.get("regions")
     if raw_regions is None:
-        bad("regions", "regions is missing")
+        bad("regions", "regions is missing", "field_missing")
     elif isinstance(raw_regions, str):
         regions = split_regions(raw_regions)
         if not regions:
-            bad("regions", "regions is empty")
+            bad("regions", "regions is empty", "field_empty")
     elif isinstance(raw_regions, list):
         if not all(isinstance(r, str) for r in raw_regions):
-            bad("regions", "regions must be a list of strings")
+            bad("regions", "regions must be a list of strings", "regions_not_strings")
         else:
             regions = [r.strip() for r in raw_regions if r.strip()]
             if not regions:
-                bad("regions", "regions is empty")
+                bad("regions", "regions is empty", "field_empty")
     else:
-        bad("regions", f"regions must be a list or a string, not {type(raw_regions).__name__}")
+        kind = type(raw_regions).__name__
+        bad("regions", f"regions must be a list or a string, not {kind}", "regions_bad_type", type=kind)
 
     published: datetime | None = None
     raw_published = record.get("published")
@@ -125,24 +130,26 @@ def article_from_record(
         if default_published is not None:
             published = aware(default_published)
         else:
-            bad("published", "published is missing and no default publication date was given")
+            bad("published", "published is missing and no default publication date was given", "published_missing")
     elif not isinstance(raw_published, str):
-        bad("published", f"published must be an ISO date string, not {type(raw_published).__name__}")
+        kind = type(raw_published).__name__
+        bad("published", f"published must be an ISO date string, not {kind}", "published_bad_type", type=kind)
     else:
         try:
             published = parse_published(raw_published)
         except ValueError:
-            bad("published", f"published {raw_published.strip()!r} is not an ISO date or date-time")
+            value = raw_published.strip()
+            bad("published", f"published {value!r} is not an ISO date or date-time", "published_bad", value=value)
 
     url = text_field("url", False)
     if url is not None and not url.lower().startswith(("http://", "https://")):
-        bad("url", f"url {url!r} must start with http:// or https://")
+        bad("url", f"url {url!r} must start with http:// or https://", "url_bad_scheme", value=url)
 
     body_html = ""
     if body is not None:
         body_html = body_to_html(body)
         if not body_html.strip():
-            bad("body", "body is empty once unsafe HTML is removed")
+            bad("body", "body is empty once unsafe HTML is removed", "body_empty_after_sanitising")
 
     if problems:
         return None, problems
@@ -183,6 +190,8 @@ def parse_jsonl(
                 f"no line is a JSON object (first line starts {first[:30]!r}): not JSON Lines",
                 source=source,
                 line=first_line,
+                code="jsonl_no_object",
+                params={"start": first[:30]},
             )
         )
 
@@ -192,11 +201,25 @@ def parse_jsonl(
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(Problem(f"invalid JSON: {exc.msg} (column {exc.colno})", source=source, line=n))
+            problems.append(
+                Problem(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})",
+                    source=source,
+                    line=n,
+                    code="json_invalid",
+                    params={"error": exc.msg, "column": exc.colno},
+                )
+            )
             continue
         if not isinstance(record, dict):
             problems.append(
-                Problem(f"expected a JSON object, got {type(record).__name__}", source=source, line=n)
+                Problem(
+                    f"expected a JSON object, got {type(record).__name__}",
+                    source=source,
+                    line=n,
+                    code="json_not_object",
+                    params={"type": type(record).__name__},
+                )
             )
             continue
         article, found = article_from_record(record, source, n, default_published)

@@ -214,8 +214,12 @@ def parse_newsletter(
     items = _classify(_clean_lines(text))
     problems: list[Problem] = []
 
-    def report(message: str, line: int, severity: str = "error", field_name: str | None = None) -> None:
-        problems.append(Problem(message, source=source, line=line, field=field_name, severity=severity))
+    def report(
+        message: str, line: int, severity: str = "error", field_name: str | None = None, *, code: str, **params: object
+    ) -> None:
+        problems.append(
+            Problem(message, source=source, line=line, field=field_name, severity=severity, code=code, params=params)
+        )
 
     if not any(item.kind == "article" for item in items):
         first = next((item.number for item in items), 1)
@@ -224,6 +228,7 @@ def parse_newsletter(
                 "no `region | title` lines: this does not look like a newsletter issue",
                 source=source,
                 line=first,
+                code="newsletter_no_articles",
             )
         )
 
@@ -236,14 +241,17 @@ def parse_newsletter(
         assert match is not None
         label, value = match["label"], match["value"].strip()
         if not value:
-            report(f"{label} has no value", item.number, "warning", label)
+            report(f"{label} has no value", item.number, "warning", label, code="credit_no_value", label=label)
             continue
         if label in _EMAIL_LABELS:
             found = _EMAIL.search(value)
             if found and contact_email is None:
                 contact_email = found.group(0)
             elif not found:
-                report(f"{value!r} is not an email address", item.number, "warning", label)
+                report(
+                    f"{value!r} is not an email address", item.number, "warning", label,
+                    code="credit_bad_email", value=value,
+                )  # fmt: skip
             continue
         credits.append((label, value))
 
@@ -260,13 +268,13 @@ def parse_newsletter(
         elif item.kind == "article":
             if not item.region or not item.title:
                 which = "region" if not item.region else "title"
-                report(f"contents entry has an empty {which}", item.number, "warning", which)
+                report(f"contents entry has an empty {which}", item.number, "warning", which, code=f"toc_empty_{which}")
             elif toc_section is None:
-                report("contents entry before any section heading", item.number, "warning")
+                report("contents entry before any section heading", item.number, "warning", code="toc_before_heading")
             else:
                 toc_entries.append((toc_section, item.region, item.title, item.number))
         else:
-            report("text in the table of contents ignored", item.number, "warning")
+            report("text in the table of contents ignored", item.number, "warning", code="toc_text_ignored")
 
     articles: list[_Article] = []
     section: str | None = None
@@ -281,22 +289,31 @@ def parse_newsletter(
             current, swallowing = None, True
             if not item.region or not item.title:
                 which = "region" if not item.region else "title"
-                report(f"empty {which} around the bar in {item.text!r}", item.number, field_name=which)
+                report(
+                    f"empty {which} around the bar in {item.text!r}", item.number, field_name=which,
+                    code=f"article_empty_{which}", text=item.text,
+                )  # fmt: skip
             elif section is None:
-                report(f"article {item.text!r} comes before any section heading", item.number)
+                report(
+                    f"article {item.text!r} comes before any section heading", item.number,
+                    code="article_before_heading", text=item.text,
+                )  # fmt: skip
             else:
                 current, swallowing = _Article(section, item.region, item.title, item.number), False
                 articles.append(current)
         elif current is not None:
             current.paragraphs.append(_Paragraph(item.text, item.number))
         elif not swallowing:
-            report("text outside any article ignored", item.number, "warning")
+            report("text outside any article ignored", item.number, "warning", code="text_outside_article")
 
     published = aware(default_published) if default_published is not None else None
     parsed: list[ParsedArticle] = []
     for article in articles:
         if not article.paragraphs:
-            report(f"article {article.region} | {article.title} has no body", article.line, field_name="body")
+            report(
+                f"article {article.region} | {article.title} has no body", article.line, field_name="body",
+                code="article_no_body", region=article.region, title=article.title,
+            )  # fmt: skip
             continue
         parsed.append(
             ParsedArticle(
@@ -316,13 +333,21 @@ def parse_newsletter(
         for toc_section_name, region, title, line in toc_entries:
             found = in_body.get(_key(region, title))
             if found is None:
-                report(f"contents lists {region} | {title} but the body has no such article", line, "warning")
+                report(
+                    f"contents lists {region} | {title} but the body has no such article", line, "warning",
+                    code="toc_not_in_body", region=region, title=title,
+                )  # fmt: skip
             elif found.section != toc_section_name:
                 report(
                     f"contents lists {region} | {title} under {toc_section_name} "
                     f"but the body has it under {found.section}",
                     line,
                     "warning",
+                    code="toc_other_section",
+                    region=region,
+                    title=title,
+                    toc_section=toc_section_name,
+                    body_section=found.section,
                 )
         for article in articles:
             if _key(article.region, article.title) not in in_toc:
@@ -330,6 +355,9 @@ def parse_newsletter(
                     f"article {article.region} | {article.title} is missing from the table of contents",
                     article.line,
                     "warning",
+                    code="article_not_in_toc",
+                    region=article.region,
+                    title=article.title,
                 )
 
     problems.sort(key=lambda p: p.line or 0)

@@ -58,29 +58,36 @@ def store_articles(
         session.scalars(select(models.Article.fingerprint).where(models.Article.list_id == ml.id))
     )
     for item in parsed.articles:
-        def problem(message: str, fld: str, severity: str = "error") -> None:
-            report.problems.append(Problem(message, source=source, line=item.line, field=fld, severity=severity))
+        def problem(message: str, fld: str, severity: str = "error", *, code: str, params=()) -> None:
+            report.problems.append(
+                Problem(message, source=source, line=item.line, field=fld, severity=severity, code=code, params=params)
+            )
 
         topic = resolve_topic(ml, item.topic)
         if topic is None:
             names = "、".join(t.name for t in ml.topics)
-            problem(f"unknown topic {item.topic!r} (this list has: {names})", "topic")
+            problem(f"unknown topic {item.topic!r} (this list has: {names})", "topic", code="topic_unknown",
+                    params={"topic": item.topic, "known": names})  # fmt: skip
             continue
         codes: list[str] = []
         unresolved: list[str] = []
         for label in item.regions:
             resolution = regions.resolve(label)
             for warning in resolution.warnings:
-                problem(warning, "regions", "warning" if resolution.ok else "error")
+                problem(warning, "regions", "warning" if resolution.ok else "error", code=warning.code, params=warning.params)
             if resolution.ok:
                 codes.extend(c for c in resolution.codes if c not in codes)
             else:
                 unresolved.append(label)
         if not codes:
-            problem(f"no known region in {'、'.join(item.regions) or '(empty)'}; article not stored", "regions")
+            labels = "、".join(item.regions)
+            problem(f"no known region in {labels or '(empty)'}; article not stored", "regions",
+                    code="regions_none_known", params={"labels": labels})  # fmt: skip
             continue
         if unresolved:
-            problem(f"kept with regions {', '.join(codes)}; ignored {'、'.join(unresolved)}", "regions", "warning")
+            kept, ignored = ", ".join(codes), "、".join(unresolved)
+            problem(f"kept with regions {kept}; ignored {ignored}", "regions", "warning",
+                    code="regions_partly_kept", params={"kept": kept, "ignored": ignored})  # fmt: skip
         digest_key = fingerprint(item.title, item.body_html)
         if digest_key in known:
             report.unchanged += 1

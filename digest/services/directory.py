@@ -156,9 +156,10 @@ def _topic_names(ml: models.MailingList) -> str:
 
 
 def _region_error(label: str, warnings, index: int | None = None) -> FieldError:
-    known = not any("unknown region" in w or "no division has this code" in w for w in warnings)
+    known = not any(getattr(w, "code", None) in ("region_unknown", "region_bad_code") for w in warnings)
     key = "subs_err_region_unclear" if known and warnings else "subs_err_unknown_region"
-    return FieldError(key, {"label": label, "detail": "; ".join(warnings), "index": index})
+    # `detail` is the English wording the API shows; `notes` lets a page word it again in its language.
+    return FieldError(key, {"label": label, "detail": "; ".join(warnings), "index": index, "notes": tuple(warnings)})
 
 
 def check_changes(ml: models.MailingList, regions: RegionIndex, changes: Mapping) -> tuple[dict, list[str]]:

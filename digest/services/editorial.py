@@ -285,10 +285,13 @@ def add_articles(
         if article is not None:
             # Stricter than a file: an API caller can fix and resend, so a label we cannot place refuses the item.
             if resolve_topic(ml, article.topic) is None:
-                found.append(Problem(f"unknown topic {article.topic!r}", "request", index, "topic"))
+                found.append(Problem(f"unknown topic {article.topic!r}", "request", index, "topic",
+                                     code="api_topic_unknown", params={"topic": article.topic}))  # fmt: skip
             unknown = resolve_labels(regions, article.regions)[2]
             if unknown:
-                found.append(Problem(f"unknown region {'、'.join(unknown)!r}", "request", index, "regions"))
+                labels = "、".join(unknown)
+                found.append(Problem(f"unknown region {labels!r}", "request", index, "regions",
+                                     code="api_region_unknown", params={"labels": labels}))  # fmt: skip
         problems.extend(found)
         if article is not None and not found:
             parsed.append(article)

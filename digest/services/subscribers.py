@@ -22,18 +22,22 @@ EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "l
 
 
 class InvalidSubscriber(ValueError):
-    """Carries the field at fault, so callers can say where."""
+    """Carries the field at fault, so callers can say where, and a code so pages can say why in their language."""
 
-    def __init__(self, field_name: str, message: str):
+    def __init__(self, field_name: str, message: str, code: str | None = None, params=()):
         super().__init__(message)
         self.field = field_name
+        self.code = code
+        self.params = tuple((k, str(v)) for k, v in dict(params).items())
 
 
 def normalise_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidSubscriber("email", f"{raw.strip()!r} is not a valid email address: {exc}") from None
+        raise InvalidSubscriber(
+            "email", f"{raw.strip()!r} is not a valid email address: {exc}", "email_invalid", {"value": raw.strip()}
+        ) from None
     return result.normalized
 
 
@@ -46,7 +50,12 @@ def resolve_picks(
     for label in region_labels:
         resolution = regions.resolve(label)
         if not resolution.ok:
-            raise InvalidSubscriber("regions", "; ".join(resolution.warnings) or f"unknown region {label!r}")
+            if len(resolution.warnings) == 1:
+                warning = resolution.warnings[0]
+                raise InvalidSubscriber("regions", warning, warning.code, warning.params)
+            raise InvalidSubscriber(
+                "regions", "; ".join(resolution.warnings) or f"unknown region {label!r}", "region_unknown", {"label": label}
+            )
         warnings.extend(resolution.warnings)
         codes.extend(c for c in resolution.codes if c not in codes)
     slugs: list[str] = []
@@ -54,7 +63,9 @@ def resolve_picks(
         topic = resolve_topic(ml, label)
         if topic is None:
             names = "、".join(t.name for t in ml.topics)
-            raise InvalidSubscriber("topics", f"unknown topic {label!r} (this list has: {names})")
+            raise InvalidSubscriber(
+                "topics", f"unknown topic {label!r} (this list has: {names})", "topic_unknown", {"topic": label, "known": names}
+            )
         if topic.slug not in slugs:
             slugs.append(topic.slug)
     return codes, slugs, warnings
@@ -74,7 +85,9 @@ def upsert_subscription(
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
     address = normalise_email(email)
     if status not in STATUSES:
-        raise InvalidSubscriber("status", f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+        raise InvalidSubscriber(
+            "status", f"unknown status {status!r} (one of {', '.join(STATUSES)})", "status_unknown", {"value": status}
+        )
     codes, slugs, warnings = resolve_picks(ml, regions, list(region_labels), list(topic_labels))
     subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
     if subscriber is None:
@@ -135,7 +148,7 @@ def import_subscribers_csv(
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in header:
         report.problems.append(
-            Problem("the header row has no 'email' column", source=source, line=1, field="email")
+            Problem("the header row has no 'email' column", source=source, line=1, field="email", code="subs_no_email_column")
         )
         return report
     reader.fieldnames = header
@@ -145,17 +158,17 @@ def import_subscribers_csv(
             progress(1)
         cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if None in row:
-            report.problems.append(Problem("more cells than header columns", source=source, line=line))
+            report.problems.append(Problem("more cells than header columns", source=source, line=line, code="subs_extra_cells"))
             continue
         if not cells.get("email"):
-            report.problems.append(Problem("missing email", source=source, line=line, field="email"))
+            report.problems.append(Problem("missing email", source=source, line=line, field="email", code="subs_missing_email"))
             continue
         status = cells.get("status") or default_status
         if not cells.get("status") and _has_left(session, ml, cells["email"]):
             status = "unsubscribed"
             report.problems.append(Problem(
                 "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
-                source=source, line=line, field="status", severity="warning",
+                source=source, line=line, field="status", severity="warning", code="subs_kept_unsubscribed",
             ))
         try:
             with session.begin_nested():
@@ -170,10 +183,15 @@ def import_subscribers_csv(
                     status=status,
                 )
         except InvalidSubscriber as exc:
-            report.problems.append(Problem(str(exc), source=source, line=line, field=exc.field))
+            report.problems.append(
+                Problem(str(exc), source=source, line=line, field=exc.field, code=exc.code, params=exc.params)
+            )
             continue
         for warning in warnings:
-            report.problems.append(Problem(warning, source=source, line=line, field="regions", severity="warning"))
+            report.problems.append(Problem(
+                warning, source=source, line=line, field="regions", severity="warning",
+                code=warning.code, params=warning.params,
+            ))  # fmt: skip
         if created:
             report.added += 1
         else:

@@ -26,6 +26,7 @@ from digest.config import Settings
 from digest.rendering import TEMPLATES_DIR, make_environment
 from digest.storage.db import session_factory
 from digest.tokens import BadToken
+from digest.web import problem_words
 from digest.web.i18n import LANGUAGES, MESSAGES, choose_language, translator
 from digest.web.security import (
     CSRF_COOKIE,
@@ -68,6 +69,7 @@ class Web:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        problem_words.install(self.pages)
 
     @cached_property
     def regions(self):
