@@ -8,14 +8,19 @@ call `signed_in` (any role) or `admin_only` as a dependency and render through
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 
+from digest.services import NotFound
 from digest.services.admins import session_user
+from digest.services.lists import get_list
+from digest.storage import models
 from digest.web import PageError
 
 ADMIN_COOKIE = "digest_admin"
@@ -42,16 +47,40 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-def _web(request: Request):
+# Ids beyond PostgreSQL's integer would fail in the database, as a 500: refuse them at the door.
+MAX_ID = 2**31 - 1
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def web_of(request: Request):
     return request.app.state.web
 
 
 def admin_language(request: Request) -> str:
-    return _web(request).language(request)
+    return web_of(request).language(request)
+
+
+def list_or_404(session, slug: str | None) -> models.MailingList:
+    """The list `slug` names (the default list when empty), or the not-found page."""
+    try:
+        return get_list(session, slug or None)
+    except NotFound:
+        raise PageError(404, "not_found") from None
+
+
+def list_choices(session) -> list[tuple[str, str]]:
+    """(slug, name) of every list, for the list pickers."""
+    return [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
+
+
+def read_upload(file) -> tuple[str, bytes]:
+    """The uploaded file's bare name and up to MAX_UPLOAD + 1 bytes of it (more means too big); ("", b"") if none."""
+    name = os.path.basename((file.filename or "").replace("\\", "/"))[:200] if file else ""
+    return name, (file.file.read(MAX_UPLOAD + 1) if name else b"")
 
 
 def signed_in(request: Request) -> Admin:
-    web = _web(request)
+    web = web_of(request)
     with web.factory.begin() as session:
         user = session_user(session, request.cookies.get(ADMIN_COOKIE))
         if user is None:
@@ -74,7 +103,7 @@ AdminOnly = Annotated[Admin, Depends(admin_only)]
 
 def admin_page(request: Request, template: str, *, admin: Admin | None, status: int = 200, **context) -> HTMLResponse:
     """An admin page from templates/web/admin/, in the admin's language, with CSRF tokens at hand."""
-    web = _web(request)
+    web = web_of(request)
     return web.page(request, f"admin/{template}", lang=admin_language(request), status=status, admin=admin, **context)
 
 

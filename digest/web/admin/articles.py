@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
-from sqlalchemy import select
 
 from digest.ingest import EXTENSIONS, FORMATS, IngestFormatError, decode, parse_text
 from digest.ingest.jsonl import body_to_html
@@ -29,34 +28,26 @@ from digest.services.editorial import (
     get_article,
     search_articles,
 )
-from digest.services.lists import get_list
 from digest.storage import models
 from digest.web import PageError
 from digest.web.admin import (
+    MAX_ID,
+    MAX_UPLOAD,
     SignedIn,
     admin_page,
     articles_words,  # noqa: F401  (registers this area's words)
+    list_choices,
+    list_or_404,
+    read_upload,
+    web_of,
 )
 
 router = APIRouter(prefix="/admin")
 
 
 PAGE_SIZE = 25
-MAX_UPLOAD = 5 * 1024 * 1024
-MAX_ID = 2**31 - 1
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 EDIT_FIELDS = ("title", "body", "source", "url", "published", "regions", "topic")
-
-
-def _web(request: Request):
-    return request.app.state.web
-
-
-def _list(session, slug: str | None) -> models.MailingList:
-    try:
-        return get_list(session, slug or None)
-    except NotFound:
-        raise PageError(404, "not_found") from None
 
 
 def _local(moment: datetime, ml: models.MailingList) -> datetime:
@@ -87,10 +78,10 @@ def articles(
     hidden: Annotated[str, Query(pattern="^(|visible|hidden)$")] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
-    web = _web(request)
+    web = web_of(request)
     errors: dict[str, FieldError] = {}
     with web.factory.begin() as session:
-        ml = _list(session, list)
+        ml = list_or_404(session, list)
         week_day = None
         if week.strip():
             try:
@@ -109,22 +100,18 @@ def articles(
             found, total = search_articles(session, ml, web.regions, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
             rows = [_row(web, ml, a) for a in found]
         context = {
-            "ml": ml, "lists": _all_lists(session), "topics": [(t.slug, t.name) for t in ml.topics],
+            "ml": ml, "lists": list_choices(session), "topics": [(t.slug, t.name) for t in ml.topics],
             "filters": {"list": ml.slug, "week": week, "topic": topic, "region": region, "q": q, "hidden": hidden},
             "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "errors": errors,
         }  # fmt: skip
     return admin_page(request, "articles.html", admin=admin, status=400 if errors else 200, **context)
 
 
-def _all_lists(session) -> list[tuple[str, str]]:
-    return [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
-
-
 @router.get("/articles/upload")
 def upload_form(request: Request, admin: SignedIn, list: Annotated[str, Query(max_length=64)] = ""):
-    with _web(request).factory.begin() as session:
-        ml = _list(session, list)
-        lists = _all_lists(session)
+    with web_of(request).factory.begin() as session:
+        ml = list_or_404(session, list)
+        lists = list_choices(session)
     return admin_page(request, "articles_upload.html", admin=admin, ml_slug=ml.slug, lists=lists, formats=FORMATS,
                       form={"fmt": "auto", "published": ""}, errors={}, report=None, fatal=None)  # fmt: skip
 
@@ -139,12 +126,11 @@ def upload(
     list: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, "art-upload")
     errors: dict[str, FieldError] = {}
     report = fatal = None
-    name = os.path.basename((file.filename or "").replace("\\", "/"))[:200] if file else ""
-    data = file.file.read(MAX_UPLOAD + 1) if file and name else b""
+    name, data = read_upload(file)
     if not name:
         errors["file"] = FieldError("art_err_required", {"field": "file"})
     elif len(data) > MAX_UPLOAD:
@@ -152,8 +138,8 @@ def upload(
     if fmt != "auto" and fmt not in FORMATS:
         errors["fmt"] = FieldError("art_err_type", {"field": "fmt"})
     with web.factory.begin() as session:
-        ml = _list(session, list)
-        lists = _all_lists(session)
+        ml = list_or_404(session, list)
+        lists = list_choices(session)
         when = datetime.now(zone(ml.time_zone))
         if published.strip():
             try:
@@ -203,7 +189,7 @@ def _edit_context(web, session, article: models.Article, form: dict | None = Non
 
 @router.get("/articles/{article_id}")
 def edit_form(request: Request, admin: SignedIn, article_id: ArticleId, done: Annotated[str, Query(max_length=20)] = ""):
-    web = _web(request)
+    web = web_of(request)
     with web.factory.begin() as session:
         article = _article(session, article_id)
         context = _edit_context(web, session, article)
@@ -233,7 +219,7 @@ def save(
     action: Annotated[str, Form(max_length=20)] = "save",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, f"art-edit-{article_id}")
     form = {"title": title, "body": body, "source": source, "url": url, "published": published, "regions": regions, "topic": topic}
     errors: dict[str, FieldError] = {}
@@ -265,7 +251,7 @@ def visibility(
     hidden: Annotated[str, Form(pattern="^[01]$")] = "1",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, f"art-visibility-{article_id}")
     with web.factory.begin() as session:
         edit_article(session, _article(session, article_id), {"hidden": hidden == "1"}, web.regions)

@@ -17,7 +17,13 @@ from sqlalchemy import select
 
 from digest.schedule import zone
 from digest.services import NotFound
-from digest.services.issues import IssueStateError, cancel_issue, pause_issue, plan_issue, resume_issue
+from digest.services.issues import (
+    IssueStateError,
+    cancel_issue,
+    pause_issue,
+    plan_issue,
+    resume_issue,
+)
 from digest.services.lists import get_list
 from digest.services.operations import (
     InvalidAddress,
@@ -35,27 +41,25 @@ from digest.services.subscribers import InvalidSubscriber
 from digest.storage import models
 from digest.transports import DeliveryError
 from digest.web import PageError
-from digest.web.admin import SignedIn, admin_page
+from digest.web.admin import (
+    MAX_ID,
+    SignedIn,
+    admin_page,
+    list_choices,
+    web_of,
+)
 from digest.web.admin.issues_words import DELIVERY_STATUSES, NOTICES
 from digest.web.security import DIGEST_CSP, PAGE_CSP, RateLimiter
 
 router = APIRouter(prefix="/admin")
 
 PAGE_SIZE = 50
-IssueId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IssueId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Action = Literal["pause", "resume", "cancel", "send"]
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 # The preview page frames the digest from our own origin; nothing else may be framed.
 PREVIEW_CSP = PAGE_CSP + "; frame-src 'self'"
 FRAMED_DIGEST_CSP = DIGEST_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
-
-
-def _web(request: Request):
-    return request.app.state.web
-
-
-def _lists(session) -> list[tuple[str, str]]:
-    return [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
 
 
 def _issue(session, issue_id: int) -> models.Issue:
@@ -71,14 +75,14 @@ def _today(ml: models.MailingList) -> date:
 
 def _index(request: Request, admin, slug: str | None, *, error: str | None = None, period_end: str | None = None,
            status: int = 200):
-    with _web(request).factory.begin() as session:
+    with web_of(request).factory.begin() as session:
         try:
             ml = get_list(session, slug)
         except NotFound:
             raise PageError(404, "not_found") from None
         total, issues = issue_summaries(session, ml, limit=200)
         return admin_page(request, "issues.html", admin=admin, status=status, ml=ml.slug, ml_name=ml.name,
-                          lists=_lists(session), issues=issues, total=total, error=error,
+                          lists=list_choices(session), issues=issues, total=total, error=error,
                           period_end=_today(ml).isoformat() if period_end is None else period_end)  # fmt: skip
 
 
@@ -95,7 +99,7 @@ def plan(
     period_end: Annotated[str, Form(max_length=40)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, "iss-plan")
     try:
         day = date.fromisoformat(period_end.strip())
@@ -114,7 +118,7 @@ def plan(
 
 def _detail(request: Request, admin, issue_id: int, *, status_filter: str = "", page: int = 1,
             notice: str | None = None, error: tuple[str, dict] | None = None, status: int = 200):
-    with _web(request).factory.begin() as session:
+    with web_of(request).factory.begin() as session:
         issue = _issue(session, issue_id)
         summary = summary_of(session, issue)
         bad_filter = bool(status_filter) and status_filter not in DELIVERY_STATUSES
@@ -141,7 +145,7 @@ def issue_page(
 
 def _preview_page(request: Request, admin, issue_id: int, email: str, *, to: str = "", notice=None, error=None,
                   status: int = 200) -> HTMLResponse:
-    web = _web(request)
+    web = web_of(request)
     preview = None
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
@@ -177,7 +181,7 @@ def preview(request: Request, admin: SignedIn, issue_id: IssueId,
 def preview_digest_html(request: Request, admin: SignedIn, issue_id: IssueId,
                         email: Annotated[str, Query(max_length=320)] = ""):
     """The digest's own HTML, for the preview page's sandboxed frame (no script may run in it)."""
-    web = _web(request)
+    web = web_of(request)
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
@@ -207,7 +211,7 @@ def send_test(
     email: Annotated[str, Form(max_length=320)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, "iss-test")
     email = email.strip()
     if not _test_limiter(request).hit(f"admin{admin.id}"):
@@ -240,7 +244,7 @@ def steer(
     action: Action,
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, f"iss-{action}")
     steps = {"pause": pause_issue, "resume": resume_issue, "cancel": cancel_issue, "send": start_now}
     try:

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from digest.schedule import WEEKDAYS
-from digest.services import NotFound
 from digest.services.editorial import FieldError, Invalid
 from digest.services.list_settings import (
     LANGUAGES,
@@ -22,10 +21,13 @@ from digest.services.list_settings import (
     subscriber_counts,
     update_list,
 )
-from digest.services.lists import get_list
 from digest.storage import models
-from digest.web import TIME_ZONES, PageError
-from digest.web.admin import AdminOnly, admin_page
+from digest.web import TIME_ZONES
+from digest.web.admin import (
+    AdminOnly,
+    admin_page,
+    list_or_404,
+)
 from digest.web.i18n import register_messages
 
 router = APIRouter(prefix="/admin")
@@ -180,13 +182,6 @@ register_messages(
 )
 
 
-def _list(session, slug: str) -> models.MailingList:
-    try:
-        return get_list(session, slug)
-    except NotFound:
-        raise PageError(404, "not_found") from None
-
-
 def _overview(ml: models.MailingList, counts: dict[str, int]) -> dict:
     return {
         "slug": ml.slug, "name": ml.name, "counts": counts,
@@ -217,7 +212,7 @@ def _page(request, admin, ml_name: str, slug: str, form: dict, existing: list[st
 @router.get("/lists/{slug}")
 def settings_form(request: Request, admin: AdminOnly, slug: Slug, saved: int = 0):
     with request.app.state.web.factory.begin() as session:
-        ml = _list(session, slug)
+        ml = list_or_404(session, slug)
         form, name, existing = settings_of(ml), ml.name, [t.slug for t in ml.topics]
     return _page(request, admin, name, slug, form, existing, notice="lists_saved" if saved else None)
 
@@ -258,7 +253,7 @@ async def save_settings(request: Request, admin: AdminOnly, slug: Slug):
 def _save(request, admin, slug, data):
     web = request.app.state.web
     with web.factory.begin() as session:
-        ml = _list(session, slug)
+        ml = list_or_404(session, slug)
         changes, errors = form_changes(data)
         existing = [t.slug for t in ml.topics]
         if not errors:

@@ -8,7 +8,6 @@ report each bad one with its line; the export is defused for spreadsheets.
 from __future__ import annotations
 
 import io
-import os
 import re
 from datetime import date
 from typing import Annotated
@@ -16,7 +15,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from digest.regions import split_labels
 from digest.schedule import zone
@@ -32,7 +30,6 @@ from digest.services.directory import (
     suppressed_emails,
 )
 from digest.services.editorial import FieldError, Invalid
-from digest.services.lists import get_list
 from digest.services.subscribers import (
     STATUSES,
     export_rows,
@@ -42,9 +39,15 @@ from digest.services.subscribers import (
 from digest.storage import models
 from digest.web import TIME_ZONES, PageError
 from digest.web.admin import (
+    MAX_ID,
+    MAX_UPLOAD,
     AdminOnly,
     admin_page,
+    list_choices,
+    list_or_404,
+    read_upload,
     subscribers_words,  # noqa: F401  (registers this area's words)
+    web_of,
 )
 from digest.web.i18n import LANGUAGES
 
@@ -52,25 +55,8 @@ router = APIRouter(prefix="/admin")
 
 
 PAGE_SIZE = 50
-MAX_UPLOAD = 5 * 1024 * 1024
-MAX_ID = 2**31 - 1
 SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ListSlug = Annotated[str, Query(alias="list", max_length=64)]
-
-
-def _web(request: Request):
-    return request.app.state.web
-
-
-def _list(session, slug: str | None) -> models.MailingList:
-    try:
-        return get_list(session, slug or None)
-    except NotFound:
-        raise PageError(404, "not_found") from None
-
-
-def _all_lists(session) -> list[tuple[str, str]]:
-    return [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
 
 
 def _row(web, ml, sub: models.Subscription, topic_names: dict, suppressed: set[str]) -> dict:
@@ -100,11 +86,11 @@ def subscribers(
     status: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
-    web = _web(request)
+    web = web_of(request)
     errors: dict[str, FieldError] = {}
     rows, total, counts, warnings = [], 0, {}, ()
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         try:
             query, found = _find(web, session, ml, q, region, topic, status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         except Invalid as exc:
@@ -116,7 +102,7 @@ def subscribers(
             total, counts, warnings = found.total, found.counts, query.warnings
         filters = {"list": ml.slug, "q": q, "region": region, "topic": topic, "status": status}
         context = {
-            "ml_name": ml.name, "lists": _all_lists(session), "topics": [(t.slug, t.name) for t in ml.topics],
+            "ml_name": ml.name, "lists": list_choices(session), "topics": [(t.slug, t.name) for t in ml.topics],
             "filters": filters, "rows": rows, "total": total, "counts": counts, "warnings": warnings,
             "statuses": STATUSES, "errors": errors, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
             "query": urlencode(filters), "status_query": urlencode({k: v for k, v in filters.items() if k != "status"}),
@@ -134,10 +120,10 @@ def export(
     topic: Annotated[str, Query(max_length=100)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
 ):
-    web = _web(request)
+    web = web_of(request)
     out = io.StringIO()
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         try:
             _, found = _find(web, session, ml, q, region, topic, status, limit=None, offset=0)
         except Invalid:
@@ -156,13 +142,13 @@ def export(
 def _import_page(request, admin, session, ml, *, status=200, **context):
     context = {"errors": {}, "report": None, "rejected": 0, "file_name": "", "confirmed": True} | context
     return admin_page(request, "subscribers_import.html", admin=admin, status=status, ml_slug=ml.slug, ml_name=ml.name,
-                      lists=_all_lists(session), **context)  # fmt: skip
+                      lists=list_choices(session), **context)  # fmt: skip
 
 
 @router.get("/subscribers/import")
 def import_form(request: Request, admin: AdminOnly, list_slug: ListSlug = ""):
-    with _web(request).factory.begin() as session:
-        return _import_page(request, admin, session, _list(session, list_slug))
+    with web_of(request).factory.begin() as session:
+        return _import_page(request, admin, session, list_or_404(session, list_slug))
 
 
 @router.post("/subscribers/import")
@@ -174,11 +160,10 @@ def import_csv(
     confirmed: Annotated[str, Form(max_length=5)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, "subs-import")
     errors: dict[str, FieldError] = {}
-    name = os.path.basename((file.filename or "").replace("\\", "/"))[:200] if file else ""
-    data = file.file.read(MAX_UPLOAD + 1) if file and name else b""
+    name, data = read_upload(file)
     text = ""
     if not name:
         errors["file"] = FieldError("subs_err_file_required")
@@ -190,7 +175,7 @@ def import_csv(
         except UnicodeDecodeError as exc:
             errors["file"] = FieldError("subs_err_not_utf8", {"byte": exc.start + 1})
     with web.factory.begin() as session:
-        ml = _list(session, list)
+        ml = list_or_404(session, list)
         report = None
         if not errors:
             default = "confirmed" if confirmed == "1" else "pending"
@@ -210,7 +195,7 @@ def _current(web, sub: models.Subscription) -> dict:
 
 
 def _edit_page(request, admin, session, ml, sub, form, *, status=200, errors=None, warnings=(), notice=None):
-    web = _web(request)
+    web = web_of(request)
     person = sub.subscriber
     names = {t.slug: t.name for t in ml.topics}
     return admin_page(
@@ -231,10 +216,10 @@ def _subscription(session, ml, subscriber_id: int) -> models.Subscription:
 
 @router.get("/subscribers/{subscriber_id}")
 def edit_form(request: Request, admin: AdminOnly, subscriber_id: SubscriberId, list_slug: ListSlug = "", saved: int = 0):
-    with _web(request).factory.begin() as session:
-        ml = _list(session, list_slug)
+    with web_of(request).factory.begin() as session:
+        ml = list_or_404(session, list_slug)
         sub = _subscription(session, ml, subscriber_id)
-        return _edit_page(request, admin, session, ml, sub, _current(_web(request), sub), notice="subs_saved" if saved else None)
+        return _edit_page(request, admin, session, ml, sub, _current(web_of(request), sub), notice="subs_saved" if saved else None)
 
 
 @router.post("/subscribers/{subscriber_id}")
@@ -251,11 +236,11 @@ def save(
     locale: Annotated[str, Form(max_length=16)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, f"subs-edit-{subscriber_id}")
     form = {"name": name, "status": status, "regions": regions, "topics": topic, "time_zone": time_zone, "locale": locale}
     with web.factory.begin() as session:
-        ml = _list(session, list)
+        ml = list_or_404(session, list)
         sub = _subscription(session, ml, subscriber_id)
         changes = {k: v for k, v in form.items() if k != "regions"}
         # Only a changed regions text is read again: re-reading an untouched label could move its codes.
@@ -284,7 +269,7 @@ def suppressions(
 
 
 def _suppressions_page(request, admin, *, q="", page=1, notice=None, errors=None, form=None, status=200):
-    with _web(request).factory.begin() as session:
+    with web_of(request).factory.begin() as session:
         rows, total = search_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         rows = [{"id": r.id, "email": r.email, "reason": r.reason, "created": r.created_at.strftime("%Y-%m-%d")} for r in rows]
     return admin_page(
@@ -301,7 +286,7 @@ def suppress(
     reason: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, "subs-supp-add")
     try:
         with web.factory.begin() as session:
@@ -319,7 +304,7 @@ def unsuppress(
     suppression_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     csrf_token: Annotated[str | None, Form()] = None,
 ):
-    web = _web(request)
+    web = web_of(request)
     web.check_csrf(request, csrf_token, f"subs-supp-remove-{suppression_id}")
     try:
         with web.factory.begin() as session:

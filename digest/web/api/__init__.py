@@ -12,7 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from digest.services import NotFound
 from digest.services.admins import token_user
+from digest.services.lists import get_list
+from digest.storage import models
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `digest admin token EMAIL --name NAME`.")
 
@@ -37,6 +40,18 @@ def api_admin_only(caller: Annotated[ApiCaller, Depends(api_caller)]) -> ApiCall
     if caller.role != "admin":
         raise HTTPException(403, detail="this token's user is an editor; admins only")
     return caller
+
+
+# Ids beyond PostgreSQL's integer would fail in the database, as a 500: refuse them at the door.
+MAX_ID = 2**31 - 1
+
+
+def list_or_404(session, slug: str | None) -> models.MailingList:
+    """The list `slug` names (the default list when None), or 404 naming the known ones."""
+    try:
+        return get_list(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
 
 
 def build_router() -> APIRouter:

@@ -24,13 +24,12 @@ from digest.services.editorial import (
     get_article,
     search_articles,
 )
-from digest.services.lists import get_list
 from digest.storage import models
+from digest.web.api import MAX_ID, list_or_404
 from digest.web.i18n import translator
 
 router = APIRouter(tags=["articles"])
 
-MAX_ID = 2**31 - 1
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The article's id")]
 ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
@@ -44,13 +43,6 @@ def unprocessable(errors, prefix: tuple = ("body",)) -> HTTPException:
         {"loc": [*prefix, name], "msg": t(err.key, **err.values), "type": err.key} for name, err in errors.items()
     ]
     return HTTPException(422, detail=detail)
-
-
-def _list(session, slug: str | None) -> models.MailingList:
-    try:
-        return get_list(session, slug)
-    except NotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from None
 
 
 class RegionOut(BaseModel):
@@ -153,7 +145,7 @@ def list_articles(
 ) -> ArticlePage:
     web = request.app.state.web
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         try:
             query = article_query(ml, web.regions, week=week, topic=topic, region=region, text=q, hidden=hidden)
         except Invalid as exc:
@@ -178,7 +170,7 @@ def create_articles(
     items = payload if isinstance(payload, list) else [payload]
     records = [item.model_dump(exclude_none=True) for item in items]
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         outcomes = add_articles(session, ml, records, web.regions)
     body = CreateOut(
         created=[o.id for o in outcomes if o.status == "created"],

@@ -14,8 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from digest.services import NotFound
-from digest.services.issues import ISSUE_STATUSES, IssueStateError, cancel_issue, pause_issue, plan_issue, resume_issue
-from digest.services.lists import get_list
+from digest.services.issues import (
+    ISSUE_STATUSES,
+    IssueStateError,
+    cancel_issue,
+    pause_issue,
+    plan_issue,
+    resume_issue,
+)
 from digest.services.operations import (
     InvalidAddress,
     IssueSummary,
@@ -31,11 +37,12 @@ from digest.services.subscribers import InvalidSubscriber
 from digest.storage import models
 from digest.transports import DeliveryError
 from digest.web.admin.issues_words import DELIVERY_STATUSES
+from digest.web.api import MAX_ID, list_or_404
 from digest.web.i18n import translator
 
 router = APIRouter(tags=["issues"])
 
-IssueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The issue's id")]
+IssueId = Annotated[int, Path(ge=1, le=MAX_ID, description="The issue's id")]
 ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
 IssueStatus = Literal[ISSUE_STATUSES]  # type: ignore[valid-type]
 DeliveryStatus = Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
@@ -130,13 +137,6 @@ def _issue(session, issue_id: int):
         raise HTTPException(404, detail=str(exc)) from None
 
 
-def _list(session, slug: str | None):
-    try:
-        return get_list(session, slug)
-    except NotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-
-
 def _field_error(loc: list, message: str, kind: str) -> HTTPException:
     return HTTPException(422, detail=[{"loc": loc, "msg": message, "type": kind}])
 
@@ -150,7 +150,7 @@ def list_issues(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> IssuePage:
     with request.app.state.web.factory.begin() as session:
-        total, items = issue_summaries(session, _list(session, list_slug), status=status, limit=limit, offset=offset)
+        total, items = issue_summaries(session, list_or_404(session, list_slug), status=status, limit=limit, offset=offset)
         return IssuePage(total=total, limit=limit, offset=offset, items=[_out(s) for s in items])
 
 
@@ -158,7 +158,7 @@ def list_issues(
              summary="Plan the issue for the week ending period_end (200 with the same issue if it exists)")
 def plan(request: Request, body: PlanIn, response: Response) -> IssueOut:
     with request.app.state.web.factory.begin() as session:
-        ml = _list(session, body.list)
+        ml = list_or_404(session, body.list)
         existing = session.scalar(
             select(models.Issue.id).where(models.Issue.list_id == ml.id, models.Issue.period_end == body.period_end)
         )

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
 import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
 from digest.schedule import WEEKDAYS
-from digest.services import NotFound
 from digest.services.editorial import Invalid
 from digest.services.list_settings import subscriber_counts, update_list
-from digest.services.lists import get_list
 from digest.storage import models
-from digest.web.api import ApiCaller, api_admin_only
+from digest.web.api import ApiCaller, api_admin_only, list_or_404
 from digest.web.api.articles import unprocessable
 
 router = APIRouter(tags=["lists"])
@@ -101,13 +99,6 @@ def lists(request: Request) -> list[ListOut]:
         ]
 
 
-def _list(session, slug: str) -> models.MailingList:
-    try:
-        return get_list(session, slug)
-    except NotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-
-
 def _detail(session, ml: models.MailingList) -> ListDetail:
     counts = subscriber_counts(session).get(ml.id, {})
     return ListDetail(
@@ -125,7 +116,7 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
 @router.get("/lists/{slug}", response_model=ListDetail, summary="One list: settings, schedule, branding, topics")
 def read_list(request: Request, slug: Slug) -> ListDetail:
     with request.app.state.web.factory.begin() as session:
-        return _detail(session, _list(session, slug))
+        return _detail(session, list_or_404(session, slug))
 
 
 @router.patch("/lists/{slug}", response_model=ListDetail, summary="Change a list's settings (admins only)")
@@ -138,7 +129,7 @@ def patch_list(
     if "topics" in changes and changes["topics"] is not None:
         changes["topics"] = [[t["slug"], t["name"]] for t in changes["topics"]]
     with request.app.state.web.factory.begin() as session:
-        ml = _list(session, slug)
+        ml = list_or_404(session, slug)
         try:
             update_list(session, ml, changes)
         except Invalid as exc:

@@ -29,14 +29,12 @@ from digest.services.directory import (
     suppressed_emails,
 )
 from digest.services.editorial import Invalid
-from digest.services.lists import get_list
 from digest.storage import models
-from digest.web.api import api_admin_only
+from digest.web.api import MAX_ID, api_admin_only, list_or_404
 from digest.web.i18n import translator
 
 router = APIRouter(tags=["subscribers"], dependencies=[Depends(api_admin_only)])
 
-MAX_ID = 2**31 - 1
 SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscriber's id")]
 ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
 Status = Literal["pending", "confirmed", "unsubscribed"]
@@ -138,13 +136,6 @@ def _changes(model: SubscriberFields) -> dict:
     return changes
 
 
-def _list(session, slug: str | None) -> models.MailingList:
-    try:
-        return get_list(session, slug)
-    except NotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-
-
 def _subscription(session, ml, subscriber_id: int) -> models.Subscription:
     try:
         return get_subscription(session, ml, subscriber_id)
@@ -181,7 +172,7 @@ def list_subscribers(
 ) -> SubscriberPage:
     web = request.app.state.web
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         try:
             query = subscriber_query(ml, web.regions, text=q, region=region, topic=topic, status=status)
         except Invalid as exc:
@@ -203,7 +194,7 @@ def create_subscriber(request: Request, payload: SubscriberIn, list_slug: ListSl
     web = request.app.state.web
     changes = _changes(payload)
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         try:
             sub, created, warnings = save_subscription(session, ml, web.regions, payload.email, changes)
         except Invalid as exc:
@@ -216,7 +207,7 @@ def create_subscriber(request: Request, payload: SubscriberIn, list_slug: ListSl
 def read_subscriber(request: Request, subscriber_id: SubscriberId, list_slug: ListSlug = None) -> SubscriberOut:
     web = request.app.state.web
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         return _one(web, session, ml, _subscription(session, ml, subscriber_id))
 
 
@@ -225,7 +216,7 @@ def patch_subscriber(request: Request, subscriber_id: SubscriberId, patch: Subsc
     web = request.app.state.web
     changes = _changes(patch)
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         sub = _subscription(session, ml, subscriber_id)
         try:
             warnings = edit_subscription(session, ml, web.regions, sub, changes)
@@ -238,7 +229,7 @@ def patch_subscriber(request: Request, subscriber_id: SubscriberId, patch: Subsc
 def unsubscribe(request: Request, subscriber_id: SubscriberId, list_slug: ListSlug = None) -> SubscriberOut:
     web = request.app.state.web
     with web.factory.begin() as session:
-        ml = _list(session, list_slug)
+        ml = list_or_404(session, list_slug)
         sub = _subscription(session, ml, subscriber_id)
         edit_subscription(session, ml, web.regions, sub, {"status": "unsubscribed"})
         return _one(web, session, ml, sub)
