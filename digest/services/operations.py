@@ -29,7 +29,12 @@ from digest.services.articles import articles_of_period
 from digest.services.explain import Reason, reason_from
 from digest.services.issues import delivery_counts, start_issue
 from digest.services.lists import list_info
-from digest.services.subscribers import InvalidSubscriber, normalise_email, picks_of
+from digest.services.subscribers import (
+    InvalidSubscriber,
+    normalise_email,
+    picks_of,
+    subscription_by_email,
+)
 from digest.storage import models
 from digest.transports import open_transport
 
@@ -162,18 +167,6 @@ def _recipient(settings: Settings, ml: models.MailingList, issue: models.Issue, 
                           unsubscribe_mailbox=ml.reply_to or ml.sender_email)  # fmt: skip
 
 
-def _subscription(session: Session, ml: models.MailingList, email: str) -> models.Subscription:
-    address = normalise_email(email)
-    sub = session.scalar(
-        select(models.Subscription)
-        .join(models.Subscriber)
-        .where(models.Subscription.list_id == ml.id, models.Subscriber.email == address)
-    )
-    if sub is None:
-        raise NotFound(f"{address} is not subscribed to {ml.slug}")
-    return sub
-
-
 def _digest(session: Session, issue: models.Issue, picks: Picks, regions: RegionIndex):
     ml = issue.list
     articles = articles_of_period(session, ml, issue.period_end)
@@ -187,7 +180,7 @@ def preview_issue(
 ) -> IssuePreview:
     """What `email` gets from `issue`, and why each article of the period is in or out."""
     ml = issue.list
-    sub = _subscription(session, ml, email)
+    sub = subscription_by_email(session, ml, email)
     address = sub.subscriber.email
     picks = picks_of(sub)
     articles, digest = _digest(session, issue, picks, regions)
@@ -254,7 +247,7 @@ def compose_test_send(
     ml = issue.list
     picks, name = Picks(), ""
     if subscriber_email:
-        sub = _subscription(session, ml, subscriber_email)
+        sub = subscription_by_email(session, ml, subscriber_email)
         picks, name = picks_of(sub), sub.subscriber.name
     _, digest = _digest(session, issue, picks, regions)
     if digest.article_count == 0:

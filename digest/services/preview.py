@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
@@ -13,10 +12,9 @@ from digest.links import make_recipient
 from digest.regions import RegionIndex
 from digest.rendering import render_digest
 from digest.selection import assemble_digest
-from digest.services import NotFound
 from digest.services.articles import articles_of_period, period_bounds
 from digest.services.lists import list_info
-from digest.services.subscribers import normalise_email, picks_of
+from digest.services.subscribers import picks_of, subscription_by_email
 from digest.storage import models
 
 
@@ -29,14 +27,7 @@ def preview_digest(
     regions: RegionIndex,
     env,
 ) -> tuple[Digest, RenderedDigest]:
-    address = normalise_email(email)
-    sub = session.scalar(
-        select(models.Subscription)
-        .join(models.Subscriber)
-        .where(models.Subscription.list_id == ml.id, models.Subscriber.email == address)
-    )
-    if sub is None:
-        raise NotFound(f"{address} is not subscribed to {ml.slug}")
+    sub = subscription_by_email(session, ml, email)
     period_start, _, _ = period_bounds(period_end)
     digest = assemble_digest(
         list_info(ml),
@@ -47,7 +38,7 @@ def preview_digest(
         period_end=period_end,
     )
     recipient = make_recipient(
-        email=address,
+        email=sub.subscriber.email,
         name=sub.subscriber.name,
         subscriber_id=sub.subscriber_id,
         list_slug=ml.slug,

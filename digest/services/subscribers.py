@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.domain import Picks, Problem
 from digest.regions import RegionIndex, split_labels
+from digest.services import NotFound
 from digest.services.lists import resolve_topic
 from digest.storage import models
 
@@ -197,6 +198,19 @@ def import_subscribers_csv(
         else:
             report.updated += 1
     return report
+
+
+def subscription_by_email(session: Session, ml: models.MailingList, email: str) -> models.Subscription:
+    """`email`'s membership of `ml`, or NotFound."""
+    address = normalise_email(email)
+    sub = session.scalar(
+        select(models.Subscription)
+        .join(models.Subscriber)
+        .where(models.Subscription.list_id == ml.id, models.Subscriber.email == address)
+    )
+    if sub is None:
+        raise NotFound(f"{address} is not subscribed to {ml.slug}")
+    return sub
 
 
 def _has_left(session: Session, ml: models.MailingList, email: str) -> bool:
