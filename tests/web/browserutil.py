@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from fixtures_db import _unavailable
+from fixtures_db import _unavailable, make_settings
+from smtpserver import free_port
+from webutil import seed
 
 from digest.web import create_app
 
@@ -63,3 +67,21 @@ def shot(page, name: str) -> None:
     """A full-page screenshot kept in test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@dataclass
+class LiveSite:
+    base: str  # http://127.0.0.1:PORT
+    settings: object
+    url: str  # the database
+
+
+@contextmanager
+def live_site(database_url: str, tmp_path, smtp_server) -> Iterator[LiveSite]:
+    """The demo week seeded and the web app served on a free loopback port, mailing through `smtp_server`."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = dataclasses.replace(make_settings(database_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
+    seed(database_url)
+    with serve(settings, port):
+        yield LiveSite(base, settings, database_url)

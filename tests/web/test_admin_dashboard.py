@@ -14,7 +14,16 @@ from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import transaction
-from digest.web.admin.charts import BOTTOM, LEFT, RIGHT, TOP, horizontal_bars, line_chart, nice_ticks, stacked_bars
+from digest.web.admin.charts import (
+    BOTTOM,
+    LEFT,
+    RIGHT,
+    TOP,
+    horizontal_bars,
+    line_chart,
+    nice_ticks,
+    stacked_bars,
+)
 
 REGIONS = load_regions()
 

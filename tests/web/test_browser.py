@@ -7,15 +7,12 @@ goes out → one-click unsubscribe. Screenshots land in test-artifacts/.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
-from browserutil import serve, shot
-from fixtures_db import make_settings
-from smtpserver import free_port
+from browserutil import live_site, shot
 from sqlalchemy import select
-from webutil import LIST, PERIOD_END, parse_mail, seed
+from webutil import LIST, PERIOD_END, parse_mail
 
 from digest.regions import load_regions
 from digest.rendering import make_environment
@@ -28,21 +25,10 @@ from digest.storage.db import session_factory, transaction
 from digest.transports import open_transport
 
 
-@dataclasses.dataclass
-class Server:
-    base: str
-    settings: object
-    url: str
-
-
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
-    seed(sqlite_url)
-    with serve(settings, port):
-        yield Server(base, settings, sqlite_url)
+    with live_site(sqlite_url, tmp_path, smtp_server) as site:
+        yield site
 
 
 def _link(text: str, base: str, prefix: str) -> str:

@@ -7,16 +7,13 @@ footer. The database is checked after each. Screenshots land in test-artifacts/.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
-from browserutil import serve, shot
-from fixtures_db import make_settings
+from browserutil import live_site, shot
 from personas import SUN_EDITOR, ZHOU_ADMIN
-from smtpserver import free_port
 from sqlalchemy import select
-from webutil import add_staff, seed
+from webutil import add_staff
 
 from digest.services.lists import ensure_default_list
 from digest.storage import models
@@ -25,22 +22,12 @@ from digest.storage.db import transaction
 UPLOAD = Path(__file__).resolve().parents[1] / "fixtures" / "admin-upload-week.txt"
 
 
-@dataclasses.dataclass
-class Server:
-    base: str
-    url: str
-
-
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
-    seed(sqlite_url)
-    add_staff(sqlite_url, SUN_EDITOR)
-    add_staff(sqlite_url, ZHOU_ADMIN)
-    with serve(settings, port):
-        yield Server(base, sqlite_url)
+    with live_site(sqlite_url, tmp_path, smtp_server) as site:
+        add_staff(sqlite_url, SUN_EDITOR)
+        add_staff(sqlite_url, ZHOU_ADMIN)
+        yield site
 
 
 def _sign_in(chromium, server, staff, **options):

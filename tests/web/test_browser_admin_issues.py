@@ -7,15 +7,12 @@ frame) → a test send that the loopback SMTP server receives. Screenshots land 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
-from browserutil import ARTIFACTS, serve, shot
-from fixtures_db import make_settings
+from browserutil import ARTIFACTS, live_site, shot
 from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING
-from smtpserver import free_port
-from webutil import PERIOD_END, add_staff, parse_mail, seed
+from webutil import PERIOD_END, add_staff, parse_mail
 
 from digest.regions import load_regions
 from digest.rendering import make_environment
@@ -29,34 +26,23 @@ from digest.transports import open_transport
 TEST_TO = "layout.check@example.net"
 
 
-@dataclasses.dataclass
-class Server:
-    base: str
-    settings: object
-    url: str
-
-
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
     """The demo week, every persona confirmed, issue 1 sent through the SMTP server, an editor account."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
-    seed(sqlite_url)
-    regions = load_regions()
-    with transaction(sqlite_url) as session:
-        ml = ensure_default_list(session)
-        for p in ALL:
-            upsert_subscription(session, ml, regions, email=p.email, name=p.name, region_labels=p.regions,
-                                topic_labels=p.topics, status="confirmed")
-        issue = plan_issue(session, ml, PERIOD_END)
-        start_issue(session, issue)
-        issue_id = issue.id
-    with open_transport(settings.smtp_url, settings.outbox) as transport:
-        send_pending(session_factory(sqlite_url), issue_id, transport, settings, regions, make_environment())
-    add_staff(sqlite_url, SUN_EDITOR)
-    with serve(settings, port):
-        yield Server(base, settings, sqlite_url)
+    with live_site(sqlite_url, tmp_path, smtp_server) as site:
+        regions = load_regions()
+        with transaction(sqlite_url) as session:
+            ml = ensure_default_list(session)
+            for p in ALL:
+                upsert_subscription(session, ml, regions, email=p.email, name=p.name, region_labels=p.regions,
+                                    topic_labels=p.topics, status="confirmed")
+            issue = plan_issue(session, ml, PERIOD_END)
+            start_issue(session, issue)
+            issue_id = issue.id
+        with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
+            send_pending(session_factory(sqlite_url), issue_id, transport, site.settings, regions, make_environment())
+        add_staff(sqlite_url, SUN_EDITOR)
+        yield site
 
 
 def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(browser, server, smtp_server):

@@ -8,15 +8,11 @@ JavaScript the list still filters and scrolls. Screenshots land in test-artifact
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-from browserutil import serve, shot
-from fixtures_db import make_settings
+from browserutil import live_site, shot
 from personas import ZHOU_ADMIN
-from smtpserver import free_port
 from sqlalchemy import select
-from webutil import add_staff, seed
+from webutil import add_staff
 
 from digest.storage import models
 from digest.storage.db import transaction
@@ -32,21 +28,11 @@ PEOPLE_CSV = (
 ).encode()
 
 
-@dataclasses.dataclass
-class Server:
-    base: str
-    url: str
-
-
 @pytest.fixture
 def server(sqlite_url, tmp_path, smtp_server):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
-    seed(sqlite_url)
-    add_staff(sqlite_url, ZHOU_ADMIN)
-    with serve(settings, port):
-        yield Server(base, sqlite_url)
+    with live_site(sqlite_url, tmp_path, smtp_server) as site:
+        add_staff(sqlite_url, ZHOU_ADMIN)
+        yield site
 
 
 def _sign_in(page, base: str, next_path: str) -> None:
