@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from digest.regions import split_labels
@@ -70,8 +71,19 @@ def _row(web, ml, sub: models.Subscription, topic_names: dict, suppressed: set[s
     }  # fmt: skip
 
 
-def _find(web, session, ml, q, region, topic, status, *, limit, offset):
-    query = subscriber_query(ml, web.regions, text=q, region=region, topic=topic, status=status)
+@dataclass
+class Filters:
+    """The list page's search, shared by the page and its CSV export."""
+
+    list_slug: ListSlug = ""
+    q: Annotated[str, Query(max_length=200)] = ""
+    region: Annotated[str, Query(max_length=100)] = ""
+    topic: Annotated[str, Query(max_length=100)] = ""
+    status: Annotated[str, Query(max_length=20)] = ""
+
+
+def _find(web, session, ml, f: Filters, *, limit, offset):
+    query = subscriber_query(ml, web.regions, text=f.q, region=f.region, topic=f.topic, status=f.status)
     return query, search_subscriptions(session, ml, web.regions, query, limit=limit, offset=offset)
 
 
@@ -79,20 +91,16 @@ def _find(web, session, ml, q, region, topic, status, *, limit, offset):
 def subscribers(
     request: Request,
     admin: AdminOnly,
-    list_slug: ListSlug = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    region: Annotated[str, Query(max_length=100)] = "",
-    topic: Annotated[str, Query(max_length=100)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
+    filters: Annotated[Filters, Depends()],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
     web = web_of(request)
     errors: dict[str, FieldError] = {}
     rows, total, counts, warnings = [], 0, {}, ()
     with web.factory.begin() as session:
-        ml = list_or_404(session, list_slug)
+        ml = list_or_404(session, filters.list_slug)
         try:
-            query, found = _find(web, session, ml, q, region, topic, status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            query, found = _find(web, session, ml, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         except Invalid as exc:
             errors = exc.errors
         else:
@@ -100,12 +108,12 @@ def subscribers(
             blocked = suppressed_emails(session, [s.subscriber.email for s in found.rows])
             rows = [_row(web, ml, s, names, blocked) for s in found.rows]
             total, counts, warnings = found.total, found.counts, query.warnings
-        filters = {"list": ml.slug, "q": q, "region": region, "topic": topic, "status": status}
+        shown = {"list": ml.slug, "q": filters.q, "region": filters.region, "topic": filters.topic, "status": filters.status}
         context = {
             "ml_name": ml.name, "lists": list_choices(session), "topics": [(t.slug, t.name) for t in ml.topics],
-            "filters": filters, "rows": rows, "total": total, "counts": counts, "warnings": warnings,
+            "filters": shown, "rows": rows, "total": total, "counts": counts, "warnings": warnings,
             "statuses": STATUSES, "errors": errors, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-            "query": urlencode(filters), "status_query": urlencode({k: v for k, v in filters.items() if k != "status"}),
+            "query": urlencode(shown), "status_query": urlencode({k: v for k, v in shown.items() if k != "status"}),
         }  # fmt: skip
     return admin_page(request, "subscribers.html", admin=admin, status=400 if errors else 200, **context)
 
@@ -114,18 +122,14 @@ def subscribers(
 def export(
     request: Request,
     admin: AdminOnly,
-    list_slug: ListSlug = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    region: Annotated[str, Query(max_length=100)] = "",
-    topic: Annotated[str, Query(max_length=100)] = "",
-    status: Annotated[str, Query(max_length=20)] = "",
+    filters: Annotated[Filters, Depends()],
 ):
     web = web_of(request)
     out = io.StringIO()
     with web.factory.begin() as session:
-        ml = list_or_404(session, list_slug)
+        ml = list_or_404(session, filters.list_slug)
         try:
-            _, found = _find(web, session, ml, q, region, topic, status, limit=None, offset=0)
+            _, found = _find(web, session, ml, filters, limit=None, offset=0)
         except Invalid:
             raise PageError(400, "bad_request") from None
         write_csv(export_rows(found.rows, web.regions, ml), out)
