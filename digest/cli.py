@@ -278,7 +278,7 @@ def send(ctx, list_slug, period_end) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
 @click.pass_context
 def serve(ctx, host: str, port: int) -> None:
-    """Serve the web app: subscribe, confirm, preferences, unsubscribe, view in browser, archive."""
+    """Serve the web app: subscriber pages, the admin console (/admin/) and the JSON API (/api/v1)."""
     import uvicorn
 
     from digest.web import create_app

@@ -1,4 +1,4 @@
-"""The web app: subscriber self-service pages (subscribe, confirm, preferences, unsubscribe, archive).
+"""The web app: subscriber pages, the admin console (web/admin/) and the JSON API (web/api/).
 
 `create_app(settings)` builds a FastAPI app that owns its sessionmaker; each
 request that touches data runs in one transaction (`with web.factory.begin()`),
