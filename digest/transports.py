@@ -3,6 +3,11 @@
 A transport sends one message to one recipient and either returns a receipt or
 raises TemporaryDeliveryError (try again later) or PermanentDeliveryError (this
 address will not take it). Deciding what to do about either is the caller's job.
+
+`send` does it in one go. `begin` splits it in two: the envelope first (over
+SMTP: MAIL, RCPT and DATA, answered by 354), then `deliver` with the content
+or `abandon`. A batch sender opens the envelope while the database commits its
+claim on the row, and sends the content only once the claim holds.
 """
 
 from __future__ import annotations
@@ -40,14 +45,29 @@ class PermanentDeliveryError(DeliveryError):
     """5xx replies: retrying will not help."""
 
 
+Message = EmailMessage | bytes  # bytes: as `message_bytes` writes it (CRLF line endings)
+
+
+class Envelope(Protocol):
+    def deliver(self, message: Message) -> SendReceipt: ...
+
+    def abandon(self) -> None: ...
+
+
 class Transport(Protocol):
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt: ...
+    def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt: ...
+
+    def begin(self, *, sender: str, recipient: str) -> Envelope: ...
 
     def close(self) -> None: ...
 
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc) -> None: ...
+
+
+def _bytes_of(message: Message) -> bytes:
+    return message if isinstance(message, bytes) else message_bytes(message)
 
 
 class _Closing:
@@ -58,6 +78,21 @@ class _Closing:
         self.close()
 
     def close(self) -> None:
+        pass
+
+    def begin(self, *, sender: str, recipient: str) -> Envelope:
+        # Nothing to open ahead: the whole send happens in `deliver`.
+        return _Later(self, sender, recipient)
+
+
+class _Later:
+    def __init__(self, transport, sender: str, recipient: str):
+        self._transport, self._sender, self._recipient = transport, sender, recipient
+
+    def deliver(self, message: Message) -> SendReceipt:
+        return self._transport.send(message, sender=self._sender, recipient=self._recipient)
+
+    def abandon(self) -> None:
         pass
 
 
@@ -88,9 +123,9 @@ class MaildirTransport(_Closing):
         seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
         return f"{seconds}.M{micros}P{os.getpid()}Q{counter}.{self._host}"
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
+    def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt:
         # On disk Maildir messages use the local line ending.
-        data = message_bytes(message).replace(b"\r\n", b"\n")
+        data = _bytes_of(message).replace(b"\r\n", b"\n")
         name = self._unique()
         tmp = self.path / "tmp" / name
         final = self.path / "new" / f"{name}.eml"
@@ -226,26 +261,54 @@ class SMTPTransport(_Closing):
                 raise TemporaryDeliveryError(f"cannot connect to {self.where}: {exc}") from None
             raise
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> SendReceipt:
+    def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt:
+        return self.begin(sender=sender, recipient=recipient).deliver(message)
+
+    def begin(self, *, sender: str, recipient: str) -> Envelope:
+        """MAIL, RCPT and DATA; a refusal is not raised here but by `deliver`, once the caller wants it."""
+        try:
+            self._check_addresses(sender, recipient)
+            self._open_with_retry(sender, recipient)
+        except DeliveryError as exc:
+            return _Refused(exc)
+        return _OpenData(self, sender, recipient)
+
+    @staticmethod
+    def _check_addresses(sender: str, recipient: str) -> None:
         # Without SMTPUTF8 no relay can route such an address, and smtplib would fail with
         # a UnicodeEncodeError that callers do not expect from a transport. A bad sender is
         # the list's configuration, not the subscriber's fault: no recipient for that one.
         for address, blamed in ((sender, None), (recipient, recipient)):
             if not address.isascii() or "\r" in address or "\n" in address:
                 raise PermanentDeliveryError(f"cannot send to or from {address!r} over SMTP", recipient=blamed)
-        data = message_bytes(message)
+
+    def _open_with_retry(self, sender: str, recipient: str) -> None:
         try:
-            return self._transaction(data, sender, recipient)
+            self._open(sender, recipient)
         except _Dropped:
             # The server hung up before it took the message: one fresh connection, one more try.
             self._discard()
             try:
-                return self._transaction(data, sender, recipient)
+                self._open(sender, recipient)
             except _Dropped as exc:
                 self._discard()
                 raise TemporaryDeliveryError(f"{self.where} dropped the connection: {exc}", recipient=recipient) from None
 
-    def _transaction(self, data: bytes, sender: str, recipient: str) -> SendReceipt:
+    def _deliver(self, data: bytes, sender: str, recipient: str) -> SendReceipt:
+        """The content of the open transaction; on a 421, the whole transaction once more."""
+        try:
+            return self._content(data, recipient)
+        except _Dropped:
+            self._discard()
+            self._open_with_retry(sender, recipient)
+            try:
+                return self._content(data, recipient)
+            except _Dropped as exc:
+                self._discard()
+                raise TemporaryDeliveryError(f"{self.where} dropped the connection: {exc}", recipient=recipient) from None
+
+    def _open(self, sender: str, recipient: str) -> None:
+        """Starts a transaction: on return the server waits for the content."""
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
@@ -267,6 +330,9 @@ class SMTPTransport(_Closing):
             if self._smtp is not None:
                 self._reset()
             raise
+
+    def _content(self, data: bytes, recipient: str) -> SendReceipt:
+        smtp = self._smtp
         try:
             smtp.send(_wire_content(data))
             code, reply = smtp.getreply()
@@ -352,6 +418,43 @@ def _wire_content(data: bytes) -> bytes:
 
 class _Dropped(Exception):
     """The connection went away before the message was accepted."""
+
+
+class _OpenData:
+    """A transaction the server has said 354 to: it waits for the content."""
+
+    def __init__(self, transport: SMTPTransport, sender: str, recipient: str):
+        self._transport, self._sender, self._recipient = transport, sender, recipient
+        self._used = False
+
+    def deliver(self, message: Message) -> SendReceipt:
+        self._use()
+        return self._transport._deliver(_bytes_of(message), self._sender, self._recipient)
+
+    def abandon(self) -> None:
+        # SMTP has no way to cancel DATA but ending it, which would deliver an empty
+        # message; a server must discard a transaction whose connection breaks before the dot.
+        if not self._used:
+            self._use()
+            self._transport._discard()
+
+    def _use(self) -> None:
+        if self._used:
+            raise RuntimeError("this SMTP transaction has already been delivered or abandoned")
+        self._used = True
+
+
+class _Refused:
+    """A transaction the server refused before the content: `deliver` raises why."""
+
+    def __init__(self, error: DeliveryError):
+        self._error = error
+
+    def deliver(self, message: Message) -> SendReceipt:
+        raise self._error
+
+    def abandon(self) -> None:
+        pass
 
 
 def open_transport(smtp_url: str | None, outbox: Path) -> Transport:

@@ -236,6 +236,43 @@ def test_a_refused_sender_blames_no_recipient(smtp_server):
     assert info.value.recipient is None  # the caller stops the run instead of bouncing everyone
 
 
+def test_an_abandoned_transaction_delivers_nothing_and_the_next_one_goes_through(smtp_server):
+    with SMTPTransport(smtp_server.url) as transport:
+        transport.send(message("first@example.cn"), sender=SENDER, recipient="first@example.cn")
+        envelope = transport.begin(sender=SENDER, recipient="dropped@example.cn")
+        envelope.abandon()
+        envelope.abandon()  # twice is harmless
+        with pytest.raises(RuntimeError):
+            envelope.deliver(message("dropped@example.cn"))
+        transport.begin(sender=SENDER, recipient="next@example.cn").deliver(message("next@example.cn"))
+    # SMTP cannot cancel DATA: the transport hangs up, and the server discards the transaction.
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["first@example.cn"], ["next@example.cn"]]
+    assert smtp_server.handler.data_attempts == 2
+    assert smtp_server.handler.connections == 2
+
+
+def test_a_refused_envelope_raises_when_delivered_and_keeps_the_connection(smtp_server):
+    smtp_server.handler.fail_rcpt["gone@example.cn"] = (550, "5.1.1 no such user")
+    with SMTPTransport(smtp_server.url) as transport:
+        envelope = transport.begin(sender=SENDER, recipient="gone@example.cn")  # no exception yet
+        with pytest.raises(PermanentDeliveryError) as info:
+            envelope.deliver(message("gone@example.cn"))
+        assert (info.value.code, info.value.recipient) == (550, "gone@example.cn")
+        transport.begin(sender=SENDER, recipient="gone@example.cn").abandon()  # nothing open, nothing to drop
+        transport.send(message("ok@example.cn"), sender=SENDER, recipient="ok@example.cn")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["ok@example.cn"]]
+    assert smtp_server.handler.connections == 1
+
+
+def test_bytes_go_out_as_given(smtp_server, tmp_path):
+    raw = message_bytes(message("bytes@example.cn"))
+    with SMTPTransport(smtp_server.url) as transport:
+        transport.send(raw, sender=SENDER, recipient="bytes@example.cn")
+    assert smtp_server.messages[0].data == raw
+    receipt = MaildirTransport(tmp_path / "out").send(raw, sender=SENDER, recipient="bytes@example.cn")
+    assert Path(receipt.where).read_bytes() == raw.replace(b"\r\n", b"\n")
+
+
 def test_connection_refused_is_temporary():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

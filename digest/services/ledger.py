@@ -10,7 +10,13 @@ as data-modifying CTEs of the claim) on an autocommit connection: atomic, and
 one round trip instead of BEGIN, two UPDATEs and COMMIT. Elsewhere (SQLite,
 on the same disk) the statements run in one ordinary transaction. Statements
 are built once per shape with bound parameters: building and compiling them
-per message cost more than the database's own work.
+per message cost more than the database's own work. On PostgreSQL the compiled
+statement then goes straight to the driver as a server-side prepared statement:
+the ORM's execution layer cost twice the driver's own time per message.
+
+`commit` may run on another thread than the rest of the batch (sending.py
+opens the next SMTP transaction meanwhile), but never at the same time as
+another method of the same Ledger.
 """
 
 from __future__ import annotations
@@ -91,12 +97,22 @@ class Ledger:
             statements = self._statements[shape] = self._build(shape)
         if self._single_statement:
             [statement] = statements
-            result = self._conn.execute(statement, params)
+            return self._execute_prepared(statement, params) and claim is not None
         else:
             with self._conn.begin():
                 for statement in statements:
                     result = self._conn.execute(statement, params)
         return claim is not None and bool(result.rowcount)
+
+    def _execute_prepared(self, prepared: _Prepared, params: dict) -> bool:
+        """Runs on the driver's connection (autocommit); True when the main statement touched a row."""
+        values = dict(prepared.fixed)
+        for name, value in params.items():
+            process = prepared.processors.get(name)
+            values[name] = process(value) if process is not None else value
+        with self._conn.connection.driver_connection.cursor() as cursor:
+            cursor.execute(prepared.sql, values, prepare=True)
+            return bool(cursor.rowcount)
 
     def _build(self, shape: tuple) -> list:
         writes, suppressions, with_claim = shape
@@ -104,11 +120,13 @@ class Ledger:
         statements += [self._suppression(i) for i in range(suppressions)]
         if with_claim:
             statements.append(_CLAIM)
-        if not self._single_statement or len(statements) == 1:
+        if not self._single_statement:
             return statements
         # The claim (or the last write) is the statement; the rest ride along as CTEs.
         *ctes, main = statements
-        return [main.add_cte(*(s.cte(f"cte{i}") for i, s in enumerate(ctes)))]
+        if ctes:
+            main = main.add_cte(*(s.cte(f"cte{i}") for i, s in enumerate(ctes)))
+        return [_Prepared.of(main, self._engine.dialect)]
 
     def _suppression(self, i: int):
         values = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
@@ -130,6 +148,30 @@ class Ledger:
         )
         if not self._single_statement:
             self._conn.commit()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled once for the driver: its SQL, the values it fixes, and how to convert ours."""
+
+    sql: str
+    fixed: dict
+    processors: dict
+
+    @classmethod
+    def of(cls, statement, dialect) -> _Prepared:
+        compiled = statement.compile(dialect=dialect)
+        # The bind processors are what the ORM would apply: JSON serialised, datetimes made UTC.
+        processors = {
+            name: process
+            for name, bind in compiled.binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect))
+        }
+        # Values written into the statement itself (status='sending', attempts + 1) go along every time.
+        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        for name in fixed.keys() & processors.keys():
+            fixed[name] = processors[name](fixed[name])
+        return cls(compiled.string, fixed, processors)
 
 
 def _outcome(i: int, keys: tuple[str, ...]):

@@ -4,13 +4,17 @@ A row is claimed (queued → sending, its Message-ID fixed) and committed before
 its message leaves, and marked `sent` right after the transport accepts it. A
 crash between the two leaves the row `sending`; the sweeper returns it after the
 lease and it goes again with the same Message-ID: only messages in flight can
-be doubled. The in-process path (`digest send` without a broker) and the Celery
-tasks run this same code.
+be doubled. To hide the commit's round trip, the SMTP envelope (MAIL, RCPT,
+DATA) goes out and the next message is built while the claim commits on a
+second thread; the content waits for the claim, and a refused claim abandons
+the envelope (SMTP then discards the transaction). The in-process path
+(`digest send` without a broker) and the Celery tasks run this same code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.utils import make_msgid
@@ -22,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.config import Settings
 from digest.domain import Digest, ListInfo, Picks, RenderedDigest
 from digest.links import make_recipient
-from digest.messages import build_message
+from digest.messages import build_message, message_bytes
 from digest.regions import RegionIndex
 from digest.rendering import personalise, render_content
 from digest.selection import assemble_digest
@@ -169,31 +173,46 @@ def send_batch(
         if ctx is None:
             ctx = load_context(session, issue_id)
         rows = _load_rows(session, delivery_ids, ctx.list_id)
-    with Ledger(factory.kw["bind"]) as ledger:
+    # Built one row ahead, so the next message takes shape while this one's claim commits.
+    upcoming = (_prepare(row, ctx, settings, regions, env) for row in rows)
+    overlap = True  # open the envelope while the claim commits; off once a claim is refused
+    with Ledger(factory.kw["bind"]) as ledger, ThreadPoolExecutor(1, thread_name_prefix="ledger") as committer:
+        prepared = next(upcoming, None)
         for position, row in enumerate(rows):
-            outcome = _skip_reason(row, ctx)
-            message = None
-            if outcome is None:
-                try:
-                    message, message_id, article_ids = _build(row, ctx, settings, regions, env)
-                except Exception as exc:  # a message that cannot be built must not stop the others
-                    outcome = ("failed", None, f"could not build the message: {exc!r}")
-                else:
-                    if message is None:
-                        outcome = ("skipped", "no article this week matches their picks", None)
+            message, message_id, article_ids, outcome = prepared
             if outcome is not None:
                 status, reason, error = outcome
                 ledger.record(row.id, "queued", status=status, reason=reason, last_error=error)
                 report.add(status)
                 if progress:
                     progress(1)
-                continue
-            if not ledger.commit(Claim(row.id, ctx.issue_id, message_id, article_ids)):
+                prepared = next(upcoming, None)
                 continue
             if throttle:
                 throttle()
+            claim = Claim(row.id, ctx.issue_id, message_id, article_ids)
+            if overlap:
+                committed = committer.submit(ledger.commit, claim)
+                envelope = transport.begin(sender=ctx.info.sender_email, recipient=row.email)
+                try:
+                    prepared = next(upcoming, None)
+                    claimed = committed.result()
+                except BaseException:
+                    committed.exception()  # the ledger is free again before anyone else uses it
+                    envelope.abandon()
+                    raise
+            else:
+                claimed = ledger.commit(claim)
+                envelope = transport.begin(sender=ctx.info.sender_email, recipient=row.email) if claimed else None
+                prepared = next(upcoming, None)
+            if not claimed:
+                # Someone else holds the row, or the issue stopped: nothing of this message may go.
+                if envelope is not None:
+                    envelope.abandon()
+                overlap = False
+                continue
             try:
-                receipt = transport.send(message, sender=ctx.info.sender_email, recipient=row.email)
+                receipt = envelope.deliver(message)
             except DeliveryError as exc:
                 if exc.recipient is None:
                     # No address is at fault (login refused, server unreachable): stop, blame no one.
@@ -210,6 +229,21 @@ def send_batch(
         ledger.commit()
     report.renders = len(ctx.rendered)
     return report
+
+
+def _prepare(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env):
+    """(message bytes, Message-ID, article ids, None), or (None, None, (), outcome) for a row that gets nothing."""
+    outcome = _skip_reason(row, ctx)
+    if outcome is not None:
+        return None, None, (), outcome
+    try:
+        message, message_id, article_ids = _build(row, ctx, settings, regions, env)
+        data = message_bytes(message) if message is not None else None
+    except Exception as exc:  # a message that cannot be built must not stop the others
+        return None, None, (), ("failed", None, f"could not build the message: {exc!r}")
+    if data is None:
+        return None, None, (), ("skipped", "no article this week matches their picks", None)
+    return data, message_id, article_ids, None
 
 
 def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | None] | None:

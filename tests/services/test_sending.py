@@ -14,8 +14,8 @@ from digest.regions import load_regions
 from digest.rendering import make_environment
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
-from digest.services.issues import plan_issue, start_issue
-from digest.services.sending import send_pending
+from digest.services.issues import claim_due, pause_issue, plan_issue, resume_issue, start_issue
+from digest.services.sending import send_batch, send_pending
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import session_factory, transaction
@@ -194,3 +194,36 @@ def test_a_refused_login_stops_the_run_and_blames_no_subscriber(database_url, tm
     fixed = make_settings(database_url, tmp_path, smtp_url=smtp_tls_server.url)
     _, report = _send(database_url, fixed)
     assert report.counts == {"sent": 5, "skipped": 1}
+
+
+def test_a_batch_of_a_paused_issue_sends_nothing_and_leaves_its_rows(database_url, tmp_path, smtp_server):
+    # The batch was handed out (rows queued), then an admin paused the issue: every
+    # claim is refused, so no content may reach the server, not even the first one
+    # whose envelope went out while its claim was being committed.
+    settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
+    _seed(database_url)
+    with transaction(database_url) as session:
+        issue = plan_issue(session, ensure_default_list(session), PERIOD_END)
+        start_issue(session, issue)
+        issue_id = issue.id
+    with transaction(database_url) as session:
+        queued = claim_due(session, limit=100, issue_id=issue_id)[issue_id]
+        pause_issue(session, session.get(models.Issue, issue_id))
+    with open_transport(settings.smtp_url, settings.outbox) as transport:
+        report = send_batch(
+            session_factory(database_url), issue_id, queued, transport, settings, load_regions(), make_environment()
+        )
+    assert smtp_server.messages == [] and smtp_server.handler.data_attempts == 0
+    assert report.counts == {"skipped": 1}  # 赵磊, whose picks match nothing, needs no claim
+    with transaction(database_url) as session:
+        statuses = dict(session.execute(
+            select(models.Subscriber.email, models.Delivery.status).join(models.Delivery)
+        ).all())
+        assert statuses.pop(ZHAO_NOTHING.email) == "skipped"
+        assert set(statuses.values()) == {"queued"}  # back to the queue when the issue resumes
+        assert session.scalars(select(models.Delivery.attempts)).all() == [0] * len(ALL)
+
+        resume_issue(session, session.get(models.Issue, issue_id))
+    _, report = _send(database_url, settings)
+    assert report.counts == {"sent": 5}
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == sorted(EXPECTED)
