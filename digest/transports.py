@@ -407,7 +407,8 @@ class SMTPTransport(_Closing):
 
 def _wire_content(data: bytes) -> bytes:
     """The content as DATA carries it: CRLF lines, leading dots doubled, ended by a lone dot."""
-    if data.count(b"\r") != data.count(b"\r\n") or data.count(b"\n") != data.count(b"\r\n"):
+    crlf = data.count(b"\r\n")  # counted once: each scan of a 15 KB message shows in a send's cost
+    if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
         data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
     if data.startswith(b".") or b"\n." in data:
         data = re.sub(rb"(?m)^\.", b"..", data)  # RFC 5321 4.5.2
