@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from digest.domain import Recipient
-from digest.tokens import sign_token
+from digest.tokens import sign_tokens
 
 
 def make_recipient(
@@ -25,11 +25,11 @@ def make_recipient(
     POST `List-Unsubscribe=One-Click` to it.
     """
     base = base_url.rstrip("/")
-    unsubscribe = sign_token(secret, "unsubscribe", subscriber_id, list_slug)
-    preferences = sign_token(secret, "preferences", subscriber_id, list_slug)
-    view = sign_token(secret, "view", subscriber_id, list_slug)
+    unsubscribe, preferences, view = sign_tokens(secret, ("unsubscribe", "preferences", "view"), subscriber_id, list_slug)
     # Tokens are URL-safe already; quoting anyway keeps the mailto valid should that change.
-    subject = quote(f"unsubscribe {unsubscribe}", safe="")
+    # The space is quoted by hand: quote() returns a string with nothing to escape
+    # at once, and walks one that has one character by character.
+    subject = "unsubscribe%20" + quote(unsubscribe, safe="")
     return Recipient(
         email=email,
         name=(name or "").strip(),

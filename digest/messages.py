@@ -5,19 +5,24 @@ Builds, never sends: transports take the EmailMessage (or `message_bytes`).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import email.policy
 import re
+import struct
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
+from email.charset import Charset
 from email.header import Header
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
+from typing import NamedTuple
 
 from digest.domain import ListInfo, Recipient, RenderedDigest
+
+_ANGLED = re.compile(r"<[^<>\s]*>")
 
 
 class _ListUnsubscribeHeader(UnstructuredHeader):
@@ -29,11 +34,14 @@ class _ListUnsubscribeHeader(UnstructuredHeader):
     """
 
     def fold(self, *, policy):
-        items = re.findall(r"<[^<>\s]*>", str(self))
+        items = _ANGLED.findall(str(self))
         if not items:
             return super().fold(policy=policy)
         return f"{self.name}: " + ("," + policy.linesep + " ").join(items) + policy.linesep
 
+
+# One Charset for every encoded word: formataddr would make one per call.
+_UTF8 = Charset("utf-8")
 
 _headers = HeaderRegistry()
 _headers.map_to_type("list-unsubscribe", _ListUnsubscribeHeader)
@@ -46,6 +54,8 @@ _LIST_LABEL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/
 # local@domain in plain ASCII: what SMTP envelopes and these headers carry.
 _ADDR_SPEC = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII but the colon (RFC 5322 ftext)
+# RFC 2046: 1 to 70 bchars, the last not a space.
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 _RESERVED = frozenset(
     h.lower()
     for h in (
@@ -53,11 +63,15 @@ _RESERVED = frozenset(
         "List-Unsubscribe-Post", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
     )
 )  # fmt: skip
+# Every ASCII character str.splitlines() ends a line at. The stdlib generator
+# splits header values there and writes each piece on a line of its own, so any
+# of them in a value would let data write headers of its own.
+_LINE_BREAK = re.compile(r"[\r\n\v\f\x1c\x1d\x1e]")
 
 
 def _one_line(what: str, value: str | None) -> str:
-    # A CR or LF in a header value would let data write headers of its own.
-    if value is not None and ("\r" in value or "\n" in value):
+    # isprintable() first: it is quicker and true of nearly every value.
+    if value is not None and not value.isprintable() and _LINE_BREAK.search(value):
         raise ValueError(f"{what} contains a line break: {value!r}")
     return value or ""
 
@@ -71,8 +85,12 @@ def build_message(
     message_id: str | None = None,
     date: datetime | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    boundary: str | None = None,
 ) -> EmailMessage:
-    """multipart/alternative (text, then HTML), UTF-8, with the list headers providers expect."""
+    """multipart/alternative (text, then HTML), UTF-8, with the list headers providers expect.
+
+    `boundary` pins the MIME boundary (tests); by default each message gets a random one.
+    """
     subject = _one_line("subject", rendered.subject)
     sender_name = _one_line("sender name", list_info.sender_name or list_info.name)
     sender_email = _one_line("sender address", list_info.sender_email)
@@ -88,7 +106,8 @@ def build_message(
     if not _LIST_LABEL.fullmatch(list_label):
         raise ValueError(f"cannot make a List-Id from {list_label!r}")
     if date is None:
-        date = datetime.now(timezone.utc)
+        # Whole seconds, as the header has them, so that _date can reuse its work.
+        date = datetime.now(UTC).replace(microsecond=0)
     elif date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("the Date header needs an aware datetime")
     if message_id is None:
@@ -97,37 +116,58 @@ def build_message(
         message_id = _one_line("Message-ID", message_id).strip()
         if not message_id.startswith("<"):
             message_id = f"<{message_id}>"
+    if boundary is None:
+        boundary = f"=_digest_{uuid.uuid4().hex}"
+    elif not isinstance(boundary, str) or not _BOUNDARY.fullmatch(boundary) or "=?" in boundary:
+        # "=?" could start an RFC 2047 encoded word, which the stdlib's parser decodes
+        # even inside quotes: the generator would write delimiters the header does not name.
+        raise ValueError(
+            "a MIME boundary is 1 to 70 of A-Z a-z 0-9 '()+_,-./:=? and space (RFC 2046),"
+            f" not ending in a space and without '=?'; got {boundary!r}"
+        )
 
     # Headers go in already encoded and folded (set_raw): the stdlib's header
     # objects would parse and refold each one per message, which cost more than
     # everything else a message needs. Encoding stays the stdlib's own.
-    msg = EmailMessage(policy=POLICY)
-    msg.set_raw("From", _fold_before_angle("From", _address(sender_name, sender_email)))
-    msg.set_raw("To", _fold_before_angle("To", _address(to_name, to_email)))
+    headers = [
+        ("From", _fold_before_angle("From", _address(sender_name, sender_email))),
+        ("To", _fold_before_angle("To", _address(to_name, to_email))),
+    ]
     if reply_to:
-        msg.set_raw("Reply-To", _unstructured("Reply-To", reply_to))
-    msg.set_raw("Subject", _unstructured("Subject", subject))
-    msg.set_raw("Date", format_datetime(date))
-    msg.set_raw("Message-ID", message_id)
-    # formataddr encodes a Chinese list name as an encoded word outside any quotes,
-    # which is what RFC 2919's phrase allows; the <label> stays plain ASCII.
-    msg.set_raw("List-Id", _fold_before_angle("List-Id", formataddr((list_name, list_label), charset="utf-8")))
+        headers.append(("Reply-To", _unstructured("Reply-To", reply_to)))
+    headers += [
+        ("Subject", _unstructured("Subject", subject)),
+        ("Date", _date(date, date.utcoffset())),
+        ("Message-ID", message_id),
+        ("List-Id", _list_id(list_name, list_label)),
+    ]
     targets = [f"<{u}>" for u in (unsubscribe_url, unsubscribe_mailto) if u]
     if targets:
         # Folded between its <URL>s and nowhere else (see _ListUnsubscribeHeader).
-        msg.set_raw("List-Unsubscribe", ",\r\n ".join(targets))
+        headers.append(("List-Unsubscribe", ",\r\n ".join(targets)))
     if unsubscribe_url.startswith("https://"):
         # RFC 8058: one-click only makes sense with an HTTPS URI to POST to.
-        msg.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     for name, value in (extra_headers or {}).items():
         if not _HEADER_NAME.fullmatch(name) or name.lower() in _RESERVED:
             raise ValueError(f"not an extra header this builder accepts: {name!r}")
-        msg.set_raw(name, _unstructured(name, _one_line(name, value)))
-    msg.set_raw("MIME-Version", "1.0")
-    boundary = f"=_digest_{uuid.uuid4().hex}"
-    # Folded as the generator would fold it, so both ways of writing the message agree.
-    msg.set_raw("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"')
-    msg.set_payload([_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")])
+        headers.append((name, _unstructured(name, _one_line(name, value))))
+    headers += [
+        ("MIME-Version", "1.0"),
+        # Folded as the generator would fold it, so both ways of writing the message agree.
+        ("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'),
+    ]
+
+    msg = EmailMessage(policy=POLICY)
+    for name, value in headers:
+        msg.set_raw(name, value)
+    parts = [_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")]
+    msg.set_payload([p.part for p in parts])
+    written = [_written(name, value) for name, value in headers]
+    if None not in written:
+        # Kept on the message itself (a copy keeps it too), so that message_bytes
+        # can tell the message is still as built and write it without the generator.
+        msg._digest_wire = _Wire(headers, "".join(written), boundary, parts)
     return msg
 
 
@@ -135,7 +175,7 @@ def build_message(
 def _address(name: str, addr_spec: str) -> str:
     if not _ADDR_SPEC.fullmatch(addr_spec):
         raise ValueError(f"not an address this builder accepts: {addr_spec!r}")
-    return formataddr((name, addr_spec), charset="utf-8") if name else addr_spec
+    return formataddr((name, addr_spec), charset=_UTF8) if name else addr_spec
 
 
 def _fold_before_angle(name: str, value: str) -> str:
@@ -154,59 +194,135 @@ def _unstructured(name: str, value: str) -> str:
     return Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
 
 
-def _text_part(body: str, subtype: str) -> MIMEPart:
+@lru_cache(maxsize=64)
+def _list_id(list_name: str, list_label: str) -> str:
+    # formataddr encodes a Chinese list name as an encoded word outside any quotes,
+    # which is what RFC 2919's phrase allows; the <label> stays plain ASCII.
+    return _fold_before_angle("List-Id", formataddr((list_name, list_label), charset=_UTF8))
+
+
+@lru_cache(maxsize=64)
+def _date(date: datetime, utcoffset: timedelta) -> str:
+    # Cached: a send dates many messages in the same second. The offset is in the
+    # key because the same instant in another zone is an equal datetime.
+    return format_datetime(date)
+
+
+class _PartWire(NamedTuple):
+    """A text part as _text_part made it, and how message_bytes writes it."""
+
+    part: MIMEPart
+    headers: list[tuple[str, str]]  # as set raw on it
+    head: str  # those headers as written
+    body: str  # its payload: base64 lines ending in CRLF, written as they are
+
+
+class _Wire(NamedTuple):
+    """A message as build_message made it, and how message_bytes writes it while it stays so."""
+
+    headers: list[tuple[str, str]]  # as set raw on it
+    head: str  # those headers as written
+    boundary: str
+    parts: list[_PartWire]
+
+
+def _text_part(body: str, subtype: str) -> _PartWire:
     # Base64: Chinese text grows by a third instead of threefold as quoted-printable,
     # the encoder runs in C, and no line comes near 998 octets. Text is CRLF inside too
-    # (RFC 2046 canonical form).
-    data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    # (RFC 2046 canonical form); UTF-8 leaves CR and LF single bytes, so the line ends
+    # are fixed on the encoded bytes, which is quicker than on the text.
+    data = body.encode("utf-8")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    data = data.replace(b"\n", b"\r\n")
+    # The lines base64.encodebytes writes, but encoded in one call, not one per
+    # line. They end in CRLF already: as the generator writes them, and as
+    # message_bytes can copy them.
+    lines = _base64_lines(binascii.b2a_base64(data, newline=False))
+    payload = (b"\r\n".join(lines) + b"\r\n").decode("ascii") if lines else ""
+    content_type = f'text/{subtype}; charset="utf-8"'
     part = MIMEPart(policy=POLICY)
-    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Type", content_type)
     part.set_raw("Content-Transfer-Encoding", "base64")
-    part.set_payload(base64.encodebytes(data).decode("ascii"))
-    return part
+    part.set_payload(payload)
+    # Short ASCII lines, which the generator writes as they are.
+    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n"
+    return _PartWire(part, [("Content-Type", content_type), ("Content-Transfer-Encoding", "base64")], head, payload)
+
+
+def _base64_lines(encoded: bytes) -> list[bytes]:
+    """`encoded` cut into lines of 76 characters, the last maybe shorter."""
+    # Unpacking a run of 76-byte fields cuts up to 256 lines in one C call:
+    # slicing them out one by one in Python cost as much as the encoding itself.
+    lines: list[bytes] = []
+    count, rest = divmod(len(encoded), 76)
+    offset = 0
+    while count:
+        run = min(count, 256)
+        lines += _fields_of_76(run).unpack_from(encoded, offset)
+        offset += 76 * run
+        count -= run
+    if rest:
+        lines.append(encoded[offset:])
+    return lines
+
+
+@lru_cache(maxsize=64)
+def _fields_of_76(count: int) -> struct.Struct:
+    return struct.Struct("76s" * count)
+
+
+@lru_cache(maxsize=256)
+def _written(name: str, value: str) -> str | None:
+    """The header as the generator writes it when set raw, or None if it would rewrite it.
+
+    The generator splits a value where str.splitlines() does, which is not only
+    at CRLF, and refolds a header with a line over 78 columns: only List-Unsubscribe
+    comes out of that unchanged, when already folded the way its class folds.
+    Cached: most headers (sender, subject, list, date) repeat from message to message.
+    """
+    if value.isprintable():  # one line: no line break of any kind, no CRLF either
+        fits = value.isascii() and len(name) + 2 + len(value) <= 78
+        return f"{name}: {value}\r\n" if fits else None
+    lines = value.split("\r\n")
+    if not value.isascii() or value.splitlines() != lines:
+        return None
+    if len(name) + 2 + len(lines[0]) > 78 or max(map(len, lines)) > 78:
+        unfolded = "".join(lines)
+        # Its parser would decode anything like an encoded word before folding.
+        if name.lower() != "list-unsubscribe" or "=?" in unfolded:
+            return None
+        if value != ",\r\n ".join(_ANGLED.findall(unfolded)):
+            return None
+    return f"{name}: {value}\r\n"
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
     """The message as it goes on the wire: CRLF line endings, folded headers.
 
-    A message as `build_message` left it (every header set raw, already encoded
-    and folded; two base64 parts) is written out directly: the stdlib generator
-    would parse each header again only to write the same bytes, at a cost larger
-    than building the message. Anything else goes through the generator.
+    A message still as `build_message` left it is written from what that
+    recorded: the stdlib generator would parse each header again only to write
+    the same bytes, at a cost larger than building the message. Anything else,
+    a message changed since, goes through the generator.
     """
     fast = _flatten_built(msg)
     return fast if fast is not None else msg.as_bytes(policy=POLICY)
 
 
 def _flatten_built(msg: EmailMessage) -> bytes | None:
+    wire: _Wire | None = getattr(msg, "_digest_wire", None)
+    if wire is None or not msg.is_multipart() or msg.preamble is not None or msg.epilogue is not None:
+        return None
     parts = msg.get_payload()
-    if not isinstance(parts, list) or msg.preamble is not None or msg.epilogue is not None:
+    if len(parts) != len(wire.parts) or list(msg.raw_items()) != wire.headers:
         return None
-    head = _raw_headers(msg)
-    content_type = dict(msg.raw_items()).get("Content-Type", "")
-    boundary = content_type.partition('boundary="')[2].partition('"')[0]
-    if head is None or not boundary or not content_type.startswith("multipart/alternative;"):
-        return None
-    out = [head, "\r\n"]
-    for part in parts:
-        part_head = _raw_headers(part)
-        payload = part.get_payload()
-        if part_head is None or not isinstance(payload, str) or part.preamble is not None:
+    out = [wire.head, "\r\n"]
+    for part, built in zip(parts, wire.parts):
+        # _payload is private, but it is what the stdlib generator itself reads
+        # to write a text part; get_payload() would first build a header object
+        # for Content-Transfer-Encoding, which costs more than all of this.
+        if part is not built.part or part._payload != built.body or list(part.raw_items()) != built.headers:
             return None
-        out += ["--", boundary, "\r\n", part_head, "\r\n", payload.replace("\n", "\r\n"), "\r\n"]
-    out += ["--", boundary, "--\r\n"]
+        out += ["--", wire.boundary, "\r\n", built.head, "\r\n", built.body, "\r\n"]
+    out += ["--", wire.boundary, "--\r\n"]
     return "".join(out).encode("ascii")
-
-
-def _raw_headers(msg) -> str | None:
-    """The headers as set with set_raw, or None when any is not (a header object wants folding)."""
-    lines = []
-    for name, value in msg.raw_items():
-        if not isinstance(value, str) or not value.isascii() or "\n" in value.replace("\r\n", ""):
-            return None
-        line = f"{name}: {value}\r\n"
-        # A line the generator would refold: let it (List-Unsubscribe it never refolds).
-        if name != "List-Unsubscribe" and any(len(piece) > 78 for piece in line.split("\r\n")):
-            return None
-        lines.append(line)
-    return "".join(lines)

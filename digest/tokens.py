@@ -8,12 +8,20 @@ encrypted, and holds ids the subscriber already knows.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
+from itsdangerous.encoding import want_bytes
 
 PURPOSES = frozenset({"unsubscribe", "preferences", "view", "confirm"})
 
@@ -33,6 +41,46 @@ class TokenData:
     issued_at: datetime  # aware, UTC
 
 
+class _Signer(TimestampSigner):
+    """itsdangerous's TimestampSigner, with each secret's signing key derived once.
+
+    The stock signer hashes salt and secret again for every token it signs or
+    checks, though the result depends on nothing else. Only the keys this signer
+    was made with are kept, so the memo is as bounded as its key list.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._derived = {key: TimestampSigner.derive_key(self, key) for key in self.secret_keys}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        derived = self._derived.get(key)
+        return derived if derived is not None else super().derive_key(key)
+
+
+class _Serializer(URLSafeTimedSerializer):
+    """URLSafeTimedSerializer keeping one signer for its own salt instead of making one per call."""
+
+    default_signer = _Signer
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._signer = super().make_signer(self.salt)
+
+    def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
+        if salt is None or want_bytes(salt) == self.salt:
+            return self._signer
+        return super().make_signer(salt)
+
+
+class _CompactJSON:
+    """itsdangerous's compact JSON (no spaces, non-ASCII as is), with its encoder made once, not per token."""
+
+    dumps = staticmethod(json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode)
+    loads = staticmethod(json.loads)
+
+
 def _serializer(secret: str | Sequence[str], purpose: str) -> URLSafeTimedSerializer:
     # A typo in a purpose would mint tokens no route accepts; fail where it is written.
     if purpose not in PURPOSES:
@@ -46,16 +94,43 @@ def _serializer(secret: str | Sequence[str], purpose: str) -> URLSafeTimedSerial
 def _serializer_for(key: str | tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
     # Built once per key and purpose: a send signs three tokens per message.
     # itsdangerous takes a list for key rotation: it signs with the last and accepts any.
-    return URLSafeTimedSerializer(key if isinstance(key, str) else list(key), salt=f"digest.{purpose}")
+    # HMAC-SHA1 as itsdangerous's default, but handed hashlib's own constructor:
+    # the hmac module runs OpenSSL's HMAC for that, and a pure-Python one for the
+    # default's wrapper function. Same bytes either way.
+    return _Serializer(
+        key if isinstance(key, str) else list(key),
+        salt=f"digest.{purpose}",
+        serializer=_CompactJSON,
+        signer_kwargs={"digest_method": hashlib.sha1},
+    )
+
+
+def _payload(subscriber_id: int, list_slug: str | None) -> list:
+    if isinstance(subscriber_id, bool) or not isinstance(subscriber_id, int):
+        raise TypeError(f"subscriber_id must be an int, got {subscriber_id!r}")
+    # A list, not a dict: the token sits in every link and shorter URLs wrap less.
+    return [subscriber_id] if list_slug is None else [subscriber_id, list_slug]
 
 
 def sign_token(secret: str | Sequence[str], purpose: str, subscriber_id: int, list_slug: str | None = None) -> str:
     """A URL-safe token for `purpose` naming `subscriber_id` (and `list_slug`)."""
-    if isinstance(subscriber_id, bool) or not isinstance(subscriber_id, int):
-        raise TypeError(f"subscriber_id must be an int, got {subscriber_id!r}")
-    # A list, not a dict: the token sits in every link and shorter URLs wrap less.
-    payload = [subscriber_id] if list_slug is None else [subscriber_id, list_slug]
+    payload = _payload(subscriber_id, list_slug)
     return _serializer(secret, purpose).dumps(payload)
+
+
+def sign_tokens(
+    secret: str | Sequence[str], purposes: Sequence[str], subscriber_id: int, list_slug: str | None = None
+) -> list[str]:
+    """`sign_token` for each of `purposes`, in order: the tokens one message's links carry."""
+    payload = _payload(subscriber_id, list_slug)
+    serializers = [_serializer(secret, purpose) for purpose in purposes]
+    if not serializers:
+        return []
+    # What `dumps` does, with the payload encoded once: only the salt differs
+    # between purposes, and encoding (JSON, then zlib to see if it pays) costs
+    # more than signing.
+    data = serializers[0].dump_payload(payload)
+    return [s.make_signer().sign(data).decode("utf-8") for s in serializers]
 
 
 def read_token(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import copy
 import email
 import email.policy
+import hashlib
+import random
+import string
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage, MIMEPart
 
 import pytest
-
-from digest.domain import RenderedDigest
-from digest.links import make_recipient
-from digest.messages import POLICY, build_message, message_bytes
-from digest.rendering import make_environment, render_digest
 from test_rendering import LIST, article, make_digest
+
+from digest.domain import ListInfo, Recipient, RenderedDigest
+from digest.links import make_recipient
+from digest.messages import POLICY, _written, build_message, message_bytes
+from digest.rendering import make_environment, render_digest
 
 SECRET = "test-secret-0123456789abcdef"
 BEIJING = timezone(timedelta(hours=8))
@@ -129,18 +135,21 @@ def test_a_long_ascii_line_is_encoded_too():
     "field",
     ["subject", "name", "email", "extra"],
 )
-def test_line_breaks_in_header_values_are_refused(env, field):
+# Not only CR and LF: the stdlib generator splits header values wherever
+# str.splitlines() does, form feed and vertical tab included.
+@pytest.mark.parametrize("brk", ["\r\n", "\n", "\r", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e"])
+def test_line_breaks_in_header_values_are_refused(env, field, brk):
     rendered = RenderedDigest("周报", "<p>x</p>", "x\n")
     who = recipient()
     kw = {}
     if field == "subject":
-        rendered = RenderedDigest("周报\r\nBcc: victim@example.org", "<p>x</p>", "x\n")
+        rendered = RenderedDigest(f"周报{brk}Bcc: victim@example.org", "<p>x</p>", "x\n")
     elif field == "name":
-        who = recipient(name="王芳\nBcc: victim@example.org")
+        who = recipient(name=f"Wang Fang{brk}Bcc: victim@example.org")
     elif field == "email":
-        who = recipient(email_addr="a@example.org\r\nBcc: victim@example.org")
+        who = recipient(email_addr=f"a@example.org{brk}Bcc: victim@example.org")
     else:
-        kw["extra_headers"] = {"X-Campaign": "week\r\nBcc: victim@example.org"}
+        kw["extra_headers"] = {"X-Campaign": f"week{brk}Bcc: victim@example.org"}
     with pytest.raises(ValueError):
         build_message(rendered, list_info=LIST, recipient=who, list_id_domain="digest.example.org", **kw)
 
@@ -180,3 +189,174 @@ def test_a_message_changed_after_building_is_still_written_whole(env):
     raw = message_bytes(msg)
     assert_wire_safe(raw)
     assert parse(raw)["X-Added-Later"] == added
+
+
+def _other_part():
+    part = MIMEPart(policy=POLICY)
+    part.set_raw("Content-Type", "text/plain")
+    part.set_payload("added\n")
+    return part
+
+
+CHANGES = {
+    "header added": lambda m: m.add_header("X-Later", "1"),
+    "header replaced": lambda m: m.replace_header("Subject", "Another subject"),
+    "header set raw": lambda m: m.set_raw("X-Raw", "x" * 100),
+    "header removed": lambda m: m.__delitem__("List-Id"),
+    "boundary changed": lambda m: m.set_boundary("another-boundary"),
+    "preamble": lambda m: setattr(m, "preamble", "This is a MIME message."),
+    "epilogue": lambda m: setattr(m, "epilogue", "the end\n"),
+    "part payload": lambda m: m.get_payload()[0].set_payload("aGVsbG8=\n"),
+    "part header": lambda m: m.get_payload()[1].replace_header("Content-Type", 'text/html; charset="UTF-8"'),
+    "part added": lambda m: m.get_payload().append(_other_part()),
+    "part swapped": lambda m: m.get_payload().__setitem__(0, _other_part()),
+    "parts reordered": lambda m: m.get_payload().reverse(),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+def test_any_change_after_building_is_written_by_the_generator(env, change):
+    msg = build(env)
+    before = message_bytes(msg)
+    change(msg)
+    assert message_bytes(msg) == msg.as_bytes(policy=POLICY) != before
+
+
+def test_a_message_as_built_is_written_without_the_generator(env, monkeypatch):
+    msg = build(env)
+    expected = msg.as_bytes(policy=POLICY)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the generator ran")
+
+    monkeypatch.setattr(EmailMessage, "as_bytes", refuse)
+    assert message_bytes(msg) == expected
+    assert message_bytes(copy.deepcopy(msg)) == expected
+
+
+def test_a_message_not_from_the_builder_goes_through_the_generator():
+    msg = EmailMessage(policy=POLICY)
+    msg["Subject"] = "Hello"
+    msg.set_content("body\n")
+    assert message_bytes(msg) == msg.as_bytes(policy=POLICY)
+
+
+# A pinned message, as written before message_bytes had its own writer and the
+# parts their own base64 lines: the sha256 of its bytes. It changes only with them.
+PINNED_SHA256 = "8dca85e117b503e8dbc909d9c396fb72be24a38af6fa90665cb7fb898e9f3658"
+
+
+def test_a_pinned_message_keeps_its_bytes():
+    info = ListInfo(slug="rural-weekly", name="乡村振兴周报", topics=(), sender_name="乡村振兴周报",
+                    sender_email="weekly@digest.example.org", reply_to="editors@digest.example.org")
+    who = Recipient("wang.fang@example.cn", "王芳", "https://digest.example.org/u/" + "Tok3n_-." * 9,
+                    "mailto:weekly@digest.example.org?subject=unsubscribe%20" + "Tok3n_-." * 9)
+    rendered = RenderedDigest("乡村振兴周报 第12期 · 2021年6月20日（4篇）",
+                              "<p>王芳，您好</p>\n<p>" + "汉滨区建立健全区镇村三级医疗卫生服务网络" * 40 + "</p>\r\n<p>end</p>",
+                              "王芳，您好\n\n" + "财政部 | 部署全面推进乡村振兴工作\r\n" * 12 + "end")
+    msg = build_message(rendered, list_info=info, recipient=who, list_id_domain="digest.example.org",
+                        message_id="<issue3.sub7@digest.example.org>", date=datetime(2021, 6, 21, 8, 0, tzinfo=BEIJING),
+                        extra_headers={"X-Digest-Issue": "12"}, boundary="=_digest_" + "0123456789abcdef" * 2)
+    raw = message_bytes(msg)
+    assert raw == msg.as_bytes(policy=POLICY)
+    assert hashlib.sha256(raw).hexdigest() == PINNED_SHA256
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 114, 57 * 256 - 1, 57 * 256, 57 * 256 + 1, 57 * 700 + 13])
+def test_bodies_are_the_base64_lines_encodebytes_writes(size):
+    body = "x" * size
+    msg = build_message(RenderedDigest("s", body, body), list_info=LIST, recipient=recipient(),
+                        list_id_domain="digest.example.org")
+    for part in msg.iter_parts():
+        assert part.get_payload().replace("\r\n", "\n") == base64.encodebytes(body.encode()).decode()
+        assert part.get_content() == body
+    assert message_bytes(msg) == msg.as_bytes(policy=POLICY)
+
+
+BCHARS = string.ascii_letters + string.digits + "'()+_,-./:=? "
+
+
+def test_a_pinned_boundary_is_used(env):
+    pinned = "pinned'(boundary)+_,-./:= ?x"
+    msg = build(env, boundary=pinned)
+    raw = message_bytes(msg)
+    assert f'boundary="{pinned}"'.encode() in raw
+    assert raw.count(f"\r\n--{pinned}\r\n".encode()) == 2
+    assert raw.endswith(f"\r\n--{pinned}--\r\n".encode())
+    assert parse(raw).get_boundary() == pinned
+    assert raw == msg.as_bytes(policy=POLICY)
+    assert build(env)["Content-Type"].params["boundary"].startswith("=_digest_")
+
+
+@pytest.mark.parametrize("length", [66, 67, 70])
+def test_a_boundary_of_any_allowed_length_is_written_as_the_generator_writes_it(env, length):
+    boundary = ("0123456789" * 7)[:length]
+    msg = build(env, boundary=boundary)
+    raw = message_bytes(msg)
+    assert raw == msg.as_bytes(policy=POLICY)
+    assert parse(raw).get_boundary() == boundary
+
+
+@pytest.mark.parametrize(
+    "boundary", ["", "x" * 71, "ends in a space ", 'quote"d', "semi;colon", "tab\t", "中文", "a\r\nb", "=?utf-8?q?x?=", 7]
+)
+def test_a_boundary_outside_rfc_2046_is_refused(env, boundary):
+    with pytest.raises(ValueError, match="boundary"):
+        build(env, boundary=boundary)
+
+
+def _random_text(rng, pieces, most):
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, most)))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_messages_are_written_as_the_generator_writes_them(env, seed):
+    rng = random.Random(seed)
+    words = ["王芳", "Zoë", "Ann", " ", "O'Brien", '"q"', "(c)", "a,b", "<x>", "=?", "\t", "😀", "Long" * 12, "长" * 30]
+    body = ["正文", "line", "\n", "\r\n", "\r", " ", "x" * 100, "汉" * 60, "From me\n", ".", "\t"]
+    fast = 0
+    for _ in range(40):
+        boundary = None
+        if rng.random() < 0.5:
+            boundary = _random_text(rng, BCHARS, 69) + rng.choice(BCHARS[:-1])
+            while "=?" in boundary:
+                boundary = boundary.replace("=?", "?")
+        who = recipient(name=_random_text(rng, words, 6), email_addr=rng.choice(["a@example.org", "b" * 60 + "@x.org"]))
+        rendered = RenderedDigest(_random_text(rng, words, 12) or "周报", _random_text(rng, body, 80),
+                                  _random_text(rng, body, 40))
+        extra = rng.choice([None, {"X-Campaign": _random_text(rng, words, 8)}, {"X-A": "1", "X-B": "b" * 90}])
+        msg = build_message(rendered, list_info=LIST, recipient=who, list_id_domain="digest.example.org",
+                            extra_headers=extra, boundary=boundary,
+                            message_id=rng.choice([None, "issue3.sub7@digest.example.org", "m" * 80 + "@x"]))
+        assert message_bytes(msg) == msg.as_bytes(policy=POLICY)
+        fast += getattr(msg, "_digest_wire", None) is not None
+    assert fast  # some went by the direct writer, not all by the generator
+
+
+def test_a_header_is_written_as_is_only_where_the_generator_would_write_it_so():
+    # build_message's own values rarely reach the corners; random ones do.
+    rng = random.Random(2369)
+    tame = list("abcXYZ019:/?=&%.-_~ <>,")
+    wild = [*tame, "\t", "=?", "?=", "=?utf-8?q?a?=", "\r\n ", "\r\n", "\r", "\n", "\x0c", "\x0b", "\x1c", "\x85",
+            "中", "\u2028", "x" * 40]
+    long_url = "<https://digest.example.org/u/" + "t" * 60 + ">"
+    values = [
+        ("List-Unsubscribe", f"{long_url},\r\n <mailto:u@example.org?subject==?utf-8?q?a?=>"),  # decoded first
+        ("Subject", f"{long_url},\r\n <a>,\r\n <b>"),  # the generic folder would join <a>, <b>
+    ]
+    for name, value in values:
+        assert POLICY.fold_binary(name, value).decode("ascii") != f"{name}: {value}\r\n"
+        assert _written(name, value) is None
+    written = 0
+    for _ in range(6000):
+        name = rng.choice(["List-Unsubscribe", "list-unsubscribe", "Subject", "Message-ID", "X-A"])
+        if rng.random() < 0.5:  # <URL>s, folded this way or that
+            urls = [_random_text(rng, tame if rng.random() < 0.8 else wild, 90) for _ in range(rng.randint(1, 3))]
+            value = rng.choice([",\r\n ", ", ", ",", ",\r\n\t"]).join(f"<{url}>" for url in urls)
+        else:
+            value = _random_text(rng, wild, 30)
+        line = _written(name, value)
+        if line is not None:
+            written += 1
+            assert line == POLICY.fold_binary(name, value).decode("ascii"), (name, value)
+    assert written > 1000
