@@ -65,6 +65,7 @@ class RecordingHandler:
     drop_at_data: set[str] = field(default_factory=set)
     connections: int = 0
     data_attempts: int = 0  # contents received, accepted or not
+    pipelined_envelopes: int = 0  # MAILs whose RCPT had already arrived with them (RFC 2920)
     pipelining: bool = True  # offer RFC 2920 PIPELINING, as Postfix and most relays do
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,6 +84,12 @@ class RecordingHandler:
         return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        # A client that waits for each reply cannot have sent RCPT yet; one that
+        # pipelines has, and it sits unread in the connection's buffer. (The buffer
+        # is asyncio's private attribute: this is a test server, peeking on purpose.)
+        if b"RCPT TO:" in bytes(getattr(server._reader, "_buffer", b"")):
+            with self.lock:
+                self.pipelined_envelopes += 1
         if address in self.fail_mail:
             code, text = self.fail_mail[address]
             return f"{code} {text}"

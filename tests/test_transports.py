@@ -236,6 +236,15 @@ def test_a_refused_sender_blames_no_recipient(smtp_server):
     assert info.value.recipient is None  # the caller stops the run instead of bouncing everyone
 
 
+def test_the_envelope_is_pipelined_when_the_server_offers_it(smtp_server):
+    with SMTPTransport(smtp_server.url) as transport:
+        for i in range(3):
+            transport.send(message(f"r{i}@example.cn"), sender=SENDER, recipient=f"r{i}@example.cn")
+    assert len(smtp_server.messages) == 3
+    # One write of MAIL, RCPT and DATA when offered; a command at a time when not.
+    assert smtp_server.handler.pipelined_envelopes == (3 if smtp_server.handler.pipelining else 0)
+
+
 def test_an_abandoned_transaction_delivers_nothing_and_the_next_one_goes_through(smtp_server):
     with SMTPTransport(smtp_server.url) as transport:
         transport.send(message("first@example.cn"), sender=SENDER, recipient="first@example.cn")
