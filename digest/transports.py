@@ -283,29 +283,28 @@ class SMTPTransport(_Closing):
                 raise PermanentDeliveryError(f"cannot send to or from {address!r} over SMTP", recipient=blamed)
 
     def _open_with_retry(self, sender: str, recipient: str) -> None:
-        try:
-            self._open(sender, recipient)
-        except _Dropped:
-            # The server hung up before it took the message: one fresh connection, one more try.
-            self._discard()
-            try:
-                self._open(sender, recipient)
-            except _Dropped as exc:
-                self._discard()
-                raise TemporaryDeliveryError(f"{self.where} dropped the connection: {exc}", recipient=recipient) from None
+        self._once_more_if_dropped(lambda: self._open(sender, recipient), recipient)
 
     def _deliver(self, data: bytes, sender: str, recipient: str) -> SendReceipt:
-        """The content of the open transaction; on a 421, the whole transaction once more."""
-        try:
+        """The content of the open transaction; after a 421, the whole transaction once more."""
+
+        def again() -> SendReceipt:
+            self._open_with_retry(sender, recipient)
             return self._content(data, recipient)
+
+        return self._once_more_if_dropped(lambda: self._content(data, recipient), recipient, again)
+
+    def _once_more_if_dropped(self, attempt, recipient: str, again=None):
+        # The server hung up before it took the message: one fresh connection, one more try.
+        try:
+            return attempt()
         except _Dropped:
             self._discard()
-            self._open_with_retry(sender, recipient)
-            try:
-                return self._content(data, recipient)
-            except _Dropped as exc:
-                self._discard()
-                raise TemporaryDeliveryError(f"{self.where} dropped the connection: {exc}", recipient=recipient) from None
+        try:
+            return (again or attempt)()
+        except _Dropped as exc:
+            self._discard()
+            raise TemporaryDeliveryError(f"{self.where} dropped the connection: {exc}", recipient=recipient) from None
 
     def _open(self, sender: str, recipient: str) -> None:
         """Starts a transaction: on return the server waits for the content."""
