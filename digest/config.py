@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,7 +32,13 @@ class Settings:
     @property
     def link_domain(self) -> str:
         """The host part used for List-Id and Message-ID."""
-        return urlsplit(self.base_url).hostname or "localhost"
+        return _hostname(self.base_url)
+
+
+@lru_cache(maxsize=16)
+def _hostname(url: str) -> str:
+    # Asked twice per message sent; parsing the URL each time showed in a send's profile.
+    return urlsplit(url).hostname or "localhost"
 
 
 def _demo_secret() -> str:

@@ -91,7 +91,73 @@ def build_message(
 
     `boundary` pins the MIME boundary (tests); by default each message gets a random one.
     """
-    subject = _one_line("subject", rendered.subject)
+    headers, boundary = _headers(rendered.subject, list_info, recipient, list_id_domain, message_id, date,
+                                 extra_headers, boundary)
+    return _message(headers, boundary, [_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")])
+
+
+def message_wire(
+    subject: str,
+    text_payload: bytes,
+    html_payload: bytes,
+    *,
+    list_info: ListInfo,
+    recipient: Recipient,
+    list_id_domain: str,
+    message_id: str | None = None,
+    date: datetime | None = None,
+    boundary: str | None = None,
+) -> bytes:
+    """What `message_bytes(build_message(...))` gives, for parts already base64-encoded.
+
+    Each payload is base64 in lines of at most 76 characters, each ending in CRLF
+    (as `digest.bodies` writes them). The sending path builds a message this way:
+    no EmailMessage is made unless the generator would write a header differently.
+    """
+    headers, boundary = _headers(subject, list_info, recipient, list_id_domain, message_id, date, None, boundary)
+    payloads = ((text_payload, "plain"), (html_payload, "html"))
+    for payload, _ in payloads:
+        if payload and not payload.endswith(b"\r\n"):
+            raise ValueError("a part's base64 payload must be whole lines ending in CRLF")
+    written = [_written(name, value) for name, value in headers]
+    if None in written:
+        parts = [_encoded_part(payload.decode("ascii"), subtype) for payload, subtype in payloads]
+        return message_bytes(_message(headers, boundary, parts))
+    head = "".join(written)
+    out = [head.encode("ascii"), b"\r\n"]
+    separator = f"--{boundary}\r\n".encode("ascii")
+    for payload, subtype in payloads:
+        out += [separator, _part_head(subtype).encode("ascii"), b"\r\n", payload, b"\r\n"]
+    out.append(f"--{boundary}--\r\n".encode("ascii"))
+    return _as_wire(head, b"".join(out))
+
+
+def _as_wire(head: str, data: bytes) -> bytes:
+    # Base64 lines and boundaries never start with a dot; a header line could (an extra header's name).
+    return WireMessage(data) if not head.startswith(".") and "\n." not in head else data
+
+
+class WireMessage(bytes):
+    """Message bytes already in the form SMTP DATA carries: CRLF line ends only, no line starting with a dot.
+
+    Transports can send such bytes as they are, without scanning them again.
+    """
+
+    __slots__ = ()
+
+
+def _headers(
+    subject: str,
+    list_info: ListInfo,
+    recipient: Recipient,
+    list_id_domain: str,
+    message_id: str | None,
+    date: datetime | None,
+    extra_headers: Mapping[str, str] | None,
+    boundary: str | None,
+) -> tuple[list[tuple[str, str]], str]:
+    """The message's headers, encoded and folded as the generator writes them, and its MIME boundary."""
+    subject = _one_line("subject", subject)
     sender_name = _one_line("sender name", list_info.sender_name or list_info.name)
     sender_email = _one_line("sender address", list_info.sender_email)
     reply_to = _one_line("Reply-To", list_info.reply_to)
@@ -157,11 +223,13 @@ def build_message(
         # Folded as the generator would fold it, so both ways of writing the message agree.
         ("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'),
     ]
+    return headers, boundary
 
+
+def _message(headers: list[tuple[str, str]], boundary: str, parts: list[_PartWire]) -> EmailMessage:
     msg = EmailMessage(policy=POLICY)
     for name, value in headers:
         msg.set_raw(name, value)
-    parts = [_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")]
     msg.set_payload([p.part for p in parts])
     written = [_written(name, value) for name, value in headers]
     if None not in written:
@@ -229,25 +297,41 @@ class _Wire(NamedTuple):
 def _text_part(body: str, subtype: str) -> _PartWire:
     # Base64: Chinese text grows by a third instead of threefold as quoted-printable,
     # the encoder runs in C, and no line comes near 998 octets. Text is CRLF inside too
-    # (RFC 2046 canonical form); UTF-8 leaves CR and LF single bytes, so the line ends
-    # are fixed on the encoded bytes, which is quicker than on the text.
-    data = body.encode("utf-8")
+    # (RFC 2046 canonical form).
+    return _encoded_part(base64_lines(canonical_lines(body.encode("utf-8"))).decode("ascii"), subtype)
+
+
+def canonical_lines(data: bytes) -> bytes:
+    """UTF-8 text with CRLF line ends. UTF-8 leaves CR and LF single bytes, so this works on the encoded bytes."""
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
-    data = data.replace(b"\n", b"\r\n")
-    # The lines base64.encodebytes writes, but encoded in one call, not one per
-    # line. They end in CRLF already: as the generator writes them, and as
-    # message_bytes can copy them.
+    return data.replace(b"\n", b"\r\n")
+
+
+def base64_lines(data: bytes) -> bytes:
+    """`data` in base64 lines of 76 characters, each ending in CRLF, as the generator writes them.
+
+    Encoded in one call, not one per line as base64.encodebytes does.
+    """
     lines = _base64_lines(binascii.b2a_base64(data, newline=False))
-    payload = (b"\r\n".join(lines) + b"\r\n").decode("ascii") if lines else ""
+    return b"\r\n".join(lines) + b"\r\n" if lines else b""
+
+
+def _encoded_part(payload: str, subtype: str) -> _PartWire:
+    """A text part whose payload is base64 lines ending in CRLF already."""
     content_type = f'text/{subtype}; charset="utf-8"'
     part = MIMEPart(policy=POLICY)
     part.set_raw("Content-Type", content_type)
     part.set_raw("Content-Transfer-Encoding", "base64")
     part.set_payload(payload)
+    headers = [("Content-Type", content_type), ("Content-Transfer-Encoding", "base64")]
+    return _PartWire(part, headers, _part_head(subtype), payload)
+
+
+@lru_cache(maxsize=8)
+def _part_head(subtype: str) -> str:
     # Short ASCII lines, which the generator writes as they are.
-    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: base64\r\n"
-    return _PartWire(part, [("Content-Type", content_type), ("Content-Transfer-Encoding", "base64")], head, payload)
+    return f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n'
 
 
 def _base64_lines(encoded: bytes) -> list[bytes]:
@@ -325,4 +409,4 @@ def _flatten_built(msg: EmailMessage) -> bytes | None:
             return None
         out += ["--", wire.boundary, "\r\n", built.head, "\r\n", built.body, "\r\n"]
     out += ["--", wire.boundary, "--\r\n"]
-    return "".join(out).encode("ascii")
+    return _as_wire(wire.head, "".join(out).encode("ascii"))

@@ -16,6 +16,7 @@ import html
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -103,19 +104,69 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     return env
 
 
+class _StyleLeftover(tuple):
+    """A <style>'s rules that cannot be inlined, with their serialised CSS."""
+
+    css: str
+
+
+class _Premailer(premailer.Premailer):
+    """Premailer that turns one <style> text into rules once per process, not once per call.
+
+    Every digest carries the same stylesheet, and cssutils serialising its
+    declarations (in `_parse_style_rules` and `_css_rules_to_string`) was most
+    of premailer's time. Both results depend only on the CSS text, its index
+    and this instance's options, so they are kept per instance. The output is
+    unchanged; tests/test_rendering.py compares it with a plain Premailer.
+    """
+
+    _MAX_SHEETS = 16  # distinct stylesheets are a handful of templates; bound it anyway
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._sheets: dict[tuple[str, int], tuple[tuple, _StyleLeftover]] = {}
+        self._sheets_lock = threading.Lock()
+
+    def _parse_style_rules(self, css_body, ruleset_index):
+        key = (css_body, ruleset_index)
+        hit = self._sheets.get(key)
+        if hit is None:
+            # cssutils objects are not thread-safe; parse and serialise once under the lock.
+            with self._sheets_lock:
+                hit = self._sheets.get(key)
+                if hit is None:
+                    rules, leftover = super()._parse_style_rules(css_body, ruleset_index)
+                    kept = _StyleLeftover(leftover)
+                    kept.css = super()._css_rules_to_string(leftover) if leftover else ""
+                    if len(self._sheets) >= self._MAX_SHEETS:
+                        self._sheets.clear()
+                    hit = self._sheets[key] = (tuple(rules), kept)
+        rules, leftover = hit
+        return list(rules), leftover
+
+    def _css_rules_to_string(self, rules):
+        if isinstance(rules, _StyleLeftover):
+            return rules.css
+        return super()._css_rules_to_string(rules)
+
+
+_PREMAILER_OPTIONS = dict(
+    base_url=None,  # no link rewriting: every URL in a digest is absolute already
+    remove_classes=False,
+    strip_important=False,  # the media query needs !important to beat inlined widths
+    keep_style_tags=False,  # rules that cannot be inlined are still kept as leftovers
+    cssutils_logging_level=logging.CRITICAL,
+    allow_network=False,
+    allow_loading_external_files=False,
+    disable_validation=True,
+)
+# transform() keeps no per-call state on the instance, so one serves every call.
+_PREMAILER = _Premailer(**_PREMAILER_OPTIONS)
+
+
 def inline_css(html_text: str) -> str:
     """Copy the <style> rules onto the elements (Gmail and Outlook honour little else)."""
-    return premailer.Premailer(
-        html_text,
-        base_url=None,  # no link rewriting: every URL in a digest is absolute already
-        remove_classes=False,
-        strip_important=False,  # the media query needs !important to beat inlined widths
-        keep_style_tags=False,  # rules that cannot be inlined are still kept as leftovers
-        cssutils_logging_level=logging.CRITICAL,
-        allow_network=False,
-        allow_loading_external_files=False,
-        disable_validation=True,
-    ).transform()
+    return _PREMAILER.transform(html_text)
 
 
 def _preheader(digest: Digest) -> str:
@@ -179,10 +230,20 @@ def _values(recipient: Recipient) -> dict[str, str]:
     }
 
 
+def personal_values(recipient: Recipient) -> tuple[dict[str, str], dict[str, str]]:
+    """What each marker becomes for `recipient`: as text, and escaped for HTML."""
+    raw = _values(recipient)
+    return raw, {k: html.escape(v, quote=True) for k, v in raw.items()}
+
+
+def marker_pieces(text: str) -> list[str]:
+    """`text` cut at its markers: static text at even positions, field names at odd ones."""
+    return _MARKER_RE.split(text)
+
+
 def personalise(rendered: RenderedDigest, recipient: Recipient) -> RenderedDigest:
     """`rendered` with its markers replaced by `recipient`'s name, address and links."""
-    raw = _values(recipient)
-    escaped = {k: html.escape(v, quote=True) for k, v in raw.items()}
+    raw, escaped = personal_values(recipient)
     # One pass, so a name that spells a marker is not itself replaced.
     return RenderedDigest(
         subject=_MARKER_RE.sub(lambda m: " ".join(raw[m.group(1)].split()), rendered.subject),

@@ -232,3 +232,51 @@ def test_templates_refuse_unknown_variables(tmp_path):
     env = make_environment(tmp_path)
     with pytest.raises(Exception, match="nope"):
         env.get_template("digest.subject.txt").render()
+
+
+# Two <style> blocks, a :hover rule and a media query: every kind of leftover premailer keeps.
+STYLED = """<!DOCTYPE html>
+<html><head><title>t</title>
+<style>p { color: #111111; } a:hover { color: red; } .x { width: 10px; }
+@media only screen and (max-width: 600px) { .x { width: 100% !important; } }</style>
+<style>p { margin: 0; } td { text-align: center; }</style>
+</head><body><p class="x" style="font-size: 2px">a <a href="https://example.org/">b</a></p>
+<table><tr><td>c</td></tr></table></body></html>"""
+
+
+def plain_inline_css(html):
+    import premailer
+
+    return premailer.Premailer(html, **rendering._PREMAILER_OPTIONS).transform()
+
+
+def test_reused_stylesheet_rules_give_what_a_fresh_premailer_gives(env):
+    htmls = [
+        rendering._render_templates(make_digest(), env).html,
+        rendering._render_templates(make_digest({"industry": ARTICLES["industry"]}, issue_number=None), env).html,
+        STYLED,
+    ]
+    inliner = rendering._Premailer(**rendering._PREMAILER_OPTIONS)
+    for _ in range(2):  # the first pass fills the cache, the second reads it
+        for html in htmls:
+            assert inliner.transform(html) == plain_inline_css(html)
+            assert rendering.inline_css(html) == plain_inline_css(html)
+
+
+def test_each_stylesheet_is_turned_into_rules_once(env, monkeypatch):
+    import premailer
+
+    parsed = []
+    real = premailer.Premailer._parse_style_rules
+
+    def counting(self, css_body, ruleset_index):
+        parsed.append(ruleset_index)
+        return real(self, css_body, ruleset_index)
+
+    monkeypatch.setattr(premailer.Premailer, "_parse_style_rules", counting)
+    inliner = rendering._Premailer(**rendering._PREMAILER_OPTIONS)
+    digest_html = rendering._render_templates(make_digest(), env).html
+    for _ in range(3):
+        inliner.transform(digest_html)
+        inliner.transform(STYLED)
+    assert sorted(parsed) == [0, 0, 1]  # the digest's one <style>, STYLED's two

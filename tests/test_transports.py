@@ -17,8 +17,9 @@ import pytest
 
 from smtpserver import start_server
 
-from digest.messages import message_bytes
+from digest.messages import WireMessage, message_bytes
 from digest.transports import (
+    _quoted,
     DeliveryError,
     MaildirTransport,
     PermanentDeliveryError,
@@ -280,6 +281,23 @@ def test_bytes_go_out_as_given(smtp_server, tmp_path):
     assert smtp_server.messages[0].data == raw
     receipt = MaildirTransport(tmp_path / "out").send(raw, sender=SENDER, recipient="bytes@example.cn")
     assert Path(receipt.where).read_bytes() == raw.replace(b"\r\n", b"\n")
+
+
+def test_bytes_in_data_form_already_go_out_as_they_are(smtp_server):
+    raw = WireMessage(message_bytes(message("ready@example.cn")))
+    with SMTPTransport(smtp_server.url) as transport:
+        transport.send(raw, sender=SENDER, recipient="ready+tag@example.cn")
+    [received] = smtp_server.messages
+    assert received.data == raw
+    assert (received.mail_from, received.rcpt_tos) == (SENDER, ["ready+tag@example.cn"])
+
+
+@pytest.mark.parametrize("address", [
+    "wang.fang@example.cn", "a+b.c@mail.example-cn.org", "o'brien@example.ie", "x@y", "a!#$%&'*+/=?^_`{|}~-z@e.cn",
+    "Wang <wang@example.cn>", '"wang fang"@example.cn', "<>", "a..b@example.cn", ".a@example.cn", "a@", "a@b..c",
+])
+def test_envelope_addresses_are_written_as_smtplib_writes_them(address):
+    assert _quoted(address) == smtplib.quoteaddr(address)
 
 
 def test_connection_refused_is_temporary():

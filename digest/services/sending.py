@@ -24,11 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.config import Settings
-from digest.domain import Digest, ListInfo, Picks, RenderedDigest
+from digest.domain import Digest, ListInfo, Picks
 from digest.links import make_recipient
-from digest.messages import build_message, message_bytes
+from digest.bodies import PreparedContent
+from digest.messages import message_wire
 from digest.regions import RegionIndex
-from digest.rendering import personalise, render_content
+from digest.rendering import render_content
 from digest.selection import assemble_digest
 from digest.services.articles import articles_of_period
 from digest.services.issues import claim_due, finish_if_done, sweep_stale
@@ -73,7 +74,7 @@ class IssueContext:
     articles: list
     unsubscribe_mailbox: str
     digests: dict[Picks, Digest] = field(default_factory=dict)
-    rendered: dict[tuple[int, ...], RenderedDigest] = field(default_factory=dict)
+    rendered: dict[tuple[int, ...], PreparedContent] = field(default_factory=dict)
 
     def digest_for(self, picks: Picks, regions: RegionIndex) -> Digest:
         digest = self.digests.get(picks)
@@ -89,7 +90,7 @@ class IssueContext:
             )
         return digest
 
-    def content_for(self, digest: Digest, env) -> RenderedDigest:
+    def content_for(self, digest: Digest, env) -> PreparedContent:
         content = self.rendered.get(digest.article_ids)
         if content is None:
             content = self.rendered[digest.article_ids] = _render_shared(digest, env)
@@ -97,11 +98,11 @@ class IssueContext:
 
 
 @lru_cache(maxsize=256)
-def _render_shared(digest: Digest, env) -> RenderedDigest:
+def _render_shared(digest: Digest, env) -> PreparedContent:
     # A worker meets the same few hundred contents in every batch of an issue. The key
     # is the whole digest (articles, branding, dates), so an edited article is a new
     # key, never a stale render; the bound keeps a worker's memory flat.
-    return render_content(digest, env)
+    return PreparedContent.of(render_content(digest, env))
 
 
 def load_context(session: Session, issue_id: int) -> IssueContext:
@@ -237,8 +238,7 @@ def _prepare(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIn
     if outcome is not None:
         return None, None, (), outcome
     try:
-        message, message_id, article_ids = _build(row, ctx, settings, regions, env)
-        data = message_bytes(message) if message is not None else None
+        data, message_id, article_ids = _build(row, ctx, settings, regions, env)
     except Exception as exc:  # a message that cannot be built must not stop the others
         return None, None, (), ("failed", None, f"could not build the message: {exc!r}")
     if data is None:
@@ -257,7 +257,7 @@ def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | N
 
 
 def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env):
-    """The finished message, its Message-ID and its articles; (None, None, ()) when nothing matches."""
+    """The message's bytes, its Message-ID and its articles; (None, None, ()) when nothing matches."""
     digest = ctx.digest_for(row.picks, regions)
     if digest.article_count == 0:
         return None, None, ()
@@ -274,15 +274,13 @@ def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionInde
     )
     # A resend after a crash keeps the first Message-ID, so mail clients can fold the two.
     message_id = row.message_id or make_msgid(domain=settings.link_domain)
-    message = build_message(
-        personalise(content, recipient),
-        list_info=ctx.info,
-        recipient=recipient,
-        list_id_domain=settings.link_domain,
+    subject, text, html = content.fill(recipient)
+    data = message_wire(
+        subject, text, html, list_info=ctx.info, recipient=recipient, list_id_domain=settings.link_domain,
         message_id=message_id,
     )
     # Handed back as built: reading it from the message would parse the header again.
-    return message, message_id, digest.article_ids
+    return data, message_id, digest.article_ids
 
 
 def send_pending(
