@@ -204,15 +204,18 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
                 break
             client.send_task("digest.send_batch", args=[issue_id, batch])
         peak = 0.0
+        # Is any row still open? One index probe, asked often: a count of the open rows
+        # cost the database real work on every poll, and a coarse poll blurred the end.
+        still_open = select(models.Delivery.id).where(
+            models.Delivery.issue_id == issue_id,
+            models.Delivery.status.in_(("pending", "queued", "sending"))).limit(1)
         while True:
             with transaction(url) as session:
-                open_rows = session.scalar(select(func.count()).select_from(models.Delivery).where(
-                    models.Delivery.issue_id == issue_id,
-                    models.Delivery.status.in_(("pending", "queued", "sending"))))
+                open_row = session.scalar(still_open)
             peak = max(peak, peak_rss_mb(worker.pid))
-            if not open_rows:
+            if open_row is None:
                 break
-            time.sleep(0.5)
+            time.sleep(0.05)
         elapsed = time.perf_counter() - started
         with transaction(url) as session:
             sent = session.scalar(select(func.count()).select_from(models.Delivery).where(

@@ -11,12 +11,10 @@ one round trip instead of BEGIN, two UPDATEs and COMMIT. Elsewhere (SQLite,
 on the same disk) the statements run in one ordinary transaction. Statements
 are built once per shape with bound parameters: building and compiling them
 per message cost more than the database's own work. On PostgreSQL the compiled
-statement then goes straight to the driver as a server-side prepared statement:
-the ORM's execution layer cost twice the driver's own time per message.
-
-`commit` may run on another thread than the rest of the batch (sending.py
-opens the next SMTP transaction meanwhile), but never at the same time as
-another method of the same Ledger.
+statement then goes to libpq as a server-side prepared statement
+(digest/storage/pg_statements.py), and `start_commit` returns as soon as it is
+sent: sending.py opens the next SMTP transaction and builds the next message
+while the commit travels, then reads its result, all on one thread.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, case, insert, select, upda
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from digest.storage import models
+from digest.storage.pg_statements import PreparedStatement, ServerStatements
 
 _deliveries = models.Delivery.__table__
 _suppressions = models.Suppression.__table__
@@ -58,15 +57,26 @@ class Ledger:
         self._writes: list[tuple[int, str, dict]] = []
         self._suppress: dict[str, str] = {}
         self._statements: dict[tuple, list] = {}
+        self._pending = False  # a commit sent and not yet read (PostgreSQL)
+        self._server: ServerStatements | None = None
 
     def __enter__(self) -> Ledger:
         self._conn = self._engine.connect()
         if self._single_statement:
             self._conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._server = ServerStatements(self._conn)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._conn.close()
+        try:
+            if self._pending:
+                self._receive()  # left unread by an error: the connection goes back to the pool idle
+            if self._server is not None:
+                self._server.close()
+        except Exception:  # noqa: BLE001 - a broken connection is the pool's to discard; the first error stands
+            pass
+        finally:
+            self._conn.close()
 
     def record(self, delivery_id: int, expected: str, **values) -> None:
         """Row `delivery_id`, if still `expected`, takes `values` at the next commit."""
@@ -77,8 +87,18 @@ class Ledger:
 
     def commit(self, claim: Claim | None = None) -> bool:
         """Writes what was recorded, with `claim` if given; True when the claim took its row."""
+        return self.start_commit(claim).result()
+
+    def start_commit(self, claim: Claim | None = None) -> PendingCommit:
+        """`commit`, whose result is read when the caller asks for it.
+
+        On PostgreSQL the statement leaves now and its reply is read by `result()`,
+        so the caller can work meanwhile; until then nothing else may use the ledger.
+        """
+        if self._pending:
+            raise RuntimeError("the ledger's last commit has not been read yet")
         if not self._writes and not self._suppress and claim is None:
-            return False
+            return PendingCommit(None, False)
         now = datetime.now(timezone.utc)
         shape = (tuple(tuple(sorted(v)) for _, _, v in self._writes), len(self._suppress), claim is not None)
         params: dict = {}
@@ -97,22 +117,17 @@ class Ledger:
             statements = self._statements[shape] = self._build(shape)
         if self._single_statement:
             [statement] = statements
-            return self._execute_prepared(statement, params) and claim is not None
-        else:
-            with self._conn.begin():
-                for statement in statements:
-                    result = self._conn.execute(statement, params)
-        return claim is not None and bool(result.rowcount)
+            self._server.send(statement, params)
+            self._pending = True
+            return PendingCommit(self, claim is not None)
+        with self._conn.begin():
+            for statement in statements:
+                result = self._conn.execute(statement, params)
+        return PendingCommit(None, claim is not None and bool(result.rowcount))
 
-    def _execute_prepared(self, prepared: _Prepared, params: dict) -> bool:
-        """Runs on the driver's connection (autocommit); True when the main statement touched a row."""
-        values = dict(prepared.fixed)
-        for name, value in params.items():
-            process = prepared.processors.get(name)
-            values[name] = process(value) if process is not None else value
-        with self._conn.connection.driver_connection.cursor() as cursor:
-            cursor.execute(prepared.sql, values, prepare=True)
-            return bool(cursor.rowcount)
+    def _receive(self) -> int:
+        self._pending = False
+        return self._server.receive()
 
     def _build(self, shape: tuple) -> list:
         writes, suppressions, with_claim = shape
@@ -126,7 +141,7 @@ class Ledger:
         *ctes, main = statements
         if ctes:
             main = main.add_cte(*(s.cte(f"cte{i}") for i, s in enumerate(ctes)))
-        return [_Prepared.of(main, self._engine.dialect)]
+        return [PreparedStatement.of(main, self._engine.dialect)]
 
     def _suppression(self, i: int):
         values = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
@@ -150,28 +165,20 @@ class Ledger:
             self._conn.commit()
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A statement compiled once for the driver: its SQL, the values it fixes, and how to convert ours."""
+class PendingCommit:
+    """A commit whose result the caller reads when it needs it."""
 
-    sql: str
-    fixed: dict
-    processors: dict
+    __slots__ = ("_ledger", "_claimed")
 
-    @classmethod
-    def of(cls, statement, dialect) -> _Prepared:
-        compiled = statement.compile(dialect=dialect)
-        # The bind processors are what the ORM would apply: JSON serialised, datetimes made UTC.
-        processors = {
-            name: process
-            for name, bind in compiled.binds.items()
-            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect))
-        }
-        # Values written into the statement itself (status='sending', attempts + 1) go along every time.
-        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-        for name in fixed.keys() & processors.keys():
-            fixed[name] = processors[name](fixed[name])
-        return cls(compiled.string, fixed, processors)
+    def __init__(self, ledger: Ledger | None, claimed: bool) -> None:
+        self._ledger, self._claimed = ledger, claimed  # ledger: None once the result is in
+
+    def result(self) -> bool:
+        """True when the claim took its row; raises what the database said if the commit failed."""
+        if self._ledger is not None:
+            ledger, self._ledger = self._ledger, None
+            self._claimed = bool(ledger._receive()) and self._claimed
+        return self._claimed
 
 
 def _outcome(i: int, keys: tuple[str, ...]):

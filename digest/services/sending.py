@@ -5,8 +5,8 @@ its message leaves, and marked `sent` right after the transport accepts it. A
 crash between the two leaves the row `sending`; the sweeper returns it after the
 lease and it goes again with the same Message-ID: only messages in flight can
 be doubled. To hide the commit's round trip, the SMTP envelope (MAIL, RCPT,
-DATA) goes out and the next message is built while the claim commits on a
-second thread; the content waits for the claim, and a refused claim abandons
+DATA) goes out and the next message is built while the claim's commit travels
+(sent at once, its result read later); the content waits for the claim, and a refused claim abandons
 the envelope (SMTP then discards the transaction). The in-process path
 (`digest send` without a broker) and the Celery tasks run this same code.
 """
@@ -14,7 +14,6 @@ the envelope (SMTP then discards the transaction). The in-process path
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.utils import make_msgid
@@ -177,7 +176,7 @@ def send_batch(
     # Built one row ahead, so the next message takes shape while this one's claim commits.
     upcoming = (_prepare(row, ctx, settings, regions, env) for row in rows)
     overlap = True  # open the envelope while the claim commits; off once a claim is refused
-    with Ledger(factory.kw["bind"]) as ledger, ThreadPoolExecutor(1, thread_name_prefix="ledger") as committer:
+    with Ledger(factory.kw["bind"]) as ledger:
         prepared = next(upcoming, None)
         for position, row in enumerate(rows):
             message, message_id, article_ids, outcome = prepared
@@ -193,14 +192,15 @@ def send_batch(
                 throttle()
             claim = Claim(row.id, ctx.issue_id, message_id, article_ids)
             if overlap:
-                committed = committer.submit(ledger.commit, claim)
-                envelope = transport.begin(sender=ctx.info.sender_email, recipient=row.email)
+                committed = ledger.start_commit(claim)
+                envelope = None
                 try:
+                    envelope = transport.begin(sender=ctx.info.sender_email, recipient=row.email)
                     prepared = next(upcoming, None)
                     claimed = committed.result()
                 except BaseException:
-                    committed.exception()  # the ledger is free again before anyone else uses it
-                    envelope.abandon()
+                    if envelope is not None:
+                        envelope.abandon()
                     raise
             else:
                 claimed = ledger.commit(claim)

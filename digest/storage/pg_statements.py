@@ -1,0 +1,145 @@
+"""Statements prepared on a PostgreSQL connection, sent now and answered later, on one thread.
+
+The delivery ledger commits once per message, and that commit's round trip is
+on every message's critical path. Sent through libpq's asynchronous calls
+(psycopg's documented `Connection.pgconn`), the statement travels while the
+caller does other work (opening the next SMTP transaction) on the same thread,
+and its reply is read only when needed: no second thread, no hand-over, and
+none of the driver's per-execute Python. An autocommit connection runs each
+statement in a transaction of its own, committed when the reply comes.
+
+Values are sent as text. The types the ledger binds (text, integers, aware
+datetimes, JSON already serialised by SQLAlchemy's own bind processors) have
+exact text forms (JSON comes wrapped by the dialect, with the function to
+serialise it); anything else is refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import psycopg
+from psycopg import pq
+from psycopg.types.json import Json
+from sqlalchemy import Connection
+from sqlalchemy.engine.interfaces import Dialect
+
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PreparedStatement:
+    """SQL with $n parameters, and for each: its bind name, the value the statement fixes, its converter."""
+
+    sql: str
+    # Per parameter: bind name, whether the statement fixes its value, that value, bind processor.
+    params: tuple[tuple[str, bool, object, object], ...]
+
+    @classmethod
+    def of(cls, statement, dialect: Dialect) -> PreparedStatement:
+        # libpq numbers its parameters; a copy of the dialect that writes $1, $2 … says in which order.
+        numbered = type(dialect)(paramstyle="numeric_dollar")
+        compiled = statement.compile(dialect=numbered)
+        params = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            # The conversions the ORM would apply (JSON serialised, datetimes made UTC), from the real dialect.
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                params.append((name, False, None, process))
+            else:  # written into the statement (status='sending', attempts + 1): goes along every time
+                value = bind.effective_value
+                params.append((name, True, process(value) if process else value, None))
+        return cls(compiled.string, tuple(params))
+
+    def arguments(self, values: dict, encoding: str) -> list[bytes | None]:
+        """The statement's parameters in order, as text, from `values` (by bind name)."""
+        args = []
+        for name, is_fixed, fixed, process in self.params:
+            value = fixed if is_fixed else values[name]
+            if process is not None:
+                value = process(value)
+            args.append(_as_text(value, name, encoding))
+        return args
+
+
+class ServerStatements:
+    """Statements prepared on one connection for as long as one holder keeps it, then deallocated.
+
+    Not left for the connection's next holder: psycopg deallocates every prepared
+    statement of its session after a ROLLBACK (the pool's reset on return does one),
+    so a name remembered across checkouts could be gone on the server.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        driver = conn.connection.driver_connection
+        self._pgconn = driver.pgconn
+        self._encoding = driver.info.encoding
+        self._names: dict[str, bytes] = {}
+
+    def send(self, statement: PreparedStatement, values: dict) -> None:
+        """Sends `statement` with `values` (by bind name) and returns at once; `receive` reads the reply."""
+        args = statement.arguments(values, self._encoding)  # a refused value sends nothing
+        self._pgconn.send_query_prepared(self._name_of(statement), args)
+
+    def receive(self) -> int:
+        """The reply to what `send` sent: the number of rows the statement touched."""
+        touched, error = 0, None
+        # Every result up to the end is read, so the connection is idle again even after an error.
+        while (result := self._pgconn.get_result()) is not None:
+            if result.status == pq.ExecStatus.COMMAND_OK:
+                touched = int(result.command_tuples or 0)
+            elif error is None:
+                error = _error(result, self._pgconn)
+        if error is not None:
+            raise error
+        return touched
+
+    def close(self) -> None:
+        for name in self._names.values():
+            try:
+                self._pgconn.close_prepared(name)
+            except psycopg.NotSupportedError:  # libpq before 17: the SQL command does the same
+                self._pgconn.exec_(b"DEALLOCATE " + name)
+        self._names.clear()
+
+    def _name_of(self, statement: PreparedStatement) -> bytes:
+        name = self._names.get(statement.sql)
+        if name is None:
+            # Unique in the process, so that no two holders' statements ever share a name.
+            name = f"digest_{next(_names)}".encode("ascii")
+            result = self._pgconn.prepare(name, statement.sql.encode("utf-8"), None)
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise _error(result, self._pgconn)
+            self._names[statement.sql] = name
+        return name
+
+
+def _as_text(value, name: str, encoding: str) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode(encoding)
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    if isinstance(value, int):
+        return str(value).encode("ascii")
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise TypeError(f"{name}: a timestamp for PostgreSQL must be aware, got {value!r}")
+        return value.isoformat().encode("ascii")
+    if isinstance(value, date):
+        return value.isoformat().encode("ascii")
+    if isinstance(value, Json):  # what the dialect's JSON processor wraps a value in for psycopg
+        return (value.dumps or json.dumps)(value.obj).encode(encoding)
+    raise TypeError(f"{name}: no text form for {type(value).__name__} values")
+
+
+def _error(result: pq.PGresult, pgconn) -> psycopg.Error:
+    message = (result.error_message or pgconn.error_message or b"").decode("utf-8", "replace").strip()
+    sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
+    kind = psycopg.errors.lookup(sqlstate.decode("ascii")) if sqlstate else psycopg.DatabaseError
+    return kind(message or "the statement failed")

@@ -1,0 +1,89 @@
+"""The delivery ledger: claims and outcomes committed once per message, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from digest.services.issues import claim_due, pause_issue, plan_issue, start_issue
+from digest.services.ledger import Claim, Ledger
+from digest.services.lists import ensure_default_list
+from digest.storage import models
+from digest.storage.db import get_engine, transaction
+from personas import LI_HUNAN, WANG_NATIONAL
+
+PERIOD_END = date(2021, 6, 20)
+
+
+def _queued_issue(url: str) -> tuple[int, list[int]]:
+    """An issue being sent with two queued rows (Wang's, then Li's)."""
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        now = datetime.now(timezone.utc)
+        for persona in (WANG_NATIONAL, LI_HUNAN):
+            subscriber = models.Subscriber(email=persona.email, name=persona.name, created_at=now)
+            session.add(subscriber)
+            session.flush()
+            session.add(models.Subscription(list_id=ml.id, subscriber_id=subscriber.id, status="confirmed",
+                                            region_codes=sorted(persona.region_codes), topic_slugs=[], created_at=now))
+        session.flush()
+        issue = plan_issue(session, ml, PERIOD_END)
+        start_issue(session, issue)
+        issue_id = issue.id
+    with transaction(url) as session:
+        ids = claim_due(session, limit=10, issue_id=issue_id)[issue_id]
+    return issue_id, sorted(ids)
+
+
+def _rows(url: str) -> list[tuple]:
+    with transaction(url) as session:
+        d = models.Delivery
+        return [tuple(r) for r in session.execute(
+            select(d.status, d.attempts, d.message_id, d.article_ids, d.location).order_by(d.id))]
+
+
+def test_a_claim_and_the_last_outcome_commit_together(database_url):
+    issue_id, (wang, li) = _queued_issue(database_url)
+    with Ledger(get_engine(database_url)) as ledger:
+        assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1, 2)))
+        ledger.record(wang, "sending", status="sent", location="smtp://sink 250 ok")
+        pending = ledger.start_commit(Claim(li, issue_id, "<l@x>", (3,)))
+        assert pending.result() and pending.result()  # read once, kept
+    assert _rows(database_url) == [("sent", 1, "<w@x>", [1, 2], "smtp://sink 250 ok"),
+                                   ("sending", 1, "<l@x>", [3], None)]
+
+
+def test_a_row_is_claimed_once_and_never_while_its_issue_is_paused(database_url):
+    issue_id, (wang, li) = _queued_issue(database_url)
+    with Ledger(get_engine(database_url)) as ledger:
+        assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1,)))
+        assert not ledger.commit(Claim(wang, issue_id, "<w2@x>", (1,)))  # taken already
+        with transaction(database_url) as session:
+            pause_issue(session, session.get(models.Issue, issue_id))
+        assert not ledger.start_commit(Claim(li, issue_id, "<l@x>", (1,))).result()
+    assert [(s, a, m) for s, a, m, _, _ in _rows(database_url)] == [("sending", 1, "<w@x>"), ("queued", 0, None)]
+
+
+def test_on_postgresql_a_sent_commit_must_be_read_before_the_next(postgres_url):
+    from fixtures_db import _empty_postgres
+
+    _empty_postgres(postgres_url)
+    issue_id, (wang, li) = _queued_issue(postgres_url)
+    with Ledger(get_engine(postgres_url)) as ledger:
+        first = ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
+        with pytest.raises(RuntimeError, match="not been read"):
+            ledger.start_commit(Claim(li, issue_id, "<l@x>", (1,)))
+        assert first.result()
+        assert ledger.commit(Claim(li, issue_id, "<l@x>", (1,)))
+    assert [s for s, *_ in _rows(postgres_url)] == ["sending", "sending"]
+
+
+def test_a_commit_left_unread_is_still_committed_when_the_ledger_closes(database_url):
+    issue_id, (wang, _) = _queued_issue(database_url)
+    with pytest.raises(KeyError):
+        with Ledger(get_engine(database_url)) as ledger:
+            ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
+            raise KeyError("the batch failed before reading the claim")
+    assert _rows(database_url)[0][:3] == ("sending", 1, "<w@x>")
