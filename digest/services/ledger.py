@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine.interfaces import Dialect
 
 from digest.storage import models
 from digest.storage.pg_statements import PreparedStatement, ServerStatements
@@ -56,7 +58,6 @@ class Ledger:
         self._single_statement = engine.dialect.name == "postgresql"
         self._writes: list[tuple[int, str, dict]] = []
         self._suppress: dict[str, str] = {}
-        self._statements: dict[tuple, list] = {}
         self._pending = False  # a commit sent and not yet read (PostgreSQL)
         self._server: ServerStatements | None = None
 
@@ -112,9 +113,7 @@ class Ledger:
                           c_count=len(claim.article_ids), c_articles=list(claim.article_ids), c_now=now)
         self._writes.clear()
         self._suppress.clear()
-        statements = self._statements.get(shape)
-        if statements is None:
-            statements = self._statements[shape] = self._build(shape)
+        statements = _statements(self._engine.dialect, shape)
         if self._single_statement:
             [statement] = statements
             self._server.send(statement, params)
@@ -128,26 +127,6 @@ class Ledger:
     def _receive(self) -> int:
         self._pending = False
         return self._server.receive()
-
-    def _build(self, shape: tuple) -> list:
-        writes, suppressions, with_claim = shape
-        statements = [_outcome(i, keys) for i, keys in enumerate(writes)]
-        statements += [self._suppression(i) for i in range(suppressions)]
-        if with_claim:
-            statements.append(_CLAIM)
-        if not self._single_statement:
-            return statements
-        # The claim (or the last write) is the statement; the rest ride along as CTEs.
-        *ctes, main = statements
-        if ctes:
-            main = main.add_cte(*(s.cte(f"cte{i}") for i, s in enumerate(ctes)))
-        return [PreparedStatement.of(main, self._engine.dialect)]
-
-    def _suppression(self, i: int):
-        values = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
-        if self._single_statement:
-            return pg_insert(_suppressions).values(values).on_conflict_do_nothing(index_elements=["email"])
-        return insert(_suppressions).values(values).prefix_with("OR IGNORE")
 
     def release(self, delivery_ids: list[int]) -> None:
         """Rows held by a batch that stops early go back to the queue, their attempt not counted."""
@@ -179,6 +158,31 @@ class PendingCommit:
             ledger, self._ledger = self._ledger, None
             self._claimed = bool(ledger._receive()) and self._claimed
         return self._claimed
+
+
+@lru_cache(maxsize=256)
+def _statements(dialect: Dialect, shape: tuple) -> list:
+    """The statements for one shape of commit, built once per process: compiling cost more than running."""
+    writes, suppressions, with_claim = shape
+    single = dialect.name == "postgresql"
+    statements = [_outcome(i, keys) for i, keys in enumerate(writes)]
+    statements += [_suppression(i, single) for i in range(suppressions)]
+    if with_claim:
+        statements.append(_CLAIM)
+    if not single:
+        return statements
+    # The claim (or the last write) is the statement; the rest ride along as CTEs.
+    *ctes, main = statements
+    if ctes:
+        main = main.add_cte(*(s.cte(f"cte{i}") for i, s in enumerate(ctes)))
+    return [PreparedStatement.of(main, dialect)]
+
+
+def _suppression(i: int, single_statement: bool):
+    values = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
+    if single_statement:
+        return pg_insert(_suppressions).values(values).on_conflict_do_nothing(index_elements=["email"])
+    return insert(_suppressions).values(values).prefix_with("OR IGNORE")
 
 
 def _outcome(i: int, keys: tuple[str, ...]):

@@ -32,37 +32,38 @@ _names = itertools.count(1)
 
 @dataclass(frozen=True)
 class PreparedStatement:
-    """SQL with $n parameters, and for each: its bind name, the value the statement fixes, its converter."""
+    """SQL with $n parameters: the values the statement fixes, already as text, and where the bound ones go."""
 
     sql: str
-    # Per parameter: bind name, whether the statement fixes its value, that value, bind processor.
-    params: tuple[tuple[str, bool, object, object], ...]
+    fixed: tuple[bytes | None, ...]  # per parameter: the statement's own value, or None where one is bound
+    bound: tuple[tuple[int, str, object], ...]  # (position, bind name, bind processor or None)
 
     @classmethod
     def of(cls, statement, dialect: Dialect) -> PreparedStatement:
         # libpq numbers its parameters; a copy of the dialect that writes $1, $2 … says in which order.
         numbered = type(dialect)(paramstyle="numeric_dollar")
         compiled = statement.compile(dialect=numbered)
-        params = []
-        for name in compiled.positiontup:
+        fixed, bound = [], []
+        for position, name in enumerate(compiled.positiontup):
             bind = compiled.binds[name]
             # The conversions the ORM would apply (JSON serialised, datetimes made UTC), from the real dialect.
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if bind.required:
-                params.append((name, False, None, process))
-            else:  # written into the statement (status='sending', attempts + 1): goes along every time
+                fixed.append(None)
+                bound.append((position, name, process))
+            else:  # written into the statement (status='sending', attempts + 1): the same text every time
                 value = bind.effective_value
-                params.append((name, True, process(value) if process else value, None))
-        return cls(compiled.string, tuple(params))
+                fixed.append(_as_text(process(value) if process else value, name, "ascii"))
+        return cls(compiled.string, tuple(fixed), tuple(bound))
 
     def arguments(self, values: dict, encoding: str) -> list[bytes | None]:
-        """The statement's parameters in order, as text, from `values` (by bind name)."""
-        args = []
-        for name, is_fixed, fixed, process in self.params:
-            value = fixed if is_fixed else values[name]
+        """The statement's parameters in order, as text, with `values` (by bind name) where they are bound."""
+        args = list(self.fixed)
+        for position, name, process in self.bound:
+            value = values[name]
             if process is not None:
                 value = process(value)
-            args.append(_as_text(value, name, encoding))
+            args[position] = _as_text(value, name, encoding)
         return args
 
 
