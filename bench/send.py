@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from bench.render import subscriber_picks
 from digest.config import Settings
 from digest.ingest import parse_file
+from digest.pipeline import BATCH_SIZE
 from digest.regions import load_regions
 from digest.selection import select_articles
 from digest.services.articles import NEWSROOM_TZ, articles_of_period, store_articles
@@ -199,7 +200,7 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         started = time.perf_counter()
         while True:
             with transaction(url) as session:
-                batch = claim_due(session, limit=500, issue_id=issue_id).get(issue_id)
+                batch = claim_due(session, limit=BATCH_SIZE, issue_id=issue_id).get(issue_id)
             if not batch:
                 break
             client.send_task("digest.send_batch", args=[issue_id, batch])
