@@ -216,7 +216,7 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
             peak = max(peak, peak_rss_mb(worker.pid))
             if open_row is None:
                 break
-            time.sleep(0.05)
+            time.sleep(0.1)
         elapsed = time.perf_counter() - started
         with transaction(url) as session:
             sent = session.scalar(select(func.count()).select_from(models.Delivery).where(

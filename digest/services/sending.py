@@ -141,16 +141,19 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
     suppressed = select(models.Suppression.id).where(models.Suppression.email == s.email).exists()
     rows = session.execute(
         select(d.id, d.attempts, d.due_at, d.message_id, s.id, s.email, s.name, sub.status, sub.paused_until,
-               sub.region_codes, sub.topic_slugs, suppressed)
+               sub.region_codes, sub.topic_slugs, suppressed, d.status)
         .join(s, s.id == d.subscriber_id)
         .outerjoin(sub, (sub.subscriber_id == s.id) & (sub.list_id == list_id))
-        .where(d.id.in_(delivery_ids), d.status == "queued")
+        # By id alone: with the status in the query, the planner could read every queued
+        # row of the table (an issue's whole fan-out) through the status index per batch.
+        .where(d.id.in_(delivery_ids))
         .order_by(d.id)
     ).all()
     return [
         _Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
              Picks(frozenset(r[9] or ()), frozenset(r[10] or ())), bool(r[11]))
         for r in rows
+        if r[12] == "queued"
     ]
 
 

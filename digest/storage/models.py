@@ -195,7 +195,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id"),
         Index("ix_deliveries_issue_status", "issue_id", "status"),
-        Index("ix_deliveries_status_due", "status", "due_at"),
+        Index("ix_deliveries_status_due", "status", "due_at", "id"),  # the claim order (0005)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
