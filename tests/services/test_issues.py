@@ -122,3 +122,32 @@ def test_pause_resume_cancel(database_url):
         assert delivery_counts(session, issue_id) == {"skipped": 3}
         with pytest.raises(IssueStateError):
             resume_issue(session, session.get(models.Issue, issue_id))
+
+
+def test_a_large_issue_is_handed_out_in_claim_order_without_sorting_it_whole(postgres_url):
+    """After planning, the planner knows the new rows: a claim reads its batch in index order and stops."""
+    from fixtures_db import _empty_postgres
+    from sqlalchemy import insert, text
+
+    _empty_postgres(postgres_url)
+    now = utc(2026, 11, 23, 0, 0)
+    with transaction(postgres_url) as session:
+        ml = ensure_default_list(session)
+        session.execute(insert(models.Subscriber), [
+            {"email": f"reader{i}@example.org", "name": "", "time_zone": "Asia/Shanghai", "created_at": now}
+            for i in range(1500)])
+        session.execute(insert(models.Subscription), [
+            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": [], "topic_slugs": [],
+             "created_at": now} for sid in session.scalars(select(models.Subscriber.id))])
+    with transaction(postgres_url) as session:
+        [issue_id] = plan_due_issues(session, now=now)
+    with transaction(postgres_url) as session:
+        assert session.scalar(text("select reltuples from pg_class where relname = 'deliveries'")) == 1500
+        plan = "\n".join(session.scalars(text(
+            "explain select d.id from deliveries d join issues i on i.id = d.issue_id"
+            " where d.status = 'pending' and (d.due_at is null or d.due_at <= now()) and i.status = 'sending'"
+            " and d.issue_id = :issue order by d.due_at, d.id limit 500 for update of d skip locked"),
+            {"issue": issue_id}))
+        assert "ix_deliveries_status_due" in plan and "Sort" not in plan, plan
+        first = claim_due(session, limit=500, issue_id=issue_id, now=utc(2026, 11, 30))[issue_id]
+    assert first == sorted(first) and len(first) == 500
