@@ -156,7 +156,8 @@ class PendingCommit:
         """True when the claim took its row; raises what the database said if the commit failed."""
         if self._ledger is not None:
             ledger, self._ledger = self._ledger, None
-            self._claimed = bool(ledger._receive()) and self._claimed
+            expected, self._claimed = self._claimed, False  # stays False if the commit failed
+            self._claimed = bool(ledger._receive()) and expected
         return self._claimed
 
 

@@ -6,8 +6,8 @@ crash between the two leaves the row `sending`; the sweeper returns it after the
 lease and it goes again with the same Message-ID: only messages in flight can
 be doubled. To hide the commit's round trip, the SMTP envelope (MAIL, RCPT,
 DATA) goes out and the next message is built while the claim's commit travels
-(sent at once, its result read later); the content waits for the claim, and a refused claim abandons
-the envelope (SMTP then discards the transaction). The in-process path
+(sent at once, its result read later); the content waits for the claim, and a
+refused claim abandons the envelope (SMTP then discards the transaction). The in-process path
 (`digest send` without a broker) and the Celery tasks run this same code.
 """
 
