@@ -91,7 +91,7 @@ class ServerStatements:
         touched, error = 0, None
         # Every result up to the end is read, so the connection is idle again even after an error.
         while (result := self._pgconn.get_result()) is not None:
-            if result.status == pq.ExecStatus.COMMAND_OK:
+            if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
                 touched = int(result.command_tuples or 0)
             elif error is None:
                 error = _error(result, self._pgconn)
@@ -142,5 +142,8 @@ def _as_text(value, name: str, encoding: str) -> bytes | None:
 def _error(result: pq.PGresult, pgconn) -> psycopg.Error:
     message = (result.error_message or pgconn.error_message or b"").decode("utf-8", "replace").strip()
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
-    kind = psycopg.errors.lookup(sqlstate.decode("ascii")) if sqlstate else psycopg.DatabaseError
+    try:
+        kind = psycopg.errors.lookup(sqlstate.decode("ascii")) if sqlstate else psycopg.DatabaseError
+    except KeyError:  # a code this psycopg does not know
+        kind = psycopg.DatabaseError
     return kind(message or "the statement failed")
