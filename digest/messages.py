@@ -1,6 +1,8 @@
 """A rendered digest and its recipient as an RFC 5322 message with RFC 2369/2919/8058 list headers.
 
-Builds, never sends: transports take the EmailMessage (or `message_bytes`).
+Builds, never sends: transports take the EmailMessage (or `message_bytes`). The
+sending path uses `message_wire`, which writes the same bytes straight from parts
+already encoded (`digest.bodies`).
 """
 
 from __future__ import annotations
