@@ -52,8 +52,7 @@ class Base64Body:
             pending += static[:skip]
             out.append(base64_lines(pending))
             out.append(self._stretch(i, skip))
-            whole = skip + (len(static) - skip) // 3 * 3
-            pending = static[whole:]
+            pending = static[_end_of_whole_groups(static, skip):]
         out.append(base64_lines(pending))
         return b"".join(out)
 
@@ -61,8 +60,13 @@ class Base64Body:
         encoded = self._encoded[i][skip]
         if encoded is None:
             static = self._statics[i]
-            encoded = self._encoded[i][skip] = base64_lines(static[skip : skip + (len(static) - skip) // 3 * 3])
+            encoded = self._encoded[i][skip] = base64_lines(static[skip : _end_of_whole_groups(static, skip)])
         return encoded
+
+
+def _end_of_whole_groups(static: bytes, skip: int) -> int:
+    """Where the last whole 3-byte group of `static` from offset `skip` ends."""
+    return skip + (len(static) - skip) // 3 * 3
 
 
 @dataclass(frozen=True)
