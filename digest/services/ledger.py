@@ -33,6 +33,12 @@ from digest.storage.pg_statements import PreparedStatement, ServerStatements
 _deliveries = models.Delivery.__table__
 _suppressions = models.Suppression.__table__
 _issues = models.Issue.__table__
+# The ledger finds its rows by primary key. Compared as the bare column, the status
+# offered the planner the status index instead: statistics taken when the issue was
+# planned (every row pending) call `queued` rare, and each claim then stepped through
+# every queued row of the issue (3 ms at 30,000 against 0.05 by key). As an expression
+# it can only be checked on the row found.
+_status = _deliveries.c.status.concat("")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ class Ledger:
     def release(self, delivery_ids: list[int]) -> None:
         """Rows held by a batch that stops early go back to the queue, their attempt not counted."""
         self.commit()
-        held = _deliveries.c.status.in_(("sending", "queued"))
+        held = _status.in_(("sending", "queued"))
         self._conn.execute(
             update(_deliveries)
             .where(_deliveries.c.id.in_(delivery_ids), held)
@@ -189,7 +195,7 @@ def _suppression(i: int, single_statement: bool):
 def _outcome(i: int, keys: tuple[str, ...]):
     return (
         update(_deliveries)
-        .where(_deliveries.c.id == bindparam(f"w{i}_id"), _deliveries.c.status == bindparam(f"w{i}_expected"))
+        .where(_deliveries.c.id == bindparam(f"w{i}_id"), _status == bindparam(f"w{i}_expected"))
         .values({k: bindparam(f"w{i}_{k}") for k in ("updated_at", *keys)})
     )
 
@@ -198,7 +204,7 @@ _CLAIM = (
     update(_deliveries)
     .where(
         _deliveries.c.id == bindparam("c_id"),
-        _deliveries.c.status == "queued",
+        _status == "queued",
         select(_issues.c.id).where(_issues.c.id == bindparam("c_issue"), _issues.c.status == "sending").exists(),
     )
     .values(status="sending", attempts=_deliveries.c.attempts + 1, message_id=bindparam("c_message_id"),

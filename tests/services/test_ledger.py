@@ -87,3 +87,43 @@ def test_a_commit_left_unread_is_still_committed_when_the_ledger_closes(database
             ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
             raise KeyError("the batch failed before reading the claim")
     assert _rows(database_url)[0][:3] == ("sending", 1, "<w@x>")
+
+
+def test_on_postgresql_the_ledger_reads_rows_by_primary_key_whatever_the_statistics_said(postgres_url):
+    """Statistics from planning time call `queued` rare; a claim must still not walk the queued rows."""
+    import psycopg
+    from fixtures_db import _empty_postgres
+    from sqlalchemy import insert, text
+
+    from digest.services.ledger import _statements
+
+    _empty_postgres(postgres_url)
+    now = datetime.now(timezone.utc)
+    with transaction(postgres_url) as session:
+        ml = ensure_default_list(session)
+        session.execute(insert(models.Subscriber), [
+            {"email": f"reader{i}@example.org", "name": "", "created_at": now} for i in range(3000)])
+        session.execute(insert(models.Subscription), [
+            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": [], "topic_slugs": [],
+             "created_at": now} for sid in session.scalars(select(models.Subscriber.id))])
+        issue = plan_issue(session, ml, PERIOD_END)  # analyses the table: every row pending
+        start_issue(session, issue)
+        issue_id = issue.id
+    with transaction(postgres_url) as session:
+        assert session.scalar(text("select most_common_vals::text from pg_stats"
+                                   " where tablename = 'deliveries' and attname = 'status'")) == "{pending}"
+        queued = claim_due(session, limit=3000, issue_id=issue_id)[issue_id]
+    engine = get_engine(postgres_url)
+    claim_shape = ((), 0, True)
+    outcome_shape = ((("location", "reason", "sent_at", "status"),), 0, True)
+    values = {"c_id": queued[1500], "c_issue": issue_id, "c_message_id": "<m@x>", "c_count": 1, "c_articles": [1],
+              "c_now": now, "w0_id": queued[1499], "w0_expected": "sending", "w0_updated_at": now,
+              "w0_status": "sent", "w0_location": "smtp://sink", "w0_reason": None, "w0_sent_at": now}
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        for n, shape in enumerate((claim_shape, outcome_shape)):
+            [statement] = _statements(engine.dialect, shape)
+            conn.execute(f"PREPARE s{n} AS {statement.sql}")
+            args = ", ".join("NULL" if a is None else psycopg.sql.Literal(a.decode()).as_string(conn)
+                             for a in statement.arguments(values, "utf-8"))
+            plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE s{n}({args})"))
+            assert "deliveries_pkey" in plan and "ix_deliveries" not in plan, plan
