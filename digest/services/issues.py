@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from digest.schedule import Slot, due_at, latest_slot_date, period_end_for
 from digest.services.articles import period_bounds
 from digest.storage import models
+from digest.storage.db import among
 
 # A row queued or sending this long belongs to a worker that died; it goes back to the queue.
 LEASE = timedelta(minutes=10)
@@ -168,7 +169,7 @@ def claim_due(
     ids = [r.id for r in rows]
     session.execute(
         update(models.Delivery)
-        .where(models.Delivery.id.in_(ids), models.Delivery.status == "pending")
+        .where(among(session, models.Delivery.id, ids), models.Delivery.status == "pending")
         .values(status="queued", updated_at=now)
     )
     batches: dict[int, list[int]] = {}

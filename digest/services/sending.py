@@ -35,6 +35,7 @@ from digest.services.issues import claim_due, finish_if_done, sweep_stale
 from digest.services.ledger import Claim, Ledger
 from digest.services.lists import list_info
 from digest.storage import models
+from digest.storage.db import among
 from digest.transports import DeliveryError, PermanentDeliveryError, Transport
 
 MAX_ATTEMPTS = 5
@@ -146,7 +147,7 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
     deliveries = [
         r for r in session.execute(
             select(d.id, d.attempts, d.due_at, d.message_id, d.subscriber_id, d.status)
-            .where(d.id.in_(delivery_ids))
+            .where(among(session, d.id, delivery_ids))
             .order_by(d.id)
         )
         if r.status == "queued"
@@ -158,8 +159,8 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
         for r in session.execute(
             select(s.id, s.email, s.name, sub.status, sub.paused_until, sub.region_codes, sub.topic_slugs, suppressed)
             .outerjoin(sub, (sub.subscriber_id == s.id) & (sub.list_id == list_id)
-                       & sub.subscriber_id.in_(subscriber_ids))
-            .where(s.id.in_(subscriber_ids))
+                       & among(session, sub.subscriber_id, subscriber_ids))
+            .where(among(session, s.id, subscriber_ids))
         )
     }
     rows = []
