@@ -14,4 +14,6 @@ def tick() -> dict:
 
 @app.task(name="digest.send_batch")
 def send_batch(issue_id: int, delivery_ids: list[int]) -> dict:
-    return pipeline.run_batch(issue_id, delivery_ids)
+    """Send one batch and hand out the issue's next; in-process (no broker) the tick hands out everything."""
+    chain = None if app.conf.task_always_eager else (lambda issue, ids: send_batch.delay(issue, ids))
+    return pipeline.run_batch(issue_id, delivery_ids, dispatch=chain)

@@ -178,6 +178,15 @@ def claim_due(
     return batches
 
 
+def unclaim(session: Session, delivery_ids: list[int]) -> int:
+    """Rows claimed for a batch that never reached the broker: back to pending now, not after the lease."""
+    return session.execute(
+        update(models.Delivery)
+        .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == "queued")
+        .values(status="pending")
+    ).rowcount or 0
+
+
 def sweep_stale(session: Session, now: datetime | None = None) -> int:
     """Rows a dead worker held (queued or sending past the lease) go back to pending.
 

@@ -147,6 +147,51 @@ def test_workers_deliver_every_subscriber_once(database_url, redis_url, smtp_ser
     assert max(received.values()) == 1
 
 
+def test_each_batch_hands_out_the_next_so_an_issue_never_waits_for_a_tick(
+    database_url, redis_url, smtp_server, tmp_path
+):
+    """One batch handed out by hand and no tick after it: the batches that follow it send the whole issue."""
+    issue_id = seed(database_url, 250)
+    worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
+    try:
+        with transaction(database_url) as session:
+            first = claim_due(session, limit=50, issue_id=issue_id)[issue_id]
+        Celery(broker=redis_url).send_task("digest.send_batch", args=[issue_id, first])
+        wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the batches to drain the issue")
+    finally:
+        stop(worker)
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert len(received) == 250 and max(received.values()) == 1
+
+
+def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_once(
+    database_url, smtp_server, tmp_path, monkeypatch
+):
+    """The broker went away after the batch: its successor's rows wait for the next tick, not for the lease."""
+    from digest import pipeline
+    from digest.services.issues import delivery_counts
+
+    issue_id = seed(database_url, 30)
+    for name, value in worker_env(database_url, smtp_server.url, "redis://127.0.0.1:6379/15").items():
+        if name.startswith("DIGEST_"):
+            monkeypatch.setenv(name, value)
+    with transaction(database_url) as session:
+        first = claim_due(session, limit=10, issue_id=issue_id)[issue_id]
+
+    def broker_down(issue, ids):
+        raise ConnectionError("the broker is down")
+
+    pipeline._runtime.cache_clear()
+    try:
+        result = pipeline.run_batch(issue_id, first, dispatch=broker_down)
+    finally:
+        pipeline._runtime.cache_clear()
+    assert result["counts"] == {"sent": 10} and result["handed_out"] == 0
+    with transaction(database_url) as session:
+        assert delivery_counts(session, issue_id) == {"sent": 10, "pending": 20}
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [f"reader{i:05d}@example.org" for i in range(10)]
+
+
 def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight(
     database_url, redis_url, smtp_server, tmp_path
 ):
