@@ -195,14 +195,17 @@ def _tidy_text(text: str) -> str:
     return re.sub(r"\n{4,}", "\n\n\n", text).strip("\n") + "\n"
 
 
+DIGEST_TEMPLATES = ("digest.subject.txt", "digest.html", "digest.txt")
+
+
 def _render_templates(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
     ctx = _context(digest)
-    subject = env.get_template("digest.subject.txt").render(ctx)
+    subject_template, html_template, text_template = (env.get_template(name) for name in DIGEST_TEMPLATES)
     return RenderedDigest(
         # A subject is one header line whatever the template does.
-        subject=" ".join(subject.split()),
-        html=env.get_template("digest.html").render(ctx),
-        text=_tidy_text(env.get_template("digest.txt").render(ctx)),
+        subject=" ".join(subject_template.render(ctx).split()),
+        html=html_template.render(ctx),
+        text=_tidy_text(text_template.render(ctx)),
     )
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from celery.signals import worker_process_init
+
 from digest import pipeline
 from tasks.app import app
+
+
+@worker_process_init.connect
+def _prepare_worker_process(**_) -> None:
+    pipeline.warm_up()
 
 
 @app.task(name="digest.tick")

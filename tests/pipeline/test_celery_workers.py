@@ -380,3 +380,24 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
         server.wait()
     received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
     assert len(received) == 1000 and max(received.values()) == 1
+
+
+def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_running(sqlite_url, monkeypatch, caplog):
+    from digest import pipeline
+    from digest.rendering import DIGEST_TEMPLATES
+
+    for name, value in worker_env(sqlite_url, "smtp://127.0.0.1:1", "redis://127.0.0.1:6379/15").items():
+        if name.startswith("DIGEST_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DIGEST_SECRET_KEY")
+    pipeline._runtime.cache_clear()
+    try:
+        pipeline.warm_up()  # no secret: said, not raised
+        assert "could not prepare this worker process" in caplog.text and "DIGEST_SECRET_KEY" in caplog.text
+        monkeypatch.setenv("DIGEST_SECRET_KEY", "test-secret-key-0123456789abcdef")
+        pipeline.warm_up()
+        _, factory, _, env = pipeline._runtime()
+        assert {name for _, name in env.cache.keys()} >= set(DIGEST_TEMPLATES)
+        assert factory.kw["bind"].pool.checkedin() == 1  # a connection waits for the first batch
+    finally:
+        pipeline._runtime.cache_clear()
