@@ -36,8 +36,8 @@ _issues = models.Issue.__table__
 # The ledger finds its rows by primary key. Compared as the bare column, the status
 # offered the planner the status index instead: statistics taken when the issue was
 # planned (every row pending) call `queued` rare, and each claim then stepped through
-# every queued row of the issue (3 ms at 30,000 against 0.05 by key). As an expression
-# it can only be checked on the row found.
+# every queued row of the issue (3 ms at 30,000 queued, under 0.1 ms by key). As an
+# expression it can only be checked on the row found.
 _status = _deliveries.c.status.concat("")
 
 
