@@ -101,6 +101,13 @@ def dispatch_all(url: str, broker: str, now=None) -> int:
             sent += len(ids)
 
 
+def as_this_worker(monkeypatch, database_url: str, smtp_url: str) -> None:
+    """This test process gets a worker's settings, to call digest.pipeline as a task would."""
+    for name, value in worker_env(database_url, smtp_url, "redis://127.0.0.1:6379/15").items():
+        if name.startswith("DIGEST_"):
+            monkeypatch.setenv(name, value)
+
+
 def open_rows(url: str, issue_id: int) -> int:
     with transaction(url) as session:
         return session.scalar(
@@ -172,9 +179,7 @@ def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_on
     from digest.services.issues import delivery_counts
 
     issue_id = seed(database_url, 30)
-    for name, value in worker_env(database_url, smtp_server.url, "redis://127.0.0.1:6379/15").items():
-        if name.startswith("DIGEST_"):
-            monkeypatch.setenv(name, value)
+    as_this_worker(monkeypatch, database_url, smtp_server.url)
     with transaction(database_url) as session:
         first = claim_due(session, limit=10, issue_id=issue_id)[issue_id]
 
@@ -386,9 +391,7 @@ def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_runn
     from digest import pipeline
     from digest.rendering import DIGEST_TEMPLATES
 
-    for name, value in worker_env(sqlite_url, "smtp://127.0.0.1:1", "redis://127.0.0.1:6379/15").items():
-        if name.startswith("DIGEST_"):
-            monkeypatch.setenv(name, value)
+    as_this_worker(monkeypatch, sqlite_url, "smtp://127.0.0.1:1")
     monkeypatch.delenv("DIGEST_SECRET_KEY")
     pipeline._runtime.cache_clear()
     try:
