@@ -19,7 +19,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from digest.domain import Article, Picks, Recipient
+from digest.domain import Article, ListInfo, Picks, Recipient, Topic
 from digest.ingest import parse_file
 from digest.messages import build_message
 from digest.regions import load_regions
@@ -27,7 +27,6 @@ from digest.rendering import make_environment, personalise, render_content, rend
 from digest.selection import assemble_digest
 from digest.services.articles import NEWSROOM_TZ
 from digest.services.lists import DEFAULT_TOPICS
-from digest.domain import ListInfo, Topic
 
 DEMO_ISSUE = Path(__file__).resolve().parent.parent / "digest" / "data" / "demo-issue.txt"
 
@@ -42,8 +41,15 @@ def demo_articles(regions) -> tuple[ListInfo, list[Article]]:
         articles.append(
             Article(i, by_name[item.topic], item.title, item.body_html, codes, item.region_label, item.published)
         )
-    info = ListInfo(slug="rural-weekly", name="乡村振兴周报", topics=topics, sender_email="weekly@example.org",
-                    sender_name="乡村振兴周报", masthead="乡村振兴周报", credits=parsed.credits)
+    info = ListInfo(
+        slug="rural-weekly",
+        name="乡村振兴周报",
+        topics=topics,
+        sender_email="weekly@example.org",
+        sender_name="乡村振兴周报",
+        masthead="乡村振兴周报",
+        credits=parsed.credits,
+    )
     return info, articles
 
 
@@ -140,12 +146,18 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.subscribers, args.naive)
     r = result
-    print(f"{r['subscribers']} subscribers, {r['digests']} non-empty digests, {r['distinct_contents']} distinct contents")
+    print(
+        f"{r['subscribers']} subscribers, {r['digests']} non-empty digests, {r['distinct_contents']} distinct contents"
+    )
     print(f"{'digests/s':<28}{'inline per content':>20}{'premailer per message':>24}{'ratio':>8}")
-    print(f"{'render (html, text, subject)':<28}{r['render_per_content_per_s']:>20.1f}"
-          f"{r['render_per_message_per_s']:>24.1f}{r['render_ratio']:>7.1f}x")
-    print(f"{'render + MIME message':<28}{r['message_per_content_per_s']:>20.1f}"
-          f"{r['message_per_message_per_s']:>24.1f}{r['message_ratio']:>7.1f}x")
+    print(
+        f"{'render (html, text, subject)':<28}{r['render_per_content_per_s']:>20.1f}"
+        f"{r['render_per_message_per_s']:>24.1f}{r['render_ratio']:>7.1f}x"
+    )
+    print(
+        f"{'render + MIME message':<28}{r['message_per_content_per_s']:>20.1f}"
+        f"{r['message_per_message_per_s']:>24.1f}{r['message_ratio']:>7.1f}x"
+    )
     print(json.dumps(result, ensure_ascii=False))
 
 

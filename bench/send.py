@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as dtime, timezone
+from datetime import UTC, date, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 import redis
@@ -36,7 +37,10 @@ from sqlalchemy import create_engine, func, insert, select, text
 from bench.render import subscriber_picks
 from digest.config import Settings
 from digest.ingest import parse_file
+from digest.links import make_recipient
+from digest.messages import build_message, message_bytes
 from digest.regions import load_regions
+from digest.rendering import make_environment
 from digest.selection import select_articles
 from digest.services.articles import NEWSROOM_TZ, articles_of_period, store_articles
 from digest.services.issues import plan_issue, start_issue
@@ -44,9 +48,6 @@ from digest.services.lists import ensure_default_list
 from digest.services.preview import preview_digest
 from digest.storage import models
 from digest.storage.db import transaction, upgrade_database
-from digest.messages import build_message, message_bytes
-from digest.links import make_recipient
-from digest.rendering import make_environment
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO = Path(__file__).resolve().parent.parent / "digest" / "data" / "demo-issue.txt"
@@ -87,17 +88,36 @@ def seed(url: str, subscribers: int) -> int:
         matches: dict = {}
         # Keep readers whose picks match this week: nobody is sent an empty digest anyway.
         useful = [p for p in picks if matches.setdefault(p, bool(select_articles(week, p, regions)))][:subscribers]
-        now = datetime.now(timezone.utc)
-        session.execute(insert(models.Subscriber), [
-            {"email": f"reader{i:06d}@bench.example.org", "name": f"读者{i}", "locale": "zh-CN",
-             "time_zone": "Asia/Shanghai", "created_at": now} for i in range(len(useful))
-        ])
+        now = datetime.now(UTC)
+        session.execute(
+            insert(models.Subscriber),
+            [
+                {
+                    "email": f"reader{i:06d}@bench.example.org",
+                    "name": f"读者{i}",
+                    "locale": "zh-CN",
+                    "time_zone": "Asia/Shanghai",
+                    "created_at": now,
+                }
+                for i in range(len(useful))
+            ],
+        )
         ids = session.scalars(select(models.Subscriber.id).order_by(models.Subscriber.id)).all()
-        session.execute(insert(models.Subscription), [
-            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": sorted(p.regions),
-             "topic_slugs": sorted(p.topics), "created_at": now, "confirmed_at": now}
-            for sid, p in zip(ids, useful)
-        ])
+        session.execute(
+            insert(models.Subscription),
+            [
+                {
+                    "list_id": ml.id,
+                    "subscriber_id": sid,
+                    "status": "confirmed",
+                    "region_codes": sorted(p.regions),
+                    "topic_slugs": sorted(p.topics),
+                    "created_at": now,
+                    "confirmed_at": now,
+                }
+                for sid, p in zip(ids, useful, strict=False)
+            ],
+        )
         issue = plan_issue(session, ml, PERIOD_END)
         start_issue(session, issue)
         issue_id = issue.id
@@ -111,16 +131,23 @@ def start_sink(port: int, workdir: Path):
     sink = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None)
     if sink:
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        process = subprocess.Popen([sink, *user, f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [sink, *user, f"127.0.0.1:{port}", "256"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         name = "smtp-sink"
     else:
-        code = ("import time,sys;sys.path.insert(0,'tests');from smtpserver import RecordingHandler;"
-                "from aiosmtpd.controller import Controller;"
-                f"c=Controller(RecordingHandler(),hostname='127.0.0.1',port={port},decode_data=False);c.start();"
-                "time.sleep(10**6)")
-        process = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
-                                   start_new_session=True)
+        code = (
+            "import time,sys;sys.path.insert(0,'tests');from smtpserver import RecordingHandler;"
+            "from aiosmtpd.controller import Controller;"
+            f"c=Controller(RecordingHandler(),hostname='127.0.0.1',port={port},decode_data=False);c.start();"
+            "time.sleep(10**6)"
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, start_new_session=True
+        )
         name = "aiosmtpd"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -150,17 +177,31 @@ def ceiling(url: str, port: int, total: int, connections: int) -> float:
         for sub in session.scalars(select(models.Subscription).limit(200)):
             digest, rendered = preview_digest(session, ml, sub.subscriber.email, PERIOD_END, settings, regions, env)
             if digest.article_count:
-                recipient = make_recipient(email=sub.subscriber.email, name=sub.subscriber.name,
-                                           subscriber_id=sub.subscriber_id, list_slug=ml.slug, issue_id=1,
-                                           base_url=settings.base_url, secret=SECRET,
-                                           unsubscribe_mailbox=ml.sender_email)
+                recipient = make_recipient(
+                    email=sub.subscriber.email,
+                    name=sub.subscriber.name,
+                    subscriber_id=sub.subscriber_id,
+                    list_slug=ml.slug,
+                    issue_id=1,
+                    base_url=settings.base_url,
+                    secret=SECRET,
+                    unsubscribe_mailbox=ml.sender_email,
+                )
                 from digest.services.lists import list_info
-                sample.append(message_bytes(build_message(rendered, list_info=list_info(ml), recipient=recipient,
-                                                          list_id_domain="bench.example.org")))
+
+                sample.append(
+                    message_bytes(
+                        build_message(
+                            rendered, list_info=list_info(ml), recipient=recipient, list_id_domain="bench.example.org"
+                        )
+                    )
+                )
     queue = multiprocessing.Queue()
     per = total // connections
     started = time.perf_counter()
-    procs = [multiprocessing.Process(target=_ceiling_worker, args=(port, sample, per, queue)) for _ in range(connections)]
+    procs = [
+        multiprocessing.Process(target=_ceiling_worker, args=(port, sample, per, queue)) for _ in range(connections)
+    ]
     for p in procs:
         p.start()
     sent = sum(queue.get() for _ in procs)
@@ -191,12 +232,32 @@ def children(pid: int) -> list[int]:
 
 def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, workdir: Path) -> tuple[float, float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(DIGEST_DATABASE_URL=url, DIGEST_BROKER_URL=broker, DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}",
-               DIGEST_SECRET_KEY=SECRET, DIGEST_BASE_URL="https://bench.example.org")
+    env.update(
+        DIGEST_DATABASE_URL=url,
+        DIGEST_BROKER_URL=broker,
+        DIGEST_SMTP_URL=f"smtp://127.0.0.1:{port}",
+        DIGEST_SECRET_KEY=SECRET,
+        DIGEST_BASE_URL="https://bench.example.org",
+    )
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=prefork", f"--concurrency={workers}",
-         "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=WARNING"],
-        cwd=workdir, env=env, stdout=open(workdir / "worker.log", "w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={workers}",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=open(workdir / "worker.log", "w"),  # noqa: SIM115 - the worker outlives this function
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -209,9 +270,11 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         peak = 0.0
         # Is any row still open? One index probe, asked often: a count of the open rows
         # cost the database real work on every poll, and a coarse poll blurred the end.
-        still_open = select(models.Delivery.id).where(
-            models.Delivery.issue_id == issue_id,
-            models.Delivery.status.in_(("pending", "queued", "sending"))).limit(1)
+        still_open = (
+            select(models.Delivery.id)
+            .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(("pending", "queued", "sending")))
+            .limit(1)
+        )
         while True:
             with transaction(url) as session:
                 open_row = session.scalar(still_open)
@@ -221,8 +284,11 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
         with transaction(url) as session:
-            sent = session.scalar(select(func.count()).select_from(models.Delivery).where(
-                models.Delivery.issue_id == issue_id, models.Delivery.status == "sent"))
+            sent = session.scalar(
+                select(func.count())
+                .select_from(models.Delivery)
+                .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "sent")
+            )
         return sent / elapsed, peak, sent
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -250,24 +316,33 @@ def main() -> None:
             ceiling_rate = ceiling(url, port, size, args.workers)
             rate, peak, sent = pipeline(url, issue_id, port, args.broker, args.workers, workdir)
             results[size] = {"ceiling": ceiling_rate, "pipeline": rate, "peak_mb": peak, "sent": sent}
-            print(f"[{size}] sink {sink_name}: ceiling {ceiling_rate:,.0f}/s, pipeline {rate:,.0f}/s "
-                  f"({sent} sent), ratio {rate / ceiling_rate:.2f}, peak worker {peak:.0f} MB", flush=True)
+            print(
+                f"[{size}] sink {sink_name}: ceiling {ceiling_rate:,.0f}/s, pipeline {rate:,.0f}/s "
+                f"({sent} sent), ratio {rate / ceiling_rate:.2f}, peak worker {peak:.0f} MB",
+                flush=True,
+            )
     finally:
         os.killpg(sink.pid, signal.SIGTERM)
     biggest = results[sizes[-1]]
     print(f"{'subscribers':>12} {'ceiling/s':>10} {'pipeline/s':>11} {'ratio':>6} {'peak worker MB':>15}")
     for size in sizes:
         r = results[size]
-        print(f"{size:>12,} {r['ceiling']:>10,.0f} {r['pipeline']:>11,.0f} {r['pipeline'] / r['ceiling']:>6.2f} "
-              f"{r['peak_mb']:>15.0f}")
-    print(json.dumps({
-        "subscribers": sizes[-1],
-        "ceiling_per_s": round(biggest["ceiling"], 1),
-        "pipeline_per_s": round(biggest["pipeline"], 1),
-        "ratio": round(biggest["pipeline"] / biggest["ceiling"], 3),
-        "peak_worker_mb": round(biggest["peak_mb"], 1),
-        "peak_worker_mb_by_size": {str(s): round(results[s]["peak_mb"], 1) for s in sizes},
-    }))
+        print(
+            f"{size:>12,} {r['ceiling']:>10,.0f} {r['pipeline']:>11,.0f} {r['pipeline'] / r['ceiling']:>6.2f} "
+            f"{r['peak_mb']:>15.0f}"
+        )
+    print(
+        json.dumps(
+            {
+                "subscribers": sizes[-1],
+                "ceiling_per_s": round(biggest["ceiling"], 1),
+                "pipeline_per_s": round(biggest["pipeline"], 1),
+                "ratio": round(biggest["pipeline"] / biggest["ceiling"], 3),
+                "peak_worker_mb": round(biggest["peak_mb"], 1),
+                "peak_worker_mb_by_size": {str(s): round(results[s]["peak_mb"], 1) for s in sizes},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ class Base64Body:
             pending += static[:skip]
             out.append(base64_lines(pending))
             out.append(self._stretch(i, skip))
-            pending = static[_end_of_whole_groups(static, skip):]
+            pending = static[_end_of_whole_groups(static, skip) :]
         out.append(base64_lines(pending))
         return b"".join(out)
 

@@ -18,8 +18,8 @@ from digest.ingest import IngestFormatError, parse_file
 from digest.regions import load_regions, split_labels
 from digest.rendering import make_environment
 from digest.services import NotFound
-from digest.services.issues import IssueStateError
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.issues import IssueStateError
 from digest.services.lists import ensure_default_list, get_list
 from digest.services.subscribers import (
     InvalidSubscriber,
@@ -117,11 +117,20 @@ def init(ctx: click.Context) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--list", "list_slug", metavar="SLUG", help="The list the articles belong to (default: the default list).")
+@click.option(
+    "--list", "list_slug", metavar="SLUG", help="The list the articles belong to (default: the default list)."
+)
 @click.option("--published", metavar="YYYY-MM-DD", help="Publication date for articles that carry none (default: now).")
-@click.option("--format", "fmt", type=click.Choice(["newsletter", "jsonl", "csv"]), help="Override the format guessed from the file name.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["newsletter", "jsonl", "csv"]),
+    help="Override the format guessed from the file name.",
+)
 @click.pass_context
-def ingest(ctx: click.Context, files: tuple[Path, ...], list_slug: str | None, published: str | None, fmt: str | None) -> None:
+def ingest(
+    ctx: click.Context, files: tuple[Path, ...], list_slug: str | None, published: str | None, fmt: str | None
+) -> None:
     """Load articles from newsletter text, JSON Lines or CSV files.
 
     Bad rows are reported with file, line and field; good rows are kept.
@@ -263,7 +272,7 @@ def preview(ctx, email, list_slug, fmt, period_end) -> None:
 @click.pass_context
 def send(ctx, list_slug, period_end) -> None:
     """Assemble and deliver an issue now, once per subscriber whatever happens."""
-    from digest.sendrun import run_send, print_send_table
+    from digest.sendrun import print_send_table, run_send
 
     app = _app(ctx)
     end = _parse_day(period_end, "--period-end") or datetime.now(NEWSROOM_TZ).date()
@@ -274,7 +283,9 @@ def send(ctx, list_slug, period_end) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface)."
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
 @click.pass_context
 def serve(ctx, host: str, port: int) -> None:
@@ -288,7 +299,11 @@ def serve(ctx, host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), help="Maildir to write the messages to (default: ./outbox).")
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Maildir to write the messages to (default: ./outbox).",
+)
 @click.pass_context
 def demo(ctx, outbox: Path | None) -> None:
     """Run the whole job on embedded defaults: SQLite, in-process tasks, a Maildir outbox."""

@@ -33,8 +33,12 @@ def register(main: click.Group, app_of) -> None:
 
     @admin.command("create")
     @click.argument("email")
-    @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True, help="editor: articles and issues only.")
-    @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of prompting.")
+    @click.option(
+        "--role", type=click.Choice(ROLES), default="admin", show_default=True, help="editor: articles and issues only."
+    )
+    @click.option(
+        "--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of prompting."
+    )
     @click.pass_context
     def admin_create(ctx, email: str, role: str, password_stdin: bool) -> None:
         """Create an admin who signs in with EMAIL and a password (argon2-hashed)."""

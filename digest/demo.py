@@ -10,10 +10,10 @@ import click
 from sqlalchemy import func, select
 
 from digest.ingest import parse_file
+from digest.sendrun import print_send_table, run_send
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.sendrun import print_send_table, run_send
 from digest.storage import models
 from digest.storage.db import upgrade_database
 
@@ -64,7 +64,9 @@ def run_demo(app, outbox: Path | None) -> None:
         slug = ml.slug
     for problem in report.problems:
         click.secho(str(problem), fg="yellow" if problem.severity == "warning" else "red", err=True)
-    click.echo(f"articles: {report.added} loaded, {report.unchanged} already there; subscribers: {len(DEMO_SUBSCRIBERS)}")
+    click.echo(
+        f"articles: {report.added} loaded, {report.unchanged} already there; subscribers: {len(DEMO_SUBSCRIBERS)}"
+    )
     period_end = latest.astimezone(NEWSROOM_TZ).date()
     result = run_send(app, slug, period_end)
     print_send_table(result)

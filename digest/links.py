@@ -25,7 +25,9 @@ def make_recipient(
     POST `List-Unsubscribe=One-Click` to it.
     """
     base = base_url.rstrip("/")
-    unsubscribe, preferences, view = sign_tokens(secret, ("unsubscribe", "preferences", "view"), subscriber_id, list_slug)
+    unsubscribe, preferences, view = sign_tokens(
+        secret, ("unsubscribe", "preferences", "view"), subscriber_id, list_slug
+    )
     # Tokens are URL-safe already; quoting anyway keeps the mailto valid should that change.
     # The space is quoted by hand: quote() returns a string with nothing to escape
     # at once, and walks one that has one character by character.

@@ -61,10 +61,20 @@ _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]
 _RESERVED = frozenset(
     h.lower()
     for h in (
-        "From", "To", "Subject", "Date", "Message-ID", "Reply-To", "List-Id", "List-Unsubscribe",
-        "List-Unsubscribe-Post", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Reply-To",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
     )
-)  # fmt: skip
+)
 # Every ASCII character str.splitlines() ends a line at. The stdlib generator
 # splits header values there and writes each piece on a line of its own, so any
 # of them in a value would let data write headers of its own.
@@ -93,8 +103,9 @@ def build_message(
 
     `boundary` pins the MIME boundary (tests); by default each message gets a random one.
     """
-    headers, boundary = _headers(rendered.subject, list_info, recipient, list_id_domain, message_id, date,
-                                 extra_headers, boundary)
+    headers, boundary = _headers(
+        rendered.subject, list_info, recipient, list_id_domain, message_id, date, extra_headers, boundary
+    )
     return _message(headers, boundary, [_text_part(rendered.text, "plain"), _text_part(rendered.html, "html")])
 
 
@@ -403,7 +414,7 @@ def _flatten_built(msg: EmailMessage) -> bytes | None:
     if len(parts) != len(wire.parts) or list(msg.raw_items()) != wire.headers:
         return None
     out = [wire.head, "\r\n"]
-    for part, built in zip(parts, wire.parts):
+    for part, built in zip(parts, wire.parts, strict=False):
         # _payload is private, but it is what the stdlib generator itself reads
         # to write a text part; get_payload() would first build a header object
         # for Content-Transfer-Encoding, which costs more than all of this.

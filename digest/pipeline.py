@@ -58,13 +58,13 @@ def warm_up() -> None:
             env.get_template(name)
         with factory() as session:
             session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - the first batch will meet it again and say so where it is recorded
+    except Exception:
         log.warning("could not prepare this worker process; its first batch will try again", exc_info=True)
 
 
 def tick(dispatch: Callable[[int, list[int]], object], *, batch_size: int = BATCH_SIZE) -> dict:
     """Plan what is due, sweep what is stuck, hand due rows out in batches."""
-    settings, factory, _, _ = _runtime()
+    _, factory, _, _ = _runtime()
     with factory.begin() as session:
         planned = plan_due_issues(session)
         swept = sweep_stale(session)
@@ -107,7 +107,13 @@ def run_batch(
     settings, factory, regions, env = _runtime()
     with open_transport(settings.smtp_url, settings.outbox) as transport:
         report = send_batch(
-            factory, issue_id, delivery_ids, transport, settings, regions, env,
+            factory,
+            issue_id,
+            delivery_ids,
+            transport,
+            settings,
+            regions,
+            env,
             throttle=_throttle(settings, factory, issue_id),
         )
     handed_out = 0
@@ -117,9 +123,8 @@ def run_batch(
         if batch:
             try:
                 dispatch(issue_id, batch)
-            except Exception:  # noqa: BLE001 - this batch went out; only handing on the next failed
-                log.warning("issue %s: could not hand out the next batch; the next tick will", issue_id,
-                            exc_info=True)
+            except Exception:
+                log.warning("issue %s: could not hand out the next batch; the next tick will", issue_id, exc_info=True)
                 with factory.begin() as session:
                     unclaim(session, batch)
             else:

@@ -16,10 +16,31 @@ from lxml import etree
 
 _BLOCK_TAGS = frozenset(
     {
-        "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figure", "figcaption",
-        "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "section", "article", "pre", "hr",
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "figure",
+        "figcaption",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "section",
+        "article",
+        "pre",
+        "hr",
     }
-)  # fmt: skip
+)
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
 
 _WIDE = r"\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
@@ -118,7 +139,7 @@ class _Walker:
         href = (el.get("href") or "").strip()
         if not href or href.startswith("#"):
             return
-        shown = href[len("mailto:"):] if href.lower().startswith("mailto:") else href
+        shown = href[len("mailto:") :] if href.lower().startswith("mailto:") else href
         if label in (href, shown):
             return
         if not label:

@@ -40,11 +40,64 @@ _CENTRAL_INFIX = ("中央", "国务院")
 _BODY_SUFFIX = re.compile(r"(部|委|局|办|署|厅|部门|委员会|总局|办公厅|政府|党委|联|会)$")
 
 # The 55 minority names (and 各族) that autonomous divisions carry after their place name.
-_ETHNIC = (
-    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 "
-    "景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 "
-    "保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 各"
-).split()
+_ETHNIC = [
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+    "各",
+]
 _ETHNIC_ALT = "|".join(sorted(_ETHNIC, key=len, reverse=True))
 # Several peoples always carry 族 each (恩施土家族苗族自治州); a single one may drop it
 # (新疆维吾尔自治区, 伊犁哈萨克自治州). Requiring 族 in lists keeps 长白朝鲜族自治县 from
@@ -52,13 +105,45 @@ _ETHNIC_ALT = "|".join(sorted(_ETHNIC, key=len, reverse=True))
 _ETHNIC_TAIL = re.compile(rf"(?:(?:(?:{_ETHNIC_ALT})族)+|(?:{_ETHNIC_ALT}))(?:自治(?:区|州|县|旗)|区)")
 _AUTONOMOUS_TYPE = re.compile(r"族?自治(?:区|州|县|旗)$")
 # Longest first, so 特别行政区 goes before 区. 矿区 is not stripped: 井陉矿区 and 井陉县 are neighbours.
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "林区", "新区", "特区", "省", "市", "盟", "区", "县", "旗")
+_SUFFIXES = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "地区",
+    "林区",
+    "新区",
+    "特区",
+    "省",
+    "市",
+    "盟",
+    "区",
+    "县",
+    "旗",
+)
 # 林区 is also the tail of plain district names (万柏林区, 碑林区); the one real 林区, 神农架, has a longer stem.
 _MIN_STEM = {"林区": 3}
 
 # Characters printed for one another because they look alike; used only to break a tie
 # between several one-character corrections (沐阳 is one character from both 沭阳 and 泗阳).
-_LOOKALIKE_PAIRS = ("沐沭", "毫亳", "沪泸", "盰盱", "汨汩", "衮兖", "荣荥", "孟盂", "祈祁", "浙淅", "陨郧", "姊秭", "濉睢", "坯邳", "珉岷")
+_LOOKALIKE_PAIRS = (
+    "沐沭",
+    "毫亳",
+    "沪泸",
+    "盰盱",
+    "汨汩",
+    "衮兖",
+    "荣荥",
+    "孟盂",
+    "祈祁",
+    "浙淅",
+    "陨郧",
+    "姊秭",
+    "濉睢",
+    "坯邳",
+    "珉岷",
+)
 _LOOKALIKES = frozenset(frozenset(p) for p in _LOOKALIKE_PAIRS)
 
 _SEPARATORS = re.compile(r"[,，、;；/／]+")
@@ -140,11 +225,11 @@ def _six(code: str) -> str:
 
 def _one_apart(a: str, b: str) -> bool:
     """Same length, exactly one character different: 沐阳 for 沭阳."""
-    return len(a) == len(b) >= 2 and sum(x != y for x, y in zip(a, b)) == 1
+    return len(a) == len(b) >= 2 and sum(x != y for x, y in zip(a, b, strict=False)) == 1
 
 
 def _lookalike(a: str, b: str) -> bool:
-    return any(frozenset((x, y)) in _LOOKALIKES for x, y in zip(a, b) if x != y)
+    return any(frozenset((x, y)) in _LOOKALIKES for x, y in zip(a, b, strict=False) if x != y)
 
 
 def _is_body(text: str) -> bool:
@@ -324,7 +409,9 @@ class RegionIndex:
             return within
         if _BODY_SUFFIX.search(label):
             return Resolution((NATIONAL_CODE,), label=label)
-        return Resolution(warnings=(RegionWarning(f"{label}: unknown region", "region_unknown", label=label),), label=label)
+        return Resolution(
+            warnings=(RegionWarning(f"{label}: unknown region", "region_unknown", label=label),), label=label
+        )
 
     def _pick(self, label: str, codes: tuple[str, ...], hint: str = _HINT_PROVINCE) -> Resolution:
         """One candidate: it. Several: the biggest if only one is that big, else ask."""
@@ -344,8 +431,11 @@ class RegionIndex:
             chosen_name = self.full_name(chosen)
             note = RegionWarning(
                 f"{label}: read as {chosen_name}, the larger division (also {others}; add the province to choose)",
-                "region_larger", label=label, chosen=chosen_name, others=others,
-            )  # fmt: skip
+                "region_larger",
+                label=label,
+                chosen=chosen_name,
+                others=others,
+            )
             return Resolution((chosen,), (note,), label)
         names = "、".join(self.full_name(c) for c in codes)
         code = "region_ambiguous_city" if hint == _HINT_CITY else "region_ambiguous"
@@ -387,23 +477,32 @@ class RegionIndex:
             return Resolution((province,), label=label)
         near = sorted({c for name, codes in names.items() if _one_apart(name, rest) for c in codes})
         if len(near) > 1:
-            alike = sorted({c for name, codes in names.items() if _one_apart(name, rest) and _lookalike(name, rest) for c in codes})
+            alike = sorted(
+                {c for name, codes in names.items() if _one_apart(name, rest) and _lookalike(name, rest) for c in codes}
+            )
             if len(alike) == 1:
                 near = alike
         if len(near) == 1:
             read_as = self.full_name(near[0])
             note = RegionWarning(
                 f"{label}: read as {read_as} (no division named {rest} in {province_name})",
-                "region_typo", label=label, read_as=read_as, rest=rest, province=province_name,
-            )  # fmt: skip
+                "region_typo",
+                label=label,
+                read_as=read_as,
+                rest=rest,
+                province=province_name,
+            )
             return Resolution((near[0],), (note,), label)
         names = "、".join(self.full_name(c) for c in near)
         guesses = f" (did you mean {names}?)" if near else ""
         note = RegionWarning(
             f"{label}: no division named {rest} in {province_name}{guesses}; read as {province_name}",
             "region_not_in_province_guess" if near else "region_not_in_province",
-            label=label, rest=rest, province=province_name, **({"guesses": names} if near else {}),
-        )  # fmt: skip
+            label=label,
+            rest=rest,
+            province=province_name,
+            **({"guesses": names} if near else {}),
+        )
         return Resolution((province,), (note,), label)
 
     def _resolve_after_division(self, label: str) -> Resolution | None:

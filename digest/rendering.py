@@ -66,7 +66,9 @@ class _Links:
 
 
 _PERSON = _Person(_marker("GREETING"), _marker("NAME"), _marker("EMAIL"))
-_LINKS = _Links(_marker("UNSUBSCRIBE_URL"), _marker("UNSUBSCRIBE_MAILTO"), _marker("PREFERENCES_URL"), _marker("VIEW_URL"))
+_LINKS = _Links(
+    _marker("UNSUBSCRIBE_URL"), _marker("UNSUBSCRIBE_MAILTO"), _marker("PREFERENCES_URL"), _marker("VIEW_URL")
+)
 
 
 def _finalize(value):

@@ -17,12 +17,31 @@ import nh3
 
 ALLOWED_TAGS = frozenset(
     {
-        "p", "br", "strong", "em", "b", "i", "u", "a",
-        "ul", "ol", "li", "blockquote", "h3", "h4",
-        "table", "thead", "tbody", "tr", "th", "td",
-        "img", "figure", "figcaption",
+        "p",
+        "br",
+        "strong",
+        "em",
+        "b",
+        "i",
+        "u",
+        "a",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "h3",
+        "h4",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "img",
+        "figure",
+        "figcaption",
     }
-)  # fmt: skip
+)
 
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},

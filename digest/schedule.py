@@ -9,7 +9,7 @@ covers the seven days before the slot's date in the list's zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,7 +58,7 @@ def due_at(slot: Slot, slot_date: date, subscriber_tz: str) -> datetime:
     so each subscriber still gets exactly one instant.
     """
     local = datetime.combine(slot_date, slot.at, zone(subscriber_tz))
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def latest_slot_date(slot: Slot, now: datetime) -> date:
@@ -68,7 +68,7 @@ def latest_slot_date(slot: Slot, now: datetime) -> date:
     and a week that was skipped entirely is not sent late.
     """
     # Wall-clock time in the easternmost zone.
-    eastmost = (now.astimezone(timezone.utc) + EARLIEST_OFFSET).replace(tzinfo=None)
+    eastmost = (now.astimezone(UTC) + EARLIEST_OFFSET).replace(tzinfo=None)
     days_back = (eastmost.weekday() - slot.weekday) % 7
     candidate = eastmost.date() - timedelta(days=days_back)
     if days_back == 0 and eastmost.time() < slot.at:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from digest.domain import Article, Digest, ListInfo, Picks, Section
 from digest.regions import RegionIndex
@@ -36,7 +36,7 @@ class _RegionRule:
     the article's code is in some pick's lineage (it contains the pick).
     """
 
-    __slots__ = ("picked", "around", "regions")
+    __slots__ = ("around", "picked", "regions")
 
     def __init__(self, picked: frozenset[str], regions: RegionIndex):
         self.picked = picked
@@ -68,7 +68,7 @@ class Explanation:
     kind: str  # topic, everywhere, no_region, same, inside, contains, apart
     values: Mapping[str, str] = field(default_factory=dict)
 
-    _SENTENCES = {
+    _SENTENCES: ClassVar[dict[str, str]] = {
         "topic": "out: topic {topic} not picked",
         "everywhere": "in: no region picked, so every region",
         "no_region": "out: the article has no region, and this subscriber picked regions",

@@ -9,8 +9,8 @@ from datetime import date
 import click
 from sqlalchemy import func, select
 
-from digest.services.lists import get_list
 from digest.services.issues import claim_due, plan_issue, start_issue
+from digest.services.lists import get_list
 from digest.services.sending import SendReport, send_pending
 from digest.storage import models
 from digest.transports import open_transport
@@ -46,12 +46,18 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
             .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "pending")
         )
     if app.settings.broker_url:
-        return SendResult(0, period_end, period_end, SendReport(issue_id, {"queued": dispatch_issue(app.settings.broker_url, app.factory, issue_id)}), [])
-    with open_transport(app.settings.smtp_url, app.settings.outbox) as transport:
-        with click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar:
-            report = send_pending(
-                app.factory, issue_id, transport, app.settings, app.regions, app.env, progress=bar.update
-            )
+        return SendResult(
+            0,
+            period_end,
+            period_end,
+            SendReport(issue_id, {"queued": dispatch_issue(app.settings.broker_url, app.factory, issue_id)}),
+            [],
+        )
+    with (
+        open_transport(app.settings.smtp_url, app.settings.outbox) as transport,
+        click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar,
+    ):
+        report = send_pending(app.factory, issue_id, transport, app.settings, app.regions, app.env, progress=bar.update)
     return ledger_result(app, issue_id, report)
 
 
@@ -96,7 +102,9 @@ def ledger_result(app, issue_id: int, report: SendReport) -> SendResult:
 
 def print_send_table(result: SendResult) -> None:
     if not result.lines and "queued" in result.report.counts:
-        click.echo(f"{result.report.counts['queued']} deliveries handed to the workers; watch them with `digest status`")
+        click.echo(
+            f"{result.report.counts['queued']} deliveries handed to the workers; watch them with `digest status`"
+        )
         return
     click.echo(
         f"issue {result.issue_number}: {result.period_start} – {result.period_end}; "

@@ -133,9 +133,7 @@ def sign_tokens(
     return [s.make_signer().sign(data).decode("utf-8") for s in serializers]
 
 
-def read_token(
-    secret: str | Sequence[str], token: str, purpose: str, max_age: int | None = None
-) -> TokenData:
+def read_token(secret: str | Sequence[str], token: str, purpose: str, max_age: int | None = None) -> TokenData:
     """The data a token carries, or BadToken if forged, expired, malformed or for another purpose."""
     serializer = _serializer(secret, purpose)
     if not isinstance(token, str) or not token or len(token) > 1000:

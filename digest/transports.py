@@ -12,6 +12,7 @@ claim on the row, and sends the content only once the claim holds.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -225,8 +226,11 @@ class SMTPTransport(_Closing):
             # needs the host it was given to check the certificate against.
             if self.implicit_tls:
                 smtp = smtplib.SMTP_SSL(
-                    self.host, self.port, local_hostname=self.local_hostname,
-                    timeout=self.timeout, context=self._context(),
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=self.timeout,
+                    context=self._context(),
                 )
             else:
                 smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
@@ -249,8 +253,7 @@ class SMTPTransport(_Closing):
                 # blame (or suppress) the subscriber whose message happened to be first.
                 kind = TemporaryDeliveryError if 400 <= exc.smtp_code < 500 else PermanentDeliveryError
                 raise kind(
-                    f"login to {self.where} as {self.user!r} refused (check DIGEST_SMTP_URL): "
-                    f"{_text(exc.smtp_error)}",
+                    f"login to {self.where} as {self.user!r} refused (check DIGEST_SMTP_URL): {_text(exc.smtp_error)}",
                     code=exc.smtp_code,
                 ) from None
             if isinstance(exc, smtplib.SMTPNotSupportedError):
@@ -315,7 +318,7 @@ class SMTPTransport(_Closing):
             replies = self._envelope(smtp, sender, recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise _Dropped(str(exc)) from None
-        mail, rcpt, data_reply = (replies + [None, None])[:3]
+        mail, rcpt, data_reply = ([*replies, None, None])[:3]
         try:
             # A refused sender is the account's or the server's problem, never this
             # recipient's: no recipient, so the caller stops instead of bouncing everyone.
@@ -389,18 +392,14 @@ class SMTPTransport(_Closing):
 
     def _discard(self) -> None:
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._smtp.close()
-            except OSError:
-                pass
         self._smtp = None
 
     def close(self) -> None:
         if self._smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self._discard()
 
 

@@ -1,11 +1,11 @@
 """Shared fixtures: databases (fixtures_db) and a real SMTP server on loopback."""
 
-pytest_plugins = ["fixtures_db"]
-
 import ssl
 
 import pytest
 from smtpserver import self_signed_cert, start_server
+
+pytest_plugins = ["fixtures_db"]
 
 
 @pytest.fixture

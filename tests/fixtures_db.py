@@ -12,9 +12,7 @@ from digest.config import Settings
 from digest.storage.db import get_engine, upgrade_database
 from digest.storage.models import Base
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_ADMIN_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def _unavailable(what: str, exc: Exception):
@@ -34,7 +32,7 @@ def postgres_url():
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "no PostgreSQL"
+    except Exception as exc:
         admin.dispose()
         _unavailable("PostgreSQL", exc)
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"

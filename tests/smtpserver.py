@@ -1,12 +1,12 @@
 """A real SMTP server on loopback (aiosmtpd) that is strict about what it accepts and can be told to fail.
 
-    handler.fail_mail["me@example.org"] = (530, "5.7.0 auth required")  # every time, at MAIL FROM
-    handler.fail_rcpt["x@example.org"] = (550, "5.1.1 no such user")   # every time, at RCPT
-    handler.fail_once["y@example.org"] = (451, "4.3.0 try later")      # first RCPT only
-    handler.fail_data["w@example.org"] = (552, "5.3.4 too big")        # every time, after the content
-    handler.drop_at_rcpt.add("z@example.org")                          # hang up at RCPT, once
-    handler.drop_at_rcpt_always.add("v@example.org")                   # hang up at RCPT, every time
-    handler.drop_at_data.add("u@example.org")                          # hang up after the content, once
+handler.fail_mail["me@example.org"] = (530, "5.7.0 auth required")  # every time, at MAIL FROM
+handler.fail_rcpt["x@example.org"] = (550, "5.1.1 no such user")   # every time, at RCPT
+handler.fail_once["y@example.org"] = (451, "4.3.0 try later")      # first RCPT only
+handler.fail_data["w@example.org"] = (552, "5.3.4 too big")        # every time, after the content
+handler.drop_at_rcpt.add("z@example.org")                          # hang up at RCPT, once
+handler.drop_at_rcpt_always.add("v@example.org")                   # hang up at RCPT, every time
+handler.drop_at_data.add("u@example.org")                          # hang up after the content, once
 """
 
 from __future__ import annotations
@@ -164,9 +164,24 @@ class _AnyPortController(Controller):
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -176,7 +191,10 @@ class Authenticator:
         self.user, self.password = user.encode(), password.encode()
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (self.user, self.password)
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            self.user,
+            self.password,
+        )
         return AuthResult(success=ok, handled=False)
 
 
@@ -197,7 +215,11 @@ class SMTPServer:
 
 
 def start_server(
-    *, tls_context=None, implicit_tls_context=None, user: str | None = None, password: str | None = None,
+    *,
+    tls_context=None,
+    implicit_tls_context=None,
+    user: str | None = None,
+    password: str | None = None,
     pipelining: bool = True,
 ) -> SMTPServer:
     """tls_context: STARTTLS offered and required. implicit_tls_context: TLS from the first byte (smtps)."""
@@ -206,14 +228,17 @@ def start_server(
     if user:
         # aiosmtpd only knows of TLS it started itself (STARTTLS): on an implicit-TLS
         # listener it would never offer AUTH if told to require TLS for it.
-        kwargs.update(
-            authenticator=Authenticator(user, password or ""), auth_require_tls=implicit_tls_context is None
-        )
+        kwargs.update(authenticator=Authenticator(user, password or ""), auth_require_tls=implicit_tls_context is None)
     if implicit_tls_context is not None:
         kwargs["ssl_context"] = implicit_tls_context
     controller = _AnyPortController(
-        handler, hostname="127.0.0.1", port=0, decode_data=False, tls_context=tls_context,
-        require_starttls=tls_context is not None, **kwargs,
+        handler,
+        hostname="127.0.0.1",
+        port=0,
+        decode_data=False,
+        tls_context=tls_context,
+        require_starttls=tls_context is not None,
+        **kwargs,
     )
     controller.start()
     port = controller.port

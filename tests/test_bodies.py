@@ -67,7 +67,7 @@ def test_a_prepared_message_says_what_the_plain_build_says(content, who):
     plain_head, plain_parts = split_message(plain, PINNED["boundary"])
     assert wire_head == plain_head
     assert [h for h, _ in wire_parts] == [h for h, _ in plain_parts]
-    for (_, lines), (_, plain_lines) in zip(wire_parts, plain_parts):
+    for (_, lines), (_, plain_lines) in zip(wire_parts, plain_parts, strict=False):
         assert base64.b64decode(b"".join(lines), validate=True) == base64.b64decode(b"".join(plain_lines))
         # RFC 2045: lines of at most 76 characters; padding only at the very end.
         assert all(0 < len(line) <= 76 and len(line) % 4 == 0 for line in lines)
@@ -91,18 +91,20 @@ def test_long_stretches_are_encoded_once_per_offset_and_reused(content):
     # Reused, not rebuilt: the same objects serve later messages, with the same result.
     kept = [list(offsets) for offsets in stretches]
     assert [prepared.fill(who) for who in PEOPLE] == first
-    assert all(a is b for offsets, old in zip(stretches, kept) for a, b in zip(offsets, old))
+    assert all(
+        a is b for offsets, old in zip(stretches, kept, strict=False) for a, b in zip(offsets, old, strict=False)
+    )
 
 
 def test_a_subject_with_a_marker_is_personalised(content):
-    rendered = RenderedDigest(
-        "给DIGEST-PH-NAME-7f3a的周报", content.html, content.text
-    )
+    rendered = RenderedDigest("给DIGEST-PH-NAME-7f3a的周报", content.html, content.text)
     subject, _, _ = PreparedContent.of(rendered).fill(WANG)
     assert subject == "给王芳的周报"
 
 
-@pytest.mark.parametrize("text", ["", "x", "ab", "abc", "a\nb\r\nc\r", "DIGEST-PH-NAME-7f3a", "y" * 500 + "DIGEST-PH-EMAIL-7f3a"])
+@pytest.mark.parametrize(
+    "text", ["", "x", "ab", "abc", "a\nb\r\nc\r", "DIGEST-PH-NAME-7f3a", "y" * 500 + "DIGEST-PH-EMAIL-7f3a"]
+)
 def test_edge_bodies_decode_to_their_text(text):
     payload = Base64Body(text).fill({"NAME": "王芳", "EMAIL": "w@example.cn"})
     expected = re.sub("DIGEST-PH-NAME-7f3a", "王芳", text).replace("DIGEST-PH-EMAIL-7f3a", "w@example.cn")

@@ -50,12 +50,27 @@ def test_demo_outbox_flag(tmp_path):
 
 def test_every_command_has_help(tmp_path):
     for args in (
-        [], ["demo"], ["init"], ["ingest"], ["subscribers"], ["subscribers", "add"], ["subscribers", "import"],
-        ["subscribers", "list"], ["subscribers", "export"], ["preview"], ["send"], ["status"], ["issues"],
-        ["issues", "list"], ["issues", "show"], ["issues", "pause"], ["issues", "resume"], ["issues", "cancel"],
+        [],
+        ["demo"],
+        ["init"],
+        ["ingest"],
+        ["subscribers"],
+        ["subscribers", "add"],
+        ["subscribers", "import"],
+        ["subscribers", "list"],
+        ["subscribers", "export"],
+        ["preview"],
+        ["send"],
+        ["status"],
+        ["issues"],
+        ["issues", "list"],
+        ["issues", "show"],
+        ["issues", "pause"],
+        ["issues", "resume"],
+        ["issues", "cancel"],
         ["lists", "schedule"],
     ):
-        out = run(args + ["--help"], cwd=tmp_path).stdout
+        out = run([*args, "--help"], cwd=tmp_path).stdout
         assert "Usage:" in out
 
 
@@ -101,9 +116,9 @@ def test_subscribers_import_keeps_good_rows_and_export_round_trips(initialised):
     source = initialised / "people.csv"
     source.write_text(
         "email,name,regions,topics\n"
-        "a@example.org,甲,\"湖南,全国\",产业发展\n"
+        'a@example.org,甲,"湖南,全国",产业发展\n'
         "broken-address,乙,浙江,\n"
-        "b@example.org,=HYPERLINK(\"http://evil\"),火星,\n"
+        'b@example.org,=HYPERLINK("http://evil"),火星,\n'
         "c@example.org,丙,甘肃临泽,\n",
         encoding="utf-8",
     )
@@ -151,8 +166,22 @@ def test_unknown_list_is_a_readable_error(initialised):
 
 def test_issue_commands_steer_and_report(initialised):
     run(["subscribers", "add", "a@example.org", "--regions", "湖南", "--confirmed"], cwd=initialised)
-    schedule = run(["lists", "schedule", "rural-weekly", "--weekday", "fri", "--time", "07:30", "--tz",
-                    "Europe/Berlin", "--rate", "5"], cwd=initialised)
+    schedule = run(
+        [
+            "lists",
+            "schedule",
+            "rural-weekly",
+            "--weekday",
+            "fri",
+            "--time",
+            "07:30",
+            "--tz",
+            "Europe/Berlin",
+            "--rate",
+            "5",
+        ],
+        cwd=initialised,
+    )
     assert "friday 07:30 Europe/Berlin, rate 5.0/s" in schedule.stdout
     bad = run(["lists", "schedule", "rural-weekly", "--tz", "Mars/Olympus"], cwd=initialised, check=False)
     assert bad.returncode == 1 and "unknown time zone" in bad.stderr

@@ -94,7 +94,9 @@ def test_list_headers(env):
     assert https.startswith("<https://digest.example.org/u/") and https.endswith(">")
     assert mailto.startswith("<mailto:weekly@digest.example.org?subject=unsubscribe%20") and mailto.endswith(">")
     # Folded between the URLs only: no encoded word may hide the one-click URL.
-    assert b"=?" not in message_bytes(build(env)).split(b"List-Unsubscribe:", 1)[1].split(b"List-Unsubscribe-Post", 1)[0]
+    assert (
+        b"=?" not in message_bytes(build(env)).split(b"List-Unsubscribe:", 1)[1].split(b"List-Unsubscribe-Post", 1)[0]
+    )
 
 
 def test_the_html_part_carries_the_same_unsubscribe_link(env):
@@ -177,8 +179,13 @@ def test_a_naive_date_is_refused(env):
 )
 def test_the_direct_writer_gives_the_bytes_the_stdlib_generator_gives(env, name, subject):
     rendered = RenderedDigest(subject, "<p>正文\n" * 300 + "</p>", "正文\r\n" * 300)
-    msg = build_message(rendered, list_info=LIST, recipient=recipient(name=name), list_id_domain="digest.example.org",
-                        extra_headers={"X-Campaign": "第12期 " * 20})
+    msg = build_message(
+        rendered,
+        list_info=LIST,
+        recipient=recipient(name=name),
+        list_id_domain="digest.example.org",
+        extra_headers={"X-Campaign": "第12期 " * 20},
+    )
     assert message_bytes(msg) == msg.as_bytes(policy=POLICY)
 
 
@@ -247,16 +254,35 @@ PINNED_SHA256 = "8dca85e117b503e8dbc909d9c396fb72be24a38af6fa90665cb7fb898e9f365
 
 
 def test_a_pinned_message_keeps_its_bytes():
-    info = ListInfo(slug="rural-weekly", name="乡村振兴周报", topics=(), sender_name="乡村振兴周报",
-                    sender_email="weekly@digest.example.org", reply_to="editors@digest.example.org")
-    who = Recipient("wang.fang@example.cn", "王芳", "https://digest.example.org/u/" + "Tok3n_-." * 9,
-                    "mailto:weekly@digest.example.org?subject=unsubscribe%20" + "Tok3n_-." * 9)
-    rendered = RenderedDigest("乡村振兴周报 第12期 · 2021年6月20日（4篇）",
-                              "<p>王芳，您好</p>\n<p>" + "汉滨区建立健全区镇村三级医疗卫生服务网络" * 40 + "</p>\r\n<p>end</p>",
-                              "王芳，您好\n\n" + "财政部 | 部署全面推进乡村振兴工作\r\n" * 12 + "end")
-    msg = build_message(rendered, list_info=info, recipient=who, list_id_domain="digest.example.org",
-                        message_id="<issue3.sub7@digest.example.org>", date=datetime(2021, 6, 21, 8, 0, tzinfo=BEIJING),
-                        extra_headers={"X-Digest-Issue": "12"}, boundary="=_digest_" + "0123456789abcdef" * 2)
+    info = ListInfo(
+        slug="rural-weekly",
+        name="乡村振兴周报",
+        topics=(),
+        sender_name="乡村振兴周报",
+        sender_email="weekly@digest.example.org",
+        reply_to="editors@digest.example.org",
+    )
+    who = Recipient(
+        "wang.fang@example.cn",
+        "王芳",
+        "https://digest.example.org/u/" + "Tok3n_-." * 9,
+        "mailto:weekly@digest.example.org?subject=unsubscribe%20" + "Tok3n_-." * 9,
+    )
+    rendered = RenderedDigest(
+        "乡村振兴周报 第12期 · 2021年6月20日（4篇）",
+        "<p>王芳，您好</p>\n<p>" + "汉滨区建立健全区镇村三级医疗卫生服务网络" * 40 + "</p>\r\n<p>end</p>",
+        "王芳，您好\n\n" + "财政部 | 部署全面推进乡村振兴工作\r\n" * 12 + "end",
+    )
+    msg = build_message(
+        rendered,
+        list_info=info,
+        recipient=who,
+        list_id_domain="digest.example.org",
+        message_id="<issue3.sub7@digest.example.org>",
+        date=datetime(2021, 6, 21, 8, 0, tzinfo=BEIJING),
+        extra_headers={"X-Digest-Issue": "12"},
+        boundary="=_digest_" + "0123456789abcdef" * 2,
+    )
     raw = message_bytes(msg)
     assert raw == msg.as_bytes(policy=POLICY)
     assert hashlib.sha256(raw).hexdigest() == PINNED_SHA256
@@ -265,8 +291,9 @@ def test_a_pinned_message_keeps_its_bytes():
 @pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 114, 57 * 256 - 1, 57 * 256, 57 * 256 + 1, 57 * 700 + 13])
 def test_bodies_are_the_base64_lines_encodebytes_writes(size):
     body = "x" * size
-    msg = build_message(RenderedDigest("s", body, body), list_info=LIST, recipient=recipient(),
-                        list_id_domain="digest.example.org")
+    msg = build_message(
+        RenderedDigest("s", body, body), list_info=LIST, recipient=recipient(), list_id_domain="digest.example.org"
+    )
     for part in msg.iter_parts():
         assert part.get_payload().replace("\r\n", "\n") == base64.encodebytes(body.encode()).decode()
         assert part.get_content() == body
@@ -298,7 +325,8 @@ def test_a_boundary_of_any_allowed_length_is_written_as_the_generator_writes_it(
 
 
 @pytest.mark.parametrize(
-    "boundary", ["", "x" * 71, "ends in a space ", 'quote"d', "semi;colon", "tab\t", "中文", "a\r\nb", "=?utf-8?q?x?=", 7]
+    "boundary",
+    ["", "x" * 71, "ends in a space ", 'quote"d', "semi;colon", "tab\t", "中文", "a\r\nb", "=?utf-8?q?x?=", 7],
 )
 def test_a_boundary_outside_rfc_2046_is_refused(env, boundary):
     with pytest.raises(ValueError, match="boundary"):
@@ -322,12 +350,19 @@ def test_random_messages_are_written_as_the_generator_writes_them(env, seed):
             while "=?" in boundary:
                 boundary = boundary.replace("=?", "?")
         who = recipient(name=_random_text(rng, words, 6), email_addr=rng.choice(["a@example.org", "b" * 60 + "@x.org"]))
-        rendered = RenderedDigest(_random_text(rng, words, 12) or "周报", _random_text(rng, body, 80),
-                                  _random_text(rng, body, 40))
+        rendered = RenderedDigest(
+            _random_text(rng, words, 12) or "周报", _random_text(rng, body, 80), _random_text(rng, body, 40)
+        )
         extra = rng.choice([None, {"X-Campaign": _random_text(rng, words, 8)}, {"X-A": "1", "X-B": "b" * 90}])
-        msg = build_message(rendered, list_info=LIST, recipient=who, list_id_domain="digest.example.org",
-                            extra_headers=extra, boundary=boundary,
-                            message_id=rng.choice([None, "issue3.sub7@digest.example.org", "m" * 80 + "@x"]))
+        msg = build_message(
+            rendered,
+            list_info=LIST,
+            recipient=who,
+            list_id_domain="digest.example.org",
+            extra_headers=extra,
+            boundary=boundary,
+            message_id=rng.choice([None, "issue3.sub7@digest.example.org", "m" * 80 + "@x"]),
+        )
         assert message_bytes(msg) == msg.as_bytes(policy=POLICY)
         fast += getattr(msg, "_digest_wire", None) is not None
     assert fast  # some went by the direct writer, not all by the generator
@@ -337,8 +372,24 @@ def test_a_header_is_written_as_is_only_where_the_generator_would_write_it_so():
     # build_message's own values rarely reach the corners; random ones do.
     rng = random.Random(2369)
     tame = list("abcXYZ019:/?=&%.-_~ <>,")
-    wild = [*tame, "\t", "=?", "?=", "=?utf-8?q?a?=", "\r\n ", "\r\n", "\r", "\n", "\x0c", "\x0b", "\x1c", "\x85",
-            "中", "\u2028", "x" * 40]
+    wild = [
+        *tame,
+        "\t",
+        "=?",
+        "?=",
+        "=?utf-8?q?a?=",
+        "\r\n ",
+        "\r\n",
+        "\r",
+        "\n",
+        "\x0c",
+        "\x0b",
+        "\x1c",
+        "\x85",
+        "中",
+        "\u2028",
+        "x" * 40,
+    ]
     long_url = "<https://digest.example.org/u/" + "t" * 60 + ">"
     values = [
         ("List-Unsubscribe", f"{long_url},\r\n <mailto:u@example.org?subject==?utf-8?q?a?=>"),  # decoded first

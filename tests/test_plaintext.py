@@ -10,12 +10,18 @@ def test_paragraphs_are_separated_by_blank_lines():
 
 
 def test_breaks_lists_and_quotes():
-    html = "<p>一行<br>二行</p><ul><li>甲</li><li>乙</li></ul><ol><li>一</li><li>二</li></ol><blockquote><p>引</p><p>文</p></blockquote>"
+    html = (
+        "<p>一行<br>二行</p><ul><li>甲</li><li>乙</li></ul><ol><li>一</li><li>二</li></ol>"
+        "<blockquote><p>引</p><p>文</p></blockquote>"
+    )
     assert html_to_text(html) == "一行\n二行\n\n- 甲\n- 乙\n\n1. 一\n2. 二\n\n> 引\n>\n> 文"
 
 
 def test_links_show_their_url_once():
-    html = '<p>见<a href="https://example.org/a">通知</a>，或 <a href="https://example.org/b">https://example.org/b</a>，或写信 <a href="mailto:info@example.org">info@example.org</a></p>'
+    html = (
+        '<p>见<a href="https://example.org/a">通知</a>，或 <a href="https://example.org/b">https://example.org/b</a>，'
+        '或写信 <a href="mailto:info@example.org">info@example.org</a></p>'
+    )
     assert html_to_text(html) == "见通知 (https://example.org/a)，或 https://example.org/b，或写信 info@example.org"
 
 
@@ -28,7 +34,10 @@ def test_source_line_breaks_inside_chinese_vanish_but_english_keeps_its_spaces()
 
 
 def test_tables_and_images():
-    html = '<table><tr><th>地区</th><th>户数</th></tr><tr><td>湖南</td><td>3</td></tr></table><p><img src="https://x/y.png" alt="村卫生室"></p>'
+    html = (
+        "<table><tr><th>地区</th><th>户数</th></tr><tr><td>湖南</td><td>3</td></tr></table>"
+        '<p><img src="https://x/y.png" alt="村卫生室"></p>'
+    )
     assert html_to_text(html) == "地区 | 户数\n湖南 | 3\n\n[图：村卫生室]"
 
 
@@ -39,7 +48,10 @@ def test_empty_and_bare_text():
 
 
 def test_wrapping_respects_width_and_punctuation():
-    text = "汉滨区建立健全区、镇、村三级医疗卫生服务网络，把“小病不出镇”作为目标，让基层群众在家门口就能享受到优质的医疗服务。"
+    text = (
+        "汉滨区建立健全区、镇、村三级医疗卫生服务网络，把“小病不出镇”作为目标，"
+        "让基层群众在家门口就能享受到优质的医疗服务。"
+    )
     lines = html_to_text(f"<p>{text}</p>", width=20).split("\n")
     assert "".join(lines) == text
     assert all(display_width(line) <= 22 for line in lines)  # a closing mark may hang by one

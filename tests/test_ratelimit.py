@@ -6,9 +6,9 @@ import time
 from collections import Counter
 
 import redis
+from fixtures_db import _unavailable
 
 from digest.ratelimit import local_throttle, redis_throttle
-from fixtures_db import _unavailable
 
 
 def windows(wait, calls: int) -> Counter:

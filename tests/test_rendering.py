@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
+from personas import LI_HUNAN, TOPICS, WANG_NATIONAL
 
 import digest.rendering as rendering
 from digest.domain import Article, Digest, ListInfo, Recipient, Section, Topic
 from digest.rendering import make_environment, personalise, render_content, render_digest, render_digest_uncached
-from personas import LI_HUNAN, TOPICS, WANG_NATIONAL
 
-PUBLISHED = datetime(2021, 6, 18, 9, tzinfo=timezone.utc)
+PUBLISHED = datetime(2021, 6, 18, 9, tzinfo=UTC)
 
 LIST = ListInfo(
     slug="rural-weekly",
@@ -34,16 +34,35 @@ def article(id, topic, label, title, body, **kw):
 
 ARTICLES = {
     "macro": (
-        article(1, "macro", "财政部", "部署全面推进乡村振兴工作", "<p>财政部召开会议，部署全面推进乡村振兴。</p><p>第二段。</p>",
-                source="财政部网站", url="https://example.org/mof?a=1&b=2"),
+        article(
+            1,
+            "macro",
+            "财政部",
+            "部署全面推进乡村振兴工作",
+            "<p>财政部召开会议，部署全面推进乡村振兴。</p><p>第二段。</p>",
+            source="财政部网站",
+            url="https://example.org/mof?a=1&b=2",
+        ),
     ),
     "industry": (
         # Its <script> was removed at ingest; the sanitised body is what the renderer gets.
-        article(2, "industry", "湖南怀化", "沅陵县创办乡村振兴金融服务组织", "<p>沅陵县创办服务组织。</p><ul><li>贷款</li><li>保险</li></ul>"),
+        article(
+            2,
+            "industry",
+            "湖南怀化",
+            "沅陵县创办乡村振兴金融服务组织",
+            "<p>沅陵县创办服务组织。</p><ul><li>贷款</li><li>保险</li></ul>",
+        ),
         article(3, "industry", "浙江", '标题里有<b>&"符号', "<p>正文 &lt;i&gt; 不是标签。</p>"),
     ),
     "public-services": (
-        article(4, "public-services", "陕西安康", "织牢一线医疗网 守护乡村振兴健康线", "<p>汉滨区建立三级医疗卫生服务网络。</p>"),
+        article(
+            4,
+            "public-services",
+            "陕西安康",
+            "织牢一线医疗网 守护乡村振兴健康线",
+            "<p>汉滨区建立三级医疗卫生服务网络。</p>",
+        ),
     ),
 }
 
@@ -154,7 +173,9 @@ def test_one_render_serves_every_recipient(env, counted_inlining):
     assert wang.html != li.html and wang.text != li.text
     assert "李伟，您好" in li.html and "王芳" not in li.html and "li-u" in li.html and "wang-u" not in li.html
     # Same content either way: only the personal parts differ.
-    assert re.sub(r"王芳|wang-|" + re.escape(WANG.email), "X", wang.html) == re.sub(r"李伟|li-|" + re.escape(LI.email), "X", li.html)
+    assert re.sub(r"王芳|wang-|" + re.escape(WANG.email), "X", wang.html) == re.sub(
+        r"李伟|li-|" + re.escape(LI.email), "X", li.html
+    )
 
 
 def test_per_message_inlining_gives_the_same_message(env, counted_inlining):
@@ -181,7 +202,9 @@ def test_a_name_spelling_a_marker_is_not_expanded(content):
 
 
 def test_article_text_cannot_smuggle_a_marker(env):
-    digest = make_digest({"macro": (article(9, "macro", "全国", "DIGEST-PH-EMAIL-7f3a", "<p>DIGEST-PH-VIEW_URL-7f3a</p>"),)})
+    digest = make_digest(
+        {"macro": (article(9, "macro", "全国", "DIGEST-PH-EMAIL-7f3a", "<p>DIGEST-PH-VIEW_URL-7f3a</p>"),)}
+    )
     out = render_digest(digest, WANG, env)
     assert "wang-v" not in out.text.split("目录", 1)[1].split("管理订阅")[0]
     assert out.text.count(WANG.email) == 1  # the footer's, not the title's

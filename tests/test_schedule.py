@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -12,7 +12,7 @@ MONDAY_8 = Slot(0, time(8, 0), "Asia/Shanghai")
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_each_subscriber_gets_the_slot_in_their_own_zone():

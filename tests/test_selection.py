@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+
+from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
 
 from digest.domain import Article, ListInfo, Picks, Topic
 from digest.regions import load_regions
 from digest.selection import article_matches, assemble_digest, content_groups, explain_match, select_articles
-from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
 
 REGIONS = load_regions()
 INFO = ListInfo(slug="weekly", name="乡村振兴周报", topics=tuple(Topic(s, n, i) for i, (s, n) in enumerate(TOPICS)))
 
 
 def art(id, topic, *codes, day=18):
-    return Article(id, topic, f"标题{id}", "<p>正文</p>", codes, "", datetime(2021, 6, day, tzinfo=timezone.utc))
+    return Article(id, topic, f"标题{id}", "<p>正文</p>", codes, "", datetime(2021, 6, day, tzinfo=UTC))
 
 
 NATIONAL = art(1, "macro", "000000")
@@ -144,15 +145,26 @@ def test_explanations_agree_with_the_rule():
 def test_assembly_orders_sections_like_the_list_and_articles_by_time():
     later_hunan = art(10, "industry", "430000", day=16)
     digest = assemble_digest(
-        INFO, [HUAIHUA, YUANLING, HUNAN, later_hunan], picks(LI_HUNAN), REGIONS,
-        period_start=date(2021, 6, 14), period_end=date(2021, 6, 20), issue_number=3,
+        INFO,
+        [HUAIHUA, YUANLING, HUNAN, later_hunan],
+        picks(LI_HUNAN),
+        REGIONS,
+        period_start=date(2021, 6, 14),
+        period_end=date(2021, 6, 20),
+        issue_number=3,
     )
     assert [s.topic.slug for s in digest.sections] == ["industry", "living-environment"]
     assert [a.id for a in digest.sections[0].articles] == [10, 2, 3]
     assert digest.article_ids == (10, 2, 3, 4) and digest.article_count == 4
     assert (digest.period_start, digest.period_end, digest.issue_number, digest.list) == (
-        date(2021, 6, 14), date(2021, 6, 20), 3, INFO)
-    empty = assemble_digest(INFO, WEEK, picks(ZHAO_NOTHING), REGIONS, period_start=date(2021, 6, 14), period_end=date(2021, 6, 20))
+        date(2021, 6, 14),
+        date(2021, 6, 20),
+        3,
+        INFO,
+    )
+    empty = assemble_digest(
+        INFO, WEEK, picks(ZHAO_NOTHING), REGIONS, period_start=date(2021, 6, 14), period_end=date(2021, 6, 20)
+    )
     assert empty.sections == () and empty.article_count == 0 and empty.article_ids == ()
 
 
@@ -160,16 +172,24 @@ def test_assembly_keeps_the_lists_topics_only_and_each_article_once():
     stray = art(13, "sports", "430000")
     same_time = art(14, "industry", "430000")  # same published time as HUNAN (2): id breaks the tie
     digest = assemble_digest(
-        INFO, [same_time, stray, HUNAN, HUNAN, NATIONAL], Picks(), REGIONS,
-        period_start=date(2021, 6, 14), period_end=date(2021, 6, 20),
+        INFO,
+        [same_time, stray, HUNAN, HUNAN, NATIONAL],
+        Picks(),
+        REGIONS,
+        period_start=date(2021, 6, 14),
+        period_end=date(2021, 6, 20),
     )
     assert [(s.topic.slug, [a.id for a in s.articles]) for s in digest.sections] == [
-        ("macro", [1]), ("industry", [2, 14])]
+        ("macro", [1]),
+        ("industry", [2, 14]),
+    ]
 
 
 def test_a_whole_week_for_every_persona():
     digests = {
-        p.name: assemble_digest(INFO, WEEK, picks(p), REGIONS, period_start=date(2021, 6, 14), period_end=date(2021, 6, 20))
+        p.name: assemble_digest(
+            INFO, WEEK, picks(p), REGIONS, period_start=date(2021, 6, 14), period_end=date(2021, 6, 20)
+        )
         for p in ALL
     }
     assert digests["王芳"].article_ids == (1, 8)

@@ -81,9 +81,15 @@ def test_unknown_purposes_and_empty_secrets_are_programming_errors():
 
 def test_recipient_links_carry_tokens_for_their_purpose():
     r = make_recipient(
-        email="a@example.org", name="王芳", subscriber_id=42, list_slug="rural-weekly", issue_id=3,
-        base_url="https://digest.example.org/", secret=SECRET, unsubscribe_mailbox="weekly@digest.example.org",
-    )  # fmt: skip
+        email="a@example.org",
+        name="王芳",
+        subscriber_id=42,
+        list_slug="rural-weekly",
+        issue_id=3,
+        base_url="https://digest.example.org/",
+        secret=SECRET,
+        unsubscribe_mailbox="weekly@digest.example.org",
+    )
     unsubscribe = r.unsubscribe_url.removeprefix("https://digest.example.org/u/")
     preferences = r.preferences_url.removeprefix("https://digest.example.org/p/")
     view = r.view_url.removeprefix("https://digest.example.org/issues/3/view/")

@@ -14,17 +14,16 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
-
 from smtpserver import start_server
 
 from digest.messages import WireMessage, message_bytes
 from digest.transports import (
-    _quoted,
     DeliveryError,
     MaildirTransport,
     PermanentDeliveryError,
     SMTPTransport,
     TemporaryDeliveryError,
+    _quoted,
     open_transport,
 )
 
@@ -63,7 +62,7 @@ def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
     assert list((box / "tmp").iterdir()) == []
     paths = [Path(r.where) for r in receipts]
     assert len(set(paths)) == 3
-    for m, p in zip(sent, paths):
+    for m, p in zip(sent, paths, strict=False):
         assert p.is_absolute() and p.exists() and p.parent == (box / "new").resolve()
         assert ":" not in p.name and p.suffix == ".eml"
         assert re.fullmatch(r"\d+\.M\d+P\d+Q\d+\..+\.eml", p.name)
@@ -74,7 +73,9 @@ def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
 
     md = mailbox.Maildir(box, create=False)
     assert len(md) == 3
-    listed = sorted((str(parse(md.get_bytes(k))["Subject"]), parse(md.get_bytes(k))["Message-ID"]) for k in md.iterkeys())
+    listed = sorted(
+        (str(parse(md.get_bytes(k))["Subject"]), parse(md.get_bytes(k))["Message-ID"]) for k in md.iterkeys()
+    )
     assert listed == sorted((str(m["Subject"]), m["Message-ID"]) for m in sent)
     assert all(str(s).startswith("乡村振兴周报 第") for s, _ in listed)
 
@@ -82,8 +83,11 @@ def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
 def test_two_maildir_transports_in_one_process_never_clash(tmp_path):
     box = tmp_path / "outbox"
     with MaildirTransport(box) as a, MaildirTransport(box) as b:
-        where = {t.send(message("x@example.cn"), sender=SENDER, recipient="x@example.cn").where
-                 for _ in range(20) for t in (a, b)}
+        where = {
+            t.send(message("x@example.cn"), sender=SENDER, recipient="x@example.cn").where
+            for _ in range(20)
+            for t in (a, b)
+        }
     assert len(where) == 40 and len(mailbox.Maildir(box, create=False)) == 40
 
 
@@ -292,10 +296,23 @@ def test_bytes_in_data_form_already_go_out_as_they_are(smtp_server):
     assert (received.mail_from, received.rcpt_tos) == (SENDER, ["ready+tag@example.cn"])
 
 
-@pytest.mark.parametrize("address", [
-    "wang.fang@example.cn", "a+b.c@mail.example-cn.org", "o'brien@example.ie", "x@y", "a!#$%&'*+/=?^_`{|}~-z@e.cn",
-    "Wang <wang@example.cn>", '"wang fang"@example.cn', "<>", "a..b@example.cn", ".a@example.cn", "a@", "a@b..c",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "wang.fang@example.cn",
+        "a+b.c@mail.example-cn.org",
+        "o'brien@example.ie",
+        "x@y",
+        "a!#$%&'*+/=?^_`{|}~-z@e.cn",
+        "Wang <wang@example.cn>",
+        '"wang fang"@example.cn',
+        "<>",
+        "a..b@example.cn",
+        ".a@example.cn",
+        "a@",
+        "a@b..c",
+    ],
+)
 def test_envelope_addresses_are_written_as_smtplib_writes_them(address):
     assert _quoted(address) == smtplib.quoteaddr(address)
 
@@ -354,7 +371,10 @@ def test_wrong_password_is_permanent_and_says_so(smtp_tls_server):
 
 
 def test_starttls_required_but_not_offered(smtp_server):
-    with SMTPTransport(smtp_server.url + "?starttls=1") as transport, pytest.raises(PermanentDeliveryError, match="STARTTLS"):
+    with (
+        SMTPTransport(smtp_server.url + "?starttls=1") as transport,
+        pytest.raises(PermanentDeliveryError, match="STARTTLS"),
+    ):
         transport.send(message("a@example.cn"), sender=SENDER, recipient="a@example.cn")
     assert smtp_server.messages == []
 
@@ -387,8 +407,16 @@ def test_the_server_is_really_strict(smtp_server):
     "url, host, port, user, password, starttls, implicit, verify",
     [
         ("smtp://mail.example.org", "mail.example.org", 25, None, None, False, False, True),
-        ("smtp://u%40x.org:p%3Aw%2Fd@mail.example.org:587?starttls=1", "mail.example.org", 587,
-         "u@x.org", "p:w/d", True, False, True),
+        (
+            "smtp://u%40x.org:p%3Aw%2Fd@mail.example.org:587?starttls=1",
+            "mail.example.org",
+            587,
+            "u@x.org",
+            "p:w/d",
+            True,
+            False,
+            True,
+        ),
         ("smtps://mail.example.org", "mail.example.org", 465, None, None, False, True, True),
         ("smtps://u:p@127.0.0.1:2465?verify=0&timeout=5", "127.0.0.1", 2465, "u", "p", False, True, False),
     ],

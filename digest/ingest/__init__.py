@@ -81,8 +81,7 @@ def decode(data: bytes, source: str) -> str:
     if nul != -1:
         raise IngestFormatError(
             Problem(
-                f"binary data (NUL byte at offset {nul}): not a text file "
-                "(a spreadsheet must be saved as CSV UTF-8)",
+                f"binary data (NUL byte at offset {nul}): not a text file (a spreadsheet must be saved as CSV UTF-8)",
                 source=source,
                 line=data.count(b"\n", 0, nul) + 1,
                 code="file_binary",
@@ -94,8 +93,7 @@ def decode(data: bytes, source: str) -> str:
     except UnicodeDecodeError as exc:
         raise IngestFormatError(
             Problem(
-                f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start} "
-                "(re-save the file as UTF-8)",
+                f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start} (re-save the file as UTF-8)",
                 source=source,
                 line=data.count(b"\n", 0, exc.start) + 1,
                 code="file_not_utf8",

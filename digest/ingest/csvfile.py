@@ -48,7 +48,9 @@ def parse_csv(
         raw_header = reader.fieldnames
     except csv.Error as exc:
         raise IngestFormatError(
-            Problem(f"unreadable CSV header: {exc}", source=source, line=1, code="csv_bad_header", params={"error": exc})
+            Problem(
+                f"unreadable CSV header: {exc}", source=source, line=1, code="csv_bad_header", params={"error": exc}
+            )
         ) from None
     if not raw_header:
         raise IngestFormatError(Problem("no header row", source=source, line=1, code="csv_no_header"))
@@ -95,7 +97,13 @@ def parse_csv(
             break
         except csv.Error as exc:
             problems.append(
-                Problem(f"unreadable CSV: {exc}", source=source, line=lines.consumed, code="csv_bad_row", params={"error": exc})
+                Problem(
+                    f"unreadable CSV: {exc}",
+                    source=source,
+                    line=lines.consumed,
+                    code="csv_bad_row",
+                    params={"error": exc},
+                )
             )
             continue
         line = lines.first_nonblank or lines.consumed

@@ -82,7 +82,9 @@ def article_from_record(
     problems: list[Problem] = []
 
     def bad(field: str, message: str, code: str, **params: object) -> None:
-        problems.append(Problem(message, source=source, line=line, field=field, code=code, params={"field": field, **params}))
+        problems.append(
+            Problem(message, source=source, line=line, field=field, code=code, params={"field": field, **params})
+        )
 
     def text_field(name: str, required: bool) -> str | None:
         value = record.get(name)

@@ -41,9 +41,26 @@ _FINAL = frozenset("。！？…”」』）!?.)\"'：:；;")
 _PUNCTUATION = re.compile(r"[，。、；：！？,.;:!?“”\"'（）()《》【】…—]")
 
 _CREDIT_LABELS = (
-    "制作", "出品", "主编", "责任编辑", "编辑", "审核", "审校", "校对", "撰稿", "美编", "排版",
-    "联系邮箱", "电子邮箱", "邮箱", "联系电话", "电话", "地址", "通讯地址", "联系地址",
-)  # fmt: skip
+    "制作",
+    "出品",
+    "主编",
+    "责任编辑",
+    "编辑",
+    "审核",
+    "审校",
+    "校对",
+    "撰稿",
+    "美编",
+    "排版",
+    "联系邮箱",
+    "电子邮箱",
+    "邮箱",
+    "联系电话",
+    "电话",
+    "地址",
+    "通讯地址",
+    "联系地址",
+)
 _CREDIT_LINE = re.compile(
     # Longest first: in an alternation a label that prefixes another would win.
     r"^(?P<label>" + "|".join(sorted(_CREDIT_LABELS, key=len, reverse=True)) + r")\s*[：:]\s*(?P<value>.*)$"
@@ -249,9 +266,13 @@ def parse_newsletter(
                 contact_email = found.group(0)
             elif not found:
                 report(
-                    f"{value!r} is not an email address", item.number, "warning", label,
-                    code="credit_bad_email", value=value,
-                )  # fmt: skip
+                    f"{value!r} is not an email address",
+                    item.number,
+                    "warning",
+                    label,
+                    code="credit_bad_email",
+                    value=value,
+                )
             continue
         credits.append((label, value))
 
@@ -290,14 +311,19 @@ def parse_newsletter(
             if not item.region or not item.title:
                 which = "region" if not item.region else "title"
                 report(
-                    f"empty {which} around the bar in {item.text!r}", item.number, field_name=which,
-                    code=f"article_empty_{which}", text=item.text,
-                )  # fmt: skip
+                    f"empty {which} around the bar in {item.text!r}",
+                    item.number,
+                    field_name=which,
+                    code=f"article_empty_{which}",
+                    text=item.text,
+                )
             elif section is None:
                 report(
-                    f"article {item.text!r} comes before any section heading", item.number,
-                    code="article_before_heading", text=item.text,
-                )  # fmt: skip
+                    f"article {item.text!r} comes before any section heading",
+                    item.number,
+                    code="article_before_heading",
+                    text=item.text,
+                )
             else:
                 current, swallowing = _Article(section, item.region, item.title, item.number), False
                 articles.append(current)
@@ -311,9 +337,13 @@ def parse_newsletter(
     for article in articles:
         if not article.paragraphs:
             report(
-                f"article {article.region} | {article.title} has no body", article.line, field_name="body",
-                code="article_no_body", region=article.region, title=article.title,
-            )  # fmt: skip
+                f"article {article.region} | {article.title} has no body",
+                article.line,
+                field_name="body",
+                code="article_no_body",
+                region=article.region,
+                title=article.title,
+            )
             continue
         parsed.append(
             ParsedArticle(
@@ -334,9 +364,13 @@ def parse_newsletter(
             found = in_body.get(_key(region, title))
             if found is None:
                 report(
-                    f"contents lists {region} | {title} but the body has no such article", line, "warning",
-                    code="toc_not_in_body", region=region, title=title,
-                )  # fmt: skip
+                    f"contents lists {region} | {title} but the body has no such article",
+                    line,
+                    "warning",
+                    code="toc_not_in_body",
+                    region=region,
+                    title=title,
+                )
             elif found.section != toc_section_name:
                 report(
                     f"contents lists {region} | {title} under {toc_section_name} "

@@ -102,7 +102,9 @@ def start_session(session: Session, user: models.AdminUser, now: datetime | None
     """A new session for `user`; returns the cookie value (shown once, stored hashed)."""
     now = now or datetime.now(UTC)
     secret = secrets.token_urlsafe(32)
-    session.add(models.AdminSession(id=_digest(secret), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME))
+    session.add(
+        models.AdminSession(id=_digest(secret), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME)
+    )
     return secret
 
 

@@ -54,40 +54,60 @@ def store_articles(
     `published` stands in for articles that carry no date of their own.
     """
     report = IngestReport(problems=list(parsed.problems))
-    known = set(
-        session.scalars(select(models.Article.fingerprint).where(models.Article.list_id == ml.id))
-    )
+    known = set(session.scalars(select(models.Article.fingerprint).where(models.Article.list_id == ml.id)))
     for item in parsed.articles:
-        def problem(message: str, fld: str, severity: str = "error", *, code: str, params=()) -> None:
+
+        def problem(
+            message: str, fld: str, severity: str = "error", *, code: str, params=(), line: int = item.line
+        ) -> None:
             report.problems.append(
-                Problem(message, source=source, line=item.line, field=fld, severity=severity, code=code, params=params)
+                Problem(message, source=source, line=line, field=fld, severity=severity, code=code, params=params)
             )
 
         topic = resolve_topic(ml, item.topic)
         if topic is None:
             names = "、".join(t.name for t in ml.topics)
-            problem(f"unknown topic {item.topic!r} (this list has: {names})", "topic", code="topic_unknown",
-                    params={"topic": item.topic, "known": names})  # fmt: skip
+            problem(
+                f"unknown topic {item.topic!r} (this list has: {names})",
+                "topic",
+                code="topic_unknown",
+                params={"topic": item.topic, "known": names},
+            )
             continue
         codes: list[str] = []
         unresolved: list[str] = []
         for label in item.regions:
             resolution = regions.resolve(label)
             for warning in resolution.warnings:
-                problem(warning, "regions", "warning" if resolution.ok else "error", code=warning.code, params=warning.params)
+                problem(
+                    warning,
+                    "regions",
+                    "warning" if resolution.ok else "error",
+                    code=warning.code,
+                    params=warning.params,
+                )
             if resolution.ok:
                 codes.extend(c for c in resolution.codes if c not in codes)
             else:
                 unresolved.append(label)
         if not codes:
             labels = "、".join(item.regions)
-            problem(f"no known region in {labels or '(empty)'}; article not stored", "regions",
-                    code="regions_none_known", params={"labels": labels})  # fmt: skip
+            problem(
+                f"no known region in {labels or '(empty)'}; article not stored",
+                "regions",
+                code="regions_none_known",
+                params={"labels": labels},
+            )
             continue
         if unresolved:
             kept, ignored = ", ".join(codes), "、".join(unresolved)
-            problem(f"kept with regions {kept}; ignored {ignored}", "regions", "warning",
-                    code="regions_partly_kept", params={"kept": kept, "ignored": ignored})  # fmt: skip
+            problem(
+                f"kept with regions {kept}; ignored {ignored}",
+                "regions",
+                "warning",
+                code="regions_partly_kept",
+                params={"kept": kept, "ignored": ignored},
+            )
         digest_key = fingerprint(item.title, item.body_html)
         if digest_key in known:
             report.unchanged += 1

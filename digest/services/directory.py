@@ -118,10 +118,15 @@ def search_subscriptions(
     where = [sub.list_id == ml.id]
     if query.text:
         pattern = _like(query.text)
-        where.append(or_(func.lower(person.email).like(pattern, escape="\\"), func.lower(person.name).like(pattern, escape="\\")))
+        where.append(
+            or_(func.lower(person.email).like(pattern, escape="\\"), func.lower(person.name).like(pattern, escape="\\"))
+        )
     if query.region_codes or query.topic:
         found = session.execute(
-            select(sub.id, sub.status, sub.region_codes, sub.topic_slugs).join(person).where(*where).order_by(sub.id.desc())
+            select(sub.id, sub.status, sub.region_codes, sub.topic_slugs)
+            .join(person)
+            .where(*where)
+            .order_by(sub.id.desc())
         ).all()
         kept = [r for r in found if _picks_match(query, regions, r.region_codes or (), r.topic_slugs or ())]
         counts = Counter(r.status for r in kept)
@@ -129,14 +134,24 @@ def search_subscriptions(
         total = len(ids)
         ids = ids[offset:] if limit is None else ids[offset : offset + limit]
     else:
-        counts = Counter(dict(session.execute(select(sub.status, func.count()).join(person).where(*where).group_by(sub.status)).all()))
+        counts = Counter(
+            dict(
+                session.execute(select(sub.status, func.count()).join(person).where(*where).group_by(sub.status)).all()
+            )
+        )
         if query.status:
             where.append(sub.status == query.status)
         total = counts[query.status] if query.status else sum(counts.values())
-        ids = list(session.scalars(select(sub.id).join(person).where(*where).order_by(sub.id.desc()).offset(offset).limit(limit)))
-    loaded = {
-        s.id: s for s in session.scalars(select(sub).where(sub.id.in_(ids)).options(selectinload(sub.subscriber)))
-    } if ids else {}  # fmt: skip
+        ids = list(
+            session.scalars(
+                select(sub.id).join(person).where(*where).order_by(sub.id.desc()).offset(offset).limit(limit)
+            )
+        )
+    loaded = (
+        {s.id: s for s in session.scalars(select(sub).where(sub.id.in_(ids)).options(selectinload(sub.subscriber)))}
+        if ids
+        else {}
+    )
     return SearchResult([loaded[i] for i in ids], total, {s: counts.get(s, 0) for s in STATUSES})
 
 
@@ -271,14 +286,22 @@ def save_subscription(
     sub = None
     if person is not None:
         sub = session.scalar(
-            select(models.Subscription).where(models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == person.id)
+            select(models.Subscription).where(
+                models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == person.id
+            )
         )
     created = sub is None
     if created:
         sub, _, _ = upsert_subscription(
-            session, ml, regions, email=address, name=clean.get("name", ""), region_labels=clean.get("regions", ()),
-            topic_labels=clean.get("topics", ()), status=clean.get("status", "pending"),
-        )  # fmt: skip
+            session,
+            ml,
+            regions,
+            email=address,
+            name=clean.get("name", ""),
+            region_labels=clean.get("regions", ()),
+            topic_labels=clean.get("topics", ()),
+            status=clean.get("status", "pending"),
+        )
     _apply(sub, clean)
     session.flush()
     return sub, created, warnings
@@ -294,14 +317,20 @@ def suppressed_emails(session: Session, emails) -> set[str]:
 # Suppressions: addresses the sender skips on every list, whatever their subscriptions say.
 
 
-def search_suppressions(session: Session, text: str = "", *, limit: int = 50, offset: int = 0) -> tuple[list[models.Suppression], int]:
+def search_suppressions(
+    session: Session, text: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[models.Suppression], int]:
     row = models.Suppression
     where = []
     if text.strip():
         pattern = _like(text.strip())
-        where.append(or_(func.lower(row.email).like(pattern, escape="\\"), func.lower(row.reason).like(pattern, escape="\\")))
+        where.append(
+            or_(func.lower(row.email).like(pattern, escape="\\"), func.lower(row.reason).like(pattern, escape="\\"))
+        )
     total = session.scalar(select(func.count()).select_from(row).where(*where)) or 0
-    found = session.scalars(select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit))
+    found = session.scalars(
+        select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit)
+    )
     return list(found), total
 
 
@@ -321,9 +350,14 @@ def add_suppression(session: Session, email: str, reason: str) -> tuple[models.S
     if errors:
         raise Invalid(errors)
     # The sender compares addresses exactly; a subscriber stored as Li.Wei@… must not slip past li.wei@….
-    address = session.scalar(
-        select(models.Subscriber.email).where(func.lower(models.Subscriber.email) == address.lower()).order_by(models.Subscriber.id)
-    ) or address
+    address = (
+        session.scalar(
+            select(models.Subscriber.email)
+            .where(func.lower(models.Subscriber.email) == address.lower())
+            .order_by(models.Subscriber.id)
+        )
+        or address
+    )
     row = session.scalar(select(models.Suppression).where(models.Suppression.email == address))
     created = row is None
     if created:
@@ -345,7 +379,9 @@ def remove_suppression(session: Session, *, suppression_id: int | None = None, e
             address = normalise_email(email)
         except InvalidSubscriber:
             address = email.strip()
-        rows = session.scalars(select(models.Suppression).where(func.lower(models.Suppression.email) == address.lower())).all()
+        rows = session.scalars(
+            select(models.Suppression).where(func.lower(models.Suppression.email) == address.lower())
+        ).all()
         exact = [r for r in rows if r.email == address]
         row = exact[0] if exact else rows[0] if len(rows) == 1 else None
     if row is None:

@@ -285,13 +285,29 @@ def add_articles(
         if article is not None:
             # Stricter than a file: an API caller can fix and resend, so a label we cannot place refuses the item.
             if resolve_topic(ml, article.topic) is None:
-                found.append(Problem(f"unknown topic {article.topic!r}", "request", index, "topic",
-                                     code="api_topic_unknown", params={"topic": article.topic}))  # fmt: skip
+                found.append(
+                    Problem(
+                        f"unknown topic {article.topic!r}",
+                        "request",
+                        index,
+                        "topic",
+                        code="api_topic_unknown",
+                        params={"topic": article.topic},
+                    )
+                )
             unknown = resolve_labels(regions, article.regions)[2]
             if unknown:
                 labels = "、".join(unknown)
-                found.append(Problem(f"unknown region {labels!r}", "request", index, "regions",
-                                     code="api_region_unknown", params={"labels": labels}))  # fmt: skip
+                found.append(
+                    Problem(
+                        f"unknown region {labels!r}",
+                        "request",
+                        index,
+                        "regions",
+                        code="api_region_unknown",
+                        params={"labels": labels},
+                    )
+                )
         problems.extend(found)
         if article is not None and not found:
             parsed.append(article)
@@ -304,9 +320,13 @@ def add_articles(
         )
     )
     report = store_articles(
-        session, ml, ParseResult(tuple(parsed), tuple(problems)), regions,
-        source="request", published=datetime.now(NEWSROOM_TZ),
-    )  # fmt: skip
+        session,
+        ml,
+        ParseResult(tuple(parsed), tuple(problems)),
+        regions,
+        source="request",
+        published=datetime.now(NEWSROOM_TZ),
+    )
     ids = dict(
         session.execute(
             select(models.Article.fingerprint, models.Article.id).where(

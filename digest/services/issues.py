@@ -9,7 +9,7 @@ pending when its lease runs out.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +31,7 @@ class IssueStateError(ValueError):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def plan_issue(session: Session, ml: models.MailingList, period_end: date) -> models.Issue:
@@ -127,8 +127,11 @@ def plan_due_issues(session: Session, now: datetime | None = None) -> list[int]:
 def start_issue(session: Session, issue: models.Issue) -> None:
     """`digest send`: everything due now, whatever the schedule says."""
     if issue.status in ("paused", "cancelled"):
-        raise IssueStateError(f"issue {issue.number} is {issue.status}; resume it first" if issue.status == "paused"
-                              else f"issue {issue.number} was cancelled")
+        raise IssueStateError(
+            f"issue {issue.number} is {issue.status}; resume it first"
+            if issue.status == "paused"
+            else f"issue {issue.number} was cancelled"
+        )
     enqueue_deliveries(session, issue)
     issue.status = "sending"
 
@@ -180,11 +183,14 @@ def claim_due(
 
 def unclaim(session: Session, delivery_ids: list[int]) -> int:
     """Rows claimed for a batch that never reached the broker: back to pending now, not after the lease."""
-    return session.execute(
-        update(models.Delivery)
-        .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == "queued")
-        .values(status="pending")
-    ).rowcount or 0
+    return (
+        session.execute(
+            update(models.Delivery)
+            .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == "queued")
+            .values(status="pending")
+        ).rowcount
+        or 0
+    )
 
 
 def sweep_stale(session: Session, now: datetime | None = None) -> int:
@@ -248,11 +254,14 @@ def cancel_issue(session: Session, issue: models.Issue) -> int:
         raise IssueStateError(f"issue {issue.number} is already {issue.status}")
     issue.status = "cancelled"
     issue.finished_at = utcnow()
-    return session.execute(
-        update(models.Delivery)
-        .where(models.Delivery.issue_id == issue.id, models.Delivery.status.in_(("pending", "queued")))
-        .values(status="skipped", reason="issue cancelled")
-    ).rowcount or 0
+    return (
+        session.execute(
+            update(models.Delivery)
+            .where(models.Delivery.issue_id == issue.id, models.Delivery.status.in_(("pending", "queued")))
+            .values(status="skipped", reason="issue cancelled")
+        ).rowcount
+        or 0
+    )
 
 
 def delivery_counts(session: Session, issue_id: int) -> dict[str, int]:

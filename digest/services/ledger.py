@@ -20,7 +20,7 @@ while the commit travels, then reads its result, all on one thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, bindparam, case, insert, select, update
@@ -80,7 +80,7 @@ class Ledger:
                 self._receive()  # left unread by an error: the connection goes back to the pool idle
             if self._server is not None:
                 self._server.close()
-        except Exception:  # noqa: BLE001 - a broken connection is the pool's to discard; the first error stands
+        except Exception:
             pass
         finally:
             self._conn.close()
@@ -106,7 +106,7 @@ class Ledger:
             raise RuntimeError("the ledger's last commit has not been read yet")
         if not self._writes and not self._suppress and claim is None:
             return PendingCommit(None, False)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         shape = (tuple(tuple(sorted(v)) for _, _, v in self._writes), len(self._suppress), claim is not None)
         params: dict = {}
         for i, (delivery_id, expected, values) in enumerate(self._writes):
@@ -115,8 +115,14 @@ class Ledger:
         for i, (email, reason) in enumerate(self._suppress.items()):
             params.update({f"s{i}_email": email, f"s{i}_reason": reason, f"s{i}_created_at": now})
         if claim is not None:
-            params.update(c_id=claim.delivery_id, c_issue=claim.issue_id, c_message_id=claim.message_id,
-                          c_count=len(claim.article_ids), c_articles=list(claim.article_ids), c_now=now)
+            params.update(
+                c_id=claim.delivery_id,
+                c_issue=claim.issue_id,
+                c_message_id=claim.message_id,
+                c_count=len(claim.article_ids),
+                c_articles=list(claim.article_ids),
+                c_now=now,
+            )
         self._writes.clear()
         self._suppress.clear()
         statements = _statements(self._engine.dialect, shape)
@@ -143,7 +149,9 @@ class Ledger:
             .where(_deliveries.c.id.in_(delivery_ids), held)
             .values(
                 status="pending",
-                attempts=case((_deliveries.c.status == "sending", _deliveries.c.attempts - 1), else_=_deliveries.c.attempts),
+                attempts=case(
+                    (_deliveries.c.status == "sending", _deliveries.c.attempts - 1), else_=_deliveries.c.attempts
+                ),
             )
         )
         if not self._single_statement:
@@ -153,7 +161,7 @@ class Ledger:
 class PendingCommit:
     """A commit whose result the caller reads when it needs it."""
 
-    __slots__ = ("_ledger", "_claimed")
+    __slots__ = ("_claimed", "_ledger")
 
     def __init__(self, ledger: Ledger | None, claimed: bool) -> None:
         self._ledger, self._claimed = ledger, claimed  # ledger: None once the result is in
@@ -207,6 +215,12 @@ _CLAIM = (
         _status == "queued",
         select(_issues.c.id).where(_issues.c.id == bindparam("c_issue"), _issues.c.status == "sending").exists(),
     )
-    .values(status="sending", attempts=_deliveries.c.attempts + 1, message_id=bindparam("c_message_id"),
-            article_count=bindparam("c_count"), article_ids=bindparam("c_articles"), updated_at=bindparam("c_now"))
+    .values(
+        status="sending",
+        attempts=_deliveries.c.attempts + 1,
+        message_id=bindparam("c_message_id"),
+        article_count=bindparam("c_count"),
+        article_ids=bindparam("c_articles"),
+        updated_at=bindparam("c_now"),
+    )
 )

@@ -52,7 +52,15 @@ def _email(value: str, name: str, errors: dict) -> str | None:
 
 def _check(name: str, value: Any, errors: dict) -> Any:
     """One field's new value, or None with an entry in `errors`."""
-    if name in _LIMITS or name in ("sender_email", "reply_to", "contact_email", "language", "time", "time_zone", "weekday"):
+    if name in _LIMITS or name in (
+        "sender_email",
+        "reply_to",
+        "contact_email",
+        "language",
+        "time",
+        "time_zone",
+        "weekday",
+    ):
         allowed = (str, int) if name == "weekday" else (str,)
         if value is not None and (not isinstance(value, allowed) or isinstance(value, bool)):
             errors[name] = FieldError("lists_err_type", {"field": name})
@@ -161,17 +169,33 @@ def _topics(ml: models.MailingList, value: Any, errors: dict) -> list[tuple[str,
 
 # Fields a caller may change, in the order the form shows them.
 FIELDS = (
-    "name", "sender_name", "sender_email", "reply_to", "language",
-    "weekday", "time", "time_zone", "schedule_enabled", "rate_limit",
-    "masthead", "tagline", "credits", "contact_email", "postal_address", "topics",
-)  # fmt: skip
+    "name",
+    "sender_name",
+    "sender_email",
+    "reply_to",
+    "language",
+    "weekday",
+    "time",
+    "time_zone",
+    "schedule_enabled",
+    "rate_limit",
+    "masthead",
+    "tagline",
+    "credits",
+    "contact_email",
+    "postal_address",
+    "topics",
+)
 _COLUMNS = {"weekday": "send_weekday", "time": "send_time"}
 
 
 def update_list(session: Session, ml: models.MailingList, changes: Mapping[str, Any]) -> None:
     """Check every field in `changes`, then write them all; Invalid (nothing written) otherwise."""
     errors: dict[str, FieldError] = {}
-    new = {name: _topics(ml, value, errors) if name == "topics" else _check(name, value, errors) for name, value in changes.items()}
+    new = {
+        name: _topics(ml, value, errors) if name == "topics" else _check(name, value, errors)
+        for name, value in changes.items()
+    }
     if errors:
         raise Invalid(errors)
     topics = new.pop("topics", None)
@@ -202,12 +226,20 @@ def _apply_topics(session: Session, ml: models.MailingList, wanted: list[tuple[s
 def settings_of(ml: models.MailingList) -> dict[str, Any]:
     """The editable fields as `update_list` takes them."""
     return {
-        "name": ml.name, "sender_name": ml.sender_name, "sender_email": ml.sender_email,
-        "reply_to": ml.reply_to or "", "language": ml.language,
-        "weekday": WEEKDAYS[ml.send_weekday], "time": ml.send_time, "time_zone": ml.time_zone,
-        "schedule_enabled": ml.schedule_enabled, "rate_limit": ml.rate_limit,
-        "masthead": ml.masthead, "tagline": ml.tagline,
+        "name": ml.name,
+        "sender_name": ml.sender_name,
+        "sender_email": ml.sender_email,
+        "reply_to": ml.reply_to or "",
+        "language": ml.language,
+        "weekday": WEEKDAYS[ml.send_weekday],
+        "time": ml.send_time,
+        "time_zone": ml.time_zone,
+        "schedule_enabled": ml.schedule_enabled,
+        "rate_limit": ml.rate_limit,
+        "masthead": ml.masthead,
+        "tagline": ml.tagline,
         "credits": [[str(k), str(v)] for k, v in (ml.credits or [])],
-        "contact_email": ml.contact_email or "", "postal_address": ml.postal_address or "",
+        "contact_email": ml.contact_email or "",
+        "postal_address": ml.postal_address or "",
         "topics": [[t.slug, t.name] for t in ml.topics],
-    }  # fmt: skip
+    }

@@ -72,9 +72,18 @@ def get_issue(session: Session, issue_id: int) -> models.Issue:
 
 def summary_of(session: Session, issue: models.Issue, counts: dict[str, int] | None = None) -> IssueSummary:
     ml = issue.list
-    return IssueSummary(issue.id, issue.number, ml.slug, ml.name, issue.period_start, issue.period_end, issue.status,
-                        issue.created_at, issue.finished_at,
-                        counts if counts is not None else delivery_counts(session, issue.id))  # fmt: skip
+    return IssueSummary(
+        issue.id,
+        issue.number,
+        ml.slug,
+        ml.name,
+        issue.period_start,
+        issue.period_end,
+        issue.status,
+        issue.created_at,
+        issue.finished_at,
+        counts if counts is not None else delivery_counts(session, issue.id),
+    )
 
 
 def issue_summaries(
@@ -160,18 +169,33 @@ class IssuePreview:
         return [v for v in self.verdicts if not v.included]
 
 
-def _recipient(settings: Settings, ml: models.MailingList, issue: models.Issue, *, email: str, name: str,
-               subscriber_id: int):
-    return make_recipient(email=email, name=name, subscriber_id=subscriber_id, list_slug=ml.slug,
-                          issue_id=issue.id, base_url=settings.base_url, secret=settings.secret_key,
-                          unsubscribe_mailbox=ml.reply_to or ml.sender_email)  # fmt: skip
+def _recipient(
+    settings: Settings, ml: models.MailingList, issue: models.Issue, *, email: str, name: str, subscriber_id: int
+):
+    return make_recipient(
+        email=email,
+        name=name,
+        subscriber_id=subscriber_id,
+        list_slug=ml.slug,
+        issue_id=issue.id,
+        base_url=settings.base_url,
+        secret=settings.secret_key,
+        unsubscribe_mailbox=ml.reply_to or ml.sender_email,
+    )
 
 
 def _digest(session: Session, issue: models.Issue, picks: Picks, regions: RegionIndex):
     ml = issue.list
     articles = articles_of_period(session, ml, issue.period_end)
-    digest = assemble_digest(list_info(ml), articles, picks, regions, period_start=issue.period_start,
-                             period_end=issue.period_end, issue_number=issue.number)  # fmt: skip
+    digest = assemble_digest(
+        list_info(ml),
+        articles,
+        picks,
+        regions,
+        period_start=issue.period_start,
+        period_end=issue.period_end,
+        issue_number=issue.number,
+    )
     return articles, digest
 
 
@@ -191,8 +215,16 @@ def preview_issue(
         reason = reason_from(explain(article, picks, regions, topic_names=names))
         if reason.included and article.id not in chosen:
             reason = Reason(False, "list_topic", {}, reason.text)
-        verdicts.append(Verdict(article.id, article.title, article.region_label, names.get(article.topic, article.topic),
-                                article.id in chosen, reason))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                article.id,
+                article.title,
+                article.region_label,
+                names.get(article.topic, article.topic),
+                article.id in chosen,
+                reason,
+            )
+        )
     suppressed = session.scalar(select(models.Suppression.id).where(models.Suppression.email == address))
     skip = None
     if suppressed is not None:
@@ -205,15 +237,22 @@ def preview_issue(
         skip = "empty"
     rendered = None
     if digest.article_count:
-        recipient = _recipient(settings, ml, issue, email=address, name=sub.subscriber.name,
-                               subscriber_id=sub.subscriber_id)  # fmt: skip
+        recipient = _recipient(
+            settings, ml, issue, email=address, name=sub.subscriber.name, subscriber_id=sub.subscriber_id
+        )
         rendered = render_digest(digest, recipient, env)
     return IssuePreview(
-        email=address, name=sub.subscriber.name, subscription_status=sub.status,
+        email=address,
+        name=sub.subscriber.name,
+        subscription_status=sub.status,
         region_names=[regions.display(c) if c in regions else c for c in sorted(picks.regions)],
         topic_names=[names.get(t, t) for t in sorted(picks.topics)],
-        digest=digest, rendered=rendered, verdicts=verdicts, skip=skip, paused_until=sub.paused_until,
-    )  # fmt: skip
+        digest=digest,
+        rendered=rendered,
+        verdicts=verdicts,
+        skip=skip,
+        paused_until=sub.paused_until,
+    )
 
 
 def check_test_address(raw: str) -> str:
@@ -239,8 +278,14 @@ class ComposedTest:
 
 
 def compose_test_send(
-    session: Session, issue: models.Issue, to: str, settings: Settings, regions: RegionIndex, env,
-    *, subscriber_email: str | None = None,
+    session: Session,
+    issue: models.Issue,
+    to: str,
+    settings: Settings,
+    regions: RegionIndex,
+    env,
+    *,
+    subscriber_email: str | None = None,
 ) -> ComposedTest:
     """`subscriber_email`'s digest (or, without one, the whole issue) addressed to `to`, marked as a test."""
     address = check_test_address(to)
@@ -258,9 +303,14 @@ def compose_test_send(
     mark = TEST_MARK.get(ml.language, TEST_MARK["en"])
     rendered = RenderedDigest(f"{mark} {rendered.subject}", rendered.html, rendered.text)
     info = list_info(ml)
-    message = build_message(rendered, list_info=info, recipient=recipient, list_id_domain=settings.link_domain,
-                            message_id=make_msgid(domain=settings.link_domain),
-                            extra_headers={"X-Digest-Test": "yes"})  # fmt: skip
+    message = build_message(
+        rendered,
+        list_info=info,
+        recipient=recipient,
+        list_id_domain=settings.link_domain,
+        message_id=make_msgid(domain=settings.link_domain),
+        extra_headers={"X-Digest-Test": "yes"},
+    )
     return ComposedTest(message, info.sender_email, address, rendered.subject, digest.article_count)
 
 
@@ -278,11 +328,14 @@ _running_lock = threading.Lock()
 def start_now(session: Session, issue: models.Issue) -> int:
     """What `digest send` does first: every confirmed subscriber gets a row due now. Returns the open rows."""
     start_issue(session, issue)
-    return session.scalar(
-        select(func.count())
-        .select_from(models.Delivery)
-        .where(models.Delivery.issue_id == issue.id, models.Delivery.status == "pending")
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(models.Delivery)
+            .where(models.Delivery.issue_id == issue.id, models.Delivery.status == "pending")
+        )
+        or 0
+    )
 
 
 def deliver_now(factory: sessionmaker[Session], issue_id: int, settings: Settings, regions: RegionIndex, env) -> str:

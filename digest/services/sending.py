@@ -15,17 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import make_msgid
 from functools import lru_cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from digest.bodies import PreparedContent
 from digest.config import Settings
 from digest.domain import Digest, ListInfo, Picks
 from digest.links import make_recipient
-from digest.bodies import PreparedContent
 from digest.messages import message_wire
 from digest.regions import RegionIndex
 from digest.rendering import render_content
@@ -145,7 +145,8 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
     # for the rows: with the status in the query it could read every queued row of the
     # issue through the status index. The status is checked here instead.
     deliveries = [
-        r for r in session.execute(
+        r
+        for r in session.execute(
             select(d.id, d.attempts, d.due_at, d.message_id, d.subscriber_id, d.status)
             .where(among(session, d.id, delivery_ids))
             .order_by(d.id)
@@ -158,8 +159,12 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
         r[0]: r
         for r in session.execute(
             select(s.id, s.email, s.name, sub.status, sub.paused_until, sub.region_codes, sub.topic_slugs, suppressed)
-            .outerjoin(sub, (sub.subscriber_id == s.id) & (sub.list_id == list_id)
-                       & among(session, sub.subscriber_id, subscriber_ids))
+            .outerjoin(
+                sub,
+                (sub.subscriber_id == s.id)
+                & (sub.list_id == list_id)
+                & among(session, sub.subscriber_id, subscriber_ids),
+            )
             .where(among(session, s.id, subscriber_ids))
         )
     }
@@ -167,8 +172,21 @@ def _load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[
     for r in deliveries:
         p = people.get(r.subscriber_id)
         if p is not None:  # deleted meanwhile (its rows go with it)
-            rows.append(_Row(r.id, r.attempts, r.due_at, r.message_id, p[0], p[1], p[2], p[3], p[4],
-                             Picks(frozenset(p[5] or ()), frozenset(p[6] or ())), bool(p[7])))
+            rows.append(
+                _Row(
+                    r.id,
+                    r.attempts,
+                    r.due_at,
+                    r.message_id,
+                    p[0],
+                    p[1],
+                    p[2],
+                    p[3],
+                    p[4],
+                    Picks(frozenset(p[5] or ()), frozenset(p[6] or ())),
+                    bool(p[7]),
+                )
+            )
     return rows
 
 
@@ -240,8 +258,14 @@ def send_batch(
                     break
                 report.add(_record_failure(ledger, row, exc))
             else:
-                ledger.record(row.id, "sending", status="sent", location=receipt.where,
-                              sent_at=datetime.now(timezone.utc), reason=None)
+                ledger.record(
+                    row.id,
+                    "sending",
+                    status="sent",
+                    location=receipt.where,
+                    sent_at=datetime.now(UTC),
+                    reason=None,
+                )
                 report.add("sent")
             if progress:
                 progress(1)
@@ -294,7 +318,12 @@ def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionInde
     message_id = row.message_id or make_msgid(domain=settings.link_domain)
     subject, text, html = content.fill(recipient)
     data = message_wire(
-        subject, text, html, list_info=ctx.info, recipient=recipient, list_id_domain=settings.link_domain,
+        subject,
+        text,
+        html,
+        list_info=ctx.info,
+        recipient=recipient,
+        list_id_domain=settings.link_domain,
         message_id=message_id,
     )
     # Handed back as built: reading it from the message would parse the header again.
@@ -336,7 +365,9 @@ def send_pending(
         if not fresh:
             break
         tried.update(fresh)
-        report.merge(send_batch(factory, issue_id, fresh, transport, settings, regions, env, ctx=ctx, progress=progress))
+        report.merge(
+            send_batch(factory, issue_id, fresh, transport, settings, regions, env, ctx=ctx, progress=progress)
+        )
     with factory.begin() as session:
         finish_if_done(session, issue_id)
     report.renders = len(ctx.rendered)
@@ -349,7 +380,7 @@ def _record_failure(ledger: Ledger, row: _Row, exc: DeliveryError) -> str:
         ledger.record(row.id, "sending", status="bounced", last_error=error)
         ledger.suppress(row.email, f"bounced: {error}"[:300])
         return "bounced"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     attempts = row.attempts + 1
     retry_at = now + FIRST_BACKOFF * 2 ** (attempts - 1)
     horizon = (row.due_at or now) + GIVE_UP_AFTER

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,9 +21,15 @@ from digest.storage import models
 # How the ledger's statuses fold into the delivery chart's series.
 DELIVERY_SERIES = ("sent", "failed", "bounced", "skipped", "waiting")
 _SERIES_OF = {
-    "sent": "sent", "failed": "failed", "bounced": "bounced", "skipped": "skipped", "suppressed": "skipped",
-    "pending": "waiting", "queued": "waiting", "sending": "waiting",
-}  # fmt: skip
+    "sent": "sent",
+    "failed": "failed",
+    "bounced": "bounced",
+    "skipped": "skipped",
+    "suppressed": "skipped",
+    "pending": "waiting",
+    "queued": "waiting",
+    "sending": "waiting",
+}
 EVERYWHERE = "*"  # the province chart's key for "no region picked"
 
 
@@ -76,7 +82,9 @@ def headline(session: Session, ml: models.MailingList) -> Headline:
         ).all()
     )
     issues_sent = session.scalar(
-        select(func.count()).select_from(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.status == "sent")
+        select(func.count())
+        .select_from(models.Issue)
+        .where(models.Issue.list_id == ml.id, models.Issue.status == "sent")
     )
     # The newest issue that has gone out, or is going out: a planned one has nothing to rate yet.
     last = session.scalar(
@@ -111,7 +119,7 @@ def subscriber_growth(
     session: Session, ml: models.MailingList, *, weeks: int = 26, now: datetime | None = None
 ) -> list[WeekPoint]:
     """Confirmed subscribers at the end of each of the last `weeks` weeks (Monday to Sunday, list time)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     tz = zone(ml.time_zone)
     this_monday = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
     starts = [this_monday - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
@@ -120,10 +128,14 @@ def subscriber_growth(
     since = func.coalesce(sub.confirmed_at, sub.created_at)
     # Everyone ever confirmed; each counts from their confirmation until they left.
     columns = [
-        func.sum(case((since <= end, case((or_(sub.unsubscribed_at.is_(None), sub.unsubscribed_at > end), 1), else_=0)),
-                      else_=0))
+        func.sum(
+            case(
+                (since <= end, case((or_(sub.unsubscribed_at.is_(None), sub.unsubscribed_at > end), 1), else_=0)),
+                else_=0,
+            )
+        )
         for end in ends
-    ]  # fmt: skip
+    ]
     row = session.execute(
         select(*columns).where(sub.list_id == ml.id, or_(sub.confirmed_at.is_not(None), sub.status == "confirmed"))
     ).one()

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -55,7 +55,10 @@ def resolve_picks(
                 warning = resolution.warnings[0]
                 raise InvalidSubscriber("regions", warning, warning.code, warning.params)
             raise InvalidSubscriber(
-                "regions", "; ".join(resolution.warnings) or f"unknown region {label!r}", "region_unknown", {"label": label}
+                "regions",
+                "; ".join(resolution.warnings) or f"unknown region {label!r}",
+                "region_unknown",
+                {"label": label},
             )
         warnings.extend(resolution.warnings)
         codes.extend(c for c in resolution.codes if c not in codes)
@@ -65,7 +68,10 @@ def resolve_picks(
         if topic is None:
             names = "、".join(t.name for t in ml.topics)
             raise InvalidSubscriber(
-                "topics", f"unknown topic {label!r} (this list has: {names})", "topic_unknown", {"topic": label, "known": names}
+                "topics",
+                f"unknown topic {label!r} (this list has: {names})",
+                "topic_unknown",
+                {"topic": label, "known": names},
             )
         if topic.slug not in slugs:
             slugs.append(topic.slug)
@@ -110,7 +116,7 @@ def upsert_subscription(
     sub.topic_slugs = slugs
     if sub.status != status:
         sub.status = status
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if status == "confirmed":
             sub.confirmed_at = now
         elif status == "unsubscribed":
@@ -149,7 +155,13 @@ def import_subscribers_csv(
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in header:
         report.problems.append(
-            Problem("the header row has no 'email' column", source=source, line=1, field="email", code="subs_no_email_column")
+            Problem(
+                "the header row has no 'email' column",
+                source=source,
+                line=1,
+                field="email",
+                code="subs_no_email_column",
+            )
         )
         return report
     reader.fieldnames = header
@@ -159,18 +171,28 @@ def import_subscribers_csv(
             progress(1)
         cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if None in row:
-            report.problems.append(Problem("more cells than header columns", source=source, line=line, code="subs_extra_cells"))
+            report.problems.append(
+                Problem("more cells than header columns", source=source, line=line, code="subs_extra_cells")
+            )
             continue
         if not cells.get("email"):
-            report.problems.append(Problem("missing email", source=source, line=line, field="email", code="subs_missing_email"))
+            report.problems.append(
+                Problem("missing email", source=source, line=line, field="email", code="subs_missing_email")
+            )
             continue
         status = cells.get("status") or default_status
         if not cells.get("status") and _has_left(session, ml, cells["email"]):
             status = "unsubscribed"
-            report.problems.append(Problem(
-                "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
-                source=source, line=line, field="status", severity="warning", code="subs_kept_unsubscribed",
-            ))
+            report.problems.append(
+                Problem(
+                    "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
+                    source=source,
+                    line=line,
+                    field="status",
+                    severity="warning",
+                    code="subs_kept_unsubscribed",
+                )
+            )
         try:
             with session.begin_nested():
                 _, created, warnings = upsert_subscription(
@@ -189,10 +211,17 @@ def import_subscribers_csv(
             )
             continue
         for warning in warnings:
-            report.problems.append(Problem(
-                warning, source=source, line=line, field="regions", severity="warning",
-                code=warning.code, params=warning.params,
-            ))  # fmt: skip
+            report.problems.append(
+                Problem(
+                    warning,
+                    source=source,
+                    line=line,
+                    field="regions",
+                    severity="warning",
+                    code=warning.code,
+                    params=warning.params,
+                )
+            )
         if created:
             report.added += 1
         else:
@@ -218,12 +247,18 @@ def _has_left(session: Session, ml: models.MailingList, email: str) -> bool:
         address = normalise_email(email)
     except InvalidSubscriber:
         return False  # upsert_subscription reports the bad address
-    return session.scalar(
-        select(models.Subscription.id)
-        .join(models.Subscriber)
-        .where(models.Subscriber.email == address, models.Subscription.list_id == ml.id,
-               models.Subscription.status == "unsubscribed")
-    ) is not None
+    return (
+        session.scalar(
+            select(models.Subscription.id)
+            .join(models.Subscriber)
+            .where(
+                models.Subscriber.email == address,
+                models.Subscription.list_id == ml.id,
+                models.Subscription.status == "unsubscribed",
+            )
+        )
+        is not None
+    )
 
 
 def subscriptions_of(session: Session, ml: models.MailingList) -> list[models.Subscription]:
@@ -248,7 +283,9 @@ def _csv_safe(value: str) -> str:
     return value
 
 
-def export_rows(subs: Iterable[models.Subscription], regions: RegionIndex, ml: models.MailingList) -> Iterator[list[str]]:
+def export_rows(
+    subs: Iterable[models.Subscription], regions: RegionIndex, ml: models.MailingList
+) -> Iterator[list[str]]:
     names = {t.slug: t.name for t in ml.topics}
     yield list(EXPORT_FIELDS)
     for sub in subs:

@@ -40,8 +40,18 @@ from digest.web.security import (
 
 WEB_TEMPLATES = TEMPLATES_DIR / "web"
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
-_ZONE_AREAS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/")
-TIME_ZONES = tuple(["UTC"] + sorted(z for z in zoneinfo.available_timezones() if z.startswith(_ZONE_AREAS)))
+_ZONE_AREAS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+TIME_ZONES = tuple(["UTC", *sorted(z for z in zoneinfo.available_timezones() if z.startswith(_ZONE_AREAS))])
 
 
 class PageError(Exception):
@@ -87,7 +97,11 @@ class Web:
         """Provinces → cities → counties as nested dicts, built once for the pickers."""
 
         def node(region) -> dict:
-            return {"code": region.code, "name": region.name, "children": [node(c) for c in self.regions.children(region.code)]}
+            return {
+                "code": region.code,
+                "name": region.name,
+                "children": [node(c) for c in self.regions.children(region.code)],
+            }
 
         return [node(p) for p in self.regions.provinces()]
 
@@ -199,4 +213,3 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
     app.include_router(build_router(), include_in_schema=False)
     app.include_router(api.build_router())
     return app
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,9 @@ def _today_for(subscriber: models.Subscriber):
     return datetime.now(zone).date()
 
 
-def _prefs_page(web, request: Request, sub: models.Subscription, token: str, *, notice=None, error=None, status=200, form=None):
+def _prefs_page(
+    web, request: Request, sub: models.Subscription, token: str, *, notice=None, error=None, status=200, form=None
+):
     subscriber = sub.subscriber
     lang = web.language(request, subscriber.locale)
     form = form or {
@@ -115,7 +117,7 @@ def preferences_submit(
         sub = subscription_for(web, session, token, "preferences")
         web.check_csrf(request, csrf_token, f"prefs:{sub.id}")
         subscriber = sub.subscriber
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if action == "save":
             form = {"name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}
             try:
@@ -144,7 +146,12 @@ def preferences_submit(
                 _unsubscribe(each, now)
             lang = web.language(request, subscriber.locale)
             return web.page(
-                request, "left.html", lang=lang, list=list_info(sub.list), email=subscriber.email, all_lists=action == "leave_all"
+                request,
+                "left.html",
+                lang=lang,
+                list=list_info(sub.list),
+                email=subscriber.email,
+                all_lists=action == "leave_all",
             )
         else:
             raise PageError(400, "bad_request")
@@ -195,15 +202,19 @@ def unsubscribe(
         sub = subscription_for(web, session, token, "unsubscribe")
         if one_click != "One-Click":
             web.check_csrf(request, csrf_token, f"unsubscribe:{sub.id}")
-        _unsubscribe(sub, datetime.now(timezone.utc))
+        _unsubscribe(sub, datetime.now(UTC))
         lang = web.language(request, sub.subscriber.locale)
         # 200, not a redirect: RFC 8058 clients do not follow one.
-        return web.page(request, "left.html", lang=lang, list=list_info(sub.list), email=sub.subscriber.email, all_lists=False)
+        return web.page(
+            request, "left.html", lang=lang, list=list_info(sub.list), email=sub.subscriber.email, all_lists=False
+        )
 
 
 def _digest_response(web, request: Request, digest, recipient: Recipient) -> HTMLResponse:
     if digest.article_count == 0:
-        return web.page(request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched")
+        return web.page(
+            request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched"
+        )
     rendered = render_digest(digest, recipient, web.mail)
     return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_CSP})
 

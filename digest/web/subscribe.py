@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Annotated
 
@@ -61,7 +61,14 @@ def subscribe_form(request: Request, slug: str):
     lang = web.language(request)
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
-        form = {"email": "", "name": "", "regions": [NATIONAL_CODE], "topics": [], "time_zone": DEFAULT_TIME_ZONE, "locale": lang}
+        form = {
+            "email": "",
+            "name": "",
+            "regions": [NATIONAL_CODE],
+            "topics": [],
+            "time_zone": DEFAULT_TIME_ZONE,
+            "locale": lang,
+        }
         return _form_page(web, request, ml, lang=lang, form=form)
 
 
@@ -203,7 +210,7 @@ def confirm(request: Request, token: str):
             raise BadToken("confirmation older than the unsubscription")
         if sub.status != "confirmed":
             sub.status = "confirmed"
-            sub.confirmed_at = datetime.now(timezone.utc)
+            sub.confirmed_at = datetime.now(UTC)
             sub.unsubscribed_at = None
         preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, data.list_slug)
         lang = web.language(request, sub.subscriber.locale)

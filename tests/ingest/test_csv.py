@@ -94,7 +94,10 @@ def test_blank_and_empty_rows_are_skipped_but_counted():
 
 
 def test_script_in_any_cell_never_reaches_body_html():
-    text = HEADER + '标题,"<p>好</p><script>alert(1)</script><a href=""javascript:alert(2)"">x</a>",产业发展,浙江,2021-06-15\n'
+    text = (
+        HEADER
+        + '标题,"<p>好</p><script>alert(1)</script><a href=""javascript:alert(2)"">x</a>",产业发展,浙江,2021-06-15\n'
+    )
     (article,) = parse_csv(text, "x.csv").articles
     assert "script" not in article.body_html and "javascript" not in article.body_html
 

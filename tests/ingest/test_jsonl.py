@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,11 @@ def line(**fields) -> str:
 
 
 def test_good_lines_are_kept(result):
-    assert [a.title for a in result.articles] == ["隆回金银花进入采摘季", "汉滨区社区工厂扩招", "全国农村改厕工作推进会召开"]
+    assert [a.title for a in result.articles] == [
+        "隆回金银花进入采摘季",
+        "汉滨区社区工厂扩招",
+        "全国农村改厕工作推进会召开",
+    ]
     first = result.articles[0]
     assert first.body_html == "<p>合作社按保底价收购鲜花。</p>\n<p>烘干后统一销售。</p>"
     assert first.topic == "产业发展"
@@ -49,7 +53,7 @@ def test_dates_become_aware(result):
     assert date_only == datetime(2021, 6, 15, tzinfo=timezone(CHINA))
     assert date_only.utcoffset() == CHINA
     assert naive == datetime(2021, 6, 16, 9, 30, tzinfo=timezone(CHINA))
-    assert utc == datetime(2021, 6, 17, 10, 0, tzinfo=timezone.utc)
+    assert utc == datetime(2021, 6, 17, 10, 0, tzinfo=UTC)
 
 
 def test_each_bad_line_is_reported(result):

@@ -150,12 +150,17 @@ def test_small_issue_parses():
 
 
 def test_crlf_full_width_bar_trailing_spaces_and_form_feeds():
-    text = SMALL.replace("财政部 | ", "财政部｜").replace("第一段。", "第一段讲的是财政部门在五年过渡期内打算怎样\f\n\n\f继续支持脱贫地区，这是下一页。  ")
+    text = SMALL.replace("财政部 | ", "财政部｜").replace(
+        "第一段。", "第一段讲的是财政部门在五年过渡期内打算怎样\f\n\n\f继续支持脱贫地区，这是下一页。  "
+    )
     text = text.replace("\n", "  \r\n")
     result = parse_newsletter(text, "crlf.txt")
     assert result.problems == ()
     assert result.articles[0].title == "部署全面推进乡村振兴工作"
-    assert result.articles[0].body_html == "<p>第一段讲的是财政部门在五年过渡期内打算怎样继续支持脱贫地区，这是下一页。</p>"
+    assert (
+        result.articles[0].body_html
+        == "<p>第一段讲的是财政部门在五年过渡期内打算怎样继续支持脱贫地区，这是下一页。</p>"
+    )
 
 
 def test_the_table_of_contents_is_optional():
@@ -176,7 +181,11 @@ def test_masthead_before_the_contents_is_ignored_with_a_warning():
 def test_toc_and_body_disagreements_are_warnings():
     text = SMALL.replace("产业发展\n\n浙江 | 浙江工行“农e贷”系列产品全线落地\n\n宏观形势", "宏观形势", 1)
     text = text.replace("部署全面推进乡村振兴工作\n\n第一段", "部署全面推进乡村振兴工作\n\n第一段", 1)
-    text = text.replace("宏观形势\n\n财政部 | 部署全面推进乡村振兴工作\n\n", "宏观形势\n\n财政部 | 部署全面推进乡村振兴工作\n\n国家乡村振兴局 | 不在正文里\n\n", 1)
+    text = text.replace(
+        "宏观形势\n\n财政部 | 部署全面推进乡村振兴工作\n\n",
+        "宏观形势\n\n财政部 | 部署全面推进乡村振兴工作\n\n国家乡村振兴局 | 不在正文里\n\n",
+        1,
+    )
     result = parse_newsletter(text, "toc.txt")
     assert len(result.articles) == 2  # warnings keep the articles
     messages = [(p.severity, p.line, p.message) for p in result.problems]
@@ -218,7 +227,10 @@ def test_subheading_without_punctuation_is_not_joined():
 
 
 def test_markup_in_newsletter_text_is_escaped():
-    text = '宏观形势\n\n财政部 | 标题\n\n正文<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:x">链</a>。\n'
+    text = (
+        "宏观形势\n\n财政部 | 标题\n\n"
+        '正文<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:x">链</a>。\n'
+    )
     body = parse_newsletter(text).articles[0].body_html
     assert "<script" not in body and "<img" not in body and "<a " not in body
     assert "&lt;script&gt;" in body

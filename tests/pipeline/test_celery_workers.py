@@ -9,22 +9,23 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 import pytest
 import redis
 from celery import Celery
+from fixtures_db import _unavailable
 from sqlalchemy import func, select
 
 from digest.ingest import parse_file
 from digest.regions import load_regions
 from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.issues import LEASE, claim_due, plan_issue, start_issue, sweep_stale, finish_if_done
+from digest.services.issues import LEASE, claim_due, finish_if_done, plan_issue, start_issue, sweep_stale
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import transaction
-from fixtures_db import _unavailable
 
 REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "digest", "data", "demo-issue.txt")
@@ -55,8 +56,13 @@ def seed(url: str, subscribers: int, *, plan: bool = True) -> int | None:
         store_articles(session, ml, parse_file(DEMO), regions, source=DEMO, published=published)
         for i in range(subscribers):
             upsert_subscription(
-                session, ml, regions, email=f"reader{i:05d}@example.org", name=f"读者{i}",
-                region_labels=[rng.choice(PROVINCES)], status="confirmed",
+                session,
+                ml,
+                regions,
+                email=f"reader{i:05d}@example.org",
+                name=f"读者{i}",
+                region_labels=[rng.choice(PROVINCES)],
+                status="confirmed",
             )
         if not plan:
             return None
@@ -80,11 +86,27 @@ def worker_env(database_url: str, smtp_url: str, broker: str) -> dict:
 
 def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2):
     env = worker_env(database_url, smtp_url, broker)
-    log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w")
+    log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - the worker outlives this function
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=prefork", f"--concurrency={concurrency}",
-         "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=WARNING"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -111,9 +133,9 @@ def as_this_worker(monkeypatch, database_url: str, smtp_url: str) -> None:
 def open_rows(url: str, issue_id: int) -> int:
     with transaction(url) as session:
         return session.scalar(
-            select(func.count()).select_from(models.Delivery).where(
-                models.Delivery.issue_id == issue_id, models.Delivery.status.in_(("pending", "queued", "sending"))
-            )
+            select(func.count())
+            .select_from(models.Delivery)
+            .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(("pending", "queued", "sending")))
         )
 
 
@@ -146,9 +168,11 @@ def test_workers_deliver_every_subscriber_once(database_url, redis_url, smtp_ser
         stop(worker)
     received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
     with transaction(database_url) as session:
-        sent = set(session.scalars(
-            select(models.Subscriber.email).join(models.Delivery).where(models.Delivery.status == "sent")
-        ))
+        sent = set(
+            session.scalars(
+                select(models.Subscriber.email).join(models.Delivery).where(models.Delivery.status == "sent")
+            )
+        )
         assert finish_if_done(session, issue_id)
     assert set(received) == sent and len(sent) == 300
     assert max(received.values()) == 1
@@ -230,9 +254,9 @@ def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight
     doubled = {address for address, n in received.items() if n > 1}
     assert len(doubled) <= concurrency  # at most the message each killed process had in flight
     with transaction(database_url) as session:
-        retried = set(session.scalars(
-            select(models.Subscriber.email).join(models.Delivery).where(models.Delivery.attempts > 1)
-        ))
+        retried = set(
+            session.scalars(select(models.Subscriber.email).join(models.Delivery).where(models.Delivery.attempts > 1))
+        )
         statuses = set(session.scalars(select(models.Delivery.status)))
     assert doubled <= retried  # the ledger names every possible double
     assert statuses == {"sent"}
@@ -242,11 +266,19 @@ def test_digest_send_with_a_broker_hands_the_issue_to_the_workers(sqlite_url, re
     seed(sqlite_url, 50)
     worker = start_worker(sqlite_url, smtp_server.url, redis_url, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-    env.update(DIGEST_DATABASE_URL=sqlite_url, DIGEST_BROKER_URL=redis_url, DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef")
+    env.update(
+        DIGEST_DATABASE_URL=sqlite_url,
+        DIGEST_BROKER_URL=redis_url,
+        DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef",
+    )
     try:
         out = subprocess.run(
             [sys.executable, "-m", "digest.cli", "send", "--period-end", str(PERIOD_END)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert out.returncode == 0, out.stderr
         assert "50 deliveries handed to the workers" in out.stdout
@@ -254,7 +286,12 @@ def test_digest_send_with_a_broker_hands_the_issue_to_the_workers(sqlite_url, re
     finally:
         stop(worker)
     status = subprocess.run(
-        [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "digest.cli", "status"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert "sent             50" in status.stdout
 
@@ -280,9 +317,9 @@ def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url,
     received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
     assert set(received) == set(addresses) - bounced and max(received.values()) == 1
     with transaction(database_url) as session:
-        rows = dict(session.execute(
-            select(models.Subscriber.email, models.Delivery.status).join(models.Delivery)
-        ).all())
+        rows = dict(
+            session.execute(select(models.Subscriber.email, models.Delivery.status).join(models.Delivery)).all()
+        )
         suppressed = set(session.scalars(select(models.Suppression.email)))
     assert {a for a, s in rows.items() if s == "bounced"} == bounced == suppressed
     assert {a for a, s in rows.items() if s == "sent"} == set(addresses) - bounced
@@ -291,7 +328,9 @@ def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url,
 def open_rows_not_deferred(url: str, issue_id: int) -> int:
     with transaction(url) as session:
         return session.scalar(
-            select(func.count()).select_from(models.Delivery).where(
+            select(func.count())
+            .select_from(models.Delivery)
+            .where(
                 models.Delivery.issue_id == issue_id,
                 models.Delivery.status.in_(("queued", "sending"))
                 | ((models.Delivery.status == "pending") & models.Delivery.next_attempt_at.is_(None)),
@@ -311,12 +350,27 @@ def test_two_beats_plan_one_issue_and_every_subscriber_gets_one_message(database
     worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
     try:
         for n in range(2):
-            log = open(tmp_path / f"beat{n}.log", "w")
-            beats.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "tasks", "beat", "--loglevel=WARNING",
-                 f"--schedule={tmp_path / f'beat{n}-schedule'}", f"--pidfile={tmp_path / f'beat{n}.pid'}"],
-                cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ))
+            log = open(tmp_path / f"beat{n}.log", "w")  # noqa: SIM115 - closed with the beat process
+            beats.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "tasks",
+                        "beat",
+                        "--loglevel=WARNING",
+                        f"--schedule={tmp_path / f'beat{n}-schedule'}",
+                        f"--pidfile={tmp_path / f'beat{n}.pid'}",
+                    ],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         wait_until(lambda: len(smtp_server.messages) >= 100, 120, "the scheduled issue to go out")
         time.sleep(3)  # a few more ticks from both beats: nothing more may go out
     finally:
@@ -332,9 +386,21 @@ def test_two_beats_plan_one_issue_and_every_subscriber_gets_one_message(database
 
 def _redis_server(port: int, tmp_path):
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     client = redis.Redis(port=port)
     wait_until(lambda: _pings(client), 10, "redis-server to start")
@@ -370,9 +436,14 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
         while open_rows(sqlite_url, issue_id):
             logs = "".join(p.read_text()[-3000:] for p in tmp_path.glob("worker-*.log"))
             assert time.monotonic() < deadline, f"timed out waiting for the issue to drain; the worker said:\n{logs}"
-            settled = []
-            wait_until(lambda: settled.append(len(smtp_server.messages)) or settled[-15:] == [settled[-1]] * 15,
-                       120, "the worker to settle")
+            settled: list[int] = []
+            wait_until(
+                lambda settled=settled: (
+                    settled.append(len(smtp_server.messages)) or settled[-15:] == [settled[-1]] * 15
+                ),
+                120,
+                "the worker to settle",
+            )
             if not open_rows(sqlite_url, issue_id):
                 break
             later = datetime.now(NEWSROOM_TZ) + LEASE * 2
@@ -400,7 +471,7 @@ def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_runn
         monkeypatch.setenv("DIGEST_SECRET_KEY", "test-secret-key-0123456789abcdef")
         pipeline.warm_up()
         _, factory, _, env = pipeline._runtime()
-        assert {name for _, name in env.cache.keys()} >= set(DIGEST_TEMPLATES)
+        assert {name for _, name in env.cache} >= set(DIGEST_TEMPLATES)
         assert factory.kw["bind"].pool.checkedin() == 1  # a connection waits for the first batch
     finally:
         pipeline._runtime.cache_clear()

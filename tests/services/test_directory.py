@@ -1,4 +1,5 @@
-"""The admins' subscriber directory on SQLite and PostgreSQL: filters as people type them, all-or-nothing edits, suppressions."""
+"""The admins' subscriber directory on SQLite and PostgreSQL: filters as people type them, all-or-nothing edits,
+suppressions."""
 
 from __future__ import annotations
 
@@ -40,8 +41,16 @@ def url(database_url):
     with transaction(database_url) as session:
         ml = ensure_default_list(session)
         for p in ALL:
-            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
-                                topic_labels=p.topics, status="confirmed")  # fmt: skip
+            upsert_subscription(
+                session,
+                ml,
+                REGIONS,
+                email=p.email,
+                name=p.name,
+                region_labels=p.regions,
+                topic_labels=p.topics,
+                status="confirmed",
+            )
     return database_url
 
 
@@ -71,7 +80,13 @@ def test_topic_status_and_text_filters(url):
     assert _emails(url, text="%") == set() and _emails(url, text="_") == set()  # literal, not wildcards
     with transaction(url) as session:
         ml = ensure_default_list(session)
-        edit_subscription(session, ml, REGIONS, get_subscription(session, ml, _id(session, LI_HUNAN.email)), {"status": "unsubscribed"})
+        edit_subscription(
+            session,
+            ml,
+            REGIONS,
+            get_subscription(session, ml, _id(session, LI_HUNAN.email)),
+            {"status": "unsubscribed"},
+        )
     assert _emails(url, status="unsubscribed") == {LI_HUNAN.email}
     assert _emails(url, status="confirmed", region="湖南") == {LIU_TOPICS.email}
 
@@ -98,7 +113,9 @@ def test_counts_and_pages_newest_first(url):
             seen = [s.id for p in pages for s in p.rows]
             assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) == pages[0].total
             assert pages[0].counts["pending"] == 7 and pages[0].counts["confirmed"] == (6 if not region else 2)
-            pending = search_subscriptions(session, ml, REGIONS, subscriber_query(ml, REGIONS, region=region, status="pending"), limit=2)
+            pending = search_subscriptions(
+                session, ml, REGIONS, subscriber_query(ml, REGIONS, region=region, status="pending"), limit=2
+            )
             assert pending.total == 7 and len(pending.rows) == 2 and pending.counts == pages[0].counts
 
 
@@ -111,16 +128,27 @@ def test_an_edit_with_one_bad_field_changes_nothing(url):
         ml = ensure_default_list(session)
         sub = get_subscription(session, ml, _id(session, LI_HUNAN.email))
         with pytest.raises(Invalid) as caught:
-            edit_subscription(session, ml, REGIONS, sub, {"name": "新名字", "regions": ["湖南", "火星"], "topics": ["industry"]})
+            edit_subscription(
+                session, ml, REGIONS, sub, {"name": "新名字", "regions": ["湖南", "火星"], "topics": ["industry"]}
+            )
         assert caught.value.errors["regions"].values["index"] == 1
     with transaction(url) as session:
         ml = ensure_default_list(session)
         sub = get_subscription(session, ml, _id(session, LI_HUNAN.email))
         assert sub.subscriber.name == LI_HUNAN.name and sub.region_codes == ["430000"] and sub.topic_slugs == []
         warnings = edit_subscription(
-            session, ml, REGIONS, sub,
-            {"name": "  李  伟 ", "regions": ["江苏沐阳", "临泽"], "topics": ["公共服务", "industry"], "time_zone": "Europe/Berlin", "locale": "en"},
-        )  # fmt: skip
+            session,
+            ml,
+            REGIONS,
+            sub,
+            {
+                "name": "  李  伟 ",
+                "regions": ["江苏沐阳", "临泽"],
+                "topics": ["公共服务", "industry"],
+                "time_zone": "Europe/Berlin",
+                "locale": "en",
+            },
+        )
         assert any("沭阳县" in w for w in warnings)
     with transaction(url) as session:
         ml = ensure_default_list(session)
@@ -135,9 +163,17 @@ def test_save_by_email_creates_pending_then_updates_only_what_is_sent(url):
         ml = ensure_default_list(session)
         sub, created, _ = save_subscription(session, ml, REGIONS, " New@Example.ORG ", {"regions": ["怀化"]})
         assert created and sub.status == "pending" and sub.subscriber.email == "New@example.org"
-        sub, created, _ = save_subscription(session, ml, REGIONS, "New@example.org", {"status": "confirmed", "name": "新"})
+        sub, created, _ = save_subscription(
+            session, ml, REGIONS, "New@example.org", {"status": "confirmed", "name": "新"}
+        )
         assert not created and sub.status == "confirmed" and sub.confirmed_at and sub.region_codes == ["431200"]
-        for bad in ({"time_zone": "Mars/Olympus"}, {"locale": "fr"}, {"status": "asleep"}, {"colour": "red"}, {"name": "x" * 201}):
+        for bad in (
+            {"time_zone": "Mars/Olympus"},
+            {"locale": "fr"},
+            {"status": "asleep"},
+            {"colour": "red"},
+            {"name": "x" * 201},
+        ):
             with pytest.raises(Invalid) as caught:
                 save_subscription(session, ml, REGIONS, "New@example.org", bad)
             assert set(caught.value.errors) == set(bad)
@@ -145,7 +181,9 @@ def test_save_by_email_creates_pending_then_updates_only_what_is_sent(url):
             save_subscription(session, ml, REGIONS, "not-an-address", {"topics": ["天文"]})
         assert set(caught.value.errors) == {"email", "topics"}
     with transaction(url) as session:
-        assert session.scalar(select(models.Subscriber.name).where(models.Subscriber.email == "New@example.org")) == "新"
+        assert (
+            session.scalar(select(models.Subscriber.name).where(models.Subscriber.email == "New@example.org")) == "新"
+        )
 
 
 def test_suppressions_add_update_search_remove(url):
@@ -159,7 +197,11 @@ def test_suppressions_add_update_search_remove(url):
         # A subscriber's own spelling wins, since the sender compares addresses exactly.
         row, _ = add_suppression(session, LI_HUNAN.email.upper(), "typed in capitals")
         assert row.email == LI_HUNAN.email
-        for email, reason, fields in (("nope", "x", {"email"}), ("a@example.org", " ", {"reason"}), ("a@example.org", "x" * 301, {"reason"})):
+        for email, reason, fields in (
+            ("nope", "x", {"email"}),
+            ("a@example.org", " ", {"reason"}),
+            ("a@example.org", "x" * 301, {"reason"}),
+        ):
             with pytest.raises(Invalid) as caught:
                 add_suppression(session, email, reason)
             assert set(caught.value.errors) == fields
@@ -182,7 +224,9 @@ def test_import_marks_rows_without_a_status_as_chosen(url):
         report = import_subscribers_csv(session, ml, REGIONS, text, source="t.csv", default_status="pending")
         assert (report.added, report.problems) == (2, [])
     with transaction(url) as session:
-        statuses = dict(session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all())
+        statuses = dict(
+            session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all()
+        )
         assert statuses["a@example.org"] == "pending" and statuses["b@example.org"] == "unsubscribed"
 
 
@@ -198,5 +242,7 @@ def test_an_old_spreadsheet_does_not_sign_up_again_someone_who_left(url):
         [warning] = report.problems
         assert (warning.line, warning.field, warning.severity) == (2, "status", "warning")
     with transaction(url) as session:
-        statuses = dict(session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all())
+        statuses = dict(
+            session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all()
+        )
         assert (statuses["left@example.org"], statuses["back@example.org"]) == ("unsubscribed", "confirmed")

@@ -79,7 +79,9 @@ def test_an_edit_with_one_bad_field_changes_nothing(url):
         row = _by_title(session, "金银花产业带动山区农户增收")
         before = (row.title, row.body_html, row.topic_id, [r.region_code for r in row.regions])
         with pytest.raises(Invalid) as caught:
-            edit_article(session, row, {"title": "新标题", "regions": "湖南, 火星基地", "url": "javascript:alert(1)"}, REGIONS)
+            edit_article(
+                session, row, {"title": "新标题", "regions": "湖南, 火星基地", "url": "javascript:alert(1)"}, REGIONS
+            )
         assert set(caught.value.errors) == {"regions", "url"}
         assert caught.value.errors["regions"].values["label"] == "火星基地"
     with transaction(url) as session:
@@ -91,10 +93,15 @@ def test_retag_sanitise_and_keep_the_fingerprint_consistent(url):
     with transaction(url) as session:
         row = _by_title(session, "金银花产业带动山区农户增收")
         warnings = edit_article(
-            session, row,
-            {"regions": "江苏沐阳, 甘肃临泽", "topic": "人居环境", "body": '<p onclick="x()">新正文<script>alert(1)</script></p>'},
+            session,
+            row,
+            {
+                "regions": "江苏沐阳, 甘肃临泽",
+                "topic": "人居环境",
+                "body": '<p onclick="x()">新正文<script>alert(1)</script></p>',
+            },
             REGIONS,
-        )  # fmt: skip
+        )
         assert warnings and "沭阳" in warnings[0]  # a near miss is read, with a note
         article_id = row.id
     with transaction(url) as session:
@@ -117,8 +124,13 @@ def test_an_edit_that_would_duplicate_another_article_is_refused(url):
 
 
 def test_api_batches_keep_good_items_and_report_bad_ones(url):
-    good = {"title": "枸杞烘干房投入使用", "body": "新建的烘干房让枸杞不再看天晾晒。", "topic": "industry",
-            "regions": ["宁夏中宁"], "published": "2026-11-18"}  # fmt: skip
+    good = {
+        "title": "枸杞烘干房投入使用",
+        "body": "新建的烘干房让枸杞不再看天晾晒。",
+        "topic": "industry",
+        "regions": ["宁夏中宁"],
+        "published": "2026-11-18",
+    }
     batch = [
         good,
         dict(good, title="第二篇", topic="天气预报"),
@@ -142,8 +154,18 @@ def test_list_settings_change_together_or_not_at_all(url):
     with transaction(url) as session:
         ml = ensure_default_list(session)
         with pytest.raises(Invalid) as caught:
-            update_list(session, ml, {"name": "新名字", "time": "24:00", "time_zone": "Mars/Base", "rate_limit": "-1",
-                                      "credits": [["制作", ""]], "reply_to": "not an email"})  # fmt: skip
+            update_list(
+                session,
+                ml,
+                {
+                    "name": "新名字",
+                    "time": "24:00",
+                    "time_zone": "Mars/Base",
+                    "rate_limit": "-1",
+                    "credits": [["制作", ""]],
+                    "reply_to": "not an email",
+                },
+            )
         assert set(caught.value.errors) == {"time", "time_zone", "rate_limit", "credits", "reply_to"}
     with transaction(url) as session:
         ml = ensure_default_list(session)
@@ -151,13 +173,28 @@ def test_list_settings_change_together_or_not_at_all(url):
         topics = [[t.slug, t.name] for t in ml.topics]
         # Swap two names and reorder: names are unique per list, so this needs care.
         topics[0][1], topics[1][1] = topics[1][1], topics[0][1]
-        update_list(session, ml, {
-            "weekday": "sunday", "time": "18:45", "time_zone": "Europe/Berlin", "rate_limit": 5, "schedule_enabled": False,
-            "credits": [["制作", "编辑部"], ["审核", "周明"]], "topics": list(reversed(topics)) + [["culture", "乡风文明"]],
-        })  # fmt: skip
+        update_list(
+            session,
+            ml,
+            {
+                "weekday": "sunday",
+                "time": "18:45",
+                "time_zone": "Europe/Berlin",
+                "rate_limit": 5,
+                "schedule_enabled": False,
+                "credits": [["制作", "编辑部"], ["审核", "周明"]],
+                "topics": [*list(reversed(topics)), ["culture", "乡风文明"]],
+            },
+        )
     with transaction(url) as session:
         ml = ensure_default_list(session)
-        assert (ml.send_weekday, ml.send_time, ml.time_zone, ml.rate_limit, ml.schedule_enabled) == (6, "18:45", "Europe/Berlin", 5.0, False)
+        assert (ml.send_weekday, ml.send_time, ml.time_zone, ml.rate_limit, ml.schedule_enabled) == (
+            6,
+            "18:45",
+            "Europe/Berlin",
+            5.0,
+            False,
+        )
         assert ml.credits == [["制作", "编辑部"], ["审核", "周明"]]
         names = [t.name for t in ml.topics]
         assert names[-1] == "乡风文明" and names[-2] == "脱贫攻坚" and names[-3] == "宏观形势"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ from digest.storage.db import transaction
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def seed(url, zones=("Asia/Shanghai", "Europe/Berlin", "America/New_York")):
@@ -63,7 +63,7 @@ def test_two_planners_at_once_make_one_issue_and_one_row_each(database_url):
             barrier.wait()
             with transaction(database_url) as session:
                 results.append(plan_due_issues(session, now))
-        except Exception as exc:  # noqa: BLE001 - surfaced below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=planner) for _ in range(2)]
@@ -133,21 +133,41 @@ def test_a_large_issue_is_handed_out_in_claim_order_without_sorting_it_whole(pos
     now = utc(2026, 11, 23, 0, 0)
     with transaction(postgres_url) as session:
         ml = ensure_default_list(session)
-        session.execute(insert(models.Subscriber), [
-            {"email": f"reader{i}@example.org", "name": "", "time_zone": "Asia/Shanghai", "created_at": now}
-            for i in range(1500)])
-        session.execute(insert(models.Subscription), [
-            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": [], "topic_slugs": [],
-             "created_at": now} for sid in session.scalars(select(models.Subscriber.id))])
+        session.execute(
+            insert(models.Subscriber),
+            [
+                {"email": f"reader{i}@example.org", "name": "", "time_zone": "Asia/Shanghai", "created_at": now}
+                for i in range(1500)
+            ],
+        )
+        session.execute(
+            insert(models.Subscription),
+            [
+                {
+                    "list_id": ml.id,
+                    "subscriber_id": sid,
+                    "status": "confirmed",
+                    "region_codes": [],
+                    "topic_slugs": [],
+                    "created_at": now,
+                }
+                for sid in session.scalars(select(models.Subscriber.id))
+            ],
+        )
     with transaction(postgres_url) as session:
         [issue_id] = plan_due_issues(session, now=now)
     with transaction(postgres_url) as session:
         assert session.scalar(text("select reltuples from pg_class where relname = 'deliveries'")) == 1500
-        plan = "\n".join(session.scalars(text(
-            "explain select d.id from deliveries d join issues i on i.id = d.issue_id"
-            " where d.status = 'pending' and (d.due_at is null or d.due_at <= now()) and i.status = 'sending'"
-            " and d.issue_id = :issue order by d.due_at, d.id limit 500 for update of d skip locked"),
-            {"issue": issue_id}))
+        plan = "\n".join(
+            session.scalars(
+                text(
+                    "explain select d.id from deliveries d join issues i on i.id = d.issue_id"
+                    " where d.status = 'pending' and (d.due_at is null or d.due_at <= now()) and i.status = 'sending'"
+                    " and d.issue_id = :issue order by d.due_at, d.id limit 500 for update of d skip locked"
+                ),
+                {"issue": issue_id},
+            )
+        )
         assert "ix_deliveries_status_due" in plan and "Sort" not in plan, plan
         first = claim_due(session, limit=500, issue_id=issue_id, now=utc(2026, 11, 30))[issue_id]
     assert first == sorted(first) and len(first) == 500

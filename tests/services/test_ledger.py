@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
+from personas import LI_HUNAN, WANG_NATIONAL
 from sqlalchemy import select
 
 from digest.services.issues import claim_due, pause_issue, plan_issue, start_issue
@@ -12,7 +13,6 @@ from digest.services.ledger import Claim, Ledger
 from digest.services.lists import ensure_default_list
 from digest.storage import models
 from digest.storage.db import get_engine, transaction
-from personas import LI_HUNAN, WANG_NATIONAL
 
 PERIOD_END = date(2021, 6, 20)
 
@@ -21,13 +21,21 @@ def _queued_issue(url: str) -> tuple[int, list[int]]:
     """An issue being sent with two queued rows (Wang's, then Li's)."""
     with transaction(url) as session:
         ml = ensure_default_list(session)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for persona in (WANG_NATIONAL, LI_HUNAN):
             subscriber = models.Subscriber(email=persona.email, name=persona.name, created_at=now)
             session.add(subscriber)
             session.flush()
-            session.add(models.Subscription(list_id=ml.id, subscriber_id=subscriber.id, status="confirmed",
-                                            region_codes=sorted(persona.region_codes), topic_slugs=[], created_at=now))
+            session.add(
+                models.Subscription(
+                    list_id=ml.id,
+                    subscriber_id=subscriber.id,
+                    status="confirmed",
+                    region_codes=sorted(persona.region_codes),
+                    topic_slugs=[],
+                    created_at=now,
+                )
+            )
         session.flush()
         issue = plan_issue(session, ml, PERIOD_END)
         start_issue(session, issue)
@@ -40,8 +48,12 @@ def _queued_issue(url: str) -> tuple[int, list[int]]:
 def _rows(url: str) -> list[tuple]:
     with transaction(url) as session:
         d = models.Delivery
-        return [tuple(r) for r in session.execute(
-            select(d.status, d.attempts, d.message_id, d.article_ids, d.location).order_by(d.id))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(d.status, d.attempts, d.message_id, d.article_ids, d.location).order_by(d.id)
+            )
+        ]
 
 
 def test_a_claim_and_the_last_outcome_commit_together(database_url):
@@ -51,8 +63,10 @@ def test_a_claim_and_the_last_outcome_commit_together(database_url):
         ledger.record(wang, "sending", status="sent", location="smtp://sink 250 ok")
         pending = ledger.start_commit(Claim(li, issue_id, "<l@x>", (3,)))
         assert pending.result() and pending.result()  # read once, kept
-    assert _rows(database_url) == [("sent", 1, "<w@x>", [1, 2], "smtp://sink 250 ok"),
-                                   ("sending", 1, "<l@x>", [3], None)]
+    assert _rows(database_url) == [
+        ("sent", 1, "<w@x>", [1, 2], "smtp://sink 250 ok"),
+        ("sending", 1, "<l@x>", [3], None),
+    ]
 
 
 def test_a_row_is_claimed_once_and_never_while_its_issue_is_paused(database_url):
@@ -82,10 +96,9 @@ def test_on_postgresql_a_sent_commit_must_be_read_before_the_next(postgres_url):
 
 def test_a_commit_left_unread_is_still_committed_when_the_ledger_closes(database_url):
     issue_id, (wang, _) = _queued_issue(database_url)
-    with pytest.raises(KeyError):
-        with Ledger(get_engine(database_url)) as ledger:
-            ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
-            raise KeyError("the batch failed before reading the claim")
+    with pytest.raises(KeyError), Ledger(get_engine(database_url)) as ledger:
+        ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
+        raise KeyError("the batch failed before reading the claim")
     assert _rows(database_url)[0][:3] == ("sending", 1, "<w@x>")
 
 
@@ -98,32 +111,65 @@ def test_on_postgresql_the_ledger_reads_rows_by_primary_key_whatever_the_statist
     from digest.services.ledger import _statements
 
     _empty_postgres(postgres_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with transaction(postgres_url) as session:
         ml = ensure_default_list(session)
-        session.execute(insert(models.Subscriber), [
-            {"email": f"reader{i}@example.org", "name": "", "created_at": now} for i in range(3000)])
-        session.execute(insert(models.Subscription), [
-            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": [], "topic_slugs": [],
-             "created_at": now} for sid in session.scalars(select(models.Subscriber.id))])
+        session.execute(
+            insert(models.Subscriber),
+            [{"email": f"reader{i}@example.org", "name": "", "created_at": now} for i in range(3000)],
+        )
+        session.execute(
+            insert(models.Subscription),
+            [
+                {
+                    "list_id": ml.id,
+                    "subscriber_id": sid,
+                    "status": "confirmed",
+                    "region_codes": [],
+                    "topic_slugs": [],
+                    "created_at": now,
+                }
+                for sid in session.scalars(select(models.Subscriber.id))
+            ],
+        )
         issue = plan_issue(session, ml, PERIOD_END)  # analyses the table: every row pending
         start_issue(session, issue)
         issue_id = issue.id
     with transaction(postgres_url) as session:
-        assert session.scalar(text("select most_common_vals::text from pg_stats"
-                                   " where tablename = 'deliveries' and attname = 'status'")) == "{pending}"
+        assert (
+            session.scalar(
+                text(
+                    "select most_common_vals::text from pg_stats where tablename = 'deliveries' and attname = 'status'"
+                )
+            )
+            == "{pending}"
+        )
         queued = claim_due(session, limit=3000, issue_id=issue_id)[issue_id]
     engine = get_engine(postgres_url)
     claim_shape = ((), 0, True)
     outcome_shape = ((("location", "reason", "sent_at", "status"),), 0, True)
-    values = {"c_id": queued[1500], "c_issue": issue_id, "c_message_id": "<m@x>", "c_count": 1, "c_articles": [1],
-              "c_now": now, "w0_id": queued[1499], "w0_expected": "sending", "w0_updated_at": now,
-              "w0_status": "sent", "w0_location": "smtp://sink", "w0_reason": None, "w0_sent_at": now}
+    values = {
+        "c_id": queued[1500],
+        "c_issue": issue_id,
+        "c_message_id": "<m@x>",
+        "c_count": 1,
+        "c_articles": [1],
+        "c_now": now,
+        "w0_id": queued[1499],
+        "w0_expected": "sending",
+        "w0_updated_at": now,
+        "w0_status": "sent",
+        "w0_location": "smtp://sink",
+        "w0_reason": None,
+        "w0_sent_at": now,
+    }
     with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
         for n, shape in enumerate((claim_shape, outcome_shape)):
             [statement] = _statements(engine.dialect, shape)
             conn.execute(f"PREPARE s{n} AS {statement.sql}")
-            args = ", ".join("NULL" if a is None else psycopg.sql.Literal(a.decode()).as_string(conn)
-                             for a in statement.arguments(values, "utf-8"))
+            args = ", ".join(
+                "NULL" if a is None else psycopg.sql.Literal(a.decode()).as_string(conn)
+                for a in statement.arguments(values, "utf-8")
+            )
             plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN EXECUTE s{n}({args})"))
             assert "deliveries_pkey" in plan and "ix_deliveries" not in plan, plan

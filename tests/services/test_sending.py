@@ -7,22 +7,22 @@ import email.policy
 from datetime import date, datetime, time
 from pathlib import Path
 
+from fixtures_db import make_settings
+from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
 from sqlalchemy import select
 
 from digest.ingest import parse_file
 from digest.regions import load_regions
 from digest.rendering import make_environment
 from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.lists import ensure_default_list
 from digest.services.issues import claim_due, pause_issue, plan_issue, resume_issue, start_issue
+from digest.services.lists import ensure_default_list
 from digest.services.sending import send_batch, send_pending
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import session_factory, transaction
 from digest.tokens import read_token
 from digest.transports import open_transport
-from fixtures_db import make_settings
-from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "rural-revitalization-weekly-2021-06.txt"
 PERIOD_END = date(2021, 6, 20)
@@ -49,9 +49,7 @@ def _seed(url: str) -> None:
     with transaction(url) as session:
         ml = ensure_default_list(session)
         ml.sender_email = "weekly@digest.example.org"
-        report = store_articles(
-            session, ml, parse_file(SAMPLE), regions, source=str(SAMPLE), published=published
-        )
+        report = store_articles(session, ml, parse_file(SAMPLE), regions, source=str(SAMPLE), published=published)
         assert report.added == 13
         for persona in ALL:
             upsert_subscription(
@@ -72,9 +70,7 @@ def _send(url: str, settings, period_end: date = PERIOD_END):
         start_issue(session, issue)
         issue_id = issue.id
     with open_transport(settings.smtp_url, settings.outbox) as transport:
-        report = send_pending(
-            session_factory(url), issue_id, transport, settings, load_regions(), make_environment()
-        )
+        report = send_pending(session_factory(url), issue_id, transport, settings, load_regions(), make_environment())
     return issue_id, report
 
 
@@ -110,7 +106,10 @@ def test_each_subscriber_receives_exactly_their_articles(database_url, tmp_path,
     for address, titles in EXPECTED.items():
         msg, text, html = _parts(received[address].data)
         assert _titles_in(text) == titles, address
-        assert all(t.replace("“", "").replace("”", "") in html.replace("“", "").replace("”", "").replace("&quot;", "") for t in titles)
+        assert all(
+            t.replace("“", "").replace("”", "") in html.replace("“", "").replace("”", "").replace("&quot;", "")
+            for t in titles
+        )
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         unsubscribe = msg["List-Unsubscribe"]
         assert "<https://digest.example.org/u/" in unsubscribe and "<mailto:" in unsubscribe
@@ -216,9 +215,9 @@ def test_a_batch_of_a_paused_issue_sends_nothing_and_leaves_its_rows(database_ur
     assert smtp_server.messages == [] and smtp_server.handler.data_attempts == 0
     assert report.counts == {"skipped": 1}  # 赵磊, whose picks match nothing, needs no claim
     with transaction(database_url) as session:
-        statuses = dict(session.execute(
-            select(models.Subscriber.email, models.Delivery.status).join(models.Delivery)
-        ).all())
+        statuses = dict(
+            session.execute(select(models.Subscriber.email, models.Delivery.status).join(models.Delivery)).all()
+        )
         assert statuses.pop(ZHAO_NOTHING.email) == "skipped"
         assert set(statuses.values()) == {"queued"}  # back to the queue when the issue resumes
         assert session.scalars(select(models.Delivery.attempts)).all() == [0] * len(ALL)
@@ -241,12 +240,25 @@ def test_on_postgresql_a_batch_reads_its_subscribers_by_key_not_the_whole_list(p
     now = datetime.now(NEWSROOM_TZ)
     with transaction(postgres_url) as session:
         ml = ensure_default_list(session)
-        session.execute(insert(models.Subscriber), [
-            {"email": f"reader{i}@example.org", "name": "", "created_at": now} for i in range(20_000)])
+        session.execute(
+            insert(models.Subscriber),
+            [{"email": f"reader{i}@example.org", "name": "", "created_at": now} for i in range(20_000)],
+        )
         ids = session.scalars(select(models.Subscriber.id)).all()
-        session.execute(insert(models.Subscription), [
-            {"list_id": ml.id, "subscriber_id": sid, "status": "confirmed", "region_codes": ["430000"],
-             "topic_slugs": [], "created_at": now} for sid in ids])
+        session.execute(
+            insert(models.Subscription),
+            [
+                {
+                    "list_id": ml.id,
+                    "subscriber_id": sid,
+                    "status": "confirmed",
+                    "region_codes": ["430000"],
+                    "topic_slugs": [],
+                    "created_at": now,
+                }
+                for sid in ids
+            ],
+        )
         issue = plan_issue(session, ml, PERIOD_END)
         start_issue(session, issue)
         issue_id, list_id = issue.id, ml.id

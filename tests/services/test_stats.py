@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from personas import ALL
 
@@ -22,7 +22,7 @@ from digest.storage.db import transaction
 
 REGIONS = load_regions()
 # A Wednesday noon in Shanghai: the current week began Monday 2026-11-23.
-NOW = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 
 
 def _people(url, confirmed_days_ago: dict[str, int], *, pending=(), left: dict[str, tuple[int, int]] | None = None):
@@ -32,8 +32,15 @@ def _people(url, confirmed_days_ago: dict[str, int], *, pending=(), left: dict[s
         by_email = {p.email: p for p in ALL}
         for address, ago in confirmed_days_ago.items():
             p = by_email.get(address)
-            sub, _, _ = upsert_subscription(session, ml, REGIONS, email=address, status="confirmed",
-                                            region_labels=p.regions if p else (), topic_labels=p.topics if p else ())
+            sub, _, _ = upsert_subscription(
+                session,
+                ml,
+                REGIONS,
+                email=address,
+                status="confirmed",
+                region_labels=p.regions if p else (),
+                topic_labels=p.topics if p else (),
+            )
             sub.confirmed_at = NOW - timedelta(days=ago)
         for address in pending:
             upsert_subscription(session, ml, REGIONS, email=address, status="pending")
@@ -95,8 +102,9 @@ def test_provinces_count_each_subscriber_once_per_province_with_national_and_eve
     with transaction(database_url) as session:
         ml = ensure_default_list(session)
         # Two places in one province count once there; a second province counts too.
-        upsert_subscription(session, ml, REGIONS, email="two@example.org", status="confirmed",
-                            region_labels=("怀化", "邵阳", "安康"))
+        upsert_subscription(
+            session, ml, REGIONS, email="two@example.org", status="confirmed", region_labels=("怀化", "邵阳", "安康")
+        )
         upsert_subscription(session, ml, REGIONS, email="notyet@example.org", status="pending", region_labels=("湖南",))
     with transaction(database_url) as session:
         provinces, national, everywhere = subscribers_per_province(session, ensure_default_list(session), REGIONS)
@@ -115,6 +123,12 @@ def test_an_empty_list_has_zero_figures_and_no_rate(database_url):
         points = subscriber_growth(session, ml, now=NOW)
         assert deliveries_per_issue(session, ml) == []
         provinces, national, everywhere = subscribers_per_province(session, ml, REGIONS)
-    assert (head.confirmed, head.pending, head.issues_sent, head.last_issue, head.delivery_rate) == (0, 0, 0, None, None)
+    assert (head.confirmed, head.pending, head.issues_sent, head.last_issue, head.delivery_rate) == (
+        0,
+        0,
+        0,
+        None,
+        None,
+    )
     assert {p.confirmed for p in points} == {0}
     assert provinces == [] and national.subscribers == everywhere.subscribers == 0

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import psycopg
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Integer, MetaData, Table, Text, bindparam, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from digest.storage.db import get_engine
 from digest.storage.pg_statements import PreparedStatement, ServerStatements
@@ -58,14 +73,23 @@ def rows(engine):
 def test_values_arrive_exactly_and_are_committed_when_the_reply_is_read(engine, conn, server):
     statement = PreparedStatement.of(INSERT, engine.dialect)
     at = datetime(2021, 6, 21, 8, 0, 30, 123456, tzinfo=BEIJING)
-    server.send(statement, {"id": 1, "label": "王芳 'quoted' \"and\" \\ back", "at": at, "doc": [3, "四", None],
-                          "flag": True, "day": date(2021, 6, 20)})
+    server.send(
+        statement,
+        {
+            "id": 1,
+            "label": "王芳 'quoted' \"and\" \\ back",
+            "at": at,
+            "doc": [3, "四", None],
+            "flag": True,
+            "day": date(2021, 6, 20),
+        },
+    )
     assert server.receive() == 1
     server.send(statement, {"id": 2, "label": None, "at": None, "doc": None, "flag": False, "day": None})
     assert server.receive() == 1
     [first, second] = rows(engine)
     assert first == (1, "王芳 'quoted' \"and\" \\ back", at, [3, "四", None], True, date(2021, 6, 20), 0)
-    assert first[2].utcoffset() is not None and first[2] == datetime(2021, 6, 21, 0, 0, 30, 123456, tzinfo=timezone.utc)
+    assert first[2].utcoffset() is not None and first[2] == datetime(2021, 6, 21, 0, 0, 30, 123456, tzinfo=UTC)
     assert second == (2, None, None, None, False, None, 0)
 
 
@@ -119,7 +143,9 @@ def test_statements_are_prepared_once_per_holder_and_deallocated_when_it_lets_go
     sql = PreparedStatement.of(BUMP, engine.dialect).sql
 
     def prepared_count(conn):
-        return conn.execute(text("select count(*) from pg_prepared_statements where statement = :sql"), {"sql": sql}).scalar()
+        return conn.execute(
+            text("select count(*) from pg_prepared_statements where statement = :sql"), {"sql": sql}
+        ).scalar()
 
     for i in range(3):
         with engine.connect() as conn:  # the pool hands back the same DBAPI connection

@@ -28,9 +28,15 @@ def _article(url, title):
     with transaction(url) as session:
         row = session.scalar(select(models.Article).where(models.Article.title == title))
         return row and {
-            "id": row.id, "title": row.title, "body": row.body_html, "label": row.region_label, "hidden": row.hidden,
-            "codes": sorted(r.region_code for r in row.regions), "topic": row.topic.slug, "fingerprint": row.fingerprint,
-        }  # fmt: skip
+            "id": row.id,
+            "title": row.title,
+            "body": row.body_html,
+            "label": row.region_label,
+            "hidden": row.hidden,
+            "codes": sorted(r.region_code for r in row.regions),
+            "topic": row.topic.slug,
+            "fingerprint": row.fingerprint,
+        }
 
 
 def _count(url) -> int:
@@ -42,13 +48,20 @@ def _upload(client, name, data: bytes, **fields):
     page = client.get("/admin/articles/upload")
     token = form_csrf(page.text, "/admin/articles/upload")
     return client.post(
-        "/admin/articles/upload", data={"csrf_token": token, **fields}, files={"file": (name, data, "application/octet-stream")}
+        "/admin/articles/upload",
+        data={"csrf_token": token, **fields},
+        files={"file": (name, data, "application/octet-stream")},
     )
 
 
 def _edit(client, article_id, **changes):
     page = client.get(f"/admin/articles/{article_id}")
-    form = {k: v for k, v in re.findall(r'<input type="(?:text|url|datetime-local)" id="a-\w+" name="(\w+)" value="([^"]*)"', page.text)}
+    form = {
+        k: v
+        for k, v in re.findall(
+            r'<input type="(?:text|url|datetime-local)" id="a-\w+" name="(\w+)" value="([^"]*)"', page.text
+        )
+    }
     form["body"] = re.search(r'<textarea id="a-body" name="body"[^>]*>(.*?)</textarea>', page.text, re.DOTALL).group(1)
     form["topic"] = re.search(r'<option value="([\w-]+)" selected>', page.text).group(1)
     form = {k: html.unescape(v) for k, v in form.items()}
@@ -79,8 +92,16 @@ def test_the_article_list_is_paginated(site):
     from digest.services.editorial import add_articles
     from digest.services.lists import ensure_default_list
 
-    records = [{"title": f"第{i}篇", "body": f"正文{i}", "topic": "industry", "regions": ["浙江"],
-                "published": f"2026-10-{i:02d}"} for i in range(1, 21)]  # fmt: skip
+    records = [
+        {
+            "title": f"第{i}篇",
+            "body": f"正文{i}",
+            "topic": "industry",
+            "regions": ["浙江"],
+            "published": f"2026-10-{i:02d}",
+        }
+        for i in range(1, 21)
+    ]
     with transaction(site.url) as session:
         add_articles(session, ensure_default_list(session), records, load_regions())
     client = _editor(site)
@@ -106,7 +127,9 @@ def test_upload_a_newsletter_reports_each_problem_and_keeps_the_good_articles(si
     page = _upload(client, "admin-upload-week.txt", UPLOAD.read_bytes(), published="2026-11-19")
     assert page.status_code == 200
     assert re.search(r'id="count-added">4<', page.text) and re.search(r'id="count-rejected">1<', page.text)
-    problem = re.search(r'<tr class="problem error"><td>admin-upload-week.txt</td><td class="num">21</td><td>regions</td>', page.text)
+    problem = re.search(
+        r'<tr class="problem error"><td>admin-upload-week.txt</td><td class="num">21</td><td>regions</td>', page.text
+    )
     assert problem, page.text
     assert _count(site.url) == before + 4
     row = _article(site.url, "红枣合作社试水直播带货")
@@ -121,7 +144,8 @@ def test_upload_json_lines_names_line_and_field_and_refuses_binary(site):
     client = _editor(site)
     before = _count(site.url)
     jsonl = (
-        '{"title": "稻田养蟹", "body": "稻田里养起了螃蟹。", "topic": "产业发展", "regions": ["辽宁盘锦"], "published": "2026-11-18"}\n'
+        '{"title": "稻田养蟹", "body": "稻田里养起了螃蟹。", "topic": "产业发展", '
+        '"regions": ["辽宁盘锦"], "published": "2026-11-18"}\n'
         '{"title": "缺日期", "body": "正文", "topic": "产业发展", "regions": "全国", "published": "昨天"}\n'
     ).encode()
     page = _upload(client, "batch.jsonl", jsonl)
@@ -139,10 +163,14 @@ def test_upload_json_lines_names_line_and_field_and_refuses_binary(site):
 def test_an_editor_retags_renames_and_moves_an_article(site):
     client = _editor(site)
     row = _article(site.url, "金银花产业带动山区农户增收")
-    page = _edit(client, row["id"], title="金银花产业带动山区农户持续增收", regions="甘肃临泽、全国", topic="governance")
+    page = _edit(
+        client, row["id"], title="金银花产业带动山区农户持续增收", regions="甘肃临泽、全国", topic="governance"
+    )
     assert page.status_code == 200 and "已保存" in page.text
     after = _article(site.url, "金银花产业带动山区农户持续增收")
-    assert after["codes"] == ["000000", "620723"] and after["label"] == "甘肃临泽、全国" and after["topic"] == "governance"
+    assert (
+        after["codes"] == ["000000", "620723"] and after["label"] == "甘肃临泽、全国" and after["topic"] == "governance"
+    )
     assert after["fingerprint"] == fingerprint(after["title"], after["body"]) != row["fingerprint"]
     warned = _edit(client, row["id"], regions="江苏沐阳")
     assert "地区提示" in warned.text and "沭阳" in warned.text
@@ -185,12 +213,14 @@ def test_unsafe_body_html_is_sanitised_in_preview_and_storage_and_titles_are_esc
         '<a href="javascript:alert(2)">链接</a><a href="https://example.org/ok" onclick="alert(3)">好链接</a></p>'
     )
     preview = _edit(client, row["id"], body=evil, action="preview")
-    shown = re.search(r'<article class="article-preview" id="preview">(.*?)</article>', preview.text, re.DOTALL).group(1)
+    shown = re.search(r'<article class="article-preview" id="preview">(.*?)</article>', preview.text, re.DOTALL).group(
+        1
+    )
     for bad in ("<script", "onerror", "javascript:", "onclick", 'alert("s")'):
         assert bad not in shown, bad
     assert 'href="https://example.org/ok"' in shown
     assert _article(site.url, row["title"]) == row  # a preview saves nothing
-    title = '<img src=x onerror=alert(9)>标题'
+    title = "<img src=x onerror=alert(9)>标题"
     saved = _edit(client, row["id"], body=evil, title=title)
     assert saved.status_code == 200
     stored = _article(site.url, title)

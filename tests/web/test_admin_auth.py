@@ -87,7 +87,12 @@ def test_changing_the_password_signs_out_every_other_browser(site):
     page = laptop.get("/admin/password")
     response = laptop.post(
         "/admin/password",
-        data={"current": ZHOU_ADMIN.password, "new": "a-brand-new-passphrase", "repeat": "a-brand-new-passphrase", "csrf_token": form_csrf(page.text, "/admin/password")},
+        data={
+            "current": ZHOU_ADMIN.password,
+            "new": "a-brand-new-passphrase",
+            "repeat": "a-brand-new-passphrase",
+            "csrf_token": form_csrf(page.text, "/admin/password"),
+        },
     )
     assert response.status_code == 200 and "密码已修改" in response.text
     assert phone.get("/admin/", follow_redirects=False).status_code == 303
@@ -104,7 +109,12 @@ def test_a_wrong_current_password_changes_nothing(site):
     page = site.client.get("/admin/password")
     response = site.client.post(
         "/admin/password",
-        data={"current": "guess-guess-guess", "new": "a-brand-new-passphrase", "repeat": "a-brand-new-passphrase", "csrf_token": form_csrf(page.text, "/admin/password")},
+        data={
+            "current": "guess-guess-guess",
+            "new": "a-brand-new-passphrase",
+            "repeat": "a-brand-new-passphrase",
+            "csrf_token": form_csrf(page.text, "/admin/password"),
+        },
     )
     assert response.status_code == 400
     assert sign_in(site.new_client(), ZHOU_ADMIN).status_code == 303

@@ -28,10 +28,19 @@ from digest.web.admin.charts import (
 REGIONS = load_regions()
 
 
-@pytest.mark.parametrize(("maximum", "ticks"), [
-    (0, [0, 1]), (1, [0, 1]), (3, [0, 1, 2, 3]), (17, [0, 5, 10, 15, 20]), (20, [0, 5, 10, 15, 20]),
-    (101, [0, 50, 100, 150]), (9_500, [0, 5000, 10000]), (7_000, [0, 2000, 4000, 6000, 8000]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("maximum", "ticks"),
+    [
+        (0, [0, 1]),
+        (1, [0, 1]),
+        (3, [0, 1, 2, 3]),
+        (17, [0, 5, 10, 15, 20]),
+        (20, [0, 5, 10, 15, 20]),
+        (101, [0, 50, 100, 150]),
+        (9_500, [0, 5000, 10000]),
+        (7_000, [0, 2000, 4000, 6000, 8000]),
+    ],
+)
 def test_ticks_are_round_and_reach_the_largest_value(maximum, ticks):
     assert nice_ticks(maximum) == ticks
 
@@ -71,8 +80,16 @@ def _world(url):
     with transaction(url) as session:
         ml = ensure_default_list(session)
         for p in ALL:
-            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
-                                topic_labels=p.topics, status="confirmed")
+            upsert_subscription(
+                session,
+                ml,
+                REGIONS,
+                email=p.email,
+                name=p.name,
+                region_labels=p.regions,
+                topic_labels=p.topics,
+                status="confirmed",
+            )
         upsert_subscription(session, ml, REGIONS, email="new@example.org", status="pending")
         issue = plan_issue(session, ml, PERIOD_END)
         subs = session.query(models.Subscriber).order_by(models.Subscriber.id).limit(6).all()
@@ -90,7 +107,10 @@ def test_the_dashboard_draws_three_charts_with_the_right_numbers(site):
     html = page.text
     assert html.count("<svg") == 3 and 'role="img"' in html
     assert "style=" not in html  # the CSP would block it: charts are styled by class
-    stat = lambda key: re.search(rf'id="stat-{key}">.*?<dd class="stat">([^<]+)</dd>', html, re.DOTALL).group(1)
+
+    def stat(key):
+        return re.search(rf'id="stat-{key}">.*?<dd class="stat">([^<]+)</dd>', html, re.DOTALL).group(1)
+
     assert (stat("confirmed"), stat("pending"), stat("issues"), stat("rate")) == ("6", "1", "1", "60.0%")
     assert "第1期：3 / 5" in html
     growth = html.split('id="chart-growth"')[1].split("</section>")[0]
@@ -98,13 +118,21 @@ def test_the_dashboard_draws_three_charts_with_the_right_numbers(site):
     assert re.findall(r'<circle class="dot"[^>]*data-value="(\d+)"', growth)[-1] == "6"
     deliveries = html.split('id="chart-deliveries"')[1].split("</section>")[0]
     assert re.findall(r'class="seg seg-(\w+)"[^>]*data-value="(\d+)"', deliveries) == [
-        ("sent", "3"), ("failed", "1"), ("bounced", "1"), ("skipped", "1"),
+        ("sent", "3"),
+        ("failed", "1"),
+        ("bounced", "1"),
+        ("skipped", "1"),
     ]
     assert 'data-total="6"' in deliveries and "#1" in deliveries
     provinces = html.split('id="chart-provinces"')[1].split("</section>")[0]
     rows = re.findall(r'<g class="hrow (\w+)" data-value="(\d+)">\s*<text[^>]*>([^<]+)</text>', provinces)
-    assert rows == [("province", "2", "陕西"), ("province", "1", "湖南"), ("province", "1", "西藏"),
-                    ("national", "1", "全国"), ("everywhere", "1", "全部地区")]
+    assert rows == [
+        ("province", "2", "陕西"),
+        ("province", "1", "湖南"),
+        ("province", "1", "西藏"),
+        ("national", "1", "全国"),
+        ("everywhere", "1", "全部地区"),
+    ]
     # The text fallback carries the same numbers.
     assert "<desc" in growth and "<table" in growth and "<table" in deliveries and "<table" in provinces
     english = site.client.get("/admin/?lang=en").text

@@ -1,4 +1,5 @@
-"""Admin issue pages: plan, steer, send now, the delivery log, previews with reasons, test sends (SQLite and PostgreSQL)."""
+"""Admin issue pages: plan, steer, send now, the delivery log, previews with reasons, test sends
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,16 @@ def _people(url, personas=ALL):
     with transaction(url) as session:
         ml = ensure_default_list(session)
         for p in personas:
-            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
-                                topic_labels=p.topics, status="confirmed")
+            upsert_subscription(
+                session,
+                ml,
+                REGIONS,
+                email=p.email,
+                name=p.name,
+                region_labels=p.regions,
+                topic_labels=p.topics,
+                status="confirmed",
+            )
 
 
 def _issue(url) -> int:
@@ -130,8 +139,10 @@ def test_pause_resume_cancel_and_a_friendly_refusal_on_the_wrong_state(site):
     refused = client.post(f"{path}/pause", data={"csrf_token": stale})
     assert refused.status_code == 409
     assert "第1期当前状态为「已取消」，无法执行“暂停”" in refused.text
-    english = client.post(f"{path}/resume?lang=en", data={
-        "csrf_token": csrf_token(site.settings.secret_key, client.cookies["digest_csrf"], "iss-resume")})
+    english = client.post(
+        f"{path}/resume?lang=en",
+        data={"csrf_token": csrf_token(site.settings.secret_key, client.cookies["digest_csrf"], "iss-resume")},
+    )
     assert english.status_code == 409 and "Issue 1 is Cancelled: “Resume” is not possible now." in english.text
     assert _status(site.url, issue_id) == "cancelled"
 
@@ -147,12 +158,15 @@ def test_send_now_does_what_digest_send_does_and_the_log_shows_every_row(site):
     if thread is not None:
         thread.join(30)
     assert _status(site.url, issue_id) == "sent"
-    assert sorted(r for m in site.smtp.messages for r in m.rcpt_tos) == sorted(p.email for p in ALL if p != ZHAO_NOTHING)
+    assert sorted(r for m in site.smtp.messages for r in m.rcpt_tos) == sorted(
+        p.email for p in ALL if p != ZHAO_NOTHING
+    )
     page = client.get(path)
     assert "已发送" in page.text and page.text.count("<tr>") >= 7
     with transaction(site.url) as session:
-        mid = session.scalar(select(models.Delivery.message_id).join(models.Subscriber)
-                             .where(models.Subscriber.email == LI_HUNAN.email))
+        mid = session.scalar(
+            select(models.Delivery.message_id).join(models.Subscriber).where(models.Subscriber.email == LI_HUNAN.email)
+        )
     assert mid and mid.replace("<", "&lt;").replace(">", "&gt;") in page.text
     skipped = client.get(f"{path}?status=skipped")
     assert ZHAO_NOTHING.email in skipped.text and LI_HUNAN.email not in skipped.text
@@ -200,7 +214,9 @@ def test_the_preview_shows_the_subscribers_digest_and_why_each_article_is_in_or_
     topics = client.get(f"/admin/issues/{issue_id}/preview", params={"email": ZHAO_NOTHING.email})
     assert "未选择栏目「产业发展」" in topics.text and "本期没有符合其选择的文章" in topics.text
     assert "<iframe" not in topics.text
-    assert client.get(f"/admin/issues/{issue_id}/preview/digest", params={"email": ZHAO_NOTHING.email}).status_code == 404
+    assert (
+        client.get(f"/admin/issues/{issue_id}/preview/digest", params={"email": ZHAO_NOTHING.email}).status_code == 404
+    )
     stranger = client.get(f"/admin/issues/{issue_id}/preview", params={"email": "nobody@example.org"})
     assert stranger.status_code == 404 and "nobody@example.org 没有订阅这个列表" in stranger.text
     assert client.get(f"/admin/issues/{issue_id}/preview", params={"email": "not an address"}).status_code == 400
@@ -229,7 +245,9 @@ def test_a_test_send_reaches_the_typed_address_marked_as_a_test_and_the_ledger_s
     issue_id = _issue(site.url)
     client = _signed_in(site)
     preview = f"/admin/issues/{issue_id}/preview?email={LI_HUNAN.email}"
-    response = _post(client, preview, f"/admin/issues/{issue_id}/test", {"to": "checker@example.net", "email": LI_HUNAN.email})
+    response = _post(
+        client, preview, f"/admin/issues/{issue_id}/test", {"to": "checker@example.net", "email": LI_HUNAN.email}
+    )
     assert response.status_code == 200 and "测试邮件（3 篇文章）已发送至 checker@example.net" in response.text
     [received] = site.smtp.messages
     assert received.rcpt_tos == ["checker@example.net"]

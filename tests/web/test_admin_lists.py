@@ -25,11 +25,13 @@ def _state(url) -> dict:
     with transaction(url) as session:
         ml = ensure_default_list(session)
         return {
-            "name": ml.name, "sender": (ml.sender_name, ml.sender_email, ml.reply_to), "language": ml.language,
+            "name": ml.name,
+            "sender": (ml.sender_name, ml.sender_email, ml.reply_to),
+            "language": ml.language,
             "slot": (ml.send_weekday, ml.send_time, ml.time_zone, ml.schedule_enabled, ml.rate_limit),
             "branding": (ml.masthead, ml.tagline, ml.credits, ml.contact_email, ml.postal_address),
             "topics": [(t.slug, t.name) for t in ml.topics],
-        }  # fmt: skip
+        }
 
 
 def _form(client) -> dict:
@@ -39,12 +41,26 @@ def _form(client) -> dict:
     names = re.findall(r'name="topic_name" value="([^"]*)"', page.text)
     return {
         "csrf_token": form_csrf(page.text, SETTINGS),
-        "name": "乡村振兴周报", "sender_name": "乡村振兴周报", "sender_email": "weekly@digest.example.org",
-        "reply_to": "", "language": "zh-CN", "weekday": "monday", "time": "08:00", "time_zone": "Asia/Shanghai",
-        "schedule_enabled": "1", "rate_limit": "0", "masthead": "乡村振兴周报", "tagline": "每周要闻",
-        "credit_label": ["", "", ""], "credit_value": ["", "", ""], "contact_email": "", "postal_address": "",
-        "topic_slug": topics, "topic_name": names, "topic_position": [str(i + 1) for i in range(len(topics))],
-    }  # fmt: skip
+        "name": "乡村振兴周报",
+        "sender_name": "乡村振兴周报",
+        "sender_email": "weekly@digest.example.org",
+        "reply_to": "",
+        "language": "zh-CN",
+        "weekday": "monday",
+        "time": "08:00",
+        "time_zone": "Asia/Shanghai",
+        "schedule_enabled": "1",
+        "rate_limit": "0",
+        "masthead": "乡村振兴周报",
+        "tagline": "每周要闻",
+        "credit_label": ["", "", ""],
+        "credit_value": ["", "", ""],
+        "contact_email": "",
+        "postal_address": "",
+        "topic_slug": topics,
+        "topic_name": names,
+        "topic_position": [str(i + 1) for i in range(len(topics))],
+    }
 
 
 def test_the_lists_page_shows_subscriber_counts(site):
@@ -64,13 +80,24 @@ def test_an_admin_changes_settings_schedule_branding_and_topics(site):
     client = _admin(site)
     form = _form(client)
     form.update(
-        name="乡村振兴周报（试行）", sender_email="desk@example.org", reply_to="reply@example.org", language="en",
-        weekday="friday", time="17:30", time_zone="Europe/Berlin", rate_limit="12.5",
-        masthead="乡村振兴 · 周报", tagline="按地区挑选的每周要闻",
-        credit_label=["制作", "责任编辑", "审核"], credit_value=["编辑部", "林晓", "周明"],
-        contact_email="editor@example.org", postal_address="示例路 1 号",
-        topic_position=["2", "1", "3", "4", "5", "6"], new_topic_slug="culture", new_topic_name="乡风文明",
-    )  # fmt: skip
+        name="乡村振兴周报（试行）",
+        sender_email="desk@example.org",
+        reply_to="reply@example.org",
+        language="en",
+        weekday="friday",
+        time="17:30",
+        time_zone="Europe/Berlin",
+        rate_limit="12.5",
+        masthead="乡村振兴 · 周报",
+        tagline="按地区挑选的每周要闻",
+        credit_label=["制作", "责任编辑", "审核"],
+        credit_value=["编辑部", "林晓", "周明"],
+        contact_email="editor@example.org",
+        postal_address="示例路 1 号",
+        topic_position=["2", "1", "3", "4", "5", "6"],
+        new_topic_slug="culture",
+        new_topic_name="乡风文明",
+    )
     form["topic_name"][2] = "产业振兴"
     del form["schedule_enabled"]  # unticked
     response = client.post(SETTINGS, data=form, follow_redirects=False)
@@ -79,8 +106,13 @@ def test_an_admin_changes_settings_schedule_branding_and_topics(site):
     assert state["name"] == "乡村振兴周报（试行）" and state["language"] == "en"
     assert state["sender"] == ("乡村振兴周报", "desk@example.org", "reply@example.org")
     assert state["slot"] == (4, "17:30", "Europe/Berlin", False, 12.5)
-    assert state["branding"] == ("乡村振兴 · 周报", "按地区挑选的每周要闻", [["制作", "编辑部"], ["责任编辑", "林晓"], ["审核", "周明"]],
-                                 "editor@example.org", "示例路 1 号")  # fmt: skip
+    assert state["branding"] == (
+        "乡村振兴 · 周报",
+        "按地区挑选的每周要闻",
+        [["制作", "编辑部"], ["责任编辑", "林晓"], ["审核", "周明"]],
+        "editor@example.org",
+        "示例路 1 号",
+    )
     assert state["topics"][:3] == [("poverty-alleviation", "脱贫攻坚"), ("macro", "宏观形势"), ("industry", "产业振兴")]
     assert state["topics"][-1] == ("culture", "乡风文明")
     page = client.get(SETTINGS + "?saved=1")
@@ -91,8 +123,17 @@ def test_one_bad_field_saves_nothing_and_each_error_names_its_field(site):
     client = _admin(site)
     before = _state(site.url)
     form = _form(client)
-    form.update(name="改了名字", time="25:61", time_zone="Mars/Olympus", sender_email="not-an-address", rate_limit="-3",
-                credit_label=["制作", ""], credit_value=["", "孤零零的内容"], new_topic_slug="Bad Slug!", new_topic_name="新栏目")  # fmt: skip
+    form.update(
+        name="改了名字",
+        time="25:61",
+        time_zone="Mars/Olympus",
+        sender_email="not-an-address",
+        rate_limit="-3",
+        credit_label=["制作", ""],
+        credit_value=["", "孤零零的内容"],
+        new_topic_slug="Bad Slug!",
+        new_topic_name="新栏目",
+    )
     page = client.post(SETTINGS, data=form)
     assert page.status_code == 400 and "什么都没有保存" in page.text
     for field in ("time", "time_zone", "sender_email", "rate_limit", "credits", "topics"):

@@ -12,18 +12,30 @@ from webutil import add_staff, form_csrf, sign_in
 IMPORT = "/admin/subscribers/import"
 UPLOAD = "/admin/articles/upload"
 
-PEOPLE = "\n".join([
-    "email,name,regions,topics,status",
-    "not-an-address,甲,湖南,,",
-    "b@example.cn,乙,湖南,,maybe",
-    "c@example.cn,丙,火星,,",
-    "d@example.cn,丁,江苏沐阳,,",
-    ",戊,湖南,,",
-]).encode()  # fmt: skip
-PEOPLE_ZH = ("“not-an-address”不是有效的电子邮箱地址。", "未知状态“maybe”", "“火星”：无法识别的地区。",
-             "“江苏沐阳”按江苏省宿迁市沭阳县理解", "缺少邮箱。")  # fmt: skip
-PEOPLE_EN = ("&#39;not-an-address&#39; is not a valid email address.", "Unknown status &#39;maybe&#39;",
-             "火星: unknown region.", "江苏沐阳: read as 江苏省宿迁市沭阳县", "The email is missing.")  # fmt: skip
+PEOPLE = "\n".join(
+    [
+        "email,name,regions,topics,status",
+        "not-an-address,甲,湖南,,",
+        "b@example.cn,乙,湖南,,maybe",
+        "c@example.cn,丙,火星,,",
+        "d@example.cn,丁,江苏沐阳,,",
+        ",戊,湖南,,",
+    ]
+).encode()
+PEOPLE_ZH = (
+    "“not-an-address”不是有效的电子邮箱地址。",
+    "未知状态“maybe”",
+    "“火星”：无法识别的地区。",
+    "“江苏沐阳”按江苏省宿迁市沭阳县理解",
+    "缺少邮箱。",
+)
+PEOPLE_EN = (
+    "&#39;not-an-address&#39; is not a valid email address.",
+    "Unknown status &#39;maybe&#39;",
+    "火星: unknown region.",
+    "江苏沐阳: read as 江苏省宿迁市沭阳县",
+    "The email is missing.",
+)
 # What the core says in English; none of it may reach the Chinese page.
 PEOPLE_CORE = ("is not a valid email address", "unknown status", "unknown region", "read as", "missing email")
 
@@ -33,18 +45,31 @@ def _record(**changes) -> str:
     return json.dumps(record | changes, ensure_ascii=False)
 
 
-ARTICLES = "\n".join([
-    "{bad json",
-    _record(title="未知栏目", topic="不存在的栏目"),
-    _record(title="未知地区", regions=["火星"]),
-    _record(title="错别字", regions=["江苏沐阳"]),
-    _record(title="坏日期", published="yesterday"),
-]).encode()  # fmt: skip
-ARTICLES_ZH = ("这一行不是有效的 JSON", "没有栏目“不存在的栏目”", "“火星”：无法识别的地区。", "没有可识别的地区（火星），文章未导入。",
-               "“江苏沐阳”按江苏省宿迁市沭阳县理解", "“yesterday”不是有效的日期或时间")  # fmt: skip
-ARTICLES_EN = ("Invalid JSON (error at column 2).", "Unknown topic &#39;不存在的栏目&#39;", "火星: unknown region.",
-               "No known region in 火星; the article was not stored.", "江苏沐阳: read as 江苏省宿迁市沭阳县",
-               "published &#39;yesterday&#39; is not an ISO date or date-time.")  # fmt: skip
+ARTICLES = "\n".join(
+    [
+        "{bad json",
+        _record(title="未知栏目", topic="不存在的栏目"),
+        _record(title="未知地区", regions=["火星"]),
+        _record(title="错别字", regions=["江苏沐阳"]),
+        _record(title="坏日期", published="yesterday"),
+    ]
+).encode()
+ARTICLES_ZH = (
+    "这一行不是有效的 JSON",
+    "没有栏目“不存在的栏目”",
+    "“火星”：无法识别的地区。",
+    "没有可识别的地区（火星），文章未导入。",
+    "“江苏沐阳”按江苏省宿迁市沭阳县理解",
+    "“yesterday”不是有效的日期或时间",
+)
+ARTICLES_EN = (
+    "Invalid JSON (error at column 2).",
+    "Unknown topic &#39;不存在的栏目&#39;",
+    "火星: unknown region.",
+    "No known region in 火星; the article was not stored.",
+    "江苏沐阳: read as 江苏省宿迁市沭阳县",
+    "published &#39;yesterday&#39; is not an ISO date or date-time.",
+)
 ARTICLES_CORE = ("invalid JSON", "unknown topic", "unknown region", "no known region", "read as", "is not an ISO date")
 
 
@@ -56,7 +81,9 @@ def _admin(site):
 
 def _post(client, action, name, data, lang=None):
     token = form_csrf(client.get(action).text, action)
-    return client.post(action + (f"?lang={lang}" if lang else ""), data={"csrf_token": token}, files={"file": (name, data, "text/csv")})
+    return client.post(
+        action + (f"?lang={lang}" if lang else ""), data={"csrf_token": token}, files={"file": (name, data, "text/csv")}
+    )
 
 
 def _report(page, marker: str) -> str:
@@ -88,7 +115,11 @@ def test_the_article_upload_report_speaks_chinese_then_english(site):
 def test_a_file_that_cannot_be_read_is_explained_in_the_page_language(site):
     client = _admin(site)
     chinese = _post(client, UPLOAD, "notes.txt", "一些文字".encode())
-    assert chinese.status_code == 400 and "没有“地区 | 标题”这样的行" in chinese.text and "does not look like" not in chinese.text
+    assert (
+        chinese.status_code == 400
+        and "没有“地区 | 标题”这样的行" in chinese.text
+        and "does not look like" not in chinese.text
+    )
     english = _post(client, UPLOAD, "notes.txt", "一些文字".encode(), lang="en")
     assert english.status_code == 400 and "this does not look like a newsletter issue" in english.text
     assert "没有“地区 | 标题”这样的行" not in english.text
@@ -106,11 +137,27 @@ def test_region_notes_on_the_edit_pages_follow_the_page_language(site):
         query = f"?lang={lang}" if lang else ""
         edit = client.get(f"/admin/subscribers/{person}{query}")
         token = form_csrf(edit.text, f"/admin/subscribers/{person}")
-        saved = client.post(f"/admin/subscribers/{person}{query}", data={"csrf_token": token, "regions": "江苏沐阳", "status": "confirmed",
-                                                                       "time_zone": "Asia/Shanghai", "locale": "zh-CN"})  # fmt: skip
+        saved = client.post(
+            f"/admin/subscribers/{person}{query}",
+            data={
+                "csrf_token": token,
+                "regions": "江苏沐阳",
+                "status": "confirmed",
+                "time_zone": "Asia/Shanghai",
+                "locale": "zh-CN",
+            },
+        )
         assert typo in html.unescape(saved.text), saved.text
-        refused = client.post(f"/admin/subscribers/{person}{query}", data={"csrf_token": token, "regions": "鼓楼", "status": "confirmed",
-                                                                         "time_zone": "Asia/Shanghai", "locale": "zh-CN"})  # fmt: skip
+        refused = client.post(
+            f"/admin/subscribers/{person}{query}",
+            data={
+                "csrf_token": token,
+                "regions": "鼓楼",
+                "status": "confirmed",
+                "time_zone": "Asia/Shanghai",
+                "locale": "zh-CN",
+            },
+        )
         assert refused.status_code == 400 and unclear in html.unescape(refused.text), refused.text
         if lang is None:
             assert "read as" not in saved.text and "ambiguous" not in refused.text

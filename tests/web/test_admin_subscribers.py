@@ -43,25 +43,43 @@ def _people(url, personas=ALL, status="confirmed") -> dict[str, int]:
     with transaction(url) as session:
         ml = ensure_default_list(session)
         for p in personas:
-            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
-                                topic_labels=p.topics, status=status)  # fmt: skip
+            upsert_subscription(
+                session,
+                ml,
+                REGIONS,
+                email=p.email,
+                name=p.name,
+                region_labels=p.regions,
+                topic_labels=p.topics,
+                status=status,
+            )
         return dict(session.execute(select(models.Subscriber.email, models.Subscriber.id)).all())
 
 
 def _state(url, email: str) -> dict | None:
     with transaction(url) as session:
         row = session.execute(
-            select(models.Subscriber, models.Subscription).join(models.Subscription).where(models.Subscriber.email == email)
+            select(models.Subscriber, models.Subscription)
+            .join(models.Subscription)
+            .where(models.Subscriber.email == email)
         ).first()
         if row is None:
             return None
         person, sub = row
-        return {"name": person.name, "status": sub.status, "regions": list(sub.region_codes), "topics": list(sub.topic_slugs),
-                "time_zone": person.time_zone, "locale": person.locale}  # fmt: skip
+        return {
+            "name": person.name,
+            "status": sub.status,
+            "regions": list(sub.region_codes),
+            "topics": list(sub.topic_slugs),
+            "time_zone": person.time_zone,
+            "locale": person.locale,
+        }
 
 
 def _listed(html: str) -> set[str]:
-    return set(re.findall(r'<td class="subs-email"><a href="/admin/subscribers/\d+\?list=rural-weekly">([^<]+)</a>', html))
+    return set(
+        re.findall(r'<td class="subs-email"><a href="/admin/subscribers/\d+\?list=rural-weekly">([^<]+)</a>', html)
+    )
 
 
 def _text(html: str) -> str:
@@ -71,11 +89,19 @@ def _text(html: str) -> str:
 def test_a_stranger_is_sent_to_sign_in_and_an_editor_is_refused_everywhere(site):
     ids = _people(site.url, [LI_HUNAN])
     response = site.client.get("/admin/subscribers?region=湖南", follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"].startswith("/admin/login?next=/admin/subscribers")
+    assert response.status_code == 303 and response.headers["location"].startswith(
+        "/admin/login?next=/admin/subscribers"
+    )
     add_staff(site.url, SUN_EDITOR)
     sign_in(site.client, SUN_EDITOR)
     sid = ids[LI_HUNAN.email]
-    for path in ("/admin/subscribers", f"/admin/subscribers/{sid}", IMPORT, "/admin/subscribers/export.csv", "/admin/suppressions"):
+    for path in (
+        "/admin/subscribers",
+        f"/admin/subscribers/{sid}",
+        IMPORT,
+        "/admin/subscribers/export.csv",
+        "/admin/suppressions",
+    ):
         page = site.client.get(path)
         assert page.status_code == 403 and LI_HUNAN.email not in page.text, path
     with transaction(site.url) as session:
@@ -85,8 +111,12 @@ def test_a_stranger_is_sent_to_sign_in_and_an_editor_is_refused_everywhere(site)
     dashboard = site.client.get("/admin/articles")  # a page she may open: it holds a valid CSRF cookie
     token = form_csrf(dashboard.text, "/admin/logout")
     posts = [
-        site.client.post(f"/admin/subscribers/{sid}", data={"name": "改", "status": "unsubscribed", "csrf_token": token}),
-        site.client.post(IMPORT, data={"csrf_token": token}, files={"file": ("a.csv", b"email\nx@example.org\n", "text/csv")}),
+        site.client.post(
+            f"/admin/subscribers/{sid}", data={"name": "改", "status": "unsubscribed", "csrf_token": token}
+        ),
+        site.client.post(
+            IMPORT, data={"csrf_token": token}, files={"file": ("a.csv", b"email\nx@example.org\n", "text/csv")}
+        ),
         site.client.post("/admin/suppressions", data={"email": LI_HUNAN.email, "reason": "x", "csrf_token": token}),
         site.client.post(f"/admin/suppressions/{row_id}/delete", data={"csrf_token": token}),
     ]
@@ -103,14 +133,27 @@ def test_the_list_filters_by_region_topic_status_and_text(site):
     assert page.status_code == 200 and _listed(page.text) == {p.email for p in ALL}
     assert "共 6 位订阅者符合条件" in page.text
     assert client.get("/admin/subscribers", params={"region": "湖南"}).status_code == 200
-    assert _listed(client.get("/admin/subscribers", params={"region": "湖南"}).text) == {LI_HUNAN.email, LIU_TOPICS.email}
-    assert _listed(client.get("/admin/subscribers", params={"region": "怀化"}).text) == {LI_HUNAN.email, LIU_TOPICS.email}
-    assert _listed(client.get("/admin/subscribers", params={"region": "全国"}).text) == {WANG_NATIONAL.email, LIU_TOPICS.email}
-    assert _listed(client.get("/admin/subscribers", params={"topic": "living-environment", "q": "zhao"}).text) == {ZHAO_NOTHING.email}
+    assert _listed(client.get("/admin/subscribers", params={"region": "湖南"}).text) == {
+        LI_HUNAN.email,
+        LIU_TOPICS.email,
+    }
+    assert _listed(client.get("/admin/subscribers", params={"region": "怀化"}).text) == {
+        LI_HUNAN.email,
+        LIU_TOPICS.email,
+    }
+    assert _listed(client.get("/admin/subscribers", params={"region": "全国"}).text) == {
+        WANG_NATIONAL.email,
+        LIU_TOPICS.email,
+    }
+    assert _listed(client.get("/admin/subscribers", params={"topic": "living-environment", "q": "zhao"}).text) == {
+        ZHAO_NOTHING.email
+    }
     assert _listed(client.get("/admin/subscribers", params={"q": "王芳"}).text) == {WANG_NATIONAL.email}
     assert _listed(client.get("/admin/subscribers", params={"status": "pending"}).text) == set()
     row = re.search(r'<tr data-id="\d+">.*?li\.wei@example\.cn.*?</tr>', page.text, flags=re.DOTALL).group(0)
-    assert '<span class="badge confirmed">已订阅</span>' in row and "<td>湖南</td>" in row and "<td>全部栏目</td>" in row
+    assert (
+        '<span class="badge confirmed">已订阅</span>' in row and "<td>湖南</td>" in row and "<td>全部栏目</td>" in row
+    )
     assert re.search(r'<td class="nowrap">\d{4}-\d{2}-\d{2}</td>', row) and "李伟" in row
     liu = re.search(r'<tr data-id="\d+">.*?liu\.yang@example\.cn.*?</tr>', page.text, flags=re.DOTALL).group(0)
     assert "<td>产业发展、公共服务</td>" in liu and "<td>全部地区</td>" in liu
@@ -147,16 +190,27 @@ def test_an_admin_edits_name_status_picks_zone_and_language(site):
     edit = client.get(f"/admin/subscribers/{sid}")
     assert edit.status_code == 200 and 'value="湖南"' in edit.text
     form = {
-        "csrf_token": form_csrf(edit.text, f"/admin/subscribers/{sid}"), "list": "rural-weekly", "name": "李伟（县里）",
-        "status": "unsubscribed", "regions": "湖南, 临泽", "topic": ["public-services", "industry"],
-        "time_zone": "Europe/Berlin", "locale": "en",
-    }  # fmt: skip
+        "csrf_token": form_csrf(edit.text, f"/admin/subscribers/{sid}"),
+        "list": "rural-weekly",
+        "name": "李伟（县里）",
+        "status": "unsubscribed",
+        "regions": "湖南, 临泽",
+        "topic": ["public-services", "industry"],
+        "time_zone": "Europe/Berlin",
+        "locale": "en",
+    }
     saved = client.post(f"/admin/subscribers/{sid}", data=form, follow_redirects=False)
-    assert saved.status_code == 303 and saved.headers["location"] == f"/admin/subscribers/{sid}?list=rural-weekly&saved=1"
+    assert (
+        saved.status_code == 303 and saved.headers["location"] == f"/admin/subscribers/{sid}?list=rural-weekly&saved=1"
+    )
     assert _state(site.url, LI_HUNAN.email) == {
-        "name": "李伟（县里）", "status": "unsubscribed", "regions": ["430000", "620723"],
-        "topics": ["industry", "public-services"], "time_zone": "Europe/Berlin", "locale": "en",
-    }  # fmt: skip
+        "name": "李伟（县里）",
+        "status": "unsubscribed",
+        "regions": ["430000", "620723"],
+        "topics": ["industry", "public-services"],
+        "time_zone": "Europe/Berlin",
+        "locale": "en",
+    }
     shown = client.get(saved.headers["location"])
     assert "已保存。" in shown.text and 'value="湖南, 甘肃临泽"' in shown.text
     # A near miss is saved with its reading shown.
@@ -171,8 +225,16 @@ def test_an_unknown_region_names_the_field_and_saves_nothing(site):
     client = _admin(site)
     edit = client.get(f"/admin/subscribers/{sid}")
     before = _state(site.url, LI_HUNAN.email)
-    form = {"csrf_token": form_csrf(edit.text, f"/admin/subscribers/{sid}"), "list": "rural-weekly", "name": "改名",
-            "status": "unsubscribed", "regions": "湖南, 火星", "topic": ["industry"], "time_zone": "Asia/Shanghai", "locale": "zh-CN"}
+    form = {
+        "csrf_token": form_csrf(edit.text, f"/admin/subscribers/{sid}"),
+        "list": "rural-weekly",
+        "name": "改名",
+        "status": "unsubscribed",
+        "regions": "湖南, 火星",
+        "topic": ["industry"],
+        "time_zone": "Asia/Shanghai",
+        "locale": "zh-CN",
+    }
     refused = client.post(f"/admin/subscribers/{sid}", data=form)
     assert refused.status_code == 400 and 'id="error-regions"' in refused.text and "无法识别地区“火星”" in refused.text
     assert 'value="湖南, 火星"' in refused.text and 'value="改名"' in refused.text  # what was typed is kept
@@ -190,7 +252,7 @@ CSV_TEXT = (
     "email,name,regions,topics\n"
     "good.one@example.org,好一,湖南,产业发展\n"
     "not-an-email,坏地址,湖南,\n"
-    "good.two@example.org,好二,\"怀化, 全国\",\n"
+    'good.two@example.org,好二,"怀化, 全国",\n'
     "mars@example.org,火星人,火星,\n"
     "topic@example.org,栏目错,湖南,天文学\n"
 )
@@ -200,19 +262,30 @@ def test_import_reports_bad_lines_and_keeps_good_rows_confirmed_by_default(site)
     client = _admin(site)
     form = client.get(IMPORT)
     assert re.search(r'name="confirmed" value="1" id="i-confirmed" checked', form.text)  # as the CLI does
-    report = client.post(IMPORT, data={"csrf_token": form_csrf(form.text, IMPORT), "list": "rural-weekly", "confirmed": "1"},
-                         files={"file": ("people.csv", CSV_TEXT.encode(), "text/csv")})  # fmt: skip
+    report = client.post(
+        IMPORT,
+        data={"csrf_token": form_csrf(form.text, IMPORT), "list": "rural-weekly", "confirmed": "1"},
+        files={"file": ("people.csv", CSV_TEXT.encode(), "text/csv")},
+    )
     assert report.status_code == 200
     assert re.search(r'id="count-added">2<', report.text) and re.search(r'id="count-rejected">3<', report.text)
-    lines = {int(n): field for n, field in re.findall(r'<tr class="subs-problem error" data-line="(\d+)"><td class="num">\d+</td><td>(\w+)</td>', report.text)}
+    lines = {
+        int(n): field
+        for n, field in re.findall(
+            r'<tr class="subs-problem error" data-line="(\d+)"><td class="num">\d+</td><td>(\w+)</td>', report.text
+        )
+    }
     assert lines == {3: "email", 5: "regions", 6: "topics"}
     assert "火星" in report.text and "天文学" in report.text
     assert _state(site.url, "good.one@example.org")["status"] == "confirmed"
     assert _state(site.url, "good.two@example.org")["regions"] == ["431200", "000000"]
     assert _state(site.url, "mars@example.org") is None and _state(site.url, "topic@example.org") is None
     # Again, unticked: new rows wait for their confirmation; known ones are updated.
-    again = client.post(IMPORT, data={"csrf_token": form_csrf(report.text, IMPORT), "list": "rural-weekly"},
-                        files={"file": ("more.csv", b"\xef\xbb\xbfemail,name\nnew@example.org,\ngood.one@example.org,\n", "text/csv")})  # fmt: skip
+    again = client.post(
+        IMPORT,
+        data={"csrf_token": form_csrf(report.text, IMPORT), "list": "rural-weekly"},
+        files={"file": ("more.csv", b"\xef\xbb\xbfemail,name\nnew@example.org,\ngood.one@example.org,\n", "text/csv")},
+    )
     assert re.search(r'id="count-added">1<', again.text) and re.search(r'id="count-updated">1<', again.text)
     assert _state(site.url, "new@example.org")["status"] == "pending"
 
@@ -220,11 +293,15 @@ def test_import_reports_bad_lines_and_keeps_good_rows_confirmed_by_default(site)
 def test_import_refuses_what_is_not_a_csv_text(site):
     client = _admin(site)
     token = form_csrf(client.get(IMPORT).text, IMPORT)
-    binary = client.post(IMPORT, data={"csrf_token": token}, files={"file": ("x.csv", b"email\n\xff\xfe\x00bad", "text/csv")})
+    binary = client.post(
+        IMPORT, data={"csrf_token": token}, files={"file": ("x.csv", b"email\n\xff\xfe\x00bad", "text/csv")}
+    )
     assert binary.status_code == 400 and 'id="error-file"' in binary.text and "UTF-8" in binary.text
     missing = client.post(IMPORT, data={"csrf_token": token})
     assert missing.status_code == 400 and 'id="error-file"' in missing.text
-    no_email = client.post(IMPORT, data={"csrf_token": token}, files={"file": ("x.csv", "name\n甲\n".encode(), "text/csv")})
+    no_email = client.post(
+        IMPORT, data={"csrf_token": token}, files={"file": ("x.csv", "name\n甲\n".encode(), "text/csv")}
+    )
     assert no_email.status_code == 200 and "表头没有 email 列" in no_email.text
     with transaction(site.url) as session:
         assert session.scalar(select(func.count()).select_from(models.Subscriber)) == 0
@@ -239,11 +316,18 @@ def test_the_export_is_an_attachment_with_formulas_defused(site):
             upsert_subscription(session, ml, REGIONS, email=f"f{i}@example.org", name=name, status="confirmed")
     response = client.get("/admin/subscribers/export.csv")
     assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert re.fullmatch(r'attachment; filename="subscribers-rural-weekly-\d{4}-\d{2}-\d{2}\.csv"', response.headers["content-disposition"])
+    assert re.fullmatch(
+        r'attachment; filename="subscribers-rural-weekly-\d{4}-\d{2}-\d{2}\.csv"',
+        response.headers["content-disposition"],
+    )
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     names = {r["email"]: r["name"] for r in rows}
     assert names["f0@example.org"] == "'=cmd|' /C calc'!A0" and names["f1@example.org"] == "'+1+1"
-    assert names["f2@example.org"] == "'-2+3" and names["f3@example.org"] == "'@SUM(A1)" and names["f4@example.org"] == "'=1"  # names are stripped first
+    assert (
+        names["f2@example.org"] == "'-2+3"
+        and names["f3@example.org"] == "'@SUM(A1)"
+        and names["f4@example.org"] == "'=1"
+    )  # names are stripped first
     assert all(not v or v[0] not in "=+-@\t\r" for r in rows for v in r.values())
     assert {r["email"]: r["regions"] for r in rows}[LI_HUNAN.email] == "湖南"
     filtered = client.get("/admin/subscribers/export.csv", params={"region": "湖南"})
@@ -259,12 +343,18 @@ def test_names_are_escaped_on_the_list_and_edit_pages(site):
         for i, name in enumerate(XSS_NAMES):
             upsert_subscription(session, ml, REGIONS, email=f"x{i}@example.org", name=name)
         ids = dict(session.execute(select(models.Subscriber.email, models.Subscriber.id)).all())
-    pages = [client.get("/admin/subscribers"), client.get(f"/admin/subscribers/{ids['x0@example.org']}"),
-             client.get(f"/admin/subscribers/{ids['x1@example.org']}"), client.get("/admin/subscribers", params={"q": "<script>"})]  # fmt: skip
+    pages = [
+        client.get("/admin/subscribers"),
+        client.get(f"/admin/subscribers/{ids['x0@example.org']}"),
+        client.get(f"/admin/subscribers/{ids['x1@example.org']}"),
+        client.get("/admin/subscribers", params={"q": "<script>"}),
+    ]
     for page in pages:
         assert page.status_code == 200
         assert "<script>alert(1)" not in page.text and '" onmouseover="alert(2)' not in page.text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0].text and "&#34; onmouseover=&#34;alert(2)" in pages[0].text
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0].text and "&#34; onmouseover=&#34;alert(2)" in pages[0].text
+    )
     assert 'value="&#34; onmouseover=&#34;alert(2)"' in pages[2].text
     assert 'value="&lt;script&gt;"' in pages[3].text
 
@@ -273,10 +363,16 @@ def test_posts_without_csrf_are_refused_and_change_nothing(site):
     sid = _people(site.url, [LI_HUNAN])[LI_HUNAN.email]
     client = _admin(site)
     before = _state(site.url, LI_HUNAN.email)
-    edit = client.post(f"/admin/subscribers/{sid}", data={"name": "被篡改", "status": "unsubscribed", "regions": "全国"})
-    forged = client.post(f"/admin/subscribers/{sid}", data={"name": "被篡改", "status": "unsubscribed", "csrf_token": "forged"})
+    edit = client.post(
+        f"/admin/subscribers/{sid}", data={"name": "被篡改", "status": "unsubscribed", "regions": "全国"}
+    )
+    forged = client.post(
+        f"/admin/subscribers/{sid}", data={"name": "被篡改", "status": "unsubscribed", "csrf_token": "forged"}
+    )
     other_scope = form_csrf(client.get("/admin/suppressions").text, "/admin/suppressions")
-    cross = client.post(f"/admin/subscribers/{sid}", data={"name": "被篡改", "status": "unsubscribed", "csrf_token": other_scope})
+    cross = client.post(
+        f"/admin/subscribers/{sid}", data={"name": "被篡改", "status": "unsubscribed", "csrf_token": other_scope}
+    )
     upload = client.post(IMPORT, files={"file": ("a.csv", b"email\nsneaky@example.org\n", "text/csv")})
     suppress = client.post("/admin/suppressions", data={"email": LI_HUNAN.email, "reason": "x"})
     assert [r.status_code for r in (edit, forged, cross, upload, suppress)] == [403] * 5
@@ -307,7 +403,9 @@ def test_suppressed_addresses_are_listed_searched_removed_and_never_sent_to(site
     token = form_csrf(page.text, "/admin/suppressions")
     bad = client.post("/admin/suppressions", data={"email": "nope", "reason": "", "csrf_token": token})
     assert bad.status_code == 400 and 'id="error-email"' in bad.text and 'id="error-reason"' in bad.text
-    added = client.post("/admin/suppressions", data={"email": " LI.WEI@Example.CN ", "reason": "硬退信 550", "csrf_token": token})
+    added = client.post(
+        "/admin/suppressions", data={"email": " LI.WEI@Example.CN ", "reason": "硬退信 550", "csrf_token": token}
+    )
     assert added.status_code == 200 and "已加入屏蔽名单" in added.text  # after the redirect
     client.post("/admin/suppressions", data={"email": "other@example.org", "reason": "投诉", "csrf_token": token})
     found = client.get("/admin/suppressions", params={"q": "退信"})
@@ -318,7 +416,10 @@ def test_suppressed_addresses_are_listed_searched_removed_and_never_sent_to(site
     with transaction(site.url) as session:
         row_id = session.scalar(select(models.Suppression.id).where(models.Suppression.email == "other@example.org"))
     page = client.get("/admin/suppressions")
-    removed = client.post(f"/admin/suppressions/{row_id}/delete", data={"csrf_token": form_csrf(page.text, f"/admin/suppressions/{row_id}/delete")})
+    removed = client.post(
+        f"/admin/suppressions/{row_id}/delete",
+        data={"csrf_token": form_csrf(page.text, f"/admin/suppressions/{row_id}/delete")},
+    )
     assert removed.status_code == 200 and "已移出屏蔽名单" in removed.text
     with transaction(site.url) as session:
         assert session.scalars(select(models.Suppression.email)).all() == [LI_HUNAN.email]
@@ -329,9 +430,11 @@ def test_every_page_reads_in_english(site):
     sid = _people(site.url, [LI_HUNAN])[LI_HUNAN.email]
     client = _admin(site)
     expected = {
-        "/admin/subscribers": "Matching subscribers: 1", f"/admin/subscribers/{sid}": "Edit subscriber",
-        IMPORT: "Mark rows without a status as confirmed", "/admin/suppressions": "Addresses: 0",
-    }  # fmt: skip
+        "/admin/subscribers": "Matching subscribers: 1",
+        f"/admin/subscribers/{sid}": "Edit subscriber",
+        IMPORT: "Mark rows without a status as confirmed",
+        "/admin/suppressions": "Addresses: 0",
+    }
     for path, words in expected.items():
         page = client.get(path, params={"lang": "en"})
         assert page.status_code == 200 and words in page.text, path

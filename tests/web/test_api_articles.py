@@ -10,8 +10,15 @@ from webutil import add_staff, api_token
 from digest.storage import models
 from digest.storage.db import transaction
 
-GOOD = {"title": "稻田里养起了小龙虾", "body": "<p>稻虾共作让一块田有两份收入。</p>", "topic": "产业发展",
-        "regions": ["湖北潜江"], "published": "2026-11-17", "source": "县融媒体中心", "url": "https://example.org/a"}  # fmt: skip
+GOOD = {
+    "title": "稻田里养起了小龙虾",
+    "body": "<p>稻虾共作让一块田有两份收入。</p>",
+    "topic": "产业发展",
+    "regions": ["湖北潜江"],
+    "published": "2026-11-17",
+    "source": "县融媒体中心",
+    "url": "https://example.org/a",
+}
 
 
 @pytest.fixture
@@ -29,8 +36,14 @@ def _count(url) -> int:
 def _row(url, article_id):
     with transaction(url) as session:
         row = session.get(models.Article, article_id)
-        return {"title": row.title, "hidden": row.hidden, "codes": sorted(r.region_code for r in row.regions),
-                "label": row.region_label, "topic": row.topic.slug, "body": row.body_html}  # fmt: skip
+        return {
+            "title": row.title,
+            "hidden": row.hidden,
+            "codes": sorted(r.region_code for r in row.regions),
+            "label": row.region_label,
+            "topic": row.topic.slug,
+            "body": row.body_html,
+        }
 
 
 def test_filters_and_paging(api):
@@ -42,7 +55,9 @@ def test_filters_and_paging(api):
     item = page["items"][0]
     assert item["regions"][0]["name"].startswith("湖南省") and item["list"] == "rural-weekly"
     assert api.get("/api/v1/articles", params={"topic": "industry", "week": "2026-11-22"}).json()["total"] == 4
-    assert api.get("/api/v1/articles", params={"q": "金银花"}).json()["items"][0]["title"] == "金银花产业带动山区农户增收"
+    assert (
+        api.get("/api/v1/articles", params={"q": "金银花"}).json()["items"][0]["title"] == "金银花产业带动山区农户增收"
+    )
 
 
 def test_post_one_article_then_a_batch_keeping_the_good_ones(api, site):
@@ -76,8 +91,11 @@ def test_a_batch_with_nothing_usable_is_422_and_stores_nothing(api, site):
 
 
 def test_unsafe_html_is_sanitised_on_the_way_in(api, site):
-    evil = dict(GOOD, title="<script>alert(1)</script>标题",
-                body='<p>正文<script>alert(2)</script><img src="x" onerror="alert(3)"><a href="javascript:alert(4)">链</a></p>')  # fmt: skip
+    evil = dict(
+        GOOD,
+        title="<script>alert(1)</script>标题",
+        body='<p>正文<script>alert(2)</script><img src="x" onerror="alert(3)"><a href="javascript:alert(4)">链</a></p>',
+    )
     [created] = api.post("/api/v1/articles", json=evil).json()["created"]
     stored = _row(site.url, created)
     for bad in ("<script", "onerror", "javascript:", "alert("):
@@ -98,7 +116,9 @@ def test_patch_retags_and_hides_and_delete_hides(api, site):
 
 def test_a_patch_with_one_bad_field_changes_nothing(api, site):
     before = _row(site.url, 9)
-    response = api.patch("/api/v1/articles/9", json={"title": "新标题", "regions": ["火星基地"], "published": "yesterday"})
+    response = api.patch(
+        "/api/v1/articles/9", json={"title": "新标题", "regions": ["火星基地"], "published": "yesterday"}
+    )
     assert response.status_code == 422
     assert {tuple(d["loc"]) for d in response.json()["detail"]} == {("body", "regions"), ("body", "published")}
     assert _row(site.url, 9) == before
@@ -144,9 +164,19 @@ def test_malformed_posts_answer_4xx_and_store_nothing(api, site, body):
 
 def test_malformed_patches_ids_and_queries_answer_4xx(api, site):
     before = _row(site.url, 9)
-    for body in ({"hidden": "yes"}, {"title": ""}, {"title": None}, {"regions": "火星"}, {"topic": "x"},
-                 {"published": "2026-99-99"}, {"url": "javascript:x"}, {"body": "<script>x</script>"},
-                 {"nope": 1}, [], "x"):  # fmt: skip
+    for body in (
+        {"hidden": "yes"},
+        {"title": ""},
+        {"title": None},
+        {"regions": "火星"},
+        {"topic": "x"},
+        {"published": "2026-99-99"},
+        {"url": "javascript:x"},
+        {"body": "<script>x</script>"},
+        {"nope": 1},
+        [],
+        "x",
+    ):
         response = api.patch("/api/v1/articles/9", json=body)
         assert 400 <= response.status_code < 500, (body, response.text)
     assert _row(site.url, 9) == before
@@ -154,7 +184,15 @@ def test_malformed_patches_ids_and_queries_answer_4xx(api, site):
         for method in (api.get, api.delete):
             assert method(f"/api/v1/articles/{bad}").status_code == 422, bad
     assert api.get("/api/v1/articles/999999").status_code == 404
-    for params in ({"limit": 0}, {"limit": 1000}, {"offset": -1}, {"week": "2026-02-30"}, {"hidden": "maybe"},
-                   {"region": "火星"}, {"topic": "nope"}, {"list": "x" * 100}):  # fmt: skip
+    for params in (
+        {"limit": 0},
+        {"limit": 1000},
+        {"offset": -1},
+        {"week": "2026-02-30"},
+        {"hidden": "maybe"},
+        {"region": "火星"},
+        {"topic": "nope"},
+        {"list": "x" * 100},
+    ):
         assert api.get("/api/v1/articles", params=params).status_code == 422, params
     assert api.get("/api/v1/articles", params={"list": "nope"}).status_code == 404

@@ -1,4 +1,5 @@
-"""/api/v1/issues: plan, list, steer, log, preview, test send; malformed input is 4xx naming the field (SQLite and PostgreSQL)."""
+"""/api/v1/issues: plan, list, steer, log, preview, test send; malformed input is 4xx naming the field
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,16 @@ def api(site):
     with transaction(site.url) as session:
         ml = ensure_default_list(session)
         for p in ALL:
-            upsert_subscription(session, ml, REGIONS, email=p.email, name=p.name, region_labels=p.regions,
-                                topic_labels=p.topics, status="confirmed")
+            upsert_subscription(
+                session,
+                ml,
+                REGIONS,
+                email=p.email,
+                name=p.name,
+                region_labels=p.regions,
+                topic_labels=p.topics,
+                status="confirmed",
+            )
     return site
 
 
@@ -45,7 +54,12 @@ def test_plan_list_and_read_issues(api):
     created = client.post("/api/v1/issues", json={"period_end": "2026-11-22", "list": "rural-weekly"})
     assert created.status_code == 201
     issue = created.json()
-    assert (issue["number"], issue["period_start"], issue["status"], issue["counts"]) == (1, "2026-11-16", "planned", {})
+    assert (issue["number"], issue["period_start"], issue["status"], issue["counts"]) == (
+        1,
+        "2026-11-16",
+        "planned",
+        {},
+    )
     again = client.post("/api/v1/issues", json={"period_end": "2026-11-22"})
     assert again.status_code == 200 and again.json()["id"] == issue["id"]
     second = _plan(client, "2026-11-29")
@@ -67,7 +81,10 @@ def test_pause_resume_cancel_and_409_with_the_reason(api):
         enqueue_deliveries(session, session.get(models.Issue, issue_id))
     assert client.post(f"/api/v1/issues/{issue_id}/pause").json()["status"] == "paused"
     wrong = client.post(f"/api/v1/issues/{issue_id}/pause")
-    assert wrong.status_code == 409 and wrong.json()["detail"] == "issue 1 is paused: only a planned or sending issue pauses"
+    assert (
+        wrong.status_code == 409
+        and wrong.json()["detail"] == "issue 1 is paused: only a planned or sending issue pauses"
+    )
     assert client.post(f"/api/v1/issues/{issue_id}/resume").json()["status"] == "sending"
     cancelled = client.post(f"/api/v1/issues/{issue_id}/cancel").json()
     assert cancelled["status"] == "cancelled" and cancelled["counts"] == {"skipped": 6}
@@ -83,16 +100,24 @@ def test_the_delivery_log_filters_and_pages(api):
     issue_id = _plan(client)["id"]
     with transaction(api.url) as session:
         enqueue_deliveries(session, session.get(models.Issue, issue_id))
-        row = session.scalar(select(models.Delivery).join(models.Subscriber)
-                             .where(models.Subscriber.email == LI_HUNAN.email))
+        row = session.scalar(
+            select(models.Delivery).join(models.Subscriber).where(models.Subscriber.email == LI_HUNAN.email)
+        )
         row.status, row.attempts, row.last_error = "failed", 5, "550 5.1.1 no such user"
     log = client.get(f"/api/v1/issues/{issue_id}/deliveries").json()
     assert log["total"] == 6 and {d["email"] for d in log["items"]} == {p.email for p in ALL}
     failed = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"status": "failed"}).json()
     assert failed["total"] == 1
     assert failed["items"][0] | {"sent_at": None} == {
-        "email": LI_HUNAN.email, "name": "李伟", "status": "failed", "attempts": 5, "articles": 0, "reason": None,
-        "last_error": "550 5.1.1 no such user", "sent_at": None, "message_id": None,
+        "email": LI_HUNAN.email,
+        "name": "李伟",
+        "status": "failed",
+        "attempts": 5,
+        "articles": 0,
+        "reason": None,
+        "last_error": "550 5.1.1 no such user",
+        "sent_at": None,
+        "message_id": None,
     }
     paged = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"limit": 4, "offset": 4}).json()
     assert len(paged["items"]) == 2 and paged["total"] == 6
@@ -105,7 +130,9 @@ def test_a_preview_lists_the_articles_in_and_out_with_reasons(api):
     assert preview["article_count"] == 3 and preview["skip"] is None
     assert preview["subject"] == "乡村振兴周报 第1期 · 2026年11月22日（3篇）"
     assert [a["title"] for a in preview["included"]] == [
-        "沅陵县创办全国首家乡村振兴金融服务组织", "金银花产业带动山区农户增收", "指导农村改厕工作 打造群众满意工程",
+        "沅陵县创办全国首家乡村振兴金融服务组织",
+        "金银花产业带动山区农户增收",
+        "指导农村改厕工作 打造群众满意工程",
     ]
     assert preview["included"][0]["reason"] == "湖南怀化 lies inside picked 湖南"
     assert preview["included"][0]["reason_kind"] == "inside"

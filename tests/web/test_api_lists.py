@@ -20,14 +20,29 @@ def _auth(site, staff) -> dict:
 def _state(url):
     with transaction(url) as session:
         ml = ensure_default_list(session)
-        return (ml.name, ml.send_weekday, ml.send_time, ml.time_zone, ml.schedule_enabled, ml.rate_limit,
-                ml.credits, ml.masthead, ml.reply_to, [(t.slug, t.name) for t in ml.topics])  # fmt: skip
+        return (
+            ml.name,
+            ml.send_weekday,
+            ml.send_time,
+            ml.time_zone,
+            ml.schedule_enabled,
+            ml.rate_limit,
+            ml.credits,
+            ml.masthead,
+            ml.reply_to,
+            [(t.slug, t.name) for t in ml.topics],
+        )
 
 
 def test_read_one_list(site):
     body = site.client.get(URL, headers=_auth(site, SUN_EDITOR)).json()
     assert body["slug"] == "rural-weekly" and body["schedule"] == {
-        "weekday": "monday", "time": "08:00", "time_zone": "Asia/Shanghai", "enabled": True, "rate_limit": None}  # fmt: skip
+        "weekday": "monday",
+        "time": "08:00",
+        "time_zone": "Asia/Shanghai",
+        "enabled": True,
+        "rate_limit": None,
+    }
     assert body["subscribers"] == {"pending": 0, "confirmed": 0, "unsubscribed": 0}
     assert [t["name"] for t in body["topics"]][:2] == ["宏观形势", "脱贫攻坚"]
     assert site.client.get("/api/v1/lists/nope", headers=_auth(site, ZHOU_ADMIN)).status_code == 404
@@ -38,16 +53,34 @@ def test_an_admin_patches_schedule_branding_and_topics(site):
     topics = site.client.get(URL, headers=headers).json()["topics"]
     topics[0], topics[1] = topics[1], topics[0]
     topics[2]["name"] = "产业振兴"
-    response = site.client.patch(URL, headers=headers, json={
-        "weekday": "saturday", "time": "07:05", "time_zone": "America/New_York", "schedule_enabled": False,
-        "rate_limit": 3.5, "masthead": "周报", "reply_to": "desk@example.org",
-        "credits": [{"label": "制作", "value": "编辑部"}, {"label": "审核", "value": "周明"}],
-        "topics": topics + [{"slug": "culture", "name": "乡风文明"}],
-    })  # fmt: skip
+    response = site.client.patch(
+        URL,
+        headers=headers,
+        json={
+            "weekday": "saturday",
+            "time": "07:05",
+            "time_zone": "America/New_York",
+            "schedule_enabled": False,
+            "rate_limit": 3.5,
+            "masthead": "周报",
+            "reply_to": "desk@example.org",
+            "credits": [{"label": "制作", "value": "编辑部"}, {"label": "审核", "value": "周明"}],
+            "topics": [*topics, {"slug": "culture", "name": "乡风文明"}],
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.json()["branding"]["credits"][1] == {"label": "审核", "value": "周明"}
     _, *rest, topics_now = _state(site.url)
-    assert rest == [5, "07:05", "America/New_York", False, 3.5, [["制作", "编辑部"], ["审核", "周明"]], "周报", "desk@example.org"]
+    assert rest == [
+        5,
+        "07:05",
+        "America/New_York",
+        False,
+        3.5,
+        [["制作", "编辑部"], ["审核", "周明"]],
+        "周报",
+        "desk@example.org",
+    ]
     assert topics_now[:3] == [("poverty-alleviation", "脱贫攻坚"), ("macro", "宏观形势"), ("industry", "产业振兴")]
     assert topics_now[-1] == ("culture", "乡风文明")
     assert site.client.patch(URL, headers=headers, json={"weekday": 2}).json()["schedule"]["weekday"] == "wednesday"

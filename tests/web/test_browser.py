@@ -85,8 +85,13 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
         assert sub.status == "confirmed"
         assert set(sub.region_codes) == {"620723", "431200"} and sub.topic_slugs == ["industry"]
         digest, rendered = preview_digest(
-            session, ensure_default_list(session), "reader@example.org", PERIOD_END,
-            server.settings, load_regions(), make_environment(),
+            session,
+            ensure_default_list(session),
+            "reader@example.org",
+            PERIOD_END,
+            server.settings,
+            load_regions(),
+            make_environment(),
         )
     regions = load_regions()
     articles = [a for s in digest.sections for a in s.articles]

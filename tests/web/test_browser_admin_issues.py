@@ -34,8 +34,16 @@ def server(sqlite_url, tmp_path, smtp_server):
         with transaction(sqlite_url) as session:
             ml = ensure_default_list(session)
             for p in ALL:
-                upsert_subscription(session, ml, regions, email=p.email, name=p.name, region_labels=p.regions,
-                                    topic_labels=p.topics, status="confirmed")
+                upsert_subscription(
+                    session,
+                    ml,
+                    regions,
+                    email=p.email,
+                    name=p.name,
+                    region_labels=p.regions,
+                    topic_labels=p.topics,
+                    status="confirmed",
+                )
             issue = plan_issue(session, ml, PERIOD_END)
             start_issue(session, issue)
             issue_id = issue.id
@@ -110,7 +118,11 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
     msg, text, html = parse_mail(received.data)
     assert msg["Subject"] == "[测试] 乡村振兴周报 第1期 · 2026年11月22日（3篇）"
     assert msg["To"] == f"李伟 <{TEST_TO}>" and msg["X-Digest-Test"] == "yes"
-    for title in ("沅陵县创办全国首家乡村振兴金融服务组织", "金银花产业带动山区农户增收", "指导农村改厕工作 打造群众满意工程"):
+    for title in (
+        "沅陵县创办全国首家乡村振兴金融服务组织",
+        "金银花产业带动山区农户增收",
+        "指导农村改厕工作 打造群众满意工程",
+    ):
         assert title in text and title in html
     assert "部署全面推进乡村振兴工作" not in text
     shot(page, "admin-issue-test-sent")
@@ -119,8 +131,9 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
 
 
 def test_the_issue_pages_work_on_a_phone_without_javascript(browser, server):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  locale="en-US")
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
+    )
     page = context.new_page()
     page.goto(f"{server.base}/admin/login")
     page.fill("#email", SUN_EDITOR.email)

@@ -19,9 +19,9 @@ from digest.storage.db import transaction
 
 PEOPLE_CSV = (
     "email,name,regions,topics,status\n"
-    "tian.ye@example.cn,田野,\"湖南, 怀化\",产业发展,\n"
+    'tian.ye@example.cn,田野,"湖南, 怀化",产业发展,\n'
     "broken-address,无效邮箱,全国,,\n"
-    "he.liu@example.cn,何柳,甘肃临泽,\"公共服务, 基层治理\",pending\n"
+    'he.liu@example.cn,何柳,甘肃临泽,"公共服务, 基层治理",pending\n'
     "xing.kong@example.cn,星空,火星,,\n"
     "shan.lin@example.cn,山林,西藏,天文观测,\n"
     "nong.jia@example.cn,农家,全国,,\n"
@@ -46,9 +46,13 @@ def _sign_in(page, base: str, next_path: str) -> None:
 def _subscription(url: str, email: str):
     with transaction(url) as session:
         row = session.execute(
-            select(models.Subscriber, models.Subscription).join(models.Subscription).where(models.Subscriber.email == email)
+            select(models.Subscriber, models.Subscription)
+            .join(models.Subscription)
+            .where(models.Subscriber.email == email)
         ).first()
-        return None if row is None else (row[0].name, row[1].status, list(row[1].region_codes), list(row[1].topic_slugs))
+        return (
+            None if row is None else (row[0].name, row[1].status, list(row[1].region_codes), list(row[1].topic_slugs))
+        )
 
 
 def test_an_admin_imports_finds_and_edits_a_subscriber(browser, server):
@@ -68,17 +72,17 @@ def test_an_admin_imports_finds_and_edits_a_subscriber(browser, server):
     report = page.locator("#import-report")
     report.wait_for()
     assert page.locator("#count-added").inner_text() == "3" and page.locator("#count-rejected").inner_text() == "3"
-    bad = {
-        row.get_attribute("data-line"): row.inner_text()
-        for row in page.locator("tr.subs-problem.error").all()
-    }  # fmt: skip
+    bad = {row.get_attribute("data-line"): row.inner_text() for row in page.locator("tr.subs-problem.error").all()}
     assert set(bad) == {"3", "5", "6"}
     assert "email" in bad["3"] and "火星" in bad["5"] and "天文观测" in bad["6"]
     shot(page, "admin-subscribers-import-report")
 
     assert _subscription(server.url, "tian.ye@example.cn") == ("田野", "confirmed", ["430000", "431200"], ["industry"])
     assert _subscription(server.url, "he.liu@example.cn")[1] == "pending"
-    assert _subscription(server.url, "xing.kong@example.cn") is None and _subscription(server.url, "shan.lin@example.cn") is None
+    assert (
+        _subscription(server.url, "xing.kong@example.cn") is None
+        and _subscription(server.url, "shan.lin@example.cn") is None
+    )
 
     page.click("nav.subs-tabs >> text=订阅者列表")
     page.fill("#f-q", "田野")
@@ -115,14 +119,19 @@ def test_an_admin_imports_finds_and_edits_a_subscriber(browser, server):
     assert page.input_value("#s-regions") == "甘肃临泽, 全国"
     shot(page, "admin-subscribers-edit")
     assert _subscription(server.url, "tian.ye@example.cn") == (
-        "田野（临泽）", "confirmed", ["620723", "000000"], ["macro", "public-services"]
-    )  # fmt: skip
+        "田野（临泽）",
+        "confirmed",
+        ["620723", "000000"],
+        ["macro", "public-services"],
+    )
     assert errors == [] and broken == []
     context.close()
 
 
 def test_the_list_works_on_a_phone_without_javascript(browser, server):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US")
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
+    )
     page = context.new_page()
     _sign_in(page, server.base, "/admin/subscribers")
     page.wait_for_selector("h1:has-text('Subscribers')")

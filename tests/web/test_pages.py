@@ -35,8 +35,14 @@ def _subscription(url: str, address: str) -> models.Subscription | None:
 def _add(url: str, address: str, *, name: str = "", regions=(), topics=(), status: str = "confirmed") -> int:
     with transaction(url) as session:
         sub, _, _ = upsert_subscription(
-            session, ensure_default_list(session), load_regions(), email=address, name=name,
-            region_labels=regions, topic_labels=topics, status=status,
+            session,
+            ensure_default_list(session),
+            load_regions(),
+            email=address,
+            name=name,
+            region_labels=regions,
+            topic_labels=topics,
+            status=status,
         )
         return sub.subscriber_id
 
@@ -63,7 +69,10 @@ def test_the_form_ticks_national_and_lists_topics_in_section_order(site):
     assert page.status_code == 200
     html = page.text
     assert 'value="000000" checked' in html
-    positions = [html.index(f'value="{slug}"') for slug in ("macro", "poverty-alleviation", "industry", "living-environment", "governance", "public-services")]
+    positions = [
+        html.index(f'value="{slug}"')
+        for slug in ("macro", "poverty-alleviation", "industry", "living-environment", "governance", "public-services")
+    ]
     assert positions == sorted(positions)
     assert '<option value="Asia/Shanghai" selected>' in html
     assert 'value="620723"' in html  # 临泽, three levels down
@@ -71,7 +80,9 @@ def test_the_form_ticks_national_and_lists_topics_in_section_order(site):
 
 
 def test_subscribe_mails_a_link_that_confirms_once_and_for_all(site):
-    response = _subscribe(site.client, "new.reader@example.org", name="新读者", region=["620723", "430000"], topic=["industry"])
+    response = _subscribe(
+        site.client, "new.reader@example.org", name="新读者", region=["620723", "430000"], topic=["industry"]
+    )
     assert response.status_code == 200
     sub = _subscription(site.url, "new.reader@example.org")
     assert sub.status == "pending" and sub.region_codes == ["620723", "430000"] and sub.topic_slugs == ["industry"]
@@ -97,7 +108,10 @@ def test_the_answer_is_the_same_for_new_pending_and_confirmed_addresses(site):
     new = _subscribe(site.new_client(), "fresh@example.org", name="Mallory", region=["540000"])
     pending = _subscribe(site.new_client(), "fresh@example.org", name="Mallory", region=["540000"])
     assert known.status_code == new.status_code == pending.status_code == 200
-    strip = lambda r: r.text.replace("known@example.org", "X").replace("fresh@example.org", "X")
+
+    def strip(r):
+        return r.text.replace("known@example.org", "X").replace("fresh@example.org", "X")
+
     assert strip(known) == strip(new) == strip(pending)
 
     # The confirmed subscriber's picks and name are untouched; they get a note, not a confirmation.
@@ -208,10 +222,19 @@ def test_preferences_change_picks_pause_and_leave(site):
     path = "/p/" + sign_token(secret, "preferences", subscriber_id, LIST)
     page = site.client.get(path)
     token = csrf_from(page.text)
-    saved = site.client.post(path, data={
-        "action": "save", "name": "读者", "region": ["431200", "000000"], "topic": ["public-services", "industry"],
-        "time_zone": "Europe/Berlin", "locale": "en", "csrf_token": token,
-    }, follow_redirects=False)
+    saved = site.client.post(
+        path,
+        data={
+            "action": "save",
+            "name": "读者",
+            "region": ["431200", "000000"],
+            "topic": ["public-services", "industry"],
+            "time_zone": "Europe/Berlin",
+            "locale": "en",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
     sub = _subscription(site.url, "reader@example.org")
     assert sub.region_codes == ["431200", "000000"] and sub.topic_slugs == ["industry", "public-services"]

@@ -105,7 +105,9 @@ def _parser_problems() -> list[Problem]:
     found += parse_csv(header + 'a,"' + "x" * 200_000 + '",t,r,2026-11-20\n' + "a,b,c,d,2026-11-20,extra\n").problems
     found += parse_newsletter(NEWSLETTER, "issue.txt").problems
     found += parse_newsletter("前言。\n湖南 | 标题在前\n正文。\n", "issue.txt").problems
-    found += parse_newsletter("湖南 | 目录项\n宏观形势\n湖南 | 目录项\n宏观形势\n湖南 | 目录项\n正文。\n", "issue.txt").problems
+    found += parse_newsletter(
+        "湖南 | 目录项\n宏观形势\n湖南 | 目录项\n宏观形势\n湖南 | 目录项\n正文。\n", "issue.txt"
+    ).problems
     return found
 
 
@@ -119,26 +121,37 @@ def _service_problems(url: str) -> list[Problem]:
         ml = ensure_default_list(session)
         topic = ml.topics[0].name
         upsert_subscription(session, ml, REGIONS, email="left@example.cn", status="unsubscribed")
-        articles = "\n".join([
-            _record(title="未知栏目", topic="不存在的栏目"),
-            _record(title="未知地区", topic=topic, regions=["火星"]),
-            _record(title="部分地区", topic=topic, regions=["江苏沐阳", "火星"]),
-        ])  # fmt: skip
-        stored = store_articles(session, ml, parse_jsonl(articles, "week.jsonl"), REGIONS, source="week.jsonl", published=WHEN)
-        rows = "\n".join([
-            "email,name,regions,topics,status",
-            "a@example.cn,甲,湖南,,confirmed,extra",
-            ",乙,湖南,,",
-            "not-an-address,丙,湖南,,",
-            "d@example.cn,丁,湖南,,maybe",
-            "e@example.cn,戊,湖南,不存在的栏目,",
-            "f@example.cn,己,火星,,",
-            "g@example.cn,庚,江苏沐阳,,",
-            "left@example.cn,辛,湖南,,",
-        ])  # fmt: skip
+        articles = "\n".join(
+            [
+                _record(title="未知栏目", topic="不存在的栏目"),
+                _record(title="未知地区", topic=topic, regions=["火星"]),
+                _record(title="部分地区", topic=topic, regions=["江苏沐阳", "火星"]),
+            ]
+        )
+        stored = store_articles(
+            session, ml, parse_jsonl(articles, "week.jsonl"), REGIONS, source="week.jsonl", published=WHEN
+        )
+        rows = "\n".join(
+            [
+                "email,name,regions,topics,status",
+                "a@example.cn,甲,湖南,,confirmed,extra",
+                ",乙,湖南,,",
+                "not-an-address,丙,湖南,,",
+                "d@example.cn,丁,湖南,,maybe",
+                "e@example.cn,戊,湖南,不存在的栏目,",
+                "f@example.cn,己,火星,,",
+                "g@example.cn,庚,江苏沐阳,,",
+                "left@example.cn,辛,湖南,,",
+            ]
+        )
         imported = import_subscribers_csv(session, ml, REGIONS, rows, source="people.csv")
         no_email = import_subscribers_csv(session, ml, REGIONS, "name\n甲\n", source="people.csv")
-        api = add_articles(session, ml, [json.loads(_record(topic="不存在的栏目")), json.loads(_record(topic=topic, regions=["火星"]))], REGIONS)
+        api = add_articles(
+            session,
+            ml,
+            [json.loads(_record(topic="不存在的栏目")), json.loads(_record(topic=topic, regions=["火星"]))],
+            REGIONS,
+        )
         return stored.problems + imported.problems + no_email.problems + [p for o in api for p in o.problems]
 
 
@@ -174,7 +187,9 @@ def test_a_problem_without_a_code_falls_back_to_its_english_message():
 
 def test_problem_params_keep_problems_hashable():
     one = Problem("m", code="field_missing", params={"field": "title"})
-    assert one.params == (("field", "title"),) and hash(one) == hash(Problem("m", code="field_missing", params=(("field", "title"),)))
+    assert one.params == (("field", "title"),) and hash(one) == hash(
+        Problem("m", code="field_missing", params=(("field", "title"),))
+    )
 
 
 def _calls(name: str):

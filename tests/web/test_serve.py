@@ -12,13 +12,20 @@ from smtpserver import free_port
 
 
 def test_digest_serve_answers_on_its_port(tmp_path):
-    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}", "DIGEST_OUTBOX": str(tmp_path / "outbox")}
+    env = {
+        **os.environ,
+        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}",
+        "DIGEST_OUTBOX": str(tmp_path / "outbox"),
+    }
     env.pop("DIGEST_SMTP_URL", None)
     subprocess.run([sys.executable, "-m", "digest.cli", "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "digest.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30

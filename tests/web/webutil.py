@@ -59,7 +59,6 @@ class Site:
         return TestClient(self.client.app)
 
 
-
 def add_staff(url: str, staff) -> None:
     from digest.services.admins import create_admin
 

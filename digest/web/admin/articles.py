@@ -90,20 +90,33 @@ def articles(
                 errors["week"] = FieldError("art_err_bad_date", {"value": week.strip()})
         try:
             query = article_query(
-                ml, web.regions, week=week_day, topic=topic, region=region, text=q,
+                ml,
+                web.regions,
+                week=week_day,
+                topic=topic,
+                region=region,
+                text=q,
                 hidden={"visible": False, "hidden": True}.get(hidden),
-            )  # fmt: skip
+            )
         except Invalid as exc:
             errors.update(exc.errors)
         rows, total = [], 0
         if not errors:
-            found, total = search_articles(session, ml, web.regions, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            found, total = search_articles(
+                session, ml, web.regions, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            )
             rows = [_row(web, ml, a) for a in found]
         context = {
-            "ml": ml, "lists": list_choices(session), "topics": [(t.slug, t.name) for t in ml.topics],
+            "ml": ml,
+            "lists": list_choices(session),
+            "topics": [(t.slug, t.name) for t in ml.topics],
             "filters": {"list": ml.slug, "week": week, "topic": topic, "region": region, "q": q, "hidden": hidden},
-            "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "errors": errors,
-        }  # fmt: skip
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "errors": errors,
+        }
     return admin_page(request, "articles.html", admin=admin, status=400 if errors else 200, **context)
 
 
@@ -112,8 +125,18 @@ def upload_form(request: Request, admin: SignedIn, list: Annotated[str, Query(ma
     with web_of(request).factory.begin() as session:
         ml = list_or_404(session, list)
         lists = list_choices(session)
-    return admin_page(request, "articles_upload.html", admin=admin, ml_slug=ml.slug, lists=lists, formats=FORMATS,
-                      form={"fmt": "auto", "published": ""}, errors={}, report=None, fatal=None)  # fmt: skip
+    return admin_page(
+        request,
+        "articles_upload.html",
+        admin=admin,
+        ml_slug=ml.slug,
+        lists=lists,
+        formats=FORMATS,
+        form={"fmt": "auto", "published": ""},
+        errors={},
+        report=None,
+        fatal=None,
+    )
 
 
 @router.post("/articles/upload")
@@ -158,9 +181,21 @@ def upload(
     form = {"fmt": fmt, "published": published}
     # One article can carry several errors (each unknown label, then "not stored"): count articles.
     rejected = len({(p.source, p.line) for p in report.problems if p.severity == "error"}) if report else 0
-    return admin_page(request, "articles_upload.html", admin=admin, status=status, ml_slug=ml.slug, lists=lists,
-                      formats=FORMATS, form=form, errors=errors, report=report, rejected=rejected, fatal=fatal,
-                      file_name=name)  # fmt: skip
+    return admin_page(
+        request,
+        "articles_upload.html",
+        admin=admin,
+        status=status,
+        ml_slug=ml.slug,
+        lists=lists,
+        formats=FORMATS,
+        form=form,
+        errors=errors,
+        report=report,
+        rejected=rejected,
+        fatal=fatal,
+        file_name=name,
+    )
 
 
 def _edit_context(web, session, article: models.Article, form: dict | None = None) -> dict:
@@ -188,7 +223,9 @@ def _edit_context(web, session, article: models.Article, form: dict | None = Non
 
 
 @router.get("/articles/{article_id}")
-def edit_form(request: Request, admin: SignedIn, article_id: ArticleId, done: Annotated[str, Query(max_length=20)] = ""):
+def edit_form(
+    request: Request, admin: SignedIn, article_id: ArticleId, done: Annotated[str, Query(max_length=20)] = ""
+):
     web = web_of(request)
     with web.factory.begin() as session:
         article = _article(session, article_id)
@@ -221,7 +258,15 @@ def save(
 ):
     web = web_of(request)
     web.check_csrf(request, csrf_token, f"art-edit-{article_id}")
-    form = {"title": title, "body": body, "source": source, "url": url, "published": published, "regions": regions, "topic": topic}
+    form = {
+        "title": title,
+        "body": body,
+        "source": source,
+        "url": url,
+        "published": published,
+        "regions": regions,
+        "topic": topic,
+    }
     errors: dict[str, FieldError] = {}
     warnings: list[str] = []
     notice = None
@@ -239,8 +284,16 @@ def save(
                 notice = "art_notice_saved"
         context = _edit_context(web, session, article, None if notice else form)
     status = 400 if errors else 200
-    return admin_page(request, "articles_edit.html", admin=admin, status=status, errors=errors, warnings=warnings,
-                      notice=notice, **context)  # fmt: skip
+    return admin_page(
+        request,
+        "articles_edit.html",
+        admin=admin,
+        status=status,
+        errors=errors,
+        warnings=warnings,
+        notice=notice,
+        **context,
+    )
 
 
 @router.post("/articles/{article_id}/visibility")

@@ -111,12 +111,22 @@ def login(
     web.check_csrf(request, csrf_token, "admin-login")
     client = request.client.host if request.client else "?"
     if not web.login_limiter.hit(client):
-        return admin_page(request, "login.html", admin=None, status=429, next=_safe_next(next), error="rate_limited", email=email)
+        return admin_page(
+            request, "login.html", admin=None, status=429, next=_safe_next(next), error="rate_limited", email=email
+        )
     with web.factory.begin() as session:
         user = authenticate(session, email, password)
         secret = start_session(session, user) if user else None
     if secret is None:
-        return admin_page(request, "login.html", admin=None, status=401, next=_safe_next(next), error="admin_login_failed", email=email)
+        return admin_page(
+            request,
+            "login.html",
+            admin=None,
+            status=401,
+            next=_safe_next(next),
+            error="admin_login_failed",
+            email=email,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_session_cookie(request, response, secret)
     return response
@@ -150,7 +160,9 @@ def change_password(
     web = request.app.state.web
     web.check_csrf(request, csrf_token, "admin-password")
     if new != repeat:
-        return admin_page(request, "password.html", admin=admin, status=400, error="admin_password_mismatch", notice=None)
+        return admin_page(
+            request, "password.html", admin=admin, status=400, error="admin_password_mismatch", notice=None
+        )
     with web.factory.begin() as session:
         if authenticate(session, admin.email, current) is None:
             error = "admin_password_wrong"

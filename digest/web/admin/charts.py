@@ -58,8 +58,9 @@ def _scale(ticks: list[int], height: int):
     return lambda v: round(bottom - (bottom - top) * v / span, 1)
 
 
-def line_chart(values: Sequence[int], labels: Sequence[str], *, width: int = 640, height: int = 240,
-               max_labels: int = 7) -> LineChart:
+def line_chart(
+    values: Sequence[int], labels: Sequence[str], *, width: int = 640, height: int = 240, max_labels: int = 7
+) -> LineChart:
     ticks = nice_ticks(max(values, default=0))
     y = _scale(ticks, height)
     inner = width - LEFT - RIGHT
@@ -103,8 +104,9 @@ class StackedBars:
     baseline: float
 
 
-def stacked_bars(series: Sequence[str], bars: Sequence[tuple[str, dict[str, int]]], *, width: int = 640,
-                 height: int = 240) -> StackedBars:
+def stacked_bars(
+    series: Sequence[str], bars: Sequence[tuple[str, dict[str, int]]], *, width: int = 640, height: int = 240
+) -> StackedBars:
     """One bar per (label, {series: value}); segments stack bottom-up in `series` order, empty ones left out."""
     totals = [sum(values.get(s, 0) for s in series) for _, values in bars]
     ticks = nice_ticks(max(totals, default=0))
@@ -148,8 +150,14 @@ class HorizontalBars:
     label_width: int
 
 
-def horizontal_bars(rows: Sequence[tuple[str, int, str]], *, width: int = 640, label_width: int = 96,
-                    row_height: int = 24, number_room: int = 48) -> HorizontalBars:
+def horizontal_bars(
+    rows: Sequence[tuple[str, int, str]],
+    *,
+    width: int = 640,
+    label_width: int = 96,
+    row_height: int = 24,
+    number_room: int = 48,
+) -> HorizontalBars:
     """(label, value, kind) rows, top to bottom; bar lengths in proportion to the largest value."""
     largest = max((v for _, v, _ in rows), default=0) or 1
     room = width - label_width - number_room

@@ -66,12 +66,19 @@ register_messages(
             "dash_rate_detail": "Issue {number}: {sent} / {attempted}",
             "dash_rate_none": "no delivery yet",
             "dash_growth_title": "Subscribers over time (last 26 weeks)",
-            "dash_growth_desc": "Confirmed subscribers at the end of each week: {last} in the latest week, {first} 26 weeks ago.",
+            "dash_growth_desc": (
+                "Confirmed subscribers at the end of each week: {last} in the latest week, {first} 26 weeks ago."
+            ),
             "dash_deliveries_title": "Deliveries per issue (last 12 issues)",
-            "dash_deliveries_desc": "Each issue's deliveries stacked by outcome: sent, failed, bounced, skipped, waiting.",
+            "dash_deliveries_desc": (
+                "Each issue's deliveries stacked by outcome: sent, failed, bounced, skipped, waiting."
+            ),
             "dash_deliveries_none": "No issue yet.",
             "dash_provinces_title": "Subscribers per province (top 15)",
-            "dash_provinces_desc": "Confirmed subscribers by the province of the regions they picked; one who picked two provinces counts in both.",
+            "dash_provinces_desc": (
+                "Confirmed subscribers by the province of the regions they picked;"
+                " one who picked two provinces counts in both."
+            ),
             "dash_everywhere": "All regions",
             "dash_data_table": "Show the data",
             "dash_col_week": "Week of",
@@ -92,19 +99,36 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
             ml = get_list(session, list)
         except NotFound:
             raise PageError(404, "not_found") from None
-        lists = [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
+        lists = [
+            (m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))
+        ]
         head = headline(session, ml)
         growth = subscriber_growth(session, ml)
         issues = deliveries_per_issue(session, ml)
         provinces, national, everywhere = subscribers_per_province(session, ml, web.regions)
         slug, name = ml.slug, ml.name
-    growth_chart = line_chart([p.confirmed for p in growth], [f"{p.week_start.month}/{p.week_start.day}" for p in growth])
+    growth_chart = line_chart(
+        [p.confirmed for p in growth], [f"{p.week_start.month}/{p.week_start.day}" for p in growth]
+    )
     delivery_chart = stacked_bars(DELIVERY_SERIES, [(f"#{b.number}", b.counts) for b in issues])
     rows = [(p.name, p.subscribers, "province") for p in provinces]
     rows += [(national.name, national.subscribers, "national"), (EVERYWHERE, everywhere.subscribers, "everywhere")]
     province_chart = horizontal_bars(rows)
     return admin_page(
-        request, "dashboard.html", admin=admin, ml=slug, ml_name=name, lists=lists, head=head,
-        growth=growth, growth_chart=growth_chart, issues=issues, delivery_chart=delivery_chart,
-        series=DELIVERY_SERIES, province_chart=province_chart, everywhere_key=EVERYWHERE, left=LEFT, right=RIGHT,
-    )  # fmt: skip
+        request,
+        "dashboard.html",
+        admin=admin,
+        ml=slug,
+        ml_name=name,
+        lists=lists,
+        head=head,
+        growth=growth,
+        growth_chart=growth_chart,
+        issues=issues,
+        delivery_chart=delivery_chart,
+        series=DELIVERY_SERIES,
+        province_chart=province_chart,
+        everywhere_key=EVERYWHERE,
+        left=LEFT,
+        right=RIGHT,
+    )

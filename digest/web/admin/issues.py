@@ -73,17 +73,34 @@ def _today(ml: models.MailingList) -> date:
     return datetime.now(zone(ml.time_zone)).date()
 
 
-def _index(request: Request, admin, slug: str | None, *, error: str | None = None, period_end: str | None = None,
-           status: int = 200):
+def _index(
+    request: Request,
+    admin,
+    slug: str | None,
+    *,
+    error: str | None = None,
+    period_end: str | None = None,
+    status: int = 200,
+):
     with web_of(request).factory.begin() as session:
         try:
             ml = get_list(session, slug)
         except NotFound:
             raise PageError(404, "not_found") from None
         total, issues = issue_summaries(session, ml, limit=200)
-        return admin_page(request, "issues.html", admin=admin, status=status, ml=ml.slug, ml_name=ml.name,
-                          lists=list_choices(session), issues=issues, total=total, error=error,
-                          period_end=_today(ml).isoformat() if period_end is None else period_end)  # fmt: skip
+        return admin_page(
+            request,
+            "issues.html",
+            admin=admin,
+            status=status,
+            ml=ml.slug,
+            ml_name=ml.name,
+            lists=list_choices(session),
+            issues=issues,
+            total=total,
+            error=error,
+            period_end=_today(ml).isoformat() if period_end is None else period_end,
+        )
 
 
 @router.get("/issues")
@@ -116,8 +133,17 @@ def plan(
     return RedirectResponse(f"/admin/issues/{issue_id}", status_code=303)
 
 
-def _detail(request: Request, admin, issue_id: int, *, status_filter: str = "", page: int = 1,
-            notice: str | None = None, error: tuple[str, dict] | None = None, status: int = 200):
+def _detail(
+    request: Request,
+    admin,
+    issue_id: int,
+    *,
+    status_filter: str = "",
+    page: int = 1,
+    notice: str | None = None,
+    error: tuple[str, dict] | None = None,
+    status: int = 200,
+):
     with web_of(request).factory.begin() as session:
         issue = _issue(session, issue_id)
         summary = summary_of(session, issue)
@@ -125,10 +151,22 @@ def _detail(request: Request, admin, issue_id: int, *, status_filter: str = "", 
         chosen = None if bad_filter or not status_filter else status_filter
         total, rows = delivery_log(session, issue.id, status=chosen, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    return admin_page(request, "issues_detail.html", admin=admin, status=status, issue=summary, rows=rows,
-                      log_total=total, page=min(page, pages), pages=pages, status_filter=chosen or "",
-                      bad_filter=bad_filter, statuses=DELIVERY_STATUSES,
-                      notice=notice if notice in NOTICES else None, error=error)  # fmt: skip
+    return admin_page(
+        request,
+        "issues_detail.html",
+        admin=admin,
+        status=status,
+        issue=summary,
+        rows=rows,
+        log_total=total,
+        page=min(page, pages),
+        pages=pages,
+        status_filter=chosen or "",
+        bad_filter=bad_filter,
+        statuses=DELIVERY_STATUSES,
+        notice=notice if notice in NOTICES else None,
+        error=error,
+    )
 
 
 @router.get("/issues/{issue_id}")
@@ -143,8 +181,9 @@ def issue_page(
     return _detail(request, admin, issue_id, status_filter=status, page=page, notice=notice)
 
 
-def _preview_page(request: Request, admin, issue_id: int, email: str, *, to: str = "", notice=None, error=None,
-                  status: int = 200) -> HTMLResponse:
+def _preview_page(
+    request: Request, admin, issue_id: int, email: str, *, to: str = "", notice=None, error=None, status: int = 200
+) -> HTMLResponse:
     web = web_of(request)
     preview = None
     with web.factory.begin() as session:
@@ -164,22 +203,33 @@ def _preview_page(request: Request, admin, issue_id: int, email: str, *, to: str
             .order_by(models.Subscriber.email)
             .limit(100)
         ).all()
-    response = admin_page(request, "issues_preview.html", admin=admin, status=status, issue=summary, email=email,
-                          preview=preview, people=people, to=to, notice=notice, error=error,
-                          frame_query=urlencode({"email": email}))  # fmt: skip
+    response = admin_page(
+        request,
+        "issues_preview.html",
+        admin=admin,
+        status=status,
+        issue=summary,
+        email=email,
+        preview=preview,
+        people=people,
+        to=to,
+        notice=notice,
+        error=error,
+        frame_query=urlencode({"email": email}),
+    )
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     return response
 
 
 @router.get("/issues/{issue_id}/preview")
-def preview(request: Request, admin: SignedIn, issue_id: IssueId,
-            email: Annotated[str, Query(max_length=320)] = ""):
+def preview(request: Request, admin: SignedIn, issue_id: IssueId, email: Annotated[str, Query(max_length=320)] = ""):
     return _preview_page(request, admin, issue_id, email.strip())
 
 
 @router.get("/issues/{issue_id}/preview/digest")
-def preview_digest_html(request: Request, admin: SignedIn, issue_id: IssueId,
-                        email: Annotated[str, Query(max_length=320)] = ""):
+def preview_digest_html(
+    request: Request, admin: SignedIn, issue_id: IssueId, email: Annotated[str, Query(max_length=320)] = ""
+):
     """The digest's own HTML, for the preview page's sandboxed frame (no script may run in it)."""
     web = web_of(request)
     with web.factory.begin() as session:
@@ -219,7 +269,9 @@ def send_test(
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
-            test = compose_test_send(session, issue, to, web.settings, web.regions, web.mail, subscriber_email=email or None)
+            test = compose_test_send(
+                session, issue, to, web.settings, web.regions, web.mail, subscriber_email=email or None
+            )
         except InvalidAddress:
             return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_test_to", {}), status=400)
         except InvalidSubscriber:
@@ -229,10 +281,12 @@ def send_test(
     try:
         deliver_test(test, web.settings)
     except DeliveryError as exc:
-        return _preview_page(request, admin, issue_id, email, to=to, status=502,
-                             error=("iss_err_test_failed", {"detail": str(exc)}))  # fmt: skip
-    return _preview_page(request, admin, issue_id, email, to=to,
-                         notice=("iss_test_sent", {"to": test.to, "count": test.article_count}))  # fmt: skip
+        return _preview_page(
+            request, admin, issue_id, email, to=to, status=502, error=("iss_err_test_failed", {"detail": str(exc)})
+        )
+    return _preview_page(
+        request, admin, issue_id, email, to=to, notice=("iss_test_sent", {"to": test.to, "count": test.article_count})
+    )
 
 
 # Registered last: its {action} segment would otherwise catch /test and /preview.
@@ -253,8 +307,13 @@ def steer(
             number, before = issue.number, issue.status
             steps[action](session, issue)
     except IssueStateError:
-        return _detail(request, admin, issue_id, status=409,
-                       error=("iss_err_state", {"number": number, "status": before, "action": action}))  # fmt: skip
+        return _detail(
+            request,
+            admin,
+            issue_id,
+            status=409,
+            error=("iss_err_state", {"number": number, "status": before, "action": action}),
+        )
     notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}.get(action) or _send(web, issue_id)
     return RedirectResponse(f"/admin/issues/{issue_id}?notice={notice}", status_code=303)
 

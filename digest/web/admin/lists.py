@@ -131,13 +131,18 @@ register_messages(
             "lists_weekday": "Weekday",
             "lists_time": "Time (HH:MM)",
             "lists_time_zone": "Time zone",
-            "lists_time_zone_help": "The list's zone decides which week an issue covers; each subscriber gets it at this time in their own zone.",
+            "lists_time_zone_help": (
+                "The list's zone decides which week an issue covers;"
+                " each subscriber gets it at this time in their own zone."
+            ),
             "lists_enabled": "Send automatically on schedule",
             "lists_rate": "Rate limit (messages a second, 0 = none)",
             "lists_masthead": "Masthead",
             "lists_tagline": "Tagline",
             "lists_credits": "Footer credits",
-            "lists_credits_help": "Shown in this order (production, editor, review…). Rows with both cells empty are ignored.",
+            "lists_credits_help": (
+                "Shown in this order (production, editor, review…). Rows with both cells empty are ignored."
+            ),
             "lists_credit_label": "Label",
             "lists_credit_value": "Value",
             "lists_contact_email": "Contact email (optional)",
@@ -184,9 +189,14 @@ register_messages(
 
 def _overview(ml: models.MailingList, counts: dict[str, int]) -> dict:
     return {
-        "slug": ml.slug, "name": ml.name, "counts": counts,
-        "weekday": ml.send_weekday, "time": ml.send_time, "zone": ml.time_zone, "enabled": ml.schedule_enabled,
-    }  # fmt: skip
+        "slug": ml.slug,
+        "name": ml.name,
+        "counts": counts,
+        "weekday": ml.send_weekday,
+        "time": ml.send_time,
+        "zone": ml.time_zone,
+        "enabled": ml.schedule_enabled,
+    }
 
 
 @router.get("/lists")
@@ -198,15 +208,29 @@ def lists(request: Request, admin: AdminOnly):
     return admin_page(request, "lists.html", admin=admin, rows=rows)
 
 
-def _page(request, admin, ml_name: str, slug: str, form: dict, existing: list[str], *, errors=None, notice=None, status=200):
+def _page(
+    request, admin, ml_name: str, slug: str, form: dict, existing: list[str], *, errors=None, notice=None, status=200
+):
     # A topic being added is shown in the "new topic" fields again, so a bad slug can be fixed.
     topic_rows = [pair for pair in form["topics"] if pair[0] in existing]
     new_topic = next((pair for pair in form["topics"] if pair[0] not in existing), ["", ""])
     return admin_page(
-        request, "lists_edit.html", admin=admin, status=status, slug=slug, list_name=ml_name, form=form,
-        topic_rows=topic_rows, new_topic=new_topic, errors=errors or {}, notice=notice, weekdays=WEEKDAYS,
-        list_languages=LANGUAGES, time_zones=TIME_ZONES, blank_credits=BLANK_CREDIT_ROWS,
-    )  # fmt: skip
+        request,
+        "lists_edit.html",
+        admin=admin,
+        status=status,
+        slug=slug,
+        list_name=ml_name,
+        form=form,
+        topic_rows=topic_rows,
+        new_topic=new_topic,
+        errors=errors or {},
+        notice=notice,
+        weekdays=WEEKDAYS,
+        list_languages=LANGUAGES,
+        time_zones=TIME_ZONES,
+        blank_credits=BLANK_CREDIT_ROWS,
+    )
 
 
 @router.get("/lists/{slug}")
@@ -219,17 +243,31 @@ def settings_form(request: Request, admin: AdminOnly, slug: Slug, saved: int = 0
 
 def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
     """The submitted form as `update_list` changes; order numbers become the topic order."""
-    one = {name: str(data.get(name, ""))[:2000] for name in (
-        "name", "sender_name", "sender_email", "reply_to", "language", "weekday", "time", "time_zone",
-        "rate_limit", "masthead", "tagline", "contact_email", "postal_address",
-    )}  # fmt: skip
+    one = {
+        name: str(data.get(name, ""))[:2000]
+        for name in (
+            "name",
+            "sender_name",
+            "sender_email",
+            "reply_to",
+            "language",
+            "weekday",
+            "time",
+            "time_zone",
+            "rate_limit",
+            "masthead",
+            "tagline",
+            "contact_email",
+            "postal_address",
+        )
+    }
     changes: dict = dict(one, schedule_enabled=data.get("schedule_enabled") == "1")
     labels, values = data.getlist("credit_label"), data.getlist("credit_value")
-    changes["credits"] = [[str(a)[:500], str(b)[:500]] for a, b in zip(labels, values)]
+    changes["credits"] = [[str(a)[:500], str(b)[:500]] for a, b in zip(labels, values, strict=False)]
     errors: dict[str, FieldError] = {}
     slugs, names, positions = data.getlist("topic_slug"), data.getlist("topic_name"), data.getlist("topic_position")
     topics = []
-    for i, (slug, name, position) in enumerate(zip(slugs, names, positions)):
+    for i, (slug, name, position) in enumerate(zip(slugs, names, positions, strict=False)):
         try:
             topics.append((int(str(position).strip()), i, str(slug), str(name)[:500]))
         except ValueError:
@@ -245,7 +283,9 @@ def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
 async def save_settings(request: Request, admin: AdminOnly, slug: Slug):
     web = request.app.state.web
     data = await request.form(max_fields=400)
-    web.check_csrf(request, data.get("csrf_token") if isinstance(data.get("csrf_token"), str) else None, f"lists-edit-{slug}")
+    web.check_csrf(
+        request, data.get("csrf_token") if isinstance(data.get("csrf_token"), str) else None, f"lists-edit-{slug}"
+    )
     # Database work stays off the event loop.
     return await run_in_threadpool(_save, request, admin, slug, data)
 

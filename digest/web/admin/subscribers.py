@@ -63,12 +63,15 @@ ListSlug = Annotated[str, Query(alias="list", max_length=64)]
 def _row(web, ml, sub: models.Subscription, topic_names: dict, suppressed: set[str]) -> dict:
     person = sub.subscriber
     return {
-        "id": person.id, "email": person.email, "name": person.name, "status": sub.status,
+        "id": person.id,
+        "email": person.email,
+        "name": person.name,
+        "status": sub.status,
         "regions": [web.regions.display(c) for c in sub.region_codes or () if c in web.regions],
         "topics": [topic_names.get(s, s) for s in sub.topic_slugs or ()],
         "created": sub.created_at.astimezone(zone(ml.time_zone)).strftime("%Y-%m-%d"),
         "suppressed": person.email in suppressed,
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -108,13 +111,29 @@ def subscribers(
             blocked = suppressed_emails(session, [s.subscriber.email for s in found.rows])
             rows = [_row(web, ml, s, names, blocked) for s in found.rows]
             total, counts, warnings = found.total, found.counts, query.warnings
-        shown = {"list": ml.slug, "q": filters.q, "region": filters.region, "topic": filters.topic, "status": filters.status}
+        shown = {
+            "list": ml.slug,
+            "q": filters.q,
+            "region": filters.region,
+            "topic": filters.topic,
+            "status": filters.status,
+        }
         context = {
-            "ml_name": ml.name, "lists": list_choices(session), "topics": [(t.slug, t.name) for t in ml.topics],
-            "filters": shown, "rows": rows, "total": total, "counts": counts, "warnings": warnings,
-            "statuses": STATUSES, "errors": errors, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-            "query": urlencode(shown), "status_query": urlencode({k: v for k, v in shown.items() if k != "status"}),
-        }  # fmt: skip
+            "ml_name": ml.name,
+            "lists": list_choices(session),
+            "topics": [(t.slug, t.name) for t in ml.topics],
+            "filters": shown,
+            "rows": rows,
+            "total": total,
+            "counts": counts,
+            "warnings": warnings,
+            "statuses": STATUSES,
+            "errors": errors,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "query": urlencode(shown),
+            "status_query": urlencode({k: v for k, v in shown.items() if k != "status"}),
+        }
     return admin_page(request, "subscribers.html", admin=admin, status=400 if errors else 200, **context)
 
 
@@ -145,8 +164,16 @@ def export(
 
 def _import_page(request, admin, session, ml, *, status=200, **context):
     context = {"errors": {}, "report": None, "rejected": 0, "file_name": "", "confirmed": True} | context
-    return admin_page(request, "subscribers_import.html", admin=admin, status=status, ml_slug=ml.slug, ml_name=ml.name,
-                      lists=list_choices(session), **context)  # fmt: skip
+    return admin_page(
+        request,
+        "subscribers_import.html",
+        admin=admin,
+        status=status,
+        ml_slug=ml.slug,
+        ml_name=ml.name,
+        lists=list_choices(session),
+        **context,
+    )
 
 
 @router.get("/subscribers/import")
@@ -185,17 +212,30 @@ def import_csv(
             default = "confirmed" if confirmed == "1" else "pending"
             report = import_subscribers_csv(session, ml, web.regions, text, source=name, default_status=default)
         rejected = len({p.line for p in report.problems if p.severity == "error"}) if report else 0
-        return _import_page(request, admin, session, ml, status=400 if errors else 200, errors=errors, report=report,
-                            rejected=rejected, file_name=name, confirmed=confirmed == "1")  # fmt: skip
+        return _import_page(
+            request,
+            admin,
+            session,
+            ml,
+            status=400 if errors else 200,
+            errors=errors,
+            report=report,
+            rejected=rejected,
+            file_name=name,
+            confirmed=confirmed == "1",
+        )
 
 
 def _current(web, sub: models.Subscription) -> dict:
     person = sub.subscriber
     return {
-        "name": person.name, "status": sub.status, "time_zone": person.time_zone, "locale": person.locale,
+        "name": person.name,
+        "status": sub.status,
+        "time_zone": person.time_zone,
+        "locale": person.locale,
         "regions": ", ".join(web.regions.display(c) for c in sub.region_codes or () if c in web.regions),
         "topics": list(sub.topic_slugs or ()),
-    }  # fmt: skip
+    }
 
 
 def _edit_page(request, admin, session, ml, sub, form, *, status=200, errors=None, warnings=(), notice=None):
@@ -203,12 +243,23 @@ def _edit_page(request, admin, session, ml, sub, form, *, status=200, errors=Non
     person = sub.subscriber
     names = {t.slug: t.name for t in ml.topics}
     return admin_page(
-        request, "subscribers_edit.html", admin=admin, status=status, ml_slug=ml.slug, ml_name=ml.name,
-        person=_row(web, ml, sub, names, suppressed_emails(session, [person.email])), form=form,
-        topics=[(t.slug, t.name) for t in ml.topics], statuses=STATUSES, time_zones=TIME_ZONES, locales=LANGUAGES,
+        request,
+        "subscribers_edit.html",
+        admin=admin,
+        status=status,
+        ml_slug=ml.slug,
+        ml_name=ml.name,
+        person=_row(web, ml, sub, names, suppressed_emails(session, [person.email])),
+        form=form,
+        topics=[(t.slug, t.name) for t in ml.topics],
+        statuses=STATUSES,
+        time_zones=TIME_ZONES,
+        locales=LANGUAGES,
         region_names=[web.regions.full_name(c) for c in sub.region_codes or () if c in web.regions],
-        errors=errors or {}, warnings=warnings, notice=notice,
-    )  # fmt: skip
+        errors=errors or {},
+        warnings=warnings,
+        notice=notice,
+    )
 
 
 def _subscription(session, ml, subscriber_id: int) -> models.Subscription:
@@ -219,11 +270,15 @@ def _subscription(session, ml, subscriber_id: int) -> models.Subscription:
 
 
 @router.get("/subscribers/{subscriber_id}")
-def edit_form(request: Request, admin: AdminOnly, subscriber_id: SubscriberId, list_slug: ListSlug = "", saved: int = 0):
+def edit_form(
+    request: Request, admin: AdminOnly, subscriber_id: SubscriberId, list_slug: ListSlug = "", saved: int = 0
+):
     with web_of(request).factory.begin() as session:
         ml = list_or_404(session, list_slug)
         sub = _subscription(session, ml, subscriber_id)
-        return _edit_page(request, admin, session, ml, sub, _current(web_of(request), sub), notice="subs_saved" if saved else None)
+        return _edit_page(
+            request, admin, session, ml, sub, _current(web_of(request), sub), notice="subs_saved" if saved else None
+        )
 
 
 @router.post("/subscribers/{subscriber_id}")
@@ -242,7 +297,14 @@ def save(
 ):
     web = web_of(request)
     web.check_csrf(request, csrf_token, f"subs-edit-{subscriber_id}")
-    form = {"name": name, "status": status, "regions": regions, "topics": topic, "time_zone": time_zone, "locale": locale}
+    form = {
+        "name": name,
+        "status": status,
+        "regions": regions,
+        "topics": topic,
+        "time_zone": time_zone,
+        "locale": locale,
+    }
     with web.factory.begin() as session:
         ml = list_or_404(session, list)
         sub = _subscription(session, ml, subscriber_id)
@@ -255,7 +317,9 @@ def save(
         except Invalid as exc:
             return _edit_page(request, admin, session, ml, sub, form, status=400, errors=exc.errors)
         if warnings:
-            return _edit_page(request, admin, session, ml, sub, _current(web, sub), warnings=warnings, notice="subs_saved")
+            return _edit_page(
+                request, admin, session, ml, sub, _current(web, sub), warnings=warnings, notice="subs_saved"
+            )
     target = f"/admin/subscribers/{subscriber_id}?" + urlencode({"list": ml.slug, "saved": 1})
     return RedirectResponse(target, status_code=303)
 
@@ -275,11 +339,24 @@ def suppressions(
 def _suppressions_page(request, admin, *, q="", page=1, notice=None, errors=None, form=None, status=200):
     with web_of(request).factory.begin() as session:
         rows, total = search_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        rows = [{"id": r.id, "email": r.email, "reason": r.reason, "created": r.created_at.strftime("%Y-%m-%d")} for r in rows]
+        rows = [
+            {"id": r.id, "email": r.email, "reason": r.reason, "created": r.created_at.strftime("%Y-%m-%d")}
+            for r in rows
+        ]
     return admin_page(
-        request, "subscribers_suppressions.html", admin=admin, status=status, rows=rows, total=total, q=q, page=page,
-        pages=max(1, -(-total // PAGE_SIZE)), notice=notice, errors=errors or {}, form=form or {"email": "", "reason": ""},
-    )  # fmt: skip
+        request,
+        "subscribers_suppressions.html",
+        admin=admin,
+        status=status,
+        rows=rows,
+        total=total,
+        q=q,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        notice=notice,
+        errors=errors or {},
+        form=form or {"email": "", "reason": ""},
+    )
 
 
 @router.post("/suppressions")

@@ -27,12 +27,16 @@ class ApiCaller:
     role: str
 
 
-def api_caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiCaller:
+def api_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiCaller:
     web = request.app.state.web
     with web.factory.begin() as session:
         user = token_user(session, credentials.credentials if credentials else None)
         if user is None:
-            raise HTTPException(401, detail="missing, unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401, detail="missing, unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
+            )
         return ApiCaller(user.id, user.email, user.role)
 
 
@@ -62,4 +66,3 @@ def build_router() -> APIRouter:
     for area in (lists, subscribers, articles, issues):
         router.include_router(area.router)
     return router
-

@@ -31,9 +31,13 @@ from digest.web.i18n import translator
 router = APIRouter(tags=["articles"])
 
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The article's id")]
-ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
+ListSlug = Annotated[
+    str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")
+]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
-Regions = Annotated[list[Label], Field(min_length=1, max_length=50)] | Annotated[str, Field(min_length=1, max_length=1000)]
+Regions = (
+    Annotated[list[Label], Field(min_length=1, max_length=50)] | Annotated[str, Field(min_length=1, max_length=1000)]
+)
 
 
 def unprocessable(errors, prefix: tuple = ("body",)) -> HTTPException:
@@ -80,7 +84,7 @@ class ArticleIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     body: str = Field(min_length=1, max_length=200_000, description="HTML (sanitised on the way in) or plain text")
     topic: str = Field(min_length=1, max_length=100, description="Topic name or slug: 产业发展, industry")
-    regions: Regions = Field(description="Region labels as people write them, or codes: [\"湖南怀化\", \"全国\"]")
+    regions: Regions = Field(description='Region labels as people write them, or codes: ["湖南怀化", "全国"]')
     published: str = Field(min_length=1, max_length=40, description="ISO date or date-time")
     source: str | None = Field(None, max_length=300)
     url: str | None = Field(None, max_length=2000)
@@ -124,11 +128,20 @@ class CreateOut(BaseModel):
 def article_out(web, session, row: models.Article, warnings: list[str] = ()) -> ArticleOut:
     ml = session.get(models.MailingList, row.list_id)
     return ArticleOut(
-        id=row.id, list=ml.slug, title=row.title, body=row.body_html, topic=row.topic.slug, topic_name=row.topic.name,
+        id=row.id,
+        list=ml.slug,
+        title=row.title,
+        body=row.body_html,
+        topic=row.topic.slug,
+        topic_name=row.topic.name,
         region_label=row.region_label,
         regions=[RegionOut(code=r.region_code, name=web.regions.full_name(r.region_code)) for r in row.regions],
-        published=row.published_at, source=row.source, url=row.url, hidden=row.hidden, warnings=list(warnings),
-    )  # fmt: skip
+        published=row.published_at,
+        source=row.source,
+        url=row.url,
+        hidden=row.hidden,
+        warnings=list(warnings),
+    )
 
 
 @router.get("/articles", response_model=ArticlePage, summary="A list's articles, newest first, filtered")
@@ -137,7 +150,9 @@ def list_articles(
     list_slug: ListSlug = None,
     week: Annotated[date | None, Query(description="Period end: the seven days ending this date")] = None,
     topic: Annotated[str | None, Query(max_length=100)] = None,
-    region: Annotated[str | None, Query(max_length=100, description="A region as people write it; its divisions match too")] = None,
+    region: Annotated[
+        str | None, Query(max_length=100, description="A region as people write it; its divisions match too")
+    ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the title or body")] = None,
     hidden: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -159,7 +174,10 @@ def list_articles(
     response_model=CreateOut,
     status_code=201,
     summary="Add one article or a batch; good items are kept, each bad one is reported",
-    responses={200: {"description": "Nothing new: every valid item was stored already"}, 422: {"description": "No usable item"}},
+    responses={
+        200: {"description": "Nothing new: every valid item was stored already"},
+        422: {"description": "No usable item"},
+    },
 )
 def create_articles(
     request: Request,
@@ -176,19 +194,29 @@ def create_articles(
         created=[o.id for o in outcomes if o.status == "created"],
         duplicates=[o.id for o in outcomes if o.status == "duplicate"],
         items=[
-            ItemOut(index=o.index, status=o.status, id=o.id,
-                    problems=[ProblemOut(field=p.field, message=p.message, severity=p.severity) for p in o.problems])
+            ItemOut(
+                index=o.index,
+                status=o.status,
+                id=o.id,
+                problems=[ProblemOut(field=p.field, message=p.message, severity=p.severity) for p in o.problems],
+            )
             for o in outcomes
         ],
-    ).model_dump()  # fmt: skip
+    ).model_dump()
     if body["created"]:
         return JSONResponse(body, status_code=201)
     if body["duplicates"]:
         return JSONResponse(body, status_code=200)
     detail = [
-        {"loc": ["body", *([o.index - 1] if isinstance(payload, list) else []), p.field or "item"], "msg": p.message, "type": "invalid"}
-        for o in outcomes for p in o.problems if p.severity == "error"
-    ]  # fmt: skip
+        {
+            "loc": ["body", *([o.index - 1] if isinstance(payload, list) else []), p.field or "item"],
+            "msg": p.message,
+            "type": "invalid",
+        }
+        for o in outcomes
+        for p in o.problems
+        if p.severity == "error"
+    ]
     return JSONResponse(dict(body, detail=detail), status_code=422)
 
 

@@ -43,7 +43,9 @@ from digest.web.i18n import translator
 router = APIRouter(tags=["issues"])
 
 IssueId = Annotated[int, Path(ge=1, le=MAX_ID, description="The issue's id")]
-ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
+ListSlug = Annotated[
+    str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")
+]
 IssueStatus = Literal[ISSUE_STATUSES]  # type: ignore[valid-type]
 DeliveryStatus = Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
@@ -99,7 +101,9 @@ class ArticleVerdict(BaseModel):
     region_label: str
     topic: str
     reason: str = Field(description="Why it is in or out, in English")
-    reason_kind: str = Field(description="topic, everywhere, no_region, same, inside, contains, apart, list_topic, other")
+    reason_kind: str = Field(
+        description="topic, everywhere, no_region, same, inside, contains, apart, list_topic, other"
+    )
 
 
 class PreviewOut(BaseModel):
@@ -115,8 +119,12 @@ class PreviewOut(BaseModel):
 class TestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: str = Field(min_length=3, max_length=320, description="One address to send the test to")
-    email: str | None = Field(None, min_length=3, max_length=320,
-                              description="Whose digest to send (a subscriber of the list); none = the whole issue")
+    email: str | None = Field(
+        None,
+        min_length=3,
+        max_length=320,
+        description="Whose digest to send (a subscriber of the list); none = the whole issue",
+    )
 
 
 class TestOut(BaseModel):
@@ -126,8 +134,17 @@ class TestOut(BaseModel):
 
 
 def _out(s: IssueSummary) -> IssueOut:
-    return IssueOut(id=s.id, list=s.list_slug, number=s.number, period_start=s.period_start, period_end=s.period_end,
-                    status=s.status, created_at=s.created_at, finished_at=s.finished_at, counts=s.counts)  # fmt: skip
+    return IssueOut(
+        id=s.id,
+        list=s.list_slug,
+        number=s.number,
+        period_start=s.period_start,
+        period_end=s.period_end,
+        status=s.status,
+        created_at=s.created_at,
+        finished_at=s.finished_at,
+        counts=s.counts,
+    )
 
 
 def _issue(session, issue_id: int):
@@ -150,12 +167,18 @@ def list_issues(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> IssuePage:
     with request.app.state.web.factory.begin() as session:
-        total, items = issue_summaries(session, list_or_404(session, list_slug), status=status, limit=limit, offset=offset)
+        total, items = issue_summaries(
+            session, list_or_404(session, list_slug), status=status, limit=limit, offset=offset
+        )
         return IssuePage(total=total, limit=limit, offset=offset, items=[_out(s) for s in items])
 
 
-@router.post("/issues", response_model=IssueOut, status_code=201,
-             summary="Plan the issue for the week ending period_end (200 with the same issue if it exists)")
+@router.post(
+    "/issues",
+    response_model=IssueOut,
+    status_code=201,
+    summary="Plan the issue for the week ending period_end (200 with the same issue if it exists)",
+)
 def plan(request: Request, body: PlanIn, response: Response) -> IssueOut:
     with request.app.state.web.factory.begin() as session:
         ml = list_or_404(session, body.list)
@@ -214,10 +237,16 @@ def deliveries(
     return DeliveryPage(total=total, limit=limit, offset=offset, items=[DeliveryOut(**vars(r)) for r in rows])
 
 
-@router.get("/issues/{issue_id}/preview", response_model=PreviewOut,
-            summary="What one subscriber gets from this issue, and why each article is in or out")
-def preview(request: Request, issue_id: IssueId,
-            email: Annotated[str, Query(min_length=3, max_length=320, description="The subscriber's address")]) -> PreviewOut:
+@router.get(
+    "/issues/{issue_id}/preview",
+    response_model=PreviewOut,
+    summary="What one subscriber gets from this issue, and why each article is in or out",
+)
+def preview(
+    request: Request,
+    issue_id: IssueId,
+    email: Annotated[str, Query(min_length=3, max_length=320, description="The subscriber's address")],
+) -> PreviewOut:
     web = request.app.state.web
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
@@ -230,24 +259,39 @@ def preview(request: Request, issue_id: IssueId,
     t = translator("en")
 
     def verdict(v) -> ArticleVerdict:
-        return ArticleVerdict(id=v.article_id, title=v.title, region_label=v.region_label, topic=v.topic_name,
-                              reason=t(v.reason.key, **v.reason.values), reason_kind=v.reason.kind)  # fmt: skip
+        return ArticleVerdict(
+            id=v.article_id,
+            title=v.title,
+            region_label=v.region_label,
+            topic=v.topic_name,
+            reason=t(v.reason.key, **v.reason.values),
+            reason_kind=v.reason.kind,
+        )
 
     return PreviewOut(
-        email=p.email, subscription_status=p.subscription_status,
-        subject=p.rendered.subject if p.rendered else None, article_count=p.digest.article_count, skip=p.skip,
-        included=[verdict(v) for v in p.included], excluded=[verdict(v) for v in p.excluded],
-    )  # fmt: skip
+        email=p.email,
+        subscription_status=p.subscription_status,
+        subject=p.rendered.subject if p.rendered else None,
+        article_count=p.digest.article_count,
+        skip=p.skip,
+        included=[verdict(v) for v in p.included],
+        excluded=[verdict(v) for v in p.excluded],
+    )
 
 
-@router.post("/issues/{issue_id}/test", response_model=TestOut,
-             summary="Send a subscriber's digest (or the whole issue) to one address, marked as a test")
+@router.post(
+    "/issues/{issue_id}/test",
+    response_model=TestOut,
+    summary="Send a subscriber's digest (or the whole issue) to one address, marked as a test",
+)
 def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
     web = request.app.state.web
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
-            test = compose_test_send(session, issue, body.to, web.settings, web.regions, web.mail, subscriber_email=body.email)
+            test = compose_test_send(
+                session, issue, body.to, web.settings, web.regions, web.mail, subscriber_email=body.email
+            )
         except InvalidAddress as exc:
             raise _field_error(["body", "to"], str(exc), "value_error.email") from None
         except InvalidSubscriber as exc:

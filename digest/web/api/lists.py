@@ -102,15 +102,29 @@ def lists(request: Request) -> list[ListOut]:
 def _detail(session, ml: models.MailingList) -> ListDetail:
     counts = subscriber_counts(session).get(ml.id, {})
     return ListDetail(
-        slug=ml.slug, name=ml.name, topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics],
-        sender_name=ml.sender_name, sender_email=ml.sender_email, reply_to=ml.reply_to, language=ml.language,
-        schedule=Schedule(weekday=WEEKDAYS[ml.send_weekday], time=ml.send_time, time_zone=ml.time_zone,
-                          enabled=ml.schedule_enabled, rate_limit=ml.rate_limit),
-        branding=Branding(masthead=ml.masthead, tagline=ml.tagline,
-                          credits=[Credit(label=str(k), value=str(v)) for k, v in (ml.credits or [])],
-                          contact_email=ml.contact_email, postal_address=ml.postal_address),
+        slug=ml.slug,
+        name=ml.name,
+        topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics],
+        sender_name=ml.sender_name,
+        sender_email=ml.sender_email,
+        reply_to=ml.reply_to,
+        language=ml.language,
+        schedule=Schedule(
+            weekday=WEEKDAYS[ml.send_weekday],
+            time=ml.send_time,
+            time_zone=ml.time_zone,
+            enabled=ml.schedule_enabled,
+            rate_limit=ml.rate_limit,
+        ),
+        branding=Branding(
+            masthead=ml.masthead,
+            tagline=ml.tagline,
+            credits=[Credit(label=str(k), value=str(v)) for k, v in (ml.credits or [])],
+            contact_email=ml.contact_email,
+            postal_address=ml.postal_address,
+        ),
         subscribers={s: counts.get(s, 0) for s in ("pending", "confirmed", "unsubscribed")},
-    )  # fmt: skip
+    )
 
 
 @router.get("/lists/{slug}", response_model=ListDetail, summary="One list: settings, schedule, branding, topics")

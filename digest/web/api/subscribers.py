@@ -36,11 +36,18 @@ from digest.web.i18n import translator
 router = APIRouter(tags=["subscribers"], dependencies=[Depends(api_admin_only)])
 
 SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscriber's id")]
-ListSlug = Annotated[str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")]
+ListSlug = Annotated[
+    str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")
+]
 Status = Literal["pending", "confirmed", "unsubscribed"]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
-RegionLabels = Annotated[list[Label], Field(max_length=100, description="As people write them, or codes: [\"湖南\", \"临泽\", \"全国\"]; [] = every region")]
-TopicLabels = Annotated[list[Label], Field(max_length=50, description="Topic slugs or names: [\"industry\", \"公共服务\"]; [] = every topic")]
+RegionLabels = Annotated[
+    list[Label],
+    Field(max_length=100, description='As people write them, or codes: ["湖南", "临泽", "全国"]; [] = every region'),
+]
+TopicLabels = Annotated[
+    list[Label], Field(max_length=50, description='Topic slugs or names: ["industry", "公共服务"]; [] = every topic')
+]
 
 
 class RegionOut(BaseModel):
@@ -132,7 +139,12 @@ def _changes(model: SubscriberFields) -> dict:
     changes = model.model_dump(exclude_unset=True, exclude={"email"})
     nulls = [name for name, value in changes.items() if value is None]
     if nulls:
-        raise HTTPException(422, detail=[{"loc": ["body", n], "msg": "may not be null; leave it out to keep it", "type": "null"} for n in nulls])
+        raise HTTPException(
+            422,
+            detail=[
+                {"loc": ["body", n], "msg": "may not be null; leave it out to keep it", "type": "null"} for n in nulls
+            ],
+        )
     return changes
 
 
@@ -147,12 +159,21 @@ def subscriber_out(web, ml, sub: models.Subscription, suppressed: set[str], warn
     person = sub.subscriber
     names = {t.slug: t.name for t in ml.topics}
     return SubscriberOut(
-        id=person.id, list=ml.slug, email=person.email, name=person.name, status=sub.status,
+        id=person.id,
+        list=ml.slug,
+        email=person.email,
+        name=person.name,
+        status=sub.status,
         regions=[RegionOut(code=c, name=web.regions.display(c)) for c in sub.region_codes or () if c in web.regions],
         topics=[TopicOut(slug=s, name=names.get(s, s)) for s in sub.topic_slugs or ()],
-        time_zone=person.time_zone, locale=person.locale, created_at=sub.created_at, confirmed_at=sub.confirmed_at,
-        unsubscribed_at=sub.unsubscribed_at, suppressed=person.email in suppressed, warnings=list(warnings),
-    )  # fmt: skip
+        time_zone=person.time_zone,
+        locale=person.locale,
+        created_at=sub.created_at,
+        confirmed_at=sub.confirmed_at,
+        unsubscribed_at=sub.unsubscribed_at,
+        suppressed=person.email in suppressed,
+        warnings=list(warnings),
+    )
 
 
 def _one(web, session, ml, sub, warnings=()) -> SubscriberOut:
@@ -164,8 +185,16 @@ def list_subscribers(
     request: Request,
     list_slug: ListSlug = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the email or name")] = None,
-    region: Annotated[str | None, Query(max_length=100, description="A region as people write it; those who picked a division above or inside it, or none, match")] = None,
-    topic: Annotated[str | None, Query(max_length=100, description="Topic slug or name; those who picked no topic match too")] = None,
+    region: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="A region as people write it; those who picked a division above or inside it, or none, match",
+        ),
+    ] = None,
+    topic: Annotated[
+        str | None, Query(max_length=100, description="Topic slug or name; those who picked no topic match too")
+    ] = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -203,7 +232,9 @@ def create_subscriber(request: Request, payload: SubscriberIn, list_slug: ListSl
     return JSONResponse(body, status_code=201 if created else 200)
 
 
-@router.get("/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="One subscriber's membership of a list")
+@router.get(
+    "/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="One subscriber's membership of a list"
+)
 def read_subscriber(request: Request, subscriber_id: SubscriberId, list_slug: ListSlug = None) -> SubscriberOut:
     web = request.app.state.web
     with web.factory.begin() as session:
@@ -211,8 +242,14 @@ def read_subscriber(request: Request, subscriber_id: SubscriberId, list_slug: Li
         return _one(web, session, ml, _subscription(session, ml, subscriber_id))
 
 
-@router.patch("/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="Change name, picks, status, time zone, language")
-def patch_subscriber(request: Request, subscriber_id: SubscriberId, patch: SubscriberPatch, list_slug: ListSlug = None) -> SubscriberOut:
+@router.patch(
+    "/subscribers/{subscriber_id}",
+    response_model=SubscriberOut,
+    summary="Change name, picks, status, time zone, language",
+)
+def patch_subscriber(
+    request: Request, subscriber_id: SubscriberId, patch: SubscriberPatch, list_slug: ListSlug = None
+) -> SubscriberOut:
     web = request.app.state.web
     changes = _changes(patch)
     with web.factory.begin() as session:
@@ -225,7 +262,9 @@ def patch_subscriber(request: Request, subscriber_id: SubscriberId, patch: Subsc
         return _one(web, session, ml, sub, warnings)
 
 
-@router.delete("/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="Unsubscribe from the list (the record stays)")
+@router.delete(
+    "/subscribers/{subscriber_id}", response_model=SubscriberOut, summary="Unsubscribe from the list (the record stays)"
+)
 def unsubscribe(request: Request, subscriber_id: SubscriberId, list_slug: ListSlug = None) -> SubscriberOut:
     web = request.app.state.web
     with web.factory.begin() as session:
