@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,8 +26,16 @@ SESSION_LIFETIME = timedelta(hours=12)
 TOKEN_PREFIX = "dgt_"
 
 _hasher = PasswordHasher()
-# Verified when the email is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the email is unknown, so a wrong address costs as long as a wrong password.
+
+    Made on the first sign-in rather than at import: every command imports this module, and
+    one argon2 hash was a fifth of `digest --help`.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class InvalidAdmin(ValueError):
@@ -79,7 +88,7 @@ def authenticate(session: Session, email: str, password: str) -> models.AdminUse
         email = ""
     user = session.scalar(select(models.AdminUser).where(models.AdminUser.email == email)) if email else None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:
