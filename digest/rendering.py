@@ -24,10 +24,14 @@ from pathlib import Path
 import jinja2
 import premailer
 
+from digest.config import ConfigError
 from digest.domain import Digest, Recipient, RenderedDigest
 from digest.plaintext import html_to_text, wrap_text
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# A wheel carries templates/ inside the package (pyproject.toml force-includes it); a source checkout
+# and an editable install read the one at the top of the repo, which stays the only copy in git.
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+SOURCE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEXT_WIDTH = 72  # columns; 36 Chinese characters
 
 # The markers are plain ASCII words without characters that HTML escaping,
@@ -90,9 +94,24 @@ def cn_period(start: date, end: date) -> str:
     return f"{cn_date(start)}—{end.month}月{end.day}日"
 
 
-def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+def templates_dir() -> Path:
+    """Where the mail templates are, with the web pages in its web/: DIGEST_TEMPLATES_DIR, else the packaged copy,
+    else the source checkout's. Everything that loads a template asks here, so mail and web never disagree."""
+    override = os.environ.get("DIGEST_TEMPLATES_DIR", "").strip()
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"DIGEST_TEMPLATES_DIR is not a directory: {override}")
+        return path
+    for path in (PACKAGED_TEMPLATES, SOURCE_TEMPLATES):
+        if (path / "digest.subject.txt").is_file():
+            return path
+    raise ConfigError(f"no templates in {PACKAGED_TEMPLATES} or {SOURCE_TEMPLATES}; set DIGEST_TEMPLATES_DIR")
+
+
+def make_environment(templates: Path | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir or os.environ.get("DIGEST_TEMPLATES_DIR") or TEMPLATES_DIR)),
+        loader=jinja2.FileSystemLoader(str(templates or templates_dir())),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml"), default_for_string=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
 from digest.config import Settings
-from digest.rendering import TEMPLATES_DIR, make_environment
+from digest.rendering import make_environment, templates_dir
 from digest.storage.db import session_factory
 from digest.tokens import BadToken
 from digest.web import problem_words
@@ -38,7 +38,6 @@ from digest.web.security import (
     new_csrf_secret,
 )
 
-WEB_TEMPLATES = TEMPLATES_DIR / "web"
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 _ZONE_AREAS = (
     "Africa/",
@@ -72,8 +71,9 @@ class Web:
         self.limiter = limiter or RateLimiter(limit=5, window=60.0)
         # Admin sign-in: ten tries a minute per client address, enough for typos, too few to guess.
         self.login_limiter = RateLimiter(limit=10, window=60.0)
+        self.templates = templates_dir() / "web"
         self.pages = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(WEB_TEMPLATES)),
+            loader=jinja2.FileSystemLoader(str(self.templates)),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -207,7 +207,7 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
         # Browsers ask on every page, the digest view included; no icon beats a logged 404.
         return Response(status_code=204)
 
-    app.mount("/static", StaticFiles(directory=str(WEB_TEMPLATES / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(web.templates / "static")), name="static")
     app.include_router(subscribe.router, include_in_schema=False)
     app.include_router(manage.router, include_in_schema=False)
     app.include_router(build_router(), include_in_schema=False)
