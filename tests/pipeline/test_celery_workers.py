@@ -84,7 +84,7 @@ def worker_env(database_url: str, smtp_url: str, broker: str) -> dict:
     return env
 
 
-def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2):
+def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2, app: str = "tasks"):
     env = worker_env(database_url, smtp_url, broker)
     log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - the worker outlives this function
     return subprocess.Popen(
@@ -93,7 +93,7 @@ def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concur
             "-m",
             "celery",
             "-A",
-            "tasks",
+            app,
             "worker",
             "--pool=prefork",
             f"--concurrency={concurrency}",
@@ -193,6 +193,21 @@ def test_each_batch_hands_out_the_next_so_an_issue_never_waits_for_a_tick(
         stop(worker)
     received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
     assert len(received) == 250 and max(received.values()) == 1
+
+
+def test_a_worker_started_as_installed_deployments_do_runs_the_tick_and_sends(
+    sqlite_url, redis_url, smtp_server, tmp_path
+):
+    """`celery -A digest.worker`, the name that cannot clash in site-packages, runs the same `digest.*` tasks."""
+    issue_id = seed(sqlite_url, 40)
+    worker = start_worker(sqlite_url, smtp_server.url, redis_url, tmp_path, app="digest.worker")
+    try:
+        Celery(broker=redis_url).send_task("digest.tick")
+        wait_until(lambda: open_rows(sqlite_url, issue_id) == 0, 120, "the tick's batches to drain the issue")
+    finally:
+        stop(worker)
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert len(received) == 40 and max(received.values()) == 1
 
 
 def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_once(
