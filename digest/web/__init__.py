@@ -17,8 +17,10 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -206,6 +208,16 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
     def favicon():
         # Browsers ask on every page, the digest view included; no icon beats a logged 404.
         return Response(status_code=204)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        # For container health checks: up means the database answers and `digest init` has made its schema.
+        try:
+            with web.factory() as session:
+                session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        except SQLAlchemyError:
+            return PlainTextResponse("database unavailable\n", status_code=503)
+        return PlainTextResponse("ok\n")
 
     app.mount("/static", StaticFiles(directory=str(web.templates / "static")), name="static")
     app.include_router(subscribe.router, include_in_schema=False)

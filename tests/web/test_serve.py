@@ -1,4 +1,4 @@
-"""`digest serve` starts the web app on the host and port it is given."""
+"""`digest serve` starts the web app on the host and port it is given; /healthz tells a container it is ready."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ import sys
 import time
 
 import httpx
+from fastapi.testclient import TestClient
+from fixtures_db import make_settings
 from smtpserver import free_port
+
+from digest.storage.db import upgrade_database
+from digest.web import create_app
 
 
 def test_digest_serve_answers_on_its_port(tmp_path):
@@ -42,3 +47,13 @@ def test_digest_serve_answers_on_its_port(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_healthz_answers_once_the_database_is_initialised(tmp_path):
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    with TestClient(create_app(make_settings(url, tmp_path))) as client:
+        before = client.get("/healthz")
+        assert before.status_code == 503 and "database" in before.text
+        upgrade_database(url)
+        after = client.get("/healthz")
+        assert after.status_code == 200 and after.text == "ok\n"
