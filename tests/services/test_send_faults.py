@@ -221,3 +221,34 @@ def test_retry_touches_only_rows_of_the_status_asked_and_never_a_cancelled_issue
     assert refused.exit_code == 1 and "was cancelled" in refused.stderr
     wrong = _digest(database_url, tmp_path, smtp_server, "issues", "retry", "1", "--status", "sent")
     assert wrong.exit_code == 2 and "--status" in wrong.stderr
+
+
+def test_a_database_or_transport_that_cannot_be_reached_stops_with_exit_3_and_rows_pending(
+    database_url, tmp_path, smtp_server
+):
+    from smtpserver import free_port
+
+    _seed(database_url)
+    env = {"DIGEST_BROKER_URL": None, "DIGEST_TEMPLATES_DIR": None, "DIGEST_SECRET_KEY": "k" * 32}
+    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/digest"
+    no_database = CliRunner().invoke(
+        main, ["send", "--period-end", "2021-06-20"], env={**env, "DIGEST_DATABASE_URL": nowhere}
+    )
+    assert no_database.exit_code == 3 and "database error" in no_database.stderr
+    assert "Traceback" not in no_database.output
+
+    for smtp_url, words in (
+        (f"smtp://127.0.0.1:{free_port()}", "cannot connect"),
+        ("smtp://127.0.0.1:25?starttls=maybe", "starttls must be 1 or 0"),
+    ):
+        result = CliRunner().invoke(
+            main,
+            ["send", "--period-end", "2021-06-20"],
+            env={**env, "DIGEST_DATABASE_URL": database_url, "DIGEST_SMTP_URL": smtp_url},
+        )
+        assert result.exit_code == 3, result.output
+        [line] = _error_lines(result)
+        assert words in line and "no delivery was marked failed" in line
+        assert _statuses(database_url) == {p.email: ("pending", 0) for p in ALL}
+    assert _send(database_url, tmp_path, smtp_server).exit_code == 0
+    assert _received(smtp_server) == ONCE_EACH
