@@ -115,7 +115,7 @@ def register(main: click.Group, app_of) -> None:
             reset, left = retry_deliveries(session, issue, status)
             issue_id, issue_status, period_end = issue.id, issue.status, issue.period_end
         still = f"; {left} left as they are: their address is still suppressed" if left else ""
-        click.echo(f"issue {number}: {reset} {status} deliveries put back to pending{still}")
+        click.echo(f"issue {number}: {reset} {status} deliver{'y' if reset == 1 else 'ies'} put back to pending{still}")
         if not reset:
             return
         if issue_status == "paused":

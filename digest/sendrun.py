@@ -154,7 +154,7 @@ def exit_for(result: SendResult, retry_hint: str) -> None:
     failed = sum(result.report.counts.get(status, 0) for status in ("failed", "bounced"))
     if failed:
         click.secho(
-            f"{failed} deliveries failed (see `digest issues show {result.issue_number}`); "
+            f"{failed} deliver{'y' if failed == 1 else 'ies'} failed (see `digest issues show {result.issue_number}`); "
             f"once the cause is fixed, `{retry_hint}` sends them again",
             fg="red",
             err=True,

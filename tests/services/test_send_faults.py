@@ -143,7 +143,7 @@ def test_a_refused_address_fails_that_row_alone_exit_1_and_retry_sends_it_once_a
     first = _send(database_url, tmp_path, smtp_server)
     assert first.exit_code == 1, first.output
     assert "1 bounced, 4 sent, 1 skipped" in first.stdout  # the summary comes first
-    assert "1 deliveries failed" in first.stderr and "digest issues retry 1" in first.stderr
+    assert "1 delivery failed" in first.stderr and "digest issues retry 1" in first.stderr
     assert _statuses(database_url)[LI_HUNAN.email][0] == "bounced"
     assert LI_HUNAN.email not in _received(smtp_server)
 
@@ -156,7 +156,7 @@ def test_a_refused_address_fails_that_row_alone_exit_1_and_retry_sends_it_once_a
         session.execute(delete(models.Suppression).where(models.Suppression.email == LI_HUNAN.email))
     again = _digest(database_url, tmp_path, smtp_server, "issues", "retry", "1", "--status", "bounced")
     assert again.exit_code == 0, again.output
-    assert "1 bounced deliveries put back to pending" in again.stdout and "1 sent" in again.stdout
+    assert "1 bounced delivery put back to pending" in again.stdout and "1 sent" in again.stdout
     assert _received(smtp_server) == ONCE_EACH  # 李伟 once, nobody twice
     assert _statuses(database_url)[LI_HUNAN.email] == ("sent", 1)
     with transaction(database_url) as session:
@@ -184,7 +184,7 @@ def test_a_subscribers_own_malformed_name_fails_their_row_and_retry_sends_it_onc
         person.name = ZHANG_ANKANG.name
     fixed = _digest(database_url, tmp_path, smtp_server, "issues", "retry", "1")
     assert fixed.exit_code == 0, fixed.output
-    assert "1 failed deliveries put back to pending" in fixed.stdout
+    assert "1 failed delivery put back to pending" in fixed.stdout
     assert _received(smtp_server) == ONCE_EACH
     nothing = _digest(database_url, tmp_path, smtp_server, "issues", "retry", "1")
     assert nothing.exit_code == 0 and "0 failed deliveries put back" in nothing.stdout
