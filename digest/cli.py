@@ -14,9 +14,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from digest.config import ConfigError, Settings, load_settings
 from digest.domain import Problem
+from digest.faults import SetupError
 from digest.ingest import IngestFormatError, parse_file
 from digest.regions import load_regions, split_labels
 from digest.rendering import make_environment
+from digest.sendrun import RunStopped
 from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.issues import IssueStateError
@@ -71,11 +73,13 @@ class DigestGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except SetupError as exc:  # before ValueError: a SettingError is both
+            raise RunStopped(str(exc)) from None
         except (NotFound, ConfigError, InvalidSubscriber, IngestFormatError, IssueStateError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
         except (OperationalError, ProgrammingError) as exc:
             hint = "is the database reachable and initialised? run `digest init`"
-            raise click.ClickException(f"database error ({hint}): {exc.orig}") from None
+            raise RunStopped(f"database error ({hint}): {exc.orig}") from None
 
 
 def _report_problems(problems: list[Problem]) -> None:
@@ -272,14 +276,13 @@ def preview(ctx, email, list_slug, fmt, period_end) -> None:
 @click.pass_context
 def send(ctx, list_slug, period_end) -> None:
     """Assemble and deliver an issue now, once per subscriber whatever happens."""
-    from digest.sendrun import print_send_table, run_send
+    from digest.sendrun import exit_for, print_send_table, run_send
 
     app = _app(ctx)
     end = _parse_day(period_end, "--period-end") or datetime.now(NEWSROOM_TZ).date()
     result = run_send(app, list_slug, end)
     print_send_table(result)
-    if result.report.halted:
-        raise click.ClickException(f"sending stopped, nobody was marked failed: {result.report.halted}")
+    exit_for(result, f"digest issues retry {result.issue_number}" + (f" --list {list_slug}" if list_slug else ""))
 
 
 @main.command()

@@ -9,7 +9,14 @@ from sqlalchemy import select
 
 from digest.schedule import WEEKDAYS, Slot, parse_weekday
 from digest.services import NotFound
-from digest.services.issues import cancel_issue, delivery_counts, pause_issue, resume_issue
+from digest.services.issues import (
+    RETRYABLE,
+    cancel_issue,
+    delivery_counts,
+    pause_issue,
+    resume_issue,
+    retry_deliveries,
+)
 from digest.services.lists import get_list
 from digest.storage import models
 
@@ -26,7 +33,7 @@ def _issue(session, ml, number: int) -> models.Issue:
 def register(main: click.Group, app_of) -> None:
     @main.group()
     def issues() -> None:
-        """List issues and pause, resume or cancel one, mid-send included."""
+        """List issues; pause, resume or cancel one, mid-send included; send its failed deliveries again."""
 
     @issues.command("list")
     @click.option("--list", "list_slug", metavar="SLUG")
@@ -81,6 +88,42 @@ def register(main: click.Group, app_of) -> None:
                 click.echo(f"issue {number} {verb}")
 
         return command
+
+    @issues.command("retry")
+    @click.argument("number", type=int)
+    @click.option(
+        "--status",
+        type=click.Choice(RETRYABLE),
+        default="failed",
+        show_default=True,
+        help="Which deliveries: failed, or bounced (only those whose address is no longer suppressed).",
+    )
+    @click.option("--list", "list_slug", metavar="SLUG")
+    @click.pass_context
+    def issues_retry(ctx, number, status, list_slug) -> None:
+        """Send again issue NUMBER's deliveries that failed; sent ones never go twice.
+
+        They go back to pending and are sent now (handed to the workers with a
+        broker), as `digest send` does. Exit 1 if some fail again, 3 if a fault
+        of the installation stops the run.
+        """
+        from digest.sendrun import deliver_issue, exit_for, print_send_table
+
+        app = app_of(ctx)
+        with app.session() as session:
+            issue = _issue(session, get_list(session, list_slug), number)
+            reset, left = retry_deliveries(session, issue, status)
+            issue_id, issue_status, period_end = issue.id, issue.status, issue.period_end
+        still = f"; {left} left as they are: their address is still suppressed" if left else ""
+        click.echo(f"issue {number}: {reset} {status} deliver{'y' if reset == 1 else 'ies'} put back to pending{still}")
+        if not reset:
+            return
+        if issue_status == "paused":
+            click.echo(f"issue {number} is paused: they go out when it resumes (`digest issues resume {number}`)")
+            return
+        result = deliver_issue(app, issue_id, reset, period_end)
+        print_send_table(result)
+        exit_for(result, f"digest issues retry {number}" + (f" --list {list_slug}" if list_slug else ""))
 
     issues.command("pause", help="Stop handing out this issue's messages; those on the wire finish.")(
         _steer(pause_issue, "paused")

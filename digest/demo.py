@@ -10,7 +10,7 @@ import click
 from sqlalchemy import func, select
 
 from digest.ingest import parse_file
-from digest.sendrun import print_send_table, run_send
+from digest.sendrun import exit_for, print_send_table, run_send
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
@@ -72,5 +72,6 @@ def run_demo(app, outbox: Path | None) -> None:
     print_send_table(result)
     where = settings.smtp_url or settings.outbox.resolve()
     click.echo(f"\nmessages: {where}  (open the .eml files in a mail client)")
-    if not result.report.counts:
+    if not result.report.counts and not result.report.halted:
         click.echo("this week's issue was delivered by an earlier run; delete the database to start over")
+    exit_for(result, f"digest issues retry {result.issue_number}")

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from digest.domain import ListInfo, Recipient, RenderedDigest
+from digest.faults import RecipientError, SettingError
 
 _ANGLED = re.compile(r"<[^<>\s]*>")
 
@@ -81,10 +82,10 @@ _RESERVED = frozenset(
 _LINE_BREAK = re.compile(r"[\r\n\v\f\x1c\x1d\x1e]")
 
 
-def _one_line(what: str, value: str | None) -> str:
+def _one_line(what: str, value: str | None, fault: type[ValueError] = ValueError) -> str:
     # isprintable() first: it is quicker and true of nearly every value.
     if value is not None and not value.isprintable() and _LINE_BREAK.search(value):
-        raise ValueError(f"{what} contains a line break: {value!r}")
+        raise fault(f"{what} contains a line break: {value!r}")
     return value or ""
 
 
@@ -170,20 +171,23 @@ def _headers(
     boundary: str | None,
 ) -> tuple[list[tuple[str, str]], str]:
     """The message's headers, encoded and folded as the generator writes them, and its MIME boundary."""
-    subject = _one_line("subject", subject)
-    sender_name = _one_line("sender name", list_info.sender_name or list_info.name)
-    sender_email = _one_line("sender address", list_info.sender_email)
-    reply_to = _one_line("Reply-To", list_info.reply_to)
-    to_name = _one_line("recipient name", recipient.name)
-    to_email = _one_line("recipient address", recipient.email)
-    unsubscribe_url = _one_line("unsubscribe URL", recipient.unsubscribe_url)
-    unsubscribe_mailto = _one_line("unsubscribe mailto", recipient.unsubscribe_mailto)
-    list_name = _one_line("list name", list_info.name)
-    domain = _one_line("List-Id domain", list_id_domain).strip().strip(".")
+    # What is wrong with the list or the site stops a send (SettingError); only the
+    # recipient's own name and address fail their delivery alone (RecipientError).
+    of_list = f"list {list_info.slug!r}: "
+    subject = _one_line(of_list + "subject", subject, SettingError)
+    sender_name = _one_line(of_list + "sender name", list_info.sender_name or list_info.name, SettingError)
+    sender_email = _one_line(of_list + "sender address", list_info.sender_email, SettingError)
+    reply_to = _one_line(of_list + "Reply-To", list_info.reply_to, SettingError)
+    to_name = _one_line("recipient name", recipient.name, RecipientError)
+    to_email = _one_line("recipient address", recipient.email, RecipientError)
+    unsubscribe_url = _one_line("unsubscribe URL (DIGEST_BASE_URL)", recipient.unsubscribe_url, SettingError)
+    unsubscribe_mailto = _one_line(of_list + "unsubscribe mailto", recipient.unsubscribe_mailto, SettingError)
+    list_name = _one_line(of_list + "list name", list_info.name, SettingError)
+    domain = _one_line("List-Id domain (DIGEST_BASE_URL)", list_id_domain, SettingError).strip().strip(".")
 
     list_label = f"{list_info.slug}.{domain}"
     if not _LIST_LABEL.fullmatch(list_label):
-        raise ValueError(f"cannot make a List-Id from {list_label!r}")
+        raise SettingError(f"cannot make a List-Id from {list_label!r}")
     if date is None:
         # Whole seconds, as the header has them, so that _date can reuse its work.
         date = datetime.now(UTC).replace(microsecond=0)
@@ -192,7 +196,7 @@ def _headers(
     if message_id is None:
         message_id = make_msgid(domain=domain)
     else:
-        message_id = _one_line("Message-ID", message_id).strip()
+        message_id = _one_line("Message-ID", message_id, SettingError).strip()
         if not message_id.startswith("<"):
             message_id = f"<{message_id}>"
     if boundary is None:
@@ -208,10 +212,15 @@ def _headers(
     # Headers go in already encoded and folded (set_raw): the stdlib's header
     # objects would parse and refold each one per message, which cost more than
     # everything else a message needs. Encoding stays the stdlib's own.
-    headers = [
-        ("From", _fold_before_angle("From", _address(sender_name, sender_email))),
-        ("To", _fold_before_angle("To", _address(to_name, to_email))),
-    ]
+    try:
+        sender = _address(sender_name, sender_email)
+    except ValueError as exc:
+        raise SettingError(f"{of_list}sender {exc}") from None
+    try:
+        to = _address(to_name, to_email)
+    except ValueError as exc:
+        raise RecipientError(f"recipient {exc}") from None
+    headers = [("From", _fold_before_angle("From", sender)), ("To", _fold_before_angle("To", to))]
     if reply_to:
         headers.append(("Reply-To", _unstructured("Reply-To", reply_to)))
     headers += [

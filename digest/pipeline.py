@@ -19,7 +19,7 @@ from digest.ratelimit import local_throttle, redis_throttle
 from digest.regions import load_regions
 from digest.rendering import DIGEST_TEMPLATES, make_environment
 from digest.services.issues import claim_due, finish_sending_issues, plan_due_issues, sweep_stale, unclaim
-from digest.services.sending import send_batch
+from digest.services.sending import SendReport, released_on_error, send_batch
 from digest.storage import models
 from digest.storage.db import session_factory
 from digest.transports import open_transport
@@ -105,17 +105,29 @@ def run_batch(
     rest to the ticks: deferred rows, other issues, a chain broken by a crash.
     """
     settings, factory, regions, env = _runtime()
-    with open_transport(settings.smtp_url, settings.outbox) as transport:
-        report = send_batch(
-            factory,
-            issue_id,
-            delivery_ids,
-            transport,
-            settings,
-            regions,
-            env,
-            throttle=_throttle(settings, factory, issue_id),
-        )
+    with released_on_error(factory, delivery_ids):
+        try:
+            transport = open_transport(settings.smtp_url, settings.outbox)
+        except (ValueError, OSError) as exc:  # DIGEST_SMTP_URL malformed, the outbox not writable
+            with factory.begin() as session:
+                unclaim(session, delivery_ids)
+            report = SendReport(issue_id, halted=f"cannot open the transport: {exc}")
+        else:
+            with transport:
+                report = send_batch(
+                    factory,
+                    issue_id,
+                    delivery_ids,
+                    transport,
+                    settings,
+                    regions,
+                    env,
+                    throttle=_throttle(settings, factory, issue_id),
+                )
+    if report.halted:
+        # Templates, settings, the server: nothing of this issue can go until someone fixes it.
+        # The batch's rows are pending again; the next tick hands them out once more.
+        log.error("issue %s: sending stopped, no delivery marked failed: %s", issue_id, report.halted)
     handed_out = 0
     if dispatch is not None and not report.halted:
         with factory.begin() as session:

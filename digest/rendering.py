@@ -26,6 +26,7 @@ import premailer
 
 from digest.config import ConfigError
 from digest.domain import Digest, Recipient, RenderedDigest
+from digest.faults import SetupError
 from digest.plaintext import html_to_text, wrap_text
 
 # A wheel carries templates/ inside the package (pyproject.toml force-includes it); a source checkout
@@ -230,9 +231,32 @@ def _render_templates(digest: Digest, env: jinja2.Environment) -> RenderedDigest
     )
 
 
+class TemplateFault(SetupError):
+    """The digest templates are missing or broken: no subscriber can get a message until they are fixed."""
+
+
+def _templates_where(env: jinja2.Environment) -> str:
+    paths = getattr(env.loader, "searchpath", None)
+    return ", ".join(map(str, paths)) if paths else repr(env.loader)
+
+
 def render_content(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
-    """Subject, HTML (CSS inlined) and text of `digest`, with markers for the personal parts."""
-    rendered = _render_templates(digest, env)
+    """Subject, HTML (CSS inlined) and text of `digest`, with markers for the personal parts.
+
+    Raises TemplateFault when the templates are missing or fail: content depends on
+    no subscriber, so such a fault is the installation's, never one delivery's.
+    """
+    try:
+        rendered = _render_templates(digest, env)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateFault(
+            f"template {exc.name!r} not found in {_templates_where(env)} "
+            "(is the package installed whole? is DIGEST_TEMPLATES_DIR right?)"
+        ) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateFault(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateFault(f"the digest templates in {_templates_where(env)} failed: {exc!r}") from exc
     return RenderedDigest(rendered.subject, inline_css(rendered.html), rendered.text)
 
 

@@ -45,6 +45,11 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
             .select_from(models.Delivery)
             .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "pending")
         )
+    return deliver_issue(app, issue_id, pending or 0, period_end)
+
+
+def deliver_issue(app, issue_id: int, pending: int, period_end: date) -> SendResult:
+    """The issue's due rows: handed to the workers with a broker, else sent here and now."""
     if app.settings.broker_url:
         return SendResult(
             0,
@@ -53,8 +58,12 @@ def run_send(app, list_slug: str | None, period_end: date) -> SendResult:
             SendReport(issue_id, {"queued": dispatch_issue(app.settings.broker_url, app.factory, issue_id)}),
             [],
         )
+    try:
+        transport = open_transport(app.settings.smtp_url, app.settings.outbox)
+    except (ValueError, OSError) as exc:  # DIGEST_SMTP_URL malformed, the outbox not writable
+        raise RunStopped(f"sending stopped, no delivery was marked failed: cannot open the transport: {exc}") from None
     with (
-        open_transport(app.settings.smtp_url, app.settings.outbox) as transport,
+        transport,
         click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar,
     ):
         report = send_pending(app.factory, issue_id, transport, app.settings, app.regions, app.env, progress=bar.update)
@@ -106,9 +115,10 @@ def print_send_table(result: SendResult) -> None:
             f"{result.report.counts['queued']} deliveries handed to the workers; watch them with `digest status`"
         )
         return
+    done = _counts(result.report.counts) or ("stopped" if result.report.halted else "nothing left to send")
     click.echo(
         f"issue {result.issue_number}: {result.period_start} – {result.period_end}; "
-        f"this run: {_counts(result.report.counts) or 'nothing left to send'}; "
+        f"this run: {done}; "
         f"{result.report.renders} distinct digest(s) rendered"
     )
     if not result.lines:
@@ -120,6 +130,36 @@ def print_send_table(result: SendResult) -> None:
         colour = {"sent": "green", "skipped": "yellow"}.get(line.status, "red")
         status = click.style(f"{line.status:<10}", fg=colour)
         click.echo(f"{line.email:<{email_w}}  {status} {line.articles:>8}  {line.detail}")
+
+
+# Exit codes of `digest send`, `digest demo` and `digest issues retry`: 0 every delivery went
+# (or was rightly skipped); 1 some failed or bounced, each for its own subscriber; 3 the run
+# stopped on a fault of the installation or configuration and marked nobody failed.
+EXIT_SOME_FAILED = 1
+EXIT_STOPPED = 3
+
+
+class RunStopped(click.ClickException):
+    """The installation or configuration stopped the run: one line on stderr, exit 3, no row blamed."""
+
+    exit_code = EXIT_STOPPED
+
+
+def exit_for(result: SendResult, retry_hint: str) -> None:
+    """After the table: exit 3 if the run stopped on a setup fault, 1 if any delivery of it failed."""
+    if result.report.halted:
+        raise RunStopped(
+            f"sending stopped, no delivery was marked failed: {result.report.halted}; fix that and run it again"
+        )
+    failed = sum(result.report.counts.get(status, 0) for status in ("failed", "bounced"))
+    if failed:
+        click.secho(
+            f"{failed} deliver{'y' if failed == 1 else 'ies'} failed (see `digest issues show {result.issue_number}`); "
+            f"once the cause is fixed, `{retry_hint}` sends them again",
+            fg="red",
+            err=True,
+        )
+        click.get_current_context().exit(EXIT_SOME_FAILED)
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -68,6 +68,7 @@ def test_every_command_has_help(tmp_path):
         ["issues", "pause"],
         ["issues", "resume"],
         ["issues", "cancel"],
+        ["issues", "retry"],
         ["lists", "schedule"],
     ):
         out = run([*args, "--help"], cwd=tmp_path).stdout

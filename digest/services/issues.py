@@ -271,3 +271,67 @@ def delivery_counts(session: Session, issue_id: int) -> dict[str, int]:
         .group_by(models.Delivery.status)
     ).all()
     return {status: n for status, n in rows}
+
+
+# What a person may send again. `failed`: temporary failures ran out, or the subscriber's
+# own data could not go into a message (fixed since, presumably). `bounced`: the server
+# refused the address for good and it was suppressed; only rows whose address has been
+# taken off the suppression list go again. Sent rows never do.
+RETRYABLE = ("failed", "bounced")
+
+
+class RetryError(ValueError):
+    """A retry of something that is not retryable, named with the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def retry_deliveries(session: Session, issue: models.Issue, status: str = "failed") -> tuple[int, int]:
+    """Rows of `issue` in `status` back to pending, due now; returns (reset, left because still suppressed).
+
+    One conditional UPDATE: only rows still `status` move, so a row a worker holds
+    (queued, sending) or has sent is never touched, and two retries at once reset each row once.
+    A finished issue goes back to sending so the rows are handed out; a paused one stays
+    paused (the rows go when it resumes). A cancelled issue cannot be retried.
+    """
+    if status not in RETRYABLE:
+        raise RetryError("status", f"only {' or '.join(RETRYABLE)} deliveries can be sent again, not {status!r}")
+    if issue.status == "cancelled":
+        raise IssueStateError(f"issue {issue.number} was cancelled: its deliveries cannot be sent again")
+    d = models.Delivery
+    where = [d.issue_id == issue.id, d.status == status]
+    left = 0
+    if status == "bounced":
+        suppressed = select(models.Subscriber.id).join(
+            models.Suppression, models.Suppression.email == models.Subscriber.email
+        )
+        left = session.scalar(select(func.count()).select_from(d).where(*where, d.subscriber_id.in_(suppressed)))
+        where.append(d.subscriber_id.not_in(suppressed))
+    now = utcnow()
+    reset = (
+        session.execute(
+            update(d)
+            .where(*where)
+            .values(
+                status="pending",
+                attempts=0,
+                due_at=None,
+                next_attempt_at=None,
+                reason=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        or 0
+    )
+    if reset:
+        session.execute(
+            update(models.Issue)
+            .where(models.Issue.id == issue.id, models.Issue.status == "sent")
+            .values(status="sending", finished_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(issue)
+    return reset, left or 0

@@ -8,6 +8,7 @@ touches the ledger.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -37,6 +38,8 @@ from digest.services.subscribers import (
 )
 from digest.storage import models
 from digest.transports import open_transport
+
+log = logging.getLogger(__name__)
 
 TEST_MARK = {"zh-CN": "[测试]", "en": "[TEST]"}
 
@@ -354,7 +357,11 @@ def deliver_now(factory: sessionmaker[Session], issue_id: int, settings: Setting
     def run() -> None:
         try:
             with open_transport(settings.smtp_url, settings.outbox) as transport:
-                send_pending(factory, issue_id, transport, settings, regions, env)
+                report = send_pending(factory, issue_id, transport, settings, regions, env)
+            if report.halted:
+                log.error("issue %s: sending stopped, no delivery marked failed: %s", issue_id, report.halted)
+        except Exception:
+            log.exception("issue %s: sending stopped; the rows it held are pending again", issue_id)
         finally:
             with _running_lock:
                 _running.pop(issue_id, None)

@@ -14,6 +14,7 @@ refused claim abandons the envelope (SMTP then discards the transaction). The in
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import make_msgid
@@ -25,13 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from digest.bodies import PreparedContent
 from digest.config import Settings
 from digest.domain import Digest, ListInfo, Picks
+from digest.faults import RecipientError, SetupError
 from digest.links import make_recipient
 from digest.messages import message_wire
 from digest.regions import RegionIndex
 from digest.rendering import render_content
 from digest.selection import assemble_digest
 from digest.services.articles import articles_of_period
-from digest.services.issues import claim_due, finish_if_done, sweep_stale
+from digest.services.issues import claim_due, finish_if_done, sweep_stale, unclaim
 from digest.services.ledger import Claim, Ledger
 from digest.services.lists import list_info
 from digest.storage import models
@@ -49,7 +51,9 @@ class SendReport:
     issue_id: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     renders: int = 0  # distinct contents rendered (premailer runs)
-    halted: str | None = None  # why the run stopped early: the server or its account, not an address
+    # Why the run stopped early, blaming no subscriber: the installation or configuration
+    # (templates, list settings, the server or its account). The rows it held are pending again.
+    halted: str | None = None
 
     def add(self, status: str) -> None:
         self.counts[status] = self.counts.get(status, 0) + 1
@@ -216,6 +220,12 @@ def send_batch(
         prepared = next(upcoming, None)
         for position, row in enumerate(rows):
             message, message_id, article_ids, outcome = prepared
+            if outcome is not None and outcome[0] == _STOP:
+                # Not this subscriber's fault: nobody's row may fail for it. This row and
+                # the rest go back to pending, untried, for a run after the fix.
+                ledger.release([r.id for r in rows[position:]])
+                report.halted = outcome[2]
+                break
             if outcome is not None:
                 status, reason, error = outcome
                 ledger.record(row.id, "queued", status=status, reason=reason, last_error=error)
@@ -281,11 +291,18 @@ def _prepare(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIn
         return None, None, (), outcome
     try:
         data, message_id, article_ids = _build(row, ctx, settings, regions, env)
-    except Exception as exc:  # a message that cannot be built must not stop the others
-        return None, None, (), ("failed", None, f"could not build the message: {exc!r}")
+    except RecipientError as exc:  # this subscriber's own data: their row fails, the others go
+        return None, None, (), ("failed", None, f"could not build the message: {exc}")
+    except SetupError as exc:
+        return None, None, (), (_STOP, None, f"cannot build any message: {exc}")
+    except Exception as exc:  # not known to be the subscriber's: stop rather than fail them all
+        return None, None, (), (_STOP, None, f"cannot build the message for {row.email}: {exc!r}")
     if data is None:
         return None, None, (), ("skipped", "no article this week matches their picks", None)
     return data, message_id, article_ids, None
+
+
+_STOP = "stop"  # an outcome that is no row's: the run stops and releases what it holds
 
 
 def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | None] | None:
@@ -365,13 +382,29 @@ def send_pending(
         if not fresh:
             break
         tried.update(fresh)
-        report.merge(
-            send_batch(factory, issue_id, fresh, transport, settings, regions, env, ctx=ctx, progress=progress)
-        )
+        with released_on_error(factory, fresh):
+            report.merge(
+                send_batch(factory, issue_id, fresh, transport, settings, regions, env, ctx=ctx, progress=progress)
+            )
     with factory.begin() as session:
         finish_if_done(session, issue_id)
     report.renders = len(ctx.rendered)
     return report
+
+
+@contextmanager
+def released_on_error(factory: sessionmaker[Session], delivery_ids: list[int]):
+    """Rows of a batch that an unexpected error (or Ctrl-C) stopped go back to pending now, not after the lease.
+
+    Only rows still `queued`: none of their messages can have left. A row caught
+    `sending` may have reached the server, so it waits for the sweeper as after a crash.
+    """
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception), factory.begin() as session:
+            unclaim(session, delivery_ids)
+        raise
 
 
 def _record_failure(ledger: Ledger, row: _Row, exc: DeliveryError) -> str:

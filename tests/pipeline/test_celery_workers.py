@@ -84,8 +84,16 @@ def worker_env(database_url: str, smtp_url: str, broker: str) -> dict:
     return env
 
 
-def start_worker(database_url: str, smtp_url: str, broker: str, tmp_path, concurrency: int = 2, app: str = "tasks"):
-    env = worker_env(database_url, smtp_url, broker)
+def start_worker(
+    database_url: str,
+    smtp_url: str,
+    broker: str,
+    tmp_path,
+    concurrency: int = 2,
+    app: str = "tasks",
+    extra_env: dict | None = None,
+):
+    env = worker_env(database_url, smtp_url, broker) | (extra_env or {})
     log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - the worker outlives this function
     return subprocess.Popen(
         [
@@ -490,3 +498,49 @@ def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_runn
         assert factory.kw["bind"].pool.checkedin() == 1  # a connection waits for the first batch
     finally:
         pipeline._runtime.cache_clear()
+
+
+def test_a_worker_without_templates_burns_no_row_and_says_why_once_per_batch(
+    database_url, redis_url, smtp_server, tmp_path
+):
+    """An installation fault in a worker: the batch gives its rows back, untried, and logs one line;
+    workers installed whole then send every subscriber once."""
+    issue_id = seed(database_url, 30)
+    empty = tmp_path / "no-templates"
+    empty.mkdir()
+    broken = start_worker(
+        database_url, smtp_server.url, redis_url, tmp_path, extra_env={"DIGEST_TEMPLATES_DIR": str(empty)}
+    )
+
+    def logged() -> str:
+        return "".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+
+    def statuses() -> Counter:
+        with transaction(database_url) as session:
+            return Counter(
+                session.execute(
+                    select(models.Delivery.status, models.Delivery.attempts).where(models.Delivery.issue_id == issue_id)
+                ).all()
+            )
+
+    try:
+        assert dispatch_all(database_url, redis_url) == 30
+        wait_until(lambda: "sending stopped" in logged(), 60, "the worker to stop the batch")
+        wait_until(lambda: statuses() == Counter({("pending", 0): 30}), 30, "the rows to be pending again")
+    finally:
+        stop(broken)
+    [line] = [line for line in logged().splitlines() if "sending stopped" in line]
+    assert "no delivery marked failed" in line and "template 'digest.subject.txt' not found" in line
+    assert str(empty) in line
+    assert smtp_server.messages == []
+    with transaction(database_url) as session:
+        assert session.get(models.Issue, issue_id).status == "sending"
+
+    fixed = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
+    try:
+        assert dispatch_all(database_url, redis_url) == 30
+        wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the issue to drain")
+    finally:
+        stop(fixed)
+    received = Counter(m.rcpt_tos[0] for m in smtp_server.messages)
+    assert len(received) == 30 and max(received.values()) == 1

@@ -273,3 +273,85 @@ def test_an_unknown_issue_is_a_404_and_a_bad_id_a_400(site):
     assert client.get("/admin/issues/999").status_code == 404
     assert client.get("/admin/issues/abc").status_code == 400
     assert client.get("/admin/issues/99999999999").status_code == 400
+
+
+def _break_name(url, persona, name):
+    # Stored as an old import or a direct edit might have left it: the form would refuse it.
+    with transaction(url) as session:
+        session.scalar(select(models.Subscriber).where(models.Subscriber.email == persona.email)).name = name
+
+
+def _send_now(client, issue_id):
+    path = f"/admin/issues/{issue_id}"
+    response = _post(client, path, f"{path}/send")
+    assert response.status_code == 303
+    _wait(issue_id)
+
+
+def _wait(issue_id):
+    thread = background_send(issue_id)
+    if thread is not None:
+        thread.join(30)
+
+
+def test_an_admin_sends_the_failed_deliveries_again_and_each_subscriber_gets_one_message(site):
+    _people(site.url)
+    _break_name(site.url, LI_HUNAN, "李\nBcc: everyone@example.org")
+    issue_id = _issue(site.url)
+    path = f"/admin/issues/{issue_id}"
+    admin = _signed_in(site, ZHOU_ADMIN)
+    _send_now(admin, issue_id)
+    received = sorted(r for m in site.smtp.messages for r in m.rcpt_tos)
+    assert received == sorted(p.email for p in ALL if p not in (ZHAO_NOTHING, LI_HUNAN))
+    page = admin.get(path).text
+    assert "重新发送失败的投递（1）" in page and "recipient name contains a line break" in page
+
+    editor = site.new_client()
+    add_staff(site.url, SUN_EDITOR)
+    sign_in(editor, SUN_EDITOR)
+    assert "重新发送失败的投递" not in editor.get(path).text  # the button is an admin's
+    token = csrf_token(site.settings.secret_key, editor.cookies["digest_csrf"], "iss-retry")
+    refused = editor.post(f"{path}/retry", data={"csrf_token": token, "status": "failed"}, follow_redirects=False)
+    assert refused.status_code == 403
+    with transaction(site.url) as session:
+        assert session.scalar(select(func.count()).where(models.Delivery.status == "failed")) == 1
+
+    _break_name(site.url, LI_HUNAN, LI_HUNAN.name)
+    response = _post(admin, path, f"{path}/retry", {"status": "failed"})
+    assert response.status_code == 303 and response.headers["location"] == f"{path}?notice=send_background"
+    _wait(issue_id)
+    received = sorted(r for m in site.smtp.messages for r in m.rcpt_tos)
+    assert received == sorted(p.email for p in ALL if p != ZHAO_NOTHING)  # 李伟 once, nobody twice
+    assert _status(site.url, issue_id) == "sent"
+    page = admin.get(path).text
+    assert "重新发送失败的投递" not in page
+
+    # Nothing failed any more: a retry (a second tab, a double click) sends nothing.
+    token = csrf_token(site.settings.secret_key, admin.cookies["digest_csrf"], "iss-retry")
+    again = admin.post(f"{path}/retry", data={"csrf_token": token, "status": "failed"}, follow_redirects=False)
+    assert again.headers["location"] == f"{path}?notice=retry_none"
+    assert len(site.smtp.messages) == len(ALL) - 1
+    assert "没有可重新发送的投递" in admin.get(again.headers["location"]).text
+    wrong = admin.post(f"{path}/retry", data={"csrf_token": token, "status": "sent"})
+    assert wrong.status_code == 400 and "只能重新发送" in wrong.text
+    without = admin.post(f"{path}/retry", data={"status": "failed"})
+    assert without.status_code == 403
+
+
+def test_a_cancelled_issue_offers_no_retry_and_refuses_one(site):
+    _people(site.url)
+    _break_name(site.url, LI_HUNAN, "李\n伟")
+    issue_id = _issue(site.url)
+    path = f"/admin/issues/{issue_id}"
+    admin = _signed_in(site, ZHOU_ADMIN)
+    _send_now(admin, issue_id)
+    token = form_csrf(admin.get(path).text, f"{path}/retry")
+    with transaction(site.url) as session:
+        issue = session.get(models.Issue, issue_id)
+        issue.status = "cancelled"  # as cancelling a paused issue with a failed row leaves it
+    assert "重新发送失败的投递" not in admin.get(path).text
+    refused = admin.post(f"{path}/retry", data={"csrf_token": token, "status": "failed"})
+    assert refused.status_code == 409 and "无法执行“重新发送”" in refused.text
+    with transaction(site.url) as session:
+        failed = session.scalar(select(func.count()).where(models.Delivery.status == "failed"))
+    assert failed == 1

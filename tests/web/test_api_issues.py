@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import pytest
-from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING
+from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, ZHOU_ADMIN
 from sqlalchemy import func, select
 from webutil import add_staff, api_token, parse_mail
 
 from digest.regions import load_regions
-from digest.services.issues import enqueue_deliveries
+from digest.rendering import make_environment
+from digest.services.issues import enqueue_deliveries, start_issue
 from digest.services.lists import ensure_default_list
+from digest.services.operations import background_send
+from digest.services.sending import send_pending
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
-from digest.storage.db import transaction
+from digest.storage.db import session_factory, transaction
+from digest.transports import open_transport
 
 REGIONS = load_regions()
 
@@ -201,3 +205,54 @@ def test_malformed_input_answers_4xx_naming_the_field_and_never_5xx(api):
     assert api.smtp.messages == []
     with transaction(api.url) as session:
         assert session.scalar(select(func.count()).select_from(models.Issue)) == 1
+
+
+def _name(url, persona, name):
+    # Stored as an old import or a direct edit might have left it: the API would refuse it.
+    with transaction(url) as session:
+        session.scalar(select(models.Subscriber).where(models.Subscriber.email == persona.email)).name = name
+
+
+def test_an_admin_sends_failed_deliveries_again_once_and_bad_input_names_the_field(api):
+    client = api.client
+    _name(api.url, LI_HUNAN, "李\nBcc: everyone@example.org")
+    issue_id = _plan(client)["id"]
+    with transaction(api.url) as session:
+        start_issue(session, session.get(models.Issue, issue_id))
+    with open_transport(api.settings.smtp_url, api.settings.outbox) as transport:
+        send_pending(session_factory(api.url), issue_id, transport, api.settings, REGIONS, make_environment())
+    assert client.get(f"/api/v1/issues/{issue_id}").json()["counts"]["failed"] == 1
+    assert LI_HUNAN.email not in {r for m in api.smtp.messages for r in m.rcpt_tos}
+
+    refused = client.post(f"/api/v1/issues/{issue_id}/retry", json={"status": "failed"})
+    assert refused.status_code == 403  # an editor's token
+    add_staff(api.url, ZHOU_ADMIN)
+    client.headers["Authorization"] = f"Bearer {api_token(api.url, ZHOU_ADMIN)}"
+    for body, field in (
+        ({"status": "sent"}, ["body", "status"]),
+        ({"status": "failed", "also": 1}, ["body", "also"]),
+        ({"status": ["failed"]}, ["body", "status"]),
+    ):
+        bad = client.post(f"/api/v1/issues/{issue_id}/retry", json=body)
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == field, body
+    assert client.post("/api/v1/issues/999/retry", json={}).status_code == 404
+
+    _name(api.url, LI_HUNAN, LI_HUNAN.name)
+    done = client.post(f"/api/v1/issues/{issue_id}/retry", json={"status": "failed"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["reset"], done.json()["left_suppressed"], done.json()["sending"]) == (1, 0, "background")
+    thread = background_send(issue_id)
+    if thread is not None:
+        thread.join(30)
+    received = sorted(r for m in api.smtp.messages for r in m.rcpt_tos)
+    assert received == sorted(p.email for p in ALL if p != ZHAO_NOTHING)  # 李伟 once, nobody twice
+    issue = client.get(f"/api/v1/issues/{issue_id}").json()
+    assert issue["status"] == "sent" and "failed" not in issue["counts"]
+    again = client.post(f"/api/v1/issues/{issue_id}/retry", json={})  # status defaults to failed
+    assert again.status_code == 200 and (again.json()["reset"], again.json()["sending"]) == (0, "none")
+    assert len(api.smtp.messages) == len(ALL) - 1
+
+    with transaction(api.url) as session:
+        session.get(models.Issue, issue_id).status = "cancelled"
+    cancelled = client.post(f"/api/v1/issues/{issue_id}/retry", json={"status": "failed"})
+    assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["detail"]

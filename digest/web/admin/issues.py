@@ -1,8 +1,8 @@
 """Admin pages: issues. Plan one, watch its deliveries, pause/resume/cancel it, send it now,
 preview any subscriber's copy with the reason for every article, and send a test.
 
-Editors and admins alike. The words live in issues_words.py; the work in
-digest.services.operations.
+Editors and admins alike, but for sending failed deliveries again, which is for admins.
+The words live in issues_words.py; the work in digest.services.operations.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from digest.schedule import zone
 from digest.services import NotFound
 from digest.services.issues import (
     IssueStateError,
+    RetryError,
     cancel_issue,
     pause_issue,
     plan_issue,
     resume_issue,
+    retry_deliveries,
 )
 from digest.services.lists import get_list
 from digest.services.operations import (
@@ -43,12 +45,13 @@ from digest.transports import DeliveryError
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
+    AdminOnly,
     SignedIn,
     admin_page,
     list_choices,
     web_of,
 )
-from digest.web.admin.issues_words import DELIVERY_STATUSES, NOTICES
+from digest.web.admin.issues_words import DELIVERY_STATUSES, NOTICES, RETRYABLE
 from digest.web.security import DIGEST_CSP, PAGE_CSP, RateLimiter
 
 router = APIRouter(prefix="/admin")
@@ -164,6 +167,7 @@ def _detail(
         status_filter=chosen or "",
         bad_filter=bad_filter,
         statuses=DELIVERY_STATUSES,
+        retryable=RETRYABLE,
         notice=notice if notice in NOTICES else None,
         error=error,
     )
@@ -289,7 +293,43 @@ def send_test(
     )
 
 
-# Registered last: its {action} segment would otherwise catch /test and /preview.
+@router.post("/issues/{issue_id}/retry")
+def retry(
+    request: Request,
+    admin: AdminOnly,
+    issue_id: IssueId,
+    status: Annotated[str, Form(max_length=20)] = "failed",
+    csrf_token: Annotated[str | None, Form()] = None,
+):
+    """`digest issues retry`: the issue's failed (or bounced, no longer suppressed) rows go again. Admins only."""
+    web = web_of(request)
+    web.check_csrf(request, csrf_token, "iss-retry")
+    try:
+        with web.factory.begin() as session:
+            issue = _issue(session, issue_id)
+            number, before = issue.number, issue.status
+            reset, _ = retry_deliveries(session, issue, status)
+            after = issue.status
+    except RetryError:
+        return _detail(request, admin, issue_id, status=400, error=("iss_err_retry_status", {}))
+    except IssueStateError:
+        return _detail(
+            request,
+            admin,
+            issue_id,
+            status=409,
+            error=("iss_err_state", {"number": number, "status": before, "action": "retry"}),
+        )
+    if not reset:
+        notice = "retry_none"
+    elif after == "paused":
+        notice = "retry_paused"
+    else:
+        notice = _send(web, issue_id)
+    return RedirectResponse(f"/admin/issues/{issue_id}?notice={notice}", status_code=303)
+
+
+# Registered last: its {action} segment would otherwise catch /test, /preview and /retry.
 @router.post("/issues/{issue_id}/{action}")
 def steer(
     request: Request,

@@ -6,7 +6,18 @@ from digest.web.i18n import register_messages
 
 DELIVERY_STATUSES = ("pending", "queued", "sending", "sent", "failed", "bounced", "skipped", "suppressed")
 ISSUE_STATUSES = ("planned", "sending", "paused", "cancelled", "sent")
-NOTICES = ("paused", "resumed", "cancelled", "send_background", "send_queued", "send_running", "send_later")
+NOTICES = (
+    "paused",
+    "resumed",
+    "cancelled",
+    "send_background",
+    "send_queued",
+    "send_running",
+    "send_later",
+    "retry_none",
+    "retry_paused",
+)
+RETRYABLE = ("failed", "bounced")  # as digest.services.issues.RETRYABLE
 
 register_messages(
     {
@@ -43,6 +54,13 @@ register_messages(
             "iss_act_resume": "继续发送",
             "iss_act_cancel": "取消本期",
             "iss_act_send": "立即发送",
+            "iss_act_retry": "重新发送",
+            "iss_retry_failed": "重新发送失败的投递（{count}）",
+            "iss_retry_bounced": "重新发送退信的投递（{count}）",
+            "iss_retry_help": "仅限管理员。失败的投递重新登记并立即发送；退信的投递只重发给已从屏蔽名单移除的地址。已送达的投递不会重复发送。",
+            "iss_notice_retry_none": "没有可重新发送的投递（退信地址如仍在屏蔽名单上则不会重发）。",
+            "iss_notice_retry_paused": "已重新登记这些投递；本期已暂停，继续发送后才会发出。",
+            "iss_err_retry_status": "只能重新发送“失败”或“退信”的投递。",
             "iss_send_help": "与命令 digest send 相同：为所有已确认的订阅者登记投递，并立即开始发送。",
             "iss_cancel_help": "取消后尚未发出的投递全部跳过，且无法恢复。",
             "iss_created": "创建于 {when}",
@@ -156,6 +174,13 @@ register_messages(
             "iss_act_resume": "Resume",
             "iss_act_cancel": "Cancel this issue",
             "iss_act_send": "Send now",
+            "iss_act_retry": "Send again",
+            "iss_retry_failed": "Send the failed deliveries again ({count})",
+            "iss_retry_bounced": "Send the bounced deliveries again ({count})",
+            "iss_retry_help": "Admins only. Failed deliveries are recorded again and sent now; bounced ones only to addresses taken off the suppression list. A delivery already sent never goes twice.",
+            "iss_notice_retry_none": "Nothing to send again (a bounced address still on the suppression list is left).",
+            "iss_notice_retry_paused": "The deliveries are recorded again; this issue is paused, so they go when it resumes.",
+            "iss_err_retry_status": "Only failed or bounced deliveries can be sent again.",
             "iss_send_help": "Does what `digest send` does: a delivery for every confirmed subscriber, sent right away.",
             "iss_cancel_help": "Cancelling skips every delivery not yet sent, for good.",
             "iss_created": "Created {when}",

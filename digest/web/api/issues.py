@@ -1,6 +1,7 @@
-"""/api/v1/issues: plan, list, read, pause/resume/cancel, the delivery log, a subscriber's preview, a test send.
+"""/api/v1/issues: plan, list, read, pause/resume/cancel, the delivery log, a subscriber's preview, a test send,
+sending failed deliveries again.
 
-Editors and admins alike. A state change the issue does not allow answers 409
+Editors and admins alike, but for the retry (admins). A state change the issue does not allow answers 409
 with the reason; malformed input answers 422 naming the field.
 """
 
@@ -9,23 +10,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from digest.services import NotFound
 from digest.services.issues import (
     ISSUE_STATUSES,
+    RETRYABLE,
     IssueStateError,
     cancel_issue,
     pause_issue,
     plan_issue,
     resume_issue,
+    retry_deliveries,
 )
 from digest.services.operations import (
     InvalidAddress,
     IssueSummary,
     compose_test_send,
+    deliver_now,
     deliver_test,
     delivery_log,
     get_issue,
@@ -37,7 +41,7 @@ from digest.services.subscribers import InvalidSubscriber
 from digest.storage import models
 from digest.transports import DeliveryError
 from digest.web.admin.issues_words import DELIVERY_STATUSES
-from digest.web.api import MAX_ID, list_or_404
+from digest.web.api import MAX_ID, api_admin_only, list_or_404
 from digest.web.i18n import translator
 
 router = APIRouter(tags=["issues"])
@@ -48,6 +52,7 @@ ListSlug = Annotated[
 ]
 IssueStatus = Literal[ISSUE_STATUSES]  # type: ignore[valid-type]
 DeliveryStatus = Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
+RetryStatus = Literal[RETRYABLE]  # type: ignore[valid-type]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
@@ -303,3 +308,51 @@ def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
     except DeliveryError as exc:
         raise HTTPException(502, detail=f"the mail server did not take the test message: {exc}") from None
     return TestOut(to=test.to, subject=test.subject, article_count=test.article_count)
+
+
+class RetryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: RetryStatus = Field(
+        "failed",
+        description="failed, or bounced (only rows whose address is no longer suppressed); sent rows never go twice",
+    )
+
+
+class RetryOut(BaseModel):
+    issue: IssueOut
+    reset: int = Field(description="Deliveries put back to pending")
+    left_suppressed: int = Field(description="Bounced deliveries left as they were: the address is still suppressed")
+    sending: str = Field(
+        description="background (this process sends them), queued (the workers have them), running (already "
+        "being sent here), later (the broker was unreachable: the workers' next tick), paused (when the issue "
+        "resumes), none (nothing to send)"
+    )
+
+
+@router.post(
+    "/issues/{issue_id}/retry",
+    response_model=RetryOut,
+    dependencies=[Depends(api_admin_only)],
+    summary="Send the issue's failed (or bounced, no longer suppressed) deliveries again, now; admins only",
+)
+def retry(request: Request, issue_id: IssueId, body: RetryIn) -> RetryOut:
+    web = request.app.state.web
+    try:
+        with web.factory.begin() as session:
+            issue = _issue(session, issue_id)
+            reset, left = retry_deliveries(session, issue, body.status)
+            after = issue.status
+    except IssueStateError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    if not reset:
+        sending = "none"
+    elif after == "paused":
+        sending = "paused"
+    else:
+        try:
+            sending = deliver_now(web.factory, issue_id, web.settings, web.regions, web.mail)
+        except Exception:
+            sending = "later"  # the rows are pending and due: the workers' next tick hands them out
+    with web.factory.begin() as session:
+        summary = summary_of(session, _issue(session, issue_id))
+    return RetryOut(issue=_out(summary), reset=reset, left_suppressed=left, sending=sending)
