@@ -5,10 +5,10 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import date, datetime, time
-from pathlib import Path
 
 from fixtures_db import make_settings
 from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
+from samples import WEEKLY_ISSUE
 from sqlalchemy import select
 
 from digest.ingest import parse_file
@@ -24,21 +24,25 @@ from digest.storage.db import session_factory, transaction
 from digest.tokens import read_token
 from digest.transports import open_transport
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "rural-revitalization-weekly-2021-06.txt"
 PERIOD_END = date(2021, 6, 20)
 
-# Titles of the sample issue, by what each persona must receive, in section order.
+# Titles of the fixture issue, by what each persona must receive, in section order.
 EXPECTED = {
-    WANG_NATIONAL.email: ["部署全面推进乡村振兴工作", "印发《关于巩固拓展健康扶贫成果同乡村振兴有效衔接的实施意见》"],
-    LI_HUNAN.email: ["沅陵县创办全国首家乡村振兴金融服务组织", "指导农村改厕工作 打造群众满意工程"],
-    ZHANG_ANKANG.email: ["织牢一线医疗网 守护乡村振兴健康线"],
-    CHEN_HANBIN.email: ["织牢一线医疗网 守护乡村振兴健康线"],
+    # 财政部 and 国家卫健委等十三部门: national bodies, 全国.
+    WANG_NATIONAL.email: ["提前下达衔接推进乡村振兴补助资金", "《健康帮扶衔接实施意见》印发"],
+    # 湖南怀化 and 湖南邵阳, inside 湖南.
+    LI_HUNAN.email: ["沅陵县乡镇设立金融服务站", "新邵县农村生活污水治理试点启动"],
+    # 陕西 contains 安康; 陕西安康 is 安康.
+    ZHANG_ANKANG.email: ["易地搬迁安置区后续扶持项目集中开工", "村卫生室接入远程会诊网络"],
+    # 陕西 and 陕西安康 both contain 汉滨区.
+    CHEN_HANBIN.email: ["易地搬迁安置区后续扶持项目集中开工", "村卫生室接入远程会诊网络"],
+    # 产业发展 and 公共服务, every region.
     LIU_TOPICS.email: [
-        "“兴农贷”助推乡村振兴",
-        "沅陵县创办全国首家乡村振兴金融服务组织",
-        "浙江工行“农e贷”系列产品全线落地",
-        "医疗专家走进鄂托克旗服务基层活动启动",
-        "织牢一线医疗网 守护乡村振兴健康线",
+        "枸杞种植户用上“信用贷”",
+        "沅陵县乡镇设立金融服务站",
+        "农机购置贷款实现线上办理",
+        "流动医疗车开进边远嘎查",
+        "村卫生室接入远程会诊网络",
     ],
 }
 
@@ -49,8 +53,10 @@ def _seed(url: str) -> None:
     with transaction(url) as session:
         ml = ensure_default_list(session)
         ml.sender_email = "weekly@digest.example.org"
-        report = store_articles(session, ml, parse_file(SAMPLE), regions, source=str(SAMPLE), published=published)
-        assert report.added == 13
+        report = store_articles(
+            session, ml, parse_file(WEEKLY_ISSUE), regions, source=str(WEEKLY_ISSUE), published=published
+        )
+        assert report.added == 14
         for persona in ALL:
             upsert_subscription(
                 session,
@@ -76,11 +82,11 @@ def _send(url: str, settings, period_end: date = PERIOD_END):
 
 def _titles_in(text: str) -> list[str]:
     all_titles = [t for titles in EXPECTED.values() for t in titles] + [
-        "就业帮扶巩固脱贫攻坚成果",
-        "全力做好脱贫攻坚与乡村振兴衔接工作",
-        "扎实开展改厕工作 着力提升人居环境",
-        "后乡村打造乡村振兴“后乡样本”",
-        "岳新乡移风易俗焕发乡村文明新气象",
+        "就业帮扶车间吸纳脱贫劳动力",
+        "东川区建立防止返贫监测台账",
+        "平川镇改厕 整村推进见成效",
+        "村民议事会议出好日子",
+        "安岳县推行红白喜事简办公约",
     ]
     # The text part wraps long lines: compare without white space.
     flat = "".join(text.split())
