@@ -103,7 +103,8 @@ def main() -> None:
     """Per-subscriber email digests: each subscriber gets exactly the articles they asked for.
 
     Configuration comes from the environment or a .env file: DIGEST_DATABASE_URL,
-    DIGEST_SMTP_URL, DIGEST_OUTBOX, DIGEST_SECRET_KEY, DIGEST_BASE_URL, DIGEST_BROKER_URL.
+    DIGEST_SMTP_URL, DIGEST_OUTBOX, DIGEST_SECRET_KEY, DIGEST_BASE_URL, DIGEST_BROKER_URL,
+    DIGEST_NOW (sets the clock, for rehearsals and tests).
     """
 
 
@@ -142,7 +143,7 @@ def ingest(
     """
     app = _app(ctx)
     day = _parse_day(published, "--published")
-    when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else datetime.now(NEWSROOM_TZ)
+    when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else app.settings.clock.local(NEWSROOM_TZ)
     totals = {"added": 0, "unchanged": 0, "rejected": 0}
     failed_files = 0
     with click.progressbar(files, label="ingesting", file=sys.stderr, item_show_func=lambda p: p and p.name) as bar:
@@ -259,7 +260,7 @@ def preview(ctx, email, list_slug, fmt, period_end) -> None:
     from digest.services.preview import preview_digest
 
     app = _app(ctx)
-    end = _parse_day(period_end, "--period-end") or datetime.now(NEWSROOM_TZ).date()
+    end = _parse_day(period_end, "--period-end") or app.settings.clock.today(NEWSROOM_TZ)
     with app.session() as session:
         ml = get_list(session, list_slug)
         digest, rendered = preview_digest(session, ml, email, end, app.settings, app.regions, app.env)
@@ -279,7 +280,7 @@ def send(ctx, list_slug, period_end) -> None:
     from digest.sendrun import exit_for, print_send_table, run_send
 
     app = _app(ctx)
-    end = _parse_day(period_end, "--period-end") or datetime.now(NEWSROOM_TZ).date()
+    end = _parse_day(period_end, "--period-end") or app.settings.clock.today(NEWSROOM_TZ)
     result = run_send(app, list_slug, end)
     print_send_table(result)
     exit_for(result, f"digest issues retry {result.issue_number}" + (f" --list {list_slug}" if list_slug else ""))

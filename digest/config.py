@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
+
+from digest.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 
 DEFAULT_DATABASE_URL = "sqlite:///digest.db"
 DEFAULT_BASE_URL = "http://localhost:8000"
@@ -28,6 +30,8 @@ class Settings:
     outbox: Path
     secret_key: str
     base_url: str
+    # What scheduling, planning and sending take for "now"; DIGEST_NOW sets it (see digest/clock.py).
+    clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
 
     @property
     def link_domain(self) -> str:
@@ -56,6 +60,21 @@ def _demo_secret() -> str:
     return key
 
 
+@lru_cache(maxsize=8)
+def _clock_from_env(value: str) -> Clock:
+    """DIGEST_NOW: the instant this process starts at, running on from there.
+
+    Made once per value and process, so settings loaded twice (the Celery app, then
+    a worker's runtime) share one clock instead of starting it over.
+    """
+    if not value.strip():
+        return SYSTEM_CLOCK
+    try:
+        return OffsetClock(parse_instant(value))
+    except ValueError as exc:
+        raise ConfigError(f"DIGEST_NOW: {exc}") from None
+
+
 def load_settings(*, require_secret: bool = False) -> Settings:
     load_dotenv(Path.cwd() / ".env", override=False)
     env = os.environ
@@ -76,4 +95,5 @@ def load_settings(*, require_secret: bool = False) -> Settings:
         outbox=Path(env.get("DIGEST_OUTBOX", "outbox")),
         secret_key=secret,
         base_url=base_url,
+        clock=_clock_from_env(env.get("DIGEST_NOW", "")),
     )

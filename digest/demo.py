@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -36,7 +35,7 @@ def run_demo(app, outbox: Path | None) -> None:
     settings = app.settings
     click.echo(f"database: {settings.database_url}")
     upgrade_database(settings.database_url)
-    now = datetime.now(NEWSROOM_TZ)
+    now = settings.clock.local(NEWSROOM_TZ)
     parsed = parse_file(DEMO_ISSUE, default_published=now)
     with app.session() as session:
         ml = ensure_default_list(session)

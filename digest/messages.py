@@ -13,7 +13,7 @@ import re
 import struct
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.charset import Charset
 from email.header import Header
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
@@ -22,6 +22,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from typing import NamedTuple
 
+from digest.clock import SYSTEM_CLOCK
 from digest.domain import ListInfo, Recipient, RenderedDigest
 from digest.faults import RecipientError, SettingError
 
@@ -189,8 +190,9 @@ def _headers(
     if not _LIST_LABEL.fullmatch(list_label):
         raise SettingError(f"cannot make a List-Id from {list_label!r}")
     if date is None:
-        # Whole seconds, as the header has them, so that _date can reuse its work.
-        date = datetime.now(UTC).replace(microsecond=0)
+        # Whole seconds, as the header has them, so that _date can reuse its work. Senders pass their
+        # settings' clock; this is for callers that have no settings.
+        date = SYSTEM_CLOCK.now().replace(microsecond=0)
     elif date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("the Date header needs an aware datetime")
     if message_id is None:

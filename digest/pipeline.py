@@ -64,15 +64,17 @@ def warm_up() -> None:
 
 def tick(dispatch: Callable[[int, list[int]], object], *, batch_size: int = BATCH_SIZE) -> dict:
     """Plan what is due, sweep what is stuck, hand due rows out in batches."""
-    _, factory, _, _ = _runtime()
+    settings, factory, _, _ = _runtime()
+    clock = settings.clock  # DIGEST_NOW sets it in a worker's environment
     with factory.begin() as session:
-        planned = plan_due_issues(session)
-        swept = sweep_stale(session)
-        finished = finish_sending_issues(session)
+        now = clock.now()
+        planned = plan_due_issues(session, now=now)
+        swept = sweep_stale(session, now=now)
+        finished = finish_sending_issues(session, now=now)
     dispatched = 0
     while dispatched < DISPATCH_LIMIT:
         with factory.begin() as session:
-            batches = claim_due(session, limit=batch_size)
+            batches = claim_due(session, limit=batch_size, now=clock.now())
         if not batches:
             break
         for issue_id, ids in batches.items():
@@ -131,7 +133,9 @@ def run_batch(
     handed_out = 0
     if dispatch is not None and not report.halted:
         with factory.begin() as session:
-            batch = claim_due(session, limit=len(delivery_ids) or BATCH_SIZE, issue_id=issue_id).get(issue_id)
+            batch = claim_due(
+                session, limit=len(delivery_ids) or BATCH_SIZE, now=settings.clock.now(), issue_id=issue_id
+            ).get(issue_id)
         if batch:
             try:
                 dispatch(issue_id, batch)

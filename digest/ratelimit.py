@@ -1,4 +1,8 @@
-"""Messages per second per list, shared by every worker through Redis (or local without a broker)."""
+"""Messages per second per list, shared by every worker through Redis (or local without a broker).
+
+These count real seconds (the wall clock, or a monotonic one), not digest.clock's settable time:
+a rate is a pace, and a clock set to another day must not change how fast mail goes.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from datetime import date
 import click
 from sqlalchemy import func, select
 
+from digest.clock import SYSTEM_CLOCK, Clock
 from digest.services.issues import claim_due, plan_issue, start_issue
 from digest.services.lists import get_list
 from digest.services.sending import SendReport, send_pending
@@ -55,7 +56,10 @@ def deliver_issue(app, issue_id: int, pending: int, period_end: date) -> SendRes
             0,
             period_end,
             period_end,
-            SendReport(issue_id, {"queued": dispatch_issue(app.settings.broker_url, app.factory, issue_id)}),
+            SendReport(
+                issue_id,
+                {"queued": dispatch_issue(app.settings.broker_url, app.factory, issue_id, clock=app.settings.clock)},
+            ),
             [],
         )
     try:
@@ -70,7 +74,7 @@ def deliver_issue(app, issue_id: int, pending: int, period_end: date) -> SendRes
     return ledger_result(app, issue_id, report)
 
 
-def dispatch_issue(broker_url: str, factory, issue_id: int) -> int:
+def dispatch_issue(broker_url: str, factory, issue_id: int, *, clock: Clock = SYSTEM_CLOCK) -> int:
     """With a broker, the workers send: hand them the issue's rows in batches."""
     from celery import Celery
 
@@ -80,7 +84,8 @@ def dispatch_issue(broker_url: str, factory, issue_id: int) -> int:
     queued = 0
     while True:
         with factory.begin() as session:
-            batch = claim_due(session, limit=BATCH_SIZE, issue_id=issue_id, respect_backoff=False).get(issue_id)
+            claims = claim_due(session, limit=BATCH_SIZE, now=clock.now(), issue_id=issue_id, respect_backoff=False)
+            batch = claims.get(issue_id)
         if not batch:
             return queued
         client.send_task("digest.send_batch", args=[issue_id, batch])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -17,6 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+# Sign-ins, sessions and API tokens live by the real time (wall_now), never by the settable
+# clock of digest/clock.py: an expiry must not move because DIGEST_NOW says another day.
+from digest.clock import wall_now
 from digest.services import NotFound
 from digest.storage import models
 
@@ -95,7 +98,7 @@ def authenticate(session: Session, email: str, password: str) -> models.AdminUse
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = datetime.now(UTC)
+    user.last_login_at = wall_now()
     return user
 
 
@@ -103,13 +106,13 @@ def set_password(session: Session, user: models.AdminUser, password: str) -> Non
     """New password; every session of this user ends (the caller may start a fresh one)."""
     check_password(password)
     user.password_hash = _hasher.hash(password)
-    user.password_changed_at = datetime.now(UTC)
+    user.password_changed_at = wall_now()
     session.execute(delete(models.AdminSession).where(models.AdminSession.user_id == user.id))
 
 
 def start_session(session: Session, user: models.AdminUser, now: datetime | None = None) -> str:
     """A new session for `user`; returns the cookie value (shown once, stored hashed)."""
-    now = now or datetime.now(UTC)
+    now = now or wall_now()
     secret = secrets.token_urlsafe(32)
     session.add(
         models.AdminSession(id=_digest(secret), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME)
@@ -120,7 +123,7 @@ def start_session(session: Session, user: models.AdminUser, now: datetime | None
 def session_user(session: Session, secret: str | None, now: datetime | None = None) -> models.AdminUser | None:
     if not secret or len(secret) > 200:
         return None
-    now = now or datetime.now(UTC)
+    now = now or wall_now()
     row = session.get(models.AdminSession, _digest(secret))
     if row is None or row.expires_at <= now or row.user.disabled:
         return None
@@ -149,7 +152,7 @@ def token_user(session: Session, secret: str | None) -> models.AdminUser | None:
     row = session.scalar(select(models.ApiToken).where(models.ApiToken.token_hash == _digest(secret)))
     if row is None or row.revoked_at is not None or row.user.disabled:
         return None
-    row.last_used_at = datetime.now(UTC)
+    row.last_used_at = wall_now()
     return row.user
 
 
@@ -157,4 +160,4 @@ def revoke_api_token(session: Session, token_id: int) -> None:
     row = session.get(models.ApiToken, token_id)
     if row is None:
         raise NotFound(f"no API token with id {token_id}")
-    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    row.revoked_at = row.revoked_at or wall_now()

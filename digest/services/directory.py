@@ -11,12 +11,12 @@ import zoneinfo
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from digest.clock import wall_now
 from digest.regions import RegionIndex
 from digest.services import NotFound
 from digest.services.editorial import FieldError, Invalid
@@ -233,7 +233,7 @@ def check_changes(ml: models.MailingList, regions: RegionIndex, changes: Mapping
 def set_status(sub: models.Subscription, status: str) -> None:
     if sub.status == status:
         return
-    now = datetime.now(UTC)
+    now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/clock.py)
     sub.status = status
     if status == "confirmed":
         sub.confirmed_at, sub.unsubscribed_at = now, None

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from digest.clock import SYSTEM_CLOCK
 from digest.domain import NATIONAL_CODE, ParseResult, Problem
 from digest.ingest.jsonl import article_from_record, body_to_html, split_regions
 from digest.regions import RegionIndex
@@ -276,9 +277,17 @@ class ItemOutcome:
 
 
 def add_articles(
-    session: Session, ml: models.MailingList, records: Sequence[Mapping[str, Any]], regions: RegionIndex
+    session: Session,
+    ml: models.MailingList,
+    records: Sequence[Mapping[str, Any]],
+    regions: RegionIndex,
+    *,
+    now: datetime | None = None,
 ) -> list[ItemOutcome]:
-    """Records with the JSON Lines fields, stored by the ingest rules; each gets its own outcome."""
+    """Records with the JSON Lines fields, stored by the ingest rules; each gets its own outcome.
+
+    `now` (the caller's clock) stands in for a record without a date, as in a file.
+    """
     parsed, problems = [], []
     for index, record in enumerate(records, 1):
         article, found = article_from_record(record, "request", index, None)
@@ -325,7 +334,7 @@ def add_articles(
         ParseResult(tuple(parsed), tuple(problems)),
         regions,
         source="request",
-        published=datetime.now(NEWSROOM_TZ),
+        published=(now or SYSTEM_CLOCK.now()).astimezone(NEWSROOM_TZ),
     )
     ids = dict(
         session.execute(

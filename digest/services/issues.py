@@ -9,12 +9,13 @@ pending when its lease runs out.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from digest.clock import SYSTEM_CLOCK, wall_now
 from digest.schedule import Slot, due_at, latest_slot_date, period_end_for
 from digest.services.articles import period_bounds
 from digest.storage import models
@@ -31,7 +32,8 @@ class IssueStateError(ValueError):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """For callers that pass no `now`; the CLI, the workers and the web pass their settings' clock's."""
+    return SYSTEM_CLOCK.now()
 
 
 def plan_issue(session: Session, ml: models.MailingList, period_end: date) -> models.Issue:
@@ -208,7 +210,7 @@ def sweep_stale(session: Session, now: datetime | None = None) -> int:
     return result.rowcount or 0
 
 
-def finish_if_done(session: Session, issue_id: int) -> bool:
+def finish_if_done(session: Session, issue_id: int, *, now: datetime | None = None) -> bool:
     """An issue is sent only when no row is pending, queued or in flight."""
     open_rows = session.scalar(
         select(func.count())
@@ -220,14 +222,14 @@ def finish_if_done(session: Session, issue_id: int) -> bool:
     moved = session.execute(
         update(models.Issue)
         .where(models.Issue.id == issue_id, models.Issue.status == "sending")
-        .values(status="sent", finished_at=utcnow())
+        .values(status="sent", finished_at=now or utcnow())
     ).rowcount
     return bool(moved)
 
 
-def finish_sending_issues(session: Session) -> list[int]:
+def finish_sending_issues(session: Session, *, now: datetime | None = None) -> list[int]:
     ids = session.scalars(select(models.Issue.id).where(models.Issue.status == "sending")).all()
-    return [i for i in ids if finish_if_done(session, i)]
+    return [i for i in ids if finish_if_done(session, i, now=now)]
 
 
 def pause_issue(session: Session, issue: models.Issue) -> None:
@@ -253,7 +255,8 @@ def cancel_issue(session: Session, issue: models.Issue) -> int:
     if issue.status in ("sent", "cancelled"):
         raise IssueStateError(f"issue {issue.number} is already {issue.status}")
     issue.status = "cancelled"
-    issue.finished_at = utcnow()
+    # When someone pressed cancel, like the rows' created_at: a record of the real time, not a decision.
+    issue.finished_at = wall_now()
     return (
         session.execute(
             update(models.Delivery)

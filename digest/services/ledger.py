@@ -20,13 +20,13 @@ while the commit travels, then reads its result, all on one thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine.interfaces import Dialect
 
+from digest.clock import SYSTEM_CLOCK, Clock
 from digest.storage import models
 from digest.storage.pg_statements import PreparedStatement, ServerStatements
 
@@ -58,8 +58,9 @@ class Ledger:
     sweeper or a pause moved meanwhile is left as they left it.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._engine = engine
+        self._clock = clock  # stamps updated_at, which the sweeper's lease is measured from
         self._conn: Connection | None = None
         self._single_statement = engine.dialect.name == "postgresql"
         self._writes: list[tuple[int, str, dict]] = []
@@ -106,7 +107,7 @@ class Ledger:
             raise RuntimeError("the ledger's last commit has not been read yet")
         if not self._writes and not self._suppress and claim is None:
             return PendingCommit(None, False)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         shape = (tuple(tuple(sorted(v)) for _, _, v in self._writes), len(self._suppress), claim is not None)
         params: dict = {}
         for i, (delivery_id, expected, values) in enumerate(self._writes):

@@ -312,6 +312,7 @@ def compose_test_send(
         recipient=recipient,
         list_id_domain=settings.link_domain,
         message_id=make_msgid(domain=settings.link_domain),
+        date=settings.clock.now().replace(microsecond=0),
         extra_headers={"X-Digest-Test": "yes"},
     )
     return ComposedTest(message, info.sender_email, address, rendered.subject, digest.article_count)
@@ -350,7 +351,7 @@ def deliver_now(factory: sessionmaker[Session], issue_id: int, settings: Setting
     if settings.broker_url:
         from digest.sendrun import dispatch_issue
 
-        dispatch_issue(settings.broker_url, factory, issue_id)
+        dispatch_issue(settings.broker_url, factory, issue_id, clock=settings.clock)
         return "queued"
     from digest.services.sending import send_pending
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from functools import lru_cache
 
@@ -216,7 +216,8 @@ def send_batch(
     # Built one row ahead, so the next message takes shape while this one's claim commits.
     upcoming = (_prepare(row, ctx, settings, regions, env) for row in rows)
     overlap = True  # open the envelope while the claim commits; off once a claim is refused
-    with Ledger(factory.kw["bind"]) as ledger:
+    clock = settings.clock
+    with Ledger(factory.kw["bind"], clock=clock) as ledger:
         prepared = next(upcoming, None)
         for position, row in enumerate(rows):
             message, message_id, article_ids, outcome = prepared
@@ -266,14 +267,14 @@ def send_batch(
                     ledger.release([r.id for r in rows[position:]])
                     report.halted = str(exc)
                     break
-                report.add(_record_failure(ledger, row, exc))
+                report.add(_record_failure(ledger, row, exc, clock.now()))
             else:
                 ledger.record(
                     row.id,
                     "sending",
                     status="sent",
                     location=receipt.where,
-                    sent_at=datetime.now(UTC),
+                    sent_at=clock.now(),
                     reason=None,
                 )
                 report.add("sent")
@@ -342,6 +343,7 @@ def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionInde
         recipient=recipient,
         list_id_domain=settings.link_domain,
         message_id=message_id,
+        date=settings.clock.now().replace(microsecond=0),
     )
     # Handed back as built: reading it from the message would parse the header again.
     return data, message_id, digest.article_ids
@@ -364,13 +366,15 @@ def send_pending(
     whatever its backoff says: a person running `digest send` means now.
     """
     report = SendReport(issue_id=issue_id)
+    clock = settings.clock
     with factory.begin() as session:
-        sweep_stale(session)
+        sweep_stale(session, now=clock.now())
         ctx = load_context(session, issue_id)
     tried: set[int] = set()
     while not report.halted:
         with factory.begin() as session:
-            batch = claim_due(session, limit=batch_size, issue_id=issue_id, respect_backoff=False).get(issue_id, [])
+            claims = claim_due(session, limit=batch_size, now=clock.now(), issue_id=issue_id, respect_backoff=False)
+            batch = claims.get(issue_id, [])
             fresh = [d for d in batch if d not in tried]
             if len(fresh) < len(batch):
                 # Deferred earlier in this run: leave them for the next run.
@@ -387,7 +391,7 @@ def send_pending(
                 send_batch(factory, issue_id, fresh, transport, settings, regions, env, ctx=ctx, progress=progress)
             )
     with factory.begin() as session:
-        finish_if_done(session, issue_id)
+        finish_if_done(session, issue_id, now=clock.now())
     report.renders = len(ctx.rendered)
     return report
 
@@ -407,13 +411,12 @@ def released_on_error(factory: sessionmaker[Session], delivery_ids: list[int]):
         raise
 
 
-def _record_failure(ledger: Ledger, row: _Row, exc: DeliveryError) -> str:
+def _record_failure(ledger: Ledger, row: _Row, exc: DeliveryError, now: datetime) -> str:
     error = f"{exc.code} {exc.detail}"
     if isinstance(exc, PermanentDeliveryError):
         ledger.record(row.id, "sending", status="bounced", last_error=error)
         ledger.suppress(row.email, f"bounced: {error}"[:300])
         return "bounced"
-    now = datetime.now(UTC)
     attempts = row.attempts + 1
     retry_at = now + FIRST_BACKOFF * 2 ** (attempts - 1)
     horizon = (row.due_at or now) + GIVE_UP_AFTER

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from digest.clock import wall_now
 from digest.domain import NATIONAL_CODE
 from digest.regions import RegionIndex
 from digest.schedule import zone
@@ -119,7 +120,8 @@ def subscriber_growth(
     session: Session, ml: models.MailingList, *, weeks: int = 26, now: datetime | None = None
 ) -> list[WeekPoint]:
     """Confirmed subscribers at the end of each of the last `weeks` weeks (Monday to Sunday, list time)."""
-    now = now or datetime.now(UTC)
+    # Counted from the subscriptions' stamps, which are real time (see digest/clock.py), so by the real time too.
+    now = now or wall_now()
     tz = zone(ml.time_zone)
     this_monday = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
     starts = [this_monday - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]

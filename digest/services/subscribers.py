@@ -6,12 +6,12 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from digest.clock import wall_now
 from digest.domain import Picks, Problem
 from digest.regions import RegionIndex, split_labels
 from digest.services import NotFound
@@ -116,7 +116,7 @@ def upsert_subscription(
     sub.topic_slugs = slugs
     if sub.status != status:
         sub.status = status
-        now = datetime.now(UTC)
+        now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/clock.py)
         if status == "confirmed":
             sub.confirmed_at = now
         elif status == "unsubscribed":

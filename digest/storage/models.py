@@ -20,9 +20,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import true as sa_true
 from sqlalchemy.types import TypeDecorator
 
+from digest.clock import wall_now
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Column defaults (created_at, updated_at): when a row was written, by the real time, not the settable
+    clock (a model has no settings). No decision reads them against the clock: the sweeper's lease is
+    measured from `updated_at` of queued/sending rows, and those are always written with the clock's now."""
+    return wall_now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digest.clock import wall_now
 from digest.domain import Picks, Recipient
 from digest.links import make_recipient
 from digest.rendering import render_digest
@@ -46,12 +47,13 @@ def subscription_for(web, session: Session, token: str, purpose: str) -> models.
     return sub
 
 
-def _today_for(subscriber: models.Subscriber):
+def _today_for(web, subscriber: models.Subscriber):
+    """Their today, by the clock issues are planned by: a pause is measured against an issue's week."""
     try:
         zone = ZoneInfo(subscriber.time_zone or DEFAULT_TIME_ZONE)
     except (KeyError, ValueError):
         zone = ZoneInfo(DEFAULT_TIME_ZONE)
-    return datetime.now(zone).date()
+    return web.settings.clock.today(zone)
 
 
 def _prefs_page(
@@ -66,7 +68,7 @@ def _prefs_page(
         "time_zone": subscriber.time_zone,
         "locale": subscriber.locale,
     }
-    paused = sub.paused_until if sub.paused_until and sub.paused_until > _today_for(subscriber) else None
+    paused = sub.paused_until if sub.paused_until and sub.paused_until > _today_for(web, subscriber) else None
     return web.page(
         request,
         "preferences.html",
@@ -117,7 +119,9 @@ def preferences_submit(
         sub = subscription_for(web, session, token, "preferences")
         web.check_csrf(request, csrf_token, f"prefs:{sub.id}")
         subscriber = sub.subscriber
-        now = datetime.now(UTC)
+        # Joining and leaving are recorded by the real time: a confirmation link is honoured only if
+        # signed after the unsubscription, and tokens are stamped by the wall clock (digest/tokens.py).
+        now = wall_now()
         if action == "save":
             form = {"name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}
             try:
@@ -131,7 +135,7 @@ def preferences_submit(
             subscriber.locale = choices.locale
             notice = "saved"
         elif action == "pause":
-            sub.paused_until = _today_for(subscriber) + timedelta(days=7 * weeks)
+            sub.paused_until = _today_for(web, subscriber) + timedelta(days=7 * weeks)
             notice = "paused"
         elif action == "resume":
             sub.paused_until = None
@@ -202,7 +206,7 @@ def unsubscribe(
         sub = subscription_for(web, session, token, "unsubscribe")
         if one_click != "One-Click":
             web.check_csrf(request, csrf_token, f"unsubscribe:{sub.id}")
-        _unsubscribe(sub, datetime.now(UTC))
+        _unsubscribe(sub, wall_now())  # the real time, as tokens are stamped: see preferences()
         lang = web.language(request, sub.subscriber.locale)
         # 200, not a redirect: RFC 8058 clients do not follow one.
         return web.page(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from digest.clock import wall_now
 from digest.domain import NATIONAL_CODE, Recipient, RenderedDigest
 from digest.messages import build_message
 from digest.rendering import inline_css
@@ -189,6 +189,7 @@ def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str)
         # No List-Unsubscribe: there is nothing to leave before confirming.
         recipient=Recipient(email=subscriber.email, name=name),
         list_id_domain=settings.link_domain,
+        date=settings.clock.now().replace(microsecond=0),
     )
 
 
@@ -210,7 +211,7 @@ def confirm(request: Request, token: str):
             raise BadToken("confirmation older than the unsubscription")
         if sub.status != "confirmed":
             sub.status = "confirmed"
-            sub.confirmed_at = datetime.now(UTC)
+            sub.confirmed_at = wall_now()  # the real time, as the token it is compared with
             sub.unsubscribed_at = None
         preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, data.list_slug)
         lang = web.language(request, sub.subscriber.locale)

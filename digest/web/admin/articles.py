@@ -163,7 +163,7 @@ def upload(
     with web.factory.begin() as session:
         ml = list_or_404(session, list)
         lists = list_choices(session)
-        when = datetime.now(zone(ml.time_zone))
+        when = web.settings.clock.local(zone(ml.time_zone))
         if published.strip():
             try:
                 when = datetime.combine(date.fromisoformat(published.strip()), time(8), zone(ml.time_zone))

@@ -7,7 +7,7 @@ The words live in issues_words.py; the work in digest.services.operations.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -72,8 +72,8 @@ def _issue(session, issue_id: int) -> models.Issue:
         raise PageError(404, "not_found") from None
 
 
-def _today(ml: models.MailingList) -> date:
-    return datetime.now(zone(ml.time_zone)).date()
+def _today(web, ml: models.MailingList) -> date:
+    return web.settings.clock.today(zone(ml.time_zone))
 
 
 def _index(
@@ -85,7 +85,8 @@ def _index(
     period_end: str | None = None,
     status: int = 200,
 ):
-    with web_of(request).factory.begin() as session:
+    web = web_of(request)
+    with web.factory.begin() as session:
         try:
             ml = get_list(session, slug)
         except NotFound:
@@ -102,7 +103,7 @@ def _index(
             issues=issues,
             total=total,
             error=error,
-            period_end=_today(ml).isoformat() if period_end is None else period_end,
+            period_end=_today(web, ml).isoformat() if period_end is None else period_end,
         )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -153,8 +152,9 @@ def export(
             raise PageError(400, "bad_request") from None
         write_csv(export_rows(found.rows, web.regions, ml), out)
         slug = re.sub(r"[^A-Za-z0-9_-]", "_", ml.slug)
+        today = web.settings.clock.today(zone(ml.time_zone))
     # The byte-order mark lets spreadsheets read the Chinese as UTF-8; the importer skips it.
-    name = f"subscribers-{slug}-{date.today().isoformat()}.csv"
+    name = f"subscribers-{slug}-{today.isoformat()}.csv"
     return Response(
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",

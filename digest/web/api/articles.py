@@ -189,7 +189,7 @@ def create_articles(
     records = [item.model_dump(exclude_none=True) for item in items]
     with web.factory.begin() as session:
         ml = list_or_404(session, list_slug)
-        outcomes = add_articles(session, ml, records, web.regions)
+        outcomes = add_articles(session, ml, records, web.regions, now=web.settings.clock.now())
     body = CreateOut(
         created=[o.id for o in outcomes if o.status == "created"],
         duplicates=[o.id for o in outcomes if o.status == "duplicate"],
