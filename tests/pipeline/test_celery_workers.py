@@ -1,4 +1,9 @@
-"""Real `celery worker` processes, a real Redis broker, a real SMTP server, the ledger on SQLite and PostgreSQL."""
+"""Real `celery worker` processes, a real Redis broker, a real SMTP server, the ledger on SQLite and PostgreSQL.
+
+Every process here runs on one pinned clock: the workers and beats get DIGEST_NOW, and
+this process reads an OffsetClock started at the same instant, so no test depends on
+the day it runs (nor on the wall clock, which CI shifts a year with faketime).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from celery import Celery
 from fixtures_db import _unavailable
 from sqlalchemy import func, select
 
+from digest import config
+from digest.clock import OffsetClock, parse_instant
 from digest.ingest import parse_file
 from digest.regions import load_regions
 from digest.services.articles import NEWSROOM_TZ, store_articles
@@ -30,7 +37,15 @@ from digest.storage.db import transaction
 REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "digest", "data", "demo-issue.txt")
 PERIOD_END = date(2026, 11, 29)
+# Monday 09:00 in Shanghai, the morning after PERIOD_END: what "now" is for the workers (DIGEST_NOW) and these tests.
+NOW = "2026-11-30T09:00:00+08:00"
 PROVINCES = ["湖南", "陕西", "甘肃", "湖南怀化", "陕西安康", "浙江", "江苏", "四川", "全国"]
+
+
+@pytest.fixture
+def clock():
+    """This process's clock, started at NOW as each worker's is: claims and sweeps here agree with theirs."""
+    return OffsetClock(parse_instant(NOW))
 
 
 @pytest.fixture
@@ -80,6 +95,7 @@ def worker_env(database_url: str, smtp_url: str, broker: str) -> dict:
         DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef",
         DIGEST_BASE_URL="https://digest.example.org",
         DIGEST_TICK_SECONDS="1",
+        DIGEST_NOW=NOW,
     )
     return env
 
@@ -118,12 +134,13 @@ def start_worker(
     )
 
 
-def dispatch_all(url: str, broker: str, now=None) -> int:
+def dispatch_all(url: str, broker: str, clock, *, later: timedelta = timedelta()) -> int:
+    """Hands every due row to the workers, as a tick would; `later`: as if the clock were that far ahead."""
     client = Celery(broker=broker)
     sent = 0
     while True:
         with transaction(url) as session:
-            batches = claim_due(session, limit=100, now=now)
+            batches = claim_due(session, limit=100, now=clock.now() + later)
         if not batches:
             return sent
         for issue_id, ids in batches.items():
@@ -133,9 +150,11 @@ def dispatch_all(url: str, broker: str, now=None) -> int:
 
 def as_this_worker(monkeypatch, database_url: str, smtp_url: str) -> None:
     """This test process gets a worker's settings, to call digest.pipeline as a task would."""
-    for name, value in worker_env(database_url, smtp_url, "redis://127.0.0.1:6379/15").items():
+    # The broker is never reached here (the test hands out batches itself): any Redis URL will do.
+    for name, value in worker_env(database_url, smtp_url, REDIS_URL).items():
         if name.startswith("DIGEST_"):
             monkeypatch.setenv(name, value)
+    config._clock_from_env.cache_clear()  # DIGEST_NOW: this "worker" starts at NOW now, as a fresh process would
 
 
 def open_rows(url: str, issue_id: int) -> int:
@@ -166,11 +185,11 @@ def stop(worker):
             worker.wait()
 
 
-def test_workers_deliver_every_subscriber_once(database_url, redis_url, smtp_server, tmp_path):
+def test_workers_deliver_every_subscriber_once(database_url, redis_url, smtp_server, tmp_path, clock):
     issue_id = seed(database_url, 300)
     worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
     try:
-        assert dispatch_all(database_url, redis_url) == 300
+        assert dispatch_all(database_url, redis_url, clock) == 300
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the issue to drain")
     finally:
         stop(worker)
@@ -187,14 +206,14 @@ def test_workers_deliver_every_subscriber_once(database_url, redis_url, smtp_ser
 
 
 def test_each_batch_hands_out_the_next_so_an_issue_never_waits_for_a_tick(
-    database_url, redis_url, smtp_server, tmp_path
+    database_url, redis_url, smtp_server, tmp_path, clock
 ):
     """One batch handed out by hand and no tick after it: the batches that follow it send the whole issue."""
     issue_id = seed(database_url, 250)
     worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
     try:
         with transaction(database_url) as session:
-            first = claim_due(session, limit=50, issue_id=issue_id)[issue_id]
+            first = claim_due(session, limit=50, now=clock.now(), issue_id=issue_id)[issue_id]
         Celery(broker=redis_url).send_task("digest.send_batch", args=[issue_id, first])
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the batches to drain the issue")
     finally:
@@ -219,7 +238,7 @@ def test_a_worker_started_as_installed_deployments_do_runs_the_tick_and_sends(
 
 
 def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_once(
-    database_url, smtp_server, tmp_path, monkeypatch
+    database_url, smtp_server, tmp_path, monkeypatch, clock
 ):
     """The broker went away after the batch: its successor's rows wait for the next tick, not for the lease."""
     from digest import pipeline
@@ -228,7 +247,7 @@ def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_on
     issue_id = seed(database_url, 30)
     as_this_worker(monkeypatch, database_url, smtp_server.url)
     with transaction(database_url) as session:
-        first = claim_due(session, limit=10, issue_id=issue_id)[issue_id]
+        first = claim_due(session, limit=10, now=clock.now(), issue_id=issue_id)[issue_id]
 
     def broker_down(issue, ids):
         raise ConnectionError("the broker is down")
@@ -245,14 +264,14 @@ def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_on
 
 
 def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight(
-    database_url, redis_url, smtp_server, tmp_path
+    database_url, redis_url, smtp_server, tmp_path, clock
 ):
     subscribers = 2000
     issue_id = seed(database_url, subscribers)
     concurrency = 2
     worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path, concurrency)
     try:
-        dispatch_all(database_url, redis_url)
+        dispatch_all(database_url, redis_url, clock)
         wait_until(lambda: len(smtp_server.messages) >= 300, 120, "the send to get going")
     finally:
         os.killpg(worker.pid, signal.SIGKILL)  # the main process and its children, no goodbyes
@@ -261,13 +280,12 @@ def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight
     assert killed_at < subscribers, "the worker finished before it could be killed"
 
     # The sweeper runs later than the lease: what the dead worker held goes back to the queue.
-    later = datetime.now(NEWSROOM_TZ) + LEASE * 2
     with transaction(database_url) as session:
-        swept = sweep_stale(session, now=later)
+        swept = sweep_stale(session, now=clock.now() + LEASE * 2)
     assert swept > 0
     replacement = start_worker(database_url, smtp_server.url, redis_url, tmp_path, concurrency)
     try:
-        dispatch_all(database_url, redis_url, now=later)
+        dispatch_all(database_url, redis_url, clock, later=LEASE * 2)
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 180, "the issue to drain")
     finally:
         stop(replacement)
@@ -293,6 +311,7 @@ def test_digest_send_with_a_broker_hands_the_issue_to_the_workers(sqlite_url, re
         DIGEST_DATABASE_URL=sqlite_url,
         DIGEST_BROKER_URL=redis_url,
         DIGEST_SECRET_KEY="test-secret-key-0123456789abcdef",
+        DIGEST_NOW=NOW,
     )
     try:
         out = subprocess.run(
@@ -319,7 +338,7 @@ def test_digest_send_with_a_broker_hands_the_issue_to_the_workers(sqlite_url, re
     assert "sent             50" in status.stdout
 
 
-def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url, smtp_server, tmp_path):
+def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url, smtp_server, tmp_path, clock):
     issue_id = seed(database_url, 200)
     addresses = [f"reader{i:05d}@example.org" for i in range(200)]
     for address in addresses[::10]:  # 10%: 451 once
@@ -329,11 +348,10 @@ def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url,
         smtp_server.handler.fail_rcpt[address] = (550, "5.1.1 no such user")
     worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
     try:
-        dispatch_all(database_url, redis_url)
+        dispatch_all(database_url, redis_url, clock)
         wait_until(lambda: open_rows_not_deferred(database_url, issue_id) == 0, 120, "the first pass")
         # The deferred rows are due again after their backoff.
-        later = datetime.now(NEWSROOM_TZ) + LEASE
-        assert dispatch_all(database_url, redis_url, now=later) == 20
+        assert dispatch_all(database_url, redis_url, clock, later=LEASE) == 20
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the retries")
     finally:
         stop(worker)
@@ -361,13 +379,16 @@ def open_rows_not_deferred(url: str, issue_id: int) -> int:
         )
 
 
+@pytest.mark.clock
 def test_two_beats_plan_one_issue_and_every_subscriber_gets_one_message(database_url, redis_url, smtp_server, tmp_path):
+    """The beats and the worker live at NOW (DIGEST_NOW), whatever day the test runs: the slot is due there."""
     seed(database_url, 100, plan=False)
-    shanghai_today = datetime.now(NEWSROOM_TZ).date()
+    slot_day = parse_instant(NOW).astimezone(NEWSROOM_TZ).date()
+    assert slot_day - timedelta(days=1) == PERIOD_END
     with transaction(database_url) as session:
         ml = ensure_default_list(session)
-        # Midnight today in Asia/Shanghai, where every reader lives: already due.
-        ml.send_weekday, ml.send_time, ml.time_zone = shanghai_today.weekday(), "00:00", "Asia/Shanghai"
+        # 08:00 on NOW's weekday in Asia/Shanghai, where every reader lives: an hour before NOW, so due.
+        ml.send_weekday, ml.send_time, ml.time_zone = slot_day.weekday(), "08:00", "Asia/Shanghai"
     env = worker_env(database_url, smtp_server.url, redis_url)
     beats = []
     worker = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
@@ -404,7 +425,7 @@ def test_two_beats_plan_one_issue_and_every_subscriber_gets_one_message(database
     assert len(received) == 100 and max(received.values()) == 1
     with transaction(database_url) as session:
         issues = session.execute(select(models.Issue.period_end, models.Issue.status)).all()
-    assert issues == [(shanghai_today - timedelta(days=1), "sent")]
+    assert issues == [(PERIOD_END, "sent")]
 
 
 def _redis_server(port: int, tmp_path):
@@ -437,7 +458,7 @@ def _pings(client) -> bool:
         return False
 
 
-def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_path):
+def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_path, clock):
     from smtpserver import free_port
 
     port = free_port()
@@ -446,7 +467,7 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
     issue_id = seed(sqlite_url, 1000)
     worker = start_worker(sqlite_url, smtp_server.url, broker, tmp_path)
     try:
-        dispatch_all(sqlite_url, broker)
+        dispatch_all(sqlite_url, broker, clock)
         wait_until(lambda: len(smtp_server.messages) >= 100, 120, "the send to get going")
         server.terminate()  # Redis keeps nothing on disk: the queued tasks are gone
         server.wait()
@@ -469,10 +490,9 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
             )
             if not open_rows(sqlite_url, issue_id):
                 break
-            later = datetime.now(NEWSROOM_TZ) + LEASE * 2
             with transaction(sqlite_url) as session:
-                sweep_stale(session, now=later)
-            dispatch_all(sqlite_url, broker, now=later)
+                sweep_stale(session, now=clock.now() + LEASE * 2)
+            dispatch_all(sqlite_url, broker, clock, later=LEASE * 2)
     finally:
         stop(worker)
         server.terminate()
