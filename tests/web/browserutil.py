@@ -14,8 +14,9 @@ from pathlib import Path
 
 from fixtures_db import _unavailable, make_settings
 from smtpserver import free_port
-from webutil import seed
+from webutil import SITE_NOW, seed
 
+from digest.clock import FixedClock
 from digest.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,7 +87,9 @@ def live_site(database_url: str, tmp_path, smtp_server) -> Iterator[LiveSite]:
     """The demo week seeded and the web app served on a free loopback port, mailing through `smtp_server`."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = dataclasses.replace(make_settings(database_url, tmp_path, smtp_url=smtp_server.url), base_url=base)
+    settings = dataclasses.replace(
+        make_settings(database_url, tmp_path, smtp_url=smtp_server.url), base_url=base, clock=FixedClock(SITE_NOW)
+    )
     seed(database_url)
     with serve(settings, port):
         yield LiveSite(base, settings, database_url)

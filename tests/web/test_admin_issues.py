@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+import pytest
 from personas import ALL, LI_HUNAN, LIU_TOPICS, SUN_EDITOR, ZHAO_NOTHING, ZHOU_ADMIN
 from sqlalchemy import func, select
 from webutil import PERIOD_END, add_staff, form_csrf, parse_mail, sign_in
@@ -85,6 +87,17 @@ def test_an_editor_plans_an_issue_for_a_date_and_planning_twice_makes_one(site):
         assert (issue.number, str(issue.period_start), str(issue.period_end)) == (1, "2026-11-16", "2026-11-22")
     index = client.get("/admin/issues")
     assert "第1期" in index.text and "2026-11-16 – 2026-11-22" in index.text and "已计划" in index.text
+
+
+@pytest.mark.clock
+def test_the_form_offers_the_lists_today_by_the_sites_clock(site):
+    client = _signed_in(site)
+    assert 'name="period_end" value="2026-11-23"' in client.get("/admin/issues").text  # SITE_NOW, in Shanghai
+    site.settings.clock.set(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))  # 00:30 on the 24th in Shanghai
+    assert 'name="period_end" value="2026-11-24"' in client.get("/admin/issues").text
+    with transaction(site.url) as session:
+        ensure_default_list(session).time_zone = "America/Los_Angeles"  # still 08:30 on the 23rd there
+    assert 'name="period_end" value="2026-11-23"' in client.get("/admin/issues").text
 
 
 def test_a_bad_date_is_named_and_nothing_is_planned(site):

@@ -21,6 +21,8 @@ from digest.storage.db import transaction
 DEMO_ISSUE = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 22)
 PUBLISHED = datetime.combine(date(2026, 11, 20), time(9), NEWSROOM_TZ)
+# What the site's clock says (FixedClock): the Monday after PERIOD_END, 10:00 in Shanghai, whatever the day.
+SITE_NOW = datetime.combine(date(2026, 11, 23), time(10), NEWSROOM_TZ)
 LIST = "rural-weekly"
 
 
