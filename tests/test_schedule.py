@@ -8,6 +8,9 @@ import pytest
 
 from digest.schedule import Slot, due_at, latest_slot_date, parse_weekday, period_end_for
 
+# Planning and scheduling by instants: every "now" here is pinned.
+pytestmark = pytest.mark.clock
+
 MONDAY_8 = Slot(0, time(8, 0), "Asia/Shanghai")
 
 

@@ -23,6 +23,9 @@ from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import transaction
 
+# Planning and scheduling by instants: every "now" here is pinned.
+pytestmark = pytest.mark.clock
+
 
 def utc(*args):
     return datetime(*args, tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from personas import ALL
 
 from digest.regions import load_regions
@@ -19,6 +20,9 @@ from digest.services.stats import (
 from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import transaction
+
+# Figures by the week, counted from a pinned NOW.
+pytestmark = pytest.mark.clock
 
 REGIONS = load_regions()
 # A Wednesday noon in Shanghai: the current week began Monday 2026-11-23.
