@@ -49,8 +49,9 @@ def no_wall_clock(monkeypatch):
 
 
 @pytest.fixture
-def digest_now(monkeypatch):
+def digest_now(monkeypatch, tmp_path):
     """Sets DIGEST_NOW for settings loaded from here on, each value a fresh clock."""
+    monkeypatch.chdir(tmp_path)  # settings without a secret write one into the working directory
 
     def set_to(value: str) -> None:
         monkeypatch.setenv("DIGEST_NOW", value)
@@ -112,8 +113,7 @@ def test_a_bad_digest_now_is_refused_naming_the_variable(digest_now, value, says
     assert repr(value) in str(caught.value)
 
 
-def test_settings_take_digest_now_and_every_load_shares_one_running_clock(digest_now, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_settings_take_digest_now_and_every_load_shares_one_running_clock(digest_now, monkeypatch):
     monkeypatch.delenv("DIGEST_NOW", raising=False)
     config._clock_from_env.cache_clear()
     assert load_settings().clock is SYSTEM_CLOCK
