@@ -112,7 +112,7 @@ def register(main: click.Group, app_of) -> None:
         app = app_of(ctx)
         with app.session() as session:
             issue = _issue(session, get_list(session, list_slug), number)
-            reset, left = retry_deliveries(session, issue, status)
+            reset, left = retry_deliveries(session, issue, status, now=app.settings.clock.now())
             issue_id, issue_status, period_end = issue.id, issue.status, issue.period_end
         still = f"; {left} left as they are: their address is still suppressed" if left else ""
         click.echo(f"issue {number}: {reset} {status} deliver{'y' if reset == 1 else 'ies'} put back to pending{still}")

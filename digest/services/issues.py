@@ -291,7 +291,9 @@ class RetryError(ValueError):
         self.field = field
 
 
-def retry_deliveries(session: Session, issue: models.Issue, status: str = "failed") -> tuple[int, int]:
+def retry_deliveries(
+    session: Session, issue: models.Issue, status: str = "failed", *, now: datetime | None = None
+) -> tuple[int, int]:
     """Rows of `issue` in `status` back to pending, due now; returns (reset, left because still suppressed).
 
     One conditional UPDATE: only rows still `status` move, so a row a worker holds
@@ -312,7 +314,7 @@ def retry_deliveries(session: Session, issue: models.Issue, status: str = "faile
         )
         left = session.scalar(select(func.count()).select_from(d).where(*where, d.subscriber_id.in_(suppressed)))
         where.append(d.subscriber_id.not_in(suppressed))
-    now = utcnow()
+    now = now or utcnow()
     reset = (
         session.execute(
             update(d)

@@ -524,7 +524,7 @@ def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_runn
 
 
 def test_a_worker_without_templates_burns_no_row_and_says_why_once_per_batch(
-    database_url, redis_url, smtp_server, tmp_path
+    database_url, redis_url, smtp_server, tmp_path, clock
 ):
     """An installation fault in a worker: the batch gives its rows back, untried, and logs one line;
     workers installed whole then send every subscriber once."""
@@ -547,7 +547,7 @@ def test_a_worker_without_templates_burns_no_row_and_says_why_once_per_batch(
             )
 
     try:
-        assert dispatch_all(database_url, redis_url) == 30
+        assert dispatch_all(database_url, redis_url, clock) == 30
         wait_until(lambda: "sending stopped" in logged(), 60, "the worker to stop the batch")
         wait_until(lambda: statuses() == Counter({("pending", 0): 30}), 30, "the rows to be pending again")
     finally:
@@ -561,7 +561,7 @@ def test_a_worker_without_templates_burns_no_row_and_says_why_once_per_batch(
 
     fixed = start_worker(database_url, smtp_server.url, redis_url, tmp_path)
     try:
-        assert dispatch_all(database_url, redis_url) == 30
+        assert dispatch_all(database_url, redis_url, clock) == 30
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the issue to drain")
     finally:
         stop(fixed)

@@ -309,7 +309,7 @@ def retry(
         with web.factory.begin() as session:
             issue = _issue(session, issue_id)
             number, before = issue.number, issue.status
-            reset, _ = retry_deliveries(session, issue, status)
+            reset, _ = retry_deliveries(session, issue, status, now=web.settings.clock.now())
             after = issue.status
     except RetryError:
         return _detail(request, admin, issue_id, status=400, error=("iss_err_retry_status", {}))

@@ -340,7 +340,7 @@ def retry(request: Request, issue_id: IssueId, body: RetryIn) -> RetryOut:
     try:
         with web.factory.begin() as session:
             issue = _issue(session, issue_id)
-            reset, left = retry_deliveries(session, issue, body.status)
+            reset, left = retry_deliveries(session, issue, body.status, now=web.settings.clock.now())
             after = issue.status
     except IssueStateError as exc:
         raise HTTPException(409, detail=str(exc)) from None
