@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 NATIONAL_CODE = "000000"
 NATIONAL_NAME = "全国"
@@ -40,6 +41,20 @@ class Problem:
     code: str | None = None
     # Pairs rather than a dict keep Problem hashable; a mapping given here is turned into pairs.
     params: tuple[tuple[str, str], ...] = ()
+
+    if TYPE_CHECKING:
+        # The generated __init__ as mypy should see it: `params` also takes a mapping, which
+        # __post_init__ turns into pairs (the field itself always holds pairs).
+        def __init__(
+            self,
+            message: str,
+            source: str = "",
+            line: int | None = None,
+            field: str | None = None,
+            severity: str = "error",
+            code: str | None = None,
+            params: tuple[tuple[str, str], ...] | Mapping[str, object] = (),
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if isinstance(self.params, Mapping):
@@ -178,4 +193,4 @@ class SendReceipt:
     """What a transport reports after accepting a message."""
 
     where: str  # Maildir path, or "smtp://host:port 250 2.0.0 Ok: queued as …"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)
