@@ -253,7 +253,7 @@ def wrap_line(text: str, width: int, first_prefix: str = "", rest_prefix: str = 
             line.append(token)
             used += w
             continue
-        carried = []
+        carried: list[str] = []
         while line and line[-1] in _NO_LINE_END and len(line) > 1:
             carried.insert(0, line.pop())
         finish()

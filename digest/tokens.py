@@ -18,6 +18,7 @@ from functools import lru_cache
 from itsdangerous import (
     BadSignature,
     SignatureExpired,
+    Signer,
     TimestampSigner,
     URLSafeTimedSerializer,
 )
@@ -68,7 +69,7 @@ class _Serializer(URLSafeTimedSerializer):
         super().__init__(*args, **kwargs)
         self._signer = super().make_signer(self.salt)
 
-    def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
         if salt is None or want_bytes(salt) == self.salt:
             return self._signer
         return super().make_signer(salt)

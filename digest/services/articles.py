@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -58,7 +59,13 @@ def store_articles(
     for item in parsed.articles:
 
         def problem(
-            message: str, fld: str, severity: str = "error", *, code: str, params=(), line: int = item.line
+            message: str,
+            fld: str,
+            severity: str = "error",
+            *,
+            code: str,
+            params: Mapping[str, object] | tuple[tuple[str, str], ...] = (),
+            line: int | None = item.line,
         ) -> None:
             report.problems.append(
                 Problem(message, source=source, line=line, field=fld, severity=severity, code=code, params=params)

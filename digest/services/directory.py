@@ -291,7 +291,7 @@ def save_subscription(
             )
         )
     created = sub is None
-    if created:
+    if sub is None:
         sub, _, _ = upsert_subscription(
             session,
             ml,
@@ -360,7 +360,7 @@ def add_suppression(session: Session, email: str, reason: str) -> tuple[models.S
     )
     row = session.scalar(select(models.Suppression).where(models.Suppression.email == address))
     created = row is None
-    if created:
+    if row is None:
         row = models.Suppression(email=address, reason=reason)
         session.add(row)
     else:

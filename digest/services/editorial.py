@@ -192,7 +192,7 @@ def edit_article(
 ) -> list[str]:
     """Apply `changes` (title, body, source, url, published, regions, region_label, topic, hidden)
     all together or not at all; returns region warnings (near misses read as something)."""
-    ml = session.get(models.MailingList, article.list_id)
+    ml = session.get_one(models.MailingList, article.list_id)  # the foreign key sees that it exists
     errors: dict[str, FieldError] = {}
     new: dict[str, Any] = {}
     warnings: list[str] = []

@@ -214,11 +214,11 @@ def _apply_topics(session: Session, ml: models.MailingList, wanted: list[tuple[s
         topic.name = f"~{topic.id}~renaming"
     session.flush()
     for position, (slug, name) in enumerate(wanted):
-        topic = by_slug.get(slug)
-        if topic is None:
+        existing = by_slug.get(slug)
+        if existing is None:
             ml.topics.append(models.Topic(slug=slug, name=name, position=position))
         else:
-            topic.name, topic.position = name, position
+            existing.name, existing.position = name, position
     session.flush()
     session.expire(ml, ["topics"])
 

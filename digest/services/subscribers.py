@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.domain import Picks, Problem
-from digest.regions import RegionIndex, split_labels
+from digest.regions import RegionIndex, RegionWarning, split_labels
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
 from digest.storage import models
@@ -25,7 +25,13 @@ EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "l
 class InvalidSubscriber(ValueError):
     """Carries the field at fault, so callers can say where, and a code so pages can say why in their language."""
 
-    def __init__(self, field_name: str, message: str, code: str | None = None, params=()):
+    def __init__(
+        self,
+        field_name: str,
+        message: str,
+        code: str | None = None,
+        params: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+    ):
         super().__init__(message)
         self.field = field_name
         self.code = code
@@ -44,10 +50,10 @@ def normalise_email(raw: str) -> str:
 
 def resolve_picks(
     ml: models.MailingList, regions: RegionIndex, region_labels: Iterable[str], topic_labels: Iterable[str]
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], list[RegionWarning]]:
     """Region codes, topic slugs and warnings; an unknown pick is an error, never dropped silently."""
     codes: list[str] = []
-    warnings: list[str] = []
+    warnings: list[RegionWarning] = []
     for label in region_labels:
         resolution = regions.resolve(label)
         if not resolution.ok:
@@ -88,7 +94,7 @@ def upsert_subscription(
     region_labels: Iterable[str] = (),
     topic_labels: Iterable[str] = (),
     status: str = "pending",
-) -> tuple[models.Subscription, bool, list[str]]:
+) -> tuple[models.Subscription, bool, list[RegionWarning]]:
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
     address = normalise_email(email)
     if status not in STATUSES:
@@ -109,7 +115,7 @@ def upsert_subscription(
         )
     )
     created = sub is None
-    if created:
+    if sub is None:
         sub = models.Subscription(list_id=ml.id, subscriber_id=subscriber.id)
         session.add(sub)
     sub.region_codes = codes
