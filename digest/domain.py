@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 NATIONAL_CODE = "000000"
 NATIONAL_NAME = "全国"
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ class Problem:
     source: str = ""  # file name, or "<stdin>", or "row 3 of the form"
     line: int | None = None
     field: str | None = None
-    severity: str = "error"  # "error": the item was not kept; "warning": kept, with a doubt
+    severity: Severity = "error"  # "error": the item was not kept; "warning": kept, with a doubt
     # What went wrong as data, so a page can say it in its reader's language; `message`
     # stays the English wording for the CLI and logs. None for problems nobody coded yet.
     code: str | None = None
@@ -51,7 +53,7 @@ class Problem:
             source: str = "",
             line: int | None = None,
             field: str | None = None,
-            severity: str = "error",
+            severity: Severity = "error",
             code: str | None = None,
             params: tuple[tuple[str, str], ...] | Mapping[str, object] = (),
         ) -> None: ...

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from digest.domain import ParsedArticle, ParseResult, Problem
+from digest.domain import ParsedArticle, ParseResult, Problem, Severity
 from digest.ingest.jsonl import aware
 from digest.sanitize import paragraphs_to_html
 
@@ -232,7 +232,13 @@ def parse_newsletter(
     problems: list[Problem] = []
 
     def report(
-        message: str, line: int, severity: str = "error", field_name: str | None = None, *, code: str, **params: object
+        message: str,
+        line: int,
+        severity: Severity = "error",
+        field_name: str | None = None,
+        *,
+        code: str,
+        **params: object,
     ) -> None:
         problems.append(
             Problem(message, source=source, line=line, field=field_name, severity=severity, code=code, params=params)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from digest.domain import Article, ParsedArticle, ParseResult, Problem
+from digest.domain import Article, ParsedArticle, ParseResult, Problem, Severity
 from digest.plaintext import html_to_text
 from digest.regions import RegionIndex
 from digest.schedule import zone
@@ -61,7 +61,7 @@ def store_articles(
         def problem(
             message: str,
             fld: str,
-            severity: str = "error",
+            severity: Severity = "error",
             *,
             code: str,
             params: Mapping[str, object] | tuple[tuple[str, str], ...] = (),

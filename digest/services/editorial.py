@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -270,7 +270,7 @@ def edit_article(
 @dataclass
 class ItemOutcome:
     index: int  # 1-based position in the request
-    status: str  # created, duplicate, rejected
+    status: Literal["created", "duplicate", "rejected"]
     id: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
