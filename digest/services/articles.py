@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -126,7 +126,14 @@ def store_articles(
     return report
 
 
-def _article_row(ml, topic, item: ParsedArticle, codes, key, published) -> models.Article:
+def _article_row(
+    ml: models.MailingList,
+    topic: models.Topic,
+    item: ParsedArticle,
+    codes: Iterable[str],
+    key: str,
+    published: datetime,
+) -> models.Article:
     row = models.Article(
         list_id=ml.id,
         topic_id=topic.id,
