@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.selectable import Exists
 
 from digest.domain import NATIONAL_CODE, ParseResult, Problem
 from digest.ingest.jsonl import article_from_record, body_to_html, split_regions
@@ -91,7 +92,7 @@ def article_query(
     return ArticleQuery(week, topic_id, code, (text or "").strip()[:200], hidden)
 
 
-def _region_condition(regions: RegionIndex, code: str):
+def _region_condition(regions: RegionIndex, code: str) -> Exists:
     """Articles tagged with the region, a division inside it, or one that contains it."""
     if code == NATIONAL_CODE:
         tagged = models.ArticleRegion.region_code == code
@@ -143,7 +144,7 @@ def get_article(session: Session, article_id: int) -> models.Article:
     return row
 
 
-def _text(value: Any, name: str, limit: int, errors: dict, *, required: bool) -> str | None:
+def _text(value: object, name: str, limit: int, errors: dict[str, FieldError], *, required: bool) -> str | None:
     if value is not None and not isinstance(value, str):
         errors[name] = FieldError("art_err_type", {"field": name})
         return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -145,7 +146,7 @@ def import_subscribers_csv(
     text: str,
     *,
     source: str,
-    progress=None,
+    progress: Callable[[int], object] | None = None,
     default_status: str = "confirmed",
 ) -> ImportReport:
     """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
@@ -311,6 +312,6 @@ def export_rows(
         ]
 
 
-def write_csv(rows: Iterable[list[str]], out) -> None:
+def write_csv(rows: Iterable[list[str]], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows(rows)
