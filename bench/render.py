@@ -18,8 +18,9 @@ import random
 import time
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypedDict, cast
 
-from digest.domain import Article, ListInfo, Picks, Recipient, Topic
+from digest.domain import Article, Digest, ListInfo, Picks, Recipient, RenderedDigest, Topic
 from digest.ingest import parse_file
 from digest.messages import build_message
 from digest.regions import load_regions
@@ -38,8 +39,9 @@ def demo_articles(regions) -> tuple[ListInfo, list[Article]]:
     articles = []
     for i, item in enumerate(parsed.articles, 1):
         codes = tuple(c for label in item.regions for c in regions.resolve(label).codes)
+        published = cast(datetime, item.published)  # parse_file gives an undated article default_published
         articles.append(
-            Article(i, by_name[item.topic], item.title, item.body_html, codes, item.region_label, item.published)
+            Article(i, by_name[item.topic], item.title, item.body_html, codes, item.region_label, published)
         )
     info = ListInfo(
         slug="rural-weekly",
@@ -77,12 +79,17 @@ def subscriber_picks(n: int, regions, seed: int = 7) -> list[Picks]:
     return picks
 
 
-def run(subscribers: int, naive: int) -> dict:
+class _Period(TypedDict):
+    period_start: date
+    period_end: date
+
+
+def run(subscribers: int, naive: int) -> dict[str, float]:
     regions = load_regions()
     env = make_environment()
     info, articles = demo_articles(regions)
     picks = subscriber_picks(subscribers, regions)
-    period = dict(period_start=date(2026, 11, 22), period_end=date(2026, 11, 28))
+    period: _Period = dict(period_start=date(2026, 11, 22), period_end=date(2026, 11, 28))
 
     def recipient(i: int) -> Recipient:
         base = f"https://digest.example.org/u/token{i}"
@@ -94,6 +101,8 @@ def run(subscribers: int, naive: int) -> dict:
     def per_content(limit: int, build: bool) -> tuple[int, float, int]:
         """Render and inline once per distinct set of articles, personalise per subscriber."""
         started = time.perf_counter()
+        digests: dict[Picks, Digest]
+        contents: dict[tuple[int, ...], RenderedDigest]
         digests, contents, done = {}, {}, 0
         for i, p in enumerate(picks[:limit]):
             digest = digests.get(p) or digests.setdefault(p, assemble_digest(info, articles, p, regions, **period))
@@ -132,7 +141,7 @@ def run(subscribers: int, naive: int) -> dict:
         "message_per_content_per_s": built / build_s,
         "message_per_message_per_s": naive_built / naive_build_s,
     }
-    result = {"subscribers": subscribers, "digests": rendered, "distinct_contents": distinct}
+    result: dict[str, float] = {"subscribers": subscribers, "digests": rendered, "distinct_contents": distinct}
     result.update({k: round(v, 1) for k, v in rates.items()})
     result["render_ratio"] = round(rates["render_per_content_per_s"] / rates["render_per_message_per_s"], 1)
     result["message_ratio"] = round(rates["message_per_content_per_s"] / rates["message_per_message_per_s"], 1)

@@ -159,7 +159,7 @@ def start_sink(port: int, workdir: Path):
     raise RuntimeError("the SMTP sink did not start")
 
 
-def _ceiling_worker(port: int, messages: list[bytes], count: int, queue) -> None:
+def _ceiling_worker(port: int, messages: list[bytes], count: int, queue: multiprocessing.Queue[int]) -> None:
     smtp = smtplib.SMTP("127.0.0.1", port)
     for i in range(count):
         smtp.sendmail("weekly@bench.example.org", [f"reader{i:06d}@bench.example.org"], messages[i % len(messages)])
@@ -196,7 +196,7 @@ def ceiling(url: str, port: int, total: int, connections: int) -> float:
                         )
                     )
                 )
-    queue = multiprocessing.Queue()
+    queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     per = total // connections
     started = time.perf_counter()
     procs = [
@@ -284,11 +284,11 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
         with transaction(url) as session:
-            sent = session.scalar(
+            sent = session.execute(
                 select(func.count())
                 .select_from(models.Delivery)
                 .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "sent")
-            )
+            ).scalar_one()
         return sent / elapsed, peak, sent
     finally:
         os.killpg(worker.pid, signal.SIGTERM)

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal
 
 NATIONAL_CODE = "000000"
 NATIONAL_NAME = "全国"
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +37,26 @@ class Problem:
     source: str = ""  # file name, or "<stdin>", or "row 3 of the form"
     line: int | None = None
     field: str | None = None
-    severity: str = "error"  # "error": the item was not kept; "warning": kept, with a doubt
+    severity: Severity = "error"  # "error": the item was not kept; "warning": kept, with a doubt
     # What went wrong as data, so a page can say it in its reader's language; `message`
     # stays the English wording for the CLI and logs. None for problems nobody coded yet.
     code: str | None = None
     # Pairs rather than a dict keep Problem hashable; a mapping given here is turned into pairs.
     params: tuple[tuple[str, str], ...] = ()
+
+    if TYPE_CHECKING:
+        # The generated __init__ as mypy should see it: `params` also takes a mapping, which
+        # __post_init__ turns into pairs (the field itself always holds pairs).
+        def __init__(
+            self,
+            message: str,
+            source: str = "",
+            line: int | None = None,
+            field: str | None = None,
+            severity: Severity = "error",
+            code: str | None = None,
+            params: tuple[tuple[str, str], ...] | Mapping[str, object] = (),
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if isinstance(self.params, Mapping):
@@ -178,4 +195,4 @@ class SendReceipt:
     """What a transport reports after accepting a message."""
 
     where: str  # Maildir path, or "smtp://host:port 250 2.0.0 Ok: queued as …"
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, str] = field(default_factory=dict)

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.charset import Charset
 from email.header import Header
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from digest.clock import SYSTEM_CLOCK
 from digest.domain import ListInfo, Recipient, RenderedDigest
@@ -28,8 +28,16 @@ from digest.faults import RecipientError, SettingError
 
 _ANGLED = re.compile(r"<[^<>\s]*>")
 
+if TYPE_CHECKING:
+    # HeaderRegistry uses a class of its own that mixes BaseHeader into the one it is given
+    # (name, fold): this is that mix, for the type checker.
+    class _UnstructuredBase(UnstructuredHeader, BaseHeader): ...
 
-class _ListUnsubscribeHeader(UnstructuredHeader):
+else:
+    _UnstructuredBase = UnstructuredHeader
+
+
+class _ListUnsubscribeHeader(_UnstructuredBase):
     """List-Unsubscribe folded between its <URL>s and nowhere else.
 
     The generic folder breaks a URL longer than a line into encoded words,
@@ -37,7 +45,7 @@ class _ListUnsubscribeHeader(UnstructuredHeader):
     silently vanish. A long line (up to 998 octets) is allowed; a broken URL is not.
     """
 
-    def fold(self, *, policy):
+    def fold(self, *, policy: email.policy.Policy) -> str:
         items = _ANGLED.findall(str(self))
         if not items:
             return super().fold(policy=policy)
@@ -47,12 +55,12 @@ class _ListUnsubscribeHeader(UnstructuredHeader):
 # One Charset for every encoded word: formataddr would make one per call.
 _UTF8 = Charset("utf-8")
 
-_headers = HeaderRegistry()
-_headers.map_to_type("list-unsubscribe", _ListUnsubscribeHeader)
+_header_registry = HeaderRegistry()
+_header_registry.map_to_type("list-unsubscribe", _ListUnsubscribeHeader)
 
 # SMTP: CRLF and 78-column headers. 7bit: bodies go as quoted-printable or
 # base64, so no line exceeds 998 octets and no relay needs 8BITMIME.
-POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_headers)
+POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_header_registry)
 
 _LIST_LABEL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 # local@domain in plain ASCII: what SMTP envelopes and these headers carry.
@@ -138,7 +146,7 @@ def message_wire(
     if None in written:
         parts = [_encoded_part(payload.decode("ascii"), subtype) for payload, subtype in payloads]
         return message_bytes(_message(headers, boundary, parts))
-    head = "".join(written)
+    head = "".join(cast("list[str]", written))  # no None in it: checked above
     out = [head.encode("ascii"), b"\r\n"]
     separator = f"--{boundary}\r\n".encode("ascii")
     for payload, subtype in payloads:
@@ -259,7 +267,8 @@ def _message(headers: list[tuple[str, str]], boundary: str, parts: list[_PartWir
     if None not in written:
         # Kept on the message itself (a copy keeps it too), so that message_bytes
         # can tell the message is still as built and write it without the generator.
-        msg._digest_wire = _Wire(headers, "".join(written), boundary, parts)
+        wire = _Wire(headers, "".join(cast("list[str]", written)), boundary, parts)
+        msg._digest_wire = wire  # type: ignore[attr-defined]  # our own attribute on the stdlib's message
     return msg
 
 
@@ -429,7 +438,7 @@ def _flatten_built(msg: EmailMessage) -> bytes | None:
         # _payload is private, but it is what the stdlib generator itself reads
         # to write a text part; get_payload() would first build a header object
         # for Content-Transfer-Encoding, which costs more than all of this.
-        if part is not built.part or part._payload != built.body or list(part.raw_items()) != built.headers:
+        if part is not built.part or part._payload != built.body or list(part.raw_items()) != built.headers:  # type: ignore[attr-defined]  # private: see above
             return None
         out += ["--", wire.boundary, "\r\n", built.head, "\r\n", built.body, "\r\n"]
     out += ["--", wire.boundary, "--\r\n"]

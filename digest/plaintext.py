@@ -42,6 +42,8 @@ _BLOCK_TAGS = frozenset(
     }
 )
 _SKIP_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
+# What the walker meets. Named apart because a comment's or processing instruction's tag is its factory function.
+_Node = etree._Element | etree._Comment | etree._ProcessingInstruction
 
 _WIDE = r"\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 # A line break in the source between two Chinese characters is an editor's
@@ -105,7 +107,7 @@ class _Walker:
             text = _WRAP_BETWEEN_WIDE.sub("", text)
             self.buf.append(_SPACE.sub(" ", text))
 
-    def walk(self, el) -> None:
+    def walk(self, el: _Node) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
         tag = tag.lower()
         if tag in _SKIP_TAGS or el.tag is etree.Comment or el.tag is etree.ProcessingInstruction:
@@ -127,12 +129,12 @@ class _Walker:
                 self.walk(child)
         self.inline(el.tail)
 
-    def _children(self, el) -> None:
+    def _children(self, el: _Node) -> None:
         self.inline(el.text)
         for child in el:
             self.walk(child)
 
-    def _link(self, el) -> None:
+    def _link(self, el: _Node) -> None:
         start = len(self.buf)
         self._children(el)
         label = _SPACE.sub(" ", "".join(self.buf[start:])).strip()
@@ -153,7 +155,7 @@ class _Walker:
             self.group = self.groups
         self.tight_depth += 1
 
-    def _block(self, el, tag: str) -> None:
+    def _block(self, el: _Node, tag: str) -> None:
         self.flush()
         if tag == "hr":
             self.blocks.append(_Block("――――――――", "", "", None))
@@ -253,7 +255,7 @@ def wrap_line(text: str, width: int, first_prefix: str = "", rest_prefix: str = 
             line.append(token)
             used += w
             continue
-        carried = []
+        carried: list[str] = []
         while line and line[-1] in _NO_LINE_END and len(line) > 1:
             carried.insert(0, line.pop())
         finish()

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import redis
 
 
-def redis_throttle(client, key: str, per_second: float) -> Callable[[], None]:
+def redis_throttle(client: redis.Redis, key: str, per_second: float) -> Callable[[], None]:
     """Blocks until this second's budget for `key` has room; every worker counts in the same window."""
     budget = max(int(per_second), 1)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -192,7 +192,7 @@ class RegionWarning(str):
         warning.params = tuple((k, str(v)) for k, v in params.items())
         return warning
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., RegionWarning], tuple[str, str, tuple[tuple[str, str], ...]]]:
         return _region_warning, (str(self), self.code, self.params)
 
 
@@ -205,7 +205,7 @@ class Resolution:
     """What a label names: codes (empty when unknown or ambiguous) and any doubts."""
 
     codes: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[RegionWarning, ...] = ()
     label: str = ""
 
     @property
@@ -493,15 +493,15 @@ class RegionIndex:
                 province=province_name,
             )
             return Resolution((near[0],), (note,), label)
-        names = "、".join(self.full_name(c) for c in near)
-        guesses = f" (did you mean {names}?)" if near else ""
+        near_names = "、".join(self.full_name(c) for c in near)
+        guesses = f" (did you mean {near_names}?)" if near else ""
         note = RegionWarning(
             f"{label}: no division named {rest} in {province_name}{guesses}; read as {province_name}",
             "region_not_in_province_guess" if near else "region_not_in_province",
             label=label,
             rest=rest,
             province=province_name,
-            **({"guesses": names} if near else {}),
+            **({"guesses": near_names} if near else {}),
         )
         return Resolution((province,), (note,), label)
 

@@ -17,9 +17,11 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import premailer
@@ -76,7 +78,7 @@ _LINKS = _Links(
 )
 
 
-def _finalize(value):
+def _finalize(value: object) -> object:
     if isinstance(value, str) and _MARKER_PREFIX in value and type(value) is not _Marker:
         return value.replace(_MARKER_PREFIX, _DEFUSED_PREFIX)
     return value
@@ -126,13 +128,13 @@ def make_environment(templates: Path | None = None) -> jinja2.Environment:
     return env
 
 
-class _StyleLeftover(tuple):
+class _StyleLeftover(tuple[Any, ...]):  # cssutils rules: cssutils has no types
     """A <style>'s rules that cannot be inlined, with their serialised CSS."""
 
     css: str
 
 
-class _Premailer(premailer.Premailer):
+class _Premailer(premailer.Premailer):  # type: ignore[misc]  # premailer ships no types: its class is Any
     """Premailer that turns one <style> text into rules once per process, not once per call.
 
     Every digest carries the same stylesheet, and cssutils serialising its
@@ -144,12 +146,12 @@ class _Premailer(premailer.Premailer):
 
     _MAX_SHEETS = 16  # distinct stylesheets are a handful of templates; bound it anyway
 
-    def __init__(self, **options):
+    def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._sheets: dict[tuple[str, int], tuple[tuple, _StyleLeftover]] = {}
+        self._sheets: dict[tuple[str, int], tuple[tuple[Any, ...], _StyleLeftover]] = {}
         self._sheets_lock = threading.Lock()
 
-    def _parse_style_rules(self, css_body, ruleset_index):
+    def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], _StyleLeftover]:
         key = (css_body, ruleset_index)
         hit = self._sheets.get(key)
         if hit is None:
@@ -166,10 +168,11 @@ class _Premailer(premailer.Premailer):
         rules, leftover = hit
         return list(rules), leftover
 
-    def _css_rules_to_string(self, rules):
+    def _css_rules_to_string(self, rules: Sequence[Any]) -> str:
         if isinstance(rules, _StyleLeftover):
             return rules.css
-        return super()._css_rules_to_string(rules)
+        css: str = super()._css_rules_to_string(rules)
+        return css
 
 
 _PREMAILER_OPTIONS = dict(
@@ -188,7 +191,8 @@ _PREMAILER = _Premailer(**_PREMAILER_OPTIONS)
 
 def inline_css(html_text: str) -> str:
     """Copy the <style> rules onto the elements (Gmail and Outlook honour little else)."""
-    return _PREMAILER.transform(html_text)
+    inlined: str = _PREMAILER.transform(html_text)
+    return inlined
 
 
 def _preheader(digest: Digest) -> str:
@@ -197,7 +201,7 @@ def _preheader(digest: Digest) -> str:
     return f"本期{digest.article_count}篇：{text}" if text else f"本期{digest.article_count}篇"
 
 
-def _context(digest: Digest) -> dict:
+def _context(digest: Digest) -> dict[str, object]:
     return {
         "digest": digest,
         "list": digest.list,

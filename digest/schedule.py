@@ -25,7 +25,7 @@ class Slot:
     at: time  # local time of day
     tz: str  # the list's zone: its calendar decides which week an issue covers
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not 0 <= self.weekday <= 6:
             raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {self.weekday}")
         zone(self.tz)

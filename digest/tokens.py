@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from itsdangerous import (
     BadSignature,
     SignatureExpired,
+    Signer,
     TimestampSigner,
     URLSafeTimedSerializer,
 )
@@ -49,7 +51,7 @@ class _Signer(TimestampSigner):
     was made with are kept, so the memo is as bounded as its key list.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._derived = {key: TimestampSigner.derive_key(self, key) for key in self.secret_keys}
 
@@ -64,11 +66,11 @@ class _Serializer(URLSafeTimedSerializer):
 
     default_signer = _Signer
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._signer = super().make_signer(self.salt)
 
-    def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
         if salt is None or want_bytes(salt) == self.salt:
             return self._signer
         return super().make_signer(salt)
@@ -105,7 +107,7 @@ def _serializer_for(key: str | tuple[str, ...], purpose: str) -> URLSafeTimedSer
     )
 
 
-def _payload(subscriber_id: int, list_slug: str | None) -> list:
+def _payload(subscriber_id: int, list_slug: str | None) -> list[int | str]:
     if isinstance(subscriber_id, bool) or not isinstance(subscriber_id, int):
         raise TypeError(f"subscriber_id must be an int, got {subscriber_id!r}")
     # A list, not a dict: the token sits in every link and shorter URLs wrap less.

@@ -21,13 +21,16 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar, cast
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from digest.domain import SendReceipt
 from digest.messages import WireMessage, message_bytes
+
+_T = TypeVar("_T")
 
 
 class DeliveryError(Exception):
@@ -64,7 +67,7 @@ class Transport(Protocol):
 
     def __enter__(self) -> Self: ...
 
-    def __exit__(self, *exc) -> None: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 
 def _bytes_of(message: Message) -> bytes:
@@ -72,10 +75,14 @@ def _bytes_of(message: Message) -> bytes:
 
 
 class _Closing:
-    def __enter__(self):
+    if TYPE_CHECKING:
+        # Each subclass defines it; `begin` below relies on it.
+        def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt: ...
+
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -87,7 +94,7 @@ class _Closing:
 
 
 class _Later:
-    def __init__(self, transport, sender: str, recipient: str):
+    def __init__(self, transport: Transport, sender: str, recipient: str):
         self._transport, self._sender, self._recipient = transport, sender, recipient
 
     def deliver(self, message: Message) -> SendReceipt:
@@ -156,7 +163,7 @@ def _error_for(code: int, detail: bytes | str, recipient: str | None) -> Deliver
     return kind(_text(detail), code=code, recipient=recipient)
 
 
-def _redact(parts) -> str:
+def _redact(parts: SplitResult) -> str:
     if parts.password is None:
         return parts.geturl()
     netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
@@ -297,7 +304,9 @@ class SMTPTransport(_Closing):
 
         return self._once_more_if_dropped(lambda: self._content(data, recipient), recipient, again)
 
-    def _once_more_if_dropped(self, attempt, recipient: str, again=None):
+    def _once_more_if_dropped(
+        self, attempt: Callable[[], _T], recipient: str, again: Callable[[], _T] | None = None
+    ) -> _T:
         # The server hung up before it took the message: one fresh connection, one more try.
         try:
             return attempt()
@@ -318,13 +327,17 @@ class SMTPTransport(_Closing):
             replies = self._envelope(smtp, sender, recipient)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             raise _Dropped(str(exc)) from None
+        mail: tuple[int, bytes] | None
+        rcpt: tuple[int, bytes] | None
+        data_reply: tuple[int, bytes] | None
         mail, rcpt, data_reply = ([*replies, None, None])[:3]
         try:
             # A refused sender is the account's or the server's problem, never this
             # recipient's: no recipient, so the caller stops instead of bouncing everyone.
-            self._check(*mail, (250,), None)
-            self._check(*rcpt, (250, 251), recipient)
-            self._check(*data_reply, (354,), recipient)
+            # (The casts: a reply is missing only when the check before it has raised.)
+            self._check(*cast("tuple[int, bytes]", mail), (250,), None)
+            self._check(*cast("tuple[int, bytes]", rcpt), (250, 251), recipient)
+            self._check(*cast("tuple[int, bytes]", data_reply), (354,), recipient)
         except DeliveryError:
             if data_reply is not None and data_reply[0] == 354:
                 # Pipelined, the server took DATA despite the refusal: end the empty content.
@@ -334,7 +347,7 @@ class SMTPTransport(_Closing):
             raise
 
     def _content(self, data: bytes, recipient: str) -> SendReceipt:
-        smtp = self._smtp
+        smtp = cast(smtplib.SMTP, self._smtp)  # connected: `_open` came just before
         try:
             smtp.send(_wire_content(data))
             code, reply = smtp.getreply()
@@ -386,7 +399,7 @@ class SMTPTransport(_Closing):
     def _reset(self) -> None:
         """After a refused transaction the connection is still good: RSET and carry on."""
         try:
-            self._smtp.rset()
+            cast(smtplib.SMTP, self._smtp).rset()  # called only while connected
         except (smtplib.SMTPException, OSError):
             self._discard()
 

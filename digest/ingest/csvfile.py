@@ -107,7 +107,7 @@ def parse_csv(
             )
             continue
         line = lines.first_nonblank or lines.consumed
-        extra = row.pop(None, None)  # type: ignore[call-overload]
+        extra = row.pop(None, None)
         if all(v is None or not v.strip() for v in row.values()) and not extra:
             continue  # a row of empty cells, as spreadsheets leave at the end
         if extra and any(cell.strip() for cell in extra):
@@ -122,8 +122,8 @@ def parse_csv(
             )
             continue
         record = {k: v for k, v in row.items() if k in wanted}
-        article, found = article_from_record(record, source, line, default_published)
-        problems.extend(found)
+        article, row_problems = article_from_record(record, source, line, default_published)
+        problems.extend(row_problems)
         if article is not None:
             articles.append(article)
     return ParseResult(articles=tuple(articles), problems=tuple(problems))

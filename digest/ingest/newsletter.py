@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from digest.domain import ParsedArticle, ParseResult, Problem
+from digest.domain import ParsedArticle, ParseResult, Problem, Severity
 from digest.ingest.jsonl import aware
 from digest.sanitize import paragraphs_to_html
 
@@ -232,7 +232,13 @@ def parse_newsletter(
     problems: list[Problem] = []
 
     def report(
-        message: str, line: int, severity: str = "error", field_name: str | None = None, *, code: str, **params: object
+        message: str,
+        line: int,
+        severity: Severity = "error",
+        field_name: str | None = None,
+        *,
+        code: str,
+        **params: object,
     ) -> None:
         problems.append(
             Problem(message, source=source, line=line, field=field_name, severity=severity, code=code, params=params)
@@ -361,8 +367,8 @@ def parse_newsletter(
         in_body = {_key(a.region, a.title): a for a in articles}
         in_toc = {_key(region, title) for _, region, title, _ in toc_entries}
         for toc_section_name, region, title, line in toc_entries:
-            found = in_body.get(_key(region, title))
-            if found is None:
+            body_article = in_body.get(_key(region, title))
+            if body_article is None:
                 report(
                     f"contents lists {region} | {title} but the body has no such article",
                     line,
@@ -371,17 +377,17 @@ def parse_newsletter(
                     region=region,
                     title=title,
                 )
-            elif found.section != toc_section_name:
+            elif body_article.section != toc_section_name:
                 report(
                     f"contents lists {region} | {title} under {toc_section_name} "
-                    f"but the body has it under {found.section}",
+                    f"but the body has it under {body_article.section}",
                     line,
                     "warning",
                     code="toc_other_section",
                     region=region,
                     title=title,
                     toc_section=toc_section_name,
-                    body_section=found.section,
+                    body_section=body_article.section,
                 )
         for article in articles:
             if _key(article.region, article.title) not in in_toc:

@@ -1,5 +1,7 @@
 """Alembic environment: runs migrations on the URL that digest passes in."""
 
+from typing import cast
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
@@ -10,7 +12,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    url = config.get_main_option("sqlalchemy.url")
+    url = cast(str, config.get_main_option("sqlalchemy.url"))  # digest.storage.db always sets it
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(

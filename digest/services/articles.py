@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from digest.domain import Article, ParsedArticle, ParseResult, Problem
+from digest.domain import Article, ParsedArticle, ParseResult, Problem, Severity
 from digest.plaintext import html_to_text
 from digest.regions import RegionIndex
 from digest.schedule import zone
@@ -58,7 +59,13 @@ def store_articles(
     for item in parsed.articles:
 
         def problem(
-            message: str, fld: str, severity: str = "error", *, code: str, params=(), line: int = item.line
+            message: str,
+            fld: str,
+            severity: Severity = "error",
+            *,
+            code: str,
+            params: Mapping[str, object] | tuple[tuple[str, str], ...] = (),
+            line: int | None = item.line,
         ) -> None:
             report.problems.append(
                 Problem(message, source=source, line=line, field=fld, severity=severity, code=code, params=params)
@@ -119,7 +126,14 @@ def store_articles(
     return report
 
 
-def _article_row(ml, topic, item: ParsedArticle, codes, key, published) -> models.Article:
+def _article_row(
+    ml: models.MailingList,
+    topic: models.Topic,
+    item: ParsedArticle,
+    codes: Iterable[str],
+    key: str,
+    published: datetime,
+) -> models.Article:
     row = models.Article(
         list_id=ml.id,
         topic_id=topic.id,

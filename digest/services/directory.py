@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -95,7 +96,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _picks_match(query: SubscriberQuery, regions: RegionIndex, codes, slugs) -> bool:
+def _picks_match(query: SubscriberQuery, regions: RegionIndex, codes: Sequence[str], slugs: Sequence[str]) -> bool:
     # The digest's own rule: no pick means everything, and a region matches its ancestors and its divisions.
     if query.topic and slugs and query.topic not in slugs:
         return False
@@ -170,17 +171,19 @@ def _topic_names(ml: models.MailingList) -> str:
     return ", ".join(t.name for t in ml.topics)
 
 
-def _region_error(label: str, warnings, index: int | None = None) -> FieldError:
+def _region_error(label: str, warnings: Sequence[str], index: int | None = None) -> FieldError:
     known = not any(getattr(w, "code", None) in ("region_unknown", "region_bad_code") for w in warnings)
     key = "subs_err_region_unclear" if known and warnings else "subs_err_unknown_region"
     # `detail` is the English wording the API shows; `notes` lets a page word it again in its language.
     return FieldError(key, {"label": label, "detail": "; ".join(warnings), "index": index, "notes": tuple(warnings)})
 
 
-def check_changes(ml: models.MailingList, regions: RegionIndex, changes: Mapping) -> tuple[dict, list[str]]:
+def check_changes(
+    ml: models.MailingList, regions: RegionIndex, changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """Every field checked, codes and slugs resolved; Invalid (one error a field) before anything is written."""
     errors: dict[str, FieldError] = {}
-    clean: dict = {}
+    clean: dict[str, Any] = {}
     warnings: list[str] = []
     for name in set(changes) - {"name", "status", "regions", "topics", "time_zone", "locale"}:
         errors[name] = FieldError("subs_err_unknown_field", {"field": name})
@@ -241,7 +244,7 @@ def set_status(sub: models.Subscription, status: str) -> None:
         sub.unsubscribed_at = now
 
 
-def _apply(sub: models.Subscription, clean: Mapping) -> None:
+def _apply(sub: models.Subscription, clean: Mapping[str, Any]) -> None:
     person = sub.subscriber
     if "name" in clean:
         person.name = clean["name"]
@@ -258,7 +261,7 @@ def _apply(sub: models.Subscription, clean: Mapping) -> None:
 
 
 def edit_subscription(
-    session: Session, ml: models.MailingList, regions: RegionIndex, sub: models.Subscription, changes: Mapping
+    session: Session, ml: models.MailingList, regions: RegionIndex, sub: models.Subscription, changes: Mapping[str, Any]
 ) -> list[str]:
     """Change what `changes` names, all of it or nothing; returns how doubtful regions were read."""
     clean, warnings = check_changes(ml, regions, changes)
@@ -268,7 +271,7 @@ def edit_subscription(
 
 
 def save_subscription(
-    session: Session, ml: models.MailingList, regions: RegionIndex, email: str, changes: Mapping
+    session: Session, ml: models.MailingList, regions: RegionIndex, email: str, changes: Mapping[str, Any]
 ) -> tuple[models.Subscription, bool, list[str]]:
     """Create or update by email; a new one starts pending unless `changes` says otherwise."""
     errors: dict[str, FieldError] = {}
@@ -291,7 +294,7 @@ def save_subscription(
             )
         )
     created = sub is None
-    if created:
+    if sub is None:
         sub, _, _ = upsert_subscription(
             session,
             ml,
@@ -307,7 +310,7 @@ def save_subscription(
     return sub, created, warnings
 
 
-def suppressed_emails(session: Session, emails) -> set[str]:
+def suppressed_emails(session: Session, emails: Iterable[str]) -> set[str]:
     emails = list(emails)
     if not emails:
         return set()
@@ -360,7 +363,7 @@ def add_suppression(session: Session, email: str, reason: str) -> tuple[models.S
     )
     row = session.scalar(select(models.Suppression).where(models.Suppression.email == address))
     created = row is None
-    if created:
+    if row is None:
         row = models.Suppression(email=address, reason=reason)
         session.add(row)
     else:

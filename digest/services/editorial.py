@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.selectable import Exists
 
 from digest.clock import SYSTEM_CLOCK
 from digest.domain import NATIONAL_CODE, ParseResult, Problem
@@ -92,7 +93,7 @@ def article_query(
     return ArticleQuery(week, topic_id, code, (text or "").strip()[:200], hidden)
 
 
-def _region_condition(regions: RegionIndex, code: str):
+def _region_condition(regions: RegionIndex, code: str) -> Exists:
     """Articles tagged with the region, a division inside it, or one that contains it."""
     if code == NATIONAL_CODE:
         tagged = models.ArticleRegion.region_code == code
@@ -144,7 +145,7 @@ def get_article(session: Session, article_id: int) -> models.Article:
     return row
 
 
-def _text(value: Any, name: str, limit: int, errors: dict, *, required: bool) -> str | None:
+def _text(value: object, name: str, limit: int, errors: dict[str, FieldError], *, required: bool) -> str | None:
     if value is not None and not isinstance(value, str):
         errors[name] = FieldError("art_err_type", {"field": name})
         return None
@@ -193,7 +194,7 @@ def edit_article(
 ) -> list[str]:
     """Apply `changes` (title, body, source, url, published, regions, region_label, topic, hidden)
     all together or not at all; returns region warnings (near misses read as something)."""
-    ml = session.get(models.MailingList, article.list_id)
+    ml = session.get_one(models.MailingList, article.list_id)  # the foreign key sees that it exists
     errors: dict[str, FieldError] = {}
     new: dict[str, Any] = {}
     warnings: list[str] = []
@@ -271,7 +272,7 @@ def edit_article(
 @dataclass
 class ItemOutcome:
     index: int  # 1-based position in the request
-    status: str  # created, duplicate, rejected
+    status: Literal["created", "duplicate", "rejected"]
     id: int | None = None
     problems: list[Problem] = field(default_factory=list)
 

@@ -10,6 +10,7 @@ pending when its lease runs out.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +51,7 @@ def plan_issue(session: Session, ml: models.MailingList, period_end: date) -> mo
             session.add(issue)
     except IntegrityError:
         # Another planner created it between our look and our insert: theirs is the one.
-        issue = session.scalar(query)
+        issue = cast(models.Issue, session.scalar(query))  # found: the insert clashed with it
     return issue
 
 
@@ -119,7 +120,7 @@ def plan_due_issues(session: Session, now: datetime | None = None) -> list[int]:
             update(models.Issue)
             .where(models.Issue.id == issue.id, models.Issue.status == "planned")
             .values(status="sending")
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         if moved:
             enqueue_deliveries(session, issue, slot)
             started.append(issue.id)
@@ -190,7 +191,7 @@ def unclaim(session: Session, delivery_ids: list[int]) -> int:
             update(models.Delivery)
             .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == "queued")
             .values(status="pending")
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )
 
@@ -207,7 +208,7 @@ def sweep_stale(session: Session, now: datetime | None = None) -> int:
         .where(models.Delivery.status.in_(("queued", "sending")), models.Delivery.updated_at < now - LEASE)
         .values(status="pending", last_error="returned to the queue: its worker stopped", updated_at=now)
     )
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
 
 
 def finish_if_done(session: Session, issue_id: int, *, now: datetime | None = None) -> bool:
@@ -223,7 +224,7 @@ def finish_if_done(session: Session, issue_id: int, *, now: datetime | None = No
         update(models.Issue)
         .where(models.Issue.id == issue_id, models.Issue.status == "sending")
         .values(status="sent", finished_at=now or utcnow())
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
     return bool(moved)
 
 
@@ -262,7 +263,7 @@ def cancel_issue(session: Session, issue: models.Issue) -> int:
             update(models.Delivery)
             .where(models.Delivery.issue_id == issue.id, models.Delivery.status.in_(("pending", "queued")))
             .values(status="skipped", reason="issue cancelled")
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )
 
@@ -312,7 +313,7 @@ def retry_deliveries(
         suppressed = select(models.Subscriber.id).join(
             models.Suppression, models.Suppression.email == models.Subscriber.email
         )
-        left = session.scalar(select(func.count()).select_from(d).where(*where, d.subscriber_id.in_(suppressed)))
+        left = session.scalar(select(func.count()).select_from(d).where(*where, d.subscriber_id.in_(suppressed))) or 0
         where.append(d.subscriber_id.not_in(suppressed))
     now = now or utcnow()
     reset = (
@@ -328,7 +329,7 @@ def retry_deliveries(
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )
     if reset:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, bindparam, case, insert, select, update
+from sqlalchemy import BindParameter, Connection, Engine, Insert, Update, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine.interfaces import Dialect
 
@@ -61,9 +62,9 @@ class Ledger:
     def __init__(self, engine: Engine, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self._engine = engine
         self._clock = clock  # stamps updated_at, which the sweeper's lease is measured from
-        self._conn: Connection | None = None
+        self._conn = cast(Connection, None)  # opened by __enter__: a Ledger is used only inside `with`
         self._single_statement = engine.dialect.name == "postgresql"
-        self._writes: list[tuple[int, str, dict]] = []
+        self._writes: list[tuple[int, str, dict[str, object]]] = []
         self._suppress: dict[str, str] = {}
         self._pending = False  # a commit sent and not yet read (PostgreSQL)
         self._server: ServerStatements | None = None
@@ -75,7 +76,7 @@ class Ledger:
             self._server = ServerStatements(self._conn)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         try:
             if self._pending:
                 self._receive()  # left unread by an error: the connection goes back to the pool idle
@@ -86,7 +87,7 @@ class Ledger:
         finally:
             self._conn.close()
 
-    def record(self, delivery_id: int, expected: str, **values) -> None:
+    def record(self, delivery_id: int, expected: str, **values: object) -> None:
         """Row `delivery_id`, if still `expected`, takes `values` at the next commit."""
         self._writes.append((delivery_id, expected, values))
 
@@ -109,7 +110,7 @@ class Ledger:
             return PendingCommit(None, False)
         now = self._clock.now()
         shape = (tuple(tuple(sorted(v)) for _, _, v in self._writes), len(self._suppress), claim is not None)
-        params: dict = {}
+        params: dict[str, object] = {}
         for i, (delivery_id, expected, values) in enumerate(self._writes):
             params.update({f"w{i}_id": delivery_id, f"w{i}_expected": expected, f"w{i}_updated_at": now})
             params.update({f"w{i}_{k}": v for k, v in values.items()})
@@ -128,18 +129,19 @@ class Ledger:
         self._suppress.clear()
         statements = _statements(self._engine.dialect, shape)
         if self._single_statement:
-            [statement] = statements
-            self._server.send(statement, params)
+            # (The casts: with a single statement there is a ServerStatements, and _statements made one.)
+            [statement] = cast("list[PreparedStatement]", statements)
+            cast(ServerStatements, self._server).send(statement, params)
             self._pending = True
             return PendingCommit(self, claim is not None)
         with self._conn.begin():
-            for statement in statements:
-                result = self._conn.execute(statement, params)
+            for dml in cast("list[Update | Insert]", statements):
+                result = self._conn.execute(dml, params)
         return PendingCommit(None, claim is not None and bool(result.rowcount))
 
     def _receive(self) -> int:
         self._pending = False
-        return self._server.receive()
+        return cast(ServerStatements, self._server).receive()  # only a single-statement ledger has a commit to read
 
     def release(self, delivery_ids: list[int]) -> None:
         """Rows held by a batch that stops early go back to the queue, their attempt not counted."""
@@ -177,11 +179,13 @@ class PendingCommit:
 
 
 @lru_cache(maxsize=256)
-def _statements(dialect: Dialect, shape: tuple) -> list:
+def _statements(
+    dialect: Dialect, shape: tuple[tuple[tuple[str, ...], ...], int, bool]
+) -> list[Update | Insert] | list[PreparedStatement]:
     """The statements for one shape of commit, built once per process: compiling cost more than running."""
     writes, suppressions, with_claim = shape
     single = dialect.name == "postgresql"
-    statements = [_outcome(i, keys) for i, keys in enumerate(writes)]
+    statements: list[Update | Insert] = [_outcome(i, keys) for i, keys in enumerate(writes)]
     statements += [_suppression(i, single) for i in range(suppressions)]
     if with_claim:
         statements.append(_CLAIM)
@@ -194,14 +198,14 @@ def _statements(dialect: Dialect, shape: tuple) -> list:
     return [PreparedStatement.of(main, dialect)]
 
 
-def _suppression(i: int, single_statement: bool):
-    values = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
+def _suppression(i: int, single_statement: bool) -> Insert:
+    values: dict[str, BindParameter[Any]] = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
     if single_statement:
         return pg_insert(_suppressions).values(values).on_conflict_do_nothing(index_elements=["email"])
     return insert(_suppressions).values(values).prefix_with("OR IGNORE")
 
 
-def _outcome(i: int, keys: tuple[str, ...]):
+def _outcome(i: int, keys: tuple[str, ...]) -> Update:
     return (
         update(_deliveries)
         .where(_deliveries.c.id == bindparam(f"w{i}_id"), _status == bindparam(f"w{i}_expected"))

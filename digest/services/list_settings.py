@@ -42,7 +42,7 @@ def subscriber_counts(session: Session) -> dict[int, dict[str, int]]:
     return counts
 
 
-def _email(value: str, name: str, errors: dict) -> str | None:
+def _email(value: str, name: str, errors: dict[str, FieldError]) -> str | None:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
@@ -50,7 +50,7 @@ def _email(value: str, name: str, errors: dict) -> str | None:
         return None
 
 
-def _check(name: str, value: Any, errors: dict) -> Any:
+def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
     """One field's new value, or None with an entry in `errors`."""
     if name in _LIMITS or name in (
         "sender_email",
@@ -116,7 +116,7 @@ def _check(name: str, value: Any, errors: dict) -> Any:
     return None
 
 
-def _credits(value: Any, errors: dict) -> list[list[str]] | None:
+def _credits(value: Any, errors: dict[str, FieldError]) -> list[list[str]] | None:
     """Ordered (label, value) pairs; rows left blank in a form are dropped."""
     if not isinstance(value, list | tuple):
         errors["credits"] = FieldError("lists_err_type", {"field": "credits"})
@@ -142,7 +142,7 @@ def _credits(value: Any, errors: dict) -> list[list[str]] | None:
     return pairs
 
 
-def _topics(ml: models.MailingList, value: Any, errors: dict) -> list[tuple[str, str]] | None:
+def _topics(ml: models.MailingList, value: Any, errors: dict[str, FieldError]) -> list[tuple[str, str]] | None:
     """Every existing topic once, in the new order, renamed as asked; new slugs add topics."""
     if not isinstance(value, list | tuple) or not all(
         isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
@@ -214,11 +214,11 @@ def _apply_topics(session: Session, ml: models.MailingList, wanted: list[tuple[s
         topic.name = f"~{topic.id}~renaming"
     session.flush()
     for position, (slug, name) in enumerate(wanted):
-        topic = by_slug.get(slug)
-        if topic is None:
+        existing = by_slug.get(slug)
+        if existing is None:
             ml.topics.append(models.Topic(slug=slug, name=name, position=position))
         else:
-            topic.name, topic.position = name, position
+            existing.name, existing.position = name, position
     session.flush()
     session.expire(ml, ["topics"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import jinja2
 from sqlalchemy.orm import Session
 
 from digest.config import Settings
@@ -25,7 +26,7 @@ def preview_digest(
     period_end: date,
     settings: Settings,
     regions: RegionIndex,
-    env,
+    env: jinja2.Environment,
 ) -> tuple[Digest, RenderedDigest]:
     sub = subscription_by_email(session, ml, email)
     period_start, _, _ = period_bounds(period_end)

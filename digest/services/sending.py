@@ -13,19 +13,21 @@ refused claim abandons the envelope (SMTP then discards the transaction). The in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from functools import lru_cache
+from typing import cast
 
+import jinja2
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.bodies import PreparedContent
 from digest.config import Settings
-from digest.domain import Digest, ListInfo, Picks
+from digest.domain import Article, Digest, ListInfo, Picks
 from digest.faults import RecipientError, SetupError
 from digest.links import make_recipient
 from digest.messages import message_wire
@@ -38,7 +40,7 @@ from digest.services.ledger import Claim, Ledger
 from digest.services.lists import list_info
 from digest.storage import models
 from digest.storage.db import among
-from digest.transports import DeliveryError, PermanentDeliveryError, Transport
+from digest.transports import DeliveryError, Envelope, PermanentDeliveryError, Transport
 
 MAX_ATTEMPTS = 5
 # After a temporary failure: 1, 2, 4, 8 … minutes, and never later than this after the slot.
@@ -75,7 +77,7 @@ class IssueContext:
     period_start: date
     period_end: date
     info: ListInfo
-    articles: list
+    articles: list[Article]
     unsubscribe_mailbox: str
     digests: dict[Picks, Digest] = field(default_factory=dict)
     rendered: dict[tuple[int, ...], PreparedContent] = field(default_factory=dict)
@@ -94,7 +96,7 @@ class IssueContext:
             )
         return digest
 
-    def content_for(self, digest: Digest, env) -> PreparedContent:
+    def content_for(self, digest: Digest, env: jinja2.Environment) -> PreparedContent:
         content = self.rendered.get(digest.article_ids)
         if content is None:
             content = self.rendered[digest.article_ids] = _render_shared(digest, env)
@@ -102,7 +104,7 @@ class IssueContext:
 
 
 @lru_cache(maxsize=256)
-def _render_shared(digest: Digest, env) -> PreparedContent:
+def _render_shared(digest: Digest, env: jinja2.Environment) -> PreparedContent:
     # A worker meets the same few hundred contents in every batch of an issue. The key
     # is the whole digest (articles, branding, dates), so an edited article is a new
     # key, never a stale render; the bound keeps a worker's memory flat.
@@ -110,8 +112,9 @@ def _render_shared(digest: Digest, env) -> PreparedContent:
 
 
 def load_context(session: Session, issue_id: int) -> IssueContext:
-    issue = session.get(models.Issue, issue_id)
-    ml = session.get(models.MailingList, issue.list_id)
+    # (The casts: a batch or run names an issue that exists, and an issue's list exists.)
+    issue = cast(models.Issue, session.get(models.Issue, issue_id))
+    ml = cast(models.MailingList, session.get(models.MailingList, issue.list_id))
     return IssueContext(
         issue_id=issue.id,
         list_id=ml.id,
@@ -201,7 +204,7 @@ def send_batch(
     transport: Transport,
     settings: Settings,
     regions: RegionIndex,
-    env,
+    env: jinja2.Environment,
     *,
     ctx: IssueContext | None = None,
     throttle: Callable[[], None] | None = None,
@@ -220,7 +223,10 @@ def send_batch(
     with Ledger(factory.kw["bind"], clock=clock) as ledger:
         prepared = next(upcoming, None)
         for position, row in enumerate(rows):
-            message, message_id, article_ids, outcome = prepared
+            # One per row, so not None here; without an outcome there is a message and its Message-ID.
+            message, message_id, article_ids, outcome = cast(
+                "tuple[bytes, str, tuple[int, ...], _Outcome | None]", prepared
+            )
             if outcome is not None and outcome[0] == _STOP:
                 # Not this subscriber's fault: nobody's row may fail for it. This row and
                 # the rest go back to pending, untried, for a run after the fix.
@@ -260,7 +266,7 @@ def send_batch(
                 overlap = False
                 continue
             try:
-                receipt = envelope.deliver(message)
+                receipt = cast(Envelope, envelope).deliver(message)  # claimed: its envelope is open
             except DeliveryError as exc:
                 if exc.recipient is None:
                     # No address is at fault (login refused, server unreachable): stop, blame no one.
@@ -285,7 +291,13 @@ def send_batch(
     return report
 
 
-def _prepare(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env):
+# What becomes of a row that gets no message: (status, reason, last error).
+_Outcome = tuple[str, str | None, str | None]
+
+
+def _prepare(
+    row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env: jinja2.Environment
+) -> tuple[bytes | None, str | None, tuple[int, ...], _Outcome | None]:
     """(message bytes, Message-ID, article ids, None), or (None, None, (), outcome) for a row that gets nothing."""
     outcome = _skip_reason(row, ctx)
     if outcome is not None:
@@ -306,7 +318,7 @@ def _prepare(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIn
 _STOP = "stop"  # an outcome that is no row's: the run stops and releases what it holds
 
 
-def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | None] | None:
+def _skip_reason(row: _Row, ctx: IssueContext) -> _Outcome | None:
     if row.suppressed:
         return ("suppressed", "address is on the suppression list", None)
     if row.subscription_status != "confirmed":
@@ -316,7 +328,9 @@ def _skip_reason(row: _Row, ctx: IssueContext) -> tuple[str, str | None, str | N
     return None
 
 
-def _build(row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env):
+def _build(
+    row: _Row, ctx: IssueContext, settings: Settings, regions: RegionIndex, env: jinja2.Environment
+) -> tuple[bytes | None, str | None, tuple[int, ...]]:
     """The message's bytes, its Message-ID and its articles; (None, None, ()) when nothing matches."""
     digest = ctx.digest_for(row.picks, regions)
     if digest.article_count == 0:
@@ -355,7 +369,7 @@ def send_pending(
     transport: Transport,
     settings: Settings,
     regions: RegionIndex,
-    env,
+    env: jinja2.Environment,
     *,
     batch_size: int = 100,
     progress: Callable[[int], None] | None = None,
@@ -397,7 +411,7 @@ def send_pending(
 
 
 @contextmanager
-def released_on_error(factory: sessionmaker[Session], delivery_ids: list[int]):
+def released_on_error(factory: sessionmaker[Session], delivery_ids: list[int]) -> Iterator[None]:
     """Rows of a batch that an unexpected error (or Ctrl-C) stopped go back to pending now, not after the lease.
 
     Only rows still `queued`: none of their messages can have left. A row caught

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.clock import wall_now
 from digest.domain import Picks, Problem
-from digest.regions import RegionIndex, split_labels
+from digest.regions import RegionIndex, RegionWarning, split_labels
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
 from digest.storage import models
@@ -25,7 +26,13 @@ EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "l
 class InvalidSubscriber(ValueError):
     """Carries the field at fault, so callers can say where, and a code so pages can say why in their language."""
 
-    def __init__(self, field_name: str, message: str, code: str | None = None, params=()):
+    def __init__(
+        self,
+        field_name: str,
+        message: str,
+        code: str | None = None,
+        params: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+    ):
         super().__init__(message)
         self.field = field_name
         self.code = code
@@ -44,10 +51,10 @@ def normalise_email(raw: str) -> str:
 
 def resolve_picks(
     ml: models.MailingList, regions: RegionIndex, region_labels: Iterable[str], topic_labels: Iterable[str]
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], list[RegionWarning]]:
     """Region codes, topic slugs and warnings; an unknown pick is an error, never dropped silently."""
     codes: list[str] = []
-    warnings: list[str] = []
+    warnings: list[RegionWarning] = []
     for label in region_labels:
         resolution = regions.resolve(label)
         if not resolution.ok:
@@ -88,7 +95,7 @@ def upsert_subscription(
     region_labels: Iterable[str] = (),
     topic_labels: Iterable[str] = (),
     status: str = "pending",
-) -> tuple[models.Subscription, bool, list[str]]:
+) -> tuple[models.Subscription, bool, list[RegionWarning]]:
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
     address = normalise_email(email)
     if status not in STATUSES:
@@ -109,7 +116,7 @@ def upsert_subscription(
         )
     )
     created = sub is None
-    if created:
+    if sub is None:
         sub = models.Subscription(list_id=ml.id, subscriber_id=subscriber.id)
         session.add(sub)
     sub.region_codes = codes
@@ -139,7 +146,7 @@ def import_subscribers_csv(
     text: str,
     *,
     source: str,
-    progress=None,
+    progress: Callable[[int], object] | None = None,
     default_status: str = "confirmed",
 ) -> ImportReport:
     """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
@@ -305,6 +312,6 @@ def export_rows(
         ]
 
 
-def write_csv(rows: Iterable[list[str]], out) -> None:
+def write_csv(rows: Iterable[list[str]], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows(rows)

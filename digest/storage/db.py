@@ -6,21 +6,27 @@ transaction: functions elsewhere take a Session and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.elements import ColumnElement
+
+_T = TypeVar("_T")
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # Foreign keys are off by default in SQLite; WAL lets a reader run beside the sender.
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -50,7 +56,7 @@ def transaction(url: str) -> Iterator[Session]:
         yield session
 
 
-def among(session: Session, column, values):
+def among(session: Session, column: QueryableAttribute[_T], values: Iterable[_T]) -> ColumnElement[bool]:
     """`column IN values`; on PostgreSQL one array parameter, not one parameter per value.
 
     A batch's 500 ids as 500 parameters cost the worker more to write out and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -13,9 +14,11 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import true as sa_true
 from sqlalchemy.types import TypeDecorator
@@ -30,20 +33,20 @@ def utcnow() -> datetime:
     return wall_now()
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} given to a UTC column")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -52,7 +55,9 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here maps a Table (DeclarativeBase allows any FromClause).
+        __table__: ClassVar[Table]
 
 
 class MailingList(Base):
@@ -67,7 +72,7 @@ class MailingList(Base):
     masthead: Mapped[str] = mapped_column(String(200), default="")
     tagline: Mapped[str] = mapped_column(String(300), default="")
     # [["制作", "…"], ["责任编辑", "…"], ["审核", "…"]]: ordered pairs, as the footer shows them
-    credits: Mapped[list] = mapped_column(JSON, default=list)
+    credits: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     contact_email: Mapped[str | None] = mapped_column(String(320))
     postal_address: Mapped[str | None] = mapped_column(String(500))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
@@ -158,8 +163,8 @@ class Subscription(Base):
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     # pending (awaiting double opt-in), confirmed, unsubscribed
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    region_codes: Mapped[list] = mapped_column(JSON, default=list)
-    topic_slugs: Mapped[list] = mapped_column(JSON, default=list)
+    region_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topic_slugs: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Pause for N weeks": issues whose slot falls before this day are skipped.
@@ -208,7 +213,7 @@ class Delivery(Base):
     article_count: Mapped[int] = mapped_column(Integer, default=0)
     # The articles this subscriber's copy held, so "view in browser" shows what was sent
     # even after they change their picks.
-    article_ids: Mapped[list | None] = mapped_column(JSON)
+    article_ids: Mapped[list[int] | None] = mapped_column(JSON)
     message_id: Mapped[str | None] = mapped_column(String(300))
     # When this subscriber's copy may go: the slot in their time zone (None = now).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,14 +18,22 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
 import psycopg
 from psycopg import pq
 from psycopg.types.json import Json
 from sqlalchemy import Connection
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+# What a type's bind_processor gives: the value as the driver takes it.
+_Processor = Callable[[Any], Any]
 
 _names = itertools.count(1)
 
@@ -36,15 +44,19 @@ class PreparedStatement:
 
     sql: str
     fixed: tuple[bytes | None, ...]  # per parameter: the statement's own value, or None where one is bound
-    bound: tuple[tuple[int, str, object], ...]  # (position, bind name, bind processor or None)
+    bound: tuple[tuple[int, str, _Processor | None], ...]  # (position, bind name, bind processor or None)
 
     @classmethod
-    def of(cls, statement, dialect: Dialect) -> PreparedStatement:
+    def of(cls, statement: ClauseElement, dialect: Dialect) -> PreparedStatement:
         # libpq numbers its parameters; a copy of the dialect that writes $1, $2 … says in which order.
-        numbered = type(dialect)(paramstyle="numeric_dollar")
-        compiled = statement.compile(dialect=numbered)
+        # (The casts: every dialect SQLAlchemy ships is a DefaultDialect, and compiles a statement
+        # with an SQLCompiler, whose positiontup a positional paramstyle fills.)
+        numbered = cast("type[DefaultDialect]", type(dialect))(paramstyle="numeric_dollar")
+        compiled = cast(SQLCompiler, statement.compile(dialect=numbered))
+        fixed: list[bytes | None]
+        bound: list[tuple[int, str, _Processor | None]]
         fixed, bound = [], []
-        for position, name in enumerate(compiled.positiontup):
+        for position, name in enumerate(cast("list[str]", compiled.positiontup)):
             bind = compiled.binds[name]
             # The conversions the ORM would apply (JSON serialised, datetimes made UTC), from the real dialect.
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -56,7 +68,7 @@ class PreparedStatement:
                 fixed.append(_as_text(process(value) if process else value, name, "ascii"))
         return cls(compiled.string, tuple(fixed), tuple(bound))
 
-    def arguments(self, values: dict, encoding: str) -> list[bytes | None]:
+    def arguments(self, values: Mapping[str, object], encoding: str) -> list[bytes | None]:
         """The statement's parameters in order, as text, with `values` (by bind name) where they are bound."""
         args = list(self.fixed)
         for position, name, process in self.bound:
@@ -76,18 +88,20 @@ class ServerStatements:
     """
 
     def __init__(self, conn: Connection) -> None:
-        driver = conn.connection.driver_connection
+        # The engines here run on psycopg (3): its connection is what the DBAPI one wraps.
+        driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
         self._pgconn = driver.pgconn
         self._encoding = driver.info.encoding
         self._names: dict[str, bytes] = {}
 
-    def send(self, statement: PreparedStatement, values: dict) -> None:
+    def send(self, statement: PreparedStatement, values: Mapping[str, object]) -> None:
         """Sends `statement` with `values` (by bind name) and returns at once; `receive` reads the reply."""
         args = statement.arguments(values, self._encoding)  # a refused value sends nothing
         self._pgconn.send_query_prepared(self._name_of(statement), args)
 
     def receive(self) -> int:
         """The reply to what `send` sent: the number of rows the statement touched."""
+        error: psycopg.Error | None
         touched, error = 0, None
         # Every result up to the end is read, so the connection is idle again even after an error.
         while (result := self._pgconn.get_result()) is not None:
@@ -119,7 +133,7 @@ class ServerStatements:
         return name
 
 
-def _as_text(value, name: str, encoding: str) -> bytes | None:
+def _as_text(value: object, name: str, encoding: str) -> bytes | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -135,11 +149,12 @@ def _as_text(value, name: str, encoding: str) -> bytes | None:
     if isinstance(value, date):
         return value.isoformat().encode("ascii")
     if isinstance(value, Json):  # what the dialect's JSON processor wraps a value in for psycopg
-        return (value.dumps or json.dumps)(value.obj).encode(encoding)
+        # Typed str | bytes; the dialect's serialiser (json.dumps unless configured) gives str.
+        return cast(str, (value.dumps or json.dumps)(value.obj)).encode(encoding)
     raise TypeError(f"{name}: no text form for {type(value).__name__} values")
 
 
-def _error(result: pq.PGresult, pgconn) -> psycopg.Error:
+def _error(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> psycopg.Error:
     message = (result.error_message or pgconn.error_message or b"").decode("utf-8", "replace").strip()
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
     try:

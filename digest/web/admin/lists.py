@@ -6,7 +6,7 @@ field re-shows the form with what was typed and saves nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse
@@ -303,5 +303,6 @@ def _save(request, admin, slug, data):
                 errors = exc.errors
         name = ml.name if errors else None
     if errors:
-        return _page(request, admin, name, slug, changes, existing, errors=errors, status=400)
+        # With errors, `name` is the list's name (read above), not None.
+        return _page(request, admin, cast(str, name), slug, changes, existing, errors=errors, status=400)
     return RedirectResponse(f"/admin/lists/{slug}?saved=1", status_code=303)

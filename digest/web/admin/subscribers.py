@@ -338,10 +338,10 @@ def suppressions(
 
 def _suppressions_page(request, admin, *, q="", page=1, notice=None, errors=None, form=None, status=200):
     with web_of(request).factory.begin() as session:
-        rows, total = search_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        found, total = search_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         rows = [
             {"id": r.id, "email": r.email, "reason": r.reason, "created": r.created_at.strftime("%Y-%m-%d")}
-            for r in rows
+            for r in found
         ]
     return admin_page(
         request,

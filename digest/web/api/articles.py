@@ -7,8 +7,10 @@ reports each bad one with its index and field.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -55,6 +57,7 @@ class RegionOut(BaseModel):
 
 
 class ArticleOut(BaseModel):
+    # builtins.list: in this class `list` is the field below.
     id: int
     list: str
     title: str
@@ -62,12 +65,12 @@ class ArticleOut(BaseModel):
     topic: str
     topic_name: str
     region_label: str
-    regions: list[RegionOut]
+    regions: builtins.list[RegionOut]
     published: datetime
     source: str | None
     url: str | None
     hidden: bool
-    warnings: list[str] = []
+    warnings: builtins.list[str] = []
 
 
 class ArticlePage(BaseModel):
@@ -125,7 +128,7 @@ class CreateOut(BaseModel):
     items: list[ItemOut]
 
 
-def article_out(web, session, row: models.Article, warnings: list[str] = ()) -> ArticleOut:
+def article_out(web, session, row: models.Article, warnings: Sequence[str] = ()) -> ArticleOut:
     ml = session.get(models.MailingList, row.list_id)
     return ArticleOut(
         id=row.id,
@@ -191,8 +194,9 @@ def create_articles(
         ml = list_or_404(session, list_slug)
         outcomes = add_articles(session, ml, records, web.regions, now=web.settings.clock.now())
     body = CreateOut(
-        created=[o.id for o in outcomes if o.status == "created"],
-        duplicates=[o.id for o in outcomes if o.status == "duplicate"],
+        # Only a rejected item has no id.
+        created=cast("list[int]", [o.id for o in outcomes if o.status == "created"]),
+        duplicates=cast("list[int]", [o.id for o in outcomes if o.status == "duplicate"]),
         items=[
             ItemOut(
                 index=o.index,

@@ -8,8 +8,9 @@ an edit with one bad field changes nothing.
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -61,20 +62,21 @@ class TopicOut(BaseModel):
 
 
 class SubscriberOut(BaseModel):
+    # builtins.list: in this class `list` is the field below.
     id: int
     list: str
     email: str
     name: str
     status: Status
-    regions: list[RegionOut]
-    topics: list[TopicOut]
+    regions: builtins.list[RegionOut]
+    topics: builtins.list[TopicOut]
     time_zone: str
     locale: str
     created_at: datetime
     confirmed_at: datetime | None
     unsubscribed_at: datetime | None
     suppressed: bool = Field(description="On the suppression list: nothing is sent to this address")
-    warnings: list[str] = Field([], description="How doubtful region labels were read")
+    warnings: builtins.list[str] = Field([], description="How doubtful region labels were read")
 
 
 class SubscriberPage(BaseModel):
@@ -163,7 +165,7 @@ def subscriber_out(web, ml, sub: models.Subscription, suppressed: set[str], warn
         list=ml.slug,
         email=person.email,
         name=person.name,
-        status=sub.status,
+        status=cast(Status, sub.status),  # the column holds one of STATUSES
         regions=[RegionOut(code=c, name=web.regions.display(c)) for c in sub.region_codes or () if c in web.regions],
         topics=[TopicOut(slug=s, name=names.get(s, s)) for s in sub.topic_slugs or ()],
         time_zone=person.time_zone,
