@@ -294,6 +294,12 @@ def send_test(
     )
 
 
+def _refused(request: Request, admin, issue_id: int, number: int, status: str, action: str) -> HTMLResponse:
+    """The issue page again, 409, saying why the issue's state refused `action`."""
+    error = ("iss_err_state", {"number": number, "status": status, "action": action})
+    return _detail(request, admin, issue_id, status=409, error=error)
+
+
 @router.post("/issues/{issue_id}/retry")
 def retry(
     request: Request,
@@ -314,13 +320,7 @@ def retry(
     except RetryError:
         return _detail(request, admin, issue_id, status=400, error=("iss_err_retry_status", {}))
     except IssueStateError:
-        return _detail(
-            request,
-            admin,
-            issue_id,
-            status=409,
-            error=("iss_err_state", {"number": number, "status": before, "action": "retry"}),
-        )
+        return _refused(request, admin, issue_id, number, before, "retry")
     if not reset:
         notice = "retry_none"
     elif after == "paused":
@@ -348,13 +348,7 @@ def steer(
             number, before = issue.number, issue.status
             steps[action](session, issue)
     except IssueStateError:
-        return _detail(
-            request,
-            admin,
-            issue_id,
-            status=409,
-            error=("iss_err_state", {"number": number, "status": before, "action": action}),
-        )
+        return _refused(request, admin, issue_id, number, before, action)
     notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}.get(action) or _send(web, issue_id)
     return RedirectResponse(f"/admin/issues/{issue_id}?notice={notice}", status_code=303)
 
