@@ -50,3 +50,20 @@ class Staff:
 ZHOU_ADMIN = Staff("zhou.admin@example.cn", "zhou-admin-passphrase", "admin")
 # Edits articles and issues; lists and subscribers are not hers.
 SUN_EDITOR = Staff("sun.editor@example.cn", "sun-editor-passphrase", "editor")
+
+
+def subscribe_confirmed(session, ml, regions, people=ALL) -> None:
+    """Each persona subscribed to `ml` with their picks, already confirmed."""
+    from digest.services.subscribers import upsert_subscription
+
+    for p in people:
+        upsert_subscription(
+            session,
+            ml,
+            regions,
+            email=p.email,
+            name=p.name,
+            region_labels=p.regions,
+            topic_labels=p.topics,
+            status="confirmed",
+        )

@@ -12,6 +12,7 @@ from personas import (
     WANG_NATIONAL,
     ZHANG_ANKANG,
     ZHAO_NOTHING,
+    subscribe_confirmed,
 )
 from sqlalchemy import select
 
@@ -40,17 +41,7 @@ REGIONS = load_regions()
 def url(database_url):
     with transaction(database_url) as session:
         ml = ensure_default_list(session)
-        for p in ALL:
-            upsert_subscription(
-                session,
-                ml,
-                REGIONS,
-                email=p.email,
-                name=p.name,
-                region_labels=p.regions,
-                topic_labels=p.topics,
-                status="confirmed",
-            )
+        subscribe_confirmed(session, ml, REGIONS)
     return database_url
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fixtures_db import make_settings
 from kombu.exceptions import OperationalError
-from personas import ALL, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
+from personas import ALL, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING, subscribe_confirmed
 from sqlalchemy import func, select
 
 from digest.domain import Article, Picks
@@ -37,7 +37,6 @@ from digest.services.operations import (
     preview_issue,
     start_now,
 )
-from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import session_factory, transaction
 
@@ -55,17 +54,7 @@ def world(database_url, tmp_path, smtp_server):
         ml.sender_email = "weekly@digest.example.org"
         published = datetime.combine(date(2026, 11, 20), time(9), NEWSROOM_TZ)
         store_articles(session, ml, parse_file(DEMO), REGIONS, source="demo", published=published)
-        for p in ALL:
-            upsert_subscription(
-                session,
-                ml,
-                REGIONS,
-                email=p.email,
-                name=p.name,
-                region_labels=p.regions,
-                topic_labels=p.topics,
-                status="confirmed",
-            )
+        subscribe_confirmed(session, ml, REGIONS)
         issue_id = plan_issue(session, ml, PERIOD_END).id
     settings = make_settings(database_url, tmp_path, smtp_url=smtp_server.url)
     return database_url, settings, issue_id, smtp_server

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from personas import ALL, SUN_EDITOR
+from personas import SUN_EDITOR, subscribe_confirmed
 from webutil import PERIOD_END, add_staff, sign_in
 
 from digest.regions import load_regions
@@ -79,17 +79,7 @@ def test_horizontal_bars_are_in_proportion_to_the_largest():
 def _world(url):
     with transaction(url) as session:
         ml = ensure_default_list(session)
-        for p in ALL:
-            upsert_subscription(
-                session,
-                ml,
-                REGIONS,
-                email=p.email,
-                name=p.name,
-                region_labels=p.regions,
-                topic_labels=p.topics,
-                status="confirmed",
-            )
+        subscribe_confirmed(session, ml, REGIONS)
         upsert_subscription(session, ml, REGIONS, email="new@example.org", status="pending")
         issue = plan_issue(session, ml, PERIOD_END)
         subs = session.query(models.Subscriber).order_by(models.Subscriber.id).limit(6).all()

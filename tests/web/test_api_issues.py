@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, ZHOU_ADMIN
+from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, ZHOU_ADMIN, subscribe_confirmed
 from sqlalchemy import func, select
 from webutil import add_staff, api_token, parse_mail
 
@@ -14,7 +14,6 @@ from digest.services.issues import enqueue_deliveries, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.operations import background_send
 from digest.services.sending import send_pending
-from digest.services.subscribers import upsert_subscription
 from digest.storage import models
 from digest.storage.db import session_factory, transaction
 from digest.transports import open_transport
@@ -28,17 +27,7 @@ def api(site):
     site.client.headers["Authorization"] = f"Bearer {api_token(site.url, SUN_EDITOR)}"
     with transaction(site.url) as session:
         ml = ensure_default_list(session)
-        for p in ALL:
-            upsert_subscription(
-                session,
-                ml,
-                REGIONS,
-                email=p.email,
-                name=p.name,
-                region_labels=p.regions,
-                topic_labels=p.topics,
-                status="confirmed",
-            )
+        subscribe_confirmed(session, ml, REGIONS)
     return site
 
 

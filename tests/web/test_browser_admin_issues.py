@@ -11,7 +11,7 @@ import time
 
 import pytest
 from browserutil import ARTIFACTS, live_site, shot
-from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING
+from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, subscribe_confirmed
 from webutil import PERIOD_END, add_staff, parse_mail
 
 from digest.regions import load_regions
@@ -19,7 +19,6 @@ from digest.rendering import make_environment
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.sending import send_pending
-from digest.services.subscribers import upsert_subscription
 from digest.storage.db import session_factory, transaction
 from digest.transports import open_transport
 
@@ -33,17 +32,7 @@ def server(sqlite_url, tmp_path, smtp_server):
         regions = load_regions()
         with transaction(sqlite_url) as session:
             ml = ensure_default_list(session)
-            for p in ALL:
-                upsert_subscription(
-                    session,
-                    ml,
-                    regions,
-                    email=p.email,
-                    name=p.name,
-                    region_labels=p.regions,
-                    topic_labels=p.topics,
-                    status="confirmed",
-                )
+            subscribe_confirmed(session, ml, regions)
             issue = plan_issue(session, ml, PERIOD_END)
             start_issue(session, issue)
             issue_id = issue.id
