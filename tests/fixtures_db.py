@@ -15,9 +15,9 @@ from digest.storage.models import Base
 POSTGRES_ADMIN_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-def _unavailable(what: str, exc: Exception):
+def _unavailable(what: str, exc: Exception | str):
     # Under CI a missing service is a failure: a skipped suite proves nothing. Only a
-    # developer's machine without PostgreSQL, Redis or chromium may skip these tests.
+    # developer's machine without PostgreSQL, Redis, chromium or the real sample may skip these tests.
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is required under CI=true but unavailable: {exc}")
     else:
