@@ -20,12 +20,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TypedDict, cast
 
-from digest.domain import Article, Digest, ListInfo, Picks, Recipient, RenderedDigest, Topic
-from digest.ingest import parse_file
-from digest.messages import build_message
-from digest.regions import load_regions
-from digest.rendering import make_environment, personalise, render_content, render_digest_uncached
-from digest.selection import assemble_digest
+from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient, RenderedDigest, Topic
+from digest.core.ingest import parse_file
+from digest.core.messages import build_message
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment, personalise, render_content, render_digest_uncached
+from digest.core.selection import assemble_digest
 from digest.services.articles import NEWSROOM_TZ
 from digest.services.lists import DEFAULT_TOPICS
 

@@ -35,19 +35,19 @@ from celery import Celery
 from sqlalchemy import create_engine, func, insert, select, text
 
 from bench.render import subscriber_picks
-from digest.config import Settings
-from digest.ingest import parse_file
-from digest.links import make_recipient
-from digest.messages import build_message, message_bytes
-from digest.regions import load_regions
-from digest.rendering import make_environment
-from digest.selection import select_articles
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction, upgrade_database
+from digest.core.ingest import parse_file
+from digest.core.links import make_recipient
+from digest.core.messages import build_message, message_bytes
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
+from digest.core.selection import select_articles
+from digest.core.settings import Settings
 from digest.services.articles import NEWSROOM_TZ, articles_of_period, store_articles
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.preview import preview_digest
-from digest.storage import models
-from digest.storage.db import transaction, upgrade_database
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO = Path(__file__).resolve().parent.parent / "digest" / "data" / "demo-issue.txt"
@@ -265,7 +265,7 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         client = Celery(broker=broker)
         started = time.perf_counter()
         # What beat does: one tick, run by a worker, hands out the first batches;
-        # each batch then hands out the next (digest/pipeline.py).
+        # each batch then hands out the next (digest/services/pipeline.py).
         client.send_task("digest.tick")
         peak = 0.0
         # Is any row still open? One index probe, asked often: a count of the open rows

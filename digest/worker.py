@@ -3,7 +3,7 @@
 It lives inside the digest package so an installed deployment names it unambiguously; `tasks`, the
 name a source checkout has always used, is only an alias of this module (see tasks/__init__.py).
 Configured from DIGEST_BROKER_URL; without one, tasks run in-process. Each task takes ids and calls
-one function of digest.pipeline.
+one function of digest.services.pipeline.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init
 
-from digest import pipeline
-from digest.config import load_settings
+from digest.core.settings import load_settings
+from digest.services import pipeline
 
 # Beat ticks often and the database decides what is due, so no task ever waits on a long ETA
 # (Redis would redeliver it once the visibility timeout passed).

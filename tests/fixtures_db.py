@@ -8,9 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from digest.config import Settings
-from digest.storage.db import get_engine, upgrade_database
-from digest.storage.models import Base
+from digest.adapters.storage.db import get_engine, upgrade_database
+from digest.adapters.storage.models import Base
+from digest.core.settings import Settings
 
 POSTGRES_ADMIN_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

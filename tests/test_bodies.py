@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from test_rendering import LIST, WANG, make_digest, recipient
 
-from digest.bodies import Base64Body, PreparedContent
-from digest.domain import RenderedDigest
-from digest.messages import WireMessage, build_message, message_bytes, message_wire
-from digest.rendering import make_environment, personalise, render_content
+from digest.core.domain import RenderedDigest
+from digest.core.messages import WireMessage, build_message, message_bytes, message_wire
+from digest.core.prepared import Base64Body, PreparedContent
+from digest.core.rendering import make_environment, personalise, render_content
 
 BEIJING = timezone(timedelta(hours=8))
 PINNED = {

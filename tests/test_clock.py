@@ -20,17 +20,18 @@ from click.testing import CliRunner
 from fixtures_db import make_settings
 from sqlalchemy import select
 
-from digest import config, pipeline
-from digest.cli import App, main
-from digest.clock import SYSTEM_CLOCK, FixedClock, OffsetClock, SystemClock, parse_instant
-from digest.config import ConfigError, load_settings
-from digest.ingest import parse_file
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.cli.commands import App, main
+from digest.core import settings as config
+from digest.core.clock import SYSTEM_CLOCK, FixedClock, OffsetClock, SystemClock, parse_instant
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
+from digest.core.settings import ConfigError, load_settings
+from digest.services import pipeline
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 pytestmark = pytest.mark.clock
 

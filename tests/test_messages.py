@@ -15,10 +15,10 @@ from email.message import EmailMessage, MIMEPart
 import pytest
 from test_rendering import LIST, article, make_digest
 
-from digest.domain import ListInfo, Recipient, RenderedDigest
-from digest.links import make_recipient
-from digest.messages import POLICY, _written, build_message, message_bytes
-from digest.rendering import make_environment, render_digest
+from digest.core.domain import ListInfo, Recipient, RenderedDigest
+from digest.core.links import make_recipient
+from digest.core.messages import POLICY, _written, build_message, message_bytes
+from digest.core.rendering import make_environment, render_digest
 
 SECRET = "test-secret-0123456789abcdef"
 BEIJING = timezone(timedelta(hours=8))

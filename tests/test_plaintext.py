@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digest.plaintext import display_width, html_to_text, wrap_line
+from digest.core.plaintext import display_width, html_to_text, wrap_line
 
 
 def test_paragraphs_are_separated_by_blank_lines():

@@ -8,7 +8,7 @@ from collections import Counter
 import redis
 from fixtures_db import _unavailable
 
-from digest.ratelimit import local_throttle, redis_throttle
+from digest.adapters.ratelimit import local_throttle, redis_throttle
 
 
 def windows(wait, calls: int) -> Counter:

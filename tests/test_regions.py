@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from personas import ALL
 
-from digest.domain import NATIONAL_CODE
-from digest.regions import Resolution, load_regions, short_name, split_labels
+from digest.core.domain import NATIONAL_CODE
+from digest.core.regions import Resolution, load_regions, short_name, split_labels
 
 REGIONS = load_regions()
 

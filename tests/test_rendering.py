@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 from personas import LI_HUNAN, TOPICS, WANG_NATIONAL
 
-import digest.rendering as rendering
-from digest.domain import Article, Digest, ListInfo, Recipient, Section, Topic
-from digest.rendering import make_environment, personalise, render_content, render_digest, render_digest_uncached
+import digest.core.rendering as rendering
+from digest.core.domain import Article, Digest, ListInfo, Recipient, Section, Topic
+from digest.core.rendering import make_environment, personalise, render_content, render_digest, render_digest_uncached
 
 PUBLISHED = datetime(2021, 6, 18, 9, tzinfo=UTC)
 
@@ -236,7 +236,7 @@ def test_text_lines_are_wrapped_but_urls_are_not_broken(env):
     url = "https://example.org/" + "x" * 120
     digest = make_digest({"macro": (article(1, "macro", "全国", "标题", long_body, url=url),)})
     text = render_digest(digest, WANG, env).text
-    from digest.plaintext import display_width
+    from digest.core.plaintext import display_width
 
     assert url in text
     assert max(display_width(line) for line in text.splitlines() if "://" not in line) <= 74

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.sanitize import paragraphs_to_html, sanitize_html
+from digest.core.sanitize import paragraphs_to_html, sanitize_html
 
 
 def test_keeps_article_markup():

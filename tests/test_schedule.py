@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from digest.schedule import Slot, due_at, latest_slot_date, parse_weekday, period_end_for
+from digest.core.schedule import Slot, due_at, latest_slot_date, parse_weekday, period_end_for
 
 # Planning and scheduling by instants: every "now" here is pinned.
 pytestmark = pytest.mark.clock

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
 
-from digest.domain import Article, ListInfo, Picks, Topic
-from digest.regions import load_regions
-from digest.selection import article_matches, assemble_digest, content_groups, explain_match, select_articles
+from digest.core.domain import Article, ListInfo, Picks, Topic
+from digest.core.regions import load_regions
+from digest.core.selection import article_matches, assemble_digest, content_groups, explain_match, select_articles
 
 REGIONS = load_regions()
 INFO = ListInfo(slug="weekly", name="乡村振兴周报", topics=tuple(Topic(s, n, i) for i, (s, n) in enumerate(TOPICS)))

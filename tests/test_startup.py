@@ -19,7 +19,7 @@ def counting_hash(self, *args, **kwargs):
 
 argon2.PasswordHasher.hash = counting_hash
 
-from digest.cli import main
+from digest.cli.commands import main
 
 try:
     main(["--help"])

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from fixtures_db import make_settings
 
-from digest.config import ConfigError
-from digest.rendering import make_environment, templates_dir
+from digest.core.rendering import make_environment, templates_dir
+from digest.core.settings import ConfigError
 from digest.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from digest.links import make_recipient
-from digest.tokens import (
+from digest.core.links import make_recipient
+from digest.core.tokens import (
     PURPOSES,
     BadToken,
     _serializer_for,

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from smtpserver import start_server
 
-from digest.messages import WireMessage, message_bytes
-from digest.transports import (
+from digest.adapters.transports import (
     DeliveryError,
     MaildirTransport,
     PermanentDeliveryError,
@@ -26,12 +25,13 @@ from digest.transports import (
     _quoted,
     open_transport,
 )
+from digest.core.messages import WireMessage, message_bytes
 
 SENDER = "weekly@digest.example.org"
 
 
 def message(to: str, n: int = 1) -> EmailMessage:
-    """A digest-like message built with the stdlib alone, so these tests do not depend on digest.messages."""
+    """A digest-like message built with the stdlib alone, so these tests do not depend on digest.core.messages."""
     msg = EmailMessage()
     msg["From"] = f"乡村振兴周报 <{SENDER}>"
     msg["To"] = f"王芳 <{to}>"

@@ -101,9 +101,13 @@ def test_the_wheel_ships_every_template_static_file_and_package_file(wheel):
         for p in (ROOT / package).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     ]
-    assert {"digest/migrations/env.py", "digest/migrations/script.py.mako", "tasks/__init__.py"} <= set(sources)
+    assert {
+        "digest/adapters/storage/migrations/env.py",
+        "digest/adapters/storage/migrations/script.py.mako",
+        "tasks/__init__.py",
+    } <= set(sources)
     assert any(s.startswith("digest/data/") for s in sources)
-    assert any(s.startswith("digest/migrations/versions/") for s in sources)
+    assert any(s.startswith("digest/adapters/storage/migrations/versions/") for s in sources)
     missing = [s for s in sources if s not in names]
     assert not missing, f"package files not in the wheel: {missing}"
     # The templates live in the wheel only under digest/, never as a top-level package of site-packages.

@@ -1,4 +1,5 @@
-"""Use cases that wire the pure core to storage. Each takes a Session and never commits."""
+"""Use cases: each wires the core to the adapters for one thing a user does. May import digest.core and
+digest.adapters; only the entry points (digest.cli, digest.web, digest.worker) import it."""
 
 
 class NotFound(Exception):

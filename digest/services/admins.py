@@ -17,11 +17,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from digest.adapters.storage import models
+
 # Sign-ins, sessions and API tokens live by the real time (wall_now), never by the settable
-# clock of digest/clock.py: an expiry must not move because DIGEST_NOW says another day.
-from digest.clock import wall_now
+# clock of digest/core/clock.py: an expiry must not move because DIGEST_NOW says another day.
+from digest.core.clock import wall_now
 from digest.services import NotFound
-from digest.storage import models
 
 ROLES = ("admin", "editor")
 MIN_PASSWORD_LENGTH = 10

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from digest.domain import Article, ParsedArticle, ParseResult, Problem, Severity
-from digest.plaintext import html_to_text
-from digest.regions import RegionIndex
-from digest.schedule import zone
+from digest.adapters.storage import models
+from digest.core.domain import Article, ParsedArticle, ParseResult, Problem, Severity
+from digest.core.plaintext import html_to_text
+from digest.core.regions import RegionIndex
+from digest.core.schedule import zone
 from digest.services.lists import resolve_topic
-from digest.storage import models
 
 # Dates without a time, and the week boundaries, are read in the newsletter's time zone.
 NEWSROOM_TZ = ZoneInfo("Asia/Shanghai")

@@ -16,11 +16,11 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from digest.clock import SYSTEM_CLOCK, wall_now
-from digest.schedule import Slot, due_at, latest_slot_date, period_end_for
+from digest.adapters.storage import models
+from digest.adapters.storage.db import among
+from digest.core.clock import SYSTEM_CLOCK, wall_now
+from digest.core.schedule import Slot, due_at, latest_slot_date, period_end_for
 from digest.services.articles import period_bounds
-from digest.storage import models
-from digest.storage.db import among
 
 # A row queued or sending this long belongs to a worker that died; it goes back to the queue.
 LEASE = timedelta(minutes=10)

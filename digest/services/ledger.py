@@ -12,7 +12,7 @@ on the same disk) the statements run in one ordinary transaction. Statements
 are built once per shape with bound parameters: building and compiling them
 per message cost more than the database's own work. On PostgreSQL the compiled
 statement then goes to libpq as a server-side prepared statement
-(digest/storage/pg_statements.py), and `start_commit` returns as soon as it is
+(digest/adapters/storage/pg_statements.py), and `start_commit` returns as soon as it is
 sent: sending.py opens the next SMTP transaction and builds the next message
 while the commit travels, then reads its result, all on one thread.
 """
@@ -27,9 +27,9 @@ from sqlalchemy import BindParameter, Connection, Engine, Insert, Update, bindpa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine.interfaces import Dialect
 
-from digest.clock import SYSTEM_CLOCK, Clock
-from digest.storage import models
-from digest.storage.pg_statements import PreparedStatement, ServerStatements
+from digest.adapters.storage import models
+from digest.adapters.storage.pg_statements import PreparedStatement, ServerStatements
+from digest.core.clock import SYSTEM_CLOCK, Clock
 
 _deliveries = models.Delivery.__table__
 _suppressions = models.Suppression.__table__

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digest.domain import ListInfo, Topic
+from digest.adapters.storage import models
+from digest.core.domain import ListInfo, Topic
 from digest.services import NotFound
-from digest.storage import models
 
 DEFAULT_LIST_SLUG = "rural-weekly"
 

@@ -18,16 +18,18 @@ from email.utils import make_msgid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.config import Settings
-from digest.domain import Digest, Picks, RenderedDigest
-from digest.links import make_recipient
-from digest.messages import build_message
-from digest.regions import RegionIndex
-from digest.rendering import render_digest
-from digest.selection import assemble_digest, explain
+from digest.adapters.storage import models
+from digest.adapters.transports import open_transport
+from digest.core.domain import Digest, Picks, RenderedDigest
+from digest.core.explain import Reason, reason_from
+from digest.core.links import make_recipient
+from digest.core.messages import build_message
+from digest.core.regions import RegionIndex
+from digest.core.rendering import render_digest
+from digest.core.selection import assemble_digest, explain
+from digest.core.settings import Settings
 from digest.services import NotFound
 from digest.services.articles import articles_of_period
-from digest.services.explain import Reason, reason_from
 from digest.services.issues import delivery_counts, start_issue
 from digest.services.lists import list_info
 from digest.services.subscribers import (
@@ -36,8 +38,6 @@ from digest.services.subscribers import (
     picks_of,
     subscription_by_email,
 )
-from digest.storage import models
-from digest.transports import open_transport
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +349,7 @@ def deliver_now(factory: sessionmaker[Session], issue_id: int, settings: Setting
     "running" (a thread of this process is already sending this issue).
     """
     if settings.broker_url:
-        from digest.sendrun import dispatch_issue
+        from digest.services.sendrun import dispatch_issue
 
         dispatch_issue(settings.broker_url, factory, issue_id, clock=settings.clock)
         return "queued"

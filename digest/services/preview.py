@@ -7,16 +7,16 @@ from datetime import date
 import jinja2
 from sqlalchemy.orm import Session
 
-from digest.config import Settings
-from digest.domain import Digest, RenderedDigest
-from digest.links import make_recipient
-from digest.regions import RegionIndex
-from digest.rendering import render_digest
-from digest.selection import assemble_digest
+from digest.adapters.storage import models
+from digest.core.domain import Digest, RenderedDigest
+from digest.core.links import make_recipient
+from digest.core.regions import RegionIndex
+from digest.core.rendering import render_digest
+from digest.core.selection import assemble_digest
+from digest.core.settings import Settings
 from digest.services.articles import articles_of_period, period_bounds
 from digest.services.lists import list_info
 from digest.services.subscribers import picks_of, subscription_by_email
-from digest.storage import models
 
 
 def preview_digest(

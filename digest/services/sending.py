@@ -25,22 +25,22 @@ import jinja2
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.bodies import PreparedContent
-from digest.config import Settings
-from digest.domain import Article, Digest, ListInfo, Picks
-from digest.faults import RecipientError, SetupError
-from digest.links import make_recipient
-from digest.messages import message_wire
-from digest.regions import RegionIndex
-from digest.rendering import render_content
-from digest.selection import assemble_digest
+from digest.adapters.storage import models
+from digest.adapters.storage.db import among
+from digest.adapters.transports import DeliveryError, Envelope, PermanentDeliveryError, Transport
+from digest.core.domain import Article, Digest, ListInfo, Picks
+from digest.core.faults import RecipientError, SetupError
+from digest.core.links import make_recipient
+from digest.core.messages import message_wire
+from digest.core.prepared import PreparedContent
+from digest.core.regions import RegionIndex
+from digest.core.rendering import render_content
+from digest.core.selection import assemble_digest
+from digest.core.settings import Settings
 from digest.services.articles import articles_of_period
 from digest.services.issues import claim_due, finish_if_done, sweep_stale, unclaim
 from digest.services.ledger import Claim, Ledger
 from digest.services.lists import list_info
-from digest.storage import models
-from digest.storage.db import among
-from digest.transports import DeliveryError, Envelope, PermanentDeliveryError, Transport
 
 MAX_ATTEMPTS = 5
 # After a temporary failure: 1, 2, 4, 8 … minutes, and never later than this after the slot.

@@ -13,11 +13,11 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from digest.clock import wall_now
-from digest.domain import NATIONAL_CODE
-from digest.regions import RegionIndex
-from digest.schedule import zone
-from digest.storage import models
+from digest.adapters.storage import models
+from digest.core.clock import wall_now
+from digest.core.domain import NATIONAL_CODE
+from digest.core.regions import RegionIndex
+from digest.core.schedule import zone
 
 # How the ledger's statuses fold into the delivery chart's series.
 DELIVERY_SERIES = ("sent", "failed", "bounced", "skipped", "waiting")
@@ -120,7 +120,7 @@ def subscriber_growth(
     session: Session, ml: models.MailingList, *, weeks: int = 26, now: datetime | None = None
 ) -> list[WeekPoint]:
     """Confirmed subscribers at the end of each of the last `weeks` weeks (Monday to Sunday, list time)."""
-    # Counted from the subscriptions' stamps, which are real time (see digest/clock.py), so by the real time too.
+    # Counted from the subscriptions' stamps, which are real time (see digest/core/clock.py), so by the real time too.
     now = now or wall_now()
     tz = zone(ml.time_zone)
     this_monday = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())

@@ -12,12 +12,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from digest.clock import wall_now
-from digest.domain import Picks, Problem
-from digest.regions import RegionIndex, RegionWarning, split_labels
+from digest.adapters.storage import models
+from digest.core.clock import wall_now
+from digest.core.domain import Picks, Problem
+from digest.core.regions import RegionIndex, RegionWarning, split_labels
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
-from digest.storage import models
 
 STATUSES = ("pending", "confirmed", "unsubscribed")
 EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "locale", "created_at")
@@ -123,7 +123,7 @@ def upsert_subscription(
     sub.topic_slugs = slugs
     if sub.status != status:
         sub.status = status
-        now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/clock.py)
+        now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/core/clock.py)
         if status == "confirmed":
             sub.confirmed_at = now
         elif status == "unsubscribed":

@@ -24,12 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
-from digest.config import Settings
-from digest.rendering import make_environment, templates_dir
-from digest.storage.db import session_factory
-from digest.tokens import BadToken
-from digest.web import problem_words
-from digest.web.i18n import LANGUAGES, MESSAGES, choose_language, translator
+from digest.adapters.storage.db import session_factory
+from digest.core.rendering import make_environment, templates_dir
+from digest.core.settings import Settings
+from digest.core.tokens import BadToken
+from digest.web.catalogue import problems as problem_words
+from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
 from digest.web.security import (
     CSRF_COOKIE,
     PAGE_CSP,
@@ -85,7 +85,7 @@ class Web:
 
     @cached_property
     def regions(self):
-        from digest.regions import load_regions
+        from digest.core.regions import load_regions
 
         return load_regions()
 
@@ -134,7 +134,7 @@ class Web:
             t=translator(lang),
             lang=lang,
             languages=LANGUAGES,
-            lang_names={code: MESSAGES[code]["lang_name"] for code in LANGUAGES},
+            lang_names={code: CATALOGUE[code]["lang_name"] for code in LANGUAGES},
             other_lang="en" if lang != "en" else "zh-CN",
             csrf=csrf,
             **context,

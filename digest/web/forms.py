@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from digest.domain import NATIONAL_CODE
-from digest.storage import models
+from digest.adapters.storage import models
+from digest.core.domain import NATIONAL_CODE
 from digest.web.i18n import LANGUAGES
 
 

@@ -1,6 +1,6 @@
 """The web pages' words, in Chinese (the default) and English.
 
-Every string a page shows comes from MESSAGES, so a missing translation is a
+Every string a page shows comes from CATALOGUE, so a missing translation is a
 missing key, which a test catches, rather than a half-Chinese English page.
 Region and topic names are proper nouns and stay as the list writes them.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGES = ("zh-CN", "en")
 
-MESSAGES: dict[str, dict[str, str]] = {
+CATALOGUE: dict[str, dict[str, str]] = {
     "zh-CN": {
         "html_lang": "zh-CN",
         "lang_name": "中文",
@@ -180,15 +180,15 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def register_messages(catalogue: dict[str, dict[str, str]]) -> None:
-    """Adds a page area's words (the admin console's, say) to MESSAGES; both languages, no clashes."""
+def add_words(catalogue: dict[str, dict[str, str]]) -> None:
+    """Adds a page area's words (the admin console's, say) to CATALOGUE; both languages, no clashes."""
     if set(catalogue) != set(LANGUAGES) or set(catalogue["zh-CN"]) != set(catalogue["en"]):
         raise ValueError("a catalogue needs the same keys in every language")
     for language, words in catalogue.items():
-        clashes = set(words) & set(MESSAGES[language])
+        clashes = set(words) & set(CATALOGUE[language])
         if clashes:
             raise ValueError(f"message keys defined twice: {sorted(clashes)}")
-        MESSAGES[language].update(words)
+        CATALOGUE[language].update(words)
 
 
 def normalise_language(value: str | None) -> str | None:
@@ -237,7 +237,7 @@ def choose_language(query_lang: str | None, subscriber_locale: str | None, accep
 
 
 def translator(language: str) -> Callable[..., str]:
-    catalogue = MESSAGES.get(language, MESSAGES[DEFAULT_LANGUAGE])
+    catalogue = CATALOGUE.get(language, CATALOGUE[DEFAULT_LANGUAGE])
 
     def t(key: str, **values) -> str:
         # A KeyError here is a bug in a template, and should fail loudly in tests.

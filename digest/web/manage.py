@@ -11,16 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digest.clock import wall_now
-from digest.domain import Picks, Recipient
-from digest.links import make_recipient
-from digest.rendering import render_digest
-from digest.selection import assemble_digest
+from digest.adapters.storage import models
+from digest.core.clock import wall_now
+from digest.core.domain import Picks, Recipient
+from digest.core.links import make_recipient
+from digest.core.rendering import render_digest
+from digest.core.selection import assemble_digest
+from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.articles import articles_of_period
 from digest.services.lists import list_info
 from digest.services.subscribers import picks_of
-from digest.storage import models
-from digest.tokens import BadToken, read_token, sign_token
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.forms import InvalidChoice, check_choices, picker
 from digest.web.security import DIGEST_CSP
@@ -120,7 +120,7 @@ def preferences_submit(
         web.check_csrf(request, csrf_token, f"prefs:{sub.id}")
         subscriber = sub.subscriber
         # Joining and leaving are recorded by the real time: a confirmation link is honoured only if
-        # signed after the unsubscription, and tokens are stamped by the wall clock (digest/tokens.py).
+        # signed after the unsubscription, and tokens are stamped by the wall clock (digest/core/tokens.py).
         now = wall_now()
         if action == "save":
             form = {"name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}

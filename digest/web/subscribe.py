@@ -11,19 +11,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digest.clock import wall_now
-from digest.domain import NATIONAL_CODE, Recipient, RenderedDigest
-from digest.messages import build_message
-from digest.rendering import inline_css
+from digest.adapters.storage import models
+from digest.adapters.transports import DeliveryError, open_transport
+from digest.core.clock import wall_now
+from digest.core.domain import NATIONAL_CODE, Recipient, RenderedDigest
+from digest.core.messages import build_message
+from digest.core.rendering import inline_css
+from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import list_info
 from digest.services.subscribers import (
     InvalidSubscriber,
     normalise_email,
     upsert_subscription,
 )
-from digest.storage import models
-from digest.tokens import BadToken, read_token, sign_token
-from digest.transports import DeliveryError, open_transport
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.forms import InvalidChoice, check_choices, picker, region_json
 from digest.web.i18n import translator

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.ingest import IngestFormatError, parse_file, parse_text
-from digest.ingest.csvfile import parse_csv
+from digest.core.ingest import IngestFormatError, parse_file, parse_text
+from digest.core.ingest.csvfile import parse_csv
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CHINA = timezone(timedelta(hours=8))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.ingest import IngestFormatError, parse_file
-from digest.ingest.jsonl import parse_jsonl
+from digest.core.ingest import IngestFormatError, parse_file
+from digest.core.ingest.jsonl import parse_jsonl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CHINA = timedelta(hours=8)

@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 from samples import REPO, WEEKLY_ISSUE
 
-from digest.ingest import IngestFormatError, parse_file, parse_text
-from digest.ingest.newsletter import parse_newsletter
-from digest.regions import load_regions
+from digest.core.ingest import IngestFormatError, parse_file, parse_text
+from digest.core.ingest.newsletter import parse_newsletter
+from digest.core.regions import load_regions
 
 DEMO = REPO / "digest" / "data" / "demo-issue.txt"
 SECTIONS = ("宏观形势", "脱贫攻坚", "产业发展", "人居环境", "基层治理", "公共服务")

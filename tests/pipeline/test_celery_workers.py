@@ -23,16 +23,16 @@ from celery import Celery
 from fixtures_db import _unavailable
 from sqlalchemy import func, select
 
-from digest import config
-from digest.clock import OffsetClock, parse_instant
-from digest.ingest import parse_file
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core import settings as config
+from digest.core.clock import OffsetClock, parse_instant
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.issues import LEASE, claim_due, finish_if_done, plan_issue, start_issue, sweep_stale
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "digest", "data", "demo-issue.txt")
@@ -149,7 +149,7 @@ def dispatch_all(url: str, broker: str, clock, *, later: timedelta = timedelta()
 
 
 def as_this_worker(monkeypatch, database_url: str, smtp_url: str) -> None:
-    """This test process gets a worker's settings, to call digest.pipeline as a task would."""
+    """This test process gets a worker's settings, to call digest.services.pipeline as a task would."""
     # The broker is never reached here (the test hands out batches itself): any Redis URL will do.
     for name, value in worker_env(database_url, smtp_url, REDIS_URL).items():
         if name.startswith("DIGEST_"):
@@ -241,7 +241,7 @@ def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_on
     database_url, smtp_server, tmp_path, monkeypatch, clock
 ):
     """The broker went away after the batch: its successor's rows wait for the next tick, not for the lease."""
-    from digest import pipeline
+    from digest.services import pipeline
     from digest.services.issues import delivery_counts
 
     issue_id = seed(database_url, 30)
@@ -505,8 +505,8 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
 
 
 def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_running(sqlite_url, monkeypatch, caplog):
-    from digest import pipeline
-    from digest.rendering import DIGEST_TEMPLATES
+    from digest.core.rendering import DIGEST_TEMPLATES
+    from digest.services import pipeline
 
     as_this_worker(monkeypatch, sqlite_url, "smtp://127.0.0.1:1")
     monkeypatch.delenv("DIGEST_SECRET_KEY")

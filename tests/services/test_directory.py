@@ -16,9 +16,13 @@ from personas import (
 )
 from sqlalchemy import select
 
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services import NotFound
-from digest.services.directory import (
+from digest.services.article_editing import Invalid
+from digest.services.lists import ensure_default_list
+from digest.services.subscriber_editing import (
     add_suppression,
     edit_subscription,
     get_subscription,
@@ -28,11 +32,7 @@ from digest.services.directory import (
     search_suppressions,
     subscriber_query,
 )
-from digest.services.editorial import Invalid
-from digest.services.lists import ensure_default_list
 from digest.services.subscribers import import_subscribers_csv, upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 REGIONS = load_regions()
 

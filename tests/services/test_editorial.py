@@ -8,21 +8,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from digest.ingest import parse_file
-from digest.regions import load_regions
-from digest.services.articles import NEWSROOM_TZ, fingerprint, store_articles
-from digest.services.editorial import (
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
+from digest.services.article_editing import (
     Invalid,
     add_articles,
     article_query,
     edit_article,
     search_articles,
 )
-from digest.services.list_settings import subscriber_counts, update_list
+from digest.services.articles import NEWSROOM_TZ, fingerprint, store_articles
+from digest.services.list_editing import subscriber_counts, update_list
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 DEMO = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 REGIONS = load_regions()

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services.issues import (
     IssueStateError,
     cancel_issue,
@@ -20,8 +22,6 @@ from digest.services.issues import (
 )
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 # Planning and scheduling by instants: every "now" here is pinned.
 pytestmark = pytest.mark.clock

@@ -8,11 +8,11 @@ import pytest
 from personas import LI_HUNAN, WANG_NATIONAL
 from sqlalchemy import select
 
+from digest.adapters.storage import models
+from digest.adapters.storage.db import get_engine, transaction
 from digest.services.issues import claim_due, pause_issue, plan_issue, start_issue
 from digest.services.ledger import Claim, Ledger
 from digest.services.lists import ensure_default_list
-from digest.storage import models
-from digest.storage.db import get_engine, transaction
 
 PERIOD_END = date(2021, 6, 20)
 

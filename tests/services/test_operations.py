@@ -15,14 +15,16 @@ from kombu.exceptions import OperationalError
 from personas import ALL, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING, subscribe_confirmed
 from sqlalchemy import func, select
 
-from digest.domain import Article, Picks
-from digest.ingest import parse_file
-from digest.regions import load_regions
-from digest.rendering import make_environment
-from digest.selection import explain
+from digest.adapters.storage import models
+from digest.adapters.storage.db import session_factory, transaction
+from digest.core.domain import Article, Picks
+from digest.core.explain import KINDS, reason_from
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
+from digest.core.selection import explain
 from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.explain import KINDS, reason_from
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.operations import (
@@ -37,8 +39,6 @@ from digest.services.operations import (
     preview_issue,
     start_now,
 )
-from digest.storage import models
-from digest.storage.db import session_factory, transaction
 
 DEMO = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 22)

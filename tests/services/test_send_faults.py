@@ -15,11 +15,11 @@ from personas import ALL, LI_HUNAN, ZHANG_ANKANG
 from sqlalchemy import delete, select
 from test_sending import EXPECTED, _seed
 
-from digest.cli import main
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.cli.commands import main
 from digest.services.issues import IssueStateError, RetryError, cancel_issue, retry_deliveries
 from digest.services.lists import ensure_default_list
-from digest.storage import models
-from digest.storage.db import transaction
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 ONCE_EACH = Counter(list(EXPECTED))  # every subscriber with matching articles, one message each

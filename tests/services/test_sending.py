@@ -11,18 +11,18 @@ from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHAN
 from samples import WEEKLY_ISSUE
 from sqlalchemy import select
 
-from digest.ingest import parse_file
-from digest.regions import load_regions
-from digest.rendering import make_environment
+from digest.adapters.storage import models
+from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.transports import open_transport
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
+from digest.core.tokens import read_token
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.issues import claim_due, pause_issue, plan_issue, resume_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.sending import send_batch, send_pending
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import session_factory, transaction
-from digest.tokens import read_token
-from digest.transports import open_transport
 
 PERIOD_END = date(2021, 6, 20)
 
@@ -239,8 +239,8 @@ def test_on_postgresql_a_batch_reads_its_subscribers_by_key_not_the_whole_list(p
     from fixtures_db import _empty_postgres
     from sqlalchemy import event, insert, text
 
+    from digest.adapters.storage.db import get_engine
     from digest.services.sending import _load_rows
-    from digest.storage.db import get_engine
 
     _empty_postgres(postgres_url)
     now = datetime.now(NEWSROOM_TZ)

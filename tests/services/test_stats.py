@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from personas import ALL
 
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.stats import (
@@ -18,8 +20,6 @@ from digest.services.stats import (
     subscribers_per_province,
 )
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 # Figures by the week, counted from a pinned NOW.
 pytestmark = pytest.mark.clock

@@ -23,8 +23,8 @@ from sqlalchemy import (
     update,
 )
 
-from digest.storage.db import get_engine
-from digest.storage.pg_statements import PreparedStatement, ServerStatements
+from digest.adapters.storage.db import get_engine
+from digest.adapters.storage.pg_statements import PreparedStatement, ServerStatements
 
 probe = Table(
     "pg_statement_probe",

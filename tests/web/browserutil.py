@@ -16,7 +16,7 @@ from fixtures_db import _unavailable, make_settings
 from smtpserver import free_port
 from webutil import SITE_NOW, seed
 
-from digest.clock import FixedClock
+from digest.core.clock import FixedClock
 from digest.web import create_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from fixtures_db import make_settings
 from webutil import SITE_NOW, Site, seed
 
-from digest.clock import FixedClock
+from digest.core.clock import FixedClock
 from digest.web import create_app
 
 

@@ -10,9 +10,9 @@ from personas import SUN_EDITOR
 from sqlalchemy import func, select
 from webutil import add_staff, form_csrf, sign_in
 
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
 from digest.services.articles import fingerprint
-from digest.storage import models
-from digest.storage.db import transaction
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 UPLOAD = FIXTURES / "admin-upload-week.txt"
@@ -88,8 +88,8 @@ def test_an_editor_filters_articles_by_region_topic_text_and_week(site):
 
 
 def test_the_article_list_is_paginated(site):
-    from digest.regions import load_regions
-    from digest.services.editorial import add_articles
+    from digest.core.regions import load_regions
+    from digest.services.article_editing import add_articles
     from digest.services.lists import ensure_default_list
 
     records = [

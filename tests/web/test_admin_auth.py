@@ -8,8 +8,8 @@ from personas import SUN_EDITOR, ZHOU_ADMIN
 from sqlalchemy import select
 from webutil import add_staff, form_csrf, sign_in
 
-from digest.storage import models
-from digest.storage.db import transaction
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
 from digest.web.admin import ADMIN_COOKIE
 
 

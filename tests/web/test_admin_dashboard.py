@@ -8,12 +8,12 @@ import pytest
 from personas import SUN_EDITOR, subscribe_confirmed
 from webutil import PERIOD_END, add_staff, sign_in
 
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 from digest.web.admin.charts import (
     BOTTOM,
     LEFT,

@@ -11,13 +11,13 @@ from personas import ALL, LI_HUNAN, LIU_TOPICS, SUN_EDITOR, ZHAO_NOTHING, ZHOU_A
 from sqlalchemy import func, select
 from webutil import PERIOD_END, add_staff, form_csrf, parse_mail, sign_in
 
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.operations import background_send
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 from digest.web.security import csrf_token
 
 REGIONS = load_regions()

@@ -7,10 +7,10 @@ import re
 from personas import SUN_EDITOR, ZHOU_ADMIN
 from webutil import add_staff, form_csrf, sign_in
 
-from digest.regions import load_regions
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage.db import transaction
 
 SETTINGS = "/admin/lists/rural-weekly"
 

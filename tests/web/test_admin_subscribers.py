@@ -18,15 +18,15 @@ from personas import (
 from sqlalchemy import func, select
 from webutil import PERIOD_END, add_staff, form_csrf, sign_in
 
-from digest.regions import load_regions
-from digest.rendering import make_environment
+from digest.adapters.storage import models
+from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.transports import open_transport
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.sending import send_pending
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import session_factory, transaction
-from digest.transports import open_transport
 
 REGIONS = load_regions()
 IMPORT = "/admin/subscribers/import"

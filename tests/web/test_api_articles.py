@@ -7,8 +7,8 @@ from personas import SUN_EDITOR
 from sqlalchemy import func, select
 from webutil import add_staff, api_token
 
-from digest.storage import models
-from digest.storage.db import transaction
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
 
 GOOD = {
     "title": "稻田里养起了小龙虾",

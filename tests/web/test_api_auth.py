@@ -5,9 +5,9 @@ from __future__ import annotations
 from personas import ZHOU_ADMIN
 from webutil import add_staff, api_token
 
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
 from digest.services.admins import revoke_api_token
-from digest.storage import models
-from digest.storage.db import transaction
 
 
 def test_the_schema_describes_the_json_api_and_no_html_page(site):

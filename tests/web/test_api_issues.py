@@ -8,15 +8,15 @@ from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, ZHOU_ADMIN, subscr
 from sqlalchemy import func, select
 from webutil import add_staff, api_token, parse_mail
 
-from digest.regions import load_regions
-from digest.rendering import make_environment
+from digest.adapters.storage import models
+from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.transports import open_transport
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
 from digest.services.issues import enqueue_deliveries, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.operations import background_send
 from digest.services.sending import send_pending
-from digest.storage import models
-from digest.storage.db import session_factory, transaction
-from digest.transports import open_transport
 
 REGIONS = load_regions()
 

@@ -6,8 +6,8 @@ import pytest
 from personas import SUN_EDITOR, ZHOU_ADMIN
 from webutil import add_staff, api_token
 
+from digest.adapters.storage.db import transaction
 from digest.services.lists import ensure_default_list
-from digest.storage.db import transaction
 
 URL = "/api/v1/lists/rural-weekly"
 

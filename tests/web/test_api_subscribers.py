@@ -7,11 +7,11 @@ from personas import ALL, LI_HUNAN, LIU_TOPICS, SUN_EDITOR, WANG_NATIONAL, ZHOU_
 from sqlalchemy import func, select
 from webutil import add_staff, api_token
 
-from digest.regions import load_regions
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import transaction
 
 REGIONS = load_regions()
 API = "/api/v1/subscribers"

@@ -14,15 +14,15 @@ from browserutil import live_site, shot
 from sqlalchemy import select
 from webutil import LIST, PERIOD_END, parse_mail
 
-from digest.regions import load_regions
-from digest.rendering import make_environment
+from digest.adapters.storage import models
+from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.transports import open_transport
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.preview import preview_digest
 from digest.services.sending import send_pending
-from digest.storage import models
-from digest.storage.db import session_factory, transaction
-from digest.transports import open_transport
 
 
 @pytest.fixture

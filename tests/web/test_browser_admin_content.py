@@ -15,9 +15,9 @@ from personas import SUN_EDITOR, ZHOU_ADMIN
 from sqlalchemy import select
 from webutil import add_staff
 
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
 from digest.services.lists import ensure_default_list
-from digest.storage import models
-from digest.storage.db import transaction
 
 UPLOAD = Path(__file__).resolve().parents[1] / "fixtures" / "admin-upload-week.txt"
 

@@ -14,13 +14,13 @@ from browserutil import ARTIFACTS, live_site, shot
 from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, subscribe_confirmed
 from webutil import PERIOD_END, add_staff, parse_mail
 
-from digest.regions import load_regions
-from digest.rendering import make_environment
+from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.transports import open_transport
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.sending import send_pending
-from digest.storage.db import session_factory, transaction
-from digest.transports import open_transport
 
 TEST_TO = "layout.check@example.net"
 

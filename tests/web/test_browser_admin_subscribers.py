@@ -14,8 +14,8 @@ from personas import ZHOU_ADMIN
 from sqlalchemy import select
 from webutil import add_staff
 
-from digest.storage import models
-from digest.storage.db import transaction
+from digest.adapters.storage import models
+from digest.adapters.storage.db import transaction
 
 PEOPLE_CSV = (
     "email,name,regions,topics,status\n"

@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from digest.web.i18n import MESSAGES, choose_language, from_accept_language, translator
+from digest.web.i18n import CATALOGUE, choose_language, from_accept_language, translator
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 
@@ -16,7 +16,7 @@ def _fields(text: str) -> set[str]:
 
 
 def test_both_catalogues_have_the_same_keys_and_placeholders():
-    zh, en = MESSAGES["zh-CN"], MESSAGES["en"]
+    zh, en = CATALOGUE["zh-CN"], CATALOGUE["en"]
     assert set(zh) == set(en)
     for key in zh:
         assert zh[key].strip() and en[key].strip(), key
@@ -27,13 +27,13 @@ def test_every_key_the_templates_use_exists():
     used = set()
     for path in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8")))
-    assert used and used <= set(MESSAGES["en"])
+    assert used and used <= set(CATALOGUE["en"])
 
 
 def test_english_pages_carry_no_chinese_words_of_ours():
     # Region names and the list's own name are proper nouns; the rest must be English.
     allowed = {"region_search_placeholder", "regions_help", "other_lang_label"}
-    for key, text in MESSAGES["en"].items():
+    for key, text in CATALOGUE["en"].items():
         if key not in allowed:
             assert not re.search(r"[\u4e00-\u9fff]", text), key
 

@@ -10,16 +10,16 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from webutil import LIST, PERIOD_END, csrf_from, link_in, parse_mail
 
-from digest.regions import load_regions
-from digest.rendering import make_environment
+from digest.adapters.storage import models
+from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.transports import open_transport
+from digest.core.regions import load_regions
+from digest.core.rendering import make_environment
+from digest.core.tokens import sign_token
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.sending import send_pending
 from digest.services.subscribers import upsert_subscription
-from digest.storage import models
-from digest.storage.db import session_factory, transaction
-from digest.tokens import sign_token
-from digest.transports import open_transport
 
 SUBSCRIBE = f"/lists/{LIST}/subscribe"
 

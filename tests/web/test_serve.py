@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from fixtures_db import make_settings
 from smtpserver import free_port
 
-from digest.storage.db import upgrade_database
+from digest.adapters.storage.db import upgrade_database
 from digest.web import create_app
 
 

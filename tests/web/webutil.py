@@ -11,12 +11,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from digest.config import Settings
-from digest.ingest import parse_file
-from digest.regions import load_regions
+from digest.adapters.storage.db import transaction
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
+from digest.core.settings import Settings
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
-from digest.storage.db import transaction
 
 DEMO_ISSUE = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 22)

@@ -1,7 +1,7 @@
 """The admin console under /admin/: sign-in, roles, and the pages that run lists.
 
 Each area (dashboard, lists, subscribers, articles, issues) is a module with its
-own `router` and its own words, registered with `register_messages`. Pages
+own `router` and its own words, registered with `add_words`. Pages
 call `signed_in` (any role) or `admin_only` as a dependency and render through
 `admin_page`, which adds the navigation, the user and CSRF tokens.
 """
@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.admins import session_user
 from digest.services.lists import get_list
-from digest.storage import models
 from digest.web import PageError
 
 ADMIN_COOKIE = "digest_admin"

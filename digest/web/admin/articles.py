@@ -14,13 +14,13 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 
-from digest.ingest import EXTENSIONS, FORMATS, IngestFormatError, decode, parse_text
-from digest.ingest.jsonl import body_to_html
-from digest.sanitize import sanitize_html
-from digest.schedule import zone
+from digest.adapters.storage import models
+from digest.core.ingest import EXTENSIONS, FORMATS, IngestFormatError, decode, parse_text
+from digest.core.ingest.jsonl import body_to_html
+from digest.core.sanitize import sanitize_html
+from digest.core.schedule import zone
 from digest.services import NotFound
-from digest.services.articles import store_articles
-from digest.services.editorial import (
+from digest.services.article_editing import (
     FieldError,
     Invalid,
     article_query,
@@ -28,19 +28,19 @@ from digest.services.editorial import (
     get_article,
     search_articles,
 )
-from digest.storage import models
+from digest.services.articles import store_articles
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
     MAX_UPLOAD,
     SignedIn,
     admin_page,
-    articles_words,  # noqa: F401  (registers this area's words)
     list_choices,
     list_or_404,
     read_upload,
     web_of,
 )
+from digest.web.catalogue import articles as _words  # noqa: F401  (registers this area's words)
 
 router = APIRouter(prefix="/admin")
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
+from digest.adapters.storage import models
 from digest.services.admins import (
     SESSION_LIFETIME,
     InvalidAdmin,
@@ -15,13 +16,12 @@ from digest.services.admins import (
     set_password,
     start_session,
 )
-from digest.storage import models
 from digest.web.admin import ADMIN_COOKIE, SignedIn, admin_page
-from digest.web.i18n import register_messages
+from digest.web.i18n import add_words
 
 router = APIRouter(prefix="/admin")
 
-register_messages(
+add_words(
     {
         "zh-CN": {
             "admin_title": "管理后台",

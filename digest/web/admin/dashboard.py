@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
+from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.lists import get_list
 from digest.services.stats import (
@@ -22,15 +23,14 @@ from digest.services.stats import (
     subscriber_growth,
     subscribers_per_province,
 )
-from digest.storage import models
 from digest.web import PageError
 from digest.web.admin import SignedIn, admin_page
 from digest.web.admin.charts import LEFT, RIGHT, horizontal_bars, line_chart, stacked_bars
-from digest.web.i18n import register_messages
+from digest.web.i18n import add_words
 
 router = APIRouter(prefix="/admin")
 
-register_messages(
+add_words(
     {
         "zh-CN": {
             "dash_list": "邮件列表",

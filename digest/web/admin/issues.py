@@ -2,7 +2,7 @@
 preview any subscriber's copy with the reason for every article, and send a test.
 
 Editors and admins alike, but for sending failed deliveries again, which is for admins.
-The words live in issues_words.py; the work in digest.services.operations.
+The words live in web/catalogue/issues.py; the work in digest.services.operations.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from digest.schedule import zone
+from digest.adapters.storage import models
+from digest.adapters.transports import DeliveryError
+from digest.core.schedule import zone
 from digest.services import NotFound
 from digest.services.issues import (
     IssueStateError,
@@ -40,8 +42,6 @@ from digest.services.operations import (
     summary_of,
 )
 from digest.services.subscribers import InvalidSubscriber
-from digest.storage import models
-from digest.transports import DeliveryError
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
@@ -51,7 +51,7 @@ from digest.web.admin import (
     list_choices,
     web_of,
 )
-from digest.web.admin.issues_words import DELIVERY_STATUSES, NOTICES, RETRYABLE
+from digest.web.catalogue.issues import DELIVERY_STATUSES, NOTICES, RETRYABLE
 from digest.web.security import DIGEST_CSP, PAGE_CSP, RateLimiter
 
 router = APIRouter(prefix="/admin")

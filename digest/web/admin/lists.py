@@ -13,28 +13,28 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from digest.schedule import WEEKDAYS
-from digest.services.editorial import FieldError, Invalid
-from digest.services.list_settings import (
+from digest.adapters.storage import models
+from digest.core.schedule import WEEKDAYS
+from digest.services.article_editing import FieldError, Invalid
+from digest.services.list_editing import (
     LANGUAGES,
     settings_of,
     subscriber_counts,
     update_list,
 )
-from digest.storage import models
 from digest.web import TIME_ZONES
 from digest.web.admin import (
     AdminOnly,
     admin_page,
     list_or_404,
 )
-from digest.web.i18n import register_messages
+from digest.web.i18n import add_words
 
 router = APIRouter(prefix="/admin")
 Slug = Annotated[str, Path(max_length=64)]
 BLANK_CREDIT_ROWS = 3
 
-register_messages(
+add_words(
     {
         "zh-CN": {
             "lists_title": "邮件列表",

@@ -16,10 +16,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from digest.regions import split_labels
-from digest.schedule import zone
+from digest.adapters.storage import models
+from digest.core.regions import split_labels
+from digest.core.schedule import zone
 from digest.services import NotFound
-from digest.services.directory import (
+from digest.services.article_editing import FieldError, Invalid
+from digest.services.subscriber_editing import (
     add_suppression,
     edit_subscription,
     get_subscription,
@@ -29,14 +31,12 @@ from digest.services.directory import (
     subscriber_query,
     suppressed_emails,
 )
-from digest.services.editorial import FieldError, Invalid
 from digest.services.subscribers import (
     STATUSES,
     export_rows,
     import_subscribers_csv,
     write_csv,
 )
-from digest.storage import models
 from digest.web import TIME_ZONES, PageError
 from digest.web.admin import (
     MAX_ID,
@@ -46,9 +46,9 @@ from digest.web.admin import (
     list_choices,
     list_or_404,
     read_upload,
-    subscribers_words,  # noqa: F401  (registers this area's words)
     web_of,
 )
+from digest.web.catalogue import subscribers as _words  # noqa: F401  (registers this area's words)
 from digest.web.i18n import LANGUAGES
 
 router = APIRouter(prefix="/admin")

@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.admins import token_user
 from digest.services.lists import get_list
-from digest.storage import models
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `digest admin token EMAIL --name NAME`.")
 

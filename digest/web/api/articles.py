@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 import digest.web.admin.articles  # noqa: F401 - registers the art_err_* words the errors use
+from digest.adapters.storage import models
 from digest.services import NotFound
-from digest.services.editorial import (
+from digest.services.article_editing import (
     Invalid,
     add_articles,
     article_query,
@@ -26,7 +27,6 @@ from digest.services.editorial import (
     get_article,
     search_articles,
 )
-from digest.storage import models
 from digest.web.api import MAX_ID, list_or_404
 from digest.web.i18n import translator
 

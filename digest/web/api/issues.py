@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from digest.adapters.storage import models
+from digest.adapters.transports import DeliveryError
 from digest.services import NotFound
 from digest.services.issues import (
     ISSUE_STATUSES,
@@ -38,10 +40,8 @@ from digest.services.operations import (
     summary_of,
 )
 from digest.services.subscribers import InvalidSubscriber
-from digest.storage import models
-from digest.transports import DeliveryError
-from digest.web.admin.issues_words import DELIVERY_STATUSES
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
+from digest.web.catalogue.issues import DELIVERY_STATUSES
 from digest.web.i18n import translator
 
 router = APIRouter(tags=["issues"])

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
 import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
-from digest.schedule import WEEKDAYS
-from digest.services.editorial import Invalid
-from digest.services.list_settings import subscriber_counts, update_list
-from digest.storage import models
+from digest.adapters.storage import models
+from digest.core.schedule import WEEKDAYS
+from digest.services.article_editing import Invalid
+from digest.services.list_editing import subscriber_counts, update_list
 from digest.web.api import ApiCaller, api_admin_only, list_or_404
 from digest.web.api.articles import unprocessable
 

@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 import digest.web.admin.subscribers  # noqa: F401 - registers the subs_err_* words the errors use
+from digest.adapters.storage import models
 from digest.services import NotFound
-from digest.services.directory import (
+from digest.services.article_editing import Invalid
+from digest.services.subscriber_editing import (
     add_suppression,
     edit_subscription,
     get_subscription,
@@ -29,8 +31,6 @@ from digest.services.directory import (
     subscriber_query,
     suppressed_emails,
 )
-from digest.services.editorial import Invalid
-from digest.storage import models
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
 from digest.web.i18n import translator
 

@@ -1,0 +1,1 @@
+"""Adapters to the outside (database, mail transports, rate limit, broker). May import digest.core only."""

@@ -1,0 +1,1 @@
+"""Adapter: SQLAlchemy models, engine and sessions, Alembic upgrades. May import digest.core only."""

@@ -1,0 +1,284 @@
+"""SQLAlchemy 2 typed models. Schema changes go through Alembic (digest/adapters/storage/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true as sa_true
+from sqlalchemy.types import TypeDecorator
+
+from digest.core.clock import wall_now
+
+
+def utcnow() -> datetime:
+    """Column defaults (created_at, updated_at): when a row was written, by the real time, not the settable
+    clock (a model has no settings). No decision reads them against the clock: the sweeper's lease is
+    measured from `updated_at` of queued/sending rows, and those are always written with the clock's now."""
+    return wall_now()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    if TYPE_CHECKING:
+        # Every model here maps a Table (DeclarativeBase allows any FromClause).
+        __table__: ClassVar[Table]
+
+
+class MailingList(Base):
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    sender_email: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    masthead: Mapped[str] = mapped_column(String(200), default="")
+    tagline: Mapped[str] = mapped_column(String(300), default="")
+    # [["制作", "…"], ["责任编辑", "…"], ["审核", "…"]]: ordered pairs, as the footer shows them
+    credits: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    postal_address: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    # The weekly slot: every subscriber gets the issue at this local time in their own zone.
+    send_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = Monday
+    send_time: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai", server_default="Asia/Shanghai")
+    schedule_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    # Messages per second for providers with quotas; None = as fast as the workers go.
+    rate_limit: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    topics: Mapped[list[Topic]] = relationship(
+        back_populates="list", order_by="Topic.position", cascade="all, delete-orphan"
+    )
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+    __table_args__ = (
+        UniqueConstraint("list_id", "slug"),
+        UniqueConstraint("list_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+
+    list: Mapped[MailingList] = relationship(back_populates="topics")
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("list_id", "fingerprint"),
+        Index("ix_articles_list_published", "list_id", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    body_html: Mapped[str] = mapped_column(Text)
+    region_label: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # sha256 of the normalised title and body: re-ingesting the same article updates nothing
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    hidden: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    topic: Mapped[Topic] = relationship()
+    regions: Mapped[list[ArticleRegion]] = relationship(cascade="all, delete-orphan")
+
+
+class ArticleRegion(Base):
+    __tablename__ = "article_regions"
+
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # normalised: domain lower-cased, local part kept (RFC 5321 says it may be case-sensitive)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber", cascade="all, delete-orphan")
+
+
+class Subscription(Base):
+    """A subscriber's membership of one list, with their picks there."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("list_id", "subscriber_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # pending (awaiting double opt-in), confirmed, unsubscribed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    region_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    topic_slugs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Pause for N weeks": issues whose slot falls before this day are skipped.
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    list: Mapped[MailingList] = relationship()
+
+
+class Issue(Base):
+    """One list's issue for one period; the unique constraint makes planning idempotent."""
+
+    __tablename__ = "issues"
+    __table_args__ = (UniqueConstraint("list_id", "period_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    # planned, sending, sent, paused, cancelled
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    list: Mapped[MailingList] = relationship()
+
+
+class Delivery(Base):
+    """The ledger: one row per issue and subscriber, whatever became of it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "subscriber_id"),
+        Index("ix_deliveries_issue_status", "issue_id", "status"),
+        Index("ix_deliveries_status_due", "status", "due_at", "id"),  # the claim order (0005)
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # pending, sending, sent, failed, bounced, skipped, suppressed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The articles this subscriber's copy held, so "view in browser" shows what was sent
+    # even after they change their picks.
+    article_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    # When this subscriber's copy may go: the slot in their time zone (None = now).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After a temporary failure, not before this instant.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(1000))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    subscriber: Mapped[Subscriber] = relationship()
+
+
+class Suppression(Base):
+    """Addresses never to send to: hard bounces, complaints, admin blocks."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdminUser(Base):
+    """A person who runs lists: `admin` may do everything, `editor` handles articles and issues."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # argon2id, in the PHC string format argon2-cffi writes
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16), default="editor")
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AdminSession(Base):
+    """A signed-in browser. Only a hash of the cookie is kept, so a leaked table opens no session."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie value
+    user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[AdminUser] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for /api/v1, acting as its user; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[AdminUser] = relationship()

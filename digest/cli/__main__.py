@@ -1,0 +1,3 @@
+from digest.cli.commands import main
+
+main()

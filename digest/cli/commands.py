@@ -1,0 +1,329 @@
+"""The `digest` console script: a thin edge over digest.services."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import cached_property
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from digest.adapters.storage.db import session_factory, transaction, upgrade_database
+from digest.core.domain import Problem
+from digest.core.faults import SetupError
+from digest.core.ingest import IngestFormatError, parse_file
+from digest.core.regions import load_regions, split_labels
+from digest.core.rendering import make_environment
+from digest.core.settings import ConfigError, Settings, load_settings
+from digest.services import NotFound
+from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.issues import IssueStateError
+from digest.services.lists import ensure_default_list, get_list
+from digest.services.sendrun import RunStopped
+from digest.services.subscribers import (
+    InvalidSubscriber,
+    export_rows,
+    import_subscribers_csv,
+    subscriptions_of,
+    upsert_subscription,
+    write_csv,
+)
+
+
+@dataclass
+class App:
+    """Settings and the things built from them, made on first use."""
+
+    settings: Settings
+
+    @cached_property
+    def factory(self):
+        return session_factory(self.settings.database_url)
+
+    @contextmanager
+    def session(self):
+        with transaction(self.settings.database_url) as session:
+            yield session
+
+    @cached_property
+    def regions(self):
+        return load_regions()
+
+    @cached_property
+    def env(self):
+        return make_environment()
+
+
+def _app(ctx: click.Context) -> App:
+    if ctx.obj is None:
+        try:
+            ctx.obj = App(load_settings())
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+    return ctx.obj
+
+
+class DigestGroup(click.Group):
+    """Turns the errors users cause into one readable line instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SetupError as exc:  # before ValueError: a SettingError is both
+            raise RunStopped(str(exc)) from None
+        except (NotFound, ConfigError, InvalidSubscriber, IngestFormatError, IssueStateError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except (OperationalError, ProgrammingError) as exc:
+            hint = "is the database reachable and initialised? run `digest init`"
+            raise RunStopped(f"database error ({hint}): {exc.orig}") from None
+
+
+def _report_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        click.secho(str(problem), fg=colour, err=True)
+
+
+def _parse_day(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-28", param_hint=flag) from None
+
+
+@click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="digest")
+def main() -> None:
+    """Per-subscriber email digests: each subscriber gets exactly the articles they asked for.
+
+    Configuration comes from the environment or a .env file: DIGEST_DATABASE_URL,
+    DIGEST_SMTP_URL, DIGEST_OUTBOX, DIGEST_SECRET_KEY, DIGEST_BASE_URL, DIGEST_BROKER_URL,
+    DIGEST_NOW (sets the clock, for rehearsals and tests).
+    """
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the database, with the default list and its topics."""
+    app = _app(ctx)
+    upgrade_database(app.settings.database_url)
+    with app.session() as session:
+        ml = ensure_default_list(session)
+        click.echo(f"database ready: {app.settings.database_url}")
+        click.echo(f"list {ml.slug} ({ml.name}): topics {'、'.join(t.name for t in ml.topics)}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--list", "list_slug", metavar="SLUG", help="The list the articles belong to (default: the default list)."
+)
+@click.option("--published", metavar="YYYY-MM-DD", help="Publication date for articles that carry none (default: now).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["newsletter", "jsonl", "csv"]),
+    help="Override the format guessed from the file name.",
+)
+@click.pass_context
+def ingest(
+    ctx: click.Context, files: tuple[Path, ...], list_slug: str | None, published: str | None, fmt: str | None
+) -> None:
+    """Load articles from newsletter text, JSON Lines or CSV files.
+
+    Bad rows are reported with file, line and field; good rows are kept.
+    Re-ingesting the same article adds nothing.
+    """
+    app = _app(ctx)
+    day = _parse_day(published, "--published")
+    when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else app.settings.clock.local(NEWSROOM_TZ)
+    totals = {"added": 0, "unchanged": 0, "rejected": 0}
+    failed_files = 0
+    with click.progressbar(files, label="ingesting", file=sys.stderr, item_show_func=lambda p: p and p.name) as bar:
+        for path in bar:
+            try:
+                parsed = parse_file(path, default_published=when, fmt=fmt)
+            except IngestFormatError as exc:
+                _report_problems([exc.problem])
+                failed_files += 1
+                continue
+            with app.session() as session:
+                ml = get_list(session, list_slug)
+                report = store_articles(session, ml, parsed, app.regions, source=str(path), published=when)
+            _report_problems(report.problems)
+            totals["added"] += report.added
+            totals["unchanged"] += report.unchanged
+            totals["rejected"] += report.rejected
+    click.echo(
+        f"{totals['added']} added, {totals['unchanged']} already stored, "
+        f"{totals['rejected']} rejected, {failed_files} file(s) unreadable"
+    )
+    if failed_files or totals["rejected"]:
+        ctx.exit(1)
+
+
+@main.group()
+def subscribers() -> None:
+    """Add, import, list and export subscribers."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="How to greet them.")
+@click.option("--regions", default="", metavar="R,..", help="Regions as people write them (湖南, 怀化, 全国) or codes.")
+@click.option("--topics", default="", metavar="T,..", help="Topics by name (产业发展) or slug; none = all topics.")
+@click.option("--list", "list_slug", metavar="SLUG")
+@click.option("--confirmed", is_flag=True, help="Skip double opt-in (they agreed elsewhere).")
+@click.pass_context
+def subscribers_add(ctx, email, name, regions, topics, list_slug, confirmed) -> None:
+    """Subscribe EMAIL to a list with their picks (or update the picks)."""
+    app = _app(ctx)
+    with app.session() as session:
+        ml = get_list(session, list_slug)
+        sub, created, warnings = upsert_subscription(
+            session,
+            ml,
+            app.regions,
+            email=email,
+            name=name,
+            region_labels=split_labels(regions),
+            topic_labels=split_labels(topics),
+            status="confirmed" if confirmed else "pending",
+        )
+        for warning in warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+        picked = ", ".join(app.regions.display(c) for c in sub.region_codes) or "every region"
+        click.echo(f"{'added' if created else 'updated'} {sub.subscriber.email} on {ml.slug} ({sub.status}): {picked}")
+
+
+@subscribers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--list", "list_slug", metavar="SLUG")
+@click.pass_context
+def subscribers_import(ctx, file: Path, list_slug) -> None:
+    """Import FILE.csv with columns email,name,regions,topics[,status] (status defaults to confirmed)."""
+    app = _app(ctx)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text (byte {exc.start})") from None
+    rows = max(text.count("\n"), 1)
+    with app.session() as session, click.progressbar(length=rows, label="importing", file=sys.stderr) as bar:
+        ml = get_list(session, list_slug)
+        report = import_subscribers_csv(session, ml, app.regions, text, source=str(file), progress=bar.update)
+    _report_problems(report.problems)
+    bad = sum(1 for p in report.problems if p.severity == "error")
+    click.echo(f"{report.added} added, {report.updated} updated, {bad} row(s) rejected")
+    if bad:
+        ctx.exit(1)
+
+
+@subscribers.command("list")
+@click.option("--list", "list_slug", metavar="SLUG")
+@click.pass_context
+def subscribers_list(ctx, list_slug) -> None:
+    """Show the subscribers of a list and their picks."""
+    app = _app(ctx)
+    with app.session() as session:
+        ml = get_list(session, list_slug)
+        rows = list(export_rows(subscriptions_of(session, ml), app.regions, ml))
+    for row in rows:
+        click.echo("  ".join(f"{cell:<12}" for cell in row[:5]).rstrip())
+
+
+@subscribers.command("export")
+@click.option("--list", "list_slug", metavar="SLUG")
+@click.pass_context
+def subscribers_export(ctx, list_slug) -> None:
+    """Write the subscribers of a list as CSV to standard output."""
+    app = _app(ctx)
+    with app.session() as session:
+        ml = get_list(session, list_slug)
+        write_csv(export_rows(subscriptions_of(session, ml), app.regions, ml), sys.stdout)
+
+
+@main.command()
+@click.argument("email")
+@click.option("--list", "list_slug", metavar="SLUG")
+@click.option("--format", "fmt", type=click.Choice(["html", "text"]), default="text", show_default=True)
+@click.option("--period-end", metavar="YYYY-MM-DD", help="Last day of the week to preview (default: today).")
+@click.pass_context
+def preview(ctx, email, list_slug, fmt, period_end) -> None:
+    """Print the digest EMAIL would get, without sending it."""
+    from digest.services.preview import preview_digest
+
+    app = _app(ctx)
+    end = _parse_day(period_end, "--period-end") or app.settings.clock.today(NEWSROOM_TZ)
+    with app.session() as session:
+        ml = get_list(session, list_slug)
+        digest, rendered = preview_digest(session, ml, email, end, app.settings, app.regions, app.env)
+    if digest.article_count == 0:
+        click.secho(f"nothing this week matches {email}'s picks: they would get no message", fg="yellow", err=True)
+        return
+    click.echo(f"Subject: {rendered.subject}", err=True)
+    click.echo(rendered.html if fmt == "html" else rendered.text)
+
+
+@main.command()
+@click.option("--list", "list_slug", metavar="SLUG")
+@click.option("--period-end", metavar="YYYY-MM-DD", help="Last day of the seven the issue covers (default: today).")
+@click.pass_context
+def send(ctx, list_slug, period_end) -> None:
+    """Assemble and deliver an issue now, once per subscriber whatever happens."""
+    from digest.services.sendrun import exit_for, print_send_table, run_send
+
+    app = _app(ctx)
+    end = _parse_day(period_end, "--period-end") or app.settings.clock.today(NEWSROOM_TZ)
+    result = run_send(app, list_slug, end)
+    print_send_table(result)
+    exit_for(result, f"digest issues retry {result.issue_number}" + (f" --list {list_slug}" if list_slug else ""))
+
+
+@main.command()
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface)."
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
+@click.pass_context
+def serve(ctx, host: str, port: int) -> None:
+    """Serve the web app: subscriber pages, the admin console (/admin/) and the JSON API (/api/v1)."""
+    import uvicorn
+
+    from digest.web import create_app
+
+    # proxy_headers: behind a reverse proxy the rate limit must count the client, not the proxy.
+    uvicorn.run(create_app(_app(ctx).settings), host=host, port=port, proxy_headers=True)
+
+
+@main.command()
+@click.option(
+    "--outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Maildir to write the messages to (default: ./outbox).",
+)
+@click.pass_context
+def demo(ctx, outbox: Path | None) -> None:
+    """Run the whole job on embedded defaults: SQLite, in-process tasks, a Maildir outbox."""
+    from digest.cli.demo import run_demo
+
+    run_demo(_app(ctx), outbox)
+
+
+from digest.cli.issues import register as _register_issue_commands  # noqa: E402
+
+_register_issue_commands(main, _app)
+
+from digest.cli.admin import register as _register_admin_commands  # noqa: E402
+
+_register_admin_commands(main, _app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""JSON Lines articles: one object per line.
+
+The record rules (`article_from_record`) are shared with CSV, whose rows carry
+the same fields; only the way a record is read differs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from digest.core.domain import ParsedArticle, ParseResult, Problem
+from digest.core.sanitize import paragraphs_to_html, sanitize_html
+
+try:
+    from zoneinfo import ZoneInfo
+
+    CHINA_TZ: Any = ZoneInfo("Asia/Shanghai")
+except Exception:  # pragma: no cover - a system without tzdata
+    # China has kept UTC+8 without daylight saving since 1991, so a fixed
+    # offset is exact for any date an article could carry.
+    CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+REQUIRED_FIELDS = ("title", "body", "topic", "regions", "published")
+OPTIONAL_FIELDS = ("source", "url", "region_label")
+
+# Separators people use between regions: ASCII and full-width commas, the
+# enumeration comma, and semicolons from spreadsheet habits.
+_REGION_SPLIT = re.compile(r"[,，、;；]")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>|<!--")
+_BLOCK_TAG = re.compile(r"<(p|ul|ol|table|blockquote|h3|h4|figure)[\s>]")
+_BLANK_LINE = re.compile(r"\n[ \t\u3000\f\v]*\n")
+
+
+def aware(moment: datetime | date) -> datetime:
+    """Attach China time to a naive datetime (or a date); the newsletter's readers live there."""
+    if not isinstance(moment, datetime):
+        return datetime.combine(moment, time(), CHINA_TZ)
+    return moment.replace(tzinfo=CHINA_TZ) if moment.tzinfo is None else moment
+
+
+def parse_published(value: str) -> datetime:
+    """ISO date or datetime to an aware datetime; ValueError when it is neither."""
+    text = value.strip()
+    if not text:
+        raise ValueError("empty")
+    if len(text) <= 10:
+        # A bare date means the start of that day in China, not UTC midnight,
+        # so a 2021-06-17 article falls in the week that contains 17 June there.
+        return datetime.combine(date.fromisoformat(text), time(), CHINA_TZ)
+    return aware(datetime.fromisoformat(text))
+
+
+def body_to_html(body: str) -> str:
+    """HTML is sanitised; plain text becomes paragraphs split on blank lines."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not _HTML_TAG.search(text):
+        return paragraphs_to_html(_BLANK_LINE.split(text))
+    cleaned = sanitize_html(text)
+    if _BLOCK_TAG.search(cleaned):
+        return cleaned
+    # Text with a few inline tags (<b>, <a>) is still laid out by blank lines;
+    # the second pass repairs any inline element a paragraph split cut through.
+    parts = [part.strip() for part in _BLANK_LINE.split(cleaned) if part.strip()]
+    return sanitize_html("\n".join(f"<p>{part}</p>" for part in parts))
+
+
+def split_regions(value: str) -> list[str]:
+    return [part.strip() for part in _REGION_SPLIT.split(value) if part.strip()]
+
+
+def article_from_record(
+    record: Mapping[str, Any],
+    source: str,
+    line: int,
+    default_published: datetime | None,
+) -> tuple[ParsedArticle | None, list[Problem]]:
+    """Validate one flat record; the article is None when any field is unusable."""
+    problems: list[Problem] = []
+
+    def bad(field: str, message: str, code: str, **params: object) -> None:
+        problems.append(
+            Problem(message, source=source, line=line, field=field, code=code, params={"field": field, **params})
+        )
+
+    def text_field(name: str, required: bool) -> str | None:
+        value = record.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                if value is None:
+                    bad(name, f"{name} is missing", "field_missing")
+                else:
+                    bad(name, f"{name} is empty", "field_empty")
+            return None
+        if not isinstance(value, str):
+            kind = type(value).__name__
+            bad(name, f"{name} must be a string, not {kind}", "field_not_string", type=kind)
+            return None
+        return value.strip()
+
+    title = text_field("title", True)
+    body = text_field("body", True)
+    topic = text_field("topic", True)
+    item_source = text_field("source", False)
+    region_label = text_field("region_label", False)
+
+    regions: list[str] = []
+    raw_regions = record.get("regions")
+    if raw_regions is None:
+        bad("regions", "regions is missing", "field_missing")
+    elif isinstance(raw_regions, str):
+        regions = split_regions(raw_regions)
+        if not regions:
+            bad("regions", "regions is empty", "field_empty")
+    elif isinstance(raw_regions, list):
+        if not all(isinstance(r, str) for r in raw_regions):
+            bad("regions", "regions must be a list of strings", "regions_not_strings")
+        else:
+            regions = [r.strip() for r in raw_regions if r.strip()]
+            if not regions:
+                bad("regions", "regions is empty", "field_empty")
+    else:
+        kind = type(raw_regions).__name__
+        bad("regions", f"regions must be a list or a string, not {kind}", "regions_bad_type", type=kind)
+
+    published: datetime | None = None
+    raw_published = record.get("published")
+    if raw_published is None or (isinstance(raw_published, str) and not raw_published.strip()):
+        if default_published is not None:
+            published = aware(default_published)
+        else:
+            bad("published", "published is missing and no default publication date was given", "published_missing")
+    elif not isinstance(raw_published, str):
+        kind = type(raw_published).__name__
+        bad("published", f"published must be an ISO date string, not {kind}", "published_bad_type", type=kind)
+    else:
+        try:
+            published = parse_published(raw_published)
+        except ValueError:
+            value = raw_published.strip()
+            bad("published", f"published {value!r} is not an ISO date or date-time", "published_bad", value=value)
+
+    url = text_field("url", False)
+    if url is not None and not url.lower().startswith(("http://", "https://")):
+        bad("url", f"url {url!r} must start with http:// or https://", "url_bad_scheme", value=url)
+
+    body_html = ""
+    if body is not None:
+        body_html = body_to_html(body)
+        if not body_html.strip():
+            bad("body", "body is empty once unsafe HTML is removed", "body_empty_after_sanitising")
+
+    if problems:
+        return None, problems
+    assert title and topic and published is not None
+    return (
+        ParsedArticle(
+            title=title,
+            body_html=body_html,
+            topic=topic,
+            regions=tuple(regions),
+            region_label=region_label or "、".join(regions),
+            published=published,
+            source=item_source,
+            url=url,
+            line=line,
+        ),
+        problems,
+    )
+
+
+def parse_jsonl(
+    text: str,
+    source: str = "<jsonl>",
+    default_published: datetime | None = None,
+) -> ParseResult:
+    """One JSON object per line; bad lines become problems and the rest are kept."""
+    from digest.core.ingest import IngestFormatError
+
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines()
+    numbered = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
+    # Mislabelled files (CSV, newsletter text) would otherwise yield one
+    # "invalid JSON" problem per line and bury the real mistake.
+    if numbered and not any(line.startswith("{") for _, line in numbered):
+        first_line, first = numbered[0]
+        raise IngestFormatError(
+            Problem(
+                f"no line is a JSON object (first line starts {first[:30]!r}): not JSON Lines",
+                source=source,
+                line=first_line,
+                code="jsonl_no_object",
+                params={"start": first[:30]},
+            )
+        )
+
+    articles: list[ParsedArticle] = []
+    problems: list[Problem] = []
+    for n, line in numbered:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(
+                Problem(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})",
+                    source=source,
+                    line=n,
+                    code="json_invalid",
+                    params={"error": exc.msg, "column": exc.colno},
+                )
+            )
+            continue
+        if not isinstance(record, dict):
+            problems.append(
+                Problem(
+                    f"expected a JSON object, got {type(record).__name__}",
+                    source=source,
+                    line=n,
+                    code="json_not_object",
+                    params={"type": type(record).__name__},
+                )
+            )
+            continue
+        article, found = article_from_record(record, source, n, default_published)
+        problems.extend(found)
+        if article is not None:
+            articles.append(article)
+    return ParseResult(articles=tuple(articles), problems=tuple(problems))

@@ -1,0 +1,319 @@
+"""Digest rendering: Jinja2 templates, CSS inlined by premailer.
+
+Content depends only on which articles a subscriber gets, so the expensive
+part (templates + premailer, tens of milliseconds) runs once per distinct
+content with placeholder markers where the personal parts go; `personalise`
+then swaps the markers for one subscriber's name and links with plain string
+replacement, which costs microseconds.
+
+Templates never see secrets: they get the Digest, the markers, and a few
+display strings.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import premailer
+
+from digest.core.domain import Digest, Recipient, RenderedDigest
+from digest.core.faults import SetupError
+from digest.core.plaintext import html_to_text, wrap_text
+from digest.core.settings import ConfigError
+
+# A wheel carries templates/ inside the package (pyproject.toml force-includes it); a source checkout
+# and an editable install read the one at the top of the repo, which stays the only copy in git.
+PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SOURCE_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+TEXT_WIDTH = 72  # columns; 36 Chinese characters
+
+# The markers are plain ASCII words without characters that HTML escaping,
+# lxml serialisation or URL quoting would touch, so they come out of Jinja and
+# premailer byte for byte, in text and in href attributes alike.
+_MARKER_PREFIX = "DIGEST-PH-"
+_MARKER_SUFFIX = "-7f3a"
+_FIELDS = ("GREETING", "NAME", "EMAIL", "UNSUBSCRIBE_URL", "UNSUBSCRIBE_MAILTO", "PREFERENCES_URL", "VIEW_URL")
+_MARKER_RE = re.compile(re.escape(_MARKER_PREFIX) + "(" + "|".join(_FIELDS) + ")" + re.escape(_MARKER_SUFFIX))
+# What article text that happens to contain a marker prefix is turned into, so
+# that no one can make a digest show another field where they wrote text.
+_DEFUSED_PREFIX = "DIGEST\u2060-PH-"
+
+
+class _Marker(str):
+    """A marker the templates may output; any other text containing one is defused."""
+
+
+def _marker(field: str) -> _Marker:
+    return _Marker(f"{_MARKER_PREFIX}{field}{_MARKER_SUFFIX}")
+
+
+@dataclass(frozen=True)
+class _Person:
+    greeting: _Marker
+    name: _Marker
+    email: _Marker
+
+
+@dataclass(frozen=True)
+class _Links:
+    unsubscribe: _Marker
+    unsubscribe_mailto: _Marker
+    preferences: _Marker
+    view: _Marker
+
+
+_PERSON = _Person(_marker("GREETING"), _marker("NAME"), _marker("EMAIL"))
+_LINKS = _Links(
+    _marker("UNSUBSCRIBE_URL"), _marker("UNSUBSCRIBE_MAILTO"), _marker("PREFERENCES_URL"), _marker("VIEW_URL")
+)
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, str) and _MARKER_PREFIX in value and type(value) is not _Marker:
+        return value.replace(_MARKER_PREFIX, _DEFUSED_PREFIX)
+    return value
+
+
+def cn_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_period(start: date, end: date) -> str:
+    """2021年6月14日—6月20日; the year repeats only when the week spans New Year."""
+    if start == end:
+        return cn_date(end)
+    if start.year != end.year:
+        return f"{cn_date(start)}—{cn_date(end)}"
+    return f"{cn_date(start)}—{end.month}月{end.day}日"
+
+
+def templates_dir() -> Path:
+    """Where the mail templates are, with the web pages in its web/: DIGEST_TEMPLATES_DIR, else the packaged copy,
+    else the source checkout's. Everything that loads a template asks here, so mail and web never disagree."""
+    override = os.environ.get("DIGEST_TEMPLATES_DIR", "").strip()
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"DIGEST_TEMPLATES_DIR is not a directory: {override}")
+        return path
+    for path in (PACKAGED_TEMPLATES, SOURCE_TEMPLATES):
+        if (path / "digest.subject.txt").is_file():
+            return path
+    raise ConfigError(f"no templates in {PACKAGED_TEMPLATES} or {SOURCE_TEMPLATES}; set DIGEST_TEMPLATES_DIR")
+
+
+def make_environment(templates: Path | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates or templates_dir())),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "xml"), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        finalize=_finalize,
+    )
+    env.filters["cn_date"] = cn_date
+    env.filters["as_text"] = lambda body, width=TEXT_WIDTH: html_to_text(body, width)
+    env.filters["wrap"] = lambda text, width=TEXT_WIDTH, prefix="": wrap_text(str(text), width, prefix)
+    return env
+
+
+class _StyleLeftover(tuple[Any, ...]):  # cssutils rules: cssutils has no types
+    """A <style>'s rules that cannot be inlined, with their serialised CSS."""
+
+    css: str
+
+
+class _Premailer(premailer.Premailer):  # type: ignore[misc]  # premailer ships no types: its class is Any
+    """Premailer that turns one <style> text into rules once per process, not once per call.
+
+    Every digest carries the same stylesheet, and cssutils serialising its
+    declarations (in `_parse_style_rules` and `_css_rules_to_string`) was most
+    of premailer's time. Both results depend only on the CSS text, its index
+    and this instance's options, so they are kept per instance. The output is
+    unchanged; tests/test_rendering.py compares it with a plain Premailer.
+    """
+
+    _MAX_SHEETS = 16  # distinct stylesheets are a handful of templates; bound it anyway
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._sheets: dict[tuple[str, int], tuple[tuple[Any, ...], _StyleLeftover]] = {}
+        self._sheets_lock = threading.Lock()
+
+    def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], _StyleLeftover]:
+        key = (css_body, ruleset_index)
+        hit = self._sheets.get(key)
+        if hit is None:
+            # cssutils objects are not thread-safe; parse and serialise once under the lock.
+            with self._sheets_lock:
+                hit = self._sheets.get(key)
+                if hit is None:
+                    rules, leftover = super()._parse_style_rules(css_body, ruleset_index)
+                    kept = _StyleLeftover(leftover)
+                    kept.css = super()._css_rules_to_string(leftover) if leftover else ""
+                    if len(self._sheets) >= self._MAX_SHEETS:
+                        self._sheets.clear()
+                    hit = self._sheets[key] = (tuple(rules), kept)
+        rules, leftover = hit
+        return list(rules), leftover
+
+    def _css_rules_to_string(self, rules: Sequence[Any]) -> str:
+        if isinstance(rules, _StyleLeftover):
+            return rules.css
+        css: str = super()._css_rules_to_string(rules)
+        return css
+
+
+_PREMAILER_OPTIONS = dict(
+    base_url=None,  # no link rewriting: every URL in a digest is absolute already
+    remove_classes=False,
+    strip_important=False,  # the media query needs !important to beat inlined widths
+    keep_style_tags=False,  # rules that cannot be inlined are still kept as leftovers
+    cssutils_logging_level=logging.CRITICAL,
+    allow_network=False,
+    allow_loading_external_files=False,
+    disable_validation=True,
+)
+# transform() keeps no per-call state on the instance, so one serves every call.
+_PREMAILER = _Premailer(**_PREMAILER_OPTIONS)
+
+
+def inline_css(html_text: str) -> str:
+    """Copy the <style> rules onto the elements (Gmail and Outlook honour little else)."""
+    inlined: str = _PREMAILER.transform(html_text)
+    return inlined
+
+
+def _preheader(digest: Digest) -> str:
+    lines = [f"{a.region_label} | {a.title}" for s in digest.sections for a in s.articles[:1]]
+    text = "；".join(lines[:3])
+    return f"本期{digest.article_count}篇：{text}" if text else f"本期{digest.article_count}篇"
+
+
+def _context(digest: Digest) -> dict[str, object]:
+    return {
+        "digest": digest,
+        "list": digest.list,
+        "sections": [s for s in digest.sections if s.articles],
+        "period": cn_period(digest.period_start, digest.period_end),
+        "preheader": _preheader(digest),
+        "person": _PERSON,
+        "links": _LINKS,
+        "width": TEXT_WIDTH,
+        "rule": "━" * (TEXT_WIDTH // 2),
+    }
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{4,}", "\n\n\n", text).strip("\n") + "\n"
+
+
+DIGEST_TEMPLATES = ("digest.subject.txt", "digest.html", "digest.txt")
+
+
+def _render_templates(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
+    ctx = _context(digest)
+    subject_template, html_template, text_template = (env.get_template(name) for name in DIGEST_TEMPLATES)
+    return RenderedDigest(
+        # A subject is one header line whatever the template does.
+        subject=" ".join(subject_template.render(ctx).split()),
+        html=html_template.render(ctx),
+        text=_tidy_text(text_template.render(ctx)),
+    )
+
+
+class TemplateFault(SetupError):
+    """The digest templates are missing or broken: no subscriber can get a message until they are fixed."""
+
+
+def _templates_where(env: jinja2.Environment) -> str:
+    paths = getattr(env.loader, "searchpath", None)
+    return ", ".join(map(str, paths)) if paths else repr(env.loader)
+
+
+def render_content(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
+    """Subject, HTML (CSS inlined) and text of `digest`, with markers for the personal parts.
+
+    Raises TemplateFault when the templates are missing or fail: content depends on
+    no subscriber, so such a fault is the installation's, never one delivery's.
+    """
+    try:
+        rendered = _render_templates(digest, env)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateFault(
+            f"template {exc.name!r} not found in {_templates_where(env)} "
+            "(is the package installed whole? is DIGEST_TEMPLATES_DIR right?)"
+        ) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateFault(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateFault(f"the digest templates in {_templates_where(env)} failed: {exc!r}") from exc
+    return RenderedDigest(rendered.subject, inline_css(rendered.html), rendered.text)
+
+
+def greeting(name: str) -> str:
+    return f"{name}，您好" if name else "您好"
+
+
+def _values(recipient: Recipient) -> dict[str, str]:
+    # Collapsing whitespace keeps a stray newline in a stored name out of headers and layout.
+    name = " ".join((recipient.name or "").split())
+    return {
+        "GREETING": greeting(name),
+        "NAME": name,
+        "EMAIL": recipient.email.strip(),
+        "UNSUBSCRIBE_URL": recipient.unsubscribe_url,
+        "UNSUBSCRIBE_MAILTO": recipient.unsubscribe_mailto,
+        "PREFERENCES_URL": recipient.preferences_url,
+        "VIEW_URL": recipient.view_url,
+    }
+
+
+def personal_values(recipient: Recipient) -> tuple[dict[str, str], dict[str, str]]:
+    """What each marker becomes for `recipient`: as text, and escaped for HTML."""
+    raw = _values(recipient)
+    return raw, {k: html.escape(v, quote=True) for k, v in raw.items()}
+
+
+def marker_pieces(text: str) -> list[str]:
+    """`text` cut at its markers: static text at even positions, field names at odd ones."""
+    return _MARKER_RE.split(text)
+
+
+def personalise(rendered: RenderedDigest, recipient: Recipient) -> RenderedDigest:
+    """`rendered` with its markers replaced by `recipient`'s name, address and links."""
+    raw, escaped = personal_values(recipient)
+    # One pass, so a name that spells a marker is not itself replaced.
+    return RenderedDigest(
+        subject=_MARKER_RE.sub(lambda m: " ".join(raw[m.group(1)].split()), rendered.subject),
+        html=_MARKER_RE.sub(lambda m: escaped[m.group(1)], rendered.html),
+        text=_MARKER_RE.sub(lambda m: raw[m.group(1)], rendered.text),
+    )
+
+
+def render_digest_uncached(digest: Digest, recipient: Recipient, env: jinja2.Environment) -> RenderedDigest:
+    """The naive way, kept for the benchmark: templates and premailer for every message."""
+    personal = personalise(_render_templates(digest, env), recipient)
+    return RenderedDigest(personal.subject, inline_css(personal.html), personal.text)
+
+
+def render_digest(
+    digest: Digest, recipient: Recipient, env: jinja2.Environment, *, premailer_per_message: bool = False
+) -> RenderedDigest:
+    """One subscriber's digest; callers sending many should keep `render_content` per content key."""
+    if premailer_per_message:
+        return render_digest_uncached(digest, recipient, env)
+    return personalise(render_content(digest, env), recipient)

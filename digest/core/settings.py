@@ -1,0 +1,99 @@
+"""Settings from the environment (and a `.env` file in the working directory)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+
+from digest.core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
+
+DEFAULT_DATABASE_URL = "sqlite:///digest.db"
+DEFAULT_BASE_URL = "http://localhost:8000"
+SECRET_FILE = ".digest-secret"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    broker_url: str | None
+    smtp_url: str | None
+    outbox: Path
+    secret_key: str
+    base_url: str
+    # What scheduling, planning and sending take for "now"; DIGEST_NOW sets it (see digest/core/clock.py).
+    clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
+
+    @property
+    def link_domain(self) -> str:
+        """The host part used for List-Id and Message-ID."""
+        return _hostname(self.base_url)
+
+
+@lru_cache(maxsize=16)
+def _hostname(url: str) -> str:
+    # Asked twice per message sent; parsing the URL each time showed in a send's profile.
+    return urlsplit(url).hostname or "localhost"
+
+
+def _demo_secret() -> str:
+    """Without DIGEST_SECRET_KEY, a random key is generated once and kept beside the database.
+
+    Tokens in messages already sent must stay valid, so the key cannot change
+    from run to run.
+    """
+    path = Path(SECRET_FILE)
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=8)
+def _clock_from_env(value: str) -> Clock:
+    """DIGEST_NOW: the instant this process starts at, running on from there.
+
+    Made once per value and process, so settings loaded twice (the Celery app, then
+    a worker's runtime) share one clock instead of starting it over.
+    """
+    if not value.strip():
+        return SYSTEM_CLOCK
+    try:
+        return OffsetClock(parse_instant(value))
+    except ValueError as exc:
+        raise ConfigError(f"DIGEST_NOW: {exc}") from None
+
+
+def load_settings(*, require_secret: bool = False) -> Settings:
+    load_dotenv(Path.cwd() / ".env", override=False)
+    env = os.environ
+    base_url = env.get("DIGEST_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise ConfigError(f"DIGEST_BASE_URL must start with http:// or https://, got {base_url!r}")
+    secret = env.get("DIGEST_SECRET_KEY", "").strip()
+    if not secret:
+        if require_secret:
+            raise ConfigError("DIGEST_SECRET_KEY is required here (set it in the environment or .env)")
+        secret = _demo_secret()
+    elif len(secret) < 16:
+        raise ConfigError("DIGEST_SECRET_KEY is too short: use at least 16 random characters")
+    return Settings(
+        database_url=env.get("DIGEST_DATABASE_URL", DEFAULT_DATABASE_URL),
+        broker_url=env.get("DIGEST_BROKER_URL") or None,
+        smtp_url=env.get("DIGEST_SMTP_URL") or None,
+        outbox=Path(env.get("DIGEST_OUTBOX", "outbox")),
+        secret_key=secret,
+        base_url=base_url,
+        clock=_clock_from_env(env.get("DIGEST_NOW", "")),
+    )

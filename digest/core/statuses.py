@@ -1,0 +1,38 @@
+"""Where an issue, a delivery and a subscription stand. StrEnums: the database keeps the bare value, and a
+member equals its value, so comparisons with stored rows need no conversion. Words for each member live in the
+web's catalogues, keyed by the member."""
+
+from enum import StrEnum
+
+
+class IssueStatus(StrEnum):
+    PLANNED = "planned"
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    SENT = "sent"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its time or its turn
+    QUEUED = "queued"  # handed to a batch
+    SENDING = "sending"  # claimed: its Message-ID is fixed and committed before the message leaves
+    SENT = "sent"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    SKIPPED = "skipped"
+    SUPPRESSED = "suppressed"
+
+    @property
+    def is_open(self) -> bool:
+        """Still on its way: an issue is sent once none of its rows is open."""
+        return self in OPEN_DELIVERY
+
+
+OPEN_DELIVERY = frozenset({DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING})
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING = "pending"  # asked, not yet confirmed
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"

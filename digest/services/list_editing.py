@@ -1,0 +1,245 @@
+"""A list's settings, schedule slot, branding and topics, changed all together or not at all.
+
+Errors are `editorial.Invalid` with a message key per field, like article edits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import time
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from digest.adapters.storage import models
+from digest.core.schedule import WEEKDAYS, parse_weekday, zone
+from digest.services.article_editing import FieldError, Invalid
+
+LANGUAGES = ("zh-CN", "en")
+MAX_CREDITS = 12
+MAX_TOPICS = 30
+MAX_RATE = 10_000.0
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# Column sizes of models.MailingList.
+_LIMITS = {"name": 200, "sender_name": 200, "masthead": 200, "tagline": 300, "postal_address": 500}
+
+
+def subscriber_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Per list id: how many subscriptions are pending, confirmed, unsubscribed."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = session.execute(
+        select(models.Subscription.list_id, models.Subscription.status, func.count()).group_by(
+            models.Subscription.list_id, models.Subscription.status
+        )
+    )
+    for list_id, status, n in rows:
+        counts.setdefault(list_id, {})[status] = n
+    return counts
+
+
+def _email(value: str, name: str, errors: dict[str, FieldError]) -> str | None:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        errors[name] = FieldError("lists_err_email", {"field": name})
+        return None
+
+
+def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
+    """One field's new value, or None with an entry in `errors`."""
+    if name in _LIMITS or name in (
+        "sender_email",
+        "reply_to",
+        "contact_email",
+        "language",
+        "time",
+        "time_zone",
+        "weekday",
+    ):
+        allowed = (str, int) if name == "weekday" else (str,)
+        if value is not None and (not isinstance(value, allowed) or isinstance(value, bool)):
+            errors[name] = FieldError("lists_err_type", {"field": name})
+            return None
+        text = str(value if value is not None else "").strip()
+        if name == "weekday":
+            try:
+                return parse_weekday(text)
+            except ValueError:
+                errors[name] = FieldError("lists_err_weekday")
+                return None
+        if name in _LIMITS:
+            if name == "name" and not text:
+                errors[name] = FieldError("lists_err_required", {"field": name})
+            elif len(text) > _LIMITS[name]:
+                errors[name] = FieldError("lists_err_too_long", {"field": name, "max": _LIMITS[name]})
+            return None if name == "postal_address" and not text else text
+        if name == "sender_email":
+            return _email(text, name, errors)
+        if name in ("reply_to", "contact_email"):
+            return _email(text, name, errors) if text else None
+        if name == "language":
+            if text not in LANGUAGES:
+                errors[name] = FieldError("lists_err_language")
+            return text
+        if name == "time":
+            match = _TIME.fullmatch(text)
+            if not match or int(match[1]) > 23 or int(match[2]) > 59:
+                errors[name] = FieldError("lists_err_time")
+                return None
+            return time(int(match[1]), int(match[2])).strftime("%H:%M")
+        try:
+            zone(text)
+        except ValueError:
+            errors[name] = FieldError("lists_err_zone", {"value": text[:64]})
+        return text
+    if name == "schedule_enabled":
+        if not isinstance(value, bool):
+            errors[name] = FieldError("lists_err_type", {"field": name})
+        return value
+    if name == "rate_limit":
+        try:
+            rate = float(value) if value not in (None, "") and not isinstance(value, bool) else 0.0
+        except (TypeError, ValueError):
+            rate = -1.0
+        if math.isnan(rate) or not 0 <= rate <= MAX_RATE:
+            errors[name] = FieldError("lists_err_rate", {"max": int(MAX_RATE)})
+            return None
+        return rate or None  # 0 = no limit
+    if name == "credits":
+        return _credits(value, errors)
+    errors[name] = FieldError("lists_err_unknown_field", {"field": name})
+    return None
+
+
+def _credits(value: Any, errors: dict[str, FieldError]) -> list[list[str]] | None:
+    """Ordered (label, value) pairs; rows left blank in a form are dropped."""
+    if not isinstance(value, list | tuple):
+        errors["credits"] = FieldError("lists_err_type", {"field": "credits"})
+        return None
+    pairs = []
+    for row, pair in enumerate(value, 1):
+        if not isinstance(pair, list | tuple) or len(pair) != 2 or not all(isinstance(x, str) for x in pair):
+            errors["credits"] = FieldError("lists_err_type", {"field": "credits"})
+            return None
+        label, text = pair[0].strip(), pair[1].strip()
+        if not label and not text:
+            continue
+        if not label or not text:
+            errors["credits"] = FieldError("lists_err_credit_incomplete", {"row": row})
+            return None
+        if len(label) > 20 or len(text) > 200:
+            errors["credits"] = FieldError("lists_err_credit_long", {"row": row})
+            return None
+        pairs.append([label, text])
+    if len(pairs) > MAX_CREDITS:
+        errors["credits"] = FieldError("lists_err_too_many", {"field": "credits", "max": MAX_CREDITS})
+        return None
+    return pairs
+
+
+def _topics(ml: models.MailingList, value: Any, errors: dict[str, FieldError]) -> list[tuple[str, str]] | None:
+    """Every existing topic once, in the new order, renamed as asked; new slugs add topics."""
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    ):
+        errors["topics"] = FieldError("lists_err_type", {"field": "topics"})
+        return None
+    wanted = [(slug.strip(), name.strip()) for slug, name in value]
+    slugs = [s for s, _ in wanted]
+    names = [n for _, n in wanted]
+    existing = {t.slug for t in ml.topics}
+    missing = [t.name for t in ml.topics if t.slug not in slugs]
+    if missing:
+        errors["topics"] = FieldError("lists_err_topic_missing", {"name": "、".join(missing)})
+    elif len(wanted) > MAX_TOPICS:
+        errors["topics"] = FieldError("lists_err_too_many", {"field": "topics", "max": MAX_TOPICS})
+    elif bad := next((s for s in slugs if s not in existing and not _SLUG.fullmatch(s)), None):
+        errors["topics"] = FieldError("lists_err_topic_slug", {"slug": bad[:64]})
+    elif empty := next((s for s, n in wanted if not n or len(n) > 100), None):
+        errors["topics"] = FieldError("lists_err_topic_name", {"slug": empty[:64]})
+    elif len(set(slugs)) != len(slugs) or len({n.casefold() for n in names}) != len(names):
+        errors["topics"] = FieldError("lists_err_topic_duplicate")
+    return None if "topics" in errors else wanted
+
+
+# Fields a caller may change, in the order the form shows them.
+FIELDS = (
+    "name",
+    "sender_name",
+    "sender_email",
+    "reply_to",
+    "language",
+    "weekday",
+    "time",
+    "time_zone",
+    "schedule_enabled",
+    "rate_limit",
+    "masthead",
+    "tagline",
+    "credits",
+    "contact_email",
+    "postal_address",
+    "topics",
+)
+_COLUMNS = {"weekday": "send_weekday", "time": "send_time"}
+
+
+def update_list(session: Session, ml: models.MailingList, changes: Mapping[str, Any]) -> None:
+    """Check every field in `changes`, then write them all; Invalid (nothing written) otherwise."""
+    errors: dict[str, FieldError] = {}
+    new = {
+        name: _topics(ml, value, errors) if name == "topics" else _check(name, value, errors)
+        for name, value in changes.items()
+    }
+    if errors:
+        raise Invalid(errors)
+    topics = new.pop("topics", None)
+    for name, value in new.items():
+        setattr(ml, _COLUMNS.get(name, name), value)
+    if topics is not None:
+        _apply_topics(session, ml, topics)
+    session.flush()
+
+
+def _apply_topics(session: Session, ml: models.MailingList, wanted: list[tuple[str, str]]) -> None:
+    by_slug = {t.slug: t for t in ml.topics}
+    renamed = [by_slug[s] for s, n in wanted if s in by_slug and by_slug[s].name != n]
+    # Names are unique per list and checked per statement: swapping two names needs a step between.
+    for topic in renamed:
+        topic.name = f"~{topic.id}~renaming"
+    session.flush()
+    for position, (slug, name) in enumerate(wanted):
+        existing = by_slug.get(slug)
+        if existing is None:
+            ml.topics.append(models.Topic(slug=slug, name=name, position=position))
+        else:
+            existing.name, existing.position = name, position
+    session.flush()
+    session.expire(ml, ["topics"])
+
+
+def settings_of(ml: models.MailingList) -> dict[str, Any]:
+    """The editable fields as `update_list` takes them."""
+    return {
+        "name": ml.name,
+        "sender_name": ml.sender_name,
+        "sender_email": ml.sender_email,
+        "reply_to": ml.reply_to or "",
+        "language": ml.language,
+        "weekday": WEEKDAYS[ml.send_weekday],
+        "time": ml.send_time,
+        "time_zone": ml.time_zone,
+        "schedule_enabled": ml.schedule_enabled,
+        "rate_limit": ml.rate_limit,
+        "masthead": ml.masthead,
+        "tagline": ml.tagline,
+        "credits": [[str(k), str(v)] for k, v in (ml.credits or [])],
+        "contact_email": ml.contact_email or "",
+        "postal_address": ml.postal_address or "",
+        "topics": [[t.slug, t.name] for t in ml.topics],
+    }

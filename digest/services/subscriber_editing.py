@@ -1,0 +1,395 @@
+"""The admins' view of a list's subscribers: find, filter and page through them, edit one, keep the suppression list.
+
+Filters are typed as people write them (湖南, 怀化, 全国, 产业发展). An edit is
+checked in full before anything is written, so one bad field changes nothing;
+errors carry message keys (`subs_err_*`) that the web layer words.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from digest.adapters.storage import models
+from digest.core.clock import wall_now
+from digest.core.regions import RegionIndex
+from digest.services import NotFound
+from digest.services.article_editing import FieldError, Invalid
+from digest.services.list_editing import LANGUAGES
+from digest.services.lists import resolve_topic
+from digest.services.subscribers import (
+    STATUSES,
+    InvalidSubscriber,
+    normalise_email,
+    upsert_subscription,
+)
+
+MAX_NAME = 200  # models.Subscriber.name
+MAX_REASON = 300  # models.Suppression.reason
+MAX_PICKS = 200
+
+
+@dataclass(frozen=True)
+class SubscriberQuery:
+    text: str = ""
+    region_codes: tuple[str, ...] = ()
+    topic: str | None = None  # a topic slug
+    status: str | None = None
+    warnings: tuple[str, ...] = ()  # how a region filter was read, when in doubt
+
+
+@dataclass
+class SearchResult:
+    rows: list[models.Subscription]
+    total: int
+    # Matches per status with every filter but the status one: the page's tabs.
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def subscriber_query(
+    ml: models.MailingList,
+    regions: RegionIndex,
+    *,
+    text: str | None = None,
+    region: str | None = None,
+    topic: str | None = None,
+    status: str | None = None,
+) -> SubscriberQuery:
+    """Filters as people type them; Invalid names the filter that means nothing."""
+    errors: dict[str, FieldError] = {}
+    codes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    if region and region.strip():
+        resolution = regions.resolve(region.strip())
+        if resolution.ok:
+            codes, warnings = resolution.codes, resolution.warnings
+        else:
+            errors["region"] = _region_error(region.strip(), resolution.warnings)
+    slug = None
+    if topic and topic.strip():
+        found = resolve_topic(ml, topic)
+        if found is None:
+            errors["topic"] = FieldError("subs_err_unknown_topic", {"label": topic.strip(), "known": _topic_names(ml)})
+        else:
+            slug = found.slug
+    if status and status not in STATUSES:
+        errors["status"] = FieldError("subs_err_status", {"value": status})
+    if errors:
+        raise Invalid(errors)
+    return SubscriberQuery((text or "").strip(), codes, slug, status or None, warnings)
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _picks_match(query: SubscriberQuery, regions: RegionIndex, codes: Sequence[str], slugs: Sequence[str]) -> bool:
+    # The digest's own rule: no pick means everything, and a region matches its ancestors and its divisions.
+    if query.topic and slugs and query.topic not in slugs:
+        return False
+    if query.region_codes and codes:
+        return any(c in regions and regions.overlaps(c, wanted) for c in codes for wanted in query.region_codes)
+    return True
+
+
+def search_subscriptions(
+    session: Session,
+    ml: models.MailingList,
+    regions: RegionIndex,
+    query: SubscriberQuery,
+    *,
+    limit: int | None = 50,
+    offset: int = 0,
+) -> SearchResult:
+    """Newest first. Picks live in JSON columns, so region and topic filters run here rather than in SQL."""
+    sub, person = models.Subscription, models.Subscriber
+    where = [sub.list_id == ml.id]
+    if query.text:
+        pattern = _like(query.text)
+        where.append(
+            or_(func.lower(person.email).like(pattern, escape="\\"), func.lower(person.name).like(pattern, escape="\\"))
+        )
+    if query.region_codes or query.topic:
+        found = session.execute(
+            select(sub.id, sub.status, sub.region_codes, sub.topic_slugs)
+            .join(person)
+            .where(*where)
+            .order_by(sub.id.desc())
+        ).all()
+        kept = [r for r in found if _picks_match(query, regions, r.region_codes or (), r.topic_slugs or ())]
+        counts = Counter(r.status for r in kept)
+        ids = [r.id for r in kept if query.status in (None, r.status)]
+        total = len(ids)
+        ids = ids[offset:] if limit is None else ids[offset : offset + limit]
+    else:
+        counts = Counter(
+            dict(
+                session.execute(select(sub.status, func.count()).join(person).where(*where).group_by(sub.status)).all()
+            )
+        )
+        if query.status:
+            where.append(sub.status == query.status)
+        total = counts[query.status] if query.status else sum(counts.values())
+        ids = list(
+            session.scalars(
+                select(sub.id).join(person).where(*where).order_by(sub.id.desc()).offset(offset).limit(limit)
+            )
+        )
+    loaded = (
+        {s.id: s for s in session.scalars(select(sub).where(sub.id.in_(ids)).options(selectinload(sub.subscriber)))}
+        if ids
+        else {}
+    )
+    return SearchResult([loaded[i] for i in ids], total, {s: counts.get(s, 0) for s in STATUSES})
+
+
+def get_subscription(session: Session, ml: models.MailingList, subscriber_id: int) -> models.Subscription:
+    found = session.scalar(
+        select(models.Subscription)
+        .where(models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber_id)
+        .options(selectinload(models.Subscription.subscriber))
+    )
+    if found is None:
+        raise NotFound(f"no subscriber {subscriber_id} on list {ml.slug!r}")
+    return found
+
+
+def _topic_names(ml: models.MailingList) -> str:
+    return ", ".join(t.name for t in ml.topics)
+
+
+def _region_error(label: str, warnings: Sequence[str], index: int | None = None) -> FieldError:
+    known = not any(getattr(w, "code", None) in ("region_unknown", "region_bad_code") for w in warnings)
+    key = "subs_err_region_unclear" if known and warnings else "subs_err_unknown_region"
+    # `detail` is the English wording the API shows; `notes` lets a page word it again in its language.
+    return FieldError(key, {"label": label, "detail": "; ".join(warnings), "index": index, "notes": tuple(warnings)})
+
+
+def check_changes(
+    ml: models.MailingList, regions: RegionIndex, changes: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Every field checked, codes and slugs resolved; Invalid (one error a field) before anything is written."""
+    errors: dict[str, FieldError] = {}
+    clean: dict[str, Any] = {}
+    warnings: list[str] = []
+    for name in set(changes) - {"name", "status", "regions", "topics", "time_zone", "locale"}:
+        errors[name] = FieldError("subs_err_unknown_field", {"field": name})
+    if "name" in changes:
+        name = " ".join(str(changes["name"] or "").split())
+        if len(name) > MAX_NAME:
+            errors["name"] = FieldError("subs_err_too_long", {"max": MAX_NAME})
+        clean["name"] = name
+    if "status" in changes:
+        if changes["status"] not in STATUSES:
+            errors["status"] = FieldError("subs_err_status", {"value": str(changes["status"])[:40]})
+        clean["status"] = changes["status"]
+    if "regions" in changes:
+        labels = list(changes["regions"] or ())
+        codes: list[str] = []
+        for i, label in enumerate(labels):
+            resolution = regions.resolve(str(label))
+            if not resolution.ok:
+                errors.setdefault("regions", _region_error(str(label).strip(), resolution.warnings, i))
+                continue
+            warnings.extend(resolution.warnings)
+            codes.extend(c for c in resolution.codes if c not in codes)
+        if len(labels) > MAX_PICKS:
+            errors["regions"] = FieldError("subs_err_too_many", {"max": MAX_PICKS})
+        clean["regions"] = codes
+    if "topics" in changes:
+        wanted: set[str] = set()
+        for i, label in enumerate(changes["topics"] or ()):
+            topic = resolve_topic(ml, str(label))
+            if topic is None:
+                values = {"label": str(label).strip(), "known": _topic_names(ml), "index": i}
+                errors.setdefault("topics", FieldError("subs_err_unknown_topic", values))
+            else:
+                wanted.add(topic.slug)
+        # Section order, whatever order they came in.
+        clean["topics"] = [t.slug for t in ml.topics if t.slug in wanted]
+    if "time_zone" in changes:
+        if changes["time_zone"] not in _zones():
+            errors["time_zone"] = FieldError("subs_err_time_zone", {"value": str(changes["time_zone"])[:64]})
+        clean["time_zone"] = changes["time_zone"]
+    if "locale" in changes:
+        if changes["locale"] not in LANGUAGES:
+            errors["locale"] = FieldError("subs_err_locale", {"value": str(changes["locale"])[:16]})
+        clean["locale"] = changes["locale"]
+    if errors:
+        raise Invalid(errors)
+    return clean, warnings
+
+
+def set_status(sub: models.Subscription, status: str) -> None:
+    if sub.status == status:
+        return
+    now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/core/clock.py)
+    sub.status = status
+    if status == "confirmed":
+        sub.confirmed_at, sub.unsubscribed_at = now, None
+    elif status == "unsubscribed":
+        sub.unsubscribed_at = now
+
+
+def _apply(sub: models.Subscription, clean: Mapping[str, Any]) -> None:
+    person = sub.subscriber
+    if "name" in clean:
+        person.name = clean["name"]
+    if "regions" in clean:
+        sub.region_codes = list(clean["regions"])
+    if "topics" in clean:
+        sub.topic_slugs = list(clean["topics"])
+    if "time_zone" in clean:
+        person.time_zone = clean["time_zone"]
+    if "locale" in clean:
+        person.locale = clean["locale"]
+    if "status" in clean:
+        set_status(sub, clean["status"])
+
+
+def edit_subscription(
+    session: Session, ml: models.MailingList, regions: RegionIndex, sub: models.Subscription, changes: Mapping[str, Any]
+) -> list[str]:
+    """Change what `changes` names, all of it or nothing; returns how doubtful regions were read."""
+    clean, warnings = check_changes(ml, regions, changes)
+    _apply(sub, clean)
+    session.flush()
+    return warnings
+
+
+def save_subscription(
+    session: Session, ml: models.MailingList, regions: RegionIndex, email: str, changes: Mapping[str, Any]
+) -> tuple[models.Subscription, bool, list[str]]:
+    """Create or update by email; a new one starts pending unless `changes` says otherwise."""
+    errors: dict[str, FieldError] = {}
+    try:
+        address = normalise_email(email)
+    except InvalidSubscriber:
+        errors["email"] = FieldError("subs_err_email", {"value": email.strip()[:320]})
+    try:
+        clean, warnings = check_changes(ml, regions, changes)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise Invalid(errors)
+    person = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
+    sub = None
+    if person is not None:
+        sub = session.scalar(
+            select(models.Subscription).where(
+                models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == person.id
+            )
+        )
+    created = sub is None
+    if sub is None:
+        sub, _, _ = upsert_subscription(
+            session,
+            ml,
+            regions,
+            email=address,
+            name=clean.get("name", ""),
+            region_labels=clean.get("regions", ()),
+            topic_labels=clean.get("topics", ()),
+            status=clean.get("status", "pending"),
+        )
+    _apply(sub, clean)
+    session.flush()
+    return sub, created, warnings
+
+
+def suppressed_emails(session: Session, emails: Iterable[str]) -> set[str]:
+    emails = list(emails)
+    if not emails:
+        return set()
+    return set(session.scalars(select(models.Suppression.email).where(models.Suppression.email.in_(emails))))
+
+
+# Suppressions: addresses the sender skips on every list, whatever their subscriptions say.
+
+
+def search_suppressions(
+    session: Session, text: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[models.Suppression], int]:
+    row = models.Suppression
+    where = []
+    if text.strip():
+        pattern = _like(text.strip())
+        where.append(
+            or_(func.lower(row.email).like(pattern, escape="\\"), func.lower(row.reason).like(pattern, escape="\\"))
+        )
+    total = session.scalar(select(func.count()).select_from(row).where(*where)) or 0
+    found = session.scalars(
+        select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit)
+    )
+    return list(found), total
+
+
+def add_suppression(session: Session, email: str, reason: str) -> tuple[models.Suppression, bool]:
+    """Suppress an address (created=False when it was already; its reason is then updated)."""
+    errors: dict[str, FieldError] = {}
+    try:
+        # The sender compares with subscribers' stored addresses, which went through the same normalising.
+        address = normalise_email(email)
+    except InvalidSubscriber:
+        errors["email"] = FieldError("subs_err_email", {"value": email.strip()[:320]})
+    reason = " ".join(reason.split())
+    if not reason:
+        errors["reason"] = FieldError("subs_err_required", {})
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = FieldError("subs_err_too_long", {"max": MAX_REASON})
+    if errors:
+        raise Invalid(errors)
+    # The sender compares addresses exactly; a subscriber stored as Li.Wei@… must not slip past li.wei@….
+    address = (
+        session.scalar(
+            select(models.Subscriber.email)
+            .where(func.lower(models.Subscriber.email) == address.lower())
+            .order_by(models.Subscriber.id)
+        )
+        or address
+    )
+    row = session.scalar(select(models.Suppression).where(models.Suppression.email == address))
+    created = row is None
+    if row is None:
+        row = models.Suppression(email=address, reason=reason)
+        session.add(row)
+    else:
+        row.reason = reason
+    session.flush()
+    return row, created
+
+
+def remove_suppression(session: Session, *, suppression_id: int | None = None, email: str | None = None) -> str:
+    """Lift a suppression, by id or by address; returns the address. NotFound when there is none."""
+    row = None
+    if suppression_id is not None:
+        row = session.get(models.Suppression, suppression_id)
+    elif email is not None:
+        try:
+            address = normalise_email(email)
+        except InvalidSubscriber:
+            address = email.strip()
+        rows = session.scalars(
+            select(models.Suppression).where(func.lower(models.Suppression.email) == address.lower())
+        ).all()
+        exact = [r for r in rows if r.email == address]
+        row = exact[0] if exact else rows[0] if len(rows) == 1 else None
+    if row is None:
+        raise NotFound("no such suppression")
+    address = row.email
+    session.delete(row)
+    session.flush()
+    return address

@@ -1,1 +1,0 @@
-"""Storage edge: SQLAlchemy models, engine and sessions, Alembic upgrades."""
