@@ -57,64 +57,11 @@ def store_articles(
     report = IngestReport(problems=list(parsed.problems))
     known = set(session.scalars(select(models.Article.fingerprint).where(models.Article.list_id == ml.id)))
     for item in parsed.articles:
-
-        def problem(
-            message: str,
-            fld: str,
-            severity: Severity = "error",
-            *,
-            code: str,
-            params: Mapping[str, object] | tuple[tuple[str, str], ...] = (),
-            line: int | None = item.line,
-        ) -> None:
-            report.problems.append(
-                Problem(message, source=source, line=line, field=fld, severity=severity, code=code, params=params)
-            )
-
-        topic = resolve_topic(ml, item.topic)
-        if topic is None:
-            names = "、".join(t.name for t in ml.topics)
-            problem(
-                f"unknown topic {item.topic!r} (this list has: {names})",
-                "topic",
-                code="topic_unknown",
-                params={"topic": item.topic, "known": names},
-            )
+        placing = _Placing(report, source, item)
+        topic = placing.topic(ml)
+        codes = placing.region_codes(regions) if topic is not None else None
+        if topic is None or codes is None:
             continue
-        codes: list[str] = []
-        unresolved: list[str] = []
-        for label in item.regions:
-            resolution = regions.resolve(label)
-            for warning in resolution.warnings:
-                problem(
-                    warning,
-                    "regions",
-                    "warning" if resolution.ok else "error",
-                    code=warning.code,
-                    params=warning.params,
-                )
-            if resolution.ok:
-                codes.extend(c for c in resolution.codes if c not in codes)
-            else:
-                unresolved.append(label)
-        if not codes:
-            labels = "、".join(item.regions)
-            problem(
-                f"no known region in {labels or '(empty)'}; article not stored",
-                "regions",
-                code="regions_none_known",
-                params={"labels": labels},
-            )
-            continue
-        if unresolved:
-            kept, ignored = ", ".join(codes), "、".join(unresolved)
-            problem(
-                f"kept with regions {kept}; ignored {ignored}",
-                "regions",
-                "warning",
-                code="regions_partly_kept",
-                params={"kept": kept, "ignored": ignored},
-            )
         digest_key = fingerprint(item.title, item.body_html)
         if digest_key in known:
             report.unchanged += 1
@@ -124,6 +71,75 @@ def store_articles(
         report.added += 1
     session.flush()
     return report
+
+
+@dataclass
+class _Placing:
+    """One parsed article finding its topic and regions; what it cannot place goes to the report."""
+
+    report: IngestReport
+    source: str
+    item: ParsedArticle
+
+    def problem(
+        self,
+        message: str,
+        fld: str,
+        severity: Severity = "error",
+        *,
+        code: str,
+        params: Mapping[str, object] | tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.report.problems.append(
+            Problem(
+                message, source=self.source, line=self.item.line, field=fld, severity=severity, code=code, params=params
+            )
+        )
+
+    def topic(self, ml: models.MailingList) -> models.Topic | None:
+        topic = resolve_topic(ml, self.item.topic)
+        if topic is None:
+            names = "、".join(t.name for t in ml.topics)
+            self.problem(
+                f"unknown topic {self.item.topic!r} (this list has: {names})",
+                "topic",
+                code="topic_unknown",
+                params={"topic": self.item.topic, "known": names},
+            )
+        return topic
+
+    def region_codes(self, regions: RegionIndex) -> list[str] | None:
+        """The codes of the labels that resolve; None (and an error) when none does."""
+        codes: list[str] = []
+        unresolved: list[str] = []
+        for label in self.item.regions:
+            resolution = regions.resolve(label)
+            for warning in resolution.warnings:
+                severity: Severity = "warning" if resolution.ok else "error"
+                self.problem(warning, "regions", severity, code=warning.code, params=warning.params)
+            if resolution.ok:
+                codes.extend(c for c in resolution.codes if c not in codes)
+            else:
+                unresolved.append(label)
+        if not codes:
+            labels = "、".join(self.item.regions)
+            self.problem(
+                f"no known region in {labels or '(empty)'}; article not stored",
+                "regions",
+                code="regions_none_known",
+                params={"labels": labels},
+            )
+            return None
+        if unresolved:
+            kept, ignored = ", ".join(codes), "、".join(unresolved)
+            self.problem(
+                f"kept with regions {kept}; ignored {ignored}",
+                "regions",
+                "warning",
+                code="regions_partly_kept",
+                params={"kept": kept, "ignored": ignored},
+            )
+        return codes
 
 
 def _article_row(
