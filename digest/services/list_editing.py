@@ -50,53 +50,17 @@ def _email(value: str, name: str, errors: dict[str, FieldError]) -> str | None:
         return None
 
 
+_TEXT_FIELDS = frozenset({*_LIMITS, "sender_email", "reply_to", "contact_email", "language", "time", "time_zone"})
+
+
 def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
     """One field's new value, or None with an entry in `errors`."""
-    if name in _LIMITS or name in (
-        "sender_email",
-        "reply_to",
-        "contact_email",
-        "language",
-        "time",
-        "time_zone",
-        "weekday",
-    ):
+    if name in _TEXT_FIELDS or name == "weekday":
         allowed = (str, int) if name == "weekday" else (str,)
         if value is not None and (not isinstance(value, allowed) or isinstance(value, bool)):
             errors[name] = FieldError("lists_err_type", {"field": name})
             return None
-        text = str(value if value is not None else "").strip()
-        if name == "weekday":
-            try:
-                return parse_weekday(text)
-            except ValueError:
-                errors[name] = FieldError("lists_err_weekday")
-                return None
-        if name in _LIMITS:
-            if name == "name" and not text:
-                errors[name] = FieldError("lists_err_required", {"field": name})
-            elif len(text) > _LIMITS[name]:
-                errors[name] = FieldError("lists_err_too_long", {"field": name, "max": _LIMITS[name]})
-            return None if name == "postal_address" and not text else text
-        if name == "sender_email":
-            return _email(text, name, errors)
-        if name in ("reply_to", "contact_email"):
-            return _email(text, name, errors) if text else None
-        if name == "language":
-            if text not in LANGUAGES:
-                errors[name] = FieldError("lists_err_language")
-            return text
-        if name == "time":
-            match = _TIME.fullmatch(text)
-            if not match or int(match[1]) > 23 or int(match[2]) > 59:
-                errors[name] = FieldError("lists_err_time")
-                return None
-            return time(int(match[1]), int(match[2])).strftime("%H:%M")
-        try:
-            zone(text)
-        except ValueError:
-            errors[name] = FieldError("lists_err_zone", {"value": text[:64]})
-        return text
+        return _check_text(name, str(value if value is not None else "").strip(), errors)
     if name == "schedule_enabled":
         if not isinstance(value, bool):
             errors[name] = FieldError("lists_err_type", {"field": name})
@@ -114,6 +78,41 @@ def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
         return _credits(value, errors)
     errors[name] = FieldError("lists_err_unknown_field", {"field": name})
     return None
+
+
+def _check_text(name: str, text: str, errors: dict[str, FieldError]) -> Any:
+    """A field typed as text (the weekday too, which a form sends as text): its clean value or None."""
+    if name == "weekday":
+        try:
+            return parse_weekday(text)
+        except ValueError:
+            errors[name] = FieldError("lists_err_weekday")
+            return None
+    if name in _LIMITS:
+        if name == "name" and not text:
+            errors[name] = FieldError("lists_err_required", {"field": name})
+        elif len(text) > _LIMITS[name]:
+            errors[name] = FieldError("lists_err_too_long", {"field": name, "max": _LIMITS[name]})
+        return None if name == "postal_address" and not text else text
+    if name == "sender_email":
+        return _email(text, name, errors)
+    if name in ("reply_to", "contact_email"):
+        return _email(text, name, errors) if text else None
+    if name == "language":
+        if text not in LANGUAGES:
+            errors[name] = FieldError("lists_err_language")
+        return text
+    if name == "time":
+        match = _TIME.fullmatch(text)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            errors[name] = FieldError("lists_err_time")
+            return None
+        return time(int(match[1]), int(match[2])).strftime("%H:%M")
+    try:
+        zone(text)
+    except ValueError:
+        errors[name] = FieldError("lists_err_zone", {"value": text[:64]})
+    return text
 
 
 def _credits(value: Any, errors: dict[str, FieldError]) -> list[list[str]] | None:
