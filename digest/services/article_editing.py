@@ -7,7 +7,7 @@ rather than prose: the web layer words them in the reader's language.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -18,7 +18,7 @@ from sqlalchemy.sql.selectable import Exists
 
 from digest.adapters.storage import models
 from digest.core.clock import SYSTEM_CLOCK
-from digest.core.domain import NATIONAL_CODE, ParseResult, Problem
+from digest.core.domain import NATIONAL_CODE, ParsedArticle, ParseResult, Problem
 from digest.core.ingest.jsonl import article_from_record, body_to_html, split_regions
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
@@ -196,8 +196,44 @@ def edit_article(
     all together or not at all; returns region warnings (near misses read as something)."""
     ml = session.get_one(models.MailingList, article.list_id)  # the foreign key sees that it exists
     errors: dict[str, FieldError] = {}
+    new = _checked_texts(changes, errors)
+    if "published" in changes:
+        try:
+            new["published_at"] = parse_moment(changes["published"], ml.time_zone)
+        except (ValueError, TypeError, OverflowError):
+            errors["published"] = FieldError("art_err_bad_date", {"value": str(changes["published"])[:40]})
+    if "topic" in changes:
+        topic = resolve_topic(ml, changes["topic"]) if isinstance(changes["topic"], str) else None
+        if topic is None:
+            errors["topic"] = FieldError("art_err_unknown_topic", {"topic": str(changes["topic"])[:100]})
+        else:
+            new["topic_id"] = topic.id
+    warnings = _checked_regions(changes, regions, new, errors) if "regions" in changes else []
+    if "region_label" in changes and changes["region_label"] is not None:
+        label = _text(changes["region_label"], "region_label", MAX_REGION_LABEL, errors, required=False)
+        if label:
+            new["region_label"] = label
+    if "hidden" in changes:
+        if not isinstance(changes["hidden"], bool):
+            errors["hidden"] = FieldError("art_err_type", {"field": "hidden"})
+        else:
+            new["hidden"] = changes["hidden"]
+    if not errors and ("title" in new or "body_html" in new):
+        _check_not_duplicate(session, article, new, errors)
+    if errors:
+        raise Invalid(errors)
+    codes = new.pop("codes", None)
+    for name, value in new.items():
+        setattr(article, name, value)
+    if codes is not None:
+        article.regions = [models.ArticleRegion(region_code=c) for c in codes]
+    session.flush()
+    return warnings
+
+
+def _checked_texts(changes: Mapping[str, Any], errors: dict[str, FieldError]) -> dict[str, Any]:
+    """Title, body, source and url as the columns take them."""
     new: dict[str, Any] = {}
-    warnings: list[str] = []
     if "title" in changes:
         new["title"] = _text(changes["title"], "title", MAX_TITLE, errors, required=True)
     if "body" in changes:
@@ -211,62 +247,46 @@ def edit_article(
             new[name] = _text(changes[name], name, limit, errors, required=False)
     if new.get("url") and not new["url"].lower().startswith(("http://", "https://")):
         errors["url"] = FieldError("art_err_bad_url")
-    if "published" in changes:
-        try:
-            new["published_at"] = parse_moment(changes["published"], ml.time_zone)
-        except (ValueError, TypeError, OverflowError):
-            errors["published"] = FieldError("art_err_bad_date", {"value": str(changes["published"])[:40]})
-    if "topic" in changes:
-        topic = resolve_topic(ml, changes["topic"]) if isinstance(changes["topic"], str) else None
-        if topic is None:
-            errors["topic"] = FieldError("art_err_unknown_topic", {"topic": str(changes["topic"])[:100]})
-        else:
-            new["topic_id"] = topic.id
-    if "regions" in changes:
-        raw = changes["regions"]
-        labels = split_regions(raw) if isinstance(raw, str) else raw
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            errors["regions"] = FieldError("art_err_type", {"field": "regions"})
-        elif not [x for x in labels if x.strip()]:
-            errors["regions"] = FieldError("art_err_required", {"field": "regions"})
-        else:
-            labels = [x.strip() for x in labels if x.strip()]
-            codes, warnings, unknown = resolve_labels(regions, labels)
-            if unknown:
-                errors["regions"] = FieldError("art_err_unknown_region", {"label": "、".join(unknown)[:200]})
-            else:
-                new["codes"] = codes
-                new["region_label"] = "、".join(labels)
-    if "region_label" in changes and changes["region_label"] is not None:
-        label = _text(changes["region_label"], "region_label", MAX_REGION_LABEL, errors, required=False)
-        if label:
-            new["region_label"] = label
-    if "hidden" in changes:
-        if not isinstance(changes["hidden"], bool):
-            errors["hidden"] = FieldError("art_err_type", {"field": "hidden"})
-        else:
-            new["hidden"] = changes["hidden"]
-    if not errors and ("title" in new or "body_html" in new):
-        key = fingerprint(new.get("title", article.title), new.get("body_html", article.body_html))
-        clash = session.scalar(
-            select(models.Article.id).where(
-                models.Article.list_id == article.list_id,
-                models.Article.fingerprint == key,
-                models.Article.id != article.id,
-            )
-        )
-        if clash is not None:
-            errors["body" if "body_html" in new else "title"] = FieldError("art_err_duplicate", {"id": clash})
-        new["fingerprint"] = key
-    if errors:
-        raise Invalid(errors)
-    codes = new.pop("codes", None)
-    for name, value in new.items():
-        setattr(article, name, value)
-    if codes is not None:
-        article.regions = [models.ArticleRegion(region_code=c) for c in codes]
-    session.flush()
+    return new
+
+
+def _checked_regions(
+    changes: Mapping[str, Any], regions: RegionIndex, new: dict[str, Any], errors: dict[str, FieldError]
+) -> list[str]:
+    """The region labels (a list, or text as an editor types it) into `new`'s codes; returns near-miss warnings."""
+    raw = changes["regions"]
+    labels = split_regions(raw) if isinstance(raw, str) else raw
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        errors["regions"] = FieldError("art_err_type", {"field": "regions"})
+        return []
+    labels = [x.strip() for x in labels if x.strip()]
+    if not labels:
+        errors["regions"] = FieldError("art_err_required", {"field": "regions"})
+        return []
+    codes, warnings, unknown = resolve_labels(regions, labels)
+    if unknown:
+        errors["regions"] = FieldError("art_err_unknown_region", {"label": "、".join(unknown)[:200]})
+        return warnings
+    new["codes"] = codes
+    new["region_label"] = "、".join(labels)
     return warnings
+
+
+def _check_not_duplicate(
+    session: Session, article: models.Article, new: dict[str, Any], errors: dict[str, FieldError]
+) -> None:
+    """A new title or body must not make the article another one's twin; sets the new fingerprint."""
+    key = fingerprint(new.get("title", article.title), new.get("body_html", article.body_html))
+    clash = session.scalar(
+        select(models.Article.id).where(
+            models.Article.list_id == article.list_id,
+            models.Article.fingerprint == key,
+            models.Article.id != article.id,
+        )
+    )
+    if clash is not None:
+        errors["body" if "body_html" in new else "title"] = FieldError("art_err_duplicate", {"id": clash})
+    new["fingerprint"] = key
 
 
 @dataclass
@@ -293,42 +313,12 @@ def add_articles(
     for index, record in enumerate(records, 1):
         article, found = article_from_record(record, "request", index, None)
         if article is not None:
-            # Stricter than a file: an API caller can fix and resend, so a label we cannot place refuses the item.
-            if resolve_topic(ml, article.topic) is None:
-                found.append(
-                    Problem(
-                        f"unknown topic {article.topic!r}",
-                        "request",
-                        index,
-                        "topic",
-                        code="api_topic_unknown",
-                        params={"topic": article.topic},
-                    )
-                )
-            unknown = resolve_labels(regions, article.regions)[2]
-            if unknown:
-                labels = "、".join(unknown)
-                found.append(
-                    Problem(
-                        f"unknown region {labels!r}",
-                        "request",
-                        index,
-                        "regions",
-                        code="api_region_unknown",
-                        params={"labels": labels},
-                    )
-                )
+            found.extend(_refusals(ml, regions, article, index))
         problems.extend(found)
         if article is not None and not found:
             parsed.append(article)
     keys = {a.line: fingerprint(a.title, a.body_html) for a in parsed}
-    before = set(
-        session.scalars(
-            select(models.Article.fingerprint).where(
-                models.Article.list_id == ml.id, models.Article.fingerprint.in_(set(keys.values()))
-            )
-        )
-    )
+    before = set(_ids_by_fingerprint(session, ml, keys.values()))
     report = store_articles(
         session,
         ml,
@@ -337,13 +327,7 @@ def add_articles(
         source="request",
         published=(now or SYSTEM_CLOCK.now()).astimezone(NEWSROOM_TZ),
     )
-    ids = dict(
-        session.execute(
-            select(models.Article.fingerprint, models.Article.id).where(
-                models.Article.list_id == ml.id, models.Article.fingerprint.in_(set(keys.values()))
-            )
-        ).all()
-    )
+    ids = _ids_by_fingerprint(session, ml, keys.values())
     outcomes = []
     for index in range(1, len(records) + 1):
         mine = [p for p in report.problems if p.line == index]
@@ -354,3 +338,42 @@ def add_articles(
             outcomes.append(ItemOutcome(index, "duplicate" if key in before else "created", ids[key], mine))
             before.add(key)  # the same article twice in one request is stored once
     return outcomes
+
+
+def _refusals(ml: models.MailingList, regions: RegionIndex, article: ParsedArticle, index: int) -> list[Problem]:
+    """Stricter than a file: an API caller can fix and resend, so a label we cannot place refuses the item."""
+    refusals = []
+    if resolve_topic(ml, article.topic) is None:
+        refusals.append(
+            Problem(
+                f"unknown topic {article.topic!r}",
+                "request",
+                index,
+                "topic",
+                code="api_topic_unknown",
+                params={"topic": article.topic},
+            )
+        )
+    unknown = resolve_labels(regions, article.regions)[2]
+    if unknown:
+        labels = "、".join(unknown)
+        refusals.append(
+            Problem(
+                f"unknown region {labels!r}",
+                "request",
+                index,
+                "regions",
+                code="api_region_unknown",
+                params={"labels": labels},
+            )
+        )
+    return refusals
+
+
+def _ids_by_fingerprint(session: Session, ml: models.MailingList, keys: Iterable[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(models.Article.fingerprint, models.Article.id).where(
+            models.Article.list_id == ml.id, models.Article.fingerprint.in_(set(keys))
+        )
+    )
+    return {key: article_id for key, article_id in rows}
