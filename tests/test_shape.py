@@ -38,7 +38,6 @@ KNOWN_OVER = {
     "digest/core/messages.py: build_message: parameters",
     "digest/core/messages.py: lines (module)",
     "digest/core/messages.py: message_wire: parameters",
-    "digest/core/regions.py: lines (module)",
     "digest/core/selection.py: assemble_digest: parameters",
     "digest/services/article_editing.py: add_articles: lines",
     "digest/services/article_editing.py: article_query: parameters",
