@@ -30,8 +30,6 @@ KNOWN_OVER = {
     "digest/cli/issues.py: register: lines",
     "digest/core/ingest/csvfile.py: parse_csv: lines",
     "digest/core/ingest/jsonl.py: article_from_record: lines",
-    "digest/core/ingest/newsletter.py: lines (module)",
-    "digest/core/ingest/newsletter.py: parse_newsletter: lines",
     "digest/core/links.py: make_recipient: parameters",
     "digest/core/messages.py: _headers: lines",
     "digest/core/messages.py: _headers: parameters",
