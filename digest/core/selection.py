@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import ClassVar, TypeVar
+from typing import ClassVar, NotRequired, TypedDict, TypeVar, Unpack
 
 from digest.core.domain import Article, Digest, ListInfo, Picks, Section
 from digest.core.regions import RegionIndex
@@ -128,15 +128,16 @@ def select_articles(articles: Iterable[Article], picks: Picks, regions: RegionIn
     return [a for a in articles if _topic_ok(a, picks) and region_ok(a)]
 
 
+class IssueDates(TypedDict):
+    """Which issue a digest is: the same for every subscriber, copied onto the Digest as given."""
+
+    period_start: date
+    period_end: date
+    issue_number: NotRequired[int | None]
+
+
 def assemble_digest(
-    list_info: ListInfo,
-    articles: Iterable[Article],
-    picks: Picks,
-    regions: RegionIndex,
-    *,
-    period_start: date,
-    period_end: date,
-    issue_number: int | None = None,
+    list_info: ListInfo, articles: Iterable[Article], picks: Picks, regions: RegionIndex, **issue: Unpack[IssueDates]
 ) -> Digest:
     """Sections in the list's order, each article once, oldest first; empty sections left out.
 
@@ -155,10 +156,10 @@ def assemble_digest(
             sections.append(Section(topic=topic, articles=tuple(in_topic)))
     return Digest(
         list=list_info,
-        period_start=period_start,
-        period_end=period_end,
+        period_start=issue["period_start"],
+        period_end=issue["period_end"],
         sections=tuple(sections),
-        issue_number=issue_number,
+        issue_number=issue.get("issue_number"),
     )
 
 
