@@ -1,8 +1,13 @@
 """Which articles a subscriber gets, and how they are arranged. Pure: data in, data out.
 
-The rule (DESIGN.md): the topic is one they picked (none picked = all) and one
-of the article's regions equals, lies inside, or contains one of theirs (none
-picked = every region, 全国 included). 全国 overlaps only 全国.
+The matching rule, which subscribers are promised: an article reaches a subscriber when
+(a) its topic is one they picked (no topic picked = every topic), and
+(b) one of its regions equals, lies inside, or contains one of the subscriber's regions:
+    provinces contain their cities and cities their counties, so a 湖南 subscriber gets
+    怀化's news and a 汉滨区 subscriber gets 安康's. 全国 is not the parent of the
+    provinces but a region of its own, for national news: a 全国 article reaches only
+    those who picked 全国. No region picked = every region, 全国 included.
+Nobody gets an empty digest: `assemble_digest` may return no sections, and callers skip those.
 """
 
 from __future__ import annotations
