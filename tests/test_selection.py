@@ -1,4 +1,4 @@
-"""The matching rule of DESIGN.md, over the hierarchy both ways and 全国."""
+"""The matching rule (stated at the top of digest/core/selection.py), over the hierarchy both ways and 全国."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Adapters to the outside (database, mail transports, rate limit, broker). May import digest.core only."""
+"""Adapters to the outside (database, mail transports, rate limit): import digest.core only; higher layers use them."""

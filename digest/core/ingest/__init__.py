@@ -1,4 +1,4 @@
-"""Article files to `ParseResult`: newsletter text, JSON Lines, CSV.
+"""Article files to `ParseResult` (newsletter text, JSON Lines, CSV). Part of the pure core: imports digest.core only.
 
 Parsers never touch the database. A problem with one article becomes a
 `Problem` and the other articles are kept; a file that is not the format it

@@ -40,51 +40,9 @@ def parse_csv(
     default_published: datetime | None = None,
 ) -> ParseResult:
     """Rows with a problem are reported and skipped; the header must name the required columns."""
-    from digest.core.ingest import IngestFormatError
-
     lines = _CountingLines(text.removeprefix("\ufeff"))
     reader = csv.DictReader(lines, strict=False)
-    try:
-        raw_header = reader.fieldnames
-    except csv.Error as exc:
-        raise IngestFormatError(
-            Problem(
-                f"unreadable CSV header: {exc}", source=source, line=1, code="csv_bad_header", params={"error": exc}
-            )
-        ) from None
-    if not raw_header:
-        raise IngestFormatError(Problem("no header row", source=source, line=1, code="csv_no_header"))
-    header_line = lines.first_nonblank or 1
-    header = [name.strip().lower() for name in raw_header]
-    # Header names are matched loosely because spreadsheets add stray spaces
-    # and capitals; the cells keep their case.
-    reader.fieldnames = header
-
-    required = [f for f in REQUIRED_FIELDS if not (f == "published" and default_published is not None)]
-    missing = [f for f in required if f not in header]
-    if missing:
-        found = ", ".join(h for h in header if h)
-        raise IngestFormatError(
-            Problem(
-                f"the header row lacks required column(s) {', '.join(missing)} (found: {found or 'nothing'})",
-                source=source,
-                line=header_line,
-                field=missing[0],
-                code="csv_missing_columns" if found else "csv_missing_columns_blank",
-                params={"missing": ", ".join(missing), "found": found},
-            )
-        )
-    duplicates = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicates:
-        raise IngestFormatError(
-            Problem(
-                f"duplicate column(s) {', '.join(duplicates)}",
-                source=source,
-                line=header_line,
-                code="csv_duplicate_columns",
-                params={"columns": ", ".join(duplicates)},
-            )
-        )
+    _read_header(reader, lines, source, default_published)
     wanted = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
 
     articles: list[ParsedArticle] = []
@@ -127,3 +85,53 @@ def parse_csv(
         if article is not None:
             articles.append(article)
     return ParseResult(articles=tuple(articles), problems=tuple(problems))
+
+
+def _read_header(
+    reader: csv.DictReader[str], lines: _CountingLines, source: str, default_published: datetime | None
+) -> None:
+    """Read the header row into `reader.fieldnames`, lower-cased; a header that cannot serve raises
+    IngestFormatError (one problem for the file, at the header's line)."""
+    from digest.core.ingest import IngestFormatError
+
+    try:
+        raw_header = reader.fieldnames
+    except csv.Error as exc:
+        raise IngestFormatError(
+            Problem(
+                f"unreadable CSV header: {exc}", source=source, line=1, code="csv_bad_header", params={"error": exc}
+            )
+        ) from None
+    if not raw_header:
+        raise IngestFormatError(Problem("no header row", source=source, line=1, code="csv_no_header"))
+    header_line = lines.first_nonblank or 1
+    header = [name.strip().lower() for name in raw_header]
+    # Header names are matched loosely because spreadsheets add stray spaces
+    # and capitals; the cells keep their case.
+    reader.fieldnames = header
+
+    required = [f for f in REQUIRED_FIELDS if not (f == "published" and default_published is not None)]
+    missing = [f for f in required if f not in header]
+    if missing:
+        found = ", ".join(h for h in header if h)
+        raise IngestFormatError(
+            Problem(
+                f"the header row lacks required column(s) {', '.join(missing)} (found: {found or 'nothing'})",
+                source=source,
+                line=header_line,
+                field=missing[0],
+                code="csv_missing_columns" if found else "csv_missing_columns_blank",
+                params={"missing": ", ".join(missing), "found": found},
+            )
+        )
+    duplicates = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicates:
+        raise IngestFormatError(
+            Problem(
+                f"duplicate column(s) {', '.join(duplicates)}",
+                source=source,
+                line=header_line,
+                code="csv_duplicate_columns",
+                params={"columns": ", ".join(duplicates)},
+            )
+        )

@@ -72,6 +72,79 @@ def split_regions(value: str) -> list[str]:
     return [part.strip() for part in _REGION_SPLIT.split(value) if part.strip()]
 
 
+class _RecordCheck:
+    """One record's fields as they are read, and the problems found in them, each at the record's line."""
+
+    def __init__(self, record: Mapping[str, Any], source: str, line: int):
+        self.record, self.source, self.line = record, source, line
+        self.problems: list[Problem] = []
+
+    def bad(self, field: str, message: str, code: str, **params: object) -> None:
+        self.problems.append(
+            Problem(
+                message, source=self.source, line=self.line, field=field, code=code, params={"field": field, **params}
+            )
+        )
+
+    def text(self, name: str, required: bool) -> str | None:
+        """The field stripped, or None when absent, blank or not a string (a problem unless optional and absent)."""
+        value = self.record.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                if value is None:
+                    self.bad(name, f"{name} is missing", "field_missing")
+                else:
+                    self.bad(name, f"{name} is empty", "field_empty")
+            return None
+        if not isinstance(value, str):
+            kind = type(value).__name__
+            self.bad(name, f"{name} must be a string, not {kind}", "field_not_string", type=kind)
+            return None
+        return value.strip()
+
+    def regions(self) -> list[str]:
+        """The region labels, from a list of strings or one string of several."""
+        raw_regions = self.record.get("regions")
+        regions: list[str] = []
+        if raw_regions is None:
+            self.bad("regions", "regions is missing", "field_missing")
+        elif isinstance(raw_regions, str):
+            regions = split_regions(raw_regions)
+            if not regions:
+                self.bad("regions", "regions is empty", "field_empty")
+        elif isinstance(raw_regions, list):
+            if not all(isinstance(r, str) for r in raw_regions):
+                self.bad("regions", "regions must be a list of strings", "regions_not_strings")
+            else:
+                regions = [r.strip() for r in raw_regions if r.strip()]
+                if not regions:
+                    self.bad("regions", "regions is empty", "field_empty")
+        else:
+            kind = type(raw_regions).__name__
+            self.bad("regions", f"regions must be a list or a string, not {kind}", "regions_bad_type", type=kind)
+        return regions
+
+    def published(self, default_published: datetime | None) -> datetime | None:
+        """The publication time, or the default when the record has none."""
+        raw_published = self.record.get("published")
+        if raw_published is None or (isinstance(raw_published, str) and not raw_published.strip()):
+            if default_published is not None:
+                return aware(default_published)
+            self.bad("published", "published is missing and no default publication date was given", "published_missing")
+        elif not isinstance(raw_published, str):
+            kind = type(raw_published).__name__
+            self.bad("published", f"published must be an ISO date string, not {kind}", "published_bad_type", type=kind)
+        else:
+            try:
+                return parse_published(raw_published)
+            except ValueError:
+                value = raw_published.strip()
+                self.bad(
+                    "published", f"published {value!r} is not an ISO date or date-time", "published_bad", value=value
+                )
+        return None
+
+
 def article_from_record(
     record: Mapping[str, Any],
     source: str,
@@ -79,82 +152,26 @@ def article_from_record(
     default_published: datetime | None,
 ) -> tuple[ParsedArticle | None, list[Problem]]:
     """Validate one flat record; the article is None when any field is unusable."""
-    problems: list[Problem] = []
-
-    def bad(field: str, message: str, code: str, **params: object) -> None:
-        problems.append(
-            Problem(message, source=source, line=line, field=field, code=code, params={"field": field, **params})
-        )
-
-    def text_field(name: str, required: bool) -> str | None:
-        value = record.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                if value is None:
-                    bad(name, f"{name} is missing", "field_missing")
-                else:
-                    bad(name, f"{name} is empty", "field_empty")
-            return None
-        if not isinstance(value, str):
-            kind = type(value).__name__
-            bad(name, f"{name} must be a string, not {kind}", "field_not_string", type=kind)
-            return None
-        return value.strip()
-
-    title = text_field("title", True)
-    body = text_field("body", True)
-    topic = text_field("topic", True)
-    item_source = text_field("source", False)
-    region_label = text_field("region_label", False)
-
-    regions: list[str] = []
-    raw_regions = record.get("regions")
-    if raw_regions is None:
-        bad("regions", "regions is missing", "field_missing")
-    elif isinstance(raw_regions, str):
-        regions = split_regions(raw_regions)
-        if not regions:
-            bad("regions", "regions is empty", "field_empty")
-    elif isinstance(raw_regions, list):
-        if not all(isinstance(r, str) for r in raw_regions):
-            bad("regions", "regions must be a list of strings", "regions_not_strings")
-        else:
-            regions = [r.strip() for r in raw_regions if r.strip()]
-            if not regions:
-                bad("regions", "regions is empty", "field_empty")
-    else:
-        kind = type(raw_regions).__name__
-        bad("regions", f"regions must be a list or a string, not {kind}", "regions_bad_type", type=kind)
-
-    published: datetime | None = None
-    raw_published = record.get("published")
-    if raw_published is None or (isinstance(raw_published, str) and not raw_published.strip()):
-        if default_published is not None:
-            published = aware(default_published)
-        else:
-            bad("published", "published is missing and no default publication date was given", "published_missing")
-    elif not isinstance(raw_published, str):
-        kind = type(raw_published).__name__
-        bad("published", f"published must be an ISO date string, not {kind}", "published_bad_type", type=kind)
-    else:
-        try:
-            published = parse_published(raw_published)
-        except ValueError:
-            value = raw_published.strip()
-            bad("published", f"published {value!r} is not an ISO date or date-time", "published_bad", value=value)
-
-    url = text_field("url", False)
+    # The problems come in the order the fields are read here, which the error reports (and their tests) keep.
+    check = _RecordCheck(record, source, line)
+    title = check.text("title", True)
+    body = check.text("body", True)
+    topic = check.text("topic", True)
+    item_source = check.text("source", False)
+    region_label = check.text("region_label", False)
+    regions = check.regions()
+    published = check.published(default_published)
+    url = check.text("url", False)
     if url is not None and not url.lower().startswith(("http://", "https://")):
-        bad("url", f"url {url!r} must start with http:// or https://", "url_bad_scheme", value=url)
-
+        check.bad("url", f"url {url!r} must start with http:// or https://", "url_bad_scheme", value=url)
     body_html = ""
     if body is not None:
         body_html = body_to_html(body)
         if not body_html.strip():
-            bad("body", "body is empty once unsafe HTML is removed", "body_empty_after_sanitising")
+            check.bad("body", "body is empty once unsafe HTML is removed", "body_empty_after_sanitising")
 
-    if problems:
-        return None, problems
+    if check.problems:
+        return None, check.problems
     assert title and topic and published is not None
     return (
         ParsedArticle(
@@ -168,7 +185,7 @@ def article_from_record(
             url=url,
             line=line,
         ),
-        problems,
+        check.problems,
     )
 
 

@@ -16,6 +16,9 @@ An issue looks like this (blank lines between every line, as exported):
 The text was exported from a paged layout, so a paragraph that ran over a page
 boundary arrives as two paragraphs: the first stops mid-sentence. Those are
 joined back.
+
+What each line is (heading, article line, paragraph, credit, junk) is decided in
+newsletter_lines.py; this module turns the classified lines into articles and problems.
 """
 
 from __future__ import annotations
@@ -26,50 +29,16 @@ from datetime import date, datetime
 
 from digest.core.domain import ParsedArticle, ParseResult, Problem, Severity
 from digest.core.ingest.jsonl import aware
+from digest.core.ingest.newsletter_lines import CREDIT_LINE, Line, body_start, classify, numbered_lines
 from digest.core.sanitize import paragraphs_to_html
-
-# `region | title`: ASCII or full-width bar. The region is short and has no
-# punctuation, which keeps a paragraph that happens to contain a bar a paragraph.
-_ARTICLE_LINE = re.compile(r"^(?P<region>[^|｜]*?)\s*[|｜]\s*(?P<title>.*)$")
-_MAX_REGION_CHARS = 24
-_MAX_HEADING_CHARS = 16
 
 # Sentence-final marks. Colons and semicolons count too: a paragraph ending
 # with "：" introduces a list (一是… 二是…), it does not continue on the next page.
 _FINAL = frozenset("。！？…”」』）!?.)\"'：:；;")
-# Any of these in a short line means prose, not a section heading.
-_PUNCTUATION = re.compile(r"[，。、；：！？,.;:!?“”\"'（）()《》【】…—]")
 
-_CREDIT_LABELS = (
-    "制作",
-    "出品",
-    "主编",
-    "责任编辑",
-    "编辑",
-    "审核",
-    "审校",
-    "校对",
-    "撰稿",
-    "美编",
-    "排版",
-    "联系邮箱",
-    "电子邮箱",
-    "邮箱",
-    "联系电话",
-    "电话",
-    "地址",
-    "通讯地址",
-    "联系地址",
-)
-_CREDIT_LINE = re.compile(
-    # Longest first: in an alternation a label that prefixes another would win.
-    r"^(?P<label>" + "|".join(sorted(_CREDIT_LABELS, key=len, reverse=True)) + r")\s*[：:]\s*(?P<value>.*)$"
-)
-_MAX_CREDIT_CHARS = 80
+# The credits that name a contact address; the first address found is the issue's contact email.
 _EMAIL_LABELS = frozenset({"联系邮箱", "电子邮箱", "邮箱"})
 _EMAIL = re.compile(r"[^\s@：:]+@[^\s@]+\.[A-Za-z]{2,}")
-# Calls to action printed beside a QR code in the layout; they carry no content.
-_JUNK = re.compile(r"二维码|扫码|扫一扫|关注我们|长按识别|点击关注|阅读原文")
 
 # A page-break fragment stops mid-sentence; a short line without any
 # punctuation is an in-article subheading, which also lacks a final mark.
@@ -77,15 +46,6 @@ _MIN_FRAGMENT_CHARS = 16
 # The export sometimes repeats the character at the break ("…部署，石" / "石家庄市…").
 _CLAUSE_PUNCTUATION = re.compile(r"[，。；！？,;!?]")
 _CLAUSE_MARKS = frozenset("，、；：,;:")
-
-
-@dataclass(slots=True)
-class _Line:
-    number: int
-    text: str
-    kind: str = "paragraph"  # heading | article | paragraph | credit | junk
-    region: str = ""
-    title: str = ""
 
 
 @dataclass(slots=True)
@@ -101,88 +61,6 @@ class _Article:
     title: str
     line: int
     paragraphs: list[_Paragraph] = field(default_factory=list)
-
-
-def _clean_lines(text: str) -> list[tuple[int, str]]:
-    """Numbered non-blank lines, stripped; form feeds and CRs are layout debris."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.replace("\f", "").replace("\v", "").strip()
-        if line:
-            out.append((number, line))
-    return out
-
-
-def _as_article_line(text: str) -> tuple[str, str] | None:
-    match = _ARTICLE_LINE.match(text)
-    if not match:
-        return None
-    region, title = match["region"].strip(), match["title"].strip()
-    if len(region) > _MAX_REGION_CHARS or _PUNCTUATION.search(region):
-        return None
-    return region, title
-
-
-def _classify(numbered: list[tuple[int, str]]) -> list[_Line]:
-    lines = [_Line(number, text) for number, text in numbered]
-    last_article = -1
-    for i, line in enumerate(lines):
-        if (parts := _as_article_line(line.text)) is not None:
-            line.kind = "article"
-            line.region, line.title = parts
-            last_article = i
-    # Credits are only looked for after the last article, so a paragraph that
-    # happens to begin with "地址：" cannot cut an article short.
-    in_footer = False
-    for i, line in enumerate(lines):
-        if line.kind == "article":
-            continue
-        if _JUNK.search(line.text) and len(line.text) <= 30:
-            line.kind = "junk"
-        elif i > last_article and len(line.text) <= _MAX_CREDIT_CHARS and _CREDIT_LINE.match(line.text):
-            line.kind = "credit"
-            in_footer = True
-        elif in_footer:
-            # Past the first credit, anything else is footer decoration.
-            line.kind = "junk"
-    # A heading is known by what follows it: a short, unpunctuated line whose
-    # next line is an article line. Section names are not fixed in advance.
-    for i, line in enumerate(lines):
-        if (
-            line.kind == "paragraph"
-            and len(line.text) <= _MAX_HEADING_CHARS
-            and not _PUNCTUATION.search(line.text)
-            and i + 1 < len(lines)
-            and lines[i + 1].kind == "article"
-        ):
-            line.kind = "heading"
-    return lines
-
-
-def _body_start(items: list[_Line]) -> int:
-    """Index where the body begins; everything before it is the table of contents.
-
-    The body starts at the first heading seen a second time, or else at the
-    heading that owns the first paragraph, whichever comes first. Text before
-    the first heading (a masthead, an issue number) does not end the contents.
-    """
-    seen: set[str] = set()
-    last_heading = 0
-    article_seen = False
-    for i, item in enumerate(items):
-        if item.kind == "heading":
-            if item.text in seen:
-                return i
-            seen.add(item.text)
-            last_heading = i
-        elif item.kind == "article":
-            article_seen = True
-        elif item.kind == "paragraph" and (seen or article_seen):
-            # Prose under an article line: that article is in the body. With no
-            # heading yet, the body starts at the top and has no contents.
-            return last_heading
-    return last_heading
 
 
 def _ends_sentence(text: str) -> bool:
@@ -228,22 +106,7 @@ def parse_newsletter(
     """Parse one issue. `published` stays None unless a default is given."""
     from digest.core.ingest import IngestFormatError
 
-    items = _classify(_clean_lines(text))
-    problems: list[Problem] = []
-
-    def report(
-        message: str,
-        line: int,
-        severity: Severity = "error",
-        field_name: str | None = None,
-        *,
-        code: str,
-        **params: object,
-    ) -> None:
-        problems.append(
-            Problem(message, source=source, line=line, field=field_name, severity=severity, code=code, params=params)
-        )
-
+    items = classify(numbered_lines(text))
     if not any(item.kind == "article" for item in items):
         first = next((item.number for item in items), 1)
         raise IngestFormatError(
@@ -254,13 +117,56 @@ def parse_newsletter(
                 code="newsletter_no_articles",
             )
         )
+    report = _Report(source)
+    credits, contact_email = _read_credits(items, report)
+    content = [item for item in items if item.kind in ("heading", "article", "paragraph")]
+    start = body_start(content)
+    toc_entries = _read_contents(content[:start], report)
+    articles = _read_body(content[start:], report)
+    published = aware(default_published) if default_published is not None else None
+    parsed = _parsed_articles(articles, published, report)
+    if toc_entries:
+        _check_contents_against_body(toc_entries, articles, report)
+    return ParseResult(
+        articles=tuple(parsed),
+        problems=tuple(sorted(report.problems, key=lambda p: p.line or 0)),
+        credits=tuple(credits),
+        contact_email=contact_email,
+    )
 
+
+class _Report:
+    """Collects the problems of one file, each with the file's name."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def __call__(
+        self,
+        message: str,
+        line: int,
+        severity: Severity = "error",
+        field_name: str | None = None,
+        *,
+        code: str,
+        **params: object,
+    ) -> None:
+        self.problems.append(
+            Problem(
+                message, source=self.source, line=line, field=field_name, severity=severity, code=code, params=params
+            )
+        )
+
+
+def _read_credits(items: list[Line], report: _Report) -> tuple[list[tuple[str, str]], str | None]:
+    """The footer's (label, value) credits, and the first contact email address among them."""
     credits: list[tuple[str, str]] = []
     contact_email: str | None = None
     for item in items:
         if item.kind != "credit":
             continue
-        match = _CREDIT_LINE.match(item.text)
+        match = CREDIT_LINE.match(item.text)
         assert match is not None
         label, value = match["label"], match["value"].strip()
         if not value:
@@ -281,28 +187,37 @@ def parse_newsletter(
                 )
             continue
         credits.append((label, value))
+    return credits, contact_email
 
-    content = [item for item in items if item.kind in ("heading", "article", "paragraph")]
-    start = _body_start(content)
-    toc, body = content[:start], content[start:]
 
-    # Table of contents: (section, region, title, line).
-    toc_entries: list[tuple[str, str, str, int]] = []
-    toc_section: str | None = None
+@dataclass(slots=True)
+class _ContentsEntry:
+    section: str
+    region: str
+    title: str
+    line: int
+
+
+def _read_contents(toc: list[Line], report: _Report) -> list[_ContentsEntry]:
+    entries: list[_ContentsEntry] = []
+    section: str | None = None
     for item in toc:
         if item.kind == "heading":
-            toc_section = item.text
+            section = item.text
         elif item.kind == "article":
             if not item.region or not item.title:
                 which = "region" if not item.region else "title"
                 report(f"contents entry has an empty {which}", item.number, "warning", which, code=f"toc_empty_{which}")
-            elif toc_section is None:
+            elif section is None:
                 report("contents entry before any section heading", item.number, "warning", code="toc_before_heading")
             else:
-                toc_entries.append((toc_section, item.region, item.title, item.number))
+                entries.append(_ContentsEntry(section, item.region, item.title, item.number))
         else:
             report("text in the table of contents ignored", item.number, "warning", code="toc_text_ignored")
+    return entries
 
+
+def _read_body(body: list[Line], report: _Report) -> list[_Article]:
     articles: list[_Article] = []
     section: str | None = None
     current: _Article | None = None
@@ -337,8 +252,10 @@ def parse_newsletter(
             current.paragraphs.append(_Paragraph(item.text, item.number))
         elif not swallowing:
             report("text outside any article ignored", item.number, "warning", code="text_outside_article")
+    return articles
 
-    published = aware(default_published) if default_published is not None else None
+
+def _parsed_articles(articles: list[_Article], published: datetime | None, report: _Report) -> list[ParsedArticle]:
     parsed: list[ParsedArticle] = []
     for article in articles:
         if not article.paragraphs:
@@ -362,48 +279,43 @@ def parse_newsletter(
                 line=article.line,
             )
         )
+    return parsed
 
-    if toc_entries:
-        in_body = {_key(a.region, a.title): a for a in articles}
-        in_toc = {_key(region, title) for _, region, title, _ in toc_entries}
-        for toc_section_name, region, title, line in toc_entries:
-            body_article = in_body.get(_key(region, title))
-            if body_article is None:
-                report(
-                    f"contents lists {region} | {title} but the body has no such article",
-                    line,
-                    "warning",
-                    code="toc_not_in_body",
-                    region=region,
-                    title=title,
-                )
-            elif body_article.section != toc_section_name:
-                report(
-                    f"contents lists {region} | {title} under {toc_section_name} "
-                    f"but the body has it under {body_article.section}",
-                    line,
-                    "warning",
-                    code="toc_other_section",
-                    region=region,
-                    title=title,
-                    toc_section=toc_section_name,
-                    body_section=body_article.section,
-                )
-        for article in articles:
-            if _key(article.region, article.title) not in in_toc:
-                report(
-                    f"article {article.region} | {article.title} is missing from the table of contents",
-                    article.line,
-                    "warning",
-                    code="article_not_in_toc",
-                    region=article.region,
-                    title=article.title,
-                )
 
-    problems.sort(key=lambda p: p.line or 0)
-    return ParseResult(
-        articles=tuple(parsed),
-        problems=tuple(problems),
-        credits=tuple(credits),
-        contact_email=contact_email,
-    )
+def _check_contents_against_body(entries: list[_ContentsEntry], articles: list[_Article], report: _Report) -> None:
+    in_body = {_key(a.region, a.title): a for a in articles}
+    in_toc = {_key(entry.region, entry.title) for entry in entries}
+    for entry in entries:
+        region, title = entry.region, entry.title
+        body_article = in_body.get(_key(region, title))
+        if body_article is None:
+            report(
+                f"contents lists {region} | {title} but the body has no such article",
+                entry.line,
+                "warning",
+                code="toc_not_in_body",
+                region=region,
+                title=title,
+            )
+        elif body_article.section != entry.section:
+            report(
+                f"contents lists {region} | {title} under {entry.section} "
+                f"but the body has it under {body_article.section}",
+                entry.line,
+                "warning",
+                code="toc_other_section",
+                region=region,
+                title=title,
+                toc_section=entry.section,
+                body_section=body_article.section,
+            )
+    for article in articles:
+        if _key(article.region, article.title) not in in_toc:
+            report(
+                f"article {article.region} | {article.title} is missing from the table of contents",
+                article.line,
+                "warning",
+                code="article_not_in_toc",
+                region=article.region,
+                title=article.title,
+            )
