@@ -21,14 +21,13 @@ from digest.core.sanitize import sanitize_html
 from digest.core.schedule import zone
 from digest.services import NotFound
 from digest.services.article_editing import (
-    FieldError,
-    Invalid,
     article_query,
     edit_article,
     get_article,
     search_articles,
 )
 from digest.services.articles import store_articles
+from digest.services.validation import FieldError, Invalid
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,

@@ -15,13 +15,13 @@ from starlette.concurrency import run_in_threadpool
 
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS
-from digest.services.article_editing import FieldError, Invalid
 from digest.services.list_editing import (
     LANGUAGES,
     settings_of,
     subscriber_counts,
     update_list,
 )
+from digest.services.validation import FieldError, Invalid
 from digest.web import TIME_ZONES
 from digest.web.admin import (
     AdminOnly,

@@ -20,13 +20,13 @@ import digest.web.admin.articles  # noqa: F401 - registers the art_err_* words t
 from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.article_editing import (
-    Invalid,
     add_articles,
     article_query,
     edit_article,
     get_article,
     search_articles,
 )
+from digest.services.validation import Invalid
 from digest.web.api import MAX_ID, list_or_404
 from digest.web.i18n import translator
 

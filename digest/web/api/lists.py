@@ -11,8 +11,8 @@ from sqlalchemy import select
 import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS
-from digest.services.article_editing import Invalid
 from digest.services.list_editing import subscriber_counts, update_list
+from digest.services.validation import Invalid
 from digest.web.api import ApiCaller, api_admin_only, list_or_404
 from digest.web.api.articles import unprocessable
 
