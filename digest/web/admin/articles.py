@@ -27,6 +27,7 @@ from digest.services.article_editing import (
     search_articles,
 )
 from digest.services.articles import store_articles
+from digest.services.lists import list_by_id
 from digest.services.validation import FieldError, Invalid
 from digest.web import PageError
 from digest.web.admin import (
@@ -198,7 +199,7 @@ def upload(
 
 
 def _edit_context(web, session, article: models.Article, form: dict | None = None) -> dict:
-    ml = session.get(models.MailingList, article.list_id)
+    ml = list_by_id(session, article.list_id)
     current = {
         "title": article.title,
         "body": article.body_html,

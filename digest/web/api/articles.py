@@ -26,6 +26,7 @@ from digest.services.article_editing import (
     get_article,
     search_articles,
 )
+from digest.services.lists import list_by_id
 from digest.services.validation import Invalid
 from digest.web.api import MAX_ID, list_or_404
 from digest.web.i18n import translator
@@ -129,7 +130,7 @@ class CreateOut(BaseModel):
 
 
 def article_out(web, session, row: models.Article, warnings: Sequence[str] = ()) -> ArticleOut:
-    ml = session.get(models.MailingList, row.list_id)
+    ml = list_by_id(session, row.list_id)
     return ArticleOut(
         id=row.id,
         list=ml.slug,
