@@ -2,7 +2,7 @@
 
 A change is checked in full before anything is written, so a form or an API call
 with one bad field changes nothing. Errors carry a message key and its values
-rather than prose: the web layer words them in the reader's language.
+rather than prose (`validation.Invalid`): the web layer words them in the reader's language.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from digest.services.articles import (
     store_articles,
 )
 from digest.services.lists import resolve_topic
+from digest.services.validation import FieldError, Invalid
 
 # Column sizes of models.Article; the body bound keeps one paste from filling the database.
 MAX_TITLE = 500
@@ -37,20 +38,6 @@ MAX_BODY = 200_000
 MAX_SOURCE = 300
 MAX_URL = 2000
 MAX_REGION_LABEL = 200
-
-
-@dataclass(frozen=True)
-class FieldError:
-    key: str  # a message catalogue key
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Invalid(Exception):
-    """One or more fields refused; `errors` maps each field to why."""
-
-    def __init__(self, errors: Mapping[str, FieldError]):
-        super().__init__(", ".join(f"{name}: {err.key}" for name, err in errors.items()))
-        self.errors = dict(errors)
 
 
 @dataclass(frozen=True)

@@ -341,3 +341,42 @@ def retry_deliveries(
         )
         session.refresh(issue)
     return reset, left or 0
+
+
+PUBLISHED = ("sending", "sent")  # issues the public archive shows
+
+
+def issue_for_period(session: Session, ml: models.MailingList, period_end: date) -> models.Issue | None:
+    """The list's issue for the week ending `period_end`, if one is planned."""
+    return session.scalar(
+        select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
+    )
+
+
+def published_issues(session: Session, ml: models.MailingList) -> list[models.Issue]:
+    """The archive: the list's issues that went out, newest first."""
+    return list(
+        session.scalars(
+            select(models.Issue)
+            .where(models.Issue.list_id == ml.id, models.Issue.status.in_(PUBLISHED))
+            .order_by(models.Issue.number.desc())
+        )
+    )
+
+
+def find_published_issue(session: Session, ml: models.MailingList, number: int) -> models.Issue | None:
+    """Issue `number` of the list, if it went out; a planned or cancelled one is nobody's business yet."""
+    return session.scalar(
+        select(models.Issue).where(
+            models.Issue.list_id == ml.id, models.Issue.number == number, models.Issue.status.in_(PUBLISHED)
+        )
+    )
+
+
+def delivered_article_ids(session: Session, issue_id: int, subscriber_id: int) -> list[int] | None:
+    """The articles the subscriber's copy of the issue held, or None when no copy was made for them."""
+    return session.scalar(
+        select(models.Delivery.article_ids).where(
+            models.Delivery.issue_id == issue_id, models.Delivery.subscriber_id == subscriber_id
+        )
+    )

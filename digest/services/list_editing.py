@@ -1,6 +1,6 @@
 """A list's settings, schedule slot, branding and topics, changed all together or not at all.
 
-Errors are `editorial.Invalid` with a message key per field, like article edits.
+Errors are `validation.Invalid` with a message key per field, like article edits.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS, parse_weekday, zone
-from digest.services.article_editing import FieldError, Invalid
+from digest.services.validation import FieldError, Invalid
 
 LANGUAGES = ("zh-CN", "en")
 MAX_CREDITS = 12

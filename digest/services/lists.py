@@ -76,3 +76,20 @@ def resolve_topic(ml: models.MailingList, label: str) -> models.Topic | None:
         if wanted in (topic.slug.casefold(), topic.name.casefold()):
             return topic
     return None
+
+
+def all_lists(session: Session) -> list[models.MailingList]:
+    """Every list, by slug: the order the pickers and overviews show them in."""
+    return list(session.scalars(select(models.MailingList).order_by(models.MailingList.slug)))
+
+
+def find_list_by_slug(session: Session, slug: str) -> models.MailingList | None:
+    """The list with exactly this slug; unlike `get_list`, an empty slug is not the default list."""
+    return session.scalar(select(models.MailingList).where(models.MailingList.slug == slug))
+
+
+def list_by_id(session: Session, list_id: int) -> models.MailingList:
+    ml = session.get(models.MailingList, list_id)
+    if ml is None:
+        raise NotFound(f"no list with id {list_id}")
+    return ml

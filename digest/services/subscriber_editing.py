@@ -2,7 +2,7 @@
 
 Filters are typed as people write them (湖南, 怀化, 全国, 产业发展). An edit is
 checked in full before anything is written, so one bad field changes nothing;
-errors carry message keys (`subs_err_*`) that the web layer words.
+errors are `validation.Invalid` carrying message keys (`subs_err_*`) that the web layer words.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.regions import RegionIndex
 from digest.services import NotFound
-from digest.services.article_editing import FieldError, Invalid
 from digest.services.list_editing import LANGUAGES
 from digest.services.lists import resolve_topic
 from digest.services.subscribers import (
@@ -30,6 +29,7 @@ from digest.services.subscribers import (
     normalise_email,
     upsert_subscription,
 )
+from digest.services.validation import FieldError, Invalid
 
 MAX_NAME = 200  # models.Subscriber.name
 MAX_REASON = 300  # models.Suppression.reason

@@ -315,3 +315,16 @@ def export_rows(
 def write_csv(rows: Iterable[list[str]], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerows(rows)
+
+
+def confirmed_emails(session: Session, ml: models.MailingList, *, limit: int = 100) -> list[str]:
+    """The first `limit` confirmed addresses of the list, alphabetically: the test-send picker's choices."""
+    return list(
+        session.scalars(
+            select(models.Subscriber.email)
+            .join(models.Subscription)
+            .where(models.Subscription.list_id == ml.id, models.Subscription.status == "confirmed")
+            .order_by(models.Subscriber.email)
+            .limit(limit)
+        )
+    )

@@ -19,8 +19,6 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -28,6 +26,7 @@ from digest.adapters.storage.db import session_factory
 from digest.core.rendering import make_environment, templates_dir
 from digest.core.settings import Settings
 from digest.core.tokens import BadToken
+from digest.services.health import database_ready
 from digest.web.catalogue import problems as problem_words
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
 from digest.web.security import (
@@ -212,10 +211,7 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
     @app.get("/healthz", include_in_schema=False)
     def healthz():
         # For container health checks: up means the database answers and `digest init` has made its schema.
-        try:
-            with web.factory() as session:
-                session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        except SQLAlchemyError:
+        if not database_ready(web.factory):
             return PlainTextResponse("database unavailable\n", status_code=503)
         return PlainTextResponse("ok\n")
 

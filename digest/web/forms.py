@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from digest.adapters.storage import models
 from digest.core.domain import NATIONAL_CODE
+from digest.services.self_service import Choices
 from digest.web.i18n import LANGUAGES
 
 
 class InvalidChoice(ValueError):
     """A submitted region, topic, time zone or language we never offered."""
-
-
-@dataclass
-class Choices:
-    regions: list[str] = field(default_factory=list)
-    topics: list[str] = field(default_factory=list)
-    time_zone: str = "Asia/Shanghai"
-    locale: str = "zh-CN"
 
 
 def check_choices(web, ml: models.MailingList, regions, topics, time_zone: str, locale: str) -> Choices:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -18,8 +18,19 @@ from digest.core.links import make_recipient
 from digest.core.rendering import render_digest
 from digest.core.selection import assemble_digest
 from digest.core.tokens import BadToken, read_token, sign_token
+from digest.services import NotFound
 from digest.services.articles import articles_of_period
+from digest.services.issues import delivered_article_ids, find_published_issue, published_issues
 from digest.services.lists import list_info
+from digest.services.operations import get_issue
+from digest.services.self_service import (
+    find_subscription,
+    leave_subscriptions,
+    pause_subscription,
+    resubscribe,
+    resume_subscription,
+    save_preferences,
+)
 from digest.services.subscribers import picks_of
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.forms import InvalidChoice, check_choices, picker
@@ -28,8 +39,20 @@ from digest.web.subscribe import get_list_or_404
 
 router = APIRouter()
 
-PUBLISHED = ("sending", "sent")  # issues the archive shows
 MAX_PAUSE_WEEKS = 52
+
+
+class PreferencesForm(BaseModel):
+    """The preferences page's fields; `action` says which of its buttons was pressed."""
+
+    action: str = "save"
+    name: str = Field("", max_length=200)
+    region: list[str] = []
+    topic: list[str] = []
+    time_zone: str = DEFAULT_TIME_ZONE
+    locale: str = "zh-CN"
+    weeks: int = Field(1, ge=1, le=MAX_PAUSE_WEEKS)
+    csrf_token: str = ""
 
 
 def subscription_for(web, session: Session, token: str, purpose: str) -> models.Subscription:
@@ -37,11 +60,7 @@ def subscription_for(web, session: Session, token: str, purpose: str) -> models.
     data = read_token(web.settings.secret_key, token, purpose)
     if data.list_slug is None:
         raise BadToken("token names no list")
-    sub = session.scalar(
-        select(models.Subscription)
-        .join(models.MailingList)
-        .where(models.Subscription.subscriber_id == data.subscriber_id, models.MailingList.slug == data.list_slug)
-    )
+    sub = find_subscription(session, data.subscriber_id, data.list_slug)
     if sub is None:
         raise BadToken("no such subscription")
     return sub
@@ -56,9 +75,9 @@ def _today_for(web, subscriber: models.Subscriber):
     return web.settings.clock.today(zone)
 
 
-def _prefs_page(
-    web, request: Request, sub: models.Subscription, token: str, *, notice=None, error=None, status=200, form=None
-):
+def _prefs_page(request: Request, sub: models.Subscription, token: str, *, notice=None, error=None, form=None):
+    """The preferences page; with an `error` it answers 400 and shows the `form` as submitted."""
+    web = request.app.state.web
     subscriber = sub.subscriber
     lang = web.language(request, subscriber.locale)
     form = form or {
@@ -73,7 +92,7 @@ def _prefs_page(
         request,
         "preferences.html",
         lang=lang,
-        status=status,
+        status=400 if error else 200,
         list=list_info(sub.list),
         email=subscriber.email,
         status_key=f"status_{sub.status}",
@@ -98,56 +117,47 @@ def preferences(request: Request, token: str):
         notice = request.query_params.get("notice")
         if notice not in ("saved", "paused", "resumed"):
             notice = None
-        return _prefs_page(web, request, sub, token, notice=notice)
+        return _prefs_page(request, sub, token, notice=notice)
 
 
 @router.post("/p/{token}")
-def preferences_submit(
-    request: Request,
-    token: str,
-    action: Annotated[str, Form()] = "save",
-    name: Annotated[str, Form(max_length=200)] = "",
-    region: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
-    topic: Annotated[list[str], Form()] = [],  # noqa: B006
-    time_zone: Annotated[str, Form()] = DEFAULT_TIME_ZONE,
-    locale: Annotated[str, Form()] = "zh-CN",
-    weeks: Annotated[int, Form(ge=1, le=MAX_PAUSE_WEEKS)] = 1,
-    csrf_token: Annotated[str, Form()] = "",
-):
+def preferences_submit(request: Request, token: str, submitted: Annotated[PreferencesForm, Form()]):
     web = request.app.state.web
+    action = submitted.action
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "preferences")
-        web.check_csrf(request, csrf_token, f"prefs:{sub.id}")
+        web.check_csrf(request, submitted.csrf_token, f"prefs:{sub.id}")
         subscriber = sub.subscriber
         # Joining and leaving are recorded by the real time: a confirmation link is honoured only if
         # signed after the unsubscription, and tokens are stamped by the wall clock (digest/core/tokens.py).
         now = wall_now()
         if action == "save":
-            form = {"name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}
+            form = {
+                "name": submitted.name,
+                "regions": submitted.region,
+                "topics": submitted.topic,
+                "time_zone": submitted.time_zone,
+                "locale": submitted.locale,
+            }
             try:
-                choices = check_choices(web, sub.list, region, topic, time_zone, locale)
+                choices = check_choices(
+                    web, sub.list, submitted.region, submitted.topic, submitted.time_zone, submitted.locale
+                )
             except InvalidChoice:
-                return _prefs_page(web, request, sub, token, error="invalid_choice", status=400, form=form)
-            sub.region_codes = choices.regions
-            sub.topic_slugs = choices.topics
-            subscriber.name = " ".join(name.split())
-            subscriber.time_zone = choices.time_zone
-            subscriber.locale = choices.locale
+                return _prefs_page(request, sub, token, error="invalid_choice", form=form)
+            save_preferences(sub, submitted.name, choices)
             notice = "saved"
         elif action == "pause":
-            sub.paused_until = _today_for(web, subscriber) + timedelta(days=7 * weeks)
+            pause_subscription(sub, _today_for(web, subscriber) + timedelta(days=7 * submitted.weeks))
             notice = "paused"
         elif action == "resume":
-            sub.paused_until = None
+            resume_subscription(sub)
             notice = "resumed"
         elif action == "resubscribe":
-            # Holding the preferences link proves the mailbox: no second opt-in needed.
-            sub.status, sub.confirmed_at, sub.unsubscribed_at = "confirmed", now, None
+            resubscribe(sub, now)
             notice = "saved"
         elif action in ("leave", "leave_all"):
-            subs = subscriber.subscriptions if action == "leave_all" else [sub]
-            for each in subs:
-                _unsubscribe(each, now)
+            leave_subscriptions(list(subscriber.subscriptions) if action == "leave_all" else [sub], now)
             lang = web.language(request, subscriber.locale)
             return web.page(
                 request,
@@ -161,12 +171,6 @@ def preferences_submit(
             raise PageError(400, "bad_request")
     # Post/redirect/get: reloading the page does not submit the form again.
     return RedirectResponse(f"/p/{token}?notice={notice}", status_code=303)
-
-
-def _unsubscribe(sub: models.Subscription, now: datetime) -> None:
-    if sub.status != "unsubscribed":
-        sub.status = "unsubscribed"
-        sub.unsubscribed_at = now
 
 
 @router.get("/u/{token}")
@@ -206,7 +210,7 @@ def unsubscribe(
         sub = subscription_for(web, session, token, "unsubscribe")
         if one_click != "One-Click":
             web.check_csrf(request, csrf_token, f"unsubscribe:{sub.id}")
-        _unsubscribe(sub, wall_now())  # the real time, as tokens are stamped: see preferences()
+        leave_subscriptions([sub], wall_now())  # the real time, as tokens are stamped: see preferences()
         lang = web.language(request, sub.subscriber.locale)
         # 200, not a redirect: RFC 8058 clients do not follow one.
         return web.page(
@@ -228,15 +232,14 @@ def view_issue(request: Request, issue_id: int, token: str):
     web = request.app.state.web
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "view")
-        issue = session.get(models.Issue, issue_id)
-        if issue is None or issue.list_id != sub.list_id:
+        try:
+            issue = get_issue(session, issue_id)
+        except NotFound:
+            raise PageError(404, "not_found") from None
+        if issue.list_id != sub.list_id:
             raise PageError(404, "not_found")
         ml = sub.list
-        sent = session.scalar(
-            select(models.Delivery.article_ids).where(
-                models.Delivery.issue_id == issue.id, models.Delivery.subscriber_id == sub.subscriber_id
-            )
-        )
+        sent = delivered_article_ids(session, issue.id, sub.subscriber_id)
         articles = articles_of_period(session, ml, issue.period_end)
         if sent:
             # What their copy held, whatever they have picked since (a hidden article stays out).
@@ -271,11 +274,7 @@ def archive(request: Request, slug: str):
     web = request.app.state.web
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
-        issues = session.scalars(
-            select(models.Issue)
-            .where(models.Issue.list_id == ml.id, models.Issue.status.in_(PUBLISHED))
-            .order_by(models.Issue.number.desc())
-        ).all()
+        issues = published_issues(session, ml)
         return web.page(request, "archive.html", lang=web.language(request), list=list_info(ml), issues=issues)
 
 
@@ -284,11 +283,7 @@ def archive_issue(request: Request, slug: str, number: int):
     web = request.app.state.web
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
-        issue = session.scalar(
-            select(models.Issue).where(
-                models.Issue.list_id == ml.id, models.Issue.number == number, models.Issue.status.in_(PUBLISHED)
-            )
-        )
+        issue = find_published_issue(session, ml, number)
         if issue is None:
             raise PageError(404, "not_found")
         digest = assemble_digest(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -18,11 +18,11 @@ from digest.core.domain import NATIONAL_CODE, Recipient, RenderedDigest
 from digest.core.messages import build_message
 from digest.core.rendering import inline_css
 from digest.core.tokens import BadToken, read_token, sign_token
-from digest.services.lists import list_info
+from digest.services.lists import find_list_by_slug, list_info
+from digest.services.self_service import Choices, confirm_subscription, find_subscription, request_subscription
 from digest.services.subscribers import (
     InvalidSubscriber,
     normalise_email,
-    upsert_subscription,
 )
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.forms import InvalidChoice, check_choices, picker, region_json
@@ -35,19 +35,33 @@ router = APIRouter()
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 
 
+class SubscribeForm(BaseModel):
+    """The public subscribe form's fields."""
+
+    email: str = ""
+    name: str = Field("", max_length=200)
+    region: list[str] = []
+    topic: list[str] = []
+    time_zone: str = DEFAULT_TIME_ZONE
+    locale: str = "zh-CN"
+    csrf_token: str = ""
+
+
 def get_list_or_404(session: Session, slug: str) -> models.MailingList:
-    ml = session.scalar(select(models.MailingList).where(models.MailingList.slug == slug))
+    ml = find_list_by_slug(session, slug)
     if ml is None:
         raise PageError(404, "not_found")
     return ml
 
 
-def _form_page(web, request: Request, ml, *, lang: str, form: dict, status: int = 200, error: str | None = None):
+def _form_page(request: Request, ml, *, lang: str, form: dict, error: str | None = None):
+    """The subscribe form; with an `error` it answers 400 and shows the `form` as submitted."""
+    web = request.app.state.web
     return web.page(
         request,
         "subscribe.html",
         lang=lang,
-        status=status,
+        status=400 if error else 200,
         list=list_info(ml),
         form=form,
         error=error,
@@ -69,40 +83,37 @@ def subscribe_form(request: Request, slug: str):
             "time_zone": DEFAULT_TIME_ZONE,
             "locale": lang,
         }
-        return _form_page(web, request, ml, lang=lang, form=form)
+        return _form_page(request, ml, lang=lang, form=form)
 
 
 @router.post("/lists/{slug}/subscribe")
-def subscribe_submit(
-    request: Request,
-    slug: str,
-    email: Annotated[str, Form()] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    region: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
-    topic: Annotated[list[str], Form()] = [],  # noqa: B006
-    time_zone: Annotated[str, Form()] = DEFAULT_TIME_ZONE,
-    locale: Annotated[str, Form()] = "zh-CN",
-    csrf_token: Annotated[str, Form()] = "",
-):
+def subscribe_submit(request: Request, slug: str, submitted: Annotated[SubscribeForm, Form()]):
     web = request.app.state.web
     lang = web.language(request)
     client = request.client.host if request.client else "unknown"
     # Counted before anything else, so a flood costs us as little as possible.
     if not web.limiter.hit(f"subscribe:{client}"):
         raise PageError(429, "rate_limited")
-    web.check_csrf(request, csrf_token, f"subscribe:{slug}")
-    form = {"email": email, "name": name, "regions": region, "topics": topic, "time_zone": time_zone, "locale": locale}
+    web.check_csrf(request, submitted.csrf_token, f"subscribe:{slug}")
+    form = {
+        "email": submitted.email,
+        "name": submitted.name,
+        "regions": submitted.region,
+        "topics": submitted.topic,
+        "time_zone": submitted.time_zone,
+        "locale": submitted.locale,
+    }
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
         try:
-            address = normalise_email(email)
+            address = normalise_email(submitted.email)
         except InvalidSubscriber:
-            return _form_page(web, request, ml, lang=lang, form=form, status=400, error="invalid_email")
+            return _form_page(request, ml, lang=lang, form=form, error="invalid_email")
         try:
-            choices = check_choices(web, ml, region, topic, time_zone, locale)
+            choices = check_choices(web, ml, submitted.region, submitted.topic, submitted.time_zone, submitted.locale)
         except InvalidChoice:
-            return _form_page(web, request, ml, lang=lang, form=form, status=400, error="invalid_choice")
-        message = _subscribe(web, session, ml, address, name, choices)
+            return _form_page(request, ml, lang=lang, form=form, error="invalid_choice")
+        message = _subscribe(web, session, ml, address, submitted.name, choices)
         sender = ml.sender_email
     # After the commit: a confirmation link must never name a row that was rolled back.
     try:
@@ -115,37 +126,13 @@ def subscribe_submit(
     return web.page(request, "check_inbox.html", lang=lang, list=list_info(ml), email=address)
 
 
-def _subscribe(web, session: Session, ml: models.MailingList, address: str, name: str, choices) -> EmailMessage:
+def _subscribe(
+    web, session: Session, ml: models.MailingList, address: str, name: str, choices: Choices
+) -> EmailMessage:
     """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send."""
-    subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
-    existing = None
-    if subscriber is not None:
-        existing = session.scalar(
-            select(models.Subscription).where(
-                models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
-            )
-        )
-    if existing is not None and existing.status == "confirmed":
-        # Anyone can type anyone's address: a confirmed subscriber's picks change only
-        # through their own link. They get a note with that link instead.
-        return _mail(web, ml, existing.subscriber, "known")
-    # Only a person nobody has confirmed yet may be renamed by an anonymous form.
-    unconfirmed = subscriber is None or all(s.status != "confirmed" for s in subscriber.subscriptions)
-    sub, _, _ = upsert_subscription(
-        session,
-        ml,
-        web.regions,
-        email=address,
-        name=name if unconfirmed else "",
-        region_labels=choices.regions,
-        topic_labels=choices.topics,
-        status="pending",
-    )
-    if unconfirmed:
-        sub.subscriber.time_zone = choices.time_zone
-        sub.subscriber.locale = choices.locale
-    session.flush()
-    return _mail(web, ml, sub.subscriber, "confirm")
+    subscriber, already_confirmed = request_subscription(session, ml, web.regions, address, name, choices)
+    # A confirmed subscriber gets a note with their own preferences link instead of a confirmation.
+    return _mail(web, ml, subscriber, "known" if already_confirmed else "confirm")
 
 
 def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str) -> EmailMessage:
@@ -198,21 +185,11 @@ def confirm(request: Request, token: str):
     web = request.app.state.web
     data = read_token(web.settings.secret_key, token, "confirm", max_age=CONFIRM_MAX_AGE)
     with web.factory.begin() as session:
-        sub = session.scalar(
-            select(models.Subscription)
-            .join(models.MailingList)
-            .where(models.Subscription.subscriber_id == data.subscriber_id, models.MailingList.slug == data.list_slug)
-        )
+        sub = find_subscription(session, data.subscriber_id, data.list_slug) if data.list_slug else None
         if sub is None:
             raise BadToken("no such subscription")
-        # A link mailed before they left must not bring them back.
-        left = sub.unsubscribed_at
-        if sub.status == "unsubscribed" and left is not None and data.issued_at <= left:
-            raise BadToken("confirmation older than the unsubscription")
-        if sub.status != "confirmed":
-            sub.status = "confirmed"
-            sub.confirmed_at = wall_now()  # the real time, as the token it is compared with
-            sub.unsubscribed_at = None
+        # The real time, as the token it is compared with.
+        confirm_subscription(sub, data.issued_at, wall_now())
         preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, data.list_slug)
         lang = web.language(request, sub.subscriber.locale)
         return web.page(

@@ -20,7 +20,6 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
 from digest.services import NotFound
-from digest.services.article_editing import Invalid
 from digest.services.lists import ensure_default_list
 from digest.services.subscriber_editing import (
     add_suppression,
@@ -33,6 +32,7 @@ from digest.services.subscriber_editing import (
     subscriber_query,
 )
 from digest.services.subscribers import import_subscribers_csv, upsert_subscription
+from digest.services.validation import Invalid
 
 REGIONS = load_regions()
 

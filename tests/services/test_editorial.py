@@ -13,7 +13,6 @@ from digest.adapters.storage.db import transaction
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.services.article_editing import (
-    Invalid,
     add_articles,
     article_query,
     edit_article,
@@ -23,6 +22,7 @@ from digest.services.articles import NEWSROOM_TZ, fingerprint, store_articles
 from digest.services.list_editing import subscriber_counts, update_list
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
+from digest.services.validation import Invalid
 
 DEMO = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 REGIONS = load_regions()

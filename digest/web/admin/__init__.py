@@ -15,12 +15,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.admins import session_user
-from digest.services.lists import get_list
+from digest.services.lists import all_lists, get_list
 from digest.web import PageError
 
 ADMIN_COOKIE = "digest_admin"
@@ -70,7 +69,7 @@ def list_or_404(session, slug: str | None) -> models.MailingList:
 
 def list_choices(session) -> list[tuple[str, str]]:
     """(slug, name) of every list, for the list pickers."""
-    return [(m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))]
+    return [(m.slug, m.name) for m in all_lists(session)]
 
 
 def read_upload(file) -> tuple[str, bytes]:

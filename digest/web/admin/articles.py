@@ -21,14 +21,14 @@ from digest.core.sanitize import sanitize_html
 from digest.core.schedule import zone
 from digest.services import NotFound
 from digest.services.article_editing import (
-    FieldError,
-    Invalid,
     article_query,
     edit_article,
     get_article,
     search_articles,
 )
 from digest.services.articles import store_articles
+from digest.services.lists import list_by_id
+from digest.services.validation import FieldError, Invalid
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
@@ -199,7 +199,7 @@ def upload(
 
 
 def _edit_context(web, session, article: models.Article, form: dict | None = None) -> dict:
-    ml = session.get(models.MailingList, article.list_id)
+    ml = list_by_id(session, article.list_id)
     current = {
         "title": article.title,
         "body": article.body_html,

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from digest.adapters.storage import models
 from digest.services.admins import (
     SESSION_LIFETIME,
     InvalidAdmin,
@@ -164,16 +163,18 @@ def change_password(
             request, "password.html", admin=admin, status=400, error="admin_password_mismatch", notice=None
         )
     with web.factory.begin() as session:
-        if authenticate(session, admin.email, current) is None:
+        # The signed-in admin as a row of this transaction, which the password change writes to.
+        user = authenticate(session, admin.email, current)
+        if user is None:
             error = "admin_password_wrong"
         else:
             try:
-                set_password(session, session.get(models.AdminUser, admin.id), new)
+                set_password(session, user, new)
             except InvalidAdmin:
                 error = "admin_password_short"
             else:
                 error = None
-                secret = start_session(session, session.get(models.AdminUser, admin.id))
+                secret = start_session(session, user)
     if error:
         return admin_page(request, "password.html", admin=admin, status=400, error=error, notice=None)
     response = admin_page(request, "password.html", admin=admin, error=None, notice="admin_password_changed")

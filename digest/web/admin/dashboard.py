@@ -10,9 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
-from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.lists import get_list
 from digest.services.stats import (
@@ -24,7 +22,7 @@ from digest.services.stats import (
     subscribers_per_province,
 )
 from digest.web import PageError
-from digest.web.admin import SignedIn, admin_page
+from digest.web.admin import SignedIn, admin_page, list_choices
 from digest.web.admin.charts import LEFT, RIGHT, horizontal_bars, line_chart, stacked_bars
 from digest.web.i18n import add_words
 
@@ -99,9 +97,7 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
             ml = get_list(session, list)
         except NotFound:
             raise PageError(404, "not_found") from None
-        lists = [
-            (m.slug, m.name) for m in session.scalars(select(models.MailingList).order_by(models.MailingList.slug))
-        ]
+        lists = list_choices(session)
         head = headline(session, ml)
         growth = subscriber_growth(session, ml)
         issues = deliveries_per_issue(session, ml)

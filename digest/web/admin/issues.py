@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError
@@ -41,7 +40,7 @@ from digest.services.operations import (
     start_now,
     summary_of,
 )
-from digest.services.subscribers import InvalidSubscriber
+from digest.services.subscribers import InvalidSubscriber, confirmed_emails
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
@@ -201,13 +200,7 @@ def _preview_page(
                 error, status = error or ("iss_err_email", {}), 400 if status == 200 else status
             except NotFound:
                 error, status = error or ("iss_err_not_subscribed", {"email": email}), 404 if status == 200 else status
-        people = session.scalars(
-            select(models.Subscriber.email)
-            .join(models.Subscription)
-            .where(models.Subscription.list_id == issue.list_id, models.Subscription.status == "confirmed")
-            .order_by(models.Subscriber.email)
-            .limit(100)
-        ).all()
+        people = confirmed_emails(session, issue.list)
     response = admin_page(
         request,
         "issues_preview.html",

@@ -10,18 +10,18 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS
-from digest.services.article_editing import FieldError, Invalid
 from digest.services.list_editing import (
     LANGUAGES,
     settings_of,
     subscriber_counts,
     update_list,
 )
+from digest.services.lists import all_lists
+from digest.services.validation import FieldError, Invalid
 from digest.web import TIME_ZONES
 from digest.web.admin import (
     AdminOnly,
@@ -203,7 +203,7 @@ def _overview(ml: models.MailingList, counts: dict[str, int]) -> dict:
 def lists(request: Request, admin: AdminOnly):
     with request.app.state.web.factory.begin() as session:
         counts = subscriber_counts(session)
-        mls = session.scalars(select(models.MailingList).order_by(models.MailingList.slug))
+        mls = all_lists(session)
         rows = [_overview(ml, counts.get(ml.id, {})) for ml in mls]
     return admin_page(request, "lists.html", admin=admin, rows=rows)
 

@@ -20,7 +20,6 @@ from digest.adapters.storage import models
 from digest.core.regions import split_labels
 from digest.core.schedule import zone
 from digest.services import NotFound
-from digest.services.article_editing import FieldError, Invalid
 from digest.services.subscriber_editing import (
     add_suppression,
     edit_subscription,
@@ -37,6 +36,7 @@ from digest.services.subscribers import (
     import_subscribers_csv,
     write_csv,
 )
+from digest.services.validation import FieldError, Invalid
 from digest.web import TIME_ZONES, PageError
 from digest.web.admin import (
     MAX_ID,

@@ -20,13 +20,14 @@ import digest.web.admin.articles  # noqa: F401 - registers the art_err_* words t
 from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.article_editing import (
-    Invalid,
     add_articles,
     article_query,
     edit_article,
     get_article,
     search_articles,
 )
+from digest.services.lists import list_by_id
+from digest.services.validation import Invalid
 from digest.web.api import MAX_ID, list_or_404
 from digest.web.i18n import translator
 
@@ -129,7 +130,7 @@ class CreateOut(BaseModel):
 
 
 def article_out(web, session, row: models.Article, warnings: Sequence[str] = ()) -> ArticleOut:
-    ml = session.get(models.MailingList, row.list_id)
+    ml = list_by_id(session, row.list_id)
     return ArticleOut(
         id=row.id,
         list=ml.slug,

@@ -12,9 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError
 from digest.services import NotFound
 from digest.services.issues import (
@@ -22,6 +20,7 @@ from digest.services.issues import (
     RETRYABLE,
     IssueStateError,
     cancel_issue,
+    issue_for_period,
     pause_issue,
     plan_issue,
     resume_issue,
@@ -187,9 +186,7 @@ def list_issues(
 def plan(request: Request, body: PlanIn, response: Response) -> IssueOut:
     with request.app.state.web.factory.begin() as session:
         ml = list_or_404(session, body.list)
-        existing = session.scalar(
-            select(models.Issue.id).where(models.Issue.list_id == ml.id, models.Issue.period_end == body.period_end)
-        )
+        existing = issue_for_period(session, ml, body.period_end)
         issue = plan_issue(session, ml, body.period_end)
         if existing is not None:
             response.status_code = 200

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from sqlalchemy import select
 
 import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS
-from digest.services.article_editing import Invalid
 from digest.services.list_editing import subscriber_counts, update_list
+from digest.services.lists import all_lists
+from digest.services.validation import Invalid
 from digest.web.api import ApiCaller, api_admin_only, list_or_404
 from digest.web.api.articles import unprocessable
 
@@ -92,7 +92,7 @@ class ListPatch(BaseModel):
 @router.get("/lists", response_model=list[ListOut], summary="Every list with its topics in section order")
 def lists(request: Request) -> list[ListOut]:
     with request.app.state.web.factory.begin() as session:
-        rows = session.scalars(select(models.MailingList).order_by(models.MailingList.slug))
+        rows = all_lists(session)
         return [
             ListOut(slug=ml.slug, name=ml.name, topics=[TopicOut(slug=t.slug, name=t.name) for t in ml.topics])
             for ml in rows

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field
 import digest.web.admin.subscribers  # noqa: F401 - registers the subs_err_* words the errors use
 from digest.adapters.storage import models
 from digest.services import NotFound
-from digest.services.article_editing import Invalid
 from digest.services.subscriber_editing import (
     add_suppression,
     edit_subscription,
@@ -31,6 +30,7 @@ from digest.services.subscriber_editing import (
     subscriber_query,
     suppressed_emails,
 )
+from digest.services.validation import Invalid
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
 from digest.web.i18n import translator
 
