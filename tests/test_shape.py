@@ -56,10 +56,6 @@ KNOWN_OVER = {
     "digest/web/admin/subscribers.py: save: parameters",
     "digest/web/api/articles.py: list_articles: parameters",
     "digest/web/api/subscribers.py: list_subscribers: parameters",
-    "digest/web/manage.py: _prefs_page: parameters",
-    "digest/web/manage.py: preferences_submit: parameters",
-    "digest/web/subscribe.py: _form_page: parameters",
-    "digest/web/subscribe.py: subscribe_submit: parameters",
 }
 
 
