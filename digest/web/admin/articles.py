@@ -105,32 +105,25 @@ def _row(web, ml, article: models.Article) -> dict:
 @router.get("/articles")
 def articles(request: Request, admin: SignedIn, filters: Annotated[ArticleFilters, Query()]):
     web = web_of(request)
-    week, topic, region, q, hidden, page = (
-        filters.week,
-        filters.topic,
-        filters.region,
-        filters.q,
-        filters.hidden,
-        filters.page,
-    )
+    week, page = filters.week.strip(), filters.page
     errors: dict[str, FieldError] = {}
     with web.factory.begin() as session:
         ml = list_or_404(session, filters.slug)
         week_day = None
-        if week.strip():
+        if week:
             try:
-                week_day = date.fromisoformat(week.strip())
+                week_day = date.fromisoformat(week)
             except ValueError:
-                errors["week"] = FieldError("art_err_bad_date", {"value": week.strip()})
+                errors["week"] = FieldError("art_err_bad_date", {"value": week})
         try:
             query = article_query(
                 ml,
                 web.regions,
                 week=week_day,
-                topic=topic,
-                region=region,
-                text=q,
-                hidden={"visible": False, "hidden": True}.get(hidden),
+                topic=filters.topic,
+                region=filters.region,
+                text=filters.q,
+                hidden={"visible": False, "hidden": True}.get(filters.hidden),
             )
         except Invalid as exc:
             errors.update(exc.errors)
@@ -144,7 +137,8 @@ def articles(request: Request, admin: SignedIn, filters: Annotated[ArticleFilter
             "ml": ml,
             "lists": list_choices(session),
             "topics": [(t.slug, t.name) for t in ml.topics],
-            "filters": {"list": ml.slug, "week": week, "topic": topic, "region": region, "q": q, "hidden": hidden},
+            # As typed (the week too), so the form shows what was asked.
+            "filters": {"list": ml.slug} | filters.model_dump(include={"week", "topic", "region", "q", "hidden"}),
             "rows": rows,
             "total": total,
             "page": page,
