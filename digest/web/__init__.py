@@ -155,26 +155,9 @@ class Web:
         return self.page(request, "error.html", lang=lang, status=status, message=message)
 
 
-def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
-    from digest.web import api, manage, subscribe
-    from digest.web.admin import LoginRequired, build_router, login_url
-
-    # The schema describes the JSON API only; the HTML pages stay out of it.
-    app = FastAPI(title="digest", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    web = Web(settings, limiter)
-    app.state.web = web
-    app.add_middleware(GZipMiddleware, minimum_size=2000)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        if request.url.path.startswith(("/p/", "/u/", "/confirm/", "/issues/", "/admin", "/api/")):
-            # Personal pages: no shared cache may keep a copy.
-            response.headers["Cache-Control"] = "no-store"
-        return response
+def _answer_errors(app: FastAPI, web: Web) -> None:
+    """Refusals as pages for people and as JSON for API clients; an expired sign-in goes to the login page."""
+    from digest.web.admin import LoginRequired, login_url
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError):
@@ -202,6 +185,30 @@ def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> Fas
         if exc.status_code == 404:
             return web.error_page(request, 404, "not_found")
         return web.error_page(request, exc.status_code, "bad_request")
+
+
+def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
+    from digest.web import api, manage, subscribe
+    from digest.web.admin import build_router
+
+    # The schema describes the JSON API only; the HTML pages stay out of it.
+    app = FastAPI(title="digest", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    web = Web(settings, limiter)
+    app.state.web = web
+    app.add_middleware(GZipMiddleware, minimum_size=2000)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        if request.url.path.startswith(("/p/", "/u/", "/confirm/", "/issues/", "/admin", "/api/")):
+            # Personal pages: no shared cache may keep a copy.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    _answer_errors(app, web)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():

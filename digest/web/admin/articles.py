@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
+from pydantic import BaseModel, Field
 
 from digest.adapters.storage import models
 from digest.core.ingest import EXTENSIONS, FORMATS, IngestFormatError, decode, parse_text
@@ -50,6 +51,41 @@ ArticleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 EDIT_FIELDS = ("title", "body", "source", "url", "published", "regions", "topic")
 
 
+class ArticleFilters(BaseModel):
+    """The article list's query string, as the filter form sends it."""
+
+    slug: str = Field("", max_length=64, alias="list")
+    week: str = Field("", max_length=20)
+    topic: str = Field("", max_length=100)
+    region: str = Field("", max_length=100)
+    q: str = Field("", max_length=200)
+    hidden: str = Field("", pattern="^(|visible|hidden)$")
+    page: int = Field(1, ge=1, le=100_000)
+
+
+class UploadForm(BaseModel):
+    """The upload form's fields beside the file itself."""
+
+    fmt: str = Field("auto", max_length=20)
+    published: str = Field("", max_length=20)
+    slug: str = Field("", max_length=64, alias="list")
+    csrf_token: str | None = None
+
+
+class ArticleForm(BaseModel):
+    """The edit form: every editable field as typed, and which button was pressed."""
+
+    title: str = Field("", max_length=2000)
+    body: str = Field("", max_length=400_000)
+    source: str = Field("", max_length=2000)
+    url: str = Field("", max_length=4000)
+    published: str = Field("", max_length=40)
+    regions: str = Field("", max_length=1000)
+    topic: str = Field("", max_length=100)
+    action: str = Field("save", max_length=20)
+    csrf_token: str | None = None
+
+
 def _local(moment: datetime, ml: models.MailingList) -> datetime:
     return moment.astimezone(zone(ml.time_zone))
 
@@ -67,36 +103,27 @@ def _row(web, ml, article: models.Article) -> dict:
 
 
 @router.get("/articles")
-def articles(
-    request: Request,
-    admin: SignedIn,
-    list: Annotated[str, Query(max_length=64)] = "",
-    week: Annotated[str, Query(max_length=20)] = "",
-    topic: Annotated[str, Query(max_length=100)] = "",
-    region: Annotated[str, Query(max_length=100)] = "",
-    q: Annotated[str, Query(max_length=200)] = "",
-    hidden: Annotated[str, Query(pattern="^(|visible|hidden)$")] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-):
+def articles(request: Request, admin: SignedIn, filters: Annotated[ArticleFilters, Query()]):
     web = web_of(request)
+    week, page = filters.week.strip(), filters.page
     errors: dict[str, FieldError] = {}
     with web.factory.begin() as session:
-        ml = list_or_404(session, list)
+        ml = list_or_404(session, filters.slug)
         week_day = None
-        if week.strip():
+        if week:
             try:
-                week_day = date.fromisoformat(week.strip())
+                week_day = date.fromisoformat(week)
             except ValueError:
-                errors["week"] = FieldError("art_err_bad_date", {"value": week.strip()})
+                errors["week"] = FieldError("art_err_bad_date", {"value": week})
         try:
             query = article_query(
                 ml,
                 web.regions,
                 week=week_day,
-                topic=topic,
-                region=region,
-                text=q,
-                hidden={"visible": False, "hidden": True}.get(hidden),
+                topic=filters.topic,
+                region=filters.region,
+                text=filters.q,
+                hidden={"visible": False, "hidden": True}.get(filters.hidden),
             )
         except Invalid as exc:
             errors.update(exc.errors)
@@ -110,7 +137,8 @@ def articles(
             "ml": ml,
             "lists": list_choices(session),
             "topics": [(t.slug, t.name) for t in ml.topics],
-            "filters": {"list": ml.slug, "week": week, "topic": topic, "region": region, "q": q, "hidden": hidden},
+            # As typed (the week too), so the form shows what was asked.
+            "filters": {"list": ml.slug} | filters.model_dump(include={"week", "topic", "region", "q", "hidden"}),
             "rows": rows,
             "total": total,
             "page": page,
@@ -143,14 +171,12 @@ def upload_form(request: Request, admin: SignedIn, list: Annotated[str, Query(ma
 def upload(
     request: Request,
     admin: SignedIn,
+    submitted: Annotated[UploadForm, Form()],
     file: Annotated[UploadFile | None, File()] = None,
-    fmt: Annotated[str, Form(max_length=20)] = "auto",
-    published: Annotated[str, Form(max_length=20)] = "",
-    list: Annotated[str, Form(max_length=64)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
 ):
     web = web_of(request)
-    web.check_csrf(request, csrf_token, "art-upload")
+    web.check_csrf(request, submitted.csrf_token, "art-upload")
+    fmt, published = submitted.fmt, submitted.published
     errors: dict[str, FieldError] = {}
     report = fatal = None
     name, data = read_upload(file)
@@ -161,7 +187,7 @@ def upload(
     if fmt != "auto" and fmt not in FORMATS:
         errors["fmt"] = FieldError("art_err_type", {"field": "fmt"})
     with web.factory.begin() as session:
-        ml = list_or_404(session, list)
+        ml = list_or_404(session, submitted.slug)
         lists = list_choices(session)
         when = web.settings.clock.local(zone(ml.time_zone))
         if published.strip():
@@ -242,31 +268,11 @@ def _article(session, article_id: int) -> models.Article:
 
 
 @router.post("/articles/{article_id}")
-def save(
-    request: Request,
-    admin: SignedIn,
-    article_id: ArticleId,
-    title: Annotated[str, Form(max_length=2000)] = "",
-    body: Annotated[str, Form(max_length=400_000)] = "",
-    source: Annotated[str, Form(max_length=2000)] = "",
-    url: Annotated[str, Form(max_length=4000)] = "",
-    published: Annotated[str, Form(max_length=40)] = "",
-    regions: Annotated[str, Form(max_length=1000)] = "",
-    topic: Annotated[str, Form(max_length=100)] = "",
-    action: Annotated[str, Form(max_length=20)] = "save",
-    csrf_token: Annotated[str | None, Form()] = None,
-):
+def save(request: Request, admin: SignedIn, article_id: ArticleId, submitted: Annotated[ArticleForm, Form()]):
     web = web_of(request)
-    web.check_csrf(request, csrf_token, f"art-edit-{article_id}")
-    form = {
-        "title": title,
-        "body": body,
-        "source": source,
-        "url": url,
-        "published": published,
-        "regions": regions,
-        "topic": topic,
-    }
+    web.check_csrf(request, submitted.csrf_token, f"art-edit-{article_id}")
+    action = submitted.action
+    form = {name: getattr(submitted, name) for name in EDIT_FIELDS}
     errors: dict[str, FieldError] = {}
     warnings: list[str] = []
     notice = None

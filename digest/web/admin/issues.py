@@ -7,6 +7,7 @@ The words live in web/catalogue/issues.py; the work in digest.services.operation
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -136,17 +137,19 @@ def plan(
     return RedirectResponse(f"/admin/issues/{issue_id}", status_code=303)
 
 
-def _detail(
-    request: Request,
-    admin,
-    issue_id: int,
-    *,
-    status_filter: str = "",
-    page: int = 1,
-    notice: str | None = None,
-    error: tuple[str, dict] | None = None,
-    status: int = 200,
-):
+@dataclass(frozen=True)
+class DetailShown:
+    """What the issue page shows beside the issue: the delivery log's filter and page, and a notice or error."""
+
+    status_filter: str = ""
+    page: int = 1
+    notice: str | None = None
+    error: tuple[str, dict] | None = None
+    status: int = 200
+
+
+def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailShown()):
+    status_filter, page, notice = shown.status_filter, shown.page, shown.notice
     with web_of(request).factory.begin() as session:
         issue = _issue(session, issue_id)
         summary = summary_of(session, issue)
@@ -158,7 +161,7 @@ def _detail(
         request,
         "issues_detail.html",
         admin=admin,
-        status=status,
+        status=shown.status,
         issue=summary,
         rows=rows,
         log_total=total,
@@ -169,7 +172,7 @@ def _detail(
         statuses=DELIVERY_STATUSES,
         retryable=RETRYABLE,
         notice=notice if notice in NOTICES else None,
-        error=error,
+        error=shown.error,
     )
 
 
@@ -182,14 +185,25 @@ def issue_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     notice: Annotated[str | None, Query(max_length=40)] = None,
 ):
-    return _detail(request, admin, issue_id, status_filter=status, page=page, notice=notice)
+    return _detail(request, admin, issue_id, DetailShown(status_filter=status, page=page, notice=notice))
+
+
+@dataclass(frozen=True)
+class PreviewShown:
+    """What the preview page shows beside the preview: the test-send form's address and how it went."""
+
+    to: str = ""
+    notice: tuple[str, dict] | None = None
+    error: tuple[str, dict] | None = None
+    status: int = 200
 
 
 def _preview_page(
-    request: Request, admin, issue_id: int, email: str, *, to: str = "", notice=None, error=None, status: int = 200
+    request: Request, admin, issue_id: int, email: str, shown: PreviewShown = PreviewShown()
 ) -> HTMLResponse:
     web = web_of(request)
     preview = None
+    error, status = shown.error, shown.status
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         summary = summary_of(session, issue)
@@ -210,8 +224,8 @@ def _preview_page(
         email=email,
         preview=preview,
         people=people,
-        to=to,
-        notice=notice,
+        to=shown.to,
+        notice=shown.notice,
         error=error,
         frame_query=urlencode({"email": email}),
     )
@@ -263,7 +277,7 @@ def send_test(
     web.check_csrf(request, csrf_token, "iss-test")
     email = email.strip()
     if not _test_limiter(request).hit(f"admin{admin.id}"):
-        return _preview_page(request, admin, issue_id, email, to=to, error=("rate_limited", {}), status=429)
+        return _preview_page(request, admin, issue_id, email, PreviewShown(to, error=("rate_limited", {}), status=429))
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
@@ -271,26 +285,27 @@ def send_test(
                 session, issue, to, web.settings, web.regions, web.mail, subscriber_email=email or None
             )
         except InvalidAddress:
-            return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_test_to", {}), status=400)
+            shown = PreviewShown(to, error=("iss_err_test_to", {}), status=400)
+            return _preview_page(request, admin, issue_id, email, shown)
         except InvalidSubscriber:
-            return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_email", {}), status=400)
+            shown = PreviewShown(to, error=("iss_err_email", {}), status=400)
+            return _preview_page(request, admin, issue_id, email, shown)
         except NotFound:
-            return _preview_page(request, admin, issue_id, email, to=to, error=("iss_err_test_empty", {}), status=404)
+            shown = PreviewShown(to, error=("iss_err_test_empty", {}), status=404)
+            return _preview_page(request, admin, issue_id, email, shown)
     try:
         deliver_test(test, web.settings)
     except DeliveryError as exc:
-        return _preview_page(
-            request, admin, issue_id, email, to=to, status=502, error=("iss_err_test_failed", {"detail": str(exc)})
-        )
-    return _preview_page(
-        request, admin, issue_id, email, to=to, notice=("iss_test_sent", {"to": test.to, "count": test.article_count})
-    )
+        shown = PreviewShown(to, error=("iss_err_test_failed", {"detail": str(exc)}), status=502)
+        return _preview_page(request, admin, issue_id, email, shown)
+    sent = ("iss_test_sent", {"to": test.to, "count": test.article_count})
+    return _preview_page(request, admin, issue_id, email, PreviewShown(to, notice=sent))
 
 
 def _refused(request: Request, admin, issue_id: int, number: int, status: str, action: str) -> HTMLResponse:
     """The issue page again, 409, saying why the issue's state refused `action`."""
     error = ("iss_err_state", {"number": number, "status": status, "action": action})
-    return _detail(request, admin, issue_id, status=409, error=error)
+    return _detail(request, admin, issue_id, DetailShown(status=409, error=error))
 
 
 @router.post("/issues/{issue_id}/retry")
@@ -311,7 +326,7 @@ def retry(
             reset, _ = retry_deliveries(session, issue, status, now=web.settings.clock.now())
             after = issue.status
     except RetryError:
-        return _detail(request, admin, issue_id, status=400, error=("iss_err_retry_status", {}))
+        return _detail(request, admin, issue_id, DetailShown(status=400, error=("iss_err_retry_status", {})))
     except IssueStateError:
         return _refused(request, admin, issue_id, number, before, "retry")
     if not reset:

@@ -6,6 +6,8 @@ field re-shows the form with what was typed and saves nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Path, Request
@@ -208,9 +210,21 @@ def lists(request: Request, admin: AdminOnly):
     return admin_page(request, "lists.html", admin=admin, rows=rows)
 
 
-def _page(
-    request, admin, ml_name: str, slug: str, form: dict, existing: list[str], *, errors=None, notice=None, status=200
-):
+@dataclass(frozen=True)
+class SettingsShown:
+    """What the settings page shows: the list, the form's values, its stored topics, how the last save went."""
+
+    list_name: str
+    slug: str
+    form: dict
+    existing: list[str]  # slugs of the topics stored now
+    errors: Mapping[str, FieldError] = field(default_factory=dict)
+    notice: str | None = None
+
+
+def _page(request, admin, shown: SettingsShown):
+    """The settings page; refused fields in `shown` make it a 400."""
+    form, existing = shown.form, shown.existing
     # A topic being added is shown in the "new topic" fields again, so a bad slug can be fixed.
     topic_rows = [pair for pair in form["topics"] if pair[0] in existing]
     new_topic = next((pair for pair in form["topics"] if pair[0] not in existing), ["", ""])
@@ -218,14 +232,14 @@ def _page(
         request,
         "lists_edit.html",
         admin=admin,
-        status=status,
-        slug=slug,
-        list_name=ml_name,
+        status=400 if shown.errors else 200,
+        slug=shown.slug,
+        list_name=shown.list_name,
         form=form,
         topic_rows=topic_rows,
         new_topic=new_topic,
-        errors=errors or {},
-        notice=notice,
+        errors=shown.errors,
+        notice=shown.notice,
         weekdays=WEEKDAYS,
         list_languages=LANGUAGES,
         time_zones=TIME_ZONES,
@@ -238,7 +252,7 @@ def settings_form(request: Request, admin: AdminOnly, slug: Slug, saved: int = 0
     with request.app.state.web.factory.begin() as session:
         ml = list_or_404(session, slug)
         form, name, existing = settings_of(ml), ml.name, [t.slug for t in ml.topics]
-    return _page(request, admin, name, slug, form, existing, notice="lists_saved" if saved else None)
+    return _page(request, admin, SettingsShown(name, slug, form, existing, notice="lists_saved" if saved else None))
 
 
 def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
@@ -304,5 +318,5 @@ def _save(request, admin, slug, data):
         name = ml.name if errors else None
     if errors:
         # With errors, `name` is the list's name (read above), not None.
-        return _page(request, admin, cast(str, name), slug, changes, existing, errors=errors, status=400)
+        return _page(request, admin, SettingsShown(cast(str, name), slug, changes, existing, errors=errors))
     return RedirectResponse(f"/admin/lists/{slug}?saved=1", status_code=303)

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from digest.adapters.storage import models
 from digest.core.regions import split_labels
 from digest.core.schedule import zone
 from digest.services import NotFound
 from digest.services.subscriber_editing import (
-    add_suppression,
     edit_subscription,
     get_subscription,
-    remove_suppression,
     search_subscriptions,
-    search_suppressions,
     subscriber_query,
     suppressed_emails,
 )
@@ -238,27 +237,52 @@ def _current(web, sub: models.Subscription) -> dict:
     }
 
 
-def _edit_page(request, admin, session, ml, sub, form, *, status=200, errors=None, warnings=(), notice=None):
+@dataclass(frozen=True)
+class EditShown:
+    """What the edit page shows beside the stored subscriber: the form's values and how the last save went."""
+
+    form: dict
+    errors: Mapping[str, FieldError] = field(default_factory=dict)
+    warnings: Sequence[str] = ()
+    notice: str | None = None
+
+
+class SubscriberForm(BaseModel):
+    """The edit form's fields as typed; `list` names the list the subscription is on."""
+
+    list_slug: str = Field("", max_length=64, alias="list")
+    name: str = Field("", max_length=1000)
+    status: str = Field("", max_length=20)
+    regions: str = Field("", max_length=2000)
+    topic: list[str] = Field([], max_length=100)
+    time_zone: str = Field("", max_length=64)
+    locale: str = Field("", max_length=16)
+    csrf_token: str | None = None
+
+
+def _edit_page(request, admin, session, sub: models.Subscription, shown: EditShown):
+    """The edit page of `sub`; refused fields in `shown` make it a 400."""
     web = web_of(request)
+    ml = sub.list
     person = sub.subscriber
     names = {t.slug: t.name for t in ml.topics}
     return admin_page(
         request,
         "subscribers_edit.html",
         admin=admin,
-        status=status,
+        status=400 if shown.errors else 200,
         ml_slug=ml.slug,
         ml_name=ml.name,
         person=_row(web, ml, sub, names, suppressed_emails(session, [person.email])),
-        form=form,
+        form=shown.form,
         topics=[(t.slug, t.name) for t in ml.topics],
         statuses=STATUSES,
         time_zones=TIME_ZONES,
         locales=LANGUAGES,
         region_names=[web.regions.full_name(c) for c in sub.region_codes or () if c in web.regions],
-        errors=errors or {},
-        warnings=warnings,
-        notice=notice,
+        errors=shown.errors,
+        warnings=shown.warnings,
+        notice=shown.notice,
     )
 
 
@@ -276,37 +300,25 @@ def edit_form(
     with web_of(request).factory.begin() as session:
         ml = list_or_404(session, list_slug)
         sub = _subscription(session, ml, subscriber_id)
-        return _edit_page(
-            request, admin, session, ml, sub, _current(web_of(request), sub), notice="subs_saved" if saved else None
-        )
+        shown = EditShown(_current(web_of(request), sub), notice="subs_saved" if saved else None)
+        return _edit_page(request, admin, session, sub, shown)
 
 
 @router.post("/subscribers/{subscriber_id}")
-def save(
-    request: Request,
-    admin: AdminOnly,
-    subscriber_id: SubscriberId,
-    list: Annotated[str, Form(max_length=64)] = "",
-    name: Annotated[str, Form(max_length=1000)] = "",
-    status: Annotated[str, Form(max_length=20)] = "",
-    regions: Annotated[str, Form(max_length=2000)] = "",
-    topic: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006 - FastAPI copies defaults
-    time_zone: Annotated[str, Form(max_length=64)] = "",
-    locale: Annotated[str, Form(max_length=16)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
-):
+def save(request: Request, admin: AdminOnly, subscriber_id: SubscriberId, submitted: Annotated[SubscriberForm, Form()]):
     web = web_of(request)
-    web.check_csrf(request, csrf_token, f"subs-edit-{subscriber_id}")
+    web.check_csrf(request, submitted.csrf_token, f"subs-edit-{subscriber_id}")
+    regions = submitted.regions
     form = {
-        "name": name,
-        "status": status,
+        "name": submitted.name,
+        "status": submitted.status,
         "regions": regions,
-        "topics": topic,
-        "time_zone": time_zone,
-        "locale": locale,
+        "topics": submitted.topic,
+        "time_zone": submitted.time_zone,
+        "locale": submitted.locale,
     }
     with web.factory.begin() as session:
-        ml = list_or_404(session, list)
+        ml = list_or_404(session, submitted.list_slug)
         sub = _subscription(session, ml, subscriber_id)
         changes = {k: v for k, v in form.items() if k != "regions"}
         # Only a changed regions text is read again: re-reading an untouched label could move its codes.
@@ -315,81 +327,9 @@ def save(
         try:
             warnings = edit_subscription(session, ml, web.regions, sub, changes)
         except Invalid as exc:
-            return _edit_page(request, admin, session, ml, sub, form, status=400, errors=exc.errors)
+            return _edit_page(request, admin, session, sub, EditShown(form, errors=exc.errors))
         if warnings:
-            return _edit_page(
-                request, admin, session, ml, sub, _current(web, sub), warnings=warnings, notice="subs_saved"
-            )
+            shown = EditShown(_current(web, sub), warnings=warnings, notice="subs_saved")
+            return _edit_page(request, admin, session, sub, shown)
     target = f"/admin/subscribers/{subscriber_id}?" + urlencode({"list": ml.slug, "saved": 1})
     return RedirectResponse(target, status_code=303)
-
-
-@router.get("/suppressions")
-def suppressions(
-    request: Request,
-    admin: AdminOnly,
-    q: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    done: Annotated[str, Query(max_length=20)] = "",
-):
-    notice = {"added": "subs_supp_added", "updated": "subs_supp_updated", "removed": "subs_supp_removed"}.get(done)
-    return _suppressions_page(request, admin, q=q, page=page, notice=notice)
-
-
-def _suppressions_page(request, admin, *, q="", page=1, notice=None, errors=None, form=None, status=200):
-    with web_of(request).factory.begin() as session:
-        found, total = search_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        rows = [
-            {"id": r.id, "email": r.email, "reason": r.reason, "created": r.created_at.strftime("%Y-%m-%d")}
-            for r in found
-        ]
-    return admin_page(
-        request,
-        "subscribers_suppressions.html",
-        admin=admin,
-        status=status,
-        rows=rows,
-        total=total,
-        q=q,
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
-        notice=notice,
-        errors=errors or {},
-        form=form or {"email": "", "reason": ""},
-    )
-
-
-@router.post("/suppressions")
-def suppress(
-    request: Request,
-    admin: AdminOnly,
-    email: Annotated[str, Form(max_length=1000)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str | None, Form()] = None,
-):
-    web = web_of(request)
-    web.check_csrf(request, csrf_token, "subs-supp-add")
-    try:
-        with web.factory.begin() as session:
-            _, created = add_suppression(session, email, reason)
-    except Invalid as exc:
-        form = {"email": email[:320], "reason": reason[:300]}
-        return _suppressions_page(request, admin, errors=exc.errors, form=form, status=400)
-    return RedirectResponse(f"/admin/suppressions?done={'added' if created else 'updated'}", status_code=303)
-
-
-@router.post("/suppressions/{suppression_id}/delete")
-def unsuppress(
-    request: Request,
-    admin: AdminOnly,
-    suppression_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-    csrf_token: Annotated[str | None, Form()] = None,
-):
-    web = web_of(request)
-    web.check_csrf(request, csrf_token, f"subs-supp-remove-{suppression_id}")
-    try:
-        with web.factory.begin() as session:
-            remove_suppression(session, suppression_id=suppression_id)
-    except NotFound:
-        raise PageError(404, "not_found") from None
-    return RedirectResponse("/admin/suppressions?done=removed", status_code=303)

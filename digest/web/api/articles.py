@@ -148,25 +148,37 @@ def article_out(web, session, row: models.Article, warnings: Sequence[str] = ())
     )
 
 
+class ArticleSearch(BaseModel):
+    """The article list's query string: which list, the filters, and the page."""
+
+    list_slug: str | None = Field(
+        None, alias="list", max_length=64, description="List slug (default: the default list)"
+    )
+    week: date | None = Field(None, description="Period end: the seven days ending this date")
+    topic: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100, description="A region as people write it; its divisions match too")
+    q: str | None = Field(None, max_length=200, description="Text in the title or body")
+    hidden: bool | None = None
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
 @router.get("/articles", response_model=ArticlePage, summary="A list's articles, newest first, filtered")
-def list_articles(
-    request: Request,
-    list_slug: ListSlug = None,
-    week: Annotated[date | None, Query(description="Period end: the seven days ending this date")] = None,
-    topic: Annotated[str | None, Query(max_length=100)] = None,
-    region: Annotated[
-        str | None, Query(max_length=100, description="A region as people write it; its divisions match too")
-    ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the title or body")] = None,
-    hidden: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> ArticlePage:
+def list_articles(request: Request, search: Annotated[ArticleSearch, Query()]) -> ArticlePage:
     web = request.app.state.web
+    limit, offset = search.limit, search.offset
     with web.factory.begin() as session:
-        ml = list_or_404(session, list_slug)
+        ml = list_or_404(session, search.list_slug)
         try:
-            query = article_query(ml, web.regions, week=week, topic=topic, region=region, text=q, hidden=hidden)
+            query = article_query(
+                ml,
+                web.regions,
+                week=search.week,
+                topic=search.topic,
+                region=search.region,
+                text=search.q,
+                hidden=search.hidden,
+            )
         except Invalid as exc:
             raise unprocessable(exc.errors, ("query",)) from None
         rows, total = search_articles(session, ml, web.regions, query, limit=limit, offset=offset)

@@ -41,6 +41,28 @@ ListSlug = Annotated[
     str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")
 ]
 Status = Literal["pending", "confirmed", "unsubscribed"]
+
+
+class SubscriberSearch(BaseModel):
+    """The subscriber list's query string: which list, the filters, and the page."""
+
+    list_slug: str | None = Field(
+        None, alias="list", max_length=64, description="List slug (default: the default list)"
+    )
+    q: str | None = Field(None, max_length=200, description="Text in the email or name")
+    region: str | None = Field(
+        None,
+        max_length=100,
+        description="A region as people write it; those who picked a division above or inside it, or none, match",
+    )
+    topic: str | None = Field(
+        None, max_length=100, description="Topic slug or name; those who picked no topic match too"
+    )
+    status: Status | None = None
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
 Label = Annotated[str, Field(min_length=1, max_length=100)]
 RegionLabels = Annotated[
     list[Label],
@@ -183,29 +205,15 @@ def _one(web, session, ml, sub, warnings=()) -> SubscriberOut:
 
 
 @router.get("/subscribers", response_model=SubscriberPage, summary="A list's subscribers, newest first, filtered")
-def list_subscribers(
-    request: Request,
-    list_slug: ListSlug = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the email or name")] = None,
-    region: Annotated[
-        str | None,
-        Query(
-            max_length=100,
-            description="A region as people write it; those who picked a division above or inside it, or none, match",
-        ),
-    ] = None,
-    topic: Annotated[
-        str | None, Query(max_length=100, description="Topic slug or name; those who picked no topic match too")
-    ] = None,
-    status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> SubscriberPage:
+def list_subscribers(request: Request, search: Annotated[SubscriberSearch, Query()]) -> SubscriberPage:
     web = request.app.state.web
+    limit, offset = search.limit, search.offset
     with web.factory.begin() as session:
-        ml = list_or_404(session, list_slug)
+        ml = list_or_404(session, search.list_slug)
         try:
-            query = subscriber_query(ml, web.regions, text=q, region=region, topic=topic, status=status)
+            query = subscriber_query(
+                ml, web.regions, text=search.q, region=search.region, topic=search.topic, status=search.status
+            )
         except Invalid as exc:
             raise unprocessable(exc, "query") from None
         found = search_subscriptions(session, ml, web.regions, query, limit=limit, offset=offset)
