@@ -17,6 +17,7 @@ from digest.core.clock import wall_now
 from digest.core.domain import NATIONAL_CODE, Recipient, RenderedDigest
 from digest.core.messages import build_message
 from digest.core.rendering import inline_css
+from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import list_info
 from digest.services.subscribers import (
@@ -125,12 +126,12 @@ def _subscribe(web, session: Session, ml: models.MailingList, address: str, name
                 models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
             )
         )
-    if existing is not None and existing.status == "confirmed":
+    if existing is not None and existing.status == SubscriptionStatus.CONFIRMED:
         # Anyone can type anyone's address: a confirmed subscriber's picks change only
         # through their own link. They get a note with that link instead.
         return _mail(web, ml, existing.subscriber, "known")
     # Only a person nobody has confirmed yet may be renamed by an anonymous form.
-    unconfirmed = subscriber is None or all(s.status != "confirmed" for s in subscriber.subscriptions)
+    unconfirmed = subscriber is None or all(s.status != SubscriptionStatus.CONFIRMED for s in subscriber.subscriptions)
     sub, _, _ = upsert_subscription(
         session,
         ml,
@@ -139,7 +140,7 @@ def _subscribe(web, session: Session, ml: models.MailingList, address: str, name
         name=name if unconfirmed else "",
         region_labels=choices.regions,
         topic_labels=choices.topics,
-        status="pending",
+        status=SubscriptionStatus.PENDING,
     )
     if unconfirmed:
         sub.subscriber.time_zone = choices.time_zone
@@ -207,10 +208,10 @@ def confirm(request: Request, token: str):
             raise BadToken("no such subscription")
         # A link mailed before they left must not bring them back.
         left = sub.unsubscribed_at
-        if sub.status == "unsubscribed" and left is not None and data.issued_at <= left:
+        if sub.status == SubscriptionStatus.UNSUBSCRIBED and left is not None and data.issued_at <= left:
             raise BadToken("confirmation older than the unsubscription")
-        if sub.status != "confirmed":
-            sub.status = "confirmed"
+        if sub.status != SubscriptionStatus.CONFIRMED:
+            sub.status = SubscriptionStatus.CONFIRMED
             sub.confirmed_at = wall_now()  # the real time, as the token it is compared with
             sub.unsubscribed_at = None
         preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, data.list_slug)

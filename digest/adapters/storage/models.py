@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import true as sa_true
 from sqlalchemy.types import TypeDecorator
 
@@ -76,6 +77,13 @@ class StatusColumn(TypeDecorator[_Status]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> _Status | None:
         return None if value is None else self.enum_class(value)
+
+    def coerce_compared_value(self, op: operators.OperatorType | None, value: Any) -> Any:
+        # `status || ''` (services/ledger.py hides the column from the planner that way): the '' is text, not a
+        # status, so it is bound as plain text; everything compared with the status itself is checked.
+        if op is operators.concat_op:
+            return String()
+        return self
 
 
 class Base(DeclarativeBase):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS
+from digest.core.statuses import SubscriptionStatus
 from digest.services.article_editing import Invalid
 from digest.services.list_editing import subscriber_counts, update_list
 from digest.web.api import ApiCaller, api_admin_only, list_or_404
@@ -123,7 +124,7 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
             contact_email=ml.contact_email,
             postal_address=ml.postal_address,
         ),
-        subscribers={s: counts.get(s, 0) for s in ("pending", "confirmed", "unsubscribed")},
+        subscribers={s: counts.get(s, 0) for s in SubscriptionStatus},
     )
 
 
