@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS, Slot, parse_weekday
+from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
 from digest.services.issues import (
     RETRYABLE,
@@ -19,8 +20,6 @@ from digest.services.issues import (
     retry_deliveries,
 )
 from digest.services.lists import get_list
-
-STATUS_COLUMNS = ("pending", "queued", "sending", "sent", "failed", "bounced", "skipped", "suppressed")
 
 
 def _issue(session, ml, number: int) -> models.Issue:
@@ -46,12 +45,12 @@ def register(main: click.Group, app_of) -> None:
             rows = session.scalars(
                 select(models.Issue).where(models.Issue.list_id == ml.id).order_by(models.Issue.number.desc())
             ).all()
-            click.echo(f"{'#':>4}  {'period':<23}  {'status':<10}  " + " ".join(f"{c:>10}" for c in STATUS_COLUMNS))
+            click.echo(f"{'#':>4}  {'period':<23}  {'status':<10}  " + " ".join(f"{c:>10}" for c in DeliveryStatus))
             for issue in rows:
                 counts = delivery_counts(session, issue.id)
                 click.echo(
                     f"{issue.number:>4}  {issue.period_start} – {issue.period_end}  {issue.status:<10}  "
-                    + " ".join(f"{counts.get(c, 0):>10}" for c in STATUS_COLUMNS)
+                    + " ".join(f"{counts.get(c, 0):>10}" for c in DeliveryStatus)
                 )
 
     @issues.command("show")
@@ -93,8 +92,8 @@ def register(main: click.Group, app_of) -> None:
     @click.argument("number", type=int)
     @click.option(
         "--status",
-        type=click.Choice(RETRYABLE),
-        default="failed",
+        type=click.Choice([s.value for s in RETRYABLE]),  # the values: click would match an enum by its name
+        default=DeliveryStatus.FAILED.value,
         show_default=True,
         help="Which deliveries: failed, or bounced (only those whose address is no longer suppressed).",
     )
@@ -118,7 +117,7 @@ def register(main: click.Group, app_of) -> None:
         click.echo(f"issue {number}: {reset} {status} deliver{'y' if reset == 1 else 'ies'} put back to pending{still}")
         if not reset:
             return
-        if issue_status == "paused":
+        if issue_status == IssueStatus.PAUSED:
             click.echo(f"issue {number} is paused: they go out when it resumes (`digest issues resume {number}`)")
             return
         result = deliver_issue(app, issue_id, reset, period_end)
@@ -151,7 +150,7 @@ def register(main: click.Group, app_of) -> None:
                 return
             counts = delivery_counts(session, issue.id)
             click.echo(f"issue {issue.number} ({issue.period_start} – {issue.period_end}): {issue.status}")
-            for column in STATUS_COLUMNS:
+            for column in DeliveryStatus:
                 click.echo(f"  {column:<10} {counts.get(column, 0):>8}")
 
     @main.group("lists")

@@ -20,12 +20,11 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.core.clock import SYSTEM_CLOCK, wall_now
 from digest.core.schedule import Slot, due_at, latest_slot_date, period_end_for
+from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, IssueStatus, SubscriptionStatus
 from digest.services.articles import period_bounds
 
 # A row queued or sending this long belongs to a worker that died; it goes back to the queue.
 LEASE = timedelta(minutes=10)
-OPEN_STATUSES = ("pending", "queued", "sending")
-ISSUE_STATUSES = ("planned", "sending", "paused", "cancelled", "sent")
 
 
 class IssueStateError(ValueError):
@@ -70,7 +69,7 @@ def enqueue_deliveries(session: Session, issue: models.Issue, slot: Slot | None 
         .join(models.Subscriber, models.Subscriber.id == models.Subscription.subscriber_id)
         .where(
             models.Subscription.list_id == issue.list_id,
-            models.Subscription.status == "confirmed",
+            models.Subscription.status == SubscriptionStatus.CONFIRMED,
             models.Subscription.subscriber_id.not_in(already),
         )
     ).all()
@@ -82,7 +81,9 @@ def enqueue_deliveries(session: Session, issue: models.Issue, slot: Slot | None 
                 when = due_at(slot, slot_date, tz or slot.tz)
             except ValueError:
                 when = due_at(slot, slot_date, slot.tz)
-        session.add(models.Delivery(issue_id=issue.id, subscriber_id=subscriber_id, status="pending", due_at=when))
+        session.add(
+            models.Delivery(issue_id=issue.id, subscriber_id=subscriber_id, status=DeliveryStatus.PENDING, due_at=when)
+        )
     session.flush()
     if len(rows) >= _FRESH_STATISTICS_FROM and session.get_bind().dialect.name == "postgresql":
         # Claiming starts at once, long before autovacuum's next look. Without
@@ -112,14 +113,14 @@ def plan_due_issues(session: Session, now: datetime | None = None) -> list[int]:
         existing = session.scalar(
             select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
         )
-        if existing is not None and existing.status != "planned":
+        if existing is not None and existing.status != IssueStatus.PLANNED:
             continue
         issue = plan_issue(session, ml, period_end)
         # Only the planner that moves it out of "planned" fills the ledger.
         moved = session.execute(
             update(models.Issue)
-            .where(models.Issue.id == issue.id, models.Issue.status == "planned")
-            .values(status="sending")
+            .where(models.Issue.id == issue.id, models.Issue.status == IssueStatus.PLANNED)
+            .values(status=IssueStatus.SENDING)
         ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         if moved:
             enqueue_deliveries(session, issue, slot)
@@ -129,14 +130,14 @@ def plan_due_issues(session: Session, now: datetime | None = None) -> list[int]:
 
 def start_issue(session: Session, issue: models.Issue) -> None:
     """`digest send`: everything due now, whatever the schedule says."""
-    if issue.status in ("paused", "cancelled"):
+    if issue.status in (IssueStatus.PAUSED, IssueStatus.CANCELLED):
         raise IssueStateError(
             f"issue {issue.number} is {issue.status}; resume it first"
-            if issue.status == "paused"
+            if issue.status == IssueStatus.PAUSED
             else f"issue {issue.number} was cancelled"
         )
     enqueue_deliveries(session, issue)
-    issue.status = "sending"
+    issue.status = IssueStatus.SENDING
 
 
 def claim_due(
@@ -154,9 +155,9 @@ def claim_due(
     """
     now = now or utcnow()
     conditions = [
-        models.Delivery.status == "pending",
+        models.Delivery.status == DeliveryStatus.PENDING,
         or_(models.Delivery.due_at.is_(None), models.Delivery.due_at <= now),
-        models.Issue.status == "sending",
+        models.Issue.status == IssueStatus.SENDING,
     ]
     if respect_backoff:
         conditions.append(or_(models.Delivery.next_attempt_at.is_(None), models.Delivery.next_attempt_at <= now))
@@ -175,8 +176,8 @@ def claim_due(
     ids = [r.id for r in rows]
     session.execute(
         update(models.Delivery)
-        .where(among(session, models.Delivery.id, ids), models.Delivery.status == "pending")
-        .values(status="queued", updated_at=now)
+        .where(among(session, models.Delivery.id, ids), models.Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.QUEUED, updated_at=now)
     )
     batches: dict[int, list[int]] = {}
     for r in rows:
@@ -189,8 +190,8 @@ def unclaim(session: Session, delivery_ids: list[int]) -> int:
     return (
         session.execute(
             update(models.Delivery)
-            .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == "queued")
-            .values(status="pending")
+            .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.PENDING)
         ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )
@@ -205,8 +206,11 @@ def sweep_stale(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     result = session.execute(
         update(models.Delivery)
-        .where(models.Delivery.status.in_(("queued", "sending")), models.Delivery.updated_at < now - LEASE)
-        .values(status="pending", last_error="returned to the queue: its worker stopped", updated_at=now)
+        .where(
+            models.Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING)),
+            models.Delivery.updated_at < now - LEASE,
+        )
+        .values(status=DeliveryStatus.PENDING, last_error="returned to the queue: its worker stopped", updated_at=now)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
 
@@ -216,53 +220,56 @@ def finish_if_done(session: Session, issue_id: int, *, now: datetime | None = No
     open_rows = session.scalar(
         select(func.count())
         .select_from(models.Delivery)
-        .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(OPEN_STATUSES))
+        .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(OPEN_DELIVERY))
     )
     if open_rows:
         return False
     moved = session.execute(
         update(models.Issue)
-        .where(models.Issue.id == issue_id, models.Issue.status == "sending")
-        .values(status="sent", finished_at=now or utcnow())
+        .where(models.Issue.id == issue_id, models.Issue.status == IssueStatus.SENDING)
+        .values(status=IssueStatus.SENT, finished_at=now or utcnow())
     ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
     return bool(moved)
 
 
 def finish_sending_issues(session: Session, *, now: datetime | None = None) -> list[int]:
-    ids = session.scalars(select(models.Issue.id).where(models.Issue.status == "sending")).all()
+    ids = session.scalars(select(models.Issue.id).where(models.Issue.status == IssueStatus.SENDING)).all()
     return [i for i in ids if finish_if_done(session, i, now=now)]
 
 
 def pause_issue(session: Session, issue: models.Issue) -> None:
-    if issue.status not in ("planned", "sending"):
+    if issue.status not in (IssueStatus.PLANNED, IssueStatus.SENDING):
         raise IssueStateError(f"issue {issue.number} is {issue.status}: only a planned or sending issue pauses")
-    issue.status = "paused"
+    issue.status = IssueStatus.PAUSED
 
 
 def resume_issue(session: Session, issue: models.Issue) -> None:
-    if issue.status != "paused":
+    if issue.status != IssueStatus.PAUSED:
         raise IssueStateError(f"issue {issue.number} is {issue.status}, not paused")
-    issue.status = "sending"
+    issue.status = IssueStatus.SENDING
     # Rows a batch had queued before the pause go straight back to the queue.
     session.execute(
         update(models.Delivery)
-        .where(models.Delivery.issue_id == issue.id, models.Delivery.status == "queued")
-        .values(status="pending")
+        .where(models.Delivery.issue_id == issue.id, models.Delivery.status == DeliveryStatus.QUEUED)
+        .values(status=DeliveryStatus.PENDING)
     )
 
 
 def cancel_issue(session: Session, issue: models.Issue) -> int:
     """Stop the issue for good: rows not yet on the wire are skipped; returns how many."""
-    if issue.status in ("sent", "cancelled"):
+    if issue.status in (IssueStatus.SENT, IssueStatus.CANCELLED):
         raise IssueStateError(f"issue {issue.number} is already {issue.status}")
-    issue.status = "cancelled"
+    issue.status = IssueStatus.CANCELLED
     # When someone pressed cancel, like the rows' created_at: a record of the real time, not a decision.
     issue.finished_at = wall_now()
     return (
         session.execute(
             update(models.Delivery)
-            .where(models.Delivery.issue_id == issue.id, models.Delivery.status.in_(("pending", "queued")))
-            .values(status="skipped", reason="issue cancelled")
+            .where(
+                models.Delivery.issue_id == issue.id,
+                models.Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.QUEUED)),
+            )
+            .values(status=DeliveryStatus.SKIPPED, reason="issue cancelled")
         ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )
@@ -281,7 +288,7 @@ def delivery_counts(session: Session, issue_id: int) -> dict[str, int]:
 # own data could not go into a message (fixed since, presumably). `bounced`: the server
 # refused the address for good and it was suppressed; only rows whose address has been
 # taken off the suppression list go again. Sent rows never do.
-RETRYABLE = ("failed", "bounced")
+RETRYABLE = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED)
 
 
 class RetryError(ValueError):
@@ -293,7 +300,7 @@ class RetryError(ValueError):
 
 
 def retry_deliveries(
-    session: Session, issue: models.Issue, status: str = "failed", *, now: datetime | None = None
+    session: Session, issue: models.Issue, status: str = DeliveryStatus.FAILED, *, now: datetime | None = None
 ) -> tuple[int, int]:
     """Rows of `issue` in `status` back to pending, due now; returns (reset, left because still suppressed).
 
@@ -304,12 +311,12 @@ def retry_deliveries(
     """
     if status not in RETRYABLE:
         raise RetryError("status", f"only {' or '.join(RETRYABLE)} deliveries can be sent again, not {status!r}")
-    if issue.status == "cancelled":
+    if issue.status == IssueStatus.CANCELLED:
         raise IssueStateError(f"issue {issue.number} was cancelled: its deliveries cannot be sent again")
     d = models.Delivery
     where = [d.issue_id == issue.id, d.status == status]
     left = 0
-    if status == "bounced":
+    if status == DeliveryStatus.BOUNCED:
         suppressed = select(models.Subscriber.id).join(
             models.Suppression, models.Suppression.email == models.Subscriber.email
         )
@@ -321,7 +328,7 @@ def retry_deliveries(
             update(d)
             .where(*where)
             .values(
-                status="pending",
+                status=DeliveryStatus.PENDING,
                 attempts=0,
                 due_at=None,
                 next_attempt_at=None,
@@ -335,8 +342,8 @@ def retry_deliveries(
     if reset:
         session.execute(
             update(models.Issue)
-            .where(models.Issue.id == issue.id, models.Issue.status == "sent")
-            .values(status="sending", finished_at=None)
+            .where(models.Issue.id == issue.id, models.Issue.status == IssueStatus.SENT)
+            .values(status=IssueStatus.SENDING, finished_at=None)
             .execution_options(synchronize_session=False)
         )
         session.refresh(issue)

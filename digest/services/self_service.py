@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.regions import RegionIndex
+from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
 from digest.services.subscribers import upsert_subscription
 
@@ -56,9 +57,9 @@ def request_subscription(
                 models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
             )
         )
-    if existing is not None and existing.status == "confirmed":
+    if existing is not None and existing.status == SubscriptionStatus.CONFIRMED:
         return existing.subscriber, True
-    unconfirmed = subscriber is None or all(s.status != "confirmed" for s in subscriber.subscriptions)
+    unconfirmed = subscriber is None or all(s.status != SubscriptionStatus.CONFIRMED for s in subscriber.subscriptions)
     sub, _, _ = upsert_subscription(
         session,
         ml,
@@ -67,7 +68,7 @@ def request_subscription(
         name=name if unconfirmed else "",
         region_labels=choices.regions,
         topic_labels=choices.topics,
-        status="pending",
+        status=SubscriptionStatus.PENDING,
     )
     if unconfirmed:
         sub.subscriber.time_zone = choices.time_zone
@@ -80,10 +81,10 @@ def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now
     """Confirms the double opt-in; BadToken when the link was mailed before they left, which must not
     bring them back."""
     left = sub.unsubscribed_at
-    if sub.status == "unsubscribed" and left is not None and link_issued_at <= left:
+    if sub.status == SubscriptionStatus.UNSUBSCRIBED and left is not None and link_issued_at <= left:
         raise BadToken("confirmation older than the unsubscription")
-    if sub.status != "confirmed":
-        sub.status = "confirmed"
+    if sub.status != SubscriptionStatus.CONFIRMED:
+        sub.status = SubscriptionStatus.CONFIRMED
         sub.confirmed_at = now
         sub.unsubscribed_at = None
 
@@ -107,12 +108,12 @@ def resume_subscription(sub: models.Subscription) -> None:
 
 def resubscribe(sub: models.Subscription, now: datetime) -> None:
     """Back in without a second opt-in: holding the preferences link proves the mailbox."""
-    sub.status, sub.confirmed_at, sub.unsubscribed_at = "confirmed", now, None
+    sub.status, sub.confirmed_at, sub.unsubscribed_at = SubscriptionStatus.CONFIRMED, now, None
 
 
 def leave_subscriptions(subs: list[models.Subscription], now: datetime) -> None:
     """Leaves each subscription; one already left keeps the time it was left at."""
     for sub in subs:
-        if sub.status != "unsubscribed":
-            sub.status = "unsubscribed"
+        if sub.status != SubscriptionStatus.UNSUBSCRIBED:
+            sub.status = SubscriptionStatus.UNSUBSCRIBED
             sub.unsubscribed_at = now

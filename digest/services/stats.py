@@ -18,18 +18,19 @@ from digest.core.clock import wall_now
 from digest.core.domain import NATIONAL_CODE
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
+from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
 
-# How the ledger's statuses fold into the delivery chart's series.
+# How the ledger's statuses fold into the delivery chart's series (named like statuses, but "waiting" is none).
 DELIVERY_SERIES = ("sent", "failed", "bounced", "skipped", "waiting")
-_SERIES_OF = {
-    "sent": "sent",
-    "failed": "failed",
-    "bounced": "bounced",
-    "skipped": "skipped",
-    "suppressed": "skipped",
-    "pending": "waiting",
-    "queued": "waiting",
-    "sending": "waiting",
+_SERIES_OF: dict[DeliveryStatus, str] = {
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.BOUNCED: "bounced",
+    DeliveryStatus.SKIPPED: "skipped",
+    DeliveryStatus.SUPPRESSED: "skipped",
+    DeliveryStatus.PENDING: "waiting",
+    DeliveryStatus.QUEUED: "waiting",
+    DeliveryStatus.SENDING: "waiting",
 }
 EVERYWHERE = "*"  # the province chart's key for "no region picked"
 
@@ -85,12 +86,12 @@ def headline(session: Session, ml: models.MailingList) -> Headline:
     issues_sent = session.scalar(
         select(func.count())
         .select_from(models.Issue)
-        .where(models.Issue.list_id == ml.id, models.Issue.status == "sent")
+        .where(models.Issue.list_id == ml.id, models.Issue.status == IssueStatus.SENT)
     )
     # The newest issue that has gone out, or is going out: a planned one has nothing to rate yet.
     last = session.scalar(
         select(models.Issue)
-        .where(models.Issue.list_id == ml.id, models.Issue.status.in_(("sending", "sent", "paused", "cancelled")))
+        .where(models.Issue.list_id == ml.id, models.Issue.status != IssueStatus.PLANNED)
         .order_by(models.Issue.period_end.desc())
         .limit(1)
     )
@@ -103,12 +104,12 @@ def headline(session: Session, ml: models.MailingList) -> Headline:
                 .group_by(models.Delivery.status)
             ).all()
         )
-        sent = counts.get("sent", 0)
-        attempted = sent + counts.get("failed", 0) + counts.get("bounced", 0)
+        sent = counts.get(DeliveryStatus.SENT, 0)
+        attempted = sent + counts.get(DeliveryStatus.FAILED, 0) + counts.get(DeliveryStatus.BOUNCED, 0)
     return Headline(
-        confirmed=by_status.get("confirmed", 0),
-        pending=by_status.get("pending", 0),
-        unsubscribed=by_status.get("unsubscribed", 0),
+        confirmed=by_status.get(SubscriptionStatus.CONFIRMED, 0),
+        pending=by_status.get(SubscriptionStatus.PENDING, 0),
+        unsubscribed=by_status.get(SubscriptionStatus.UNSUBSCRIBED, 0),
         issues_sent=issues_sent or 0,
         last_issue=last.number if last is not None else None,
         last_sent=sent,
@@ -139,7 +140,9 @@ def subscriber_growth(
         for end in ends
     ]
     row = session.execute(
-        select(*columns).where(sub.list_id == ml.id, or_(sub.confirmed_at.is_not(None), sub.status == "confirmed"))
+        select(*columns).where(
+            sub.list_id == ml.id, or_(sub.confirmed_at.is_not(None), sub.status == SubscriptionStatus.CONFIRMED)
+        )
     ).one()
     return [WeekPoint(s, int(v or 0)) for s, v in zip(starts, row, strict=True)]
 
@@ -176,7 +179,7 @@ def subscribers_per_province(
     """
     picks = session.scalars(
         select(models.Subscription.region_codes).where(
-            models.Subscription.list_id == ml.id, models.Subscription.status == "confirmed"
+            models.Subscription.list_id == ml.id, models.Subscription.status == SubscriptionStatus.CONFIRMED
         )
     ).all()
     provinces: Counter[str] = Counter()

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, selectinload
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.regions import RegionIndex
+from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.list_editing import LANGUAGES
 from digest.services.lists import resolve_topic
 from digest.services.subscribers import (
-    STATUSES,
     InvalidSubscriber,
     normalise_email,
     upsert_subscription,
@@ -84,7 +84,7 @@ def subscriber_query(
             errors["topic"] = FieldError("subs_err_unknown_topic", {"label": topic.strip(), "known": _topic_names(ml)})
         else:
             slug = found.slug
-    if status and status not in STATUSES:
+    if status and status not in tuple(SubscriptionStatus):
         errors["status"] = FieldError("subs_err_status", {"value": status})
     if errors:
         raise Invalid(errors)
@@ -153,7 +153,7 @@ def search_subscriptions(
         if ids
         else {}
     )
-    return SearchResult([loaded[i] for i in ids], total, {s: counts.get(s, 0) for s in STATUSES})
+    return SearchResult([loaded[i] for i in ids], total, {s: counts.get(s, 0) for s in SubscriptionStatus})
 
 
 def get_subscription(session: Session, ml: models.MailingList, subscriber_id: int) -> models.Subscription:
@@ -193,7 +193,7 @@ def check_changes(
             errors["name"] = FieldError("subs_err_too_long", {"max": MAX_NAME})
         clean["name"] = name
     if "status" in changes:
-        if changes["status"] not in STATUSES:
+        if changes["status"] not in tuple(SubscriptionStatus):
             errors["status"] = FieldError("subs_err_status", {"value": str(changes["status"])[:40]})
         clean["status"] = changes["status"]
     if "regions" in changes:
@@ -237,10 +237,10 @@ def set_status(sub: models.Subscription, status: str) -> None:
     if sub.status == status:
         return
     now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/core/clock.py)
-    sub.status = status
-    if status == "confirmed":
+    sub.status = SubscriptionStatus(status)
+    if status == SubscriptionStatus.CONFIRMED:
         sub.confirmed_at, sub.unsubscribed_at = now, None
-    elif status == "unsubscribed":
+    elif status == SubscriptionStatus.UNSUBSCRIBED:
         sub.unsubscribed_at = now
 
 
@@ -303,7 +303,7 @@ def save_subscription(
             name=clean.get("name", ""),
             region_labels=clean.get("regions", ()),
             topic_labels=clean.get("topics", ()),
-            status=clean.get("status", "pending"),
+            status=clean.get("status", SubscriptionStatus.PENDING),
         )
     _apply(sub, clean)
     session.flush()

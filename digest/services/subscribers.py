@@ -16,10 +16,10 @@ from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.domain import Picks, Problem
 from digest.core.regions import RegionIndex, RegionWarning, split_labels
+from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
 
-STATUSES = ("pending", "confirmed", "unsubscribed")
 EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "locale", "created_at")
 
 
@@ -94,13 +94,16 @@ def upsert_subscription(
     name: str = "",
     region_labels: Iterable[str] = (),
     topic_labels: Iterable[str] = (),
-    status: str = "pending",
+    status: str = SubscriptionStatus.PENDING,
 ) -> tuple[models.Subscription, bool, list[RegionWarning]]:
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
     address = normalise_email(email)
-    if status not in STATUSES:
+    if status not in tuple(SubscriptionStatus):
         raise InvalidSubscriber(
-            "status", f"unknown status {status!r} (one of {', '.join(STATUSES)})", "status_unknown", {"value": status}
+            "status",
+            f"unknown status {status!r} (one of {', '.join(SubscriptionStatus)})",
+            "status_unknown",
+            {"value": status},
         )
     codes, slugs, warnings = resolve_picks(ml, regions, list(region_labels), list(topic_labels))
     subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
@@ -122,11 +125,11 @@ def upsert_subscription(
     sub.region_codes = codes
     sub.topic_slugs = slugs
     if sub.status != status:
-        sub.status = status
+        sub.status = SubscriptionStatus(status)
         now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/core/clock.py)
-        if status == "confirmed":
+        if status == SubscriptionStatus.CONFIRMED:
             sub.confirmed_at = now
-        elif status == "unsubscribed":
+        elif status == SubscriptionStatus.UNSUBSCRIBED:
             sub.unsubscribed_at = now
     session.flush()
     return sub, created, warnings
@@ -147,7 +150,7 @@ def import_subscribers_csv(
     *,
     source: str,
     progress: Callable[[int], object] | None = None,
-    default_status: str = "confirmed",
+    default_status: str = SubscriptionStatus.CONFIRMED,
 ) -> ImportReport:
     """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
 
@@ -189,7 +192,7 @@ def import_subscribers_csv(
             continue
         status = cells.get("status") or default_status
         if not cells.get("status") and _has_left(session, ml, cells["email"]):
-            status = "unsubscribed"
+            status = SubscriptionStatus.UNSUBSCRIBED
             report.problems.append(
                 Problem(
                     "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
@@ -261,7 +264,7 @@ def _has_left(session: Session, ml: models.MailingList, email: str) -> bool:
             .where(
                 models.Subscriber.email == address,
                 models.Subscription.list_id == ml.id,
-                models.Subscription.status == "unsubscribed",
+                models.Subscription.status == SubscriptionStatus.UNSUBSCRIBED,
             )
         )
         is not None
@@ -323,7 +326,7 @@ def confirmed_emails(session: Session, ml: models.MailingList, *, limit: int = 1
         session.scalars(
             select(models.Subscriber.email)
             .join(models.Subscription)
-            .where(models.Subscription.list_id == ml.id, models.Subscription.status == "confirmed")
+            .where(models.Subscription.list_id == ml.id, models.Subscription.status == SubscriptionStatus.CONFIRMED)
             .order_by(models.Subscriber.email)
             .limit(limit)
         )

@@ -7,7 +7,11 @@ Region and topic names are proper nouns and stay as the list writes them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import TypeVar
+
+from digest.core.statuses import SubscriptionStatus
 
 DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGES = ("zh-CN", "en")
@@ -54,9 +58,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "prefs_title": "订阅偏好 · {list}",
         "prefs_intro": "{email} 在{list}的订阅设置，无需登录。",
         "status_label": "状态：",
-        "status_pending": "待确认",
-        "status_confirmed": "已订阅",
-        "status_unsubscribed": "已退订",
         "paused_until": "暂停中，{date}起恢复",
         "save": "保存选择",
         "saved": "已保存您的选择。",
@@ -136,9 +137,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "prefs_title": "Preferences · {list}",
         "prefs_intro": "Subscription settings of {email} on {list}; no login needed.",
         "status_label": "Status: ",
-        "status_pending": "awaiting confirmation",
-        "status_confirmed": "subscribed",
-        "status_unsubscribed": "unsubscribed",
         "paused_until": "paused, resumes on {date}",
         "save": "Save choices",
         "saved": "Your choices are saved.",
@@ -178,6 +176,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "mail_known_button": "Manage subscription",
     },
 }
+
+
+_Member = TypeVar("_Member", bound=StrEnum)
+
+
+def words_of_members(prefix: str, words: Mapping[_Member, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """Words kept keyed by an enum's members, as catalogue entries `prefix + value` in every language (a missing
+    language fails here, at import), for add_words; templates build the same key from the member."""
+    return {
+        language: {f"{prefix}{member}": by_language[language] for member, by_language in words.items()}
+        for language in LANGUAGES
+    }
 
 
 def add_words(catalogue: dict[str, dict[str, str]]) -> None:
@@ -245,3 +255,12 @@ def translator(language: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+# The subscription's state on the public preferences page (web/manage.py: `status_` + the status).
+SUBSCRIPTION_STATUS_WORDS: dict[SubscriptionStatus, dict[str, str]] = {
+    SubscriptionStatus.PENDING: {"zh-CN": "待确认", "en": "awaiting confirmation"},
+    SubscriptionStatus.CONFIRMED: {"zh-CN": "已订阅", "en": "subscribed"},
+    SubscriptionStatus.UNSUBSCRIBED: {"zh-CN": "已退订", "en": "unsubscribed"},
+}
+add_words(words_of_members("status_", SUBSCRIPTION_STATUS_WORDS))

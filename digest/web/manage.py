@@ -17,6 +17,7 @@ from digest.core.domain import Picks, Recipient
 from digest.core.links import make_recipient
 from digest.core.rendering import render_digest
 from digest.core.selection import assemble_digest
+from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services import NotFound
 from digest.services.articles import articles_of_period
@@ -96,7 +97,7 @@ def _prefs_page(request: Request, sub: models.Subscription, token: str, *, notic
         list=list_info(sub.list),
         email=subscriber.email,
         status_key=f"status_{sub.status}",
-        subscribed=sub.status != "unsubscribed",
+        subscribed=sub.status != SubscriptionStatus.UNSUBSCRIBED,
         paused_until=paused,
         form=form,
         notice=notice,
@@ -186,7 +187,7 @@ def unsubscribe_page(request: Request, token: str):
             lang=lang,
             list=list_info(sub.list),
             email=sub.subscriber.email,
-            already=sub.status == "unsubscribed",
+            already=sub.status == SubscriptionStatus.UNSUBSCRIBED,
             scope=f"unsubscribe:{sub.id}",
             action=f"/u/{token}",
             preferences_url=f"/p/{preferences}",

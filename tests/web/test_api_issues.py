@@ -13,6 +13,7 @@ from digest.adapters.storage.db import session_factory, transaction
 from digest.adapters.transports import open_transport
 from digest.core.regions import load_regions
 from digest.core.rendering import make_environment
+from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services.issues import enqueue_deliveries, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.operations import background_send
@@ -61,6 +62,14 @@ def test_plan_list_and_read_issues(api):
     client.post(f"/api/v1/issues/{second['id']}/pause")
     paused = client.get("/api/v1/issues", params={"status": "paused"}).json()
     assert [i["id"] for i in paused["items"]] == [second["id"]]
+    for path, allowed in (
+        ("/api/v1/issues", IssueStatus),
+        (f"/api/v1/issues/{issue['id']}/deliveries", DeliveryStatus),
+    ):
+        lost = client.get(path, params={"status": "lost"})
+        problem = lost.json()["detail"][0]
+        assert lost.status_code == 422 and problem["loc"] == ["query", "status"], path
+        assert all(f"'{s}'" in problem["msg"] for s in allowed), problem  # the allowed values, as clients write them
     assert client.get("/api/v1/issues", params={"limit": 1, "offset": 1}).json()["items"][0]["number"] == 1
     assert client.get(f"/api/v1/issues/{issue['id']}").json()["period_end"] == "2026-11-22"
     assert client.get("/api/v1/issues/999").status_code == 404

@@ -6,6 +6,10 @@ import re
 import string
 from pathlib import Path
 
+from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
+from digest.web import i18n
+from digest.web.catalogue import issues as issue_words
+from digest.web.catalogue import subscribers as subscriber_words
 from digest.web.i18n import CATALOGUE, choose_language, from_accept_language, translator
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
@@ -21,6 +25,22 @@ def test_both_catalogues_have_the_same_keys_and_placeholders():
     for key in zh:
         assert zh[key].strip() and en[key].strip(), key
         assert _fields(zh[key]) == _fields(en[key]), key
+
+
+def test_every_status_has_words_in_both_languages():
+    # (enum, the table keyed by its members, the catalogue key prefix the templates add the status to)
+    tables = [
+        (IssueStatus, issue_words.ISSUE_STATUS_WORDS, "iss_status_"),
+        (DeliveryStatus, issue_words.DELIVERY_STATUS_WORDS, "iss_d_"),
+        (SubscriptionStatus, subscriber_words.SUBSCRIPTION_STATUS_WORDS, "subs_status_"),
+        (SubscriptionStatus, i18n.SUBSCRIPTION_STATUS_WORDS, "status_"),
+    ]
+    for enum, words, prefix in tables:
+        assert list(words) == list(enum), prefix  # every member, in the enum's order, and nothing else
+        for member in enum:
+            for language in ("zh-CN", "en"):
+                assert words[member][language].strip(), (member, language)
+                assert CATALOGUE[language][f"{prefix}{member}"] == words[member][language]
 
 
 def test_every_key_the_templates_use_exists():

@@ -18,8 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError
 from digest.core.schedule import zone
+from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
 from digest.services.issues import (
+    RETRYABLE,
     IssueStateError,
     RetryError,
     cancel_issue,
@@ -51,7 +53,7 @@ from digest.web.admin import (
     list_choices,
     web_of,
 )
-from digest.web.catalogue.issues import DELIVERY_STATUSES, NOTICES, RETRYABLE
+from digest.web.catalogue.issues import NOTICES
 from digest.web.security import DIGEST_CSP, PAGE_CSP, RateLimiter
 
 router = APIRouter(prefix="/admin")
@@ -153,7 +155,7 @@ def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailS
     with web_of(request).factory.begin() as session:
         issue = _issue(session, issue_id)
         summary = summary_of(session, issue)
-        bad_filter = bool(status_filter) and status_filter not in DELIVERY_STATUSES
+        bad_filter = bool(status_filter) and status_filter not in tuple(DeliveryStatus)
         chosen = None if bad_filter or not status_filter else status_filter
         total, rows = delivery_log(session, issue.id, status=chosen, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -169,7 +171,7 @@ def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailS
         pages=pages,
         status_filter=chosen or "",
         bad_filter=bad_filter,
-        statuses=DELIVERY_STATUSES,
+        statuses=tuple(DeliveryStatus),
         retryable=RETRYABLE,
         notice=notice if notice in NOTICES else None,
         error=shown.error,
@@ -313,7 +315,7 @@ def retry(
     request: Request,
     admin: AdminOnly,
     issue_id: IssueId,
-    status: Annotated[str, Form(max_length=20)] = "failed",
+    status: Annotated[str, Form(max_length=20)] = DeliveryStatus.FAILED,
     csrf_token: Annotated[str | None, Form()] = None,
 ):
     """`digest issues retry`: the issue's failed (or bounced, no longer suppressed) rows go again. Admins only."""
@@ -331,7 +333,7 @@ def retry(
         return _refused(request, admin, issue_id, number, before, "retry")
     if not reset:
         notice = "retry_none"
-    elif after == "paused":
+    elif after == IssueStatus.PAUSED:
         notice = "retry_paused"
     else:
         notice = _send(web, issue_id)

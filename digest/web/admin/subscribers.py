@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from digest.adapters.storage import models
 from digest.core.regions import split_labels
 from digest.core.schedule import zone
+from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.subscriber_editing import (
     edit_subscription,
@@ -30,7 +31,6 @@ from digest.services.subscriber_editing import (
     suppressed_emails,
 )
 from digest.services.subscribers import (
-    STATUSES,
     export_rows,
     import_subscribers_csv,
     write_csv,
@@ -125,7 +125,7 @@ def subscribers(
             "total": total,
             "counts": counts,
             "warnings": warnings,
-            "statuses": STATUSES,
+            "statuses": tuple(SubscriptionStatus),
             "errors": errors,
             "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)),
@@ -208,7 +208,7 @@ def import_csv(
         ml = list_or_404(session, list)
         report = None
         if not errors:
-            default = "confirmed" if confirmed == "1" else "pending"
+            default = SubscriptionStatus.CONFIRMED if confirmed == "1" else SubscriptionStatus.PENDING
             report = import_subscribers_csv(session, ml, web.regions, text, source=name, default_status=default)
         rejected = len({p.line for p in report.problems if p.severity == "error"}) if report else 0
         return _import_page(
@@ -276,7 +276,7 @@ def _edit_page(request, admin, session, sub: models.Subscription, shown: EditSho
         person=_row(web, ml, sub, names, suppressed_emails(session, [person.email])),
         form=shown.form,
         topics=[(t.slug, t.name) for t in ml.topics],
-        statuses=STATUSES,
+        statuses=tuple(SubscriptionStatus),
         time_zones=TIME_ZONES,
         locales=LANGUAGES,
         region_names=[web.regions.full_name(c) for c in sub.region_codes or () if c in web.regions],

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from digest.adapters.transports import DeliveryError
+from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
 from digest.services.issues import (
-    ISSUE_STATUSES,
     RETRYABLE,
     IssueStateError,
     cancel_issue,
@@ -40,7 +40,6 @@ from digest.services.operations import (
 )
 from digest.services.subscribers import InvalidSubscriber
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
-from digest.web.catalogue.issues import DELIVERY_STATUSES
 from digest.web.i18n import translator
 
 router = APIRouter(tags=["issues"])
@@ -49,9 +48,9 @@ IssueId = Annotated[int, Path(ge=1, le=MAX_ID, description="The issue's id")]
 ListSlug = Annotated[
     str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")
 ]
-IssueStatus = Literal[ISSUE_STATUSES]  # type: ignore[valid-type]
-DeliveryStatus = Literal[DELIVERY_STATUSES]  # type: ignore[valid-type]
-RetryStatus = Literal[RETRYABLE]  # type: ignore[valid-type]
+# The bare values, so a refusal lists 'failed' or 'bounced' as a client writes them, not the members' reprs.
+_RETRYABLE_VALUES = tuple(s.value for s in RETRYABLE)
+RetryStatus = Literal[_RETRYABLE_VALUES]  # type: ignore[valid-type]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
@@ -310,7 +309,7 @@ def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
 class RetryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: RetryStatus = Field(
-        "failed",
+        DeliveryStatus.FAILED.value,
         description="failed, or bounced (only rows whose address is no longer suppressed); sent rows never go twice",
     )
 
@@ -343,7 +342,7 @@ def retry(request: Request, issue_id: IssueId, body: RetryIn) -> RetryOut:
         raise HTTPException(409, detail=str(exc)) from None
     if not reset:
         sending = "none"
-    elif after == "paused":
+    elif after == IssueStatus.PAUSED:
         sending = "paused"
     else:
         try:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 import digest.web.admin.lists  # noqa: F401 - registers the lists_err_* words the errors use
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS
+from digest.core.statuses import SubscriptionStatus
 from digest.services.list_editing import subscriber_counts, update_list
 from digest.services.lists import all_lists
 from digest.services.validation import Invalid
@@ -123,7 +124,7 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
             contact_email=ml.contact_email,
             postal_address=ml.postal_address,
         ),
-        subscribers={s: counts.get(s, 0) for s in ("pending", "confirmed", "unsubscribed")},
+        subscribers={s: counts.get(s, 0) for s in SubscriptionStatus},
     )
 
 

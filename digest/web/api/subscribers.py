@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import digest.web.admin.subscribers  # noqa: F401 - registers the subs_err_* words the errors use
 from digest.adapters.storage import models
+from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.subscriber_editing import (
     add_suppression,
@@ -40,7 +41,7 @@ SubscriberId = Annotated[int, Path(ge=1, le=MAX_ID, description="The subscriber'
 ListSlug = Annotated[
     str | None, Query(alias="list", max_length=64, description="List slug (default: the default list)")
 ]
-Status = Literal["pending", "confirmed", "unsubscribed"]
+Status = SubscriptionStatus  # a value outside it answers 422 listing the allowed ones
 
 
 class SubscriberSearch(BaseModel):
@@ -187,7 +188,7 @@ def subscriber_out(web, ml, sub: models.Subscription, suppressed: set[str], warn
         list=ml.slug,
         email=person.email,
         name=person.name,
-        status=cast(Status, sub.status),  # the column holds one of STATUSES
+        status=sub.status,
         regions=[RegionOut(code=c, name=web.regions.display(c)) for c in sub.region_codes or () if c in web.regions],
         topics=[TopicOut(slug=s, name=names.get(s, s)) for s in sub.topic_slugs or ()],
         time_zone=person.time_zone,

@@ -1,11 +1,31 @@
-"""The issues pages' words (zh-CN first, en), and the statuses and notices they name."""
+"""The issues pages' words (zh-CN first, en), the statuses' words keyed by the enums, and the notices."""
 
 from __future__ import annotations
 
-from digest.web.i18n import add_words
+from digest.core.statuses import DeliveryStatus, IssueStatus
+from digest.web.i18n import add_words, words_of_members
 
-DELIVERY_STATUSES = ("pending", "queued", "sending", "sent", "failed", "bounced", "skipped", "suppressed")
-ISSUE_STATUSES = ("planned", "sending", "paused", "cancelled", "sent")
+# Templates: "iss_status_" ~ issue.status.
+ISSUE_STATUS_WORDS: dict[IssueStatus, dict[str, str]] = {
+    IssueStatus.PLANNED: {"zh-CN": "已计划", "en": "Planned"},
+    IssueStatus.SENDING: {"zh-CN": "发送中", "en": "Sending"},
+    IssueStatus.PAUSED: {"zh-CN": "已暂停", "en": "Paused"},
+    IssueStatus.CANCELLED: {"zh-CN": "已取消", "en": "Cancelled"},
+    IssueStatus.SENT: {"zh-CN": "已发送", "en": "Sent"},
+}
+# Templates: "iss_d_" ~ delivery status (the chart's "waiting" series, no status, is with the other words).
+DELIVERY_STATUS_WORDS: dict[DeliveryStatus, dict[str, str]] = {
+    DeliveryStatus.PENDING: {"zh-CN": "待发送", "en": "Pending"},
+    DeliveryStatus.QUEUED: {"zh-CN": "已排队", "en": "Queued"},
+    DeliveryStatus.SENDING: {"zh-CN": "正在发送", "en": "Sending"},
+    DeliveryStatus.SENT: {"zh-CN": "已送达", "en": "Sent"},
+    DeliveryStatus.FAILED: {"zh-CN": "失败", "en": "Failed"},
+    DeliveryStatus.BOUNCED: {"zh-CN": "退信", "en": "Bounced"},
+    DeliveryStatus.SKIPPED: {"zh-CN": "已跳过", "en": "Skipped"},
+    DeliveryStatus.SUPPRESSED: {"zh-CN": "已屏蔽", "en": "Suppressed"},
+}
+add_words(words_of_members("iss_status_", ISSUE_STATUS_WORDS))
+add_words(words_of_members("iss_d_", DELIVERY_STATUS_WORDS))
 NOTICES = (
     "paused",
     "resumed",
@@ -17,7 +37,6 @@ NOTICES = (
     "retry_none",
     "retry_paused",
 )
-RETRYABLE = ("failed", "bounced")  # as digest.services.issues.RETRYABLE
 
 add_words(
     {
@@ -36,19 +55,6 @@ add_words(
             "iss_col_status": "状态",
             "iss_col_total": "投递总数",
             "iss_number": "第{number}期",
-            "iss_status_planned": "已计划",
-            "iss_status_sending": "发送中",
-            "iss_status_paused": "已暂停",
-            "iss_status_cancelled": "已取消",
-            "iss_status_sent": "已发送",
-            "iss_d_pending": "待发送",
-            "iss_d_queued": "已排队",
-            "iss_d_sending": "正在发送",
-            "iss_d_sent": "已送达",
-            "iss_d_failed": "失败",
-            "iss_d_bounced": "退信",
-            "iss_d_skipped": "已跳过",
-            "iss_d_suppressed": "已屏蔽",
             "iss_d_waiting": "等待中",
             "iss_act_pause": "暂停",
             "iss_act_resume": "继续发送",
@@ -156,19 +162,6 @@ add_words(
             "iss_col_status": "Status",
             "iss_col_total": "Deliveries",
             "iss_number": "Issue {number}",
-            "iss_status_planned": "Planned",
-            "iss_status_sending": "Sending",
-            "iss_status_paused": "Paused",
-            "iss_status_cancelled": "Cancelled",
-            "iss_status_sent": "Sent",
-            "iss_d_pending": "Pending",
-            "iss_d_queued": "Queued",
-            "iss_d_sending": "Sending",
-            "iss_d_sent": "Sent",
-            "iss_d_failed": "Failed",
-            "iss_d_bounced": "Bounced",
-            "iss_d_skipped": "Skipped",
-            "iss_d_suppressed": "Suppressed",
             "iss_d_waiting": "Waiting",
             "iss_act_pause": "Pause",
             "iss_act_resume": "Resume",

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from digest.web.i18n import add_words
+from digest.core.statuses import SubscriptionStatus
+from digest.web.i18n import add_words, words_of_members
+
+# The admin pages' words for a subscription's status (templates: "subs_status_" ~ status).
+SUBSCRIPTION_STATUS_WORDS: dict[SubscriptionStatus, dict[str, str]] = {
+    SubscriptionStatus.PENDING: {"zh-CN": "待确认", "en": "Pending"},
+    SubscriptionStatus.CONFIRMED: {"zh-CN": "已订阅", "en": "Confirmed"},
+    SubscriptionStatus.UNSUBSCRIBED: {"zh-CN": "已退订", "en": "Unsubscribed"},
+}
+add_words(words_of_members("subs_status_", SUBSCRIPTION_STATUS_WORDS))
 
 add_words(
     {
@@ -24,9 +33,6 @@ add_words(
             "subs_region_read_as": "地区筛选按推测理解：{detail}",
             "subs_total": "共 {total} 位订阅者符合条件",
             "subs_none": "没有符合条件的订阅者。",
-            "subs_status_pending": "待确认",
-            "subs_status_confirmed": "已订阅",
-            "subs_status_unsubscribed": "已退订",
             "subs_col_email": "邮箱",
             "subs_col_name": "姓名",
             "subs_col_status": "状态",
@@ -123,9 +129,6 @@ add_words(
             "subs_region_read_as": "The region filter was read with a guess: {detail}",
             "subs_total": "Matching subscribers: {total}",
             "subs_none": "No subscriber matches.",
-            "subs_status_pending": "Pending",
-            "subs_status_confirmed": "Confirmed",
-            "subs_status_unsubscribed": "Unsubscribed",
             "subs_col_email": "Email",
             "subs_col_name": "Name",
             "subs_col_status": "Status",
