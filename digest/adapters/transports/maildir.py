@@ -61,6 +61,6 @@ class MaildirTransport(Closing):
 
 def _file_form(message: bytes) -> bytes:
     """The message as a Maildir file holds it: no dot doubled for SMTP, the local line ending."""
-    if message.startswith(b"..") or b"\n.." in message:
-        message = message.removeprefix(b".").replace(b"\n..", b"\n.")
-    return message.replace(b"\r\n", b"\n")
+    if message.startswith(b".."):
+        message = message[1:]
+    return message.replace(b"\n..", b"\n.").replace(b"\r\n", b"\n")
