@@ -21,7 +21,6 @@ EXEMPT_MODULES = ("digest/adapters/storage/migrations/", "digest/web/catalogue/"
 # What was over when the check came in (issue 12), keyed without line numbers or sizes. It only shrinks:
 # fix one, delete its line.
 KNOWN_OVER = {
-    "bench/render.py: run: lines",
     "bench/send.py: pipeline: lines",
     "digest/cli/admin.py: register: lines",
     "digest/cli/commands.py: subscribers_add: parameters",
