@@ -39,7 +39,7 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction, upgrade_database
 from digest.core.ingest import parse_file
 from digest.core.links import make_recipient
-from digest.core.messages import build_message, message_bytes
+from digest.core.messages import MessageHeaders, write_rendered
 from digest.core.regions import load_regions
 from digest.core.rendering import make_environment
 from digest.core.selection import select_articles
@@ -189,13 +189,10 @@ def ceiling(url: str, port: int, total: int, connections: int) -> float:
                 )
                 from digest.services.lists import list_info
 
-                sample.append(
-                    message_bytes(
-                        build_message(
-                            rendered, list_info=list_info(ml), recipient=recipient, list_id_domain="bench.example.org"
-                        )
-                    )
+                headers = MessageHeaders(
+                    list_info=list_info(ml), recipient=recipient, list_id_domain="bench.example.org"
                 )
+                sample.append(write_rendered(rendered, headers))
     queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     per = total // connections
     started = time.perf_counter()

@@ -10,7 +10,7 @@ import pytest
 from test_rendering import LIST, WANG, make_digest, recipient
 
 from digest.core.domain import RenderedDigest
-from digest.core.messages import WireMessage, build_message, message_bytes, message_wire
+from digest.core.messages import MessageHeaders, message_bytes, reference_message, write_message
 from digest.core.prepared import Base64Body, PreparedContent
 from digest.core.rendering import make_environment, personalise, render_content
 
@@ -60,8 +60,8 @@ def split_message(raw: bytes, boundary: str):
 def test_a_prepared_message_says_what_the_plain_build_says(content, who):
     prepared = PreparedContent.of(content)
     subject, text, html = prepared.fill(who)
-    wire = message_wire(subject, text, html, recipient=who, **PINNED)
-    plain = message_bytes(build_message(personalise(content, who), recipient=who, **PINNED))
+    wire = write_message(MessageHeaders(recipient=who, **PINNED), subject, text, html)
+    plain = message_bytes(reference_message(personalise(content, who), MessageHeaders(recipient=who, **PINNED)))
 
     wire_head, wire_parts = split_message(wire, PINNED["boundary"])
     plain_head, plain_parts = split_message(plain, PINNED["boundary"])
@@ -113,10 +113,9 @@ def test_edge_bodies_decode_to_their_text(text):
     assert payload == b"" or payload.endswith(b"\r\n")
 
 
-def test_message_wire_is_data_ready_and_refuses_a_torn_payload(content):
+def test_write_message_is_data_ready_and_refuses_a_torn_payload(content):
     subject, text, html = PreparedContent.of(content).fill(WANG)
-    wire = message_wire(subject, text, html, recipient=WANG, **PINNED)
-    assert type(wire) is WireMessage
-    assert b"\r\n." not in wire and b"\n" not in wire.replace(b"\r\n", b"")
+    wire = write_message(MessageHeaders(recipient=WANG, **PINNED), subject, text, html)
+    assert not wire.startswith(b".") and b"\r\n." not in wire and b"\n" not in wire.replace(b"\r\n", b"")
     with pytest.raises(ValueError, match="whole lines"):
-        message_wire(subject, text[:-2], html, recipient=WANG, **PINNED)
+        write_message(MessageHeaders(recipient=WANG, **PINNED), subject, text[:-2], html)

@@ -21,19 +21,12 @@ EXEMPT_MODULES = ("digest/adapters/storage/migrations/", "digest/web/catalogue/"
 # What was over when the check came in (issue 12), keyed without line numbers or sizes. It only shrinks:
 # fix one, delete its line.
 KNOWN_OVER = {
-    "bench/render.py: run: lines",
     "bench/send.py: pipeline: lines",
-    "digest/adapters/transports.py: lines (module)",
     "digest/cli/admin.py: register: lines",
     "digest/cli/commands.py: subscribers_add: parameters",
     "digest/cli/issues.py: lists_schedule: parameters",
     "digest/cli/issues.py: register: lines",
     "digest/core/links.py: make_recipient: parameters",
-    "digest/core/messages.py: _headers: lines",
-    "digest/core/messages.py: _headers: parameters",
-    "digest/core/messages.py: build_message: parameters",
-    "digest/core/messages.py: lines (module)",
-    "digest/core/messages.py: message_wire: parameters",
     "digest/services/article_editing.py: article_query: parameters",
     "digest/services/operations.py: compose_test_send: parameters",
     "digest/services/preview.py: preview_digest: parameters",

@@ -22,16 +22,21 @@ from digest.adapters.transports import (
     PermanentDeliveryError,
     SMTPTransport,
     TemporaryDeliveryError,
-    _quoted,
+    data_form,
     open_transport,
 )
-from digest.core.messages import WireMessage, message_bytes
+from digest.adapters.transports.smtp import _quoted
+from digest.core.messages import message_bytes
 
 SENDER = "weekly@digest.example.org"
 
 
-def message(to: str, n: int = 1) -> EmailMessage:
-    """A digest-like message built with the stdlib alone, so these tests do not depend on digest.core.messages."""
+def message(to: str, n: int = 1) -> bytes:
+    """A digest-like message in the form transports take, built with the stdlib alone (not digest.core.messages)."""
+    return data_form(message_bytes(email_message(to, n)))
+
+
+def email_message(to: str, n: int = 1) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = f"乡村振兴周报 <{SENDER}>"
     msg["To"] = f"王芳 <{to}>"
@@ -68,7 +73,7 @@ def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
         assert re.fullmatch(r"\d+\.M\d+P\d+Q\d+\..+\.eml", p.name)
         # The wire form with the local line ending, nothing lost or added.
         raw = p.read_bytes()
-        assert raw == message_bytes(m).replace(b"\r\n", b"\n")
+        assert raw == m.replace(b"\r\n", b"\n")
         assert b"\r" not in raw and max(len(line) for line in raw.split(b"\n")) <= 998
 
     md = mailbox.Maildir(box, create=False)
@@ -76,7 +81,7 @@ def test_maildir_messages_land_in_new_and_mailbox_reads_them(tmp_path):
     listed = sorted(
         (str(parse(md.get_bytes(k))["Subject"]), parse(md.get_bytes(k))["Message-ID"]) for k in md.iterkeys()
     )
-    assert listed == sorted((str(m["Subject"]), m["Message-ID"]) for m in sent)
+    assert listed == sorted((str(parse(m)["Subject"]), parse(m)["Message-ID"]) for m in sent)
     assert all(str(s).startswith("乡村振兴周报 第") for s, _ in listed)
 
 
@@ -114,9 +119,8 @@ def test_many_messages_over_one_connection_arrive_byte_exact(smtp_server):
     sent = {}
     with SMTPTransport(smtp_server.url) as transport:
         for i, addr in enumerate(addrs):
-            msg = message(addr, i)
-            sent[addr] = message_bytes(msg)
-            receipt = transport.send(msg, sender=SENDER, recipient=addr)
+            sent[addr] = message(addr, i)
+            receipt = transport.send(sent[addr], sender=SENDER, recipient=addr)
             assert receipt.where == f"smtp://127.0.0.1:{smtp_server.port}"
             assert receipt.extra["response"].startswith("250 2.0.0 Ok: queued as Q")
     assert smtp_server.handler.connections == 1
@@ -139,7 +143,7 @@ def test_lines_that_start_with_a_dot_arrive_as_written(smtp_server):
     # 7bit text keeps the dots at the start of lines on the wire, where SMTP must double them.
     msg.set_content(".hidden\n..two\n.\nend\n", cte="7bit")
     with SMTPTransport(smtp_server.url) as transport:
-        transport.send(msg, sender=SENDER, recipient="dots@example.cn")
+        transport.send(data_form(message_bytes(msg)), sender=SENDER, recipient="dots@example.cn")
     [received] = smtp_server.messages
     assert received.data == message_bytes(msg)
     assert parse(received.data).get_content().replace("\r\n", "\n") == ".hidden\n..two\n.\nend\n"
@@ -278,17 +282,27 @@ def test_a_refused_envelope_raises_when_delivered_and_keeps_the_connection(smtp_
     assert smtp_server.handler.connections == 1
 
 
-def test_bytes_go_out_as_given(smtp_server, tmp_path):
-    raw = message_bytes(message("bytes@example.cn"))
-    with SMTPTransport(smtp_server.url) as transport:
-        transport.send(raw, sender=SENDER, recipient="bytes@example.cn")
-    assert smtp_server.messages[0].data == raw
-    receipt = MaildirTransport(tmp_path / "out").send(raw, sender=SENDER, recipient="bytes@example.cn")
+def test_a_maildir_file_holds_the_message_without_the_doubled_dots(tmp_path):
+    raw = b"Subject: dots\r\n\r\n.hidden\r\n..two\r\n.\r\nend\r\n"
+    receipt = MaildirTransport(tmp_path / "out").send(data_form(raw), sender=SENDER, recipient="dots@example.cn")
     assert Path(receipt.where).read_bytes() == raw.replace(b"\r\n", b"\n")
 
 
-def test_bytes_in_data_form_already_go_out_as_they_are(smtp_server):
-    raw = WireMessage(message_bytes(message("ready@example.cn")))
+@pytest.mark.parametrize(
+    "raw, form",
+    [
+        (b"A: 1\r\n\r\nbody\r\n", b"A: 1\r\n\r\nbody\r\n"),
+        (b"A: 1\n\nbody", b"A: 1\r\n\r\nbody\r\n"),
+        (b"A: 1\r\rbody\r\n", b"A: 1\r\n\r\nbody\r\n"),
+        (b"A: 1\r\n\r\n.x\r\n.\r\n", b"A: 1\r\n\r\n..x\r\n..\r\n"),
+    ],
+)
+def test_data_form_ends_lines_in_crlf_and_doubles_leading_dots(raw, form):
+    assert data_form(raw) == form
+
+
+def test_bytes_in_data_form_go_out_as_they_are(smtp_server):
+    raw = message("ready@example.cn")
     with SMTPTransport(smtp_server.url) as transport:
         transport.send(raw, sender=SENDER, recipient="ready+tag@example.cn")
     [received] = smtp_server.messages
@@ -380,7 +394,7 @@ def test_starttls_required_but_not_offered(smtp_server):
 
 
 def test_the_server_is_really_strict(smtp_server):
-    good = message_bytes(message("a@example.cn"))
+    good = message("a@example.cn")
     head, _ = good.split(b"\r\n\r\n", 1)
     bad = {
         "bare LF": head + b"\r\n\r\nline one\nline two\r\n",

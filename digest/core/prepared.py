@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.core.domain import Recipient, RenderedDigest
-from digest.core.messages import base64_lines, canonical_lines
+from digest.core.messages.encoding import base64_lines, canonical_lines
 from digest.core.rendering import marker_pieces, personal_values, personalise
 
 # Shorter static stretches go with the inserts: not worth three encodings and a lookup.

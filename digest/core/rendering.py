@@ -304,16 +304,6 @@ def personalise(rendered: RenderedDigest, recipient: Recipient) -> RenderedDiges
     )
 
 
-def render_digest_uncached(digest: Digest, recipient: Recipient, env: jinja2.Environment) -> RenderedDigest:
-    """The naive way, kept for the benchmark: templates and premailer for every message."""
-    personal = personalise(_render_templates(digest, env), recipient)
-    return RenderedDigest(personal.subject, inline_css(personal.html), personal.text)
-
-
-def render_digest(
-    digest: Digest, recipient: Recipient, env: jinja2.Environment, *, premailer_per_message: bool = False
-) -> RenderedDigest:
+def render_digest(digest: Digest, recipient: Recipient, env: jinja2.Environment) -> RenderedDigest:
     """One subscriber's digest; callers sending many should keep `render_content` per content key."""
-    if premailer_per_message:
-        return render_digest_uncached(digest, recipient, env)
     return personalise(render_content(digest, env), recipient)

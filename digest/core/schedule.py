@@ -31,6 +31,7 @@ class Slot:
         zone(self.tz)
 
 
+# Memo of a pure function of its argument: a name's zone, and the same error for a bad name, without a lookup each time.
 @cache
 def zone(name: str) -> ZoneInfo:
     try:

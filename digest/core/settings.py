@@ -39,6 +39,7 @@ class Settings:
         return _hostname(self.base_url)
 
 
+# Memo of a pure function of its argument.
 @lru_cache(maxsize=16)
 def _hostname(url: str) -> str:
     # Asked twice per message sent; parsing the URL each time showed in a send's profile.
@@ -65,7 +66,8 @@ def _clock_from_env(value: str) -> Clock:
     """DIGEST_NOW: the instant this process starts at, running on from there.
 
     Made once per value and process, so settings loaded twice (the Celery app, then
-    a worker's runtime) share one clock instead of starting it over.
+    a worker's runtime) share one clock instead of starting it over. Process state, not
+    a memo: it can go once every entry point loads settings once, into its Runtime.
     """
     if not value.strip():
         return SYSTEM_CLOCK

@@ -92,6 +92,7 @@ def _serializer(secret: str | Sequence[str], purpose: str) -> URLSafeTimedSerial
     return _serializer_for(secret if isinstance(secret, str) else tuple(secret), purpose)
 
 
+# Memo of a pure function of its arguments: a serializer keeps no state between calls.
 @lru_cache(maxsize=64)
 def _serializer_for(key: str | tuple[str, ...], purpose: str) -> URLSafeTimedSerializer:
     # Built once per key and purpose: a send signs three tokens per message.

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
+from digest.adapters.storage.planner import refresh_statistics
 from digest.core.clock import SYSTEM_CLOCK, wall_now
 from digest.core.schedule import Slot, due_at, latest_slot_date, period_end_for
 from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, IssueStatus, SubscriptionStatus
@@ -85,12 +86,8 @@ def enqueue_deliveries(session: Session, issue: models.Issue, slot: Slot | None 
             models.Delivery(issue_id=issue.id, subscriber_id=subscriber_id, status=DeliveryStatus.PENDING, due_at=when)
         )
     session.flush()
-    if len(rows) >= _FRESH_STATISTICS_FROM and session.get_bind().dialect.name == "postgresql":
-        # Claiming starts at once, long before autovacuum's next look. Without
-        # statistics the planner took the new rows for a handful: each claim of
-        # 500 then read and sorted every pending row, and handing out an issue
-        # grew with the square of its size. ANALYZE counts this transaction's rows.
-        session.execute(text("ANALYZE deliveries"))
+    if len(rows) >= _FRESH_STATISTICS_FROM:
+        refresh_statistics(session, models.Delivery.__tablename__)
     return len(rows)
 
 

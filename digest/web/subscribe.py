@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -15,7 +14,7 @@ from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError, open_transport
 from digest.core.clock import wall_now
 from digest.core.domain import NATIONAL_CODE, Recipient, RenderedDigest
-from digest.core.messages import build_message
+from digest.core.messages import MessageHeaders, write_rendered
 from digest.core.rendering import inline_css
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import find_list_by_slug, list_info
@@ -126,16 +125,14 @@ def subscribe_submit(request: Request, slug: str, submitted: Annotated[Subscribe
     return web.page(request, "check_inbox.html", lang=lang, list=list_info(ml), email=address)
 
 
-def _subscribe(
-    web, session: Session, ml: models.MailingList, address: str, name: str, choices: Choices
-) -> EmailMessage:
+def _subscribe(web, session: Session, ml: models.MailingList, address: str, name: str, choices: Choices) -> bytes:
     """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send."""
     subscriber, already_confirmed = request_subscription(session, ml, web.regions, address, name, choices)
     # A confirmed subscriber gets a note with their own preferences link instead of a confirmation.
     return _mail(web, ml, subscriber, "known" if already_confirmed else "confirm")
 
 
-def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str) -> EmailMessage:
+def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str) -> bytes:
     settings = web.settings
     info = list_info(ml)
     t = translator(subscriber.locale)
@@ -170,14 +167,14 @@ def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str)
     }
     html = inline_css(web.mail.get_template("confirm.html").render(context))
     text = web.mail.get_template("confirm.txt").render(context) + "\n"
-    return build_message(
-        RenderedDigest(subject, html, text),
+    headers = MessageHeaders(
         list_info=info,
         # No List-Unsubscribe: there is nothing to leave before confirming.
         recipient=Recipient(email=subscriber.email, name=name),
         list_id_domain=settings.link_domain,
         date=settings.clock.now().replace(microsecond=0),
     )
+    return write_rendered(RenderedDigest(subject, html, text), headers)
 
 
 @router.get("/confirm/{token}")

@@ -35,6 +35,9 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+# Process state (a connection pool per URL), kept here only while callers outside a Runtime still
+# open sessions by URL: `transaction(url)` in the CLI and the tests. The Runtime holds its own factory
+# (`Runtime.sessions`); once those callers use it, this becomes a plain function the Runtime calls once.
 @cache
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite"):

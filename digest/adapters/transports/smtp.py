@@ -1,155 +1,25 @@
-"""Delivery transports behind one small interface: a Maildir outbox and SMTP.
-
-A transport sends one message to one recipient and either returns a receipt or
-raises TemporaryDeliveryError (try again later) or PermanentDeliveryError (this
-address will not take it). Deciding what to do about either is the caller's job.
-
-`send` does it in one go. `begin` splits it in two: the envelope first (over
-SMTP: MAIL, RCPT and DATA, answered by 354), then `deliver` with the content
-or `abandon`. A batch sender opens the envelope while the database commits its
-claim on the row, and sends the content only once the claim holds.
-"""
+"""SMTP: one connection, reused, the envelope pipelined, the content sent only once the caller wants it."""
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import os
 import re
 import smtplib
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
-from email.message import EmailMessage
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Self, TypeVar, cast
+from typing import TypeVar, cast
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+from digest.adapters.transports.base import (
+    Closing,
+    DeliveryError,
+    Envelope,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
 from digest.core.domain import SendReceipt
-from digest.core.messages import WireMessage, message_bytes
 
 _T = TypeVar("_T")
-
-
-class DeliveryError(Exception):
-    def __init__(self, detail: str, *, code: int | None = None, recipient: str | None = None):
-        super().__init__(f"{code} {detail}" if code else detail)
-        self.code = code
-        self.detail = detail
-        self.recipient = recipient
-
-
-class TemporaryDeliveryError(DeliveryError):
-    """4xx replies, dropped connections, timeouts: the same message may go through later."""
-
-
-class PermanentDeliveryError(DeliveryError):
-    """5xx replies: retrying will not help."""
-
-
-Message = EmailMessage | bytes  # bytes: as `message_bytes` writes it (CRLF line endings)
-
-
-class Envelope(Protocol):
-    def deliver(self, message: Message) -> SendReceipt: ...
-
-    def abandon(self) -> None: ...
-
-
-class Transport(Protocol):
-    def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt: ...
-
-    def begin(self, *, sender: str, recipient: str) -> Envelope: ...
-
-    def close(self) -> None: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-
-def _bytes_of(message: Message) -> bytes:
-    return message if isinstance(message, bytes) else message_bytes(message)
-
-
-class _Closing:
-    if TYPE_CHECKING:
-        # Each subclass defines it; `begin` below relies on it.
-        def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt: ...
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        pass
-
-    def begin(self, *, sender: str, recipient: str) -> Envelope:
-        # Nothing to open ahead: the whole send happens in `deliver`.
-        return _Later(self, sender, recipient)
-
-
-class _Later:
-    def __init__(self, transport: Transport, sender: str, recipient: str):
-        self._transport, self._sender, self._recipient = transport, sender, recipient
-
-    def deliver(self, message: Message) -> SendReceipt:
-        return self._transport.send(message, sender=self._sender, recipient=self._recipient)
-
-    def abandon(self) -> None:
-        pass
-
-
-# Shared by every MaildirTransport in the process: two outboxes opened in the same
-# microsecond by one process would otherwise hand out the same name.
-_deliveries = itertools.count(1)
-_deliveries_lock = threading.Lock()
-
-
-class MaildirTransport(_Closing):
-    """Writes each message into a Maildir (tmp/, then an atomic rename into new/).
-
-    Files end in .eml so a desktop opens them in a mail client; Maildir readers
-    accept any unique name without a colon.
-    """
-
-    def __init__(self, path: Path):
-        self.path = Path(path).resolve()
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
-        self._host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
-
-    def _unique(self) -> str:
-        # The customary shape (seconds.MmicrosecondsPpidQcount.host): some tools read
-        # the leading number as the delivery time.
-        with _deliveries_lock:
-            counter = next(_deliveries)
-        seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
-        return f"{seconds}.M{micros}P{os.getpid()}Q{counter}.{self._host}"
-
-    def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt:
-        # On disk Maildir messages use the local line ending.
-        data = _bytes_of(message).replace(b"\r\n", b"\n")
-        name = self._unique()
-        tmp = self.path / "tmp" / name
-        final = self.path / "new" / f"{name}.eml"
-        try:
-            # "x": a name clash means the unique name was not unique; never overwrite.
-            with open(tmp, "xb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.rename(tmp, final)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            # A full or unwritable disk may be fixed before the next run and is no
-            # recipient's fault: no recipient, so the caller stops rather than failing everyone.
-            raise TemporaryDeliveryError(f"cannot write to {self.path}: {exc}") from None
-        return SendReceipt(where=str(final))
 
 
 def _text(reply: bytes | str) -> str:
@@ -179,7 +49,7 @@ def _flag(value: str, name: str, shown: str) -> bool:
     raise ValueError(f"DIGEST_SMTP_URL: {name} must be 1 or 0: {shown!r}")
 
 
-class SMTPTransport(_Closing):
+class SMTPTransport(Closing):
     """One SMTP connection, opened on the first send and reused for every message after it."""
 
     def __init__(self, url: str):
@@ -271,7 +141,7 @@ class SMTPTransport(_Closing):
                 raise TemporaryDeliveryError(f"cannot connect to {self.where}: {exc}") from None
             raise
 
-    def send(self, message: Message, *, sender: str, recipient: str) -> SendReceipt:
+    def send(self, message: bytes, *, sender: str, recipient: str) -> SendReceipt:
         return self.begin(sender=sender, recipient=recipient).deliver(message)
 
     def begin(self, *, sender: str, recipient: str) -> Envelope:
@@ -349,7 +219,7 @@ class SMTPTransport(_Closing):
     def _content(self, data: bytes, recipient: str) -> SendReceipt:
         smtp = cast(smtplib.SMTP, self._smtp)  # connected: `_open` came just before
         try:
-            smtp.send(_wire_content(data))
+            smtp.send(data + b".\r\n")  # in DATA form already (see data_form) but for the ending dot
             code, reply = smtp.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # The content may have reached the server before it hung up: sending it
@@ -427,20 +297,6 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 
-def _wire_content(data: bytes) -> bytes:
-    """The content as DATA carries it: CRLF lines, leading dots doubled, ended by a lone dot."""
-    if type(data) is WireMessage:
-        return data + b".\r\n"  # in that form already: its maker saw to it
-    crlf = data.count(b"\r\n")  # counted once: each scan of a 15 KB message shows in a send's cost
-    if data.count(b"\r") != crlf or data.count(b"\n") != crlf:
-        data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
-    if data.startswith(b".") or b"\n." in data:
-        data = re.sub(rb"(?m)^\.", b"..", data)  # RFC 5321 4.5.2
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
-
-
 class _Dropped(Exception):
     """The connection went away before the message was accepted."""
 
@@ -452,9 +308,9 @@ class _OpenData:
         self._transport, self._sender, self._recipient = transport, sender, recipient
         self._used = False
 
-    def deliver(self, message: Message) -> SendReceipt:
+    def deliver(self, message: bytes) -> SendReceipt:
         self._use()
-        return self._transport._deliver(_bytes_of(message), self._sender, self._recipient)
+        return self._transport._deliver(message, self._sender, self._recipient)
 
     def abandon(self) -> None:
         # SMTP has no way to cancel DATA but ending it, which would deliver an empty
@@ -475,15 +331,8 @@ class _Refused:
     def __init__(self, error: DeliveryError):
         self._error = error
 
-    def deliver(self, message: Message) -> SendReceipt:
+    def deliver(self, message: bytes) -> SendReceipt:
         raise self._error
 
     def abandon(self) -> None:
         pass
-
-
-def open_transport(smtp_url: str | None, outbox: Path) -> Transport:
-    """SMTP when DIGEST_SMTP_URL is set, else the Maildir at DIGEST_OUTBOX."""
-    if smtp_url:
-        return SMTPTransport(smtp_url)
-    return MaildirTransport(outbox)
