@@ -35,19 +35,21 @@ from celery import Celery
 from sqlalchemy import create_engine, func, insert, select, text
 
 from bench.render import subscriber_picks
+from digest.adapters.broker import TICK
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction, upgrade_database
 from digest.core.ingest import parse_file
-from digest.core.links import make_recipient
+from digest.core.links import IssueLinks, make_recipient
 from digest.core.messages import MessageHeaders, write_rendered
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
 from digest.core.selection import select_articles
 from digest.core.settings import Settings
+from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, SubscriptionStatus
 from digest.services.articles import NEWSROOM_TZ, articles_of_period, store_articles
+from digest.services.delivery.preview import preview_week
 from digest.services.issues import plan_issue, start_issue
-from digest.services.lists import ensure_default_list
-from digest.services.preview import preview_digest
+from digest.services.lists import ensure_default_list, list_info
+from digest.services.runtime import Runtime
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO = Path(__file__).resolve().parent.parent / "digest" / "data" / "demo-issue.txt"
@@ -109,7 +111,7 @@ def seed(url: str, subscribers: int) -> int:
                 {
                     "list_id": ml.id,
                     "subscriber_id": sid,
-                    "status": "confirmed",
+                    "status": SubscriptionStatus.CONFIRMED,
                     "region_codes": sorted(p.regions),
                     "topic_slugs": sorted(p.topics),
                     "created_at": now,
@@ -169,29 +171,19 @@ def _ceiling_worker(port: int, messages: list[bytes], count: int, queue: multipr
 
 def ceiling(url: str, port: int, total: int, connections: int) -> float:
     """Pre-built messages over `connections` parallel connections, like the workers use."""
-    settings = Settings(url, None, None, Path("."), SECRET, "https://bench.example.org")
-    env, regions = make_environment(), load_regions()
+    runtime = Runtime(Settings(url, None, None, Path("."), SECRET, "https://bench.example.org"))
     sample = []
     with transaction(url) as session:
         ml = ensure_default_list(session)
+        info = list_info(ml)
         for sub in session.scalars(select(models.Subscription).limit(200)):
-            digest, rendered = preview_digest(session, ml, sub.subscriber.email, PERIOD_END, settings, regions, env)
+            digest, rendered = preview_week(runtime, session, ml, sub.subscriber.email, PERIOD_END)
             if digest.article_count:
+                links = IssueLinks(ml.slug, 1, runtime.settings.base_url, SECRET, ml.sender_email)
                 recipient = make_recipient(
-                    email=sub.subscriber.email,
-                    name=sub.subscriber.name,
-                    subscriber_id=sub.subscriber_id,
-                    list_slug=ml.slug,
-                    issue_id=1,
-                    base_url=settings.base_url,
-                    secret=SECRET,
-                    unsubscribe_mailbox=ml.sender_email,
+                    links, email=sub.subscriber.email, name=sub.subscriber.name, subscriber_id=sub.subscriber_id
                 )
-                from digest.services.lists import list_info
-
-                headers = MessageHeaders(
-                    list_info=list_info(ml), recipient=recipient, list_id_domain="bench.example.org"
-                )
+                headers = MessageHeaders(list_info=info, recipient=recipient, list_id_domain="bench.example.org")
                 sample.append(write_rendered(rendered, headers))
     queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     per = total // connections
@@ -262,14 +254,14 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         client = Celery(broker=broker)
         started = time.perf_counter()
         # What beat does: one tick, run by a worker, hands out the first batches;
-        # each batch then hands out the next (digest/services/pipeline.py).
-        client.send_task("digest.tick")
+        # each batch then hands out the next (digest/services/delivery/worker_batch.py).
+        client.send_task(TICK)
         peak = 0.0
         # Is any row still open? One index probe, asked often: a count of the open rows
         # cost the database real work on every poll, and a coarse poll blurred the end.
         still_open = (
             select(models.Delivery.id)
-            .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(("pending", "queued", "sending")))
+            .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(OPEN_DELIVERY))
             .limit(1)
         )
         while True:
@@ -284,7 +276,7 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
             sent = session.execute(
                 select(func.count())
                 .select_from(models.Delivery)
-                .where(models.Delivery.issue_id == issue_id, models.Delivery.status == "sent")
+                .where(models.Delivery.issue_id == issue_id, models.Delivery.status == DeliveryStatus.SENT)
             ).scalar_one()
         return sent / elapsed, peak, sent
     finally:

@@ -3,18 +3,27 @@
 It lives inside the digest package so an installed deployment names it unambiguously; `tasks`, the
 name a source checkout has always used, is only an alias of this module (see tasks/__init__.py).
 Configured from DIGEST_BROKER_URL; without one, tasks run in-process. Each task takes ids and calls
-one function of digest.services.pipeline.
+one function of digest.services.delivery, with the Runtime this process built once.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 
 from celery import Celery
 from celery.signals import worker_process_init
+from sqlalchemy import text
 
+from digest.adapters.broker import SEND_BATCH, TICK, CeleryBroker
+from digest.core.rendering import DIGEST_TEMPLATES
 from digest.core.settings import load_settings
-from digest.services import pipeline
+from digest.services.delivery.handout import tick as hand_out_due
+from digest.services.delivery.worker_batch import run_batch
+from digest.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 # Beat ticks often and the database decides what is due, so no task ever waits on a long ETA
 # (Redis would redeliver it once the visibility timeout passed).
@@ -37,7 +46,7 @@ def make_app() -> Celery:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
-        beat_schedule={"tick": {"task": "digest.tick", "schedule": TICK_SECONDS}},
+        beat_schedule={"tick": {"task": TICK, "schedule": TICK_SECONDS}},
         timezone="UTC",
     )
     return app
@@ -46,21 +55,57 @@ def make_app() -> Celery:
 app = make_app()
 
 
+class WorkerProcess:
+    """This process's Runtime, built by its first task or at its start (warm_up), then kept."""
+
+    runtime: Runtime | None = None
+
+    @classmethod
+    def get(cls) -> Runtime:
+        if cls.runtime is None:
+            # Workers on several machines must sign links alike: no per-directory demo key here.
+            cls.runtime = Runtime.from_environment(require_secret=True, broker=CeleryBroker(app))
+            # The region index and templates live as long as the worker: moved out of the
+            # collector's sight, full collections no longer walk them between messages.
+            cls.runtime.regions  # noqa: B018 - built now, before the freeze
+            cls.runtime.templates  # noqa: B018
+            gc.collect()
+            gc.freeze()
+        return cls.runtime
+
+    @classmethod
+    def forget(cls) -> None:
+        """Settings changed (tests): the next task builds a new Runtime."""
+        cls.runtime = None
+
+
+def warm_up() -> None:
+    """What a worker process's first batch would otherwise pay (~0.1 s): settings,
+    regions, compiled templates and a database connection, made at its start."""
+    try:
+        runtime = WorkerProcess.get()
+        for name in DIGEST_TEMPLATES:
+            runtime.templates.get_template(name)
+        with runtime.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception:
+        log.warning("could not prepare this worker process; its first batch will try again", exc_info=True)
+
+
 @worker_process_init.connect
 def _prepare_worker_process(**_) -> None:
-    pipeline.warm_up()
+    warm_up()
 
 
 # The task names, not the module path, are what the broker carries: they stay `digest.*` whichever
 # of `-A digest.worker` or `-A tasks` started the worker, so both kinds can share one queue.
-@app.task(name="digest.tick")
-def tick() -> dict:
+@app.task(name=TICK)
+def tick() -> dict[str, object]:
     """Plan due issues, return stuck rows to the queue, and fan the due rows out in batches."""
-    return pipeline.tick(dispatch=lambda issue_id, ids: send_batch.delay(issue_id, ids))
+    return hand_out_due(WorkerProcess.get())
 
 
-@app.task(name="digest.send_batch")
-def send_batch(issue_id: int, delivery_ids: list[int]) -> dict:
+@app.task(name=SEND_BATCH)
+def send_batch(issue_id: int, delivery_ids: list[int]) -> dict[str, object]:
     """Send one batch and hand out the issue's next; in-process (no broker) the tick hands out everything."""
-    chain = None if app.conf.task_always_eager else (lambda issue, ids: send_batch.delay(issue, ids))
-    return pipeline.run_batch(issue_id, delivery_ids, dispatch=chain)
+    return run_batch(WorkerProcess.get(), issue_id, delivery_ids, chain=not app.conf.task_always_eager)

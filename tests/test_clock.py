@@ -20,17 +20,20 @@ from click.testing import CliRunner
 from fixtures_db import make_settings
 from sqlalchemy import select
 
+from digest import worker
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
-from digest.cli.commands import App, main
+from digest.cli.commands import main
 from digest.core import settings as config
 from digest.core.clock import SYSTEM_CLOCK, FixedClock, OffsetClock, SystemClock, parse_instant
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.core.settings import ConfigError, load_settings
-from digest.services import pipeline
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.delivery.handout import tick as hand_out_due
+from digest.services.delivery.worker_batch import run_batch
 from digest.services.lists import ensure_default_list
+from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 pytestmark = pytest.mark.clock
@@ -148,7 +151,7 @@ def test_digest_ingest_and_send_take_today_and_now_from_the_clock(sqlite_url, tm
     """No --published, no --period-end: the clock says which day it is, and the Date header says when."""
     pinned = datetime(2021, 6, 20, 10, 30, tzinfo=SHANGHAI)
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path), clock=FixedClock(pinned))
-    app = App(settings)
+    app = Runtime.for_settings(settings)
     with transaction(sqlite_url) as session:
         ensure_default_list(session).sender_email = "weekly@digest.example.org"
     runner = CliRunner()
@@ -183,6 +186,18 @@ def _seed_week(url: str, subscribers: int = 3) -> None:
             upsert_subscription(session, ml, regions, email=f"r{i}@example.org", status="confirmed")
 
 
+class Handed:
+    """A broker that keeps what it is handed (or, given None, fails the test: nothing should be)."""
+
+    def __init__(self, into: list[tuple[int, list[int]]] | None) -> None:
+        self.into = into
+
+    def hand_out(self, issue_id: int, delivery_ids: list[int]) -> None:
+        if self.into is None:
+            pytest.fail("all sent")
+        self.into.append((issue_id, delivery_ids))
+
+
 def test_a_worker_plans_and_sends_by_digest_now_alone(database_url, tmp_path, monkeypatch, digest_now, no_wall_clock):
     """What `celery worker` runs, in-process: the tick plans the slot DIGEST_NOW has reached, batches send it."""
     _seed_week(database_url)
@@ -195,19 +210,21 @@ def test_a_worker_plans_and_sends_by_digest_now_alone(database_url, tmp_path, mo
         monkeypatch.setenv(name, value)
     for name in ("DIGEST_BROKER_URL", "DIGEST_SMTP_URL"):
         monkeypatch.delenv(name, raising=False)
-    pipeline._runtime.cache_clear()
+    worker.WorkerProcess.forget()
     try:
         # Monday 09:00 in Shanghai: the week of 14–20 June is due for every reader there.
         digest_now("2021-06-21T09:00:00+08:00")
-        pipeline._runtime.cache_clear()
+        runtime = worker.WorkerProcess.get()
         handed: list[tuple[int, list[int]]] = []
-        tick = pipeline.tick(dispatch=lambda issue_id, ids: handed.append((issue_id, ids)))
+        runtime.broker = Handed(handed)
+        tick = hand_out_due(runtime)
         assert len(tick["planned"]) == 1 and tick["dispatched"] == 3
         for issue_id, ids in handed:
-            assert pipeline.run_batch(issue_id, ids)["counts"] == {"sent": 3}
-        assert pipeline.tick(dispatch=lambda *_: pytest.fail("all sent"))["finished"] == tick["planned"]
+            assert run_batch(runtime, issue_id, ids, chain=False)["counts"] == {"sent": 3}
+        runtime.broker = Handed(None)
+        assert hand_out_due(runtime)["finished"] == tick["planned"]
     finally:
-        pipeline._runtime.cache_clear()
+        worker.WorkerProcess.forget()
     started = datetime(2021, 6, 21, 1, 0, tzinfo=UTC)
     with transaction(database_url) as session:
         issue = session.scalars(select(models.Issue)).one()

@@ -17,7 +17,7 @@ import pytest
 from test_rendering import LIST, article, make_digest
 
 from digest.core.domain import ListInfo, Recipient, RenderedDigest
-from digest.core.links import make_recipient
+from digest.core.links import IssueLinks, make_recipient
 from digest.core.messages import POLICY, MessageHeaders, message_bytes, reference_message, write_rendered
 from digest.core.messages.headers import header_lines
 from digest.core.messages.wire import _written
@@ -28,16 +28,8 @@ BEIJING = timezone(timedelta(hours=8))
 
 
 def recipient(name="王芳", email_addr="wang.fang@example.cn", subscriber_id=7):
-    return make_recipient(
-        email=email_addr,
-        name=name,
-        subscriber_id=subscriber_id,
-        list_slug=LIST.slug,
-        issue_id=3,
-        base_url="https://digest.example.org/",
-        secret=SECRET,
-        unsubscribe_mailbox="weekly@digest.example.org",
-    )
+    links = IssueLinks(LIST.slug, 3, "https://digest.example.org/", SECRET, "weekly@digest.example.org")
+    return make_recipient(links, email=email_addr, name=name, subscriber_id=subscriber_id)
 
 
 @pytest.fixture(scope="module")

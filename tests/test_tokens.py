@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from digest.core.links import make_recipient
+from digest.core.links import IssueLinks, make_recipient
 from digest.core.tokens import (
     PURPOSES,
     BadToken,
@@ -80,16 +80,8 @@ def test_unknown_purposes_and_empty_secrets_are_programming_errors():
 
 
 def test_recipient_links_carry_tokens_for_their_purpose():
-    r = make_recipient(
-        email="a@example.org",
-        name="王芳",
-        subscriber_id=42,
-        list_slug="rural-weekly",
-        issue_id=3,
-        base_url="https://digest.example.org/",
-        secret=SECRET,
-        unsubscribe_mailbox="weekly@digest.example.org",
-    )
+    links = IssueLinks("rural-weekly", 3, "https://digest.example.org/", SECRET, "weekly@digest.example.org")
+    r = make_recipient(links, email="a@example.org", name="王芳", subscriber_id=42)
     unsubscribe = r.unsubscribe_url.removeprefix("https://digest.example.org/u/")
     preferences = r.preferences_url.removeprefix("https://digest.example.org/p/")
     view = r.view_url.removeprefix("https://digest.example.org/issues/3/view/")

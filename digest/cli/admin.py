@@ -44,7 +44,7 @@ def register(main: click.Group, app_of) -> None:
         """Create an admin who signs in with EMAIL and a password (argon2-hashed)."""
         password = _read_password(password_stdin)
         try:
-            with app_of(ctx).session() as session:
+            with app_of(ctx).transaction() as session:
                 user = create_admin(session, email, password, role)
                 click.echo(f"created {user.role} {user.email}")
         except InvalidAdmin as exc:
@@ -58,7 +58,7 @@ def register(main: click.Group, app_of) -> None:
         """Set a new password; every signed-in session of that admin ends."""
         password = _read_password(password_stdin)
         try:
-            with app_of(ctx).session() as session:
+            with app_of(ctx).transaction() as session:
                 set_password(session, get_admin(session, email), password)
         except InvalidAdmin as exc:
             raise click.ClickException(str(exc)) from None
@@ -68,7 +68,7 @@ def register(main: click.Group, app_of) -> None:
     @click.pass_context
     def admin_list(ctx) -> None:
         """Every admin with role, state and last sign-in."""
-        with app_of(ctx).session() as session:
+        with app_of(ctx).transaction() as session:
             for user in session.scalars(select(models.AdminUser).order_by(models.AdminUser.email)):
                 state = "disabled" if user.disabled else "active"
                 last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
@@ -81,7 +81,7 @@ def register(main: click.Group, app_of) -> None:
     def admin_token(ctx, email: str, name: str) -> None:
         """Make an API token acting as EMAIL; it is printed once and stored hashed."""
         try:
-            with app_of(ctx).session() as session:
+            with app_of(ctx).transaction() as session:
                 secret = create_api_token(session, get_admin(session, email), name)
         except InvalidAdmin as exc:
             raise click.ClickException(str(exc)) from None
@@ -92,6 +92,6 @@ def register(main: click.Group, app_of) -> None:
     @click.pass_context
     def admin_revoke_token(ctx, token_id: int) -> None:
         """Revoke an API token by its id."""
-        with app_of(ctx).session() as session:
+        with app_of(ctx).transaction() as session:
             revoke_api_token(session, token_id)
         click.echo(f"token {token_id} revoked")

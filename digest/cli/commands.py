@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cached_property
 from pathlib import Path
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from digest.adapters.storage.db import session_factory, transaction, upgrade_database
+from digest.adapters.storage.db import upgrade_database
+from digest.cli.sendout import RunStopped
 from digest.core.domain import Problem
 from digest.core.faults import SetupError
 from digest.core.ingest import IngestFormatError, parse_file
-from digest.core.regions import load_regions, split_labels
-from digest.core.rendering import make_environment
-from digest.core.settings import ConfigError, Settings, load_settings
+from digest.core.regions import split_labels
+from digest.core.settings import ConfigError, load_settings
+from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.issues import IssueStateError
 from digest.services.lists import ensure_default_list, get_list
-from digest.services.sendrun import RunStopped
+from digest.services.runtime import Runtime
 from digest.services.subscribers import (
     InvalidSubscriber,
     export_rows,
@@ -34,34 +32,11 @@ from digest.services.subscribers import (
 )
 
 
-@dataclass
-class App:
-    """Settings and the things built from them, made on first use."""
-
-    settings: Settings
-
-    @cached_property
-    def factory(self):
-        return session_factory(self.settings.database_url)
-
-    @contextmanager
-    def session(self):
-        with transaction(self.settings.database_url) as session:
-            yield session
-
-    @cached_property
-    def regions(self):
-        return load_regions()
-
-    @cached_property
-    def env(self):
-        return make_environment()
-
-
-def _app(ctx: click.Context) -> App:
+def _runtime(ctx: click.Context) -> Runtime:
+    """The command's Runtime, made once per invocation (a test may hand one in as `obj`)."""
     if ctx.obj is None:
         try:
-            ctx.obj = App(load_settings())
+            ctx.obj = Runtime.for_settings(load_settings())
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
     return ctx.obj
@@ -112,11 +87,11 @@ def main() -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create or upgrade the database, with the default list and its topics."""
-    app = _app(ctx)
-    upgrade_database(app.settings.database_url)
-    with app.session() as session:
+    runtime = _runtime(ctx)
+    upgrade_database(runtime.settings.database_url)
+    with runtime.transaction() as session:
         ml = ensure_default_list(session)
-        click.echo(f"database ready: {app.settings.database_url}")
+        click.echo(f"database ready: {runtime.settings.database_url}")
         click.echo(f"list {ml.slug} ({ml.name}): topics {'、'.join(t.name for t in ml.topics)}")
 
 
@@ -141,9 +116,9 @@ def ingest(
     Bad rows are reported with file, line and field; good rows are kept.
     Re-ingesting the same article adds nothing.
     """
-    app = _app(ctx)
+    runtime = _runtime(ctx)
     day = _parse_day(published, "--published")
-    when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else app.settings.clock.local(NEWSROOM_TZ)
+    when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else runtime.settings.clock.local(NEWSROOM_TZ)
     totals = {"added": 0, "unchanged": 0, "rejected": 0}
     failed_files = 0
     with click.progressbar(files, label="ingesting", file=sys.stderr, item_show_func=lambda p: p and p.name) as bar:
@@ -154,9 +129,9 @@ def ingest(
                 _report_problems([exc.problem])
                 failed_files += 1
                 continue
-            with app.session() as session:
+            with runtime.transaction() as session:
                 ml = get_list(session, list_slug)
-                report = store_articles(session, ml, parsed, app.regions, source=str(path), published=when)
+                report = store_articles(session, ml, parsed, runtime.regions, source=str(path), published=when)
             _report_problems(report.problems)
             totals["added"] += report.added
             totals["unchanged"] += report.unchanged
@@ -184,22 +159,22 @@ def subscribers() -> None:
 @click.pass_context
 def subscribers_add(ctx, email, name, regions, topics, list_slug, confirmed) -> None:
     """Subscribe EMAIL to a list with their picks (or update the picks)."""
-    app = _app(ctx)
-    with app.session() as session:
+    runtime = _runtime(ctx)
+    with runtime.transaction() as session:
         ml = get_list(session, list_slug)
         sub, created, warnings = upsert_subscription(
             session,
             ml,
-            app.regions,
+            runtime.regions,
             email=email,
             name=name,
             region_labels=split_labels(regions),
             topic_labels=split_labels(topics),
-            status="confirmed" if confirmed else "pending",
+            status=SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.PENDING,
         )
         for warning in warnings:
             click.secho(f"warning: {warning}", fg="yellow", err=True)
-        picked = ", ".join(app.regions.display(c) for c in sub.region_codes) or "every region"
+        picked = ", ".join(runtime.regions.display(c) for c in sub.region_codes) or "every region"
         click.echo(f"{'added' if created else 'updated'} {sub.subscriber.email} on {ml.slug} ({sub.status}): {picked}")
 
 
@@ -209,15 +184,15 @@ def subscribers_add(ctx, email, name, regions, topics, list_slug, confirmed) -> 
 @click.pass_context
 def subscribers_import(ctx, file: Path, list_slug) -> None:
     """Import FILE.csv with columns email,name,regions,topics[,status] (status defaults to confirmed)."""
-    app = _app(ctx)
+    runtime = _runtime(ctx)
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text (byte {exc.start})") from None
     rows = max(text.count("\n"), 1)
-    with app.session() as session, click.progressbar(length=rows, label="importing", file=sys.stderr) as bar:
+    with runtime.transaction() as session, click.progressbar(length=rows, label="importing", file=sys.stderr) as bar:
         ml = get_list(session, list_slug)
-        report = import_subscribers_csv(session, ml, app.regions, text, source=str(file), progress=bar.update)
+        report = import_subscribers_csv(session, ml, runtime.regions, text, source=str(file), progress=bar.update)
     _report_problems(report.problems)
     bad = sum(1 for p in report.problems if p.severity == "error")
     click.echo(f"{report.added} added, {report.updated} updated, {bad} row(s) rejected")
@@ -230,10 +205,10 @@ def subscribers_import(ctx, file: Path, list_slug) -> None:
 @click.pass_context
 def subscribers_list(ctx, list_slug) -> None:
     """Show the subscribers of a list and their picks."""
-    app = _app(ctx)
-    with app.session() as session:
+    runtime = _runtime(ctx)
+    with runtime.transaction() as session:
         ml = get_list(session, list_slug)
-        rows = list(export_rows(subscriptions_of(session, ml), app.regions, ml))
+        rows = list(export_rows(subscriptions_of(session, ml), runtime.regions, ml))
     for row in rows:
         click.echo("  ".join(f"{cell:<12}" for cell in row[:5]).rstrip())
 
@@ -243,10 +218,10 @@ def subscribers_list(ctx, list_slug) -> None:
 @click.pass_context
 def subscribers_export(ctx, list_slug) -> None:
     """Write the subscribers of a list as CSV to standard output."""
-    app = _app(ctx)
-    with app.session() as session:
+    runtime = _runtime(ctx)
+    with runtime.transaction() as session:
         ml = get_list(session, list_slug)
-        write_csv(export_rows(subscriptions_of(session, ml), app.regions, ml), sys.stdout)
+        write_csv(export_rows(subscriptions_of(session, ml), runtime.regions, ml), sys.stdout)
 
 
 @main.command()
@@ -257,13 +232,13 @@ def subscribers_export(ctx, list_slug) -> None:
 @click.pass_context
 def preview(ctx, email, list_slug, fmt, period_end) -> None:
     """Print the digest EMAIL would get, without sending it."""
-    from digest.services.preview import preview_digest
+    from digest.services.delivery.preview import preview_week
 
-    app = _app(ctx)
-    end = _parse_day(period_end, "--period-end") or app.settings.clock.today(NEWSROOM_TZ)
-    with app.session() as session:
+    runtime = _runtime(ctx)
+    end = _parse_day(period_end, "--period-end") or runtime.settings.clock.today(NEWSROOM_TZ)
+    with runtime.transaction() as session:
         ml = get_list(session, list_slug)
-        digest, rendered = preview_digest(session, ml, email, end, app.settings, app.regions, app.env)
+        digest, rendered = preview_week(runtime, session, ml, email, end)
     if digest.article_count == 0:
         click.secho(f"nothing this week matches {email}'s picks: they would get no message", fg="yellow", err=True)
         return
@@ -277,11 +252,11 @@ def preview(ctx, email, list_slug, fmt, period_end) -> None:
 @click.pass_context
 def send(ctx, list_slug, period_end) -> None:
     """Assemble and deliver an issue now, once per subscriber whatever happens."""
-    from digest.services.sendrun import exit_for, print_send_table, run_send
+    from digest.cli.sendout import exit_for, print_send_table, run_send
 
-    app = _app(ctx)
-    end = _parse_day(period_end, "--period-end") or app.settings.clock.today(NEWSROOM_TZ)
-    result = run_send(app, list_slug, end)
+    runtime = _runtime(ctx)
+    end = _parse_day(period_end, "--period-end") or runtime.settings.clock.today(NEWSROOM_TZ)
+    result = run_send(runtime, list_slug, end)
     print_send_table(result)
     exit_for(result, f"digest issues retry {result.issue_number}" + (f" --list {list_slug}" if list_slug else ""))
 
@@ -299,7 +274,7 @@ def serve(ctx, host: str, port: int) -> None:
     from digest.web import create_app
 
     # proxy_headers: behind a reverse proxy the rate limit must count the client, not the proxy.
-    uvicorn.run(create_app(_app(ctx).settings), host=host, port=port, proxy_headers=True)
+    uvicorn.run(create_app(_runtime(ctx)), host=host, port=port, proxy_headers=True)
 
 
 @main.command()
@@ -313,16 +288,16 @@ def demo(ctx, outbox: Path | None) -> None:
     """Run the whole job on embedded defaults: SQLite, in-process tasks, a Maildir outbox."""
     from digest.cli.demo import run_demo
 
-    run_demo(_app(ctx), outbox)
+    run_demo(_runtime(ctx), outbox)
 
 
 from digest.cli.issues import register as _register_issue_commands  # noqa: E402
 
-_register_issue_commands(main, _app)
+_register_issue_commands(main, _runtime)
 
 from digest.cli.admin import register as _register_admin_commands  # noqa: E402
 
-_register_admin_commands(main, _app)
+_register_admin_commands(main, _runtime)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import upgrade_database
+from digest.cli.sendout import exit_for, print_send_table, run_send
 from digest.core.ingest import parse_file
+from digest.core.statuses import SubscriptionStatus
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list
-from digest.services.sendrun import exit_for, print_send_table, run_send
+from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 DEMO_ISSUE = Path(__file__).resolve().parent.parent / "data" / "demo-issue.txt"
@@ -29,15 +31,15 @@ DEMO_SUBSCRIBERS = (
 )
 
 
-def run_demo(app, outbox: Path | None) -> None:
+def run_demo(runtime: Runtime, outbox: Path | None) -> None:
     if outbox is not None:
-        app.settings = dataclasses.replace(app.settings, outbox=outbox)
-    settings = app.settings
+        runtime = dataclasses.replace(runtime, settings=dataclasses.replace(runtime.settings, outbox=outbox))
+    settings = runtime.settings
     click.echo(f"database: {settings.database_url}")
     upgrade_database(settings.database_url)
     now = settings.clock.local(NEWSROOM_TZ)
     parsed = parse_file(DEMO_ISSUE, default_published=now)
-    with app.session() as session:
+    with runtime.transaction() as session:
         ml = ensure_default_list(session)
         if parsed.credits and not ml.credits:
             # The newsletter's footer: credits, then the postal address on a line of its own.
@@ -45,17 +47,17 @@ def run_demo(app, outbox: Path | None) -> None:
             ml.credits = [[k, v] for k, v in parsed.credits if not k.endswith("地址")]
             ml.contact_email = ml.contact_email or parsed.contact_email
             ml.postal_address = ml.postal_address or (addresses[0] if addresses else None)
-        report = store_articles(session, ml, parsed, app.regions, source=str(DEMO_ISSUE), published=now)
+        report = store_articles(session, ml, parsed, runtime.regions, source=str(DEMO_ISSUE), published=now)
         for email, name, regions, topics in DEMO_SUBSCRIBERS:
             upsert_subscription(
                 session,
                 ml,
-                app.regions,
+                runtime.regions,
                 email=email,
                 name=name,
                 region_labels=[r for r in regions.split(",") if r],
                 topic_labels=[t for t in topics.split(",") if t],
-                status="confirmed",
+                status=SubscriptionStatus.CONFIRMED,
             )
         # The issue covers the week in which the demo content was first loaded,
         # so a second run finds the same issue and sends nothing twice.
@@ -66,8 +68,9 @@ def run_demo(app, outbox: Path | None) -> None:
     click.echo(
         f"articles: {report.added} loaded, {report.unchanged} already there; subscribers: {len(DEMO_SUBSCRIBERS)}"
     )
+    assert latest is not None  # the demo issue's articles were stored above, or by an earlier run
     period_end = latest.astimezone(NEWSROOM_TZ).date()
-    result = run_send(app, slug, period_end)
+    result = run_send(runtime, slug, period_end)
     print_send_table(result)
     where = settings.smtp_url or settings.outbox.resolve()
     click.echo(f"\nmessages: {where}  (open the .eml files in a mail client)")

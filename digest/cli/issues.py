@@ -29,7 +29,7 @@ def _issue(session, ml, number: int) -> models.Issue:
     return issue
 
 
-def register(main: click.Group, app_of) -> None:
+def register(main: click.Group, runtime_of) -> None:
     @main.group()
     def issues() -> None:
         """List issues; pause, resume or cancel one, mid-send included; send its failed deliveries again."""
@@ -39,8 +39,8 @@ def register(main: click.Group, app_of) -> None:
     @click.pass_context
     def issues_list(ctx, list_slug) -> None:
         """Every issue of a list, newest first, with its delivery counts."""
-        app = app_of(ctx)
-        with app.session() as session:
+        runtime = runtime_of(ctx)
+        with runtime.transaction() as session:
             ml = get_list(session, list_slug)
             rows = session.scalars(
                 select(models.Issue).where(models.Issue.list_id == ml.id).order_by(models.Issue.number.desc())
@@ -59,8 +59,8 @@ def register(main: click.Group, app_of) -> None:
     @click.pass_context
     def issues_show(ctx, number, list_slug) -> None:
         """One issue's deliveries: who, status, attempts, last error."""
-        app = app_of(ctx)
-        with app.session() as session:
+        runtime = runtime_of(ctx)
+        with runtime.transaction() as session:
             ml = get_list(session, list_slug)
             issue = _issue(session, ml, number)
             click.echo(f"issue {issue.number} of {ml.slug}: {issue.period_start} – {issue.period_end}, {issue.status}")
@@ -80,8 +80,8 @@ def register(main: click.Group, app_of) -> None:
         @click.option("--list", "list_slug", metavar="SLUG")
         @click.pass_context
         def command(ctx, number, list_slug) -> None:
-            app = app_of(ctx)
-            with app.session() as session:
+            runtime = runtime_of(ctx)
+            with runtime.transaction() as session:
                 issue = _issue(session, get_list(session, list_slug), number)
                 action(session, issue)
                 click.echo(f"issue {number} {verb}")
@@ -106,12 +106,12 @@ def register(main: click.Group, app_of) -> None:
         broker), as `digest send` does. Exit 1 if some fail again, 3 if a fault
         of the installation stops the run.
         """
-        from digest.services.sendrun import deliver_issue, exit_for, print_send_table
+        from digest.cli.sendout import deliver_issue, exit_for, print_send_table
 
-        app = app_of(ctx)
-        with app.session() as session:
+        runtime = runtime_of(ctx)
+        with runtime.transaction() as session:
             issue = _issue(session, get_list(session, list_slug), number)
-            reset, left = retry_deliveries(session, issue, status, now=app.settings.clock.now())
+            reset, left = retry_deliveries(session, issue, status, now=runtime.settings.clock.now())
             issue_id, issue_status, period_end = issue.id, issue.status, issue.period_end
         still = f"; {left} left as they are: their address is still suppressed" if left else ""
         click.echo(f"issue {number}: {reset} {status} deliver{'y' if reset == 1 else 'ies'} put back to pending{still}")
@@ -120,7 +120,7 @@ def register(main: click.Group, app_of) -> None:
         if issue_status == IssueStatus.PAUSED:
             click.echo(f"issue {number} is paused: they go out when it resumes (`digest issues resume {number}`)")
             return
-        result = deliver_issue(app, issue_id, reset, period_end)
+        result = deliver_issue(runtime, issue_id, reset, period_end)
         print_send_table(result)
         exit_for(result, f"digest issues retry {number}" + (f" --list {list_slug}" if list_slug else ""))
 
@@ -137,8 +137,8 @@ def register(main: click.Group, app_of) -> None:
     @click.pass_context
     def status(ctx, list_slug) -> None:
         """Deliveries of the latest issue by status: queued, sending, sent, failed, bounced, skipped."""
-        app = app_of(ctx)
-        with app.session() as session:
+        runtime = runtime_of(ctx)
+        with runtime.transaction() as session:
             ml = get_list(session, list_slug)
             issue = session.scalar(
                 select(models.Issue).where(models.Issue.list_id == ml.id).order_by(models.Issue.number.desc()).limit(1)
@@ -167,8 +167,8 @@ def register(main: click.Group, app_of) -> None:
     @click.pass_context
     def lists_schedule(ctx, slug, weekday, at, tz, rate, enable) -> None:
         """Set when SLUG's issue goes out each week."""
-        app = app_of(ctx)
-        with app.session() as session:
+        runtime = runtime_of(ctx)
+        with runtime.transaction() as session:
             ml = get_list(session, slug)
             day = parse_weekday(weekday) if weekday else ml.send_weekday
             hhmm = at or ml.send_time

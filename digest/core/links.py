@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from digest.core.domain import Recipient
 from digest.core.tokens import sign_tokens
 
 
-def make_recipient(
-    *,
-    email: str,
-    name: str | None,
-    subscriber_id: int,
-    list_slug: str,
-    issue_id: int,
-    base_url: str,
-    secret: str,
-    unsubscribe_mailbox: str,
-) -> Recipient:
+@dataclass(frozen=True)
+class IssueLinks:
+    """What every recipient's links of one issue share: where they point, how they are signed, whom mail goes to."""
+
+    list_slug: str
+    issue_id: int  # 0 for a digest of no issue (a preview of a week not yet planned)
+    base_url: str
+    secret: str
+    unsubscribe_mailbox: str
+
+
+def make_recipient(links: IssueLinks, *, email: str, name: str | None, subscriber_id: int) -> Recipient:
     """A Recipient whose links let this subscriber leave, change picks, or read online.
 
     The unsubscribe URL doubles as the RFC 8058 one-click target: mail providers
     POST `List-Unsubscribe=One-Click` to it.
     """
-    base = base_url.rstrip("/")
+    base = links.base_url.rstrip("/")
     unsubscribe, preferences, view = sign_tokens(
-        secret, ("unsubscribe", "preferences", "view"), subscriber_id, list_slug
+        links.secret, ("unsubscribe", "preferences", "view"), subscriber_id, links.list_slug
     )
     # Tokens are URL-safe already; quoting anyway keeps the mailto valid should that change.
     # The space is quoted by hand: quote() returns a string with nothing to escape
@@ -36,7 +38,7 @@ def make_recipient(
         email=email,
         name=(name or "").strip(),
         unsubscribe_url=f"{base}/u/{unsubscribe}",
-        unsubscribe_mailto=f"mailto:{quote(unsubscribe_mailbox, safe='@')}?subject={subject}",
+        unsubscribe_mailto=f"mailto:{quote(links.unsubscribe_mailbox, safe='@')}?subject={subject}",
         preferences_url=f"{base}/p/{preferences}",
-        view_url=f"{base}/issues/{issue_id}/view/{view}",
+        view_url=f"{base}/issues/{links.issue_id}/view/{view}",
     )

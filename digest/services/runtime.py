@@ -11,15 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.adapters.storage.db import session_factory
+from digest.adapters.storage.db import get_engine, session_factory
+from digest.adapters.transports import Transport, open_transport
 from digest.core.clock import Clock
+from digest.core.domain import Digest
+from digest.core.prepared import PreparedContent
 from digest.core.regions import RegionIndex, load_regions
-from digest.core.rendering import make_environment
+from digest.core.rendering import make_environment, render_content
 from digest.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -41,10 +45,33 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.sessions = session_factory(self.settings.database_url)
+        # A worker meets the same few hundred contents in every batch of an issue. The key
+        # is the whole digest (articles, branding, dates), so an edited article is a new
+        # key, never a stale render; the bound keeps a worker's memory flat.
+        self.prepared = lru_cache(maxsize=256)(self._prepare)
 
     @classmethod
     def from_environment(cls, *, require_secret: bool = False, broker: Broker | None = None) -> Runtime:
         return cls(load_settings(require_secret=require_secret), broker=broker)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Runtime:
+        """With the broker the settings name (DIGEST_BROKER_URL), if any: what the CLI and the web app use."""
+        from digest.adapters.broker import CeleryBroker
+
+        return cls(settings, broker=CeleryBroker.connect(settings.broker_url) if settings.broker_url else None)
+
+    @property
+    def engine(self) -> Engine:
+        """The sessions' engine: the ledger writes over a connection of its own from the same pool."""
+        return get_engine(self.settings.database_url)
+
+    def open_transport(self) -> Transport:
+        """One SMTP connection (or the Maildir outbox); ValueError or OSError when it cannot be opened."""
+        return open_transport(self.settings.smtp_url, self.settings.outbox)
+
+    def _prepare(self, digest: Digest) -> PreparedContent:
+        return PreparedContent.of(render_content(digest, self.templates))
 
     @property
     def clock(self) -> Clock:

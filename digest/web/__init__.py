@@ -1,6 +1,6 @@
 """The web app: subscriber pages, the admin console (web/admin/) and the JSON API (web/api/).
 
-`create_app(settings)` builds a FastAPI app that owns its sessionmaker; each
+`create_app(runtime)` builds a FastAPI app over the process's Runtime; each
 request that touches data runs in one transaction (`with web.factory.begin()`),
 so a page either changes everything it set out to or nothing.
 """
@@ -22,11 +22,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
-from digest.adapters.storage.db import session_factory
-from digest.core.rendering import make_environment, templates_dir
+from digest.core.regions import RegionIndex
+from digest.core.rendering import templates_dir
 from digest.core.settings import Settings
 from digest.core.tokens import BadToken
 from digest.services.health import database_ready
+from digest.services.runtime import Runtime
 from digest.web.catalogue import problems as problem_words
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
 from digest.web.security import (
@@ -64,11 +65,14 @@ class PageError(Exception):
 
 
 class Web:
-    """What the routes share: settings, the session factory, templates, the region index."""
+    """What the routes share: the process's Runtime (settings, sessions, regions, mail templates), the page
+    templates and the rate limits."""
 
-    def __init__(self, settings: Settings, limiter: RateLimiter | None = None):
-        self.settings = settings
-        self.factory = session_factory(settings.database_url)
+    def __init__(self, runtime: Runtime, limiter: RateLimiter | None = None):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        # The runtime's session factory, under the name the routes use.
+        self.factory = runtime.sessions
         self.limiter = limiter or RateLimiter(limit=5, window=60.0)
         # Admin sign-in: ten tries a minute per client address, enough for typos, too few to guess.
         self.login_limiter = RateLimiter(limit=10, window=60.0)
@@ -82,16 +86,14 @@ class Web:
         )
         problem_words.install(self.pages)
 
-    @cached_property
-    def regions(self):
-        from digest.core.regions import load_regions
+    @property
+    def regions(self) -> RegionIndex:
+        return self.runtime.regions
 
-        return load_regions()
-
-    @cached_property
+    @property
     def mail(self) -> jinja2.Environment:
         # Digests and confirmation mails share one environment, so they are rendered alike.
-        return make_environment()
+        return self.runtime.templates
 
     @cached_property
     def region_tree(self) -> list[dict]:
@@ -187,13 +189,14 @@ def _answer_errors(app: FastAPI, web: Web) -> None:
         return web.error_page(request, exc.status_code, "bad_request")
 
 
-def create_app(settings: Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
+def create_app(runtime: Runtime | Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
+    """The app over `runtime` (given bare settings, over a Runtime made for them with their broker)."""
     from digest.web import api, manage, subscribe
     from digest.web.admin import build_router
 
     # The schema describes the JSON API only; the HTML pages stay out of it.
     app = FastAPI(title="digest", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    web = Web(settings, limiter)
+    web = Web(runtime if isinstance(runtime, Runtime) else Runtime.for_settings(runtime), limiter)
     app.state.web = web
     app.add_middleware(GZipMiddleware, minimum_size=2000)
 

@@ -13,17 +13,15 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
-from digest.core.domain import Picks, Recipient
-from digest.core.links import make_recipient
+from digest.core.domain import Picks
 from digest.core.rendering import render_digest
-from digest.core.selection import assemble_digest
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services import NotFound
-from digest.services.articles import articles_of_period
+from digest.services.delivery.digests import Addressee, PersonalDigest, digest_for, issue_digests, public_digest
+from digest.services.issue_detail import get_issue
 from digest.services.issues import delivered_article_ids, find_published_issue, published_issues
 from digest.services.lists import list_info
-from digest.services.operations import get_issue
 from digest.services.self_service import (
     find_subscription,
     leave_subscriptions,
@@ -219,12 +217,12 @@ def unsubscribe(
         )
 
 
-def _digest_response(web, request: Request, digest, recipient: Recipient) -> HTMLResponse:
-    if digest.article_count == 0:
+def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLResponse:
+    if copy.digest.article_count == 0:
         return web.page(
-            request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched"
+            request, "message.html", lang=web.language(request), list=copy.digest.list, message="nothing_matched"
         )
-    rendered = render_digest(digest, recipient, web.mail)
+    rendered = render_digest(copy.digest, copy.recipient, web.mail)
     return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_CSP})
 
 
@@ -239,35 +237,16 @@ def view_issue(request: Request, issue_id: int, token: str):
             raise PageError(404, "not_found") from None
         if issue.list_id != sub.list_id:
             raise PageError(404, "not_found")
-        ml = sub.list
         sent = delivered_article_ids(session, issue.id, sub.subscriber_id)
-        articles = articles_of_period(session, ml, issue.period_end)
+        digests = issue_digests(web.runtime, session, issue.id)
         if sent:
             # What their copy held, whatever they have picked since (a hidden article stays out).
-            articles, picks = [a for a in articles if a.id in set(sent)], Picks()
+            digests, picks = digests.only(sent), Picks()
         else:
             # Not sent to them (yet): their current picks, what they will get.
             picks = picks_of(sub)
-        digest = assemble_digest(
-            list_info(ml),
-            articles,
-            picks,
-            web.regions,
-            period_start=issue.period_start,
-            period_end=issue.period_end,
-            issue_number=issue.number,
-        )
-        recipient = make_recipient(
-            email=sub.subscriber.email,
-            name=sub.subscriber.name,
-            subscriber_id=sub.subscriber_id,
-            list_slug=ml.slug,
-            issue_id=issue.id,
-            base_url=web.settings.base_url,
-            secret=web.settings.secret_key,
-            unsubscribe_mailbox=ml.reply_to or ml.sender_email,
-        )
-        return _digest_response(web, request, digest, recipient)
+        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id)
+        return _digest_response(web, request, digest_for(web.runtime, digests, picks, to))
 
 
 @router.get("/lists/{slug}/archive")
@@ -287,21 +266,4 @@ def archive_issue(request: Request, slug: str, number: int):
         issue = find_published_issue(session, ml, number)
         if issue is None:
             raise PageError(404, "not_found")
-        digest = assemble_digest(
-            list_info(ml),
-            articles_of_period(session, ml, issue.period_end),
-            Picks(),
-            web.regions,
-            period_start=issue.period_start,
-            period_end=issue.period_end,
-            issue_number=issue.number,
-        )
-        base = web.settings.base_url
-        # Nobody's copy: the personal links lead to the public pages instead.
-        recipient = Recipient(
-            email="",
-            unsubscribe_url=f"{base}/lists/{slug}/subscribe",
-            preferences_url=f"{base}/lists/{slug}/subscribe",
-            view_url=f"{base}/lists/{slug}/archive/{number}",
-        )
-        return _digest_response(web, request, digest, recipient)
+        return _digest_response(web, request, public_digest(web.runtime, issue_digests(web.runtime, session, issue.id)))

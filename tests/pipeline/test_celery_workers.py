@@ -149,7 +149,7 @@ def dispatch_all(url: str, broker: str, clock, *, later: timedelta = timedelta()
 
 
 def as_this_worker(monkeypatch, database_url: str, smtp_url: str) -> None:
-    """This test process gets a worker's settings, to call digest.services.pipeline as a task would."""
+    """This test process gets a worker's settings, to call digest.services.delivery as a task would."""
     # The broker is never reached here (the test hands out batches itself): any Redis URL will do.
     for name, value in worker_env(database_url, smtp_url, REDIS_URL).items():
         if name.startswith("DIGEST_"):
@@ -241,22 +241,20 @@ def test_a_batch_whose_successor_cannot_be_handed_out_puts_those_rows_back_at_on
     database_url, smtp_server, tmp_path, monkeypatch, clock
 ):
     """The broker went away after the batch: its successor's rows wait for the next tick, not for the lease."""
-    from digest.services import pipeline
+    from digest.services.delivery.worker_batch import run_batch
     from digest.services.issues import delivery_counts
+    from digest.services.runtime import Runtime
 
     issue_id = seed(database_url, 30)
     as_this_worker(monkeypatch, database_url, smtp_server.url)
     with transaction(database_url) as session:
         first = claim_due(session, limit=10, now=clock.now(), issue_id=issue_id)[issue_id]
 
-    def broker_down(issue, ids):
-        raise ConnectionError("the broker is down")
+    class BrokerDown:
+        def hand_out(self, issue, ids):
+            raise ConnectionError("the broker is down")
 
-    pipeline._runtime.cache_clear()
-    try:
-        result = pipeline.run_batch(issue_id, first, dispatch=broker_down)
-    finally:
-        pipeline._runtime.cache_clear()
+    result = run_batch(Runtime.from_environment(require_secret=True, broker=BrokerDown()), issue_id, first)
     assert result["counts"] == {"sent": 10} and result["handed_out"] == 0
     with transaction(database_url) as session:
         assert delivery_counts(session, issue_id) == {"sent": 10, "pending": 20}
@@ -505,22 +503,22 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
 
 
 def test_a_worker_process_prepares_at_its_start_and_a_bad_setting_leaves_it_running(sqlite_url, monkeypatch, caplog):
+    from digest import worker
     from digest.core.rendering import DIGEST_TEMPLATES
-    from digest.services import pipeline
 
     as_this_worker(monkeypatch, sqlite_url, "smtp://127.0.0.1:1")
     monkeypatch.delenv("DIGEST_SECRET_KEY")
-    pipeline._runtime.cache_clear()
+    worker.WorkerProcess.forget()
     try:
-        pipeline.warm_up()  # no secret: said, not raised
+        worker.warm_up()  # no secret: said, not raised
         assert "could not prepare this worker process" in caplog.text and "DIGEST_SECRET_KEY" in caplog.text
         monkeypatch.setenv("DIGEST_SECRET_KEY", "test-secret-key-0123456789abcdef")
-        pipeline.warm_up()
-        _, factory, _, env = pipeline._runtime()
-        assert {name for _, name in env.cache} >= set(DIGEST_TEMPLATES)
-        assert factory.kw["bind"].pool.checkedin() == 1  # a connection waits for the first batch
+        worker.warm_up()
+        runtime = worker.WorkerProcess.get()
+        assert {name for _, name in runtime.templates.cache} >= set(DIGEST_TEMPLATES)
+        assert runtime.engine.pool.checkedin() == 1  # a connection waits for the first batch
     finally:
-        pipeline._runtime.cache_clear()
+        worker.WorkerProcess.forget()
 
 
 def test_a_worker_without_templates_burns_no_row_and_says_why_once_per_batch(

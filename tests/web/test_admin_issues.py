@@ -14,9 +14,9 @@ from webutil import PERIOD_END, add_staff, form_csrf, parse_mail, sign_in
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
+from digest.services.delivery.now import background_send
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
-from digest.services.operations import background_send
 from digest.services.subscribers import upsert_subscription
 from digest.web.security import csrf_token
 

@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from webutil import PERIOD_END, add_staff, form_csrf, sign_in
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
+from digest.services.delivery.batches import send_pending
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
-from digest.services.sending import send_pending
+from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 REGIONS = load_regions()
@@ -392,7 +392,7 @@ def _send_issue(site) -> list[str]:
         start_issue(session, issue)
         issue_id = issue.id
     with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
-        send_pending(session_factory(site.url), issue_id, transport, site.settings, REGIONS, make_environment())
+        send_pending(Runtime(site.settings), issue_id, transport)
     return [r for m in site.smtp.messages for r in m.rcpt_tos]
 
 

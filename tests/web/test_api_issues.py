@@ -9,15 +9,15 @@ from sqlalchemy import func, select
 from webutil import add_staff, api_token, parse_mail
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
 from digest.core.statuses import DeliveryStatus, IssueStatus
+from digest.services.delivery.batches import send_pending
+from digest.services.delivery.now import background_send
 from digest.services.issues import enqueue_deliveries, start_issue
 from digest.services.lists import ensure_default_list
-from digest.services.operations import background_send
-from digest.services.sending import send_pending
+from digest.services.runtime import Runtime
 
 REGIONS = load_regions()
 
@@ -218,7 +218,7 @@ def test_an_admin_sends_failed_deliveries_again_once_and_bad_input_names_the_fie
     with transaction(api.url) as session:
         start_issue(session, session.get(models.Issue, issue_id))
     with open_transport(api.settings.smtp_url, api.settings.outbox) as transport:
-        send_pending(session_factory(api.url), issue_id, transport, api.settings, REGIONS, make_environment())
+        send_pending(Runtime(api.settings), issue_id, transport)
     assert client.get(f"/api/v1/issues/{issue_id}").json()["counts"]["failed"] == 1
     assert LI_HUNAN.email not in {r for m in api.smtp.messages for r in m.rcpt_tos}
 

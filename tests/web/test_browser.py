@@ -15,14 +15,14 @@ from sqlalchemy import select
 from webutil import LIST, PERIOD_END, parse_mail
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
+from digest.services.delivery.batches import send_pending
+from digest.services.delivery.preview import preview_week
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
-from digest.services.preview import preview_digest
-from digest.services.sending import send_pending
+from digest.services.runtime import Runtime
 
 
 @pytest.fixture
@@ -84,14 +84,8 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
         sub = session.scalar(select(models.Subscription))
         assert sub.status == "confirmed"
         assert set(sub.region_codes) == {"620723", "431200"} and sub.topic_slugs == ["industry"]
-        digest, rendered = preview_digest(
-            session,
-            ensure_default_list(session),
-            "reader@example.org",
-            PERIOD_END,
-            server.settings,
-            load_regions(),
-            make_environment(),
+        digest, rendered = preview_week(
+            Runtime(server.settings), session, ensure_default_list(session), "reader@example.org", PERIOD_END
         )
     regions = load_regions()
     articles = [a for s in digest.sections for a in s.articles]
@@ -105,7 +99,7 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
         start_issue(session, issue)
         issue_id = issue.id
     with open_transport(server.settings.smtp_url, server.settings.outbox) as transport:
-        send_pending(session_factory(server.url), issue_id, transport, server.settings, regions, make_environment())
+        send_pending(Runtime(server.settings), issue_id, transport)
     _wait_for_mail(smtp_server, 2)
     msg, text, _ = parse_mail(smtp_server.messages[1].data)
     page.goto(_link(text, server.base, f"/issues/{issue_id}/view/"))

@@ -14,13 +14,13 @@ from browserutil import ARTIFACTS, live_site, shot
 from personas import ALL, LI_HUNAN, SUN_EDITOR, ZHAO_NOTHING, subscribe_confirmed
 from webutil import PERIOD_END, add_staff, parse_mail
 
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
+from digest.services.delivery.batches import send_pending
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
-from digest.services.sending import send_pending
+from digest.services.runtime import Runtime
 
 TEST_TO = "layout.check@example.net"
 
@@ -37,7 +37,7 @@ def server(sqlite_url, tmp_path, smtp_server):
             start_issue(session, issue)
             issue_id = issue.id
         with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
-            send_pending(session_factory(sqlite_url), issue_id, transport, site.settings, regions, make_environment())
+            send_pending(Runtime(site.settings), issue_id, transport)
         add_staff(sqlite_url, SUN_EDITOR)
         yield site
 

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from webutil import LIST, PERIOD_END, csrf_from, link_in, parse_mail
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
 from digest.core.tokens import sign_token
+from digest.services.delivery.batches import send_pending
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
-from digest.services.sending import send_pending
+from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 SUBSCRIBE = f"/lists/{LIST}/subscribe"
@@ -62,7 +62,7 @@ def _send_issue(site, period_end=PERIOD_END):
         start_issue(session, issue)
         issue_id = issue.id
     with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
-        send_pending(session_factory(site.url), issue_id, transport, site.settings, load_regions(), make_environment())
+        send_pending(Runtime(site.settings), issue_id, transport)
     return issue_id
 
 

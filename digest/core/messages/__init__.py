@@ -13,9 +13,6 @@ EmailMessage and generator (`reference`) are what it is held to.
 
 from __future__ import annotations
 
-from typing import Any
-
-from digest.core.domain import RenderedDigest
 from digest.core.messages.encoding import base64_lines, canonical_lines
 from digest.core.messages.headers import MessageHeaders
 from digest.core.messages.reference import POLICY, message_bytes, reference_message
@@ -25,26 +22,9 @@ __all__ = [
     "POLICY",
     "MessageHeaders",
     "base64_lines",
-    "build_message",
     "canonical_lines",
     "message_bytes",
-    "message_wire",
     "reference_message",
     "write_message",
     "write_rendered",
 ]
-
-
-def build_message(rendered: RenderedDigest, **headers: Any) -> Any:
-    """Transitional, for services/operations.py until it calls `write_rendered(rendered, MessageHeaders(...))`.
-
-    Takes MessageHeaders' fields as keywords and gives the message's bytes, which
-    is what it hands to `Transport.send`. Typed Any only because operations.py's
-    ComposedTest still names EmailMessage: delete this with that.
-    """
-    return write_rendered(rendered, MessageHeaders(**headers))
-
-
-def message_wire(subject: str, text_payload: bytes, html_payload: bytes, **headers: Any) -> bytes:
-    """Transitional, for services/sending.py until it calls `write_message(MessageHeaders(...), subject, ...)`."""
-    return write_message(MessageHeaders(**headers), subject, text_payload, html_payload)

@@ -2,7 +2,7 @@
 preview any subscriber's copy with the reason for every article, and send a test.
 
 Editors and admins alike, but for sending failed deliveries again, which is for admins.
-The words live in web/catalogue/issues.py; the work in digest.services.operations.
+The words live in web/catalogue/issues.py; the work in digest.services.delivery and digest.services.issue_detail.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ from digest.adapters.transports import DeliveryError
 from digest.core.schedule import zone
 from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
+from digest.services.delivery.now import deliver_now
+from digest.services.delivery.plan import start_now
+from digest.services.delivery.preview import preview_issue
+from digest.services.delivery.testsend import InvalidAddress, compose_test_send, deliver_test
+from digest.services.issue_detail import delivery_log, get_issue, issue_summaries, summary_of
 from digest.services.issues import (
     RETRYABLE,
     IssueStateError,
@@ -31,18 +36,6 @@ from digest.services.issues import (
     retry_deliveries,
 )
 from digest.services.lists import get_list
-from digest.services.operations import (
-    InvalidAddress,
-    compose_test_send,
-    deliver_now,
-    deliver_test,
-    delivery_log,
-    get_issue,
-    issue_summaries,
-    preview_issue,
-    start_now,
-    summary_of,
-)
 from digest.services.subscribers import InvalidSubscriber, confirmed_emails
 from digest.web import PageError
 from digest.web.admin import (
@@ -211,7 +204,7 @@ def _preview_page(
         summary = summary_of(session, issue)
         if email:
             try:
-                preview = preview_issue(session, issue, email, web.settings, web.regions, web.mail)
+                preview = preview_issue(web.runtime, session, issue.id, email)
             except InvalidSubscriber:
                 error, status = error or ("iss_err_email", {}), 400 if status == 200 else status
             except NotFound:
@@ -249,7 +242,7 @@ def preview_digest_html(
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
-            preview = preview_issue(session, issue, email, web.settings, web.regions, web.mail)
+            preview = preview_issue(web.runtime, session, issue.id, email)
         except (InvalidSubscriber, NotFound):
             raise PageError(404, "not_found") from None
     if preview.rendered is None:
@@ -283,9 +276,7 @@ def send_test(
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
-            test = compose_test_send(
-                session, issue, to, web.settings, web.regions, web.mail, subscriber_email=email or None
-            )
+            test = compose_test_send(web.runtime, session, issue.id, to, subscriber_email=email or None)
         except InvalidAddress:
             shown = PreviewShown(to, error=("iss_err_test_to", {}), status=400)
             return _preview_page(request, admin, issue_id, email, shown)
@@ -296,7 +287,7 @@ def send_test(
             shown = PreviewShown(to, error=("iss_err_test_empty", {}), status=404)
             return _preview_page(request, admin, issue_id, email, shown)
     try:
-        deliver_test(test, web.settings)
+        deliver_test(web.runtime, test)
     except DeliveryError as exc:
         shown = PreviewShown(to, error=("iss_err_test_failed", {"detail": str(exc)}), status=502)
         return _preview_page(request, admin, issue_id, email, shown)
@@ -365,7 +356,7 @@ def steer(
 
 def _send(web, issue_id: int) -> str:
     try:
-        mode = deliver_now(web.factory, issue_id, web.settings, web.regions, web.mail)
+        mode = deliver_now(web.runtime, issue_id)
     except Exception:
         # The rows are in the ledger, due now: the workers' next tick hands them out.
         return "send_later"

@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from digest.adapters.transports import DeliveryError
 from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
+from digest.services.delivery.now import deliver_now
+from digest.services.delivery.preview import preview_issue
+from digest.services.delivery.testsend import InvalidAddress, compose_test_send, deliver_test
+from digest.services.issue_detail import IssueSummary, delivery_log, get_issue, issue_summaries, summary_of
 from digest.services.issues import (
     RETRYABLE,
     IssueStateError,
@@ -25,18 +29,6 @@ from digest.services.issues import (
     plan_issue,
     resume_issue,
     retry_deliveries,
-)
-from digest.services.operations import (
-    InvalidAddress,
-    IssueSummary,
-    compose_test_send,
-    deliver_now,
-    deliver_test,
-    delivery_log,
-    get_issue,
-    issue_summaries,
-    preview_issue,
-    summary_of,
 )
 from digest.services.subscribers import InvalidSubscriber
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
@@ -252,7 +244,7 @@ def preview(
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
-            p = preview_issue(session, issue, email, web.settings, web.regions, web.mail)
+            p = preview_issue(web.runtime, session, issue.id, email)
         except InvalidSubscriber as exc:
             raise _field_error(["query", "email"], str(exc), "value_error.email") from None
         except NotFound as exc:
@@ -290,9 +282,7 @@ def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
-            test = compose_test_send(
-                session, issue, body.to, web.settings, web.regions, web.mail, subscriber_email=body.email
-            )
+            test = compose_test_send(web.runtime, session, issue.id, body.to, subscriber_email=body.email)
         except InvalidAddress as exc:
             raise _field_error(["body", "to"], str(exc), "value_error.email") from None
         except InvalidSubscriber as exc:
@@ -300,7 +290,7 @@ def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
         except NotFound as exc:
             raise HTTPException(404, detail=str(exc)) from None
     try:
-        deliver_test(test, web.settings)
+        deliver_test(web.runtime, test)
     except DeliveryError as exc:
         raise HTTPException(502, detail=f"the mail server did not take the test message: {exc}") from None
     return TestOut(to=test.to, subject=test.subject, article_count=test.article_count)
@@ -346,7 +336,7 @@ def retry(request: Request, issue_id: IssueId, body: RetryIn) -> RetryOut:
         sending = "paused"
     else:
         try:
-            sending = deliver_now(web.factory, issue_id, web.settings, web.regions, web.mail)
+            sending = deliver_now(web.runtime, issue_id)
         except Exception:
             sending = "later"  # the rows are pending and due: the workers' next tick hands them out
     with web.factory.begin() as session:

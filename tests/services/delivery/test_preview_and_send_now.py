@@ -21,29 +21,21 @@ from digest.core.domain import Article, Picks
 from digest.core.explain import KINDS, reason_from
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
 from digest.core.selection import explain
 from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.delivery.now import background_send, deliver_now
+from digest.services.delivery.plan import start_now
+from digest.services.delivery.preview import preview_issue
+from digest.services.delivery.testsend import InvalidAddress, check_test_address, compose_test_send, deliver_test
+from digest.services.issue_detail import delivery_log, issue_summaries
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
-from digest.services.operations import (
-    InvalidAddress,
-    background_send,
-    check_test_address,
-    compose_test_send,
-    deliver_now,
-    deliver_test,
-    delivery_log,
-    issue_summaries,
-    preview_issue,
-    start_now,
-)
+from digest.services.runtime import Runtime
 
-DEMO = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
+DEMO = Path(__file__).resolve().parents[3] / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 22)
 REGIONS = load_regions()
-ENV = make_environment()
 
 
 @pytest.fixture
@@ -102,7 +94,7 @@ def test_a_preview_is_the_digest_the_send_would_build_with_a_reason_for_every_ar
     url, settings, issue_id, _ = world
     with transaction(url) as session:
         issue = session.get(models.Issue, issue_id)
-        preview = preview_issue(session, issue, LI_HUNAN.email, settings, REGIONS, ENV)
+        preview = preview_issue(Runtime(settings), session, issue.id, LI_HUNAN.email)
     assert len(preview.verdicts) == 16
     assert [v.title for v in preview.included] == [
         "沅陵县创办全国首家乡村振兴金融服务组织",
@@ -122,7 +114,7 @@ def test_a_preview_says_when_the_send_would_skip_the_subscriber(world):
     url, settings, issue_id, _ = world
     with transaction(url) as session:
         issue = session.get(models.Issue, issue_id)
-        nothing = preview_issue(session, issue, ZHAO_NOTHING.email, settings, REGIONS, ENV)
+        nothing = preview_issue(Runtime(settings), session, issue.id, ZHAO_NOTHING.email)
         assert nothing.skip == "empty" and nothing.rendered is None and nothing.included == []
         topic_out = next(v for v in nothing.verdicts if v.topic_name == "产业发展")
         assert topic_out.reason.kind == "topic" and topic_out.reason.values == {"topic": "产业发展"}
@@ -132,11 +124,11 @@ def test_a_preview_says_when_the_send_would_skip_the_subscriber(world):
         )
         sub.paused_until = date(2026, 12, 31)
         session.flush()
-        assert preview_issue(session, issue, WANG_NATIONAL.email, settings, REGIONS, ENV).skip == "suppressed"
-        paused = preview_issue(session, issue, ZHANG_ANKANG.email, settings, REGIONS, ENV)
+        assert preview_issue(Runtime(settings), session, issue.id, WANG_NATIONAL.email).skip == "suppressed"
+        paused = preview_issue(Runtime(settings), session, issue.id, ZHANG_ANKANG.email)
         assert paused.skip == "paused" and paused.paused_until == date(2026, 12, 31)
         with pytest.raises(NotFound):
-            preview_issue(session, issue, "stranger@example.org", settings, REGIONS, ENV)
+            preview_issue(Runtime(settings), session, issue.id, "stranger@example.org")
 
 
 @pytest.mark.parametrize(
@@ -164,9 +156,9 @@ def test_a_test_send_goes_to_the_typed_address_marked_as_a_test_and_leaves_the_l
     with transaction(url) as session:
         issue = session.get(models.Issue, issue_id)
         test = compose_test_send(
-            session, issue, "editor@example.net", settings, REGIONS, ENV, subscriber_email=LIU_TOPICS.email
+            Runtime(settings), session, issue.id, "editor@example.net", subscriber_email=LIU_TOPICS.email
         )
-    deliver_test(test, settings)
+    deliver_test(Runtime(settings), test)
     [received] = smtp.messages
     assert received.rcpt_tos == ["editor@example.net"]
     msg = email.message_from_bytes(received.data, policy=email.policy.default)
@@ -178,9 +170,7 @@ def test_a_test_send_goes_to_the_typed_address_marked_as_a_test_and_leaves_the_l
         assert session.scalar(select(func.count()).select_from(models.Delivery)) == 0
         assert session.get(models.Issue, issue_id).status == "planned"
         # No subscriber picked: the whole issue, all 16 articles.
-        whole = compose_test_send(
-            session, session.get(models.Issue, issue_id), "editor@example.net", settings, REGIONS, ENV
-        )
+        whole = compose_test_send(Runtime(settings), session, issue_id, "editor@example.net")
     assert whole.article_count == 16 and whole.subject.startswith("[测试] ")
 
 
@@ -189,7 +179,7 @@ def test_send_now_starts_the_issue_and_a_background_thread_delivers_it(world):
     factory = session_factory(url)
     with factory.begin() as session:
         assert start_now(session, session.get(models.Issue, issue_id)) == len(ALL)
-    assert deliver_now(factory, issue_id, settings, REGIONS, ENV) == "background"
+    assert deliver_now(Runtime(settings), issue_id) == "background"
     thread = background_send(issue_id)
     if thread is not None:
         thread.join(30)
@@ -214,7 +204,7 @@ def test_send_now_with_a_broker_that_is_down_raises_so_the_page_can_say_the_work
         start_now(session, session.get(models.Issue, issue_id))
     down = replace(settings, broker_url="redis://127.0.0.1:1/0")
     with pytest.raises(OperationalError):
-        deliver_now(factory, issue_id, down, REGIONS, ENV)
+        deliver_now(Runtime.for_settings(down), issue_id)
     with factory.begin() as session:
         assert session.get(models.Issue, issue_id).status == "sending"
     assert smtp.messages == []

@@ -21,7 +21,7 @@ from digest.cli.commands import main
 from digest.services.issues import IssueStateError, RetryError, cancel_issue, retry_deliveries
 from digest.services.lists import ensure_default_list
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 ONCE_EACH = Counter(list(EXPECTED))  # every subscriber with matching articles, one message each
 
 

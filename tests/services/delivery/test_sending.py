@@ -12,16 +12,16 @@ from samples import WEEKLY_ISSUE
 from sqlalchemy import select
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
-from digest.core.rendering import make_environment
 from digest.core.tokens import read_token
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.delivery.batches import send_batch, send_pending
 from digest.services.issues import claim_due, pause_issue, plan_issue, resume_issue, start_issue
 from digest.services.lists import ensure_default_list
-from digest.services.sending import send_batch, send_pending
+from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 PERIOD_END = date(2021, 6, 20)
@@ -76,7 +76,7 @@ def _send(url: str, settings, period_end: date = PERIOD_END):
         start_issue(session, issue)
         issue_id = issue.id
     with open_transport(settings.smtp_url, settings.outbox) as transport:
-        report = send_pending(session_factory(url), issue_id, transport, settings, load_regions(), make_environment())
+        report = send_pending(Runtime(settings), issue_id, transport)
     return issue_id, report
 
 
@@ -215,9 +215,7 @@ def test_a_batch_of_a_paused_issue_sends_nothing_and_leaves_its_rows(database_ur
         queued = claim_due(session, limit=100, issue_id=issue_id)[issue_id]
         pause_issue(session, session.get(models.Issue, issue_id))
     with open_transport(settings.smtp_url, settings.outbox) as transport:
-        report = send_batch(
-            session_factory(database_url), issue_id, queued, transport, settings, load_regions(), make_environment()
-        )
+        report = send_batch(Runtime(settings), issue_id, queued, transport)
     assert smtp_server.messages == [] and smtp_server.handler.data_attempts == 0
     assert report.counts == {"skipped": 1}  # 赵磊, whose picks match nothing, needs no claim
     with transaction(database_url) as session:
@@ -240,7 +238,7 @@ def test_on_postgresql_a_batch_reads_its_subscribers_by_key_not_the_whole_list(p
     from sqlalchemy import event, insert, text
 
     from digest.adapters.storage.db import get_engine
-    from digest.services.sending import _load_rows
+    from digest.services.delivery.rows import load_rows
 
     _empty_postgres(postgres_url)
     now = datetime.now(NEWSROOM_TZ)
@@ -281,7 +279,7 @@ def test_on_postgresql_a_batch_reads_its_subscribers_by_key_not_the_whole_list(p
     event.listen(engine, "before_cursor_execute", keep)
     try:
         with transaction(postgres_url) as session:
-            rows = _load_rows(session, batch, list_id)
+            rows = load_rows(session, batch, list_id)
     finally:
         event.remove(engine, "before_cursor_execute", keep)
     assert [r.id for r in rows] == sorted(batch) and {r.picks.regions for r in rows} == {frozenset({"430000"})}

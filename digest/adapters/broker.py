@@ -1,0 +1,33 @@
+"""The Celery side of handing out batches: a `Broker` (digest.services.runtime) that puts one
+`digest.send_batch` task per batch on the queue. Only the task's name and its ids travel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+SEND_BATCH = "digest.send_batch"
+TICK = "digest.tick"
+
+
+class CeleryBroker:
+    """Hands a batch to the workers through `app`, by the task's name. An app that runs its tasks eagerly (a
+    worker without a broker) sends the batch there and then, through the task it registered."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    @classmethod
+    def connect(cls, broker_url: str) -> CeleryBroker:
+        # Imported here: the CLI and the web app pay for Celery only when a broker is configured.
+        from celery import Celery
+
+        return cls(Celery(broker=broker_url))
+
+    def hand_out(self, issue_id: int, delivery_ids: list[int]) -> None:
+        if self.app.conf.task_always_eager:
+            self.app.tasks[SEND_BATCH].delay(issue_id, delivery_ids)
+        else:
+            self.app.send_task(SEND_BATCH, args=[issue_id, delivery_ids])

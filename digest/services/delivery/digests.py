@@ -1,0 +1,138 @@
+"""One subscriber's digest of an issue: the one place that assembles it and signs its links.
+
+Sending, the previews, a test send, the subscriber's "view in browser" and the archive all
+come here, so what an editor previews is what goes out. An `IssueDigests` is what every copy
+of one issue shares, loaded once per batch or page; it keeps each distinct digest it built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, cast
+
+from sqlalchemy.orm import Session
+
+from digest.adapters.storage import models
+from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
+from digest.core.links import IssueLinks, make_recipient
+from digest.core.prepared import PreparedContent
+from digest.core.selection import assemble_digest
+from digest.services.articles import articles_of_period, period_bounds
+from digest.services.lists import list_info
+
+if TYPE_CHECKING:
+    from digest.services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Whom a copy is for. Subscriber id 0 signs links for nobody: a test copy changes no subscription."""
+
+    email: str
+    name: str = ""
+    subscriber_id: int = 0
+
+
+@dataclass(frozen=True)
+class PersonalDigest:
+    digest: Digest
+    recipient: Recipient
+
+
+@dataclass
+class IssueDigests:
+    """What every copy of one issue (or, for a preview, of one week) shares."""
+
+    issue_id: int  # 0: a week no issue was planned for
+    list_id: int
+    issue_number: int | None
+    period_start: date
+    period_end: date
+    info: ListInfo
+    articles: list[Article]
+    links: IssueLinks
+    digests: dict[Picks, Digest] = field(default_factory=dict)
+    # The contents sending rendered, by their articles: how many distinct ones a run made.
+    contents: dict[tuple[int, ...], PreparedContent] = field(default_factory=dict)
+
+    def digest(self, picks: Picks, runtime: Runtime) -> Digest:
+        digest = self.digests.get(picks)
+        if digest is None:
+            digest = self.digests[picks] = assemble_digest(
+                self.info,
+                self.articles,
+                picks,
+                runtime.regions,
+                period_start=self.period_start,
+                period_end=self.period_end,
+                issue_number=self.issue_number,
+            )
+        return digest
+
+    def content(self, digest: Digest, runtime: Runtime) -> PreparedContent:
+        content = self.contents.get(digest.article_ids)
+        if content is None:
+            content = self.contents[digest.article_ids] = runtime.prepared(digest)
+        return content
+
+    def only(self, article_ids: list[int]) -> IssueDigests:
+        """The same issue limited to these articles: what one subscriber's sent copy held."""
+        kept = set(article_ids)
+        return dataclasses.replace(self, articles=[a for a in self.articles if a.id in kept], digests={}, contents={})
+
+
+def _links(runtime: Runtime, ml: models.MailingList, issue_id: int) -> IssueLinks:
+    settings = runtime.settings
+    return IssueLinks(ml.slug, issue_id, settings.base_url, settings.secret_key, ml.reply_to or ml.sender_email)
+
+
+def issue_digests(runtime: Runtime, session: Session, issue_id: int) -> IssueDigests:
+    # (The casts: a batch or page names an issue that exists, and an issue's list exists.)
+    issue = cast(models.Issue, session.get(models.Issue, issue_id))
+    ml = cast(models.MailingList, session.get(models.MailingList, issue.list_id))
+    return IssueDigests(
+        issue_id=issue.id,
+        list_id=ml.id,
+        issue_number=issue.number,
+        period_start=issue.period_start,
+        period_end=issue.period_end,
+        info=list_info(ml),
+        articles=articles_of_period(session, ml, issue.period_end),
+        links=_links(runtime, ml, issue.id),
+    )
+
+
+def week_digests(runtime: Runtime, session: Session, ml: models.MailingList, period_end: date) -> IssueDigests:
+    """A week's digests before any issue exists for it (`digest preview`): no number, links to issue 0."""
+    period_start, _, _ = period_bounds(period_end)
+    return IssueDigests(
+        issue_id=0,
+        list_id=ml.id,
+        issue_number=None,
+        period_start=period_start,
+        period_end=period_end,
+        info=list_info(ml),
+        articles=articles_of_period(session, ml, period_end),
+        links=_links(runtime, ml, 0),
+    )
+
+
+def digest_for(runtime: Runtime, issue: IssueDigests, picks: Picks, to: Addressee) -> PersonalDigest:
+    """The digest `picks` select from `issue`, addressed to `to` with their own signed links."""
+    recipient = make_recipient(issue.links, email=to.email, name=to.name, subscriber_id=to.subscriber_id)
+    return PersonalDigest(issue.digest(picks, runtime), recipient)
+
+
+def public_digest(runtime: Runtime, issue: IssueDigests) -> PersonalDigest:
+    """The whole issue as the archive shows it: nobody's copy, so the personal links lead to the public pages."""
+    base = runtime.settings.base_url
+    slug = issue.info.slug
+    recipient = Recipient(
+        email="",
+        unsubscribe_url=f"{base}/lists/{slug}/subscribe",
+        preferences_url=f"{base}/lists/{slug}/subscribe",
+        view_url=f"{base}/lists/{slug}/archive/{issue.issue_number}",
+    )
+    return PersonalDigest(issue.digest(Picks(), runtime), recipient)

@@ -1,0 +1,104 @@
+"""One issue at a glance: its figures, the list's issues with theirs, its delivery log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from digest.adapters.storage import models
+from digest.services import NotFound
+from digest.services.issues import delivery_counts
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    id: int
+    number: int
+    list_slug: str
+    list_name: str
+    period_start: date
+    period_end: date
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def get_issue(session: Session, issue_id: int) -> models.Issue:
+    issue = session.get(models.Issue, issue_id)
+    if issue is None:
+        raise NotFound(f"no issue with id {issue_id}")
+    return issue
+
+
+def summary_of(session: Session, issue: models.Issue, counts: dict[str, int] | None = None) -> IssueSummary:
+    ml = issue.list
+    return IssueSummary(
+        issue.id,
+        issue.number,
+        ml.slug,
+        ml.name,
+        issue.period_start,
+        issue.period_end,
+        issue.status,
+        issue.created_at,
+        issue.finished_at,
+        counts if counts is not None else delivery_counts(session, issue.id),
+    )
+
+
+def issue_summaries(
+    session: Session, ml: models.MailingList, *, status: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[int, list[IssueSummary]]:
+    """The list's issues, newest first, each with its ledger counts (one grouped query for all)."""
+    where = [models.Issue.list_id == ml.id] + ([models.Issue.status == status] if status else [])
+    total = session.scalar(select(func.count()).select_from(models.Issue).where(*where)) or 0
+    issues = session.scalars(
+        select(models.Issue).where(*where).order_by(models.Issue.period_end.desc()).limit(limit).offset(offset)
+    ).all()
+    counts: dict[int, dict[str, int]] = {i.id: {} for i in issues}
+    if issues:
+        for issue_id, st, n in session.execute(
+            select(models.Delivery.issue_id, models.Delivery.status, func.count())
+            .where(models.Delivery.issue_id.in_(counts))
+            .group_by(models.Delivery.issue_id, models.Delivery.status)
+        ):
+            counts[issue_id][st] = n
+    return total, [summary_of(session, i, counts[i.id]) for i in issues]
+
+
+@dataclass(frozen=True)
+class LogRow:
+    email: str
+    name: str
+    status: str
+    attempts: int
+    articles: int
+    reason: str | None
+    last_error: str | None
+    sent_at: datetime | None
+    message_id: str | None
+
+
+def delivery_log(
+    session: Session, issue_id: int, *, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[int, list[LogRow]]:
+    d, s = models.Delivery, models.Subscriber
+    where = [d.issue_id == issue_id] + ([d.status == status] if status else [])
+    total = session.scalar(select(func.count()).select_from(d).where(*where)) or 0
+    rows = session.execute(
+        select(s.email, s.name, d.status, d.attempts, d.article_count, d.reason, d.last_error, d.sent_at, d.message_id)
+        .join(s, s.id == d.subscriber_id)
+        .where(*where)
+        .order_by(d.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return total, [LogRow(*r) for r in rows]
