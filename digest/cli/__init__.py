@@ -1,4 +1,5 @@
-"""Entry point: the `digest` console script. May import services, adapters and the core; nothing imports it."""
+"""Entry point: the `digest` console script. Imports services, adapters, the core (and the web app, for
+`digest serve`); nothing imports it."""
 
 from digest.cli.commands import main
 

@@ -1,4 +1,5 @@
-"""The web app: subscriber pages, the admin console (web/admin/) and the JSON API (web/api/).
+"""Entry point: the web app: subscriber pages, the admin console (web/admin/) and the JSON API (web/api/).
+Imports services, adapters and the core; only `digest serve` imports it.
 
 `create_app(runtime)` builds a FastAPI app over the process's Runtime; each
 request that touches data runs in one transaction (`with web.factory.begin()`),

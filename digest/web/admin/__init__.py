@@ -1,4 +1,5 @@
-"""The admin console under /admin/: sign-in, roles, and the pages that run lists.
+"""The admin console under /admin/: sign-in, roles, and the pages that run lists. Part of the web entry
+point: imports services, adapters and the core; only digest.web imports it.
 
 Each area (dashboard, lists, subscribers, articles, issues) is a module with its
 own `router` and its own words, registered with `add_words`. Pages

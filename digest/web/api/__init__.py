@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1: lists, subscribers, articles and issues, for scripts and other systems.
+"""The JSON API under /api/v1: lists, subscribers, articles and issues, for scripts and other systems. Part
+of the web entry point: imports services, adapters and the core; only digest.web imports it.
 
 Every call carries `Authorization: Bearer dgt_…` (made with `digest admin token`).
 Bad input answers 4xx with the field at fault; the schema is at /openapi.json.
