@@ -37,7 +37,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from bench.render import subscriber_picks
 from digest.adapters.broker import TICK
 from digest.adapters.storage import models
-from digest.adapters.storage.db import transaction, upgrade_database
+from digest.adapters.storage.db import make_engine, transaction, upgrade_database
 from digest.core.ingest import parse_file
 from digest.core.links import IssueLinks, make_recipient
 from digest.core.messages import MessageHeaders, write_rendered
@@ -219,7 +219,8 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, workdir: Path) -> tuple[float, float, int]:
+def start_worker(url: str, port: int, broker: str, workers: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """A `celery worker` of `workers` processes, as production runs it, sending to the sink."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     env.update(
         DIGEST_DATABASE_URL=url,
@@ -228,7 +229,7 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         DIGEST_SECRET_KEY=SECRET,
         DIGEST_BASE_URL="https://bench.example.org",
     )
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -245,10 +246,37 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         ],
         cwd=workdir,
         env=env,
-        stdout=open(workdir / "worker.log", "w"),  # noqa: SIM115 - the worker outlives this function
+        stdout=open(workdir / "worker.log", "w"),  # left open: the worker writes to it until it is killed
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def wait_until_sent(url: str, issue_id: int, worker_pid: int) -> float:
+    """Polls until no row of the issue is open; returns the workers' peak resident MB meanwhile."""
+    peak = 0.0
+    # Is any row still open? One index probe, asked often: a count of the open rows
+    # cost the database real work on every poll, and a coarse poll blurred the end.
+    still_open = (
+        select(models.Delivery.id)
+        .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(OPEN_DELIVERY))
+        .limit(1)
+    )
+    engine = make_engine(url)  # one connection for every poll, not one each
+    try:
+        while True:
+            with engine.connect() as conn:
+                open_row = conn.scalar(still_open)
+            peak = max(peak, peak_rss_mb(worker_pid))
+            if open_row is None:
+                return peak
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
+def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, workdir: Path) -> tuple[float, float, int]:
+    worker = start_worker(url, port, broker, workers, workdir)
     try:
         time.sleep(3)  # let the worker boot before the clock starts
         client = Celery(broker=broker)
@@ -256,21 +284,7 @@ def pipeline(url: str, issue_id: int, port: int, broker: str, workers: int, work
         # What beat does: one tick, run by a worker, hands out the first batches;
         # each batch then hands out the next (digest/services/delivery/worker_batch.py).
         client.send_task(TICK)
-        peak = 0.0
-        # Is any row still open? One index probe, asked often: a count of the open rows
-        # cost the database real work on every poll, and a coarse poll blurred the end.
-        still_open = (
-            select(models.Delivery.id)
-            .where(models.Delivery.issue_id == issue_id, models.Delivery.status.in_(OPEN_DELIVERY))
-            .limit(1)
-        )
-        while True:
-            with transaction(url) as session:
-                open_row = session.scalar(still_open)
-            peak = max(peak, peak_rss_mb(worker.pid))
-            if open_row is None:
-                break
-            time.sleep(0.1)
+        peak = wait_until_sent(url, issue_id, worker.pid)
         elapsed = time.perf_counter() - started
         with transaction(url) as session:
             sent = session.execute(

@@ -11,6 +11,31 @@ from smtpserver import self_signed_cert, start_server
 pytest_plugins = ["fixtures_db"]
 
 
+@pytest.fixture(autouse=True)
+def _close_runtime_pools(monkeypatch):
+    """Each Runtime keeps a connection pool, as a process does; a test's pools close when it ends.
+
+    A test process makes hundreds of Runtimes, and an engine is freed only by the cycle
+    collector: left to it, their idle connections could fill PostgreSQL's max_connections.
+    A disposed engine still works (it opens new connections), so a runtime that outlives
+    its test loses nothing.
+    """
+    import digest.services.runtime as runtime_module
+
+    engines = []
+    make = runtime_module.make_engine
+
+    def make_and_remember(url, **options):
+        engine = make(url, **options)
+        engines.append(engine)
+        return engine
+
+    monkeypatch.setattr(runtime_module, "make_engine", make_and_remember)
+    yield
+    for engine in engines:
+        engine.dispose()
+
+
 @pytest.fixture
 def smtp_server():
     """A strict SMTP server on loopback; `.messages` holds what it accepted, byte for byte."""

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from digest.adapters.storage.db import get_engine, upgrade_database
+from digest.adapters.storage.db import make_engine, upgrade_database
 from digest.adapters.storage.models import Base
 from digest.core.settings import Settings
 
@@ -38,7 +38,6 @@ def postgres_url():
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade_database(url)
     yield url
-    get_engine(url).dispose()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -46,8 +45,10 @@ def postgres_url():
 
 def _empty_postgres(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with get_engine(url).begin() as conn:
+    engine = make_engine(url, pooled=False)
+    with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -56,7 +57,6 @@ def database_url(request, tmp_path):
         url = f"sqlite:///{tmp_path / 'digest.db'}"
         upgrade_database(url)
         yield url
-        get_engine(url).dispose()
     else:
         url = request.getfixturevalue("postgres_url")
         _empty_postgres(url)
@@ -68,7 +68,6 @@ def sqlite_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'digest.db'}"
     upgrade_database(url)
     yield url
-    get_engine(url).dispose()
 
 
 def make_settings(database_url: str, tmp_path, smtp_url: str | None = None) -> Settings:

@@ -24,7 +24,6 @@ from digest import worker
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.cli.commands import main
-from digest.core import settings as config
 from digest.core.clock import SYSTEM_CLOCK, FixedClock, OffsetClock, SystemClock, parse_instant
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
@@ -59,10 +58,8 @@ def digest_now(monkeypatch, tmp_path):
 
     def set_to(value: str) -> None:
         monkeypatch.setenv("DIGEST_NOW", value)
-        config._clock_from_env.cache_clear()
 
-    yield set_to
-    config._clock_from_env.cache_clear()
+    return set_to
 
 
 # The clock itself
@@ -117,13 +114,13 @@ def test_a_bad_digest_now_is_refused_naming_the_variable(digest_now, value, says
     assert repr(value) in str(caught.value)
 
 
-def test_settings_take_digest_now_and_every_load_shares_one_running_clock(digest_now, monkeypatch):
+def test_settings_take_digest_now_and_each_load_starts_its_clock_there(digest_now, monkeypatch):
     monkeypatch.delenv("DIGEST_NOW", raising=False)
-    config._clock_from_env.cache_clear()
     assert load_settings().clock is SYSTEM_CLOCK
     digest_now("2026-11-29T08:00:00+08:00")
     first, second = load_settings(), load_settings()
-    assert isinstance(first.clock, OffsetClock) and first.clock is second.clock
+    assert isinstance(first.clock, OffsetClock) and isinstance(second.clock, OffsetClock)
+    assert second.clock.now() - first.clock.now() < timedelta(minutes=1)  # both started at DIGEST_NOW
     assert datetime(2026, 11, 29, 0, 0, tzinfo=UTC) <= first.clock.now() < datetime(2026, 11, 29, 0, 1, tzinfo=UTC)
     assert first.clock.today(NEWSROOM_TZ) == date(2026, 11, 29)
     assert first == dataclasses.replace(first, clock=SYSTEM_CLOCK)  # the clock is no part of a setting's identity

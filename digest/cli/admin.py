@@ -5,17 +5,21 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy import select
 
-from digest.adapters.storage import models
+from digest.cli.context import current_runtime
 from digest.services.admins import (
     ROLES,
     InvalidAdmin,
+    all_admins,
     create_admin,
     create_api_token,
     get_admin,
     revoke_api_token,
     set_password,
+)
+
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of prompting."
 )
 
 
@@ -26,72 +30,69 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def register(main: click.Group, app_of) -> None:
-    @main.group()
-    def admin() -> None:
-        """Admin accounts for the console (`digest serve`, /admin/) and tokens for the JSON API."""
+@click.group()
+def admin() -> None:
+    """Admin accounts for the console (`digest serve`, /admin/) and tokens for the JSON API."""
 
-    @admin.command("create")
-    @click.argument("email")
-    @click.option(
-        "--role", type=click.Choice(ROLES), default="admin", show_default=True, help="editor: articles and issues only."
-    )
-    @click.option(
-        "--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of prompting."
-    )
-    @click.pass_context
-    def admin_create(ctx, email: str, role: str, password_stdin: bool) -> None:
-        """Create an admin who signs in with EMAIL and a password (argon2-hashed)."""
-        password = _read_password(password_stdin)
-        try:
-            with app_of(ctx).transaction() as session:
-                user = create_admin(session, email, password, role)
-                click.echo(f"created {user.role} {user.email}")
-        except InvalidAdmin as exc:
-            raise click.ClickException(str(exc)) from None
 
-    @admin.command("password")
-    @click.argument("email")
-    @click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
-    @click.pass_context
-    def admin_password(ctx, email: str, password_stdin: bool) -> None:
-        """Set a new password; every signed-in session of that admin ends."""
-        password = _read_password(password_stdin)
-        try:
-            with app_of(ctx).transaction() as session:
-                set_password(session, get_admin(session, email), password)
-        except InvalidAdmin as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"password changed for {email}; their sessions have ended")
+@admin.command("create")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice(ROLES), default="admin", show_default=True, help="editor: articles and issues only."
+)
+@password_stdin_option
+def admin_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create an admin who signs in with EMAIL and a password (argon2-hashed)."""
+    password = _read_password(password_stdin)
+    try:
+        with current_runtime().transaction() as session:
+            user = create_admin(session, email, password, role)
+            click.echo(f"created {user.role} {user.email}")
+    except InvalidAdmin as exc:
+        raise click.ClickException(str(exc)) from None
 
-    @admin.command("list")
-    @click.pass_context
-    def admin_list(ctx) -> None:
-        """Every admin with role, state and last sign-in."""
-        with app_of(ctx).transaction() as session:
-            for user in session.scalars(select(models.AdminUser).order_by(models.AdminUser.email)):
-                state = "disabled" if user.disabled else "active"
-                last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
-                click.echo(f"{user.email}\t{user.role}\t{state}\tlast sign-in {last}")
 
-    @admin.command("token")
-    @click.argument("email")
-    @click.option("--name", required=True, help="What the token is for, e.g. 'cms import'.")
-    @click.pass_context
-    def admin_token(ctx, email: str, name: str) -> None:
-        """Make an API token acting as EMAIL; it is printed once and stored hashed."""
-        try:
-            with app_of(ctx).transaction() as session:
-                secret = create_api_token(session, get_admin(session, email), name)
-        except InvalidAdmin as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(secret)
+@admin.command("password")
+@click.argument("email")
+@password_stdin_option
+def admin_password(email: str, password_stdin: bool) -> None:
+    """Set a new password; every signed-in session of that admin ends."""
+    password = _read_password(password_stdin)
+    try:
+        with current_runtime().transaction() as session:
+            set_password(session, get_admin(session, email), password)
+    except InvalidAdmin as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password changed for {email}; their sessions have ended")
 
-    @admin.command("revoke-token")
-    @click.argument("token_id", type=int)
-    @click.pass_context
-    def admin_revoke_token(ctx, token_id: int) -> None:
-        """Revoke an API token by its id."""
-        with app_of(ctx).transaction() as session:
-            revoke_api_token(session, token_id)
-        click.echo(f"token {token_id} revoked")
+
+@admin.command("list")
+def admin_list() -> None:
+    """Every admin with role, state and last sign-in."""
+    with current_runtime().transaction() as session:
+        for user in all_admins(session):
+            state = "disabled" if user.disabled else "active"
+            last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
+            click.echo(f"{user.email}\t{user.role}\t{state}\tlast sign-in {last}")
+
+
+@admin.command("token")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, e.g. 'cms import'.")
+def admin_token(email: str, name: str) -> None:
+    """Make an API token acting as EMAIL; it is printed once and stored hashed."""
+    try:
+        with current_runtime().transaction() as session:
+            secret = create_api_token(session, get_admin(session, email), name)
+    except InvalidAdmin as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(secret)
+
+
+@admin.command("revoke-token")
+@click.argument("token_id", type=int)
+def admin_revoke_token(token_id: int) -> None:
+    """Revoke an API token by its id."""
+    with current_runtime().transaction() as session:
+        revoke_api_token(session, token_id)
+    click.echo(f"token {token_id} revoked")

@@ -7,54 +7,24 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from digest.adapters.storage.db import upgrade_database
-from digest.cli.sendout import RunStopped
+from digest.cli.admin import admin
+from digest.cli.context import DigestGroup, current_runtime
+from digest.cli.issues import issues, lists_group, status
 from digest.core.domain import Problem
-from digest.core.faults import SetupError
 from digest.core.ingest import IngestFormatError, parse_file
 from digest.core.regions import split_labels
-from digest.core.settings import ConfigError, load_settings
 from digest.core.statuses import SubscriptionStatus
-from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.issues import IssueStateError
 from digest.services.lists import ensure_default_list, get_list
-from digest.services.runtime import Runtime
 from digest.services.subscribers import (
-    InvalidSubscriber,
     export_rows,
     import_subscribers_csv,
     subscriptions_of,
     upsert_subscription,
     write_csv,
 )
-
-
-def _runtime(ctx: click.Context) -> Runtime:
-    """The command's Runtime, made once per invocation (a test may hand one in as `obj`)."""
-    if ctx.obj is None:
-        try:
-            ctx.obj = Runtime.for_settings(load_settings())
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-    return ctx.obj
-
-
-class DigestGroup(click.Group):
-    """Turns the errors users cause into one readable line instead of a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except SetupError as exc:  # before ValueError: a SettingError is both
-            raise RunStopped(str(exc)) from None
-        except (NotFound, ConfigError, InvalidSubscriber, IngestFormatError, IssueStateError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except (OperationalError, ProgrammingError) as exc:
-            hint = "is the database reachable and initialised? run `digest init`"
-            raise RunStopped(f"database error ({hint}): {exc.orig}") from None
 
 
 def _report_problems(problems: list[Problem]) -> None:
@@ -84,10 +54,9 @@ def main() -> None:
 
 
 @main.command()
-@click.pass_context
-def init(ctx: click.Context) -> None:
+def init() -> None:
     """Create or upgrade the database, with the default list and its topics."""
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     upgrade_database(runtime.settings.database_url)
     with runtime.transaction() as session:
         ml = ensure_default_list(session)
@@ -116,7 +85,7 @@ def ingest(
     Bad rows are reported with file, line and field; good rows are kept.
     Re-ingesting the same article adds nothing.
     """
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     day = _parse_day(published, "--published")
     when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else runtime.settings.clock.local(NEWSROOM_TZ)
     totals = {"added": 0, "unchanged": 0, "rejected": 0}
@@ -156,10 +125,9 @@ def subscribers() -> None:
 @click.option("--topics", default="", metavar="T,..", help="Topics by name (产业发展) or slug; none = all topics.")
 @click.option("--list", "list_slug", metavar="SLUG")
 @click.option("--confirmed", is_flag=True, help="Skip double opt-in (they agreed elsewhere).")
-@click.pass_context
-def subscribers_add(ctx, email, name, regions, topics, list_slug, confirmed) -> None:
+def subscribers_add(email, name, regions, topics, list_slug, confirmed) -> None:
     """Subscribe EMAIL to a list with their picks (or update the picks)."""
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
         sub, created, warnings = upsert_subscription(
@@ -184,7 +152,7 @@ def subscribers_add(ctx, email, name, regions, topics, list_slug, confirmed) -> 
 @click.pass_context
 def subscribers_import(ctx, file: Path, list_slug) -> None:
     """Import FILE.csv with columns email,name,regions,topics[,status] (status defaults to confirmed)."""
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -202,10 +170,9 @@ def subscribers_import(ctx, file: Path, list_slug) -> None:
 
 @subscribers.command("list")
 @click.option("--list", "list_slug", metavar="SLUG")
-@click.pass_context
-def subscribers_list(ctx, list_slug) -> None:
+def subscribers_list(list_slug) -> None:
     """Show the subscribers of a list and their picks."""
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
         rows = list(export_rows(subscriptions_of(session, ml), runtime.regions, ml))
@@ -215,10 +182,9 @@ def subscribers_list(ctx, list_slug) -> None:
 
 @subscribers.command("export")
 @click.option("--list", "list_slug", metavar="SLUG")
-@click.pass_context
-def subscribers_export(ctx, list_slug) -> None:
+def subscribers_export(list_slug) -> None:
     """Write the subscribers of a list as CSV to standard output."""
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
         write_csv(export_rows(subscriptions_of(session, ml), runtime.regions, ml), sys.stdout)
@@ -229,12 +195,11 @@ def subscribers_export(ctx, list_slug) -> None:
 @click.option("--list", "list_slug", metavar="SLUG")
 @click.option("--format", "fmt", type=click.Choice(["html", "text"]), default="text", show_default=True)
 @click.option("--period-end", metavar="YYYY-MM-DD", help="Last day of the week to preview (default: today).")
-@click.pass_context
-def preview(ctx, email, list_slug, fmt, period_end) -> None:
+def preview(email, list_slug, fmt, period_end) -> None:
     """Print the digest EMAIL would get, without sending it."""
     from digest.services.delivery.preview import preview_week
 
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     end = _parse_day(period_end, "--period-end") or runtime.settings.clock.today(NEWSROOM_TZ)
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
@@ -249,12 +214,11 @@ def preview(ctx, email, list_slug, fmt, period_end) -> None:
 @main.command()
 @click.option("--list", "list_slug", metavar="SLUG")
 @click.option("--period-end", metavar="YYYY-MM-DD", help="Last day of the seven the issue covers (default: today).")
-@click.pass_context
-def send(ctx, list_slug, period_end) -> None:
+def send(list_slug, period_end) -> None:
     """Assemble and deliver an issue now, once per subscriber whatever happens."""
     from digest.cli.sendout import exit_for, print_send_table, run_send
 
-    runtime = _runtime(ctx)
+    runtime = current_runtime()
     end = _parse_day(period_end, "--period-end") or runtime.settings.clock.today(NEWSROOM_TZ)
     result = run_send(runtime, list_slug, end)
     print_send_table(result)
@@ -266,15 +230,14 @@ def send(ctx, list_slug, period_end) -> None:
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface)."
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
-@click.pass_context
-def serve(ctx, host: str, port: int) -> None:
+def serve(host: str, port: int) -> None:
     """Serve the web app: subscriber pages, the admin console (/admin/) and the JSON API (/api/v1)."""
     import uvicorn
 
     from digest.web import create_app
 
     # proxy_headers: behind a reverse proxy the rate limit must count the client, not the proxy.
-    uvicorn.run(create_app(_runtime(ctx)), host=host, port=port, proxy_headers=True)
+    uvicorn.run(create_app(current_runtime()), host=host, port=port, proxy_headers=True)
 
 
 @main.command()
@@ -283,21 +246,15 @@ def serve(ctx, host: str, port: int) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Maildir to write the messages to (default: ./outbox).",
 )
-@click.pass_context
-def demo(ctx, outbox: Path | None) -> None:
+def demo(outbox: Path | None) -> None:
     """Run the whole job on embedded defaults: SQLite, in-process tasks, a Maildir outbox."""
     from digest.cli.demo import run_demo
 
-    run_demo(_runtime(ctx), outbox)
+    run_demo(current_runtime(), outbox)
 
 
-from digest.cli.issues import register as _register_issue_commands  # noqa: E402
-
-_register_issue_commands(main, _runtime)
-
-from digest.cli.admin import register as _register_admin_commands  # noqa: E402
-
-_register_admin_commands(main, _runtime)
+for command in (issues, status, lists_group, admin):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -61,13 +61,11 @@ def _demo_secret() -> str:
     return key
 
 
-@lru_cache(maxsize=8)
 def _clock_from_env(value: str) -> Clock:
     """DIGEST_NOW: the instant this process starts at, running on from there.
 
-    Made once per value and process, so settings loaded twice (the Celery app, then
-    a worker's runtime) share one clock instead of starting it over. Process state, not
-    a memo: it can go once every entry point loads settings once, into its Runtime.
+    Each load starts a clock of its own: every entry point loads its settings once, into
+    its Runtime, and the Celery app's own load reads only the broker from them.
     """
     if not value.strip():
         return SYSTEM_CLOCK

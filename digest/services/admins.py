@@ -71,6 +71,10 @@ def get_admin(session: Session, email: str) -> models.AdminUser:
     return user
 
 
+def all_admins(session: Session) -> list[models.AdminUser]:
+    return list(session.scalars(select(models.AdminUser).order_by(models.AdminUser.email)))
+
+
 def create_admin(session: Session, email: str, password: str, role: str = "admin") -> models.AdminUser:
     if role not in ROLES:
         raise InvalidAdmin(f"role: {role!r} is not one of {', '.join(ROLES)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -49,17 +49,19 @@ class ArticleQuery:
     hidden: bool | None = None  # None: both
 
 
-def article_query(
-    ml: models.MailingList,
-    regions: RegionIndex,
-    *,
-    week: date | None = None,
-    topic: str | None = None,
-    region: str | None = None,
-    text: str | None = None,
-    hidden: bool | None = None,
-) -> ArticleQuery:
+class ArticleFilters(TypedDict, total=False):
+    """The filters as people type them; each left out or None filters nothing."""
+
+    week: date | None  # the period's last day
+    topic: str | None  # a name (产业发展) or slug
+    region: str | None  # a region as people write it (湖南), or a code
+    text: str | None  # words in the title or body
+    hidden: bool | None  # None: hidden and visible articles both
+
+
+def article_query(ml: models.MailingList, regions: RegionIndex, **filters: Unpack[ArticleFilters]) -> ArticleQuery:
     """Filters as people type them (产业发展, 湖南); Invalid names the filter that means nothing."""
+    topic, region, text = filters.get("topic"), filters.get("region"), filters.get("text")
     errors: dict[str, FieldError] = {}
     topic_id = None
     if topic and topic.strip():
@@ -77,7 +79,7 @@ def article_query(
             code = resolution.codes[0]
     if errors:
         raise Invalid(errors)
-    return ArticleQuery(week, topic_id, code, (text or "").strip()[:200], hidden)
+    return ArticleQuery(filters.get("week"), topic_id, code, (text or "").strip()[:200], filters.get("hidden"))
 
 
 def _region_condition(regions: RegionIndex, code: str) -> Exists:

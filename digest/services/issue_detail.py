@@ -55,7 +55,7 @@ def summary_of(session: Session, issue: models.Issue, counts: dict[str, int] | N
 
 
 def issue_summaries(
-    session: Session, ml: models.MailingList, *, status: str | None = None, limit: int = 100, offset: int = 0
+    session: Session, ml: models.MailingList, *, status: str | None = None, limit: int | None = 100, offset: int = 0
 ) -> tuple[int, list[IssueSummary]]:
     """The list's issues, newest first, each with its ledger counts (one grouped query for all)."""
     where = [models.Issue.list_id == ml.id] + ([models.Issue.status == status] if status else [])
@@ -85,16 +85,38 @@ class LogRow:
     last_error: str | None
     sent_at: datetime | None
     message_id: str | None
+    due_at: datetime | None
+    location: str | None
+
+
+def issue_by_number(session: Session, ml: models.MailingList, number: int) -> models.Issue:
+    issue = session.scalar(select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.number == number))
+    if issue is None:
+        raise NotFound(f"list {ml.slug} has no issue number {number}")
+    return issue
 
 
 def delivery_log(
-    session: Session, issue_id: int, *, status: str | None = None, limit: int = 50, offset: int = 0
+    session: Session, issue_id: int, *, status: str | None = None, limit: int | None = 50, offset: int = 0
 ) -> tuple[int, list[LogRow]]:
+    """The issue's deliveries in the order they were queued (`limit` None: all of them), and how many there are."""
     d, s = models.Delivery, models.Subscriber
     where = [d.issue_id == issue_id] + ([d.status == status] if status else [])
     total = session.scalar(select(func.count()).select_from(d).where(*where)) or 0
     rows = session.execute(
-        select(s.email, s.name, d.status, d.attempts, d.article_count, d.reason, d.last_error, d.sent_at, d.message_id)
+        select(
+            s.email,
+            s.name,
+            d.status,
+            d.attempts,
+            d.article_count,
+            d.reason,
+            d.last_error,
+            d.sent_at,
+            d.message_id,
+            d.due_at,
+            d.location,
+        )
         .join(s, s.id == d.subscriber_id)
         .where(*where)
         .order_by(d.id)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.adapters.storage.db import get_engine, session_factory
+from digest.adapters.storage.db import make_engine, session_factory
 from digest.adapters.transports import Transport, open_transport
 from digest.core.clock import Clock
 from digest.core.domain import Digest
@@ -41,10 +41,13 @@ class Runtime:
     settings: Settings
     # None: no broker configured, so an issue is sent in this process.
     broker: Broker | None = None
+    # The process's connection pool; the ledger writes over a connection of its own from it.
+    engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sessions = session_factory(self.settings.database_url)
+        self.engine = make_engine(self.settings.database_url)
+        self.sessions = session_factory(self.engine)
         # A worker meets the same few hundred contents in every batch of an issue. The key
         # is the whole digest (articles, branding, dates), so an edited article is a new
         # key, never a stale render; the bound keeps a worker's memory flat.
@@ -60,11 +63,6 @@ class Runtime:
         from digest.adapters.broker import CeleryBroker
 
         return cls(settings, broker=CeleryBroker.connect(settings.broker_url) if settings.broker_url else None)
-
-    @property
-    def engine(self) -> Engine:
-        """The sessions' engine: the ledger writes over a connection of its own from the same pool."""
-        return get_engine(self.settings.database_url)
 
     def open_transport(self) -> Transport:
         """One SMTP connection (or the Maildir outbox); ValueError or OSError when it cannot be opened."""

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Required, TextIO, TypedDict, Unpack
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -85,19 +85,23 @@ def resolve_picks(
     return codes, slugs, warnings
 
 
+class Member(TypedDict, total=False):
+    """Who joins or changes a membership, and what they pick: `upsert_subscription`'s options."""
+
+    email: Required[str]
+    name: str
+    region_labels: Iterable[str]
+    topic_labels: Iterable[str]
+    status: str  # pending unless said
+
+
 def upsert_subscription(
-    session: Session,
-    ml: models.MailingList,
-    regions: RegionIndex,
-    *,
-    email: str,
-    name: str = "",
-    region_labels: Iterable[str] = (),
-    topic_labels: Iterable[str] = (),
-    status: str = SubscriptionStatus.PENDING,
+    session: Session, ml: models.MailingList, regions: RegionIndex, **member: Unpack[Member]
 ) -> tuple[models.Subscription, bool, list[RegionWarning]]:
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
-    address = normalise_email(email)
+    address = normalise_email(member["email"])
+    name = member.get("name", "").strip()
+    status = member.get("status", SubscriptionStatus.PENDING)
     if status not in tuple(SubscriptionStatus):
         raise InvalidSubscriber(
             "status",
@@ -105,14 +109,16 @@ def upsert_subscription(
             "status_unknown",
             {"value": status},
         )
-    codes, slugs, warnings = resolve_picks(ml, regions, list(region_labels), list(topic_labels))
+    codes, slugs, warnings = resolve_picks(
+        ml, regions, list(member.get("region_labels", ())), list(member.get("topic_labels", ()))
+    )
     subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
     if subscriber is None:
-        subscriber = models.Subscriber(email=address, name=name.strip())
+        subscriber = models.Subscriber(email=address, name=name)
         session.add(subscriber)
         session.flush()
-    elif name.strip():
-        subscriber.name = name.strip()
+    elif name:
+        subscriber.name = name
     sub = session.scalar(
         select(models.Subscription).where(
             models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
@@ -142,15 +148,14 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
 
 
+class ImportOptions(TypedDict, total=False):
+    source: Required[str]  # the file's name, for the problems' "where"
+    progress: Callable[[int], object] | None  # called once per row read
+    default_status: str  # for rows without a status column; confirmed unless said
+
+
 def import_subscribers_csv(
-    session: Session,
-    ml: models.MailingList,
-    regions: RegionIndex,
-    text: str,
-    *,
-    source: str,
-    progress: Callable[[int], object] | None = None,
-    default_status: str = SubscriptionStatus.CONFIRMED,
+    session: Session, ml: models.MailingList, regions: RegionIndex, text: str, **options: Unpack[ImportOptions]
 ) -> ImportReport:
     """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
 
@@ -160,6 +165,7 @@ def import_subscribers_csv(
 
     Each row runs in a savepoint so a row that fails half-way leaves nothing behind.
     """
+    source, progress = options["source"], options.get("progress")
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
@@ -175,40 +181,43 @@ def import_subscribers_csv(
         )
         return report
     reader.fieldnames = header
+    rows = _RowImport(session, ml, regions, source, options.get("default_status", SubscriptionStatus.CONFIRMED))
     for row in reader:
-        line = reader.line_num
         if progress:
             progress(1)
-        cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        rows.take(row, reader.line_num, report)
+    return report
+
+
+@dataclass
+class _RowImport:
+    """One CSV row at a time into `ml`, each in a savepoint, its problems told by line and field."""
+
+    session: Session
+    ml: models.MailingList
+    regions: RegionIndex
+    source: str
+    default_status: str
+
+    def take(self, row: dict[str | None, str | list[str] | None], line: int, report: ImportReport) -> None:
         if None in row:
             report.problems.append(
-                Problem("more cells than header columns", source=source, line=line, code="subs_extra_cells")
+                Problem("more cells than header columns", source=self.source, line=line, code="subs_extra_cells")
             )
-            continue
+            return
+        cells = {k: str(v or "").strip() for k, v in row.items() if k is not None}
         if not cells.get("email"):
             report.problems.append(
-                Problem("missing email", source=source, line=line, field="email", code="subs_missing_email")
+                Problem("missing email", source=self.source, line=line, field="email", code="subs_missing_email")
             )
-            continue
-        status = cells.get("status") or default_status
-        if not cells.get("status") and _has_left(session, ml, cells["email"]):
-            status = SubscriptionStatus.UNSUBSCRIBED
-            report.problems.append(
-                Problem(
-                    "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
-                    source=source,
-                    line=line,
-                    field="status",
-                    severity="warning",
-                    code="subs_kept_unsubscribed",
-                )
-            )
+            return
+        status = self._status(cells, line, report)
         try:
-            with session.begin_nested():
+            with self.session.begin_nested():
                 _, created, warnings = upsert_subscription(
-                    session,
-                    ml,
-                    regions,
+                    self.session,
+                    self.ml,
+                    self.regions,
                     email=cells["email"],
                     name=cells.get("name", ""),
                     region_labels=split_labels(cells.get("regions", "")),
@@ -217,14 +226,14 @@ def import_subscribers_csv(
                 )
         except InvalidSubscriber as exc:
             report.problems.append(
-                Problem(str(exc), source=source, line=line, field=exc.field, code=exc.code, params=exc.params)
+                Problem(str(exc), source=self.source, line=line, field=exc.field, code=exc.code, params=exc.params)
             )
-            continue
+            return
         for warning in warnings:
             report.problems.append(
                 Problem(
                     warning,
-                    source=source,
+                    source=self.source,
                     line=line,
                     field="regions",
                     severity="warning",
@@ -236,7 +245,23 @@ def import_subscribers_csv(
             report.added += 1
         else:
             report.updated += 1
-    return report
+
+    def _status(self, cells: dict[str, str], line: int, report: ImportReport) -> str:
+        if cells.get("status"):
+            return cells["status"]
+        if not _has_left(self.session, self.ml, cells["email"]):
+            return self.default_status
+        report.problems.append(
+            Problem(
+                "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
+                source=self.source,
+                line=line,
+                field="status",
+                severity="warning",
+                code="subs_kept_unsubscribed",
+            )
+        )
+        return SubscriptionStatus.UNSUBSCRIBED
 
 
 def subscription_by_email(session: Session, ml: models.MailingList, email: str) -> models.Subscription:

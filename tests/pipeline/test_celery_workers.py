@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
-from digest.core import settings as config
 from digest.core.clock import OffsetClock, parse_instant
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
@@ -154,7 +153,6 @@ def as_this_worker(monkeypatch, database_url: str, smtp_url: str) -> None:
     for name, value in worker_env(database_url, smtp_url, REDIS_URL).items():
         if name.startswith("DIGEST_"):
             monkeypatch.setenv(name, value)
-    config._clock_from_env.cache_clear()  # DIGEST_NOW: this "worker" starts at NOW now, as a fresh process would
 
 
 def open_rows(url: str, issue_id: int) -> int:

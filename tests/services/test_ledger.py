@@ -9,7 +9,7 @@ from personas import LI_HUNAN, WANG_NATIONAL
 from sqlalchemy import select
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import get_engine, transaction
+from digest.adapters.storage.db import make_engine, transaction
 from digest.services.issues import claim_due, pause_issue, plan_issue, start_issue
 from digest.services.ledger import Claim, Ledger
 from digest.services.lists import ensure_default_list
@@ -58,7 +58,7 @@ def _rows(url: str) -> list[tuple]:
 
 def test_a_claim_and_the_last_outcome_commit_together(database_url):
     issue_id, (wang, li) = _queued_issue(database_url)
-    with Ledger(get_engine(database_url)) as ledger:
+    with Ledger(make_engine(database_url, pooled=False)) as ledger:
         assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1, 2)))
         ledger.record(wang, "sending", status="sent", location="smtp://sink 250 ok")
         pending = ledger.start_commit(Claim(li, issue_id, "<l@x>", (3,)))
@@ -71,7 +71,7 @@ def test_a_claim_and_the_last_outcome_commit_together(database_url):
 
 def test_a_row_is_claimed_once_and_never_while_its_issue_is_paused(database_url):
     issue_id, (wang, li) = _queued_issue(database_url)
-    with Ledger(get_engine(database_url)) as ledger:
+    with Ledger(make_engine(database_url, pooled=False)) as ledger:
         assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1,)))
         assert not ledger.commit(Claim(wang, issue_id, "<w2@x>", (1,)))  # taken already
         with transaction(database_url) as session:
@@ -85,7 +85,7 @@ def test_on_postgresql_a_sent_commit_must_be_read_before_the_next(postgres_url):
 
     _empty_postgres(postgres_url)
     issue_id, (wang, li) = _queued_issue(postgres_url)
-    with Ledger(get_engine(postgres_url)) as ledger:
+    with Ledger(make_engine(postgres_url, pooled=False)) as ledger:
         first = ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
         with pytest.raises(RuntimeError, match="not been read"):
             ledger.start_commit(Claim(li, issue_id, "<l@x>", (1,)))
@@ -96,7 +96,7 @@ def test_on_postgresql_a_sent_commit_must_be_read_before_the_next(postgres_url):
 
 def test_a_commit_left_unread_is_still_committed_when_the_ledger_closes(database_url):
     issue_id, (wang, _) = _queued_issue(database_url)
-    with pytest.raises(KeyError), Ledger(get_engine(database_url)) as ledger:
+    with pytest.raises(KeyError), Ledger(make_engine(database_url, pooled=False)) as ledger:
         ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
         raise KeyError("the batch failed before reading the claim")
     assert _rows(database_url)[0][:3] == ("sending", 1, "<w@x>")
@@ -145,7 +145,7 @@ def test_on_postgresql_the_ledger_reads_rows_by_primary_key_whatever_the_statist
             == "{pending}"
         )
         queued = claim_due(session, limit=3000, issue_id=issue_id)[issue_id]
-    engine = get_engine(postgres_url)
+    engine = make_engine(postgres_url, pooled=False)
     claim_shape = ((), 0, True)
     outcome_shape = ((("location", "reason", "sent_at", "status"),), 0, True)
     values = {

@@ -10,7 +10,7 @@ from personas import ALL, LI_HUNAN, WANG_NATIONAL, subscribe_confirmed
 from sqlalchemy import select
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import make_engine, session_factory, transaction
 from digest.core.regions import load_regions
 from digest.services import NotFound
 from digest.services.health import database_ready
@@ -95,5 +95,5 @@ def test_confirmed_emails_are_the_lists_confirmed_addresses_in_order(url):
 
 
 def test_the_database_is_ready_once_migrated_and_not_before(url, tmp_path):
-    assert database_ready(session_factory(url))
-    assert not database_ready(session_factory(f"sqlite:///{tmp_path / 'empty.db'}"))
+    assert database_ready(session_factory(make_engine(url, pooled=False)))
+    assert not database_ready(session_factory(make_engine(f"sqlite:///{tmp_path / 'empty.db'}")))

@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from digest.adapters.storage.db import get_engine
+from digest.adapters.storage.db import make_engine
 from digest.adapters.storage.pg_statements import PreparedStatement, ServerStatements
 
 probe = Table(
@@ -44,7 +44,7 @@ BEIJING = timezone(timedelta(hours=8))
 
 @pytest.fixture
 def engine(postgres_url):
-    engine = get_engine(postgres_url)
+    engine = make_engine(postgres_url, pooled=False)
     probe.drop(engine, checkfirst=True)
     probe.create(engine)
     yield engine

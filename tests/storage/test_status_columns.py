@@ -11,13 +11,13 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import get_engine, transaction
+from digest.adapters.storage.db import make_engine, transaction
 from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
 
 
 def test_the_models_match_the_migrated_schema(database_url):
     # compare_type: a column type the migrations did not make (an ENUM, a CHECK, another length) shows here.
-    with get_engine(database_url).connect() as conn:
+    with make_engine(database_url, pooled=False).connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, models.Base.metadata) == []
 
@@ -40,7 +40,7 @@ def _one_of_each(session) -> tuple[int, int, int]:
 def test_statuses_are_stored_as_bare_values_and_load_as_members(database_url):
     with transaction(database_url) as session:
         ids = _one_of_each(session)
-    with get_engine(database_url).connect() as conn:
+    with make_engine(database_url, pooled=False).connect() as conn:
         stored = [
             conn.execute(text(f"SELECT status FROM {table} WHERE id = :id"), {"id": row_id}).scalar_one()
             for table, row_id in zip(("subscriptions", "issues", "deliveries"), ids, strict=True)

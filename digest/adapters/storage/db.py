@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +17,7 @@ from sqlalchemy import Engine, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.sql.elements import ColumnElement
 
 _T = TypeVar("_T")
@@ -35,28 +34,35 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
-# Process state (a connection pool per URL), kept here only while callers outside a Runtime still
-# open sessions by URL: `transaction(url)` in the CLI and the tests. The Runtime holds its own factory
-# (`Runtime.sessions`); once those callers use it, this becomes a plain function the Runtime calls once.
-@cache
-def get_engine(url: str) -> Engine:
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """An engine for `url`. Each process builds one and keeps it (the Runtime does); not pooled: each
+    connection closes when it is given back, for a caller that opens one and goes."""
+    options: dict[str, object] = {} if pooled else {"poolclass": NullPool}
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **options)
     return engine
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
 def transaction(url: str) -> Iterator[Session]:
-    """One session, one transaction: commit on success, roll back on error."""
-    with session_factory(url).begin() as session:
-        yield session
+    """One session, one transaction on a connection of its own: commit on success, roll back on error.
+
+    For scripts and tests that touch the database now and then; a process that opens sessions
+    all day holds a Runtime, whose engine keeps a pool.
+    """
+    engine = make_engine(url, pooled=False)
+    try:
+        with session_factory(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def among(session: Session, column: QueryableAttribute[_T], values: Iterable[_T]) -> ColumnElement[bool]:

@@ -16,7 +16,7 @@ from personas import ALL, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHA
 from sqlalchemy import func, select
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import session_factory, transaction
+from digest.adapters.storage.db import make_engine, session_factory, transaction
 from digest.core.domain import Article, Picks
 from digest.core.explain import KINDS, reason_from
 from digest.core.ingest import parse_file
@@ -176,7 +176,7 @@ def test_a_test_send_goes_to_the_typed_address_marked_as_a_test_and_leaves_the_l
 
 def test_send_now_starts_the_issue_and_a_background_thread_delivers_it(world):
     url, settings, issue_id, smtp = world
-    factory = session_factory(url)
+    factory = session_factory(make_engine(url, pooled=False))
     with factory.begin() as session:
         assert start_now(session, session.get(models.Issue, issue_id)) == len(ALL)
     assert deliver_now(Runtime(settings), issue_id) == "background"
@@ -199,7 +199,7 @@ def test_send_now_starts_the_issue_and_a_background_thread_delivers_it(world):
 
 def test_send_now_with_a_broker_that_is_down_raises_so_the_page_can_say_the_workers_will_send(world):
     url, settings, issue_id, smtp = world
-    factory = session_factory(url)
+    factory = session_factory(make_engine(url, pooled=False))
     with factory.begin() as session:
         start_now(session, session.get(models.Issue, issue_id))
     down = replace(settings, broker_url="redis://127.0.0.1:1/0")

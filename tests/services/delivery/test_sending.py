@@ -237,7 +237,7 @@ def test_on_postgresql_a_batch_reads_its_subscribers_by_key_not_the_whole_list(p
     from fixtures_db import _empty_postgres
     from sqlalchemy import event, insert, text
 
-    from digest.adapters.storage.db import get_engine
+    from digest.adapters.storage.db import make_engine
     from digest.services.delivery.rows import load_rows
 
     _empty_postgres(postgres_url)
@@ -266,12 +266,12 @@ def test_on_postgresql_a_batch_reads_its_subscribers_by_key_not_the_whole_list(p
         issue = plan_issue(session, ml, PERIOD_END)
         start_issue(session, issue)
         issue_id, list_id = issue.id, ml.id
-    with get_engine(postgres_url).begin() as conn:
+    with make_engine(postgres_url, pooled=False).begin() as conn:
         conn.execute(text("ANALYZE"))  # as autovacuum would have, long before the send
     with transaction(postgres_url) as session:
         batch = claim_due(session, limit=100, issue_id=issue_id)[issue_id]
     statements = []
-    engine = get_engine(postgres_url)
+    engine = make_engine(postgres_url, pooled=False)
 
     def keep(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, parameters))
