@@ -19,6 +19,7 @@ from sqlalchemy.sql.selectable import Exists
 from digest.adapters.storage import models
 from digest.core.clock import SYSTEM_CLOCK
 from digest.core.domain import NATIONAL_CODE, ParsedArticle, ParseResult, Problem
+from digest.core.fields import MAX_BODY, MAX_REGION_LABEL, MAX_SOURCE, MAX_TITLE, MAX_URL, unfit_for_one_line
 from digest.core.ingest.jsonl import article_from_record, body_to_html, split_regions
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
@@ -31,13 +32,6 @@ from digest.services.articles import (
 )
 from digest.services.lists import resolve_topic
 from digest.services.validation import FieldError, Invalid
-
-# Column sizes of models.Article; the body bound keeps one paste from filling the database.
-MAX_TITLE = 500
-MAX_BODY = 200_000
-MAX_SOURCE = 300
-MAX_URL = 2000
-MAX_REGION_LABEL = 200
 
 
 @dataclass(frozen=True)
@@ -145,6 +139,9 @@ def _text(value: object, name: str, limit: int, errors: dict[str, FieldError], *
         return None
     if len(value) > limit:
         errors[name] = FieldError("art_err_too_long", {"field": name, "max": limit})
+        return None
+    if name != "body" and (char := unfit_for_one_line(value)):
+        errors[name] = FieldError("art_err_control", {"field": name, "char": char})
         return None
     return value
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Required, TextIO, TypedDict, Unpack
@@ -15,6 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.domain import Picks, Problem
+from digest.core.fields import unfit_for_one_line
+from digest.core.ingest.csvfile import CountingLines, unreadable_row
 from digest.core.regions import RegionIndex, RegionWarning, split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
@@ -167,7 +168,8 @@ def import_subscribers_csv(
     """
     source, progress = options["source"], options.get("progress")
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    lines = CountingLines(text.lstrip("\ufeff"))
+    reader = csv.DictReader(lines)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     if "email" not in header:
         report.problems.append(
@@ -182,11 +184,18 @@ def import_subscribers_csv(
         return report
     reader.fieldnames = header
     rows = _RowImport(session, ml, regions, source, options.get("default_status", SubscriptionStatus.CONFIRMED))
-    for row in reader:
+    while True:
+        lines.first_nonblank = None
+        try:
+            row = next(reader)
+        except StopIteration:
+            return report
+        except csv.Error as exc:  # this row only: the reader goes on with the next line
+            report.problems.append(unreadable_row(exc, source, lines.consumed))
+            continue
         if progress:
             progress(1)
-        rows.take(row, reader.line_num, report)
-    return report
+        rows.take(row, lines.first_nonblank or lines.consumed, report)  # where the row starts
 
 
 @dataclass
@@ -211,6 +220,19 @@ class _RowImport:
                 Problem("missing email", source=self.source, line=line, field="email", code="subs_missing_email")
             )
             return
+        for name in ("email", "name"):
+            if char := unfit_for_one_line(cells.get(name, "")):
+                report.problems.append(
+                    Problem(
+                        f"{name} holds {char}: no control character or line break",
+                        source=self.source,
+                        line=line,
+                        field=name,
+                        code="field_control",
+                        params={"field": name, "char": char},
+                    )
+                )
+                return
         status = self._status(cells, line, report)
         try:
             with self.session.begin_nested():

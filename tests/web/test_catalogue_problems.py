@@ -99,6 +99,11 @@ def _parser_problems() -> list[Problem]:
         _record(published="yesterday"),
         _record(url="ftp://example.org/x"),
         _record(body="<script>x</script>"),
+        _record(title="长" * 501),
+        _record(title="付款\u202e说明"),
+        _record(regions=["湖\x00南"]),
+        '{"title": NaN}',
+        '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",
     ]
     found += parse_jsonl("\n".join(lines), "bad.jsonl").problems
     header = "title,body,topic,regions,published\n"
@@ -155,8 +160,13 @@ def _service_problems(url: str) -> list[Problem]:
         return stored.problems + imported.problems + no_email.problems + [p for o in api for p in o.problems]
 
 
+# Worded for the day a Python's csv reader fails otherwise; today a non-strict reader over text
+# fails on nothing but a cell over its size limit (fuzzed), which has a code of its own.
+NOT_CRAFTABLE = {"csv_bad_row"}
+
+
 def _catalogued_codes() -> set[str]:
-    return {key.removeprefix(PREFIX) for key in CATALOGUE["en"] if key.startswith(PREFIX)}
+    return {key.removeprefix(PREFIX) for key in CATALOGUE["en"] if key.startswith(PREFIX)} - NOT_CRAFTABLE
 
 
 def test_every_problem_from_bad_input_is_coded_and_worded_in_both_languages(database_url):

@@ -11,7 +11,7 @@ from digest.core.domain import ParsedArticle, ParseResult, Problem
 from digest.core.ingest.jsonl import OPTIONAL_FIELDS, REQUIRED_FIELDS, article_from_record
 
 
-class _CountingLines:
+class CountingLines:
     """Feeds csv one physical line at a time and remembers where each record began.
 
     `csv.reader.line_num` only says where a record *ended*; a problem must point
@@ -40,7 +40,7 @@ def parse_csv(
     default_published: datetime | None = None,
 ) -> ParseResult:
     """Rows with a problem are reported and skipped; the header must name the required columns."""
-    lines = _CountingLines(text.removeprefix("\ufeff"))
+    lines = CountingLines(text.removeprefix("\ufeff"))
     reader = csv.DictReader(lines, strict=False)
     _read_header(reader, lines, source, default_published)
     wanted = set(REQUIRED_FIELDS) | set(OPTIONAL_FIELDS)
@@ -54,15 +54,7 @@ def parse_csv(
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(
-                Problem(
-                    f"unreadable CSV: {exc}",
-                    source=source,
-                    line=lines.consumed,
-                    code="csv_bad_row",
-                    params={"error": exc},
-                )
-            )
+            problems.append(unreadable_row(exc, source, lines.consumed))
             continue
         line = lines.first_nonblank or lines.consumed
         extra = row.pop(None, None)
@@ -87,8 +79,22 @@ def parse_csv(
     return ParseResult(articles=tuple(articles), problems=tuple(problems))
 
 
+def unreadable_row(exc: csv.Error, source: str, line: int) -> Problem:
+    """The row the reader could not read; the rows after it are read on."""
+    limit = csv.field_size_limit()
+    if "field larger than field limit" in str(exc):  # CPython's words; the csv module has no error types
+        return Problem(
+            f"a cell is longer than {limit} characters",
+            source=source,
+            line=line,
+            code="csv_cell_too_long",
+            params={"max": limit},
+        )
+    return Problem(f"unreadable CSV: {exc}", source=source, line=line, code="csv_bad_row", params={"error": exc})
+
+
 def _read_header(
-    reader: csv.DictReader[str], lines: _CountingLines, source: str, default_published: datetime | None
+    reader: csv.DictReader[str], lines: CountingLines, source: str, default_published: datetime | None
 ) -> None:
     """Read the header row into `reader.fieldnames`, lower-cased; a header that cannot serve raises
     IngestFormatError (one problem for the file, at the header's line)."""

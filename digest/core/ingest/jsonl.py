@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from digest.core.domain import ParsedArticle, ParseResult, Problem
+from digest.core.fields import ARTICLE_FIELD_LIMITS, MAX_REGION_LABEL, unfit_for_one_line
 from digest.core.sanitize import paragraphs_to_html, sanitize_html
 
 try:
@@ -100,7 +101,18 @@ class _RecordCheck:
             kind = type(value).__name__
             self.bad(name, f"{name} must be a string, not {kind}", "field_not_string", type=kind)
             return None
-        return value.strip()
+        return self._fits(name, value.strip())
+
+    def _fits(self, name: str, value: str) -> str | None:
+        """The value when its column can hold it; a too-long or multi-line value is this record's problem."""
+        limit = ARTICLE_FIELD_LIMITS[name]
+        if len(value) > limit:
+            self.bad(name, f"{name} is {len(value)} characters long, at most {limit}", "field_too_long", max=limit)
+            return None
+        if name != "body" and (char := unfit_for_one_line(value)):
+            self.bad(name, f"{name} holds {char}: no control character or line break", "field_control", char=char)
+            return None
+        return value
 
     def regions(self) -> list[str]:
         """The region labels, from a list of strings or one string of several."""
@@ -122,6 +134,9 @@ class _RecordCheck:
         else:
             kind = type(raw_regions).__name__
             self.bad("regions", f"regions must be a list or a string, not {kind}", "regions_bad_type", type=kind)
+        if any(len(r) > MAX_REGION_LABEL or unfit_for_one_line(r) for r in regions):
+            self.bad("regions", "a region is too long or holds a control character", "regions_unfit")
+            return []
         return regions
 
     def published(self, default_published: datetime | None) -> datetime | None:
@@ -189,6 +204,45 @@ def article_from_record(
     )
 
 
+class _NotJsonConstant(ValueError):
+    """NaN, Infinity or -Infinity: not JSON (RFC 8259), though Python's reader takes them."""
+
+
+def _refuse_constant(name: str) -> object:
+    raise _NotJsonConstant(name)
+
+
+def _read_object(line: str, source: str, n: int) -> dict[str, Any] | Problem:
+    """Line `n` as a JSON object, or the problem that makes it none."""
+    try:
+        record = json.loads(line, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        return Problem(
+            f"invalid JSON: {exc.msg} (column {exc.colno})",
+            source=source,
+            line=n,
+            code="json_invalid",
+            params={"error": exc.msg, "column": exc.colno},
+        )
+    except _NotJsonConstant as exc:
+        return Problem(
+            f"{exc} is not a JSON value (a number must be finite)",
+            source=source,
+            line=n,
+            code="json_not_finite",
+            params={"value": str(exc)},
+        )
+    except RecursionError:
+        # Arrays inside arrays thousands deep: no article is shaped like that.
+        return Problem("JSON nested too deeply", source=source, line=n, code="json_too_deep")
+    if not isinstance(record, dict):
+        kind = type(record).__name__
+        return Problem(
+            f"expected a JSON object, got {kind}", source=source, line=n, code="json_not_object", params={"type": kind}
+        )
+    return record
+
+
 def parse_jsonl(
     text: str,
     source: str = "<jsonl>",
@@ -217,29 +271,9 @@ def parse_jsonl(
     articles: list[ParsedArticle] = []
     problems: list[Problem] = []
     for n, line in numbered:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(
-                Problem(
-                    f"invalid JSON: {exc.msg} (column {exc.colno})",
-                    source=source,
-                    line=n,
-                    code="json_invalid",
-                    params={"error": exc.msg, "column": exc.colno},
-                )
-            )
-            continue
-        if not isinstance(record, dict):
-            problems.append(
-                Problem(
-                    f"expected a JSON object, got {type(record).__name__}",
-                    source=source,
-                    line=n,
-                    code="json_not_object",
-                    params={"type": type(record).__name__},
-                )
-            )
+        record = _read_object(line, source, n)
+        if isinstance(record, Problem):
+            problems.append(record)
             continue
         article, found = article_from_record(record, source, n, default_published)
         problems.extend(found)
