@@ -180,7 +180,8 @@ def test_planning_writes_the_ledger_in_one_statement_and_a_second_send_adds_noth
     """A million rows planned in Python took minutes and gigabytes; the database fills the ledger itself."""
     from sqlalchemy import event
 
-    from digest.services.issues import enqueue_deliveries, plan_issue, start_issue
+    from digest.services.enqueue import enqueue_deliveries
+    from digest.services.issues import plan_issue, start_issue
 
     seed(database_url, zones=("Asia/Shanghai", "Europe/Berlin", "America/New_York", "Not/AZone", "Asia/Shanghai"))
     inserts: list[object] = []
