@@ -18,10 +18,10 @@ from digest.core.regions import split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list, get_list
+from digest.services.subscriber_export import stream_subscriptions
 from digest.services.subscribers import (
     export_rows,
     import_subscribers_csv,
-    subscriptions_of,
     upsert_subscription,
     write_csv,
 )
@@ -175,9 +175,8 @@ def subscribers_list(list_slug) -> None:
     runtime = current_runtime()
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
-        rows = list(export_rows(subscriptions_of(session, ml), runtime.regions, ml))
-    for row in rows:
-        click.echo("  ".join(f"{cell:<12}" for cell in row[:5]).rstrip())
+        for row in export_rows(stream_subscriptions(session, ml, runtime.regions), runtime.regions, ml):
+            click.echo("  ".join(f"{cell:<12}" for cell in row[:5]).rstrip())
 
 
 @subscribers.command("export")
@@ -187,7 +186,7 @@ def subscribers_export(list_slug) -> None:
     runtime = current_runtime()
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
-        write_csv(export_rows(subscriptions_of(session, ml), runtime.regions, ml), sys.stdout)
+        write_csv(export_rows(stream_subscriptions(session, ml, runtime.regions), runtime.regions, ml), sys.stdout)
 
 
 @main.command()

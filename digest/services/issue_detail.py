@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -96,31 +98,25 @@ def issue_by_number(session: Session, ml: models.MailingList, number: int) -> mo
     return issue
 
 
-def delivery_log(
-    session: Session, issue_id: int, *, status: str | None = None, limit: int | None = 50, offset: int = 0
-) -> tuple[int, list[LogRow]]:
-    """The issue's deliveries in the order they were queued (`limit` None: all of them), and how many there are."""
+def _log_rows(issue_id: int, status: str | None) -> tuple[list[ColumnElement[bool]], Select[*tuple[Any, ...]]]:
     d, s = models.Delivery, models.Subscriber
     where = [d.issue_id == issue_id] + ([d.status == status] if status else [])
-    total = session.scalar(select(func.count()).select_from(d).where(*where)) or 0
-    rows = session.execute(
-        select(
-            s.email,
-            s.name,
-            d.status,
-            d.attempts,
-            d.article_count,
-            d.reason,
-            d.last_error,
-            d.sent_at,
-            d.message_id,
-            d.due_at,
-            d.location,
-        )
-        .join(s, s.id == d.subscriber_id)
-        .where(*where)
-        .order_by(d.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return total, [LogRow(*r) for r in rows]
+    columns = (s.email, s.name, d.status, d.attempts, d.article_count, d.reason, d.last_error, d.sent_at)
+    query = select(*columns, d.message_id, d.due_at, d.location).join(s, s.id == d.subscriber_id).where(*where)
+    return where, query.order_by(d.id)
+
+
+def delivery_log(
+    session: Session, issue_id: int, *, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[int, list[LogRow]]:
+    """A page of the issue's deliveries in the order they were queued, and how many there are."""
+    where, rows = _log_rows(issue_id, status)
+    total = session.scalar(select(func.count()).select_from(models.Delivery).where(*where)) or 0
+    return total, [LogRow(*r) for r in session.execute(rows.limit(limit).offset(offset))]
+
+
+def stream_delivery_log(session: Session, issue_id: int) -> Iterator[LogRow]:
+    """All of the issue's deliveries, read a chunk at a time: a million rows never sit in memory at once."""
+    _, rows = _log_rows(issue_id, None)
+    for row in session.execute(rows.execution_options(yield_per=1000)):
+        yield LogRow(*row)

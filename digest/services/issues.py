@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
-from digest.adapters.storage.planner import refresh_statistics
 from digest.core.clock import SYSTEM_CLOCK, wall_now
-from digest.core.schedule import Slot, due_at, latest_slot_date, period_end_for
-from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, IssueStatus, SubscriptionStatus
+from digest.core.schedule import Slot, latest_slot_date, period_end_for
+from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, IssueStatus
 from digest.services.articles import period_bounds
+from digest.services.enqueue import enqueue_deliveries
 
 # A row queued or sending this long belongs to a worker that died; it goes back to the queue.
 LEASE = timedelta(minutes=10)
@@ -53,42 +53,6 @@ def plan_issue(session: Session, ml: models.MailingList, period_end: date) -> mo
         # Another planner created it between our look and our insert: theirs is the one.
         issue = cast(models.Issue, session.scalar(query))  # found: the insert clashed with it
     return issue
-
-
-_FRESH_STATISTICS_FROM = 1000  # new rows; below this a poor plan costs little
-
-
-def enqueue_deliveries(session: Session, issue: models.Issue, slot: Slot | None = None) -> int:
-    """A ledger row for every confirmed subscriber who has none yet; returns how many were new.
-
-    With a slot, each row is due at the slot in the subscriber's own time zone;
-    without, it is due now.
-    """
-    already = select(models.Delivery.subscriber_id).where(models.Delivery.issue_id == issue.id)
-    rows = session.execute(
-        select(models.Subscription.subscriber_id, models.Subscriber.time_zone)
-        .join(models.Subscriber, models.Subscriber.id == models.Subscription.subscriber_id)
-        .where(
-            models.Subscription.list_id == issue.list_id,
-            models.Subscription.status == SubscriptionStatus.CONFIRMED,
-            models.Subscription.subscriber_id.not_in(already),
-        )
-    ).all()
-    slot_date = issue.period_end + timedelta(days=1)
-    for subscriber_id, tz in rows:
-        when = None
-        if slot is not None:
-            try:
-                when = due_at(slot, slot_date, tz or slot.tz)
-            except ValueError:
-                when = due_at(slot, slot_date, slot.tz)
-        session.add(
-            models.Delivery(issue_id=issue.id, subscriber_id=subscriber_id, status=DeliveryStatus.PENDING, due_at=when)
-        )
-    session.flush()
-    if len(rows) >= _FRESH_STATISTICS_FROM:
-        refresh_statistics(session, models.Delivery.__tablename__)
-    return len(rows)
 
 
 def list_slot(ml: models.MailingList) -> Slot:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.adapters.storage import models
+from digest.adapters.storage.db import among
 from digest.core.clock import wall_now
 from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
@@ -32,7 +33,6 @@ from digest.services.subscribers import (
 from digest.services.validation import FieldError, Invalid
 
 MAX_NAME = 200  # models.Subscriber.name
-MAX_REASON = 300  # models.Suppression.reason
 MAX_PICKS = 200
 
 
@@ -91,7 +91,7 @@ def subscriber_query(
     return SubscriberQuery((text or "").strip(), codes, slug, status or None, warnings)
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -105,6 +105,22 @@ def _picks_match(query: SubscriberQuery, regions: RegionIndex, codes: Sequence[s
     return True
 
 
+def list_members(ml: models.MailingList, query: SubscriberQuery) -> list[ColumnElement[bool]]:
+    """The conditions SQL can check: the list, and the text in an address or name (picks are checked in Python)."""
+    sub, person = models.Subscription, models.Subscriber
+    where = [sub.list_id == ml.id]
+    if query.text:
+        pattern = like_pattern(query.text)
+        where.append(
+            or_(func.lower(person.email).like(pattern, escape="\\"), func.lower(person.name).like(pattern, escape="\\"))
+        )
+    return where
+
+
+def picks_match(query: SubscriberQuery, regions: RegionIndex, sub: models.Subscription) -> bool:
+    return _picks_match(query, regions, sub.region_codes or (), sub.topic_slugs or ())
+
+
 def search_subscriptions(
     session: Session,
     ml: models.MailingList,
@@ -116,12 +132,7 @@ def search_subscriptions(
 ) -> SearchResult:
     """Newest first. Picks live in JSON columns, so region and topic filters run here rather than in SQL."""
     sub, person = models.Subscription, models.Subscriber
-    where = [sub.list_id == ml.id]
-    if query.text:
-        pattern = _like(query.text)
-        where.append(
-            or_(func.lower(person.email).like(pattern, escape="\\"), func.lower(person.name).like(pattern, escape="\\"))
-        )
+    where = list_members(ml, query)
     if query.region_codes or query.topic:
         found = session.execute(
             select(sub.id, sub.status, sub.region_codes, sub.topic_slugs)
@@ -149,7 +160,12 @@ def search_subscriptions(
             )
         )
     loaded = (
-        {s.id: s for s in session.scalars(select(sub).where(sub.id.in_(ids)).options(selectinload(sub.subscriber)))}
+        {
+            s.id: s
+            for s in session.scalars(
+                select(sub).where(among(session, sub.id, ids)).options(selectinload(sub.subscriber))
+            )
+        }
         if ids
         else {}
     )
@@ -308,88 +324,3 @@ def save_subscription(
     _apply(sub, clean)
     session.flush()
     return sub, created, warnings
-
-
-def suppressed_emails(session: Session, emails: Iterable[str]) -> set[str]:
-    emails = list(emails)
-    if not emails:
-        return set()
-    return set(session.scalars(select(models.Suppression.email).where(models.Suppression.email.in_(emails))))
-
-
-# Suppressions: addresses the sender skips on every list, whatever their subscriptions say.
-
-
-def search_suppressions(
-    session: Session, text: str = "", *, limit: int = 50, offset: int = 0
-) -> tuple[list[models.Suppression], int]:
-    row = models.Suppression
-    where = []
-    if text.strip():
-        pattern = _like(text.strip())
-        where.append(
-            or_(func.lower(row.email).like(pattern, escape="\\"), func.lower(row.reason).like(pattern, escape="\\"))
-        )
-    total = session.scalar(select(func.count()).select_from(row).where(*where)) or 0
-    found = session.scalars(
-        select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit)
-    )
-    return list(found), total
-
-
-def add_suppression(session: Session, email: str, reason: str) -> tuple[models.Suppression, bool]:
-    """Suppress an address (created=False when it was already; its reason is then updated)."""
-    errors: dict[str, FieldError] = {}
-    try:
-        # The sender compares with subscribers' stored addresses, which went through the same normalising.
-        address = normalise_email(email)
-    except InvalidSubscriber:
-        errors["email"] = FieldError("subs_err_email", {"value": email.strip()[:320]})
-    reason = " ".join(reason.split())
-    if not reason:
-        errors["reason"] = FieldError("subs_err_required", {})
-    elif len(reason) > MAX_REASON:
-        errors["reason"] = FieldError("subs_err_too_long", {"max": MAX_REASON})
-    if errors:
-        raise Invalid(errors)
-    # The sender compares addresses exactly; a subscriber stored as Li.Wei@… must not slip past li.wei@….
-    address = (
-        session.scalar(
-            select(models.Subscriber.email)
-            .where(func.lower(models.Subscriber.email) == address.lower())
-            .order_by(models.Subscriber.id)
-        )
-        or address
-    )
-    row = session.scalar(select(models.Suppression).where(models.Suppression.email == address))
-    created = row is None
-    if row is None:
-        row = models.Suppression(email=address, reason=reason)
-        session.add(row)
-    else:
-        row.reason = reason
-    session.flush()
-    return row, created
-
-
-def remove_suppression(session: Session, *, suppression_id: int | None = None, email: str | None = None) -> str:
-    """Lift a suppression, by id or by address; returns the address. NotFound when there is none."""
-    row = None
-    if suppression_id is not None:
-        row = session.get(models.Suppression, suppression_id)
-    elif email is not None:
-        try:
-            address = normalise_email(email)
-        except InvalidSubscriber:
-            address = email.strip()
-        rows = session.scalars(
-            select(models.Suppression).where(func.lower(models.Suppression.email) == address.lower())
-        ).all()
-        exact = [r for r in rows if r.email == address]
-        row = exact[0] if exact else rows[0] if len(rows) == 1 else None
-    if row is None:
-        raise NotFound("no such suppression")
-    address = row.email
-    session.delete(row)
-    session.flush()
-    return address

@@ -9,7 +9,7 @@ from typing import Required, TextIO, TypedDict, Unpack
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
@@ -315,17 +315,6 @@ def _has_left(session: Session, ml: models.MailingList, email: str) -> bool:
             )
         )
         is not None
-    )
-
-
-def subscriptions_of(session: Session, ml: models.MailingList) -> list[models.Subscription]:
-    return list(
-        session.scalars(
-            select(models.Subscription)
-            .where(models.Subscription.list_id == ml.id)
-            .options(selectinload(models.Subscription.subscriber))
-            .order_by(models.Subscription.id)
-        )
     )
 
 

@@ -22,16 +22,14 @@ from digest.core.regions import load_regions
 from digest.services import NotFound
 from digest.services.lists import ensure_default_list
 from digest.services.subscriber_editing import (
-    add_suppression,
     edit_subscription,
     get_subscription,
-    remove_suppression,
     save_subscription,
     search_subscriptions,
-    search_suppressions,
     subscriber_query,
 )
 from digest.services.subscribers import import_subscribers_csv, upsert_subscription
+from digest.services.suppressions import add_suppression, remove_suppression, search_suppressions
 from digest.services.validation import Invalid
 
 REGIONS = load_regions()

@@ -174,3 +174,50 @@ def test_a_large_issue_is_handed_out_in_claim_order_without_sorting_it_whole(pos
         assert "ix_deliveries_status_due" in plan and "Sort" not in plan, plan
         first = claim_due(session, limit=500, issue_id=issue_id, now=utc(2026, 11, 30))[issue_id]
     assert first == sorted(first) and len(first) == 500
+
+
+def test_planning_writes_the_ledger_in_one_statement_and_a_second_send_adds_nothing(database_url):
+    """A million rows planned in Python took minutes and gigabytes; the database fills the ledger itself."""
+    from sqlalchemy import event
+
+    from digest.services.enqueue import enqueue_deliveries
+    from digest.services.issues import plan_issue, start_issue
+
+    seed(database_url, zones=("Asia/Shanghai", "Europe/Berlin", "America/New_York", "Not/AZone", "Asia/Shanghai"))
+    inserts: list[object] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO DELIVERIES"):
+            inserts.append(statement.upper())
+
+    with transaction(database_url) as session:
+        event.listen(session.get_bind(), "before_cursor_execute", seen)
+        try:
+            ml = ensure_default_list(session)
+            issue = plan_issue(session, ml, date(2026, 11, 29))
+            assert enqueue_deliveries(session, issue, list_slot_of(ml)) == 5
+            assert enqueue_deliveries(session, issue) == 0  # the second `digest send` of a planned week
+            start_issue(session, issue)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", seen)
+        rows = session.execute(
+            select(models.Subscriber.time_zone, models.Delivery.due_at)
+            .join(models.Delivery, models.Delivery.subscriber_id == models.Subscriber.id)
+            .order_by(models.Subscriber.email)
+        ).all()
+    # Each enqueue is one INSERT … SELECT: no subscriber's row passes through Python.
+    assert len(inserts) == 3 and all(" SELECT " in s.replace("\n", " ") for s in inserts)
+    # Monday 30 November 08:00 in each reader's zone; an unknown zone takes the list's (Asia/Shanghai).
+    assert rows == [
+        ("Asia/Shanghai", utc(2026, 11, 30, 0)),
+        ("Europe/Berlin", utc(2026, 11, 30, 7)),
+        ("America/New_York", utc(2026, 11, 30, 13)),
+        ("Not/AZone", utc(2026, 11, 30, 0)),
+        ("Asia/Shanghai", utc(2026, 11, 30, 0)),
+    ]
+
+
+def list_slot_of(ml):
+    from digest.services.issues import list_slot
+
+    return list_slot(ml)

@@ -194,7 +194,7 @@ def test_the_log_pages_through_many_rows(site):
         for i in range(60):
             upsert_subscription(session, ml, REGIONS, email=f"r{i:02}@example.org", status="confirmed")
         issue = plan_issue(session, ml, PERIOD_END)
-        from digest.services.issues import enqueue_deliveries
+        from digest.services.enqueue import enqueue_deliveries
 
         enqueue_deliveries(session, issue)
         issue_id = issue.id

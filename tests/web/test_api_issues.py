@@ -15,7 +15,8 @@ from digest.core.regions import load_regions
 from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services.delivery.batches import send_pending
 from digest.services.delivery.now import background_send
-from digest.services.issues import enqueue_deliveries, start_issue
+from digest.services.enqueue import enqueue_deliveries
+from digest.services.issues import start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
 

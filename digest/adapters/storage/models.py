@@ -18,6 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -188,7 +190,10 @@ class Subscription(Base):
     """A subscriber's membership of one list, with their picks there."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (UniqueConstraint("list_id", "subscriber_id"),)
+    __table_args__ = (
+        UniqueConstraint("list_id", "subscriber_id"),
+        Index("ix_subscriptions_subscriber", "subscriber_id"),  # a subscriber's lists; deleting one (0006)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
@@ -234,6 +239,7 @@ class Delivery(Base):
         UniqueConstraint("issue_id", "subscriber_id"),
         Index("ix_deliveries_issue_status", "issue_id", "status"),
         Index("ix_deliveries_status_due", "status", "due_at", "id"),  # the claim order (0005)
+        Index("ix_deliveries_subscriber", "subscriber_id"),  # a subscriber's history; deleting one (0006)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,6 +269,8 @@ class Suppression(Base):
     """Addresses never to send to: hard bounces, complaints, admin blocks."""
 
     __tablename__ = "suppressions"
+    # Addresses are compared without case where a person typed one (0006).
+    __table_args__ = (Index("ix_suppressions_email_lower", func.lower(text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from digest.services import NotFound
-from digest.services.subscriber_editing import add_suppression, remove_suppression, search_suppressions
+from digest.services.suppressions import add_suppression, remove_suppression, search_suppressions
 from digest.services.validation import FieldError, Invalid
 from digest.web import PageError
 from digest.web.admin import MAX_ID, AdminOnly, admin_page, web_of

@@ -21,16 +21,13 @@ from digest.adapters.storage import models
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.subscriber_editing import (
-    add_suppression,
     edit_subscription,
     get_subscription,
-    remove_suppression,
     save_subscription,
     search_subscriptions,
-    search_suppressions,
     subscriber_query,
-    suppressed_emails,
 )
+from digest.services.suppressions import add_suppression, remove_suppression, search_suppressions, suppressed_emails
 from digest.services.validation import Invalid
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
 from digest.web.i18n import translator

@@ -1,0 +1,98 @@
+"""Suppressions: addresses the sender skips on every list, whatever their subscriptions say."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from digest.adapters.storage import models
+from digest.services import NotFound
+from digest.services.subscriber_editing import like_pattern
+from digest.services.subscribers import InvalidSubscriber, normalise_email
+from digest.services.validation import FieldError, Invalid
+
+MAX_REASON = 300  # models.Suppression.reason
+
+
+def suppressed_emails(session: Session, emails: Iterable[str]) -> set[str]:
+    emails = list(emails)
+    if not emails:
+        return set()
+    return set(session.scalars(select(models.Suppression.email).where(models.Suppression.email.in_(emails))))
+
+
+def search_suppressions(
+    session: Session, text: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[models.Suppression], int]:
+    row = models.Suppression
+    where = []
+    if text.strip():
+        pattern = like_pattern(text.strip())
+        where.append(
+            or_(func.lower(row.email).like(pattern, escape="\\"), func.lower(row.reason).like(pattern, escape="\\"))
+        )
+    total = session.scalar(select(func.count()).select_from(row).where(*where)) or 0
+    found = session.scalars(
+        select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit)
+    )
+    return list(found), total
+
+
+def add_suppression(session: Session, email: str, reason: str) -> tuple[models.Suppression, bool]:
+    """Suppress an address (created=False when it was already; its reason is then updated)."""
+    errors: dict[str, FieldError] = {}
+    try:
+        # The sender compares with subscribers' stored addresses, which went through the same normalising.
+        address = normalise_email(email)
+    except InvalidSubscriber:
+        errors["email"] = FieldError("subs_err_email", {"value": email.strip()[:320]})
+    reason = " ".join(reason.split())
+    if not reason:
+        errors["reason"] = FieldError("subs_err_required", {})
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = FieldError("subs_err_too_long", {"max": MAX_REASON})
+    if errors:
+        raise Invalid(errors)
+    # The sender compares addresses exactly; a subscriber stored as Li.Wei@… must not slip past li.wei@….
+    address = (
+        session.scalar(
+            select(models.Subscriber.email)
+            .where(func.lower(models.Subscriber.email) == address.lower())
+            .order_by(models.Subscriber.id)
+        )
+        or address
+    )
+    row = session.scalar(select(models.Suppression).where(models.Suppression.email == address))
+    created = row is None
+    if row is None:
+        row = models.Suppression(email=address, reason=reason)
+        session.add(row)
+    else:
+        row.reason = reason
+    session.flush()
+    return row, created
+
+
+def remove_suppression(session: Session, *, suppression_id: int | None = None, email: str | None = None) -> str:
+    """Lift a suppression, by id or by address; returns the address. NotFound when there is none."""
+    row = None
+    if suppression_id is not None:
+        row = session.get(models.Suppression, suppression_id)
+    elif email is not None:
+        try:
+            address = normalise_email(email)
+        except InvalidSubscriber:
+            address = email.strip()
+        rows = session.scalars(
+            select(models.Suppression).where(func.lower(models.Suppression.email) == address.lower())
+        ).all()
+        exact = [r for r in rows if r.email == address]
+        row = exact[0] if exact else rows[0] if len(rows) == 1 else None
+    if row is None:
+        raise NotFound("no such suppression")
+    address = row.email
+    session.delete(row)
+    session.flush()
+    return address
