@@ -209,7 +209,8 @@ def _preview_page(
                 error, status = error or ("iss_err_email", {}), 400 if status == 200 else status
             except NotFound:
                 error, status = error or ("iss_err_not_subscribed", {"email": email}), 404 if status == 200 else status
-        people = confirmed_emails(session, issue.list)
+        # Only an admin may pick from the subscribers' addresses; an editor types the one they were given.
+        people = confirmed_emails(session, issue.list) if admin.is_admin else []
     response = admin_page(
         request,
         "issues_preview.html",
