@@ -19,6 +19,7 @@ from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
 from digest.services.subscribers import upsert_subscription
+from digest.services.validation import clean_name
 
 
 @dataclass
@@ -93,7 +94,7 @@ def save_preferences(sub: models.Subscription, name: str, choices: Choices) -> N
     sub.region_codes = choices.regions
     sub.topic_slugs = choices.topics
     subscriber = sub.subscriber
-    subscriber.name = " ".join(name.split())
+    subscriber.name = clean_name(name)
     subscriber.time_zone = choices.time_zone
     subscriber.locale = choices.locale
 
