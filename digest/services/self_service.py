@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -76,6 +76,34 @@ def request_subscription(
         sub.subscriber.locale = choices.locale
     session.flush()
     return sub.subscriber, False
+
+
+FORM_MAILS_PER_DAY = 3
+
+
+def count_form_mail(session: Session, subscriber: models.Subscriber, today: date) -> bool:
+    """Counts one public-form mail to this address on `today`; False (nothing counted) past the day's cap.
+
+    One conditional UPDATE, so two requests at once cannot both take the last place."""
+    table = models.Subscriber
+    counted = session.execute(
+        update(table)
+        .where(
+            table.id == subscriber.id,
+            or_(
+                table.form_mails_day.is_(None),
+                table.form_mails_day != today,
+                table.form_mails_sent < FORM_MAILS_PER_DAY,
+            ),
+        )
+        .values(
+            form_mails_day=today,
+            form_mails_sent=case((table.form_mails_day == today, table.form_mails_sent + 1), else_=1),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(subscriber, ["form_mails_day", "form_mails_sent"])
+    return bool(counted.rowcount)  # type: ignore[attr-defined]
 
 
 def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
