@@ -5,11 +5,13 @@ controls. On the API and the console form alike (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import pytest
-from personas import ZHOU_ADMIN
+from personas import LI_HUNAN, ZHOU_ADMIN
 from sqlalchemy import select
 from test_admin_lists import SETTINGS, _form
 from test_admin_lists import _state as _console_state
 from test_api_lists import URL, _auth, _state
+from test_api_subscribers import API as SUBSCRIBERS
+from test_api_subscribers import _people
 from test_pages import SUBSCRIBE, _add, _subscribe
 from webutil import LIST, add_staff, csrf_from, sign_in
 
@@ -107,3 +109,12 @@ def test_a_subscribers_name_loses_its_bidi_and_control_characters(site):
 def _name(url: str, address: str) -> str:
     with transaction(url) as session:
         return session.scalar(select(models.Subscriber.name).where(models.Subscriber.email == address))
+
+
+def test_the_subscriber_api_strips_bidi_from_names_and_refuses_a_no_place_zone(site):
+    sid = _people(site.url, [LI_HUNAN])[LI_HUNAN.email]
+    admin = _auth(site, ZHOU_ADMIN)
+    patched = site.client.patch(f"{SUBSCRIBERS}/{sid}", headers=admin, json={"name": "\u202e李\x00伟\u2069"})
+    assert patched.status_code == 200 and _name(site.url, LI_HUNAN.email) == "李 伟"
+    refused = site.client.patch(f"{SUBSCRIBERS}/{sid}", headers=admin, json={"time_zone": "localtime"})
+    assert refused.status_code == 422 and "time_zone" in str(refused.json()["detail"])
