@@ -85,3 +85,13 @@ def test_the_per_client_limit_holds_across_two_web_processes_sharing_redis(site,
     assert statuses == [200] * 5 + [429]
     assert len(site.smtp.messages) == 5
     assert browsers[0].post(SUBSCRIBE, data={"email": "x@example.org"}).status_code == 429
+
+
+def test_without_redis_reachable_the_limit_counts_in_the_process(site):
+    from smtpserver import free_port
+
+    # A port nobody listens on: Redis is named but down.
+    settings = dataclasses.replace(site.settings, broker_url=f"redis://127.0.0.1:{free_port()}/13")
+    browser = TestClient(create_app(Runtime(settings)))
+    statuses = [_subscribe(browser, f"r{i}@example.org").status_code for i in range(6)]
+    assert statuses == [200] * 5 + [429]
