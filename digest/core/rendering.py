@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import cssutils
 import jinja2
 import premailer
 
@@ -128,6 +129,11 @@ def make_environment(templates: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def _fetch_nothing(url: str) -> tuple[None, str]:
+    """cssutils' fetcher: every @import reads as an empty stylesheet."""
+    return None, ""
+
+
 class _StyleLeftover(tuple[Any, ...]):  # cssutils rules: cssutils has no types
     """A <style>'s rules that cannot be inlined, with their serialised CSS."""
 
@@ -150,6 +156,12 @@ class _Premailer(premailer.Premailer):  # type: ignore[misc]  # premailer ships 
         super().__init__(**options)
         self._sheets: dict[tuple[str, int], tuple[tuple[Any, ...], _StyleLeftover]] = {}
         self._sheets_lock = threading.Lock()
+
+    def _parse_css_string(self, css_body: str, validate: bool = True) -> Any:
+        # premailer's allow_network stops only its own <link> fetches; cssutils would still follow an
+        # @import to any host (a loopback service included), so the parser gets a fetcher that fetches nothing.
+        parser = cssutils.CSSParser(fetcher=_fetch_nothing, validate=validate)
+        return parser.parseString(css_body)
 
     def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], _StyleLeftover]:
         key = (css_body, ruleset_index)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # The earliest any zone on Earth reaches a local time: UTC+14.
 EARLIEST_OFFSET = timedelta(hours=14)
@@ -31,9 +31,23 @@ class Slot:
         zone(self.tz)
 
 
+# Files of the zone database that name no place: "localtime" is the host's zone (whatever the server is set
+# to), "posixrules" and "Factory" are for tools. A list or subscriber in one would follow the machine, not a map.
+_NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+# Memo: the installed zone names are read from disk once per process.
+@cache
+def iana_zones() -> frozenset[str]:
+    """The IANA zone names a list or a subscriber may be in (Asia/Shanghai, UTC...): no paths, no host zone."""
+    return frozenset(available_timezones()) - _NOT_PLACES
+
+
 # Memo of a pure function of its argument: a name's zone, and the same error for a bad name, without a lookup each time.
 @cache
 def zone(name: str) -> ZoneInfo:
+    if name not in iana_zones():
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

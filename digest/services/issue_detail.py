@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.core.statuses import DeliveryStatus
 from digest.services import NotFound
-from digest.services.issues import delivery_counts
+from digest.services.issues import PUBLISHED, delivery_counts
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,27 @@ def get_issue(session: Session, issue_id: int) -> models.Issue:
     issue = session.get(models.Issue, issue_id)
     if issue is None:
         raise NotFound(f"no issue with id {issue_id}")
+    return issue
+
+
+def issue_for_viewer(session: Session, issue_id: int, list_id: int, subscriber_id: int) -> models.Issue:
+    """The issue a subscriber's "view in browser" link may open: one of their list's that went out to them
+    (their delivery sent) or went out at all (sending or sent). NotFound otherwise: a planned, paused or
+    cancelled issue is not yet anyone's to read, whatever their link's signature."""
+    issue = session.get(models.Issue, issue_id)
+    if issue is None or issue.list_id != list_id:
+        raise NotFound(f"no issue with id {issue_id}")
+    if issue.status in PUBLISHED:
+        return issue
+    sent_to_them = session.scalar(
+        select(models.Delivery.id).where(
+            models.Delivery.issue_id == issue_id,
+            models.Delivery.subscriber_id == subscriber_id,
+            models.Delivery.status == DeliveryStatus.SENT,
+        )
+    )
+    if sent_to_them is None:
+        raise NotFound(f"issue {issue_id} was not sent to this subscriber")
     return issue
 
 

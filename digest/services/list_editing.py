@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.schedule import WEEKDAYS, parse_weekday, zone
-from digest.services.validation import FieldError, Invalid
+from digest.services.validation import FieldError, Invalid, unsafe_in_line
 
 LANGUAGES = ("zh-CN", "en")
 MAX_CREDITS = 12
@@ -60,7 +60,12 @@ def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
         if value is not None and (not isinstance(value, allowed) or isinstance(value, bool)):
             errors[name] = FieldError("lists_err_type", {"field": name})
             return None
-        return _check_text(name, str(value if value is not None else "").strip(), errors)
+        text = str(value if value is not None else "").strip()
+        if unsafe_in_line(text):
+            # Refused, not cleaned: an admin's field goes into headers and pages as typed.
+            errors[name] = FieldError("lists_err_control", {"field": name})
+            return None
+        return _check_text(name, text, errors)
     if name == "schedule_enabled":
         if not isinstance(value, bool):
             errors[name] = FieldError("lists_err_type", {"field": name})
@@ -126,6 +131,9 @@ def _credits(value: Any, errors: dict[str, FieldError]) -> list[list[str]] | Non
             errors["credits"] = FieldError("lists_err_type", {"field": "credits"})
             return None
         label, text = pair[0].strip(), pair[1].strip()
+        if unsafe_in_line(label + text):
+            errors["credits"] = FieldError("lists_err_control", {"field": "credits"})
+            return None
         if not label and not text:
             continue
         if not label or not text:
@@ -159,6 +167,8 @@ def _topics(ml: models.MailingList, value: Any, errors: dict[str, FieldError]) -
         errors["topics"] = FieldError("lists_err_too_many", {"field": "topics", "max": MAX_TOPICS})
     elif bad := next((s for s in slugs if s not in existing and not _SLUG.fullmatch(s)), None):
         errors["topics"] = FieldError("lists_err_topic_slug", {"slug": bad[:64]})
+    elif any(unsafe_in_line(n) for n in names):
+        errors["topics"] = FieldError("lists_err_control", {"field": "topics"})
     elif empty := next((s for s, n in wanted if not n or len(n) > 100), None):
         errors["topics"] = FieldError("lists_err_topic_name", {"slug": empty[:64]})
     elif len(set(slugs)) != len(slugs) or len({n.casefold() for n in names}) != len(names):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -19,6 +19,7 @@ from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
 from digest.services.subscribers import upsert_subscription
+from digest.services.validation import clean_name
 
 
 @dataclass
@@ -77,6 +78,34 @@ def request_subscription(
     return sub.subscriber, False
 
 
+FORM_MAILS_PER_DAY = 3
+
+
+def count_form_mail(session: Session, subscriber: models.Subscriber, today: date) -> bool:
+    """Counts one public-form mail to this address on `today`; False (nothing counted) past the day's cap.
+
+    One conditional UPDATE, so two requests at once cannot both take the last place."""
+    table = models.Subscriber
+    counted = session.execute(
+        update(table)
+        .where(
+            table.id == subscriber.id,
+            or_(
+                table.form_mails_day.is_(None),
+                table.form_mails_day != today,
+                table.form_mails_sent < FORM_MAILS_PER_DAY,
+            ),
+        )
+        .values(
+            form_mails_day=today,
+            form_mails_sent=case((table.form_mails_day == today, table.form_mails_sent + 1), else_=1),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(subscriber, ["form_mails_day", "form_mails_sent"])
+    return bool(counted.rowcount)  # type: ignore[attr-defined]
+
+
 def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
     """Confirms the double opt-in; BadToken when the link was mailed before they left, which must not
     bring them back."""
@@ -93,7 +122,7 @@ def save_preferences(sub: models.Subscription, name: str, choices: Choices) -> N
     sub.region_codes = choices.regions
     sub.topic_slugs = choices.topics
     subscriber = sub.subscriber
-    subscriber.name = " ".join(name.split())
+    subscriber.name = clean_name(name)
     subscriber.time_zone = choices.time_zone
     subscriber.locale = choices.locale
 

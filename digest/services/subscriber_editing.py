@@ -7,7 +7,6 @@ errors are `validation.Invalid` carrying message keys (`subs_err_*`) that the we
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.core.clock import wall_now
 from digest.core.regions import RegionIndex
+from digest.core.schedule import iana_zones
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.list_editing import LANGUAGES
@@ -30,7 +30,7 @@ from digest.services.subscribers import (
     normalise_email,
     upsert_subscription,
 )
-from digest.services.validation import FieldError, Invalid
+from digest.services.validation import FieldError, Invalid, clean_name
 
 MAX_NAME = 200  # models.Subscriber.name
 MAX_PICKS = 200
@@ -55,7 +55,7 @@ class SearchResult:
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return iana_zones()
 
 
 def subscriber_query(
@@ -204,7 +204,7 @@ def check_changes(
     for name in set(changes) - {"name", "status", "regions", "topics", "time_zone", "locale"}:
         errors[name] = FieldError("subs_err_unknown_field", {"field": name})
     if "name" in changes:
-        name = " ".join(str(changes["name"] or "").split())
+        name = clean_name(str(changes["name"] or ""))
         if len(name) > MAX_NAME:
             errors["name"] = FieldError("subs_err_too_long", {"max": MAX_NAME})
         clean["name"] = name

@@ -20,6 +20,7 @@ from digest.core.regions import RegionIndex, RegionWarning, split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
+from digest.services.validation import clean_name
 
 EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "locale", "created_at")
 
@@ -101,7 +102,7 @@ def upsert_subscription(
 ) -> tuple[models.Subscription, bool, list[RegionWarning]]:
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
     address = normalise_email(member["email"])
-    name = member.get("name", "").strip()
+    name = clean_name(member.get("name", ""))
     status = member.get("status", SubscriptionStatus.PENDING)
     if status not in tuple(SubscriptionStatus):
         raise InvalidSubscriber(

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from digest.adapters.ratelimit import Limiter
 from digest.core.regions import RegionIndex
 from digest.core.rendering import templates_dir
 from digest.core.settings import Settings
@@ -31,6 +32,7 @@ from digest.services.health import database_ready
 from digest.services.runtime import Runtime
 from digest.web.catalogue import problems as problem_words
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
+from digest.web.limits import subscribe_limiter
 from digest.web.security import (
     CSRF_COOKIE,
     PAGE_CSP,
@@ -74,7 +76,8 @@ class Web:
         self.settings = runtime.settings
         # The runtime's session factory, under the name the routes use.
         self.factory = runtime.sessions
-        self.limiter = limiter or RateLimiter(limit=5, window=60.0)
+        # Subscribe-form posts per client address; through Redis, every web process counts together.
+        self.limiter: Limiter = limiter or subscribe_limiter(runtime.settings)
         # Admin sign-in: ten tries a minute per client address, enough for typos, too few to guess.
         self.login_limiter = RateLimiter(limit=10, window=60.0)
         self.templates = templates_dir() / "web"

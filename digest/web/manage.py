@@ -19,7 +19,7 @@ from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services import NotFound
 from digest.services.delivery.digests import Addressee, PersonalDigest, digest_for, issue_digests, public_digest
-from digest.services.issue_detail import get_issue
+from digest.services.issue_detail import issue_for_viewer
 from digest.services.issues import delivered_article_ids, find_published_issue, published_issues
 from digest.services.lists import list_info
 from digest.services.self_service import (
@@ -232,11 +232,9 @@ def view_issue(request: Request, issue_id: int, token: str):
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "view")
         try:
-            issue = get_issue(session, issue_id)
+            issue = issue_for_viewer(session, issue_id, sub.list_id, sub.subscriber_id)
         except NotFound:
             raise PageError(404, "not_found") from None
-        if issue.list_id != sub.list_id:
-            raise PageError(404, "not_found")
         sent = delivered_article_ids(session, issue.id, sub.subscriber_id)
         digests = issue_digests(web.runtime, session, issue.id)
         if sent:

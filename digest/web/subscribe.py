@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -18,7 +19,13 @@ from digest.core.messages import MessageHeaders, write_rendered
 from digest.core.rendering import inline_css
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import find_list_by_slug, list_info
-from digest.services.self_service import Choices, confirm_subscription, find_subscription, request_subscription
+from digest.services.self_service import (
+    Choices,
+    confirm_subscription,
+    count_form_mail,
+    find_subscription,
+    request_subscription,
+)
 from digest.services.subscribers import (
     InvalidSubscriber,
     normalise_email,
@@ -115,19 +122,26 @@ def subscribe_submit(request: Request, slug: str, submitted: Annotated[Subscribe
         message = _subscribe(web, session, ml, address, submitted.name, choices)
         sender = ml.sender_email
     # After the commit: a confirmation link must never name a row that was rolled back.
-    try:
-        with open_transport(web.settings.smtp_url, web.settings.outbox) as transport:
-            transport.send(message, sender=sender, recipient=address)
-    except (DeliveryError, OSError) as exc:
-        # The answer must not depend on the address, so a failure is logged, not shown.
-        log.warning("confirmation mail to %s failed: %s", address, exc)
+    if message is not None:
+        try:
+            with open_transport(web.settings.smtp_url, web.settings.outbox) as transport:
+                transport.send(message, sender=sender, recipient=address)
+        except (DeliveryError, OSError) as exc:
+            # The answer must not depend on the address, so a failure is logged, not shown.
+            log.warning("confirmation mail to %s failed: %s", address, exc)
     # Deliberately the same page, whatever the address was: no one learns who subscribes.
     return web.page(request, "check_inbox.html", lang=lang, list=list_info(ml), email=address)
 
 
-def _subscribe(web, session: Session, ml: models.MailingList, address: str, name: str, choices: Choices) -> bytes:
-    """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send."""
+def _subscribe(
+    web, session: Session, ml: models.MailingList, address: str, name: str, choices: Choices
+) -> bytes | None:
+    """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send;
+    None past the address's daily cap of form mails (the page says the same either way)."""
     subscriber, already_confirmed = request_subscription(session, ml, web.regions, address, name, choices)
+    if not count_form_mail(session, subscriber, web.settings.clock.today(UTC)):
+        log.info("form mail to %s withheld: the day's cap is reached", address)
+        return None
     # A confirmed subscriber gets a note with their own preferences link instead of a confirmation.
     return _mail(web, ml, subscriber, "known" if already_confirmed else "confirm")
 
@@ -154,7 +168,9 @@ def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str)
             t("mail_known_button"),
             "",
         )
-    name = " ".join((subscriber.name or "").split())
+    # A confirmation goes to whatever address was typed, so it carries no word the requester chose: the
+    # name waits until the mailbox's owner confirms. A confirmed subscriber's name is their own.
+    name = " ".join((subscriber.name or "").split()) if kind == "known" else ""
     context = {
         "list": info,
         "lang": t("html_lang"),

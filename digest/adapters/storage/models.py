@@ -182,6 +182,10 @@ class Subscriber(Base):
     locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
     time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Mails the public form sent this address (confirm, or "already subscribed") on `form_mails_day`:
+    # capped per address, so a form anyone can post to is no way to flood one inbox.
+    form_mails_day: Mapped[date | None] = mapped_column(Date)
+    form_mails_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber", cascade="all, delete-orphan")
 

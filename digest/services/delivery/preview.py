@@ -36,7 +36,9 @@ def preview_week(
 
 
 def _addressee(sub: models.Subscription) -> Addressee:
-    return Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id)
+    """Their address and name, but links signed for no subscriber (id 0), as a test send's: whoever opens a
+    preview (an editor, a framed page) must not hold a key to this subscriber's preferences or unsubscribe."""
+    return Addressee(sub.subscriber.email, sub.subscriber.name)
 
 
 @dataclass(frozen=True)

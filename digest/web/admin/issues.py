@@ -47,7 +47,8 @@ from digest.web.admin import (
     web_of,
 )
 from digest.web.catalogue.issues import NOTICES
-from digest.web.security import DIGEST_CSP, PAGE_CSP, RateLimiter
+from digest.web.limits import retry_after, test_send_key, test_send_limiter
+from digest.web.security import DIGEST_CSP, PAGE_CSP
 
 router = APIRouter(prefix="/admin")
 
@@ -209,7 +210,8 @@ def _preview_page(
                 error, status = error or ("iss_err_email", {}), 400 if status == 200 else status
             except NotFound:
                 error, status = error or ("iss_err_not_subscribed", {"email": email}), 404 if status == 200 else status
-        people = confirmed_emails(session, issue.list)
+        # Only an admin may pick from the subscribers' addresses; an editor types the one they were given.
+        people = confirmed_emails(session, issue.list) if admin.is_admin else []
     response = admin_page(
         request,
         "issues_preview.html",
@@ -251,14 +253,6 @@ def preview_digest_html(
     return HTMLResponse(preview.rendered.html, headers=headers)
 
 
-def _test_limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if not hasattr(state, "test_send_limiter"):
-        # Enough for an editor checking a layout; too few to use the console as a mailer.
-        state.test_send_limiter = RateLimiter(limit=10, window=60.0)
-    return state.test_send_limiter
-
-
 @router.post("/issues/{issue_id}/test")
 def send_test(
     request: Request,
@@ -271,8 +265,12 @@ def send_test(
     web = web_of(request)
     web.check_csrf(request, csrf_token, "iss-test")
     email = email.strip()
-    if not _test_limiter(request).hit(f"admin{admin.id}"):
-        return _preview_page(request, admin, issue_id, email, PreviewShown(to, error=("rate_limited", {}), status=429))
+    if not test_send_limiter(request).hit(test_send_key(admin.id)):
+        refused = _preview_page(
+            request, admin, issue_id, email, PreviewShown(to, error=("rate_limited", {}), status=429)
+        )
+        refused.headers.update(retry_after())
+        return refused
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:

@@ -31,8 +31,9 @@ from digest.services.issues import (
     retry_deliveries,
 )
 from digest.services.subscribers import InvalidSubscriber
-from digest.web.api import MAX_ID, api_admin_only, list_or_404
+from digest.web.api import MAX_ID, ApiCaller, api_admin_only, api_caller, list_or_404
 from digest.web.i18n import translator
+from digest.web.limits import retry_after, test_send_key, test_send_limiter
 
 router = APIRouter(tags=["issues"])
 
@@ -277,8 +278,13 @@ def preview(
     response_model=TestOut,
     summary="Send a subscriber's digest (or the whole issue) to one address, marked as a test",
 )
-def send_test(request: Request, issue_id: IssueId, body: TestIn) -> TestOut:
+def send_test(
+    request: Request, issue_id: IssueId, body: TestIn, caller: Annotated[ApiCaller, Depends(api_caller)]
+) -> TestOut:
     web = request.app.state.web
+    # The console's count: one limit per staff member, whichever door the test send comes through.
+    if not test_send_limiter(request).hit(test_send_key(caller.id)):
+        raise HTTPException(429, detail="too many test sends; wait a minute", headers=retry_after())
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
         try:
