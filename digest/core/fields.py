@@ -36,3 +36,11 @@ def unfit_for_one_line(text: str) -> str | None:
     """The first character a one-line field may not hold, as U+XXXX, or None when there is none."""
     found = _NOT_ON_ONE_LINE.search(text)
     return f"U+{ord(found.group()):04X}" if found else None
+
+
+def clean_name(text: str) -> str:
+    """A person's name as they typed it, without controls or bidi marks, its whitespace collapsed:
+    what subscribers enter is cleaned rather than refused, so a pasted name never costs them the form."""
+    # A control becomes a space (a pasted line break parts two words); a bidi mark goes.
+    spaced = _NOT_ON_ONE_LINE.sub(lambda m: " " if ord(m.group()) < 0xA0 else "", text)
+    return " ".join(spaced.split())

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.core.fields import unfit_for_one_line
 from digest.core.schedule import WEEKDAYS, parse_weekday, zone
-from digest.services.validation import FieldError, Invalid, unsafe_in_line
+from digest.services.validation import FieldError, Invalid
 
 LANGUAGES = ("zh-CN", "en")
 MAX_CREDITS = 12
@@ -61,7 +62,7 @@ def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
             errors[name] = FieldError("lists_err_type", {"field": name})
             return None
         text = str(value if value is not None else "").strip()
-        if unsafe_in_line(text):
+        if unfit_for_one_line(text):
             # Refused, not cleaned: an admin's field goes into headers and pages as typed.
             errors[name] = FieldError("lists_err_control", {"field": name})
             return None
@@ -131,7 +132,7 @@ def _credits(value: Any, errors: dict[str, FieldError]) -> list[list[str]] | Non
             errors["credits"] = FieldError("lists_err_type", {"field": "credits"})
             return None
         label, text = pair[0].strip(), pair[1].strip()
-        if unsafe_in_line(label + text):
+        if unfit_for_one_line(label + text):
             errors["credits"] = FieldError("lists_err_control", {"field": "credits"})
             return None
         if not label and not text:
@@ -167,7 +168,7 @@ def _topics(ml: models.MailingList, value: Any, errors: dict[str, FieldError]) -
         errors["topics"] = FieldError("lists_err_too_many", {"field": "topics", "max": MAX_TOPICS})
     elif bad := next((s for s in slugs if s not in existing and not _SLUG.fullmatch(s)), None):
         errors["topics"] = FieldError("lists_err_topic_slug", {"slug": bad[:64]})
-    elif any(unsafe_in_line(n) for n in names):
+    elif any(unfit_for_one_line(n) for n in names):
         errors["topics"] = FieldError("lists_err_control", {"field": "topics"})
     elif empty := next((s for s, n in wanted if not n or len(n) > 100), None):
         errors["topics"] = FieldError("lists_err_topic_name", {"slug": empty[:64]})

@@ -15,11 +15,11 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.core.fields import clean_name
 from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
 from digest.services.subscribers import upsert_subscription
-from digest.services.validation import clean_name
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.core.clock import wall_now
+from digest.core.fields import clean_name
 from digest.core.regions import RegionIndex
 from digest.core.schedule import iana_zones
 from digest.core.statuses import SubscriptionStatus
@@ -30,7 +31,7 @@ from digest.services.subscribers import (
     normalise_email,
     upsert_subscription,
 )
-from digest.services.validation import FieldError, Invalid, clean_name
+from digest.services.validation import FieldError, Invalid
 
 MAX_NAME = 200  # models.Subscriber.name
 MAX_PICKS = 200

@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.domain import Picks, Problem
-from digest.core.fields import unfit_for_one_line
+from digest.core.fields import clean_name, unfit_for_one_line
 from digest.core.ingest.csvfile import CountingLines, unreadable_row
 from digest.core.regions import RegionIndex, RegionWarning, split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
-from digest.services.validation import clean_name
 
 EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "locale", "created_at")
 

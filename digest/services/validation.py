@@ -24,26 +24,3 @@ class Invalid(Exception):
     def __init__(self, errors: Mapping[str, FieldError]):
         super().__init__(", ".join(f"{name}: {err.key}" for name, err in errors.items()))
         self.errors = dict(errors)
-
-
-# Bidirectional controls (embeddings, overrides, isolates): they reorder what a reader sees, so a name
-# could show one address or phrase while holding another.
-_BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
-
-
-def _is_control(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x20 or 0x7F <= code <= 0x9F
-
-
-def unsafe_in_line(text: str) -> bool:
-    """True when `text` holds what no single-line field may: line breaks, NUL, other C0/C1 controls, bidi
-    controls. A header built from such a field would break every message it is in."""
-    return any(_is_control(ch) or ch in _BIDI for ch in text)
-
-
-def clean_name(text: str) -> str:
-    """A person's name as they typed it, without controls or bidi overrides, its whitespace collapsed:
-    what subscribers enter is cleaned rather than refused, so a pasted name never costs them the form."""
-    kept = "".join(" " if _is_control(ch) else ch for ch in text if ch not in _BIDI)
-    return " ".join(kept.split())

@@ -4,7 +4,7 @@ A subscriber's memberships and ledger rows were found by scanning (deleting one
 subscriber walked every delivery through the foreign key), and a suppression looked
 up without case read the whole table.
 
-Revision ID: 0006_scale
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0006_scale'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None

@@ -4,8 +4,8 @@ The public form mails whatever address is typed into it. Counting per client
 address alone let anyone rotating addresses mail one inbox without end, so each
 subscriber row counts the form's mails of its day: a few a day, then silence.
 
-Revision ID: 0006_abuse
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0006_abuse'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
