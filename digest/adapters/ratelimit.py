@@ -1,4 +1,5 @@
-"""Messages per second per list, shared by every worker through Redis (or local without a broker).
+"""Messages per second per list, and failed sign-ins per address and account, shared through Redis (or
+counted locally without it).
 
 These count real seconds (the wall clock, or a monotonic one), not digest.core.clock's settable time:
 a rate is a pace, and a clock set to another day must not change how fast mail goes.
@@ -6,12 +7,16 @@ a rate is a pace, and a clock set to another day must not change how fast mail g
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     import redis
+
+log = logging.getLogger(__name__)
 
 
 def redis_throttle(client: redis.Redis, key: str, per_second: float) -> Callable[[], None]:
@@ -45,3 +50,77 @@ def local_throttle(per_second: float) -> Callable[[], None]:
         state["next"] = now + interval
 
     return wait
+
+
+class WindowCounter(Protocol):
+    """Counts events per key in windows of `window` seconds: what the sign-in throttle counts with."""
+
+    def count(self, key: str) -> int: ...
+
+    def add(self, key: str) -> int: ...
+
+
+class LocalWindowCounter:
+    """In this process's memory: each web process counts on its own (used without Redis)."""
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic):
+        self.window = window
+        self.clock = clock
+        self._counts: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> int:
+        started, count = self._counts.get(key, (now, 0))
+        return count if now - started < self.window else 0
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return self._live(key, self.clock())
+
+    def add(self, key: str) -> int:
+        now = self.clock()
+        with self._lock:
+            if len(self._counts) > 10_000:
+                # Keeps memory bounded when many keys pass once each.
+                self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self.window}
+            count = self._live(key, now)
+            started = self._counts[key][0] if count else now
+            self._counts[key] = (started, count + 1)
+            return count + 1
+
+
+class RedisWindowCounter:
+    """In Redis, so every web process (and host) sees one count per key.
+
+    A key's window starts at its first event and Redis expires it after `window` seconds. Should Redis
+    fail, the count falls back to this process's memory: a sign-in page must not go down with Redis.
+    """
+
+    def __init__(self, client: redis.Redis, window: float, prefix: str = "digest:login"):
+        self.client = client
+        self.window = max(int(window), 1)
+        self.prefix = prefix
+        self.fallback = LocalWindowCounter(window)
+
+    def count(self, key: str) -> int:
+        import redis
+
+        try:
+            value = self.client.get(f"{self.prefix}:{key}")
+        except redis.RedisError:
+            log.warning("Redis unavailable; counting sign-in failures in this process")
+            return self.fallback.count(key)
+        return int(value) if value is not None else 0
+
+    def add(self, key: str) -> int:
+        import redis
+
+        name = f"{self.prefix}:{key}"
+        try:
+            count = int(self.client.incr(name))
+            if count == 1:
+                self.client.expire(name, self.window)
+        except redis.RedisError:
+            log.warning("Redis unavailable; counting sign-in failures in this process")
+            return self.fallback.add(key)
+        return count

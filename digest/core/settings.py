@@ -30,6 +30,9 @@ class Settings:
     outbox: Path
     secret_key: str
     base_url: str
+    # Where the sign-in throttle counts, shared by every web process: DIGEST_REDIS_URL, else a Redis
+    # DIGEST_BROKER_URL; None counts in each process.
+    redis_url: str | None = None
     # What scheduling, planning and sending take for "now"; DIGEST_NOW sets it (see digest/core/clock.py).
     clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
 
@@ -88,9 +91,12 @@ def load_settings(*, require_secret: bool = False) -> Settings:
         secret = _demo_secret()
     elif len(secret) < 16:
         raise ConfigError("DIGEST_SECRET_KEY is too short: use at least 16 random characters")
+    broker_url = env.get("DIGEST_BROKER_URL") or None
+    redis_url = env.get("DIGEST_REDIS_URL") or (broker_url if broker_url and broker_url.startswith("redis") else None)
     return Settings(
         database_url=env.get("DIGEST_DATABASE_URL", DEFAULT_DATABASE_URL),
-        broker_url=env.get("DIGEST_BROKER_URL") or None,
+        broker_url=broker_url,
+        redis_url=redis_url,
         smtp_url=env.get("DIGEST_SMTP_URL") or None,
         outbox=Path(env.get("DIGEST_OUTBOX", "outbox")),
         secret_key=secret,

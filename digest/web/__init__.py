@@ -75,8 +75,6 @@ class Web:
         # The runtime's session factory, under the name the routes use.
         self.factory = runtime.sessions
         self.limiter = limiter or RateLimiter(limit=5, window=60.0)
-        # Admin sign-in: ten tries a minute per client address, enough for typos, too few to guess.
-        self.login_limiter = RateLimiter(limit=10, window=60.0)
         self.templates = templates_dir() / "web"
         self.pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(self.templates)),
