@@ -39,7 +39,7 @@ add_words(
             "admin_password_mismatch": "两次输入的新密码不一致。",
             "admin_password_wrong": "当前密码不正确。",
             "admin_password_short": "新密码至少需要 10 个字符。",
-            "admin_password_changed": "密码已修改。其他设备上的登录已全部退出。",
+            "admin_password_changed": "密码已修改。其他设备上的登录已全部退出，您的 API 令牌已全部撤销。",
             "admin_forbidden": "您的角色无权访问此页面。",
             "admin_role_admin": "管理员",
             "admin_role_editor": "编辑",
@@ -65,7 +65,9 @@ add_words(
             "admin_password_mismatch": "The two new passwords differ.",
             "admin_password_wrong": "The current password is wrong.",
             "admin_password_short": "The new password needs at least 10 characters.",
-            "admin_password_changed": "Password changed. Every other signed-in device has been signed out.",
+            "admin_password_changed": (
+                "Password changed. Every other signed-in device has been signed out and your API tokens revoked."
+            ),
             "admin_forbidden": "Your role may not open this page.",
             "admin_role_admin": "Admin",
             "admin_role_editor": "Editor",
