@@ -167,3 +167,35 @@ def test_an_account_failing_from_many_addresses_is_throttled(site, counted_in):
         other = create_app(dataclasses.replace(site.settings, redis_url=REDIS_URL))
         assert _attempt(other, "203.0.113.8", ZHOU_ADMIN).status_code == 429
         client.delete("digest:login:acct:zhou.admin@example.cn")
+
+
+def test_a_csrf_token_from_another_admin_session_is_refused(site):
+    add_staff(site.url, ZHOU_ADMIN)
+    add_staff(site.url, SUN_EDITOR)
+    attacker, victim = site.client, site.new_client()
+    sign_in(attacker, ZHOU_ADMIN)
+    sign_in(victim, SUN_EDITOR)
+    # The attacker's own CSRF cookie and token, planted in the victim's browser beside the victim's session.
+    lifted = form_csrf(attacker.get("/admin/").text, "/admin/logout")
+    victim.cookies.set("digest_csrf", attacker.cookies["digest_csrf"], path="/")
+    refused = victim.post("/admin/logout", data={"csrf_token": lifted}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert victim.get("/admin/", follow_redirects=False).status_code == 200
+    assert len(_sessions(site.url)) == 2
+    # The victim's own form still works.
+    own = form_csrf(victim.get("/admin/").text, "/admin/logout")
+    assert victim.post("/admin/logout", data={"csrf_token": own}, follow_redirects=False).status_code == 303
+
+
+def test_the_forms_after_a_password_change_carry_tokens_of_the_new_session(site):
+    add_staff(site.url, ZHOU_ADMIN)
+    sign_in(site.client, ZHOU_ADMIN)
+    page = site.client.get("/admin/password")
+    new = "a-brand-new-passphrase"
+    form = {"current": ZHOU_ADMIN.password, "new": new, "repeat": new}
+    changed = site.client.post("/admin/password", data={**form, "csrf_token": form_csrf(page.text, "/admin/password")})
+    assert changed.status_code == 200
+    again = {"current": new, "new": "another-passphrase", "repeat": "another-passphrase"}
+    token = form_csrf(changed.text, "/admin/password")
+    second = site.client.post("/admin/password", data={**again, "csrf_token": token})
+    assert second.status_code == 200 and "密码已修改" in second.text
