@@ -135,3 +135,15 @@ def test_a_sign_in_finding_every_slot_taken_is_turned_away(sessions, monkeypatch
     assert hasher.calls == 1
     # The slot is free again.
     assert sign_in(guard, sessions, "10.2.0.2", ZHOU.email, ZHOU.password) is not None
+
+
+def test_an_unknown_or_malformed_email_costs_the_same_hash_as_a_known_one(sessions, monkeypatch):
+    gate = threading.Event()
+    gate.set()
+    hasher = CountingHasher(gate)
+    monkeypatch.setattr(admins, "_hasher", hasher)
+    guard = LoginGuard(LocalWindowCounter(900), Limits(per_address=100, per_account=100))
+    for n, email in enumerate((ZHOU.email, "nobody@example.cn", "not an address")):
+        before = hasher.calls
+        assert sign_in(guard, sessions, f"10.3.0.{n}", email, "wrong-password-123") is None
+        assert hasher.calls == before + 1, email
