@@ -16,10 +16,10 @@ from samples import WEEKLY_ISSUE
 DIGEST = [sys.executable, "-m", "digest.cli"]
 
 
-def run(args, cwd, env_extra=None, check=True):
+def run(args, cwd, env_extra=None, check=True, input=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
     env.update(env_extra or {})
-    result = subprocess.run(DIGEST + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(DIGEST + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, input=input)
     if check and result.returncode != 0:
         raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
@@ -71,6 +71,11 @@ def test_every_command_has_help(tmp_path):
         ["issues", "cancel"],
         ["issues", "retry"],
         ["lists", "schedule"],
+        ["admin", "password"],
+        ["admin", "disable"],
+        ["admin", "enable"],
+        ["admin", "token"],
+        ["admin", "tokens"],
     ):
         out = run([*args, "--help"], cwd=tmp_path).stdout
         assert "Usage:" in out

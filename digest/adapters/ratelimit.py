@@ -1,5 +1,5 @@
-"""Messages per second per list, shared by every worker through Redis (or local without a broker); and
-sliding-window request limits (the public subscribe form, test sends) that every web process shares.
+"""Messages per second per list; sliding-window request limits (the public subscribe form, test sends);
+failed sign-ins per address and account. All shared through Redis when there is one, else counted locally.
 
 These count real seconds (the wall clock, or a monotonic one), not digest.core.clock's settable time:
 a rate is a pace, and a clock set to another day must not change how fast mail goes.
@@ -8,6 +8,7 @@ a rate is a pace, and a clock set to another day must not change how fast mail g
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -101,17 +102,91 @@ class RedisWindowLimiter:
 
 
 def redis_url_of(broker_url: str | None) -> str | None:
-    """The Redis the settings name through the broker URL, if the broker is Redis."""
+    """`url` when it names a Redis (DIGEST_REDIS_URL, or a broker on Redis), else None."""
     if broker_url and broker_url.startswith(("redis://", "rediss://", "unix://")):
         return broker_url
     return None
 
 
-def shared_limiter(broker_url: str | None, name: str, limit: int, window: float, fallback: Limiter) -> Limiter:
+def shared_limiter(redis_url: str | None, name: str, limit: int, window: float, fallback: Limiter) -> Limiter:
     """A limiter every process shares through Redis when the settings name one, else `fallback` alone."""
-    url = redis_url_of(broker_url)
+    url = redis_url_of(redis_url)
     if url is None:
         return fallback
     import redis as redis_module
 
     return RedisWindowLimiter(redis_module.Redis.from_url(url), name, limit, window, fallback)
+
+
+class WindowCounter(Protocol):
+    """Counts events per key in windows of `window` seconds: what the sign-in throttle counts with."""
+
+    def count(self, key: str) -> int: ...
+
+    def add(self, key: str) -> int: ...
+
+
+class LocalWindowCounter:
+    """In this process's memory: each web process counts on its own (used without Redis)."""
+
+    def __init__(self, window: float, clock: Callable[[], float] = time.monotonic):
+        self.window = window
+        self.clock = clock
+        self._counts: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> int:
+        started, count = self._counts.get(key, (now, 0))
+        return count if now - started < self.window else 0
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return self._live(key, self.clock())
+
+    def add(self, key: str) -> int:
+        now = self.clock()
+        with self._lock:
+            if len(self._counts) > 10_000:
+                # Keeps memory bounded when many keys pass once each.
+                self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self.window}
+            count = self._live(key, now)
+            started = self._counts[key][0] if count else now
+            self._counts[key] = (started, count + 1)
+            return count + 1
+
+
+class RedisWindowCounter:
+    """In Redis, so every web process (and host) sees one count per key.
+
+    A key's window starts at its first event and Redis expires it after `window` seconds. Should Redis
+    fail, the count falls back to this process's memory: a sign-in page must not go down with Redis.
+    """
+
+    def __init__(self, client: redis.Redis, window: float, prefix: str = "digest:login"):
+        self.client = client
+        self.window = max(int(window), 1)
+        self.prefix = prefix
+        self.fallback = LocalWindowCounter(window)
+
+    def count(self, key: str) -> int:
+        import redis
+
+        try:
+            value = self.client.get(f"{self.prefix}:{key}")
+        except redis.RedisError:
+            log.warning("Redis unavailable; counting sign-in failures in this process")
+            return self.fallback.count(key)
+        return int(value) if value is not None else 0
+
+    def add(self, key: str) -> int:
+        import redis
+
+        name = f"{self.prefix}:{key}"
+        try:
+            count = int(self.client.incr(name))
+            if count == 1:
+                self.client.expire(name, self.window)
+        except redis.RedisError:
+            log.warning("Redis unavailable; counting sign-in failures in this process")
+            return self.fallback.add(key)
+        return count

@@ -9,12 +9,16 @@ import click
 from digest.cli.context import current_runtime
 from digest.services.admins import (
     ROLES,
+    TOKEN_DAYS,
+    TOKEN_SCOPES,
     InvalidAdmin,
     all_admins,
+    api_tokens,
     create_admin,
     create_api_token,
     get_admin,
     revoke_api_token,
+    set_disabled,
     set_password,
 )
 
@@ -55,15 +59,39 @@ def admin_create(email: str, role: str, password_stdin: bool) -> None:
 @admin.command("password")
 @click.argument("email")
 @password_stdin_option
-def admin_password(email: str, password_stdin: bool) -> None:
-    """Set a new password; every signed-in session of that admin ends."""
+@click.option(
+    "--keep-tokens",
+    is_flag=True,
+    help="Leave their API tokens working (by default they are revoked).",
+)
+def admin_password(email: str, password_stdin: bool, keep_tokens: bool) -> None:
+    """Set a new password; every signed-in session of that admin ends and their API tokens are revoked."""
     password = _read_password(password_stdin)
     try:
         with current_runtime().transaction() as session:
-            set_password(session, get_admin(session, email), password)
+            revoked = set_password(session, get_admin(session, email), password, keep_tokens=keep_tokens)
     except InvalidAdmin as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"password changed for {email}; their sessions have ended")
+    tokens = "their API tokens were kept" if keep_tokens else f"{revoked} API token(s) revoked"
+    click.echo(f"password changed for {email}; their sessions have ended; {tokens}")
+
+
+@admin.command("disable")
+@click.argument("email")
+def admin_disable(email: str) -> None:
+    """Stop EMAIL signing in: their sessions end and their API tokens are refused until `enable`."""
+    with current_runtime().transaction() as session:
+        set_disabled(session, get_admin(session, email), True)
+    click.echo(f"{email} disabled; their sessions have ended and their API tokens are refused")
+
+
+@admin.command("enable")
+@click.argument("email")
+def admin_enable(email: str) -> None:
+    """Let a disabled admin sign in again (their unexpired, unrevoked tokens work again)."""
+    with current_runtime().transaction() as session:
+        set_disabled(session, get_admin(session, email), False)
+    click.echo(f"{email} enabled")
 
 
 @admin.command("list")
@@ -79,14 +107,47 @@ def admin_list() -> None:
 @admin.command("token")
 @click.argument("email")
 @click.option("--name", required=True, help="What the token is for, e.g. 'cms import'.")
-def admin_token(email: str, name: str) -> None:
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=0),
+    default=TOKEN_DAYS,
+    show_default=True,
+    help="Days until the token stops working; 0 for never.",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(TOKEN_SCOPES),
+    default="write",
+    show_default=True,
+    help="read: GET calls only; write: whatever the admin's role may.",
+)
+def admin_token(email: str, name: str, expires_in_days: int, scope: str) -> None:
     """Make an API token acting as EMAIL; it is printed once and stored hashed."""
     try:
         with current_runtime().transaction() as session:
-            secret = create_api_token(session, get_admin(session, email), name)
+            user = get_admin(session, email)
+            secret = create_api_token(session, user, name, days=expires_in_days or None, scope=scope)
     except InvalidAdmin as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(secret)
+
+
+@admin.command("tokens")
+@click.argument("email")
+def admin_tokens(email: str) -> None:
+    """EMAIL's API tokens: id, name, created, last used, expiry, scope (and revoked, if so)."""
+
+    def when(moment) -> str:
+        return moment.isoformat(timespec="minutes") if moment else "-"
+
+    with current_runtime().transaction() as session:
+        rows = api_tokens(session, get_admin(session, email))
+        click.echo("id\tname\tcreated\tlast used\texpires\tscope\tstate")
+        for row in rows:
+            state = f"revoked {when(row.revoked_at)}" if row.revoked_at else "active"
+            expires = when(row.expires_at) if row.expires_at else "never"
+            fields = (row.id, row.name, when(row.created_at), when(row.last_used_at), expires, row.scope, state)
+            click.echo("\t".join(str(f) for f in fields))
 
 
 @admin.command("revoke-token")

@@ -16,6 +16,9 @@ from digest.core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 DEFAULT_DATABASE_URL = "sqlite:///digest.db"
 DEFAULT_BASE_URL = "http://localhost:8000"
 SECRET_FILE = ".digest-secret"
+# What .env.example ships with: a deployment still using it signs links anyone can forge.
+PLACEHOLDER_SECRET = "change-me-to-a-long-random-string"
+MIN_SECRET_LENGTH = 32
 
 
 class ConfigError(Exception):
@@ -30,8 +33,19 @@ class Settings:
     outbox: Path
     secret_key: str
     base_url: str
+    # Where the sign-in throttle counts, shared by every web process: DIGEST_REDIS_URL, else a Redis
+    # DIGEST_BROKER_URL; None counts in each process.
+    redis_url: str | None = None
+    # Keys that signed links before the current one (DIGEST_OLD_SECRET_KEYS): links already mailed keep
+    # working after a rotation. They only verify; the current key signs.
+    old_secret_keys: tuple[str, ...] = ()
     # What scheduling, planning and sending take for "now"; DIGEST_NOW sets it (see digest/core/clock.py).
     clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
+
+    @property
+    def token_keys(self) -> tuple[str, ...]:
+        """The keys a signed link may be verified with, oldest first: itsdangerous signs with the last."""
+        return (*self.old_secret_keys, self.secret_key)
 
     @property
     def link_domain(self) -> str:
@@ -75,25 +89,42 @@ def _clock_from_env(value: str) -> Clock:
         raise ConfigError(f"DIGEST_NOW: {exc}") from None
 
 
+def _secret_from_env(value: str, require_secret: bool) -> str:
+    secret = value.strip()
+    if not secret:
+        if require_secret:
+            raise ConfigError("DIGEST_SECRET_KEY is required here (set it in the environment or .env)")
+        return _demo_secret()
+    if secret == PLACEHOLDER_SECRET:
+        raise ConfigError(
+            "DIGEST_SECRET_KEY is still the placeholder from .env.example: set it to a long random string, e.g. "
+            "the output of `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"DIGEST_SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters "
+            "(to keep links signed with the old key working, list it in DIGEST_OLD_SECRET_KEYS)"
+        )
+    return secret
+
+
 def load_settings(*, require_secret: bool = False) -> Settings:
     load_dotenv(Path.cwd() / ".env", override=False)
     env = os.environ
     base_url = env.get("DIGEST_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise ConfigError(f"DIGEST_BASE_URL must start with http:// or https://, got {base_url!r}")
-    secret = env.get("DIGEST_SECRET_KEY", "").strip()
-    if not secret:
-        if require_secret:
-            raise ConfigError("DIGEST_SECRET_KEY is required here (set it in the environment or .env)")
-        secret = _demo_secret()
-    elif len(secret) < 16:
-        raise ConfigError("DIGEST_SECRET_KEY is too short: use at least 16 random characters")
+    secret = _secret_from_env(env.get("DIGEST_SECRET_KEY", ""), require_secret)
+    broker_url = env.get("DIGEST_BROKER_URL") or None
+    redis_url = env.get("DIGEST_REDIS_URL") or (broker_url if broker_url and broker_url.startswith("redis") else None)
     return Settings(
         database_url=env.get("DIGEST_DATABASE_URL", DEFAULT_DATABASE_URL),
-        broker_url=env.get("DIGEST_BROKER_URL") or None,
+        broker_url=broker_url,
+        redis_url=redis_url,
         smtp_url=env.get("DIGEST_SMTP_URL") or None,
         outbox=Path(env.get("DIGEST_OUTBOX", "outbox")),
         secret_key=secret,
+        old_secret_keys=tuple(k.strip() for k in env.get("DIGEST_OLD_SECRET_KEYS", "").split(",") if k.strip()),
         base_url=base_url,
         clock=_clock_from_env(env.get("DIGEST_NOW", "")),
     )

@@ -2,19 +2,23 @@
 
 Passwords are hashed with argon2id. A session cookie and an API token are
 random strings of which only a sha256 is stored: a copy of the database opens
-nothing. Changing a password ends every session of that user.
+nothing. Changing a password ends every session of that user and revokes their
+API tokens (unless asked to keep them); disabling an account ends its sessions
+and refuses its tokens while it stays disabled. Tokens expire (90 days unless
+made otherwise) and are `read` (GET only) or `write`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -28,6 +32,8 @@ ROLES = ("admin", "editor")
 MIN_PASSWORD_LENGTH = 10
 SESSION_LIFETIME = timedelta(hours=12)
 TOKEN_PREFIX = "dgt_"
+TOKEN_SCOPES = ("read", "write")
+TOKEN_DAYS = 90
 
 _hasher = PasswordHasher()
 
@@ -107,12 +113,26 @@ def authenticate(session: Session, email: str, password: str) -> models.AdminUse
     return user
 
 
-def set_password(session: Session, user: models.AdminUser, password: str) -> None:
-    """New password; every session of this user ends (the caller may start a fresh one)."""
+def set_password(session: Session, user: models.AdminUser, password: str, *, keep_tokens: bool = False) -> int:
+    """New password; every session of this user ends (the caller may start a fresh one) and, unless
+    `keep_tokens`, their API tokens are revoked: a password changed because it leaked must not leave the
+    tokens made with it working. Returns how many tokens were revoked."""
     check_password(password)
     user.password_hash = _hasher.hash(password)
     user.password_changed_at = wall_now()
+    end_sessions(session, user)
+    return 0 if keep_tokens else revoke_user_tokens(session, user)
+
+
+def end_sessions(session: Session, user: models.AdminUser) -> None:
     session.execute(delete(models.AdminSession).where(models.AdminSession.user_id == user.id))
+
+
+def set_disabled(session: Session, user: models.AdminUser, disabled: bool) -> None:
+    """A disabled admin cannot sign in, their sessions end, and their tokens are refused until enabled."""
+    user.disabled = disabled
+    if disabled:
+        end_sessions(session, user)
 
 
 def start_session(session: Session, user: models.AdminUser, now: datetime | None = None) -> str:
@@ -140,25 +160,62 @@ def end_session(session: Session, secret: str | None) -> None:
         session.execute(delete(models.AdminSession).where(models.AdminSession.id == _digest(secret)))
 
 
-def create_api_token(session: Session, user: models.AdminUser, name: str) -> str:
-    """A new bearer token acting as `user`; returns it (shown once, stored hashed)."""
+def create_api_token(
+    session: Session,
+    user: models.AdminUser,
+    name: str,
+    *,
+    days: int | None = TOKEN_DAYS,
+    scope: str = "write",
+    now: datetime | None = None,
+) -> str:
+    """A new bearer token acting as `user`, expiring after `days` (None: never); returns it (shown once,
+    stored hashed)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidAdmin("name: give the token a name of 1 to 100 characters")
+    if scope not in TOKEN_SCOPES:
+        raise InvalidAdmin(f"scope: {scope!r} is not one of {', '.join(TOKEN_SCOPES)}")
+    if days is not None and not 1 <= days <= 3650:
+        raise InvalidAdmin("expires-in-days: between 1 and 3650, or 0 for a token that never expires")
+    now = now or wall_now()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(models.ApiToken(user_id=user.id, name=name, token_hash=_digest(secret)))
+    expires = now + timedelta(days=days) if days is not None else None
+    row = models.ApiToken(
+        user_id=user.id, name=name, token_hash=_digest(secret), created_at=now, expires_at=expires, scope=scope
+    )
+    session.add(row)
     session.flush()
     return secret
 
 
-def token_user(session: Session, secret: str | None) -> models.AdminUser | None:
+@dataclass(frozen=True)
+class TokenAccess:
+    """Who a valid token acts as, and what it may do, as plain data."""
+
+    user_id: int
+    email: str
+    role: str
+    scope: str
+
+
+def token_access(session: Session, secret: str | None, now: datetime | None = None) -> TokenAccess | None:
+    """The access a token grants, or None if it is unknown, revoked, expired or its user disabled."""
     if not secret or len(secret) > 200 or not secret.startswith(TOKEN_PREFIX):
         return None
+    now = now or wall_now()
     row = session.scalar(select(models.ApiToken).where(models.ApiToken.token_hash == _digest(secret)))
     if row is None or row.revoked_at is not None or row.user.disabled:
         return None
-    row.last_used_at = wall_now()
-    return row.user
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    row.last_used_at = now
+    return TokenAccess(row.user.id, row.user.email, row.user.role, row.scope)
+
+
+def api_tokens(session: Session, user: models.AdminUser) -> list[models.ApiToken]:
+    """Every token of `user`, revoked and expired ones included, oldest first."""
+    return list(session.scalars(select(models.ApiToken).where(models.ApiToken.user_id == user.id).order_by("id")))
 
 
 def revoke_api_token(session: Session, token_id: int) -> None:
@@ -166,3 +223,14 @@ def revoke_api_token(session: Session, token_id: int) -> None:
     if row is None:
         raise NotFound(f"no API token with id {token_id}")
     row.revoked_at = row.revoked_at or wall_now()
+
+
+def revoke_user_tokens(session: Session, user: models.AdminUser) -> int:
+    """Revokes every live token of `user`; returns how many."""
+    result = session.execute(
+        update(models.ApiToken)
+        .where(models.ApiToken.user_id == user.id, models.ApiToken.revoked_at.is_(None))
+        .values(revoked_at=wall_now())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -29,6 +29,8 @@ from digest.core.settings import Settings, load_settings
 if TYPE_CHECKING:
     import jinja2
 
+    from digest.services.sign_in import LoginGuard
+
 
 class Broker(Protocol):
     """Hands a batch of an issue's delivery rows to a worker (the Celery adapter implements it)."""
@@ -83,6 +85,13 @@ class Runtime:
     def templates(self) -> jinja2.Environment:
         """The mail templates (digest.subject.txt, digest.txt, digest.html), compiled once."""
         return make_environment()
+
+    @cached_property
+    def login_guard(self) -> LoginGuard:
+        """The sign-in throttle and the process's bound on password hashes (one per process, like the pool)."""
+        from digest.services.sign_in import Limits, LoginGuard, counter_for
+
+        return LoginGuard(counter_for(self.settings.redis_url, Limits().window))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -19,7 +20,7 @@ from digest.core.fields import clean_name
 from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
-from digest.services.subscribers import upsert_subscription
+from digest.services.subscribers import normalise_email, resolve_picks
 
 
 @dataclass
@@ -49,33 +50,52 @@ def request_subscription(
     Anyone can type anyone's address: a confirmed subscription is left alone (its picks
     change only through the subscriber's own link), and only a person nobody has confirmed
     yet may be renamed or have their time zone and language set by the anonymous form.
+
+    A new, a pending and a confirmed address cost the same statements in the same order (a
+    confirmed one is written back with its own values): when the form answered a known address
+    in 40 ms and a new one in 55, its timing told anyone who subscribes.
     """
-    subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
-    existing = None
-    if subscriber is not None:
-        existing = session.scalar(
-            select(models.Subscription).where(
-                models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
-            )
+    address = normalise_email(address)
+    codes, slugs, _ = resolve_picks(ml, regions, choices.regions, choices.topics)
+    _insert_if_missing(session, models.Subscriber, {"email": address, "name": ""}, ["email"])
+    subscriber = session.scalars(
+        select(models.Subscriber).where(models.Subscriber.email == address).execution_options(populate_existing=True)
+    ).one()
+    row = {"list_id": ml.id, "subscriber_id": subscriber.id, "status": SubscriptionStatus.PENDING}
+    _insert_if_missing(session, models.Subscription, row, ["list_id", "subscriber_id"])
+    sub = session.scalars(
+        select(models.Subscription)
+        .where(models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    confirmed = sub.status == SubscriptionStatus.CONFIRMED
+    unconfirmed = all(s.status != SubscriptionStatus.CONFIRMED for s in subscriber.subscriptions)
+    name = clean_name(name)
+    session.execute(
+        update(models.Subscriber)
+        .where(models.Subscriber.id == subscriber.id)
+        .values(
+            name=name if unconfirmed and name else subscriber.name,
+            time_zone=choices.time_zone if unconfirmed else subscriber.time_zone,
+            locale=choices.locale if unconfirmed else subscriber.locale,
         )
-    if existing is not None and existing.status == SubscriptionStatus.CONFIRMED:
-        return existing.subscriber, True
-    unconfirmed = subscriber is None or all(s.status != SubscriptionStatus.CONFIRMED for s in subscriber.subscriptions)
-    sub, _, _ = upsert_subscription(
-        session,
-        ml,
-        regions,
-        email=address,
-        name=name if unconfirmed else "",
-        region_labels=choices.regions,
-        topic_labels=choices.topics,
-        status=SubscriptionStatus.PENDING,
     )
-    if unconfirmed:
-        sub.subscriber.time_zone = choices.time_zone
-        sub.subscriber.locale = choices.locale
-    session.flush()
-    return sub.subscriber, False
+    session.execute(
+        update(models.Subscription)
+        .where(models.Subscription.id == sub.id)
+        .values(
+            region_codes=sub.region_codes if confirmed else codes,
+            topic_slugs=sub.topic_slugs if confirmed else slugs,
+            status=sub.status if confirmed else SubscriptionStatus.PENDING,
+        )
+    )
+    return subscriber, confirmed
+
+
+def _insert_if_missing(session: Session, model: type[models.Base], values: dict, keys: list[str]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: one statement whether the row exists or not."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=keys))
 
 
 FORM_MAILS_PER_DAY = 3

@@ -34,6 +34,7 @@ from digest.web.catalogue import problems as problem_words
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
 from digest.web.limits import subscribe_limiter
 from digest.web.security import (
+    ADMIN_COOKIE,
     CSRF_COOKIE,
     PAGE_CSP,
     SECURITY_HEADERS,
@@ -78,8 +79,6 @@ class Web:
         self.factory = runtime.sessions
         # Subscribe-form posts per client address; through Redis, every web process counts together.
         self.limiter: Limiter = limiter or subscribe_limiter(runtime.settings)
-        # Admin sign-in: ten tries a minute per client address, enough for typos, too few to guess.
-        self.login_limiter = RateLimiter(limit=10, window=60.0)
         self.templates = templates_dir() / "web"
         self.pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(self.templates)),
@@ -127,13 +126,21 @@ class Web:
             request.state.csrf_cookie = value
         return value
 
+    @staticmethod
+    def _admin_session(request: Request) -> str:
+        """The admin session a console form's token is bound to: the one a password change just started, else
+        the browser's ("" outside the console, where the cookie is not sent)."""
+        value = getattr(request.state, "admin_session", None) or request.cookies.get(ADMIN_COOKIE) or ""
+        return value if len(value) <= 200 else ""
+
     def check_csrf(self, request: Request, submitted: str | None, scope: str) -> None:
-        if not csrf_ok(self.settings.secret_key, request.cookies.get(CSRF_COOKIE), submitted, scope):
+        cookie, session = request.cookies.get(CSRF_COOKIE), self._admin_session(request)
+        if not csrf_ok(self.settings.secret_key, cookie, submitted, scope, session):
             raise PageError(403, "csrf_failed")
 
     def page(self, request: Request, template: str, *, lang: str, status: int = 200, **context) -> HTMLResponse:
         def csrf(scope: str) -> str:
-            return csrf_token(self.settings.secret_key, self._csrf_cookie(request), scope)
+            return csrf_token(self.settings.secret_key, self._csrf_cookie(request), scope, self._admin_session(request))
 
         body = self.pages.get_template(template).render(
             t=translator(lang),

@@ -1,5 +1,5 @@
 """The web's request limits, shared by every web process through Redis when the settings name one
-(DIGEST_BROKER_URL on Redis), else counted in this process.
+(DIGEST_REDIS_URL, else DIGEST_BROKER_URL on Redis), else counted in this process.
 
 A test send is one limit per staff member, whether it comes from the console or the API: the two doors
 lead to one mailer, so they share one count.
@@ -21,7 +21,7 @@ TEST_SEND_LIMIT, TEST_SEND_WINDOW = 10, 60.0
 def subscribe_limiter(settings: Settings) -> Limiter:
     """Subscribe-form posts per client address."""
     local = RateLimiter(limit=SUBSCRIBE_LIMIT, window=SUBSCRIBE_WINDOW)
-    return shared_limiter(settings.broker_url, "subscribe", SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW, local)
+    return shared_limiter(settings.redis_url, "subscribe", SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW, local)
 
 
 def test_send_limiter(request: Request) -> Limiter:
@@ -31,7 +31,7 @@ def test_send_limiter(request: Request) -> Limiter:
         local = RateLimiter(limit=TEST_SEND_LIMIT, window=TEST_SEND_WINDOW)
         settings = state.web.settings
         state.test_send_limiter = shared_limiter(
-            settings.broker_url, "test-send", TEST_SEND_LIMIT, TEST_SEND_WINDOW, local
+            settings.redis_url, "test-send", TEST_SEND_LIMIT, TEST_SEND_WINDOW, local
         )
     return state.test_send_limiter
 

@@ -56,7 +56,7 @@ class PreferencesForm(BaseModel):
 
 def subscription_for(web, session: Session, token: str, purpose: str) -> models.Subscription:
     """The subscription a token names, or BadToken: a valid signature for a row that is gone is no better."""
-    data = read_token(web.settings.secret_key, token, purpose)
+    data = read_token(web.settings.token_keys, token, purpose)
     if data.list_slug is None:
         raise BadToken("token names no list")
     sub = find_subscription(session, data.subscriber_id, data.list_slug)

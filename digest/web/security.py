@@ -1,9 +1,11 @@
 """CSRF protection, the subscribe form's rate limit, and the headers every response carries.
 
 CSRF is double-submit with a signed twist: a random value lives in a cookie the
-page's scripts cannot read, and each form carries an HMAC of that value and of
-the form's own purpose. Another site can neither read the cookie nor compute
-the HMAC, and a token lifted from one form does not work on another.
+page's scripts cannot read, and each form carries an HMAC of that value, of
+the form's own purpose and, in the console, of the admin session. Another site
+can neither read the cookie nor compute the HMAC, a token lifted from one form
+does not work on another, and one lifted from another admin's session (with
+its CSRF cookie) does not work in this one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections import deque
 
 CSRF_COOKIE = "digest_csrf"
+ADMIN_COOKIE = "digest_admin"
 CSRF_FIELD = "csrf_token"
 
 # Styles only from our own stylesheet, scripts only from our own file: an
@@ -44,15 +47,18 @@ def new_csrf_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def csrf_token(site_secret: str, cookie_value: str, scope: str) -> str:
+def csrf_token(site_secret: str, cookie_value: str, scope: str, session: str = "") -> str:
+    """The token for one form; `session` is the admin session cookie ("" outside the console)."""
     key = hashlib.sha256(f"digest.csrf:{site_secret}".encode()).digest()
-    return hmac.new(key, f"{cookie_value}\x00{scope}".encode(), hashlib.sha256).hexdigest()
+    # The session enters hashed: only its digest is needed to tell sessions apart.
+    bound = hashlib.sha256(session.encode()).hexdigest() if session else ""
+    return hmac.new(key, f"{cookie_value}\x00{scope}\x00{bound}".encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_ok(site_secret: str, cookie_value: str | None, submitted: str | None, scope: str) -> bool:
+def csrf_ok(site_secret: str, cookie_value: str | None, submitted: str | None, scope: str, session: str = "") -> bool:
     if not cookie_value or not submitted or len(cookie_value) > 200 or len(submitted) > 200:
         return False
-    return hmac.compare_digest(csrf_token(site_secret, cookie_value, scope), submitted)
+    return hmac.compare_digest(csrf_token(site_secret, cookie_value, scope, session), submitted)
 
 
 class RateLimiter:

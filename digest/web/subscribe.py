@@ -196,7 +196,7 @@ def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str)
 @router.get("/confirm/{token}")
 def confirm(request: Request, token: str):
     web = request.app.state.web
-    data = read_token(web.settings.secret_key, token, "confirm", max_age=CONFIRM_MAX_AGE)
+    data = read_token(web.settings.token_keys, token, "confirm", max_age=CONFIRM_MAX_AGE)
     with web.factory.begin() as session:
         sub = find_subscription(session, data.subscriber_id, data.list_slug) if data.list_slug else None
         if sub is None:

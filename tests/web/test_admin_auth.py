@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from fixtures_db import _unavailable
 from personas import SUN_EDITOR, ZHOU_ADMIN
 from sqlalchemy import select
 from webutil import add_staff, form_csrf, sign_in
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
+from digest.services.sign_in import Limits
+from digest.web import create_app
 from digest.web.admin import ADMIN_COOKIE
+
+REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 def _sessions(url: str) -> list[models.AdminSession]:
@@ -126,3 +136,66 @@ def test_an_editor_signs_in_and_sees_no_admin_only_links(site):
     page = site.client.get("/admin/")
     assert page.status_code == 200
     assert 'href="/admin/articles"' in page.text and 'href="/admin/subscribers"' not in page.text
+
+
+def _attempt(app, address: str, staff):
+    return sign_in(TestClient(app, client=(address, 40000)), staff)
+
+
+@pytest.mark.parametrize("counted_in", ["in-process", "redis"])
+def test_an_account_failing_from_many_addresses_is_throttled(site, counted_in):
+    app = site.client.app
+    if counted_in == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            _unavailable("Redis", exc)
+        for key in client.scan_iter("digest:login:acct:zhou.admin@example.cn"):
+            client.delete(key)
+        app = create_app(dataclasses.replace(site.settings, redis_url=REDIS_URL))
+    add_staff(site.url, ZHOU_ADMIN)
+    wrong = ZHOU_ADMIN.__class__(ZHOU_ADMIN.email, "not-the-password", "admin")
+    for n in range(Limits().per_account):
+        assert _attempt(app, f"198.51.100.{n}", wrong).status_code == 401
+    # From yet another address, even with the right password.
+    refused = _attempt(app, "203.0.113.7", ZHOU_ADMIN)
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.text
+    assert _sessions(site.url) == []
+    if counted_in == "redis":
+        # Another web process sharing the Redis refuses too: the count is not this process's.
+        other = create_app(dataclasses.replace(site.settings, redis_url=REDIS_URL))
+        assert _attempt(other, "203.0.113.8", ZHOU_ADMIN).status_code == 429
+        client.delete("digest:login:acct:zhou.admin@example.cn")
+
+
+def test_a_csrf_token_from_another_admin_session_is_refused(site):
+    add_staff(site.url, ZHOU_ADMIN)
+    add_staff(site.url, SUN_EDITOR)
+    attacker, victim = site.client, site.new_client()
+    sign_in(attacker, ZHOU_ADMIN)
+    sign_in(victim, SUN_EDITOR)
+    # The attacker's own CSRF cookie and token, planted in the victim's browser beside the victim's session.
+    lifted = form_csrf(attacker.get("/admin/").text, "/admin/logout")
+    victim.cookies.set("digest_csrf", attacker.cookies["digest_csrf"], path="/")
+    refused = victim.post("/admin/logout", data={"csrf_token": lifted}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert victim.get("/admin/", follow_redirects=False).status_code == 200
+    assert len(_sessions(site.url)) == 2
+    # The victim's own form still works.
+    own = form_csrf(victim.get("/admin/").text, "/admin/logout")
+    assert victim.post("/admin/logout", data={"csrf_token": own}, follow_redirects=False).status_code == 303
+
+
+def test_the_forms_after_a_password_change_carry_tokens_of_the_new_session(site):
+    add_staff(site.url, ZHOU_ADMIN)
+    sign_in(site.client, ZHOU_ADMIN)
+    page = site.client.get("/admin/password")
+    new = "a-brand-new-passphrase"
+    form = {"current": ZHOU_ADMIN.password, "new": new, "repeat": new}
+    changed = site.client.post("/admin/password", data={**form, "csrf_token": form_csrf(page.text, "/admin/password")})
+    assert changed.status_code == 200
+    again = {"current": new, "new": "another-passphrase", "repeat": "another-passphrase"}
+    token = form_csrf(changed.text, "/admin/password")
+    second = site.client.post("/admin/password", data={**again, "csrf_token": token})
+    assert second.status_code == 200 and "密码已修改" in second.text

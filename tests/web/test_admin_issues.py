@@ -148,13 +148,16 @@ def test_pause_resume_cancel_and_a_friendly_refusal_on_the_wrong_state(site):
     _post(client, path, f"{path}/cancel")
     assert _status(site.url, issue_id) == "cancelled"
     # The button is gone now, but a stale page can still post: the refusal is a sentence, not a 500.
-    stale = csrf_token(site.settings.secret_key, client.cookies["digest_csrf"], "iss-pause")
+    stale = csrf_token(
+        site.settings.secret_key, client.cookies["digest_csrf"], "iss-pause", client.cookies["digest_admin"]
+    )
     refused = client.post(f"{path}/pause", data={"csrf_token": stale})
     assert refused.status_code == 409
     assert "第1期当前状态为「已取消」，无法执行“暂停”" in refused.text
+    session = client.cookies["digest_admin"]
     english = client.post(
         f"{path}/resume?lang=en",
-        data={"csrf_token": csrf_token(site.settings.secret_key, client.cookies["digest_csrf"], "iss-resume")},
+        data={"csrf_token": csrf_token(site.settings.secret_key, client.cookies["digest_csrf"], "iss-resume", session)},
     )
     assert english.status_code == 409 and "Issue 1 is Cancelled: “Resume” is not possible now." in english.text
     assert _status(site.url, issue_id) == "cancelled"
@@ -323,7 +326,9 @@ def test_an_admin_sends_the_failed_deliveries_again_and_each_subscriber_gets_one
     add_staff(site.url, SUN_EDITOR)
     sign_in(editor, SUN_EDITOR)
     assert "重新发送失败的投递" not in editor.get(path).text  # the button is an admin's
-    token = csrf_token(site.settings.secret_key, editor.cookies["digest_csrf"], "iss-retry")
+    token = csrf_token(
+        site.settings.secret_key, editor.cookies["digest_csrf"], "iss-retry", editor.cookies["digest_admin"]
+    )
     refused = editor.post(f"{path}/retry", data={"csrf_token": token, "status": "failed"}, follow_redirects=False)
     assert refused.status_code == 403
     with transaction(site.url) as session:
@@ -340,7 +345,9 @@ def test_an_admin_sends_the_failed_deliveries_again_and_each_subscriber_gets_one
     assert "重新发送失败的投递" not in page
 
     # Nothing failed any more: a retry (a second tab, a double click) sends nothing.
-    token = csrf_token(site.settings.secret_key, admin.cookies["digest_csrf"], "iss-retry")
+    token = csrf_token(
+        site.settings.secret_key, admin.cookies["digest_csrf"], "iss-retry", admin.cookies["digest_admin"]
+    )
     again = admin.post(f"{path}/retry", data={"csrf_token": token, "status": "failed"}, follow_redirects=False)
     assert again.headers["location"] == f"{path}?notice=retry_none"
     assert len(site.smtp.messages) == len(ALL) - 1

@@ -24,3 +24,10 @@ def test_the_rate_limiter_counts_per_key_in_a_sliding_window():
     assert not limiter.hit("a")
     now[0] = 60.5
     assert limiter.hit("a")
+
+
+def test_a_csrf_token_is_bound_to_the_admin_session():
+    token = csrf_token("site-secret", "cookie-1", "admin-logout", "session-a")
+    assert csrf_ok("site-secret", "cookie-1", token, "admin-logout", "session-a")
+    assert not csrf_ok("site-secret", "cookie-1", token, "admin-logout", "session-b")
+    assert not csrf_ok("site-secret", "cookie-1", token, "admin-logout")

@@ -323,5 +323,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: never expires (tokens made before expiry existed, or made so on purpose).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # `read` tokens may only GET; `write` may do whatever their user's role may.
+    scope: Mapped[str] = mapped_column(String(8), default="write", server_default="write")
 
     user: Mapped[AdminUser] = relationship()

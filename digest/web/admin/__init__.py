@@ -22,8 +22,7 @@ from digest.services import NotFound
 from digest.services.admins import session_user
 from digest.services.lists import all_lists, get_list
 from digest.web import PageError
-
-ADMIN_COOKIE = "digest_admin"
+from digest.web.security import ADMIN_COOKIE
 
 
 @dataclass(frozen=True)

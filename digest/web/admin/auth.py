@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from digest.services.admins import (
     SESSION_LIFETIME,
@@ -15,6 +15,7 @@ from digest.services.admins import (
     set_password,
     start_session,
 )
+from digest.services.sign_in import Busy, Throttled, sign_in
 from digest.web.admin import ADMIN_COOKIE, SignedIn, admin_page
 from digest.web.i18n import add_words
 
@@ -28,6 +29,8 @@ add_words(
             "admin_password": "密码",
             "admin_login_button": "登录",
             "admin_login_failed": "邮箱或密码不正确。",
+            "admin_login_throttled": "登录失败次数过多，请 15 分钟后再试。",
+            "admin_login_busy": "登录请求过多，请稍后再试。",
             "admin_logout": "退出登录",
             "admin_change_password": "修改密码",
             "admin_current_password": "当前密码",
@@ -36,7 +39,7 @@ add_words(
             "admin_password_mismatch": "两次输入的新密码不一致。",
             "admin_password_wrong": "当前密码不正确。",
             "admin_password_short": "新密码至少需要 10 个字符。",
-            "admin_password_changed": "密码已修改。其他设备上的登录已全部退出。",
+            "admin_password_changed": "密码已修改。其他设备上的登录已全部退出，您的 API 令牌已全部撤销。",
             "admin_forbidden": "您的角色无权访问此页面。",
             "admin_role_admin": "管理员",
             "admin_role_editor": "编辑",
@@ -52,6 +55,8 @@ add_words(
             "admin_password": "Password",
             "admin_login_button": "Sign in",
             "admin_login_failed": "Wrong email or password.",
+            "admin_login_throttled": "Too many failed sign-ins; try again in 15 minutes.",
+            "admin_login_busy": "Too many sign-ins at once; try again in a few seconds.",
             "admin_logout": "Sign out",
             "admin_change_password": "Change password",
             "admin_current_password": "Current password",
@@ -60,7 +65,9 @@ add_words(
             "admin_password_mismatch": "The two new passwords differ.",
             "admin_password_wrong": "The current password is wrong.",
             "admin_password_short": "The new password needs at least 10 characters.",
-            "admin_password_changed": "Password changed. Every other signed-in device has been signed out.",
+            "admin_password_changed": (
+                "Password changed. Every other signed-in device has been signed out and your API tokens revoked."
+            ),
             "admin_forbidden": "Your role may not open this page.",
             "admin_role_admin": "Admin",
             "admin_role_editor": "Editor",
@@ -109,23 +116,22 @@ def login(
     web = request.app.state.web
     web.check_csrf(request, csrf_token, "admin-login")
     client = request.client.host if request.client else "?"
-    if not web.login_limiter.hit(client):
+
+    def refused(status: int, error: str) -> HTMLResponse:
         return admin_page(
-            request, "login.html", admin=None, status=429, next=_safe_next(next), error="rate_limited", email=email
+            request, "login.html", admin=None, status=status, next=_safe_next(next), error=error, email=email
         )
-    with web.factory.begin() as session:
-        user = authenticate(session, email, password)
-        secret = start_session(session, user) if user else None
+
+    try:
+        secret = sign_in(web.runtime.login_guard, web.factory, client, email, password)
+    except Throttled:
+        return refused(429, "admin_login_throttled")
+    except Busy:
+        busy = refused(503, "admin_login_busy")
+        busy.headers["Retry-After"] = "5"
+        return busy
     if secret is None:
-        return admin_page(
-            request,
-            "login.html",
-            admin=None,
-            status=401,
-            next=_safe_next(next),
-            error="admin_login_failed",
-            email=email,
-        )
+        return refused(401, "admin_login_failed")
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_session_cookie(request, response, secret)
     return response
@@ -162,21 +168,29 @@ def change_password(
         return admin_page(
             request, "password.html", admin=admin, status=400, error="admin_password_mismatch", notice=None
         )
-    with web.factory.begin() as session:
-        # The signed-in admin as a row of this transaction, which the password change writes to.
-        user = authenticate(session, admin.email, current)
-        if user is None:
-            error = "admin_password_wrong"
-        else:
-            try:
-                set_password(session, user, new)
-            except InvalidAdmin:
-                error = "admin_password_short"
-            else:
-                error = None
-                secret = start_session(session, user)
-    if error:
-        return admin_page(request, "password.html", admin=admin, status=400, error=error, notice=None)
+    try:
+        error, secret = _change_password(web, admin, current, new)
+    except Busy:
+        error, secret = "admin_login_busy", None
+    if secret is None:
+        status = 503 if error == "admin_login_busy" else 400
+        return admin_page(request, "password.html", admin=admin, status=status, error=error, notice=None)
+    # The new session's forms must carry tokens bound to it, not to the session that just ended.
+    request.state.admin_session = secret
     response = admin_page(request, "password.html", admin=admin, error=None, notice="admin_password_changed")
     _set_session_cookie(request, response, secret)
     return response
+
+
+def _change_password(web, admin, current: str, new: str) -> tuple[str | None, str | None]:
+    """(error, None) or (None, the new session's cookie); Busy when no hashing slot frees up."""
+    with web.runtime.login_guard.hashing(), web.factory.begin() as session:
+        # The signed-in admin as a row of this transaction, which the password change writes to.
+        user = authenticate(session, admin.email, current)
+        if user is None:
+            return "admin_password_wrong", None
+        try:
+            set_password(session, user, new)
+        except InvalidAdmin:
+            return "admin_password_short", None
+        return None, start_session(session, user)

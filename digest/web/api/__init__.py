@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from digest.adapters.storage import models
 from digest.services import NotFound
-from digest.services.admins import token_user
+from digest.services.admins import token_access
 from digest.services.lists import get_list
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `digest admin token EMAIL --name NAME`.")
@@ -26,6 +26,11 @@ class ApiCaller:
     id: int
     email: str
     role: str
+    scope: str
+
+
+# What a `read` token may do: look, never change.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def api_caller(
@@ -33,12 +38,16 @@ def api_caller(
 ) -> ApiCaller:
     web = request.app.state.web
     with web.factory.begin() as session:
-        user = token_user(session, credentials.credentials if credentials else None)
-        if user is None:
-            raise HTTPException(
-                401, detail="missing, unknown or revoked API token", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return ApiCaller(user.id, user.email, user.role)
+        access = token_access(session, credentials.credentials if credentials else None)
+    if access is None:
+        raise HTTPException(
+            401,
+            detail="missing, unknown, expired or revoked API token (or its admin is disabled)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if access.scope != "write" and request.method not in READ_METHODS:
+        raise HTTPException(403, detail=f"this token's scope is {access.scope}: it may only read (GET)")
+    return ApiCaller(access.user_id, access.email, access.role, access.scope)
 
 
 def api_admin_only(caller: Annotated[ApiCaller, Depends(api_caller)]) -> ApiCaller:

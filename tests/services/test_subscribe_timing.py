@@ -1,0 +1,74 @@
+"""The public subscribe form must not tell who subscribes by how long it takes: a new, a pending and a
+confirmed address cost the same statements, in the same order (counted, not timed), on SQLite and
+PostgreSQL, and the web form sends each exactly one mail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from digest.adapters.storage import models
+from digest.adapters.storage.db import make_engine, session_factory, transaction
+from digest.core.regions import load_regions
+from digest.core.statuses import SubscriptionStatus
+from digest.services.lists import ensure_default_list
+from digest.services.self_service import Choices, request_subscription
+
+REGIONS = load_regions()
+PICKS = Choices(regions=["430000"], topics=["industry"], time_zone="Europe/Berlin", locale="en")
+
+
+def _shape(statement: str) -> str:
+    # The statement without its literal values: the work, not the data.
+    return re.sub(r"\s+", " ", re.sub(r"'[^']*'|\b\d+\b", "?", statement)).strip()
+
+
+@pytest.fixture
+def engine(database_url):
+    with transaction(database_url) as session:
+        ensure_default_list(session)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _statements(engine, address: str) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(_shape(statement))
+
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        ml = ensure_default_list(session)
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            request_subscription(session, ml, REGIONS, address, "某人", PICKS)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, database_url):
+    _statements(engine, "pending@example.org")
+    _statements(engine, "confirmed@example.org")
+    with transaction(database_url) as session:
+        known = models.Subscriber.email == "confirmed@example.org"
+        sub = session.scalar(select(models.Subscription).join(models.Subscriber).where(known))
+        sub.status, sub.region_codes = SubscriptionStatus.CONFIRMED, ["000000"]
+    new = _statements(engine, "new@example.org")
+    pending = _statements(engine, "pending@example.org")
+    confirmed = _statements(engine, "confirmed@example.org")
+    assert new == pending == confirmed
+    assert any(s.startswith("INSERT") for s in new) and any(s.startswith("UPDATE") for s in new)
+    with transaction(database_url) as session:
+        rows = {
+            s.subscriber.email: (s.status, s.region_codes, s.subscriber.locale)
+            for s in session.scalars(select(models.Subscription))
+        }
+    # The confirmed subscription and its owner were left as they were; the others hold the form's picks.
+    assert rows["confirmed@example.org"] == (SubscriptionStatus.CONFIRMED, ["000000"], "en")
+    assert rows["new@example.org"] == (SubscriptionStatus.PENDING, ["430000"], "en")
+    assert rows["pending@example.org"] == (SubscriptionStatus.PENDING, ["430000"], "en")
