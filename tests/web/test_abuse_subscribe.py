@@ -76,7 +76,7 @@ def redis_url():
 
 
 def test_the_per_client_limit_holds_across_two_web_processes_sharing_redis(site, redis_url):
-    settings = dataclasses.replace(site.settings, broker_url=redis_url)
+    settings = dataclasses.replace(site.settings, broker_url=redis_url, redis_url=redis_url)
     # Two apps, as two web processes: each has its own memory, Redis is what they share.
     first, second = (create_app(Runtime(settings)) for _ in range(2))
     client = (f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}", 50000)  # a fresh key in Redis
@@ -91,7 +91,8 @@ def test_without_redis_reachable_the_limit_counts_in_the_process(site):
     from smtpserver import free_port
 
     # A port nobody listens on: Redis is named but down.
-    settings = dataclasses.replace(site.settings, broker_url=f"redis://127.0.0.1:{free_port()}/13")
+    down = f"redis://127.0.0.1:{free_port()}/13"
+    settings = dataclasses.replace(site.settings, broker_url=down, redis_url=down)
     browser = TestClient(create_app(Runtime(settings)))
     statuses = [_subscribe(browser, f"r{i}@example.org").status_code for i in range(6)]
     assert statuses == [200] * 5 + [429]
