@@ -22,8 +22,7 @@ from digest.services import NotFound
 from digest.services.admins import session_user
 from digest.services.lists import all_lists, get_list
 from digest.web import PageError
-
-ADMIN_COOKIE = "digest_admin"
+from digest.web.limits import ADMIN_COOKIE, MAX_UPLOAD
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,6 @@ class LoginRequired(Exception):
 
 # Ids beyond PostgreSQL's integer would fail in the database, as a 500: refuse them at the door.
 MAX_ID = 2**31 - 1
-MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def web_of(request: Request):
