@@ -187,3 +187,90 @@ def test_an_archive_number_beyond_the_database_integer_is_not_found(database_url
     with TestClient(_app(database_url, tmp_path), raise_server_exceptions=False) as client:
         response = client.get(f"/lists/{LIST}/archive/2147483648")
     assert 400 <= response.status_code < 500
+
+
+class _CountingApp:
+    """Counts the body bytes the guarded app is handed, so the test sees the guard stopped reading."""
+
+    def __init__(self, app):
+        self.app = app
+        self.received = 0
+
+    async def __call__(self, scope, receive, send):
+        async def counted():
+            message = await receive()
+            self.received += len(message.get("body", b""))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+@pytest.fixture
+def live_server(sqlite_url, tmp_path):
+    """The app under uvicorn on a loopback port, in a thread; yields (port, the byte counter)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    counting = _CountingApp(_app(sqlite_url, tmp_path))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(counting, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.01)
+    yield sock.getsockname()[1], counting
+    server.should_exit = True
+    thread.join(10)
+
+
+def _status(conn) -> int:
+    line = conn.makefile("rb").readline()
+    return int(line.split()[1])
+
+
+def test_a_real_server_answers_413_to_a_huge_content_length_without_reading_it(live_server):
+    import socket
+
+    port, counting = live_server
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(
+            f"POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {800 * 1024 * 1024}\r\n\r\n".encode()
+            + b"a" * 1024
+        )
+        assert _status(conn) == 413
+    assert counting.received == 0
+
+
+def test_a_real_server_cuts_an_endless_chunked_body_off_with_413(live_server):
+    import socket
+
+    port, counting = live_server
+    chunk = b"2000\r\n" + b"a" * 0x2000 + b"\r\n"
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(
+            b"POST /lists/" + LIST.encode() + b"/subscribe HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        answered = None
+        for _ in range(10_000):  # 80 MiB if nobody stops us; the cap is 64 KiB
+            try:
+                conn.sendall(chunk)
+            except OSError:
+                break  # the server closed the connection after answering
+            conn.settimeout(0)
+            try:
+                answered = conn.recv(64)
+            except BlockingIOError:
+                continue
+            finally:
+                conn.settimeout(None)
+            if answered:
+                break
+        if not answered:
+            answered = conn.recv(64)
+    assert answered.startswith(b"HTTP/1.1 413")
+    assert counting.received <= FORM_CAP + 4 * 0x2000
