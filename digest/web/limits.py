@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Path
+from pydantic import AfterValidator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The console's own uploads are read up to 5 MiB; the rest of a multipart body is its framing and form fields.
@@ -78,6 +79,17 @@ def bad_text(value: str) -> str | None:
     if any("\ud800" <= ch <= "\udfff" for ch in value):
         return "contains an unpaired surrogate"
     return None
+
+
+def _storable(value: str) -> str:
+    why = bad_text(value)
+    if why:
+        raise ValueError(why)
+    return value
+
+
+# For fields of multipart forms, which the guard does not parse: text the database can hold, or a 4xx.
+StorableText = Annotated[str, AfterValidator(_storable)]
 
 
 def check_pairs(pairs: list[tuple[str, str]], where: str) -> None:

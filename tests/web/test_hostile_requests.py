@@ -274,3 +274,31 @@ def test_a_real_server_cuts_an_endless_chunked_body_off_with_413(live_server):
             answered = conn.recv(64)
     assert answered.startswith(b"HTTP/1.1 413")
     assert counting.received <= FORM_CAP + 4 * 0x2000
+
+
+def test_nul_in_uploaded_files_and_their_form_fields_is_a_4xx_or_a_reported_line_never_a_500(database_url, tmp_path):
+    from webutil import form_csrf
+
+    add_staff(database_url, ZHOU_ADMIN)
+    with TestClient(_app(database_url, tmp_path), raise_server_exceptions=False) as client:
+        sign_in(client, ZHOU_ADMIN)
+        token = form_csrf(client.get("/admin/subscribers/import").text, "/admin/subscribers/import")
+        people = b"email,name\nx@example.org,a\x00b\n"
+        imported = client.post(
+            "/admin/subscribers/import", data={"csrf_token": token}, files={"file": ("a.csv", people, "text/csv")}
+        )
+        assert imported.status_code == 400
+        assert "是 NUL" in imported.text
+
+        token = form_csrf(client.get("/admin/articles/upload").text, "/admin/articles/upload")
+        line = (
+            '{"title": "t\\u0000", "body": "b", "topic": "产业发展", "regions": ["全国"], "published": "2026-11-17"}\n'
+        )
+        fields = {"csrf_token": token, "fmt": "auto", "list": LIST}
+        upload = client.post("/admin/articles/upload", data=fields, files={"file": ("a.jsonl", line.encode(), "x/y")})
+        assert upload.status_code < 500
+        assert "这一行不是有效的 JSON" in upload.text  # the line is reported, the rest of the file kept
+
+        fields["list"] = "rural\x00weekly"
+        named = client.post("/admin/articles/upload", data=fields, files={"file": ("a.jsonl", line.encode(), "x/y")})
+        assert named.status_code == 400

@@ -189,6 +189,36 @@ def article_from_record(
     )
 
 
+def _unstorable_problem(record: object, source: str, line: int) -> Problem | None:
+    why = _unstorable_text(record)
+    if why is None:
+        return None
+    return Problem(
+        f"invalid JSON: {why} (column 1)",
+        source=source,
+        line=line,
+        code="json_invalid",
+        params={"error": why, "column": 1},
+    )
+
+
+def _unstorable_text(value: object) -> str | None:
+    """Why a decoded JSON value holds text no database column can store (a \\u0000 or a lone surrogate escape)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "a string holds a NUL character (\\u0000)"
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            return "a string holds an unpaired surrogate"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        why = _unstorable_text(key) if isinstance(key, str) else None
+        why = why or _unstorable_text(item)
+        if why:
+            return why
+    return None
+
+
 def parse_jsonl(
     text: str,
     source: str = "<jsonl>",
@@ -229,6 +259,9 @@ def parse_jsonl(
                     params={"error": exc.msg, "column": exc.colno},
                 )
             )
+            continue
+        if unstorable := _unstorable_problem(record, source, n):
+            problems.append(unstorable)
             continue
         if not isinstance(record, dict):
             problems.append(
