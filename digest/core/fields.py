@@ -27,14 +27,23 @@ ARTICLE_FIELD_LIMITS = {
     "region_label": MAX_REGION_LABEL,
 }
 
-# C0 and C1 controls (line breaks included: a one-line field never has one) and the bidi
-# embedding, override and isolate marks, which can make a line read as something it is not.
-_NOT_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (line breaks included: a one-line field never has one), the bidi
+# embedding, override and isolate marks, which can make a line read as something it is not,
+# and lone surrogates (from a JSON \ud800 escape), which no UTF-8 text can hold.
+_NOT_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# What even a many-line text cannot hold: NUL (PostgreSQL refuses it) and lone surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def unfit_for_one_line(text: str) -> str | None:
     """The first character a one-line field may not hold, as U+XXXX, or None when there is none."""
     found = _NOT_ON_ONE_LINE.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def unstorable(text: str) -> str | None:
+    """The first character no stored text may hold, as U+XXXX, or None."""
+    found = _UNSTORABLE.search(text)
     return f"U+{ord(found.group()):04X}" if found else None
 
 

@@ -31,17 +31,18 @@ from digest.core.tokens import BadToken
 from digest.services.health import database_ready
 from digest.services.runtime import Runtime
 from digest.web.catalogue import problems as problem_words
+from digest.web.guard import BodyLimits, RequestGuard
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
 from digest.web.limits import subscribe_limiter
 from digest.web.security import (
     ADMIN_COOKIE,
     CSRF_COOKIE,
-    PAGE_CSP,
-    SECURITY_HEADERS,
     RateLimiter,
+    SecurityHeaders,
     csrf_ok,
     csrf_token,
     new_csrf_secret,
+    response_headers,
 )
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -191,6 +192,11 @@ def _answer_errors(app: FastAPI, web: Web) -> None:
             return await request_validation_exception_handler(request, exc)
         return web.error_page(request, 400, "bad_request")
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        # Starlette sends this from outside every middleware, so the security headers are set here.
+        return PlainTextResponse("Internal Server Error", status_code=500, headers=response_headers(request.url.path))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
@@ -200,8 +206,11 @@ def _answer_errors(app: FastAPI, web: Web) -> None:
         return web.error_page(request, exc.status_code, "bad_request")
 
 
-def create_app(runtime: Runtime | Settings, *, limiter: RateLimiter | None = None) -> FastAPI:
-    """The app over `runtime` (given bare settings, over a Runtime made for them with their broker)."""
+def create_app(
+    runtime: Runtime | Settings, *, limiter: RateLimiter | None = None, body_limits: BodyLimits | None = None
+) -> FastAPI:
+    """The app over `runtime` (given bare settings, over a Runtime made for them with their broker);
+    `body_limits` caps request bodies (BodyLimits' defaults: 64 KiB, uploads 5 MiB and their framing)."""
     from digest.web import api, manage, subscribe
     from digest.web.admin import build_router
 
@@ -210,17 +219,9 @@ def create_app(runtime: Runtime | Settings, *, limiter: RateLimiter | None = Non
     web = Web(runtime if isinstance(runtime, Runtime) else Runtime.for_settings(runtime), limiter)
     app.state.web = web
     app.add_middleware(GZipMiddleware, minimum_size=2000)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        if request.url.path.startswith(("/p/", "/u/", "/confirm/", "/issues/", "/admin", "/api/")):
-            # Personal pages: no shared cache may keep a copy.
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    # Outermost of ours: the guard's refusals carry the security headers too.
+    app.add_middleware(RequestGuard, limits=body_limits)
+    app.add_middleware(SecurityHeaders)
 
     _answer_errors(app, web)
 

@@ -33,6 +33,7 @@ from digest.services.self_service import (
 from digest.services.subscribers import picks_of
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.forms import InvalidChoice, check_choices, picker
+from digest.web.guard import RowNumber
 from digest.web.security import DIGEST_CSP
 from digest.web.subscribe import get_list_or_404
 
@@ -227,7 +228,7 @@ def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLRespons
 
 
 @router.get("/issues/{issue_id}/view/{token}")
-def view_issue(request: Request, issue_id: int, token: str):
+def view_issue(request: Request, issue_id: RowNumber, token: str):
     web = request.app.state.web
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "view")
@@ -257,7 +258,7 @@ def archive(request: Request, slug: str):
 
 
 @router.get("/lists/{slug}/archive/{number}")
-def archive_issue(request: Request, slug: str, number: int):
+def archive_issue(request: Request, slug: str, number: RowNumber):
     web = request.app.state.web
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)

@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from urllib.parse import urlsplit
 
 CSRF_COOKIE = "digest_csrf"
 ADMIN_COOKIE = "digest_admin"
@@ -93,3 +94,62 @@ class RateLimiter:
         # Keeps memory bounded when many addresses pass once each.
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
+
+
+# Pages that carry a person's token or an admin's data: no shared cache may keep a copy.
+PERSONAL_PREFIXES = ("/p/", "/u/", "/confirm/", "/issues/", "/admin", "/api/")
+
+
+def response_headers(path: str) -> dict[str, str]:
+    """The headers every response to `path` carries, error pages and refusals at the door included."""
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": PAGE_CSP}
+    if path.startswith(PERSONAL_PREFIXES):
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
+class SecurityHeaders:
+    """ASGI middleware: adds `response_headers` where a route set none of its own (a digest sets its own CSP),
+    and makes a redirect that names the request's Host relative, so a forged Host cannot steer it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), None)
+
+        async def send_secured(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": _secured(message.get("headers", []), path, host)}
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
+
+
+def relative_location(location: str, host: str | None) -> str:
+    """`location` without its scheme and host when they are the request's own Host."""
+    parts = urlsplit(location)
+    if parts.netloc and host is not None and parts.netloc.lower() == host.lower():
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return location
+
+
+def _secured(headers, path: str, host: str | None) -> list[tuple[bytes, bytes]]:
+    out = []
+    present = set()
+    for key, value in headers:
+        name = key.decode("latin-1").lower()
+        present.add(name)
+        if name == "location":
+            value = relative_location(value.decode("latin-1"), host).encode("latin-1")
+        if name == "cache-control" and path.startswith(PERSONAL_PREFIXES):
+            continue
+        out.append((key, value))
+    for name, value in response_headers(path).items():
+        if name.lower() not in present or name == "Cache-Control":
+            out.append((name.lower().encode(), value.encode()))
+    return out

@@ -31,3 +31,62 @@ def test_a_csrf_token_is_bound_to_the_admin_session():
     assert csrf_ok("site-secret", "cookie-1", token, "admin-logout", "session-a")
     assert not csrf_ok("site-secret", "cookie-1", token, "admin-logout", "session-b")
     assert not csrf_ok("site-secret", "cookie-1", token, "admin-logout")
+
+
+def _bare_app(tmp_path):
+    from fixtures_db import make_settings
+
+    from digest.adapters.storage.db import upgrade_database
+    from digest.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    upgrade_database(url)
+    return create_app(make_settings(url, tmp_path))
+
+
+def test_a_redirect_never_names_the_host_the_request_claimed(tmp_path):
+    from fastapi.testclient import TestClient
+
+    with TestClient(_bare_app(tmp_path)) as client:
+        for path in ("/static", "/admin"):
+            response = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+            assert response.status_code in (301, 302, 303, 307, 308)
+            assert "evil.example" not in response.headers["location"]
+            assert response.headers["location"] == path + "/"
+
+
+def test_an_unhandled_exception_answers_500_with_the_security_headers(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from digest.web.security import PAGE_CSP, SECURITY_HEADERS
+
+    app = _bare_app(tmp_path)
+
+    @app.get("/admin/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/admin/boom")
+    assert response.status_code == 500
+    assert "a bug" not in response.text
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    assert response.headers["Content-Security-Policy"] == PAGE_CSP
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_openapi_schema_declares_the_error_answers_with_their_bodies(tmp_path):
+    from fastapi.testclient import TestClient
+
+    with TestClient(_bare_app(tmp_path)) as client:
+        schema = client.get("/openapi.json").json()
+    operations = [(p, m, op) for p, item in schema["paths"].items() for m, op in item.items()]
+    assert operations
+    for path, method, op in operations:
+        for status in ("400", "401", "404"):
+            assert status in op["responses"], (method, path, status)
+            assert "$ref" in op["responses"][status]["content"]["application/json"]["schema"]
+    conflict = schema["paths"]["/api/v1/issues/{issue_id}/pause"]["post"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert "detail" in schema["components"]["schemas"]["FieldErrorsOut"]["properties"]

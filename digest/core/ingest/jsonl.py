@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from digest.core.domain import ParsedArticle, ParseResult, Problem
-from digest.core.fields import ARTICLE_FIELD_LIMITS, MAX_REGION_LABEL, unfit_for_one_line
+from digest.core.fields import ARTICLE_FIELD_LIMITS, MAX_REGION_LABEL, unfit_for_one_line, unstorable
 from digest.core.sanitize import paragraphs_to_html, sanitize_html
 
 try:
@@ -111,6 +111,9 @@ class _RecordCheck:
             return None
         if name != "body" and (char := unfit_for_one_line(value)):
             self.bad(name, f"{name} holds {char}: no control character or line break", "field_control", char=char)
+            return None
+        if name == "body" and (char := unstorable(value)):
+            self.bad(name, f"{name} holds {char}, which no text can store", "field_control", char=char)
             return None
         return value
 

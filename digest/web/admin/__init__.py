@@ -22,6 +22,7 @@ from digest.services import NotFound
 from digest.services.admins import session_user
 from digest.services.lists import all_lists, get_list
 from digest.web import PageError
+from digest.web.guard import MAX_UPLOAD
 from digest.web.security import ADMIN_COOKIE
 
 
@@ -48,7 +49,6 @@ class LoginRequired(Exception):
 
 # Ids beyond PostgreSQL's integer would fail in the database, as a 500: refuse them at the door.
 MAX_ID = 2**31 - 1
-MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def web_of(request: Request):

@@ -42,6 +42,7 @@ from digest.web.admin import (
     web_of,
 )
 from digest.web.catalogue import articles as _words  # noqa: F401  (registers this area's words)
+from digest.web.guard import StorableText
 
 router = APIRouter(prefix="/admin")
 
@@ -66,9 +67,9 @@ class ArticleFilters(BaseModel):
 class UploadForm(BaseModel):
     """The upload form's fields beside the file itself."""
 
-    fmt: str = Field("auto", max_length=20)
-    published: str = Field("", max_length=20)
-    slug: str = Field("", max_length=64, alias="list")
+    fmt: StorableText = Field("auto", max_length=20)
+    published: StorableText = Field("", max_length=20)
+    slug: StorableText = Field("", max_length=64, alias="list")
     csrf_token: str | None = None
 
 

@@ -50,6 +50,7 @@ from digest.web.admin import (
     web_of,
 )
 from digest.web.catalogue import subscribers as _words  # noqa: F401  (registers this area's words)
+from digest.web.guard import StorableText
 from digest.web.i18n import LANGUAGES
 
 router = APIRouter(prefix="/admin")
@@ -202,8 +203,8 @@ def import_csv(
     request: Request,
     admin: AdminOnly,
     file: Annotated[UploadFile | None, File()] = None,
-    list: Annotated[str, Form(max_length=64)] = "",
-    confirmed: Annotated[str, Form(max_length=5)] = "",
+    list: Annotated[StorableText, Form(max_length=64)] = "",
+    confirmed: Annotated[StorableText, Form(max_length=5)] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ):
     web = web_of(request)
@@ -215,6 +216,9 @@ def import_csv(
         errors["file"] = FieldError("subs_err_file_required")
     elif len(data) > MAX_UPLOAD:
         errors["file"] = FieldError("subs_err_too_big", {"max": MAX_UPLOAD // (1024 * 1024)})
+    elif b"\x00" in data:
+        # A NUL marks a spreadsheet or an image, and PostgreSQL cannot store one in text.
+        errors["file"] = FieldError("subs_err_binary", {"byte": data.index(b"\x00") + 1})
     else:
         try:
             text = data.decode("utf-8-sig")

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from digest.adapters.storage import models
 from digest.services import NotFound
@@ -68,11 +69,47 @@ def list_or_404(session, slug: str | None) -> models.MailingList:
         raise HTTPException(404, detail=str(exc)) from None
 
 
+class ErrorOut(BaseModel):
+    """A refusal with one reason: FastAPI's HTTPException body."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class FieldErrorsOut(BaseModel):
+    """A refusal naming the parameters at fault: `loc` is where (body, query, path) and which."""
+
+    detail: list[FieldProblem]
+
+
+# Every route can answer these; the schema says so, so clients (and fuzzers) know the bodies to expect.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    400: {
+        "model": FieldErrorsOut,
+        "description": "A value no field can hold: a NUL byte, an unpaired surrogate, "
+        "a non-finite number; `loc` names the parameter",
+    },
+    401: {"model": ErrorOut, "description": "Missing, unknown or revoked API token"},
+    403: {"model": ErrorOut, "description": "The token's user may not do this (admins only)"},
+    404: {"model": ErrorOut, "description": "No such list, or no such row in it"},
+    413: {"model": FieldErrorsOut, "description": "The request body is over this route's size limit"},
+}
+# Steps an issue's state may not allow (pause a finished issue, retry while sending).
+CONFLICT_RESPONSES: dict[int | str, dict] = {
+    409: {"model": ErrorOut, "description": "The issue's state does not allow this step"}
+}
+
+
 def build_router() -> APIRouter:
     """/api/v1: every area's routes, each behind a valid token (areas add `api_admin_only` where needed)."""
     from digest.web.api import articles, issues, lists, subscribers
 
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)])
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)], responses=ERROR_RESPONSES)
     for area in (lists, subscribers, articles, issues):
         router.include_router(area.router)
     return router

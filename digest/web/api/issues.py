@@ -31,7 +31,7 @@ from digest.services.issues import (
     retry_deliveries,
 )
 from digest.services.subscribers import InvalidSubscriber
-from digest.web.api import MAX_ID, ApiCaller, api_admin_only, api_caller, list_or_404
+from digest.web.api import CONFLICT_RESPONSES, MAX_ID, ApiCaller, ErrorOut, api_admin_only, api_caller, list_or_404
 from digest.web.i18n import translator
 from digest.web.limits import retry_after, test_send_key, test_send_limiter
 
@@ -202,17 +202,29 @@ def _steer(request: Request, issue_id: int, action) -> IssueOut:
         raise HTTPException(409, detail=str(exc)) from None
 
 
-@router.post("/issues/{issue_id}/pause", response_model=IssueOut, summary="Pause a planned or sending issue")
+@router.post(
+    "/issues/{issue_id}/pause",
+    response_model=IssueOut,
+    responses=CONFLICT_RESPONSES,
+    summary="Pause a planned or sending issue",
+)
 def pause(request: Request, issue_id: IssueId) -> IssueOut:
     return _steer(request, issue_id, pause_issue)
 
 
-@router.post("/issues/{issue_id}/resume", response_model=IssueOut, summary="Resume a paused issue")
+@router.post(
+    "/issues/{issue_id}/resume", response_model=IssueOut, responses=CONFLICT_RESPONSES, summary="Resume a paused issue"
+)
 def resume(request: Request, issue_id: IssueId) -> IssueOut:
     return _steer(request, issue_id, resume_issue)
 
 
-@router.post("/issues/{issue_id}/cancel", response_model=IssueOut, summary="Cancel an issue: unsent rows are skipped")
+@router.post(
+    "/issues/{issue_id}/cancel",
+    response_model=IssueOut,
+    responses=CONFLICT_RESPONSES,
+    summary="Cancel an issue: unsent rows are skipped",
+)
 def cancel(request: Request, issue_id: IssueId) -> IssueOut:
     return _steer(request, issue_id, cancel_issue)
 
@@ -276,6 +288,7 @@ def preview(
 @router.post(
     "/issues/{issue_id}/test",
     response_model=TestOut,
+    responses={429: {"model": ErrorOut, "description": "Ten test sends a minute per staff member (console and API)"}},
     summary="Send a subscriber's digest (or the whole issue) to one address, marked as a test",
 )
 def send_test(
@@ -324,6 +337,7 @@ class RetryOut(BaseModel):
 @router.post(
     "/issues/{issue_id}/retry",
     response_model=RetryOut,
+    responses=CONFLICT_RESPONSES,
     dependencies=[Depends(api_admin_only)],
     summary="Send the issue's failed (or bounced, no longer suppressed) deliveries again, now; admins only",
 )

@@ -110,6 +110,7 @@ add_words(
             "subs_err_file_required": "请选择一个 CSV 文件。",
             "subs_err_too_big": "文件太大，最大 {max} MB。",
             "subs_err_not_utf8": "文件不是 UTF-8 文本（第 {byte} 个字节无法读取），请另存为 UTF-8 编码的 CSV。",
+            "subs_err_binary": "文件不是文本（第 {byte} 个字节是 NUL），请另存为 UTF-8 编码的 CSV。",
         },
         "en": {
             "subs_title": "Subscribers",
@@ -206,6 +207,7 @@ add_words(
             "subs_err_file_required": "Choose a CSV file.",
             "subs_err_too_big": "The file is too big: at most {max} MB.",
             "subs_err_not_utf8": "The file is not UTF-8 text (byte {byte} cannot be read); save it as UTF-8 CSV.",
+            "subs_err_binary": "The file is not text (byte {byte} is a NUL); save it as UTF-8 CSV.",
         },
     }
 )
