@@ -46,7 +46,8 @@ def test_the_api_refuses_control_characters_in_every_line_field_naming_it(site):
     for field, value in LINE_FIELDS.items():
         for bad in BAD_CHARACTERS:
             response = site.client.patch(URL, headers=headers, json={field: _poisoned(value, bad)})
-            assert response.status_code == 422, (field, repr(bad), response.text)
+            # A NUL never gets past the door (web/guard.py): 400, in the same shape, naming the field.
+            assert response.status_code == (400 if bad == "\x00" else 422), (field, repr(bad), response.text)
             assert [d["loc"] for d in response.json()["detail"]] == [["body", field]], response.text
     credits = site.client.patch(URL, headers=headers, json={"credits": [{"label": "制\n作", "value": "x"}]})
     assert credits.status_code == 422 and ["body", "credits"] in [d["loc"] for d in credits.json()["detail"]]
@@ -82,7 +83,9 @@ def test_the_console_form_refuses_control_characters_and_no_place_zones_naming_t
         form[field] = value
         page = site.client.post(SETTINGS, data=form, follow_redirects=False)
         assert page.status_code == 400, (field, repr(value))
-        assert f'id="error-{field}"' in page.text, (field, repr(value))
+        # A NUL is refused at the door, naming the parameter; the rest by the form, beside the field.
+        named = f"'{field}'" if "\x00" in value else f'id="error-{field}"'
+        assert named in page.text, (field, repr(value))
     assert _console_state(site.url) == before
 
 
@@ -94,7 +97,7 @@ def test_zone_accepts_only_iana_places(name):
 
 
 def test_a_subscribers_name_loses_its_bidi_and_control_characters(site):
-    response = _subscribe(site.new_client(), "reader@example.org", name="\u202egnp.exe\u202c 王\x00芳\u2066")
+    response = _subscribe(site.new_client(), "reader@example.org", name="\u202egnp.exe\u202c 王\x07芳\u2066")
     assert response.status_code == 200
     assert _name(site.url, "reader@example.org") == "gnp.exe 王 芳"
     # Confirmed and back on the preferences page: the same cleaning.
@@ -114,7 +117,7 @@ def _name(url: str, address: str) -> str:
 def test_the_subscriber_api_strips_bidi_from_names_and_refuses_a_no_place_zone(site):
     sid = _people(site.url, [LI_HUNAN])[LI_HUNAN.email]
     admin = _auth(site, ZHOU_ADMIN)
-    patched = site.client.patch(f"{SUBSCRIBERS}/{sid}", headers=admin, json={"name": "\u202e李\x00伟\u2069"})
+    patched = site.client.patch(f"{SUBSCRIBERS}/{sid}", headers=admin, json={"name": "\u202e李\x07伟\u2069"})
     assert patched.status_code == 200 and _name(site.url, LI_HUNAN.email) == "李 伟"
     refused = site.client.patch(f"{SUBSCRIBERS}/{sid}", headers=admin, json={"time_zone": "localtime"})
     assert refused.status_code == 422 and "time_zone" in str(refused.json()["detail"])
