@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +17,11 @@ from digest.core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 DEFAULT_DATABASE_URL = "sqlite:///digest.db"
 DEFAULT_BASE_URL = "http://localhost:8000"
 SECRET_FILE = ".digest-secret"
+# A batch renews the rows it holds every HEARTBEAT; rows not renewed for LEASE belong to a
+# batch that died (a killed worker, a lost connection) and go back to pending at the next tick.
+# Several heartbeats fit in a lease, so one slow message or commit does not lose a live batch's rows.
+DEFAULT_LEASE = timedelta(seconds=45)
+DEFAULT_HEARTBEAT = timedelta(seconds=10)
 
 
 class ConfigError(Exception):
@@ -32,6 +38,8 @@ class Settings:
     base_url: str
     # What scheduling, planning and sending take for "now"; DIGEST_NOW sets it (see digest/core/clock.py).
     clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
+    lease: timedelta = DEFAULT_LEASE
+    heartbeat: timedelta = DEFAULT_HEARTBEAT
 
     @property
     def link_domain(self) -> str:
@@ -75,6 +83,30 @@ def _clock_from_env(value: str) -> Clock:
         raise ConfigError(f"DIGEST_NOW: {exc}") from None
 
 
+def _seconds(env: os._Environ[str], name: str, default: timedelta) -> timedelta:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise ConfigError(f"{name} must be more than 0 seconds, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _lease_and_heartbeat(env: os._Environ[str]) -> tuple[timedelta, timedelta]:
+    lease = _seconds(env, "DIGEST_LEASE_SECONDS", DEFAULT_LEASE)
+    heartbeat = _seconds(env, "DIGEST_HEARTBEAT_SECONDS", min(DEFAULT_HEARTBEAT, lease / 3))
+    if heartbeat * 2 > lease:
+        raise ConfigError(
+            f"DIGEST_HEARTBEAT_SECONDS ({heartbeat.total_seconds():g}) must be at most half of "
+            f"DIGEST_LEASE_SECONDS ({lease.total_seconds():g}), or live batches lose their rows"
+        )
+    return lease, heartbeat
+
+
 def load_settings(*, require_secret: bool = False) -> Settings:
     load_dotenv(Path.cwd() / ".env", override=False)
     env = os.environ
@@ -88,6 +120,7 @@ def load_settings(*, require_secret: bool = False) -> Settings:
         secret = _demo_secret()
     elif len(secret) < 16:
         raise ConfigError("DIGEST_SECRET_KEY is too short: use at least 16 random characters")
+    lease, heartbeat = _lease_and_heartbeat(env)
     return Settings(
         database_url=env.get("DIGEST_DATABASE_URL", DEFAULT_DATABASE_URL),
         broker_url=env.get("DIGEST_BROKER_URL") or None,
@@ -96,4 +129,6 @@ def load_settings(*, require_secret: bool = False) -> Settings:
         secret_key=secret,
         base_url=base_url,
         clock=_clock_from_env(env.get("DIGEST_NOW", "")),
+        lease=lease,
+        heartbeat=heartbeat,
     )
