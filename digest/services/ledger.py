@@ -26,6 +26,7 @@ sweeper can tell a dead batch's rows (not renewed for a lease) from a live one's
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -34,6 +35,7 @@ from typing import Any, cast
 from sqlalchemy import BindParameter, Connection, Engine, Insert, Update, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from digest.adapters.storage import models
 from digest.adapters.storage.pg_statements import PreparedStatement, ServerStatements
@@ -82,13 +84,26 @@ class Ledger:
         self._suppress: dict[str, str] = {}
         self._pending = False  # a commit sent and not yet read (PostgreSQL)
         self._server: ServerStatements | None = None
+        self._sent: tuple[PreparedStatement, dict[str, object]]  # the last commit sent (PostgreSQL)
 
     def __enter__(self) -> Ledger:
+        self._connect()
+        return self
+
+    def _connect(self) -> None:
         self._conn = self._engine.connect()
         if self._single_statement:
             self._conn.execution_options(isolation_level="AUTOCOMMIT")
             self._server = ServerStatements(self._conn)
-        return self
+
+    def _reconnect(self) -> None:
+        """The connection died under the batch (a database restart, a terminated backend): the batch goes
+        on over a new one. Its rows stay its own: they carry its holder id, not the connection's."""
+        with suppress(Exception):
+            self._conn.invalidate()
+            self._conn.close()
+        self._pending = False
+        self._connect()
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -125,7 +140,13 @@ class Ledger:
         self._execute(update(_deliveries).where(_deliveries.c.held_by == self.holder, held).values(updated_at=now))
 
     def _execute(self, statement: Update) -> None:
-        self._conn.execute(statement)
+        try:
+            self._conn.execute(statement)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._reconnect()  # conditional on this batch's holder id: once more is safe
+            self._conn.execute(statement)
         if not self._single_statement:
             self._conn.commit()
 
@@ -175,7 +196,14 @@ class Ledger:
         if self._single_statement:
             # (The casts: with a single statement there is a ServerStatements, and _statements made one.)
             [statement] = cast("list[PreparedStatement]", statements)
-            cast(ServerStatements, self._server).send(statement, params)
+            self._sent = (statement, params)
+            try:
+                cast(ServerStatements, self._server).send(statement, params)
+            except Exception:
+                if not cast(ServerStatements, self._server).connection_lost():
+                    raise
+                self._reconnect()
+                cast(ServerStatements, self._server).send(statement, params)
             self._pending = True
             return PendingCommit(self, claim is not None)
         with self._conn.begin():
@@ -185,7 +213,19 @@ class Ledger:
 
     def _receive(self) -> int:
         self._pending = False
-        return cast(ServerStatements, self._server).receive()  # only a single-statement ledger has a commit to read
+        server = cast(ServerStatements, self._server)  # only a single-statement ledger has a commit to read
+        try:
+            return server.receive()
+        except Exception:
+            if not server.connection_lost():
+                raise
+        # Lost with the commit in flight, which either committed whole or not at all. Every part is
+        # conditional, so sending it again changes nothing that already happened; a claim that had
+        # taken its row reads as refused, and the row, held and unsent, returns after the lease.
+        self._reconnect()
+        server = cast(ServerStatements, self._server)
+        server.send(*self._sent)
+        return server.receive()
 
     def release(self, delivery_ids: list[int]) -> None:
         """Rows this batch holds, among `delivery_ids`, go back to the queue when it stops early, their

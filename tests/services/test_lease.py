@@ -102,3 +102,26 @@ def test_a_bad_lease_or_heartbeat_is_refused_naming_the_variable(environment, le
     environment.setenv("DIGEST_HEARTBEAT_SECONDS", heartbeat)
     with pytest.raises(ConfigError, match=says):
         load_settings()
+
+
+def test_a_batch_whose_database_connection_is_reset_reconnects_and_goes_on_holding_its_rows(postgres_url):
+    import psycopg
+    from fixtures_db import _empty_postgres
+
+    _empty_postgres(postgres_url)
+    issue_id, (wang, li) = _queued_issue(postgres_url)
+    with Ledger(make_engine(postgres_url, pooled=False)) as ledger:
+        ledger.take([wang, li])
+        assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1,)))
+        with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity"
+                " where datname = current_database() and pid <> pg_backend_pid()"
+            )
+        # Wang's outcome and Li's claim go in one commit, over a new connection.
+        ledger.record(wang, "sending", status="sent")
+        assert ledger.commit(Claim(li, issue_id, "<l@x>", (1,)))
+        ledger.release([li])  # and the batch still holds Li's row: its release moves it
+    with transaction(postgres_url) as session:
+        rows = session.execute(select(models.Delivery.status, models.Delivery.attempts).order_by(models.Delivery.id))
+        assert [tuple(r) for r in rows] == [("sent", 1), ("pending", 0)]
