@@ -20,7 +20,8 @@ SECRET_FILE = ".digest-secret"
 # A batch renews the rows it holds every HEARTBEAT; rows not renewed for LEASE belong to a
 # batch that died (a killed worker, a lost connection) and go back to pending at the next tick.
 # Several heartbeats fit in a lease, so one slow message or commit does not lose a live batch's rows.
-DEFAULT_LEASE = timedelta(seconds=45)
+# A dead batch's rows are sent again within the lease plus one tick: 30 s + 30 s by default.
+DEFAULT_LEASE = timedelta(seconds=30)
 DEFAULT_HEARTBEAT = timedelta(seconds=10)
 
 

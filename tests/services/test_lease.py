@@ -81,7 +81,7 @@ def environment(monkeypatch, tmp_path):
 
 def test_lease_and_heartbeat_default_to_seconds_and_are_settable(environment):
     settings = load_settings()
-    assert (settings.lease, settings.heartbeat) == (timedelta(seconds=45), timedelta(seconds=10))
+    assert (settings.lease, settings.heartbeat) == (timedelta(seconds=30), timedelta(seconds=10))
     environment.setenv("DIGEST_LEASE_SECONDS", "3")
     assert (load_settings().lease, load_settings().heartbeat) == (timedelta(seconds=3), timedelta(seconds=1))
     environment.setenv("DIGEST_HEARTBEAT_SECONDS", "0.5")
