@@ -11,6 +11,7 @@ handler.drop_at_data.add("u@example.org")                          # hang up aft
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
@@ -67,6 +68,7 @@ class RecordingHandler:
     data_attempts: int = 0  # contents received, accepted or not
     pipelined_envelopes: int = 0  # MAILs whose RCPT had already arrived with them (RFC 2920)
     pipelining: bool = True  # offer RFC 2920 PIPELINING, as Postfix and most relays do
+    data_delay: float = 0.0  # seconds before answering each content: a slower relay, so a fault lands mid-send
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -115,6 +117,8 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         data = envelope.original_content
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         with self.lock:
             self.data_attempts += 1
         dropped = self.drop_at_data.intersection(envelope.rcpt_tos)

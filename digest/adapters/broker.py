@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -25,6 +25,19 @@ class CeleryBroker:
         from celery import Celery
 
         return cls(Celery(broker=broker_url))
+
+    def waiting(self) -> int:
+        """How many tasks wait in the queue (none when tasks run in-process). Raises if the broker is unreachable."""
+        if self.app.conf.task_always_eager:
+            return 0
+        with self.app.connection_for_read() as conn:
+            # Not passive: Redis drops an emptied list, and a passive declare would call the queue missing.
+            from kombu import Queue
+
+            queue = Queue(self.app.conf.task_default_queue, channel=conn.default_channel)
+            # (name, messages, consumers); kombu's annotations call it a name.
+            _, messages, _ = cast("tuple[str, int, int]", queue.queue_declare())
+            return messages
 
     def hand_out(self, issue_id: int, delivery_ids: list[int]) -> None:
         if self.app.conf.task_always_eager:

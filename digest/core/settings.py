@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +20,12 @@ SECRET_FILE = ".digest-secret"
 # What .env.example ships with: a deployment still using it signs links anyone can forge.
 PLACEHOLDER_SECRET = "change-me-to-a-long-random-string"
 MIN_SECRET_LENGTH = 32
+# A batch renews the rows it holds every HEARTBEAT; rows not renewed for LEASE belong to a
+# batch that died (a killed worker, a lost connection) and go back to pending at the next tick.
+# Several heartbeats fit in a lease, so one slow message or commit does not lose a live batch's rows.
+# A dead batch's rows are sent again within the lease plus one tick: 30 s + 30 s by default.
+DEFAULT_LEASE = timedelta(seconds=30)
+DEFAULT_HEARTBEAT = timedelta(seconds=10)
 
 
 class ConfigError(Exception):
@@ -41,6 +48,8 @@ class Settings:
     old_secret_keys: tuple[str, ...] = ()
     # What scheduling, planning and sending take for "now"; DIGEST_NOW sets it (see digest/core/clock.py).
     clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
+    lease: timedelta = DEFAULT_LEASE
+    heartbeat: timedelta = DEFAULT_HEARTBEAT
 
     @property
     def token_keys(self) -> tuple[str, ...]:
@@ -108,6 +117,30 @@ def _secret_from_env(value: str, require_secret: bool) -> str:
     return secret
 
 
+def _seconds(env: os._Environ[str], name: str, default: timedelta) -> timedelta:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise ConfigError(f"{name} must be more than 0 seconds, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _lease_and_heartbeat(env: os._Environ[str]) -> tuple[timedelta, timedelta]:
+    lease = _seconds(env, "DIGEST_LEASE_SECONDS", DEFAULT_LEASE)
+    heartbeat = _seconds(env, "DIGEST_HEARTBEAT_SECONDS", min(DEFAULT_HEARTBEAT, lease / 3))
+    if heartbeat * 2 > lease:
+        raise ConfigError(
+            f"DIGEST_HEARTBEAT_SECONDS ({heartbeat.total_seconds():g}) must be at most half of "
+            f"DIGEST_LEASE_SECONDS ({lease.total_seconds():g}), or live batches lose their rows"
+        )
+    return lease, heartbeat
+
+
 def load_settings(*, require_secret: bool = False) -> Settings:
     load_dotenv(Path.cwd() / ".env", override=False)
     env = os.environ
@@ -117,6 +150,7 @@ def load_settings(*, require_secret: bool = False) -> Settings:
     secret = _secret_from_env(env.get("DIGEST_SECRET_KEY", ""), require_secret)
     broker_url = env.get("DIGEST_BROKER_URL") or None
     redis_url = env.get("DIGEST_REDIS_URL") or (broker_url if broker_url and broker_url.startswith("redis") else None)
+    lease, heartbeat = _lease_and_heartbeat(env)
     return Settings(
         database_url=env.get("DIGEST_DATABASE_URL", DEFAULT_DATABASE_URL),
         broker_url=broker_url,
@@ -127,4 +161,6 @@ def load_settings(*, require_secret: bool = False) -> Settings:
         old_secret_keys=tuple(k.strip() for k in env.get("DIGEST_OLD_SECRET_KEYS", "").split(",") if k.strip()),
         base_url=base_url,
         clock=_clock_from_env(env.get("DIGEST_NOW", "")),
+        lease=lease,
+        heartbeat=heartbeat,
     )

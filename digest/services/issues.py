@@ -4,7 +4,7 @@ A delivery row moves pending → queued (handed to a batch) → sending (its mes
 is on the wire) → sent | skipped | suppressed | bounced | failed. Every step is a
 conditional UPDATE, so two planners, two dispatchers or a redelivered task can
 never both move the same row, and whatever a dead worker held comes back to
-pending when its lease runs out.
+pending when its lease runs out (see sweep_stale).
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.core.clock import SYSTEM_CLOCK, wall_now
 from digest.core.schedule import Slot, latest_slot_date, period_end_for
+from digest.core.settings import DEFAULT_LEASE
 from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, IssueStatus
 from digest.services.articles import period_bounds
 from digest.services.enqueue import enqueue_deliveries
 
-# A row queued or sending this long belongs to a worker that died; it goes back to the queue.
-LEASE = timedelta(minutes=10)
+# A row queued for a batch that no batch has taken yet (its task waits in the broker) goes back
+# after this, unless the broker says nothing waits: then its task is lost (a broker restart) and
+# it goes back after the ordinary lease. Rows a batch holds go back after the lease (settings).
+QUEUE_LEASE = timedelta(minutes=10)
 
 
 class IssueStateError(ValueError):
@@ -138,7 +141,7 @@ def claim_due(
     session.execute(
         update(models.Delivery)
         .where(among(session, models.Delivery.id, ids), models.Delivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.QUEUED, updated_at=now)
+        .values(status=DeliveryStatus.QUEUED, held_by=None, updated_at=now)
     )
     batches: dict[int, list[int]] = {}
     for r in rows:
@@ -152,26 +155,35 @@ def unclaim(session: Session, delivery_ids: list[int]) -> int:
         session.execute(
             update(models.Delivery)
             .where(among(session, models.Delivery.id, delivery_ids), models.Delivery.status == DeliveryStatus.QUEUED)
-            .values(status=DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.PENDING, held_by=None)
         ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )
 
 
-def sweep_stale(session: Session, now: datetime | None = None) -> int:
-    """Rows a dead worker held (queued or sending past the lease) go back to pending.
+def sweep_stale(
+    session: Session, now: datetime | None = None, *, lease: timedelta = DEFAULT_LEASE, queue_idle: bool = False
+) -> int:
+    """Rows a dead batch held go back to pending: held (or sending) and not renewed for `lease`.
 
-    A row that was `sending` may have reached the server before the worker
-    died: sending it again is the one double the ledger allows.
+    A live batch renews its rows every heartbeat, so only a dead one's run out. A row
+    that was `sending` may have reached the server: sending it again is the one double
+    the ledger allows, named by its attempts. Rows never taken wait in the broker: they
+    go back after QUEUE_LEASE, or after `lease` when `queue_idle` (their task was lost).
     """
     now = now or utcnow()
+    d = models.Delivery
+    dead = and_(or_(d.held_by.is_not(None), d.status == DeliveryStatus.SENDING), d.updated_at < now - lease)
+    never_taken = and_(d.held_by.is_(None), d.updated_at < now - (lease if queue_idle else QUEUE_LEASE))
     result = session.execute(
-        update(models.Delivery)
-        .where(
-            models.Delivery.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING)),
-            models.Delivery.updated_at < now - LEASE,
+        update(d)
+        .where(d.status.in_((DeliveryStatus.QUEUED, DeliveryStatus.SENDING)), or_(dead, never_taken))
+        .values(
+            status=DeliveryStatus.PENDING,
+            held_by=None,
+            last_error="returned to the queue: its worker stopped",
+            updated_at=now,
         )
-        .values(status=DeliveryStatus.PENDING, last_error="returned to the queue: its worker stopped", updated_at=now)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
 

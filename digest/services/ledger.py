@@ -15,22 +15,33 @@ statement then goes to libpq as a server-side prepared statement
 (digest/adapters/storage/pg_statements.py), and `start_commit` returns as soon as it is
 sent: the Sender (services/delivery/sender.py) opens the next SMTP transaction and
 builds the next message while the commit travels, then reads its result, all on one thread.
+
+Each Ledger holds its rows under a random id of its own (`held_by`): `take` marks the
+batch's queued rows with it, a claim needs it, and the heartbeat (`renew`, one UPDATE
+every `heartbeat`, riding on the commits) and `release` touch only rows carrying it. So
+two batches over the same ids (a redelivered task) never move each other's rows, and the
+sweeper can tell a dead batch's rows (not renewed for a lease) from a live one's.
 """
 
 from __future__ import annotations
 
+import secrets
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import BindParameter, Connection, Engine, Insert, Update, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from digest.adapters.storage import models
 from digest.adapters.storage.pg_statements import PreparedStatement, ServerStatements
 from digest.adapters.storage.planner import checked_on_the_row
 from digest.core.clock import SYSTEM_CLOCK, Clock
+from digest.core.settings import DEFAULT_HEARTBEAT
 from digest.core.statuses import DeliveryStatus, IssueStatus
 
 _deliveries = models.Delivery.__table__
@@ -38,6 +49,8 @@ _suppressions = models.Suppression.__table__
 _issues = models.Issue.__table__
 # Rows are found by primary key; the status is checked on the row found (see the planner module).
 _status = checked_on_the_row(_deliveries.c.status)
+# The same for the holder in a claim: the heartbeat's index on it must not lead the claim astray.
+_holder_of_the_row = checked_on_the_row(_deliveries.c.held_by)
 
 
 @dataclass(frozen=True)
@@ -57,22 +70,40 @@ class Ledger:
     sweeper or a pause moved meanwhile is left as they left it.
     """
 
-    def __init__(self, engine: Engine, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Clock = SYSTEM_CLOCK, heartbeat: timedelta = DEFAULT_HEARTBEAT
+    ) -> None:
         self._engine = engine
         self._clock = clock  # stamps updated_at, which the sweeper's lease is measured from
+        self.holder = secrets.token_hex(16)  # this batch run's mark on the rows it holds
+        self._heartbeat = heartbeat
+        self._renewed = clock.now()
         self._conn = cast(Connection, None)  # opened by __enter__: a Ledger is used only inside `with`
         self._single_statement = engine.dialect.name == "postgresql"
         self._writes: list[tuple[int, str, dict[str, object]]] = []
         self._suppress: dict[str, str] = {}
         self._pending = False  # a commit sent and not yet read (PostgreSQL)
         self._server: ServerStatements | None = None
+        self._sent: tuple[PreparedStatement, dict[str, object]]  # the last commit sent (PostgreSQL)
 
     def __enter__(self) -> Ledger:
+        self._connect()
+        return self
+
+    def _connect(self) -> None:
         self._conn = self._engine.connect()
         if self._single_statement:
             self._conn.execution_options(isolation_level="AUTOCOMMIT")
             self._server = ServerStatements(self._conn)
-        return self
+
+    def _reconnect(self) -> None:
+        """The connection died under the batch (a database restart, a terminated backend): the batch goes
+        on over a new one. Its rows stay its own: they carry its holder id, not the connection's."""
+        with suppress(Exception):
+            self._conn.invalidate()
+            self._conn.close()
+        self._pending = False
+        self._connect()
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -84,6 +115,40 @@ class Ledger:
             pass
         finally:
             self._conn.close()
+
+    def take(self, delivery_ids: list[int]) -> None:
+        """The batch's rows still queued become this batch's: only it may claim, renew or release them.
+
+        A second batch over the same ids takes whatever the first has not claimed yet;
+        the first's claims of those rows are then refused, so each row goes once.
+        """
+        self.commit()
+        now = self._renewed = self._clock.now()
+        self._execute(
+            update(_deliveries)
+            .where(_deliveries.c.id.in_(delivery_ids), _status == DeliveryStatus.QUEUED)
+            .values(held_by=self.holder, updated_at=now)
+        )
+
+    def _renew_if_due(self) -> None:
+        """The heartbeat: rows this batch still holds stay inside their lease while it works."""
+        now = self._clock.now()
+        if now - self._renewed < self._heartbeat:
+            return
+        self._renewed = now
+        held = _status.in_((DeliveryStatus.SENDING, DeliveryStatus.QUEUED))
+        self._execute(update(_deliveries).where(_deliveries.c.held_by == self.holder, held).values(updated_at=now))
+
+    def _execute(self, statement: Update) -> None:
+        try:
+            self._conn.execute(statement)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self._reconnect()  # conditional on this batch's holder id: once more is safe
+            self._conn.execute(statement)
+        if not self._single_statement:
+            self._conn.commit()
 
     def record(self, delivery_id: int, expected: str, **values: object) -> None:
         """Row `delivery_id`, if still `expected`, takes `values` at the next commit."""
@@ -106,6 +171,7 @@ class Ledger:
             raise RuntimeError("the ledger's last commit has not been read yet")
         if not self._writes and not self._suppress and claim is None:
             return PendingCommit(None, False)
+        self._renew_if_due()
         now = self._clock.now()
         shape = (tuple(tuple(sorted(v)) for _, _, v in self._writes), len(self._suppress), claim is not None)
         params: dict[str, object] = {}
@@ -122,6 +188,7 @@ class Ledger:
                 c_count=len(claim.article_ids),
                 c_articles=list(claim.article_ids),
                 c_now=now,
+                c_holder=self.holder,
             )
         self._writes.clear()
         self._suppress.clear()
@@ -129,7 +196,14 @@ class Ledger:
         if self._single_statement:
             # (The casts: with a single statement there is a ServerStatements, and _statements made one.)
             [statement] = cast("list[PreparedStatement]", statements)
-            cast(ServerStatements, self._server).send(statement, params)
+            self._sent = (statement, params)
+            try:
+                cast(ServerStatements, self._server).send(statement, params)
+            except Exception:
+                if not cast(ServerStatements, self._server).connection_lost():
+                    raise
+                self._reconnect()
+                cast(ServerStatements, self._server).send(statement, params)
             self._pending = True
             return PendingCommit(self, claim is not None)
         with self._conn.begin():
@@ -139,25 +213,37 @@ class Ledger:
 
     def _receive(self) -> int:
         self._pending = False
-        return cast(ServerStatements, self._server).receive()  # only a single-statement ledger has a commit to read
+        server = cast(ServerStatements, self._server)  # only a single-statement ledger has a commit to read
+        try:
+            return server.receive()
+        except Exception:
+            if not server.connection_lost():
+                raise
+        # Lost with the commit in flight, which either committed whole or not at all. Every part is
+        # conditional, so sending it again changes nothing that already happened; a claim that had
+        # taken its row reads as refused, and the row, held and unsent, returns after the lease.
+        self._reconnect()
+        server = cast(ServerStatements, self._server)
+        server.send(*self._sent)
+        return server.receive()
 
     def release(self, delivery_ids: list[int]) -> None:
-        """Rows held by a batch that stops early go back to the queue, their attempt not counted."""
+        """Rows this batch holds, among `delivery_ids`, go back to the queue when it stops early, their
+        attempt not counted. A row another batch took meanwhile is that batch's: it stays as it is."""
         self.commit()
         held = _status.in_((DeliveryStatus.SENDING, DeliveryStatus.QUEUED))
-        self._conn.execute(
+        self._execute(
             update(_deliveries)
-            .where(_deliveries.c.id.in_(delivery_ids), held)
+            .where(_deliveries.c.id.in_(delivery_ids), _deliveries.c.held_by == self.holder, held)
             .values(
                 status=DeliveryStatus.PENDING,
+                held_by=None,
                 attempts=case(
                     (_deliveries.c.status == DeliveryStatus.SENDING, _deliveries.c.attempts - 1),
                     else_=_deliveries.c.attempts,
                 ),
             )
         )
-        if not self._single_statement:
-            self._conn.commit()
 
 
 class PendingCommit:
@@ -217,6 +303,7 @@ _CLAIM = (
     .where(
         _deliveries.c.id == bindparam("c_id"),
         _status == DeliveryStatus.QUEUED,
+        _holder_of_the_row == bindparam("c_holder"),
         select(_issues.c.id)
         .where(_issues.c.id == bindparam("c_issue"), _issues.c.status == IssueStatus.SENDING)
         .exists(),

@@ -37,6 +37,10 @@ class Broker(Protocol):
 
     def hand_out(self, issue_id: int, delivery_ids: list[int]) -> None: ...
 
+    def waiting(self) -> int:
+        """Tasks waiting in the broker: none means rows queued and never taken lost theirs."""
+        ...
+
 
 @dataclass(eq=False)
 class Runtime:

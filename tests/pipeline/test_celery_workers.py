@@ -29,7 +29,7 @@ from digest.core.clock import OffsetClock, parse_instant
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.issues import LEASE, claim_due, finish_if_done, plan_issue, start_issue, sweep_stale
+from digest.services.issues import QUEUE_LEASE, claim_due, finish_if_done, plan_issue, start_issue, sweep_stale
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
 
@@ -277,11 +277,11 @@ def test_a_killed_worker_loses_nobody_and_doubles_at_most_its_messages_in_flight
 
     # The sweeper runs later than the lease: what the dead worker held goes back to the queue.
     with transaction(database_url) as session:
-        swept = sweep_stale(session, now=clock.now() + LEASE * 2)
+        swept = sweep_stale(session, now=clock.now() + QUEUE_LEASE * 2)
     assert swept > 0
     replacement = start_worker(database_url, smtp_server.url, redis_url, tmp_path, concurrency)
     try:
-        dispatch_all(database_url, redis_url, clock, later=LEASE * 2)
+        dispatch_all(database_url, redis_url, clock, later=QUEUE_LEASE * 2)
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 180, "the issue to drain")
     finally:
         stop(replacement)
@@ -347,7 +347,7 @@ def test_temporary_failures_retry_and_hard_bounces_stop(database_url, redis_url,
         dispatch_all(database_url, redis_url, clock)
         wait_until(lambda: open_rows_not_deferred(database_url, issue_id) == 0, 120, "the first pass")
         # The deferred rows are due again after their backoff.
-        assert dispatch_all(database_url, redis_url, clock, later=LEASE) == 20
+        assert dispatch_all(database_url, redis_url, clock, later=QUEUE_LEASE) == 20
         wait_until(lambda: open_rows(database_url, issue_id) == 0, 120, "the retries")
     finally:
         stop(worker)
@@ -490,8 +490,8 @@ def test_a_redis_restart_mid_send_loses_nothing(sqlite_url, smtp_server, tmp_pat
             if not open_rows(sqlite_url, issue_id):
                 break
             with transaction(sqlite_url) as session:
-                sweep_stale(session, now=clock.now() + LEASE * 2)
-            dispatch_all(sqlite_url, broker, clock, later=LEASE * 2)
+                sweep_stale(session, now=clock.now() + QUEUE_LEASE * 2)
+            dispatch_all(sqlite_url, broker, clock, later=QUEUE_LEASE * 2)
     finally:
         stop(worker)
         server.terminate()

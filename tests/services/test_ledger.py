@@ -59,6 +59,7 @@ def _rows(url: str) -> list[tuple]:
 def test_a_claim_and_the_last_outcome_commit_together(database_url):
     issue_id, (wang, li) = _queued_issue(database_url)
     with Ledger(make_engine(database_url, pooled=False)) as ledger:
+        ledger.take([wang, li])
         assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1, 2)))
         ledger.record(wang, "sending", status="sent", location="smtp://sink 250 ok")
         pending = ledger.start_commit(Claim(li, issue_id, "<l@x>", (3,)))
@@ -72,6 +73,7 @@ def test_a_claim_and_the_last_outcome_commit_together(database_url):
 def test_a_row_is_claimed_once_and_never_while_its_issue_is_paused(database_url):
     issue_id, (wang, li) = _queued_issue(database_url)
     with Ledger(make_engine(database_url, pooled=False)) as ledger:
+        ledger.take([wang, li])
         assert ledger.commit(Claim(wang, issue_id, "<w@x>", (1,)))
         assert not ledger.commit(Claim(wang, issue_id, "<w2@x>", (1,)))  # taken already
         with transaction(database_url) as session:
@@ -86,6 +88,7 @@ def test_on_postgresql_a_sent_commit_must_be_read_before_the_next(postgres_url):
     _empty_postgres(postgres_url)
     issue_id, (wang, li) = _queued_issue(postgres_url)
     with Ledger(make_engine(postgres_url, pooled=False)) as ledger:
+        ledger.take([wang, li])
         first = ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
         with pytest.raises(RuntimeError, match="not been read"):
             ledger.start_commit(Claim(li, issue_id, "<l@x>", (1,)))
@@ -97,6 +100,7 @@ def test_on_postgresql_a_sent_commit_must_be_read_before_the_next(postgres_url):
 def test_a_commit_left_unread_is_still_committed_when_the_ledger_closes(database_url):
     issue_id, (wang, _) = _queued_issue(database_url)
     with pytest.raises(KeyError), Ledger(make_engine(database_url, pooled=False)) as ledger:
+        ledger.take([wang])
         ledger.start_commit(Claim(wang, issue_id, "<w@x>", (1,)))
         raise KeyError("the batch failed before reading the claim")
     assert _rows(database_url)[0][:3] == ("sending", 1, "<w@x>")
@@ -155,6 +159,7 @@ def test_on_postgresql_the_ledger_reads_rows_by_primary_key_whatever_the_statist
         "c_count": 1,
         "c_articles": [1],
         "c_now": now,
+        "c_holder": "0123456789abcdef0123456789abcdef",
         "w0_id": queued[1499],
         "w0_expected": "sending",
         "w0_updated_at": now,

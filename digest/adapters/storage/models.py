@@ -244,6 +244,7 @@ class Delivery(Base):
         Index("ix_deliveries_issue_status", "issue_id", "status"),
         Index("ix_deliveries_status_due", "status", "due_at", "id"),  # the claim order (0005)
         Index("ix_deliveries_subscriber", "subscriber_id"),  # a subscriber's history; deleting one (0006)
+        Index("ix_deliveries_held_by", "held_by"),  # a batch's heartbeat and release (0009)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -256,6 +257,8 @@ class Delivery(Base):
     # even after they change their picks.
     article_ids: Mapped[list[int] | None] = mapped_column(JSON)
     message_id: Mapped[str | None] = mapped_column(String(300))
+    # The batch (a random id per run) that took this row; only it may renew or release it.
+    held_by: Mapped[str | None] = mapped_column(String(32))
     # When this subscriber's copy may go: the slot in their time zone (None = now).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # After a temporary failure, not before this instant.

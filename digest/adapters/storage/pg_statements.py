@@ -113,6 +113,10 @@ class ServerStatements:
             raise error
         return touched
 
+    def connection_lost(self) -> bool:
+        """The server closed the connection (restarted, the backend terminated): no statement can go on it."""
+        return self._pgconn.status == pq.ConnStatus.BAD
+
     def close(self) -> None:
         for name in self._names.values():
             try:

@@ -48,7 +48,7 @@ def send_pending(
     report = SendReport(issue_id=issue_id)
     clock = runtime.clock
     with runtime.transaction() as session:
-        sweep_stale(session, now=clock.now())
+        sweep_stale(session, now=clock.now(), lease=runtime.settings.lease)
         issue = issue_digests(runtime, session, issue_id)
     tried: set[int] = set()
     while not report.halted:

@@ -80,10 +80,19 @@ def tick(runtime: Runtime, *, batch_size: int = BATCH_SIZE) -> dict[str, object]
     with runtime.transaction() as session:
         now = runtime.clock.now()  # DIGEST_NOW sets it in a worker's environment
         planned = plan_due_issues(session, now=now)
-        swept = sweep_stale(session, now=now)
+        idle = _queue_idle(runtime.broker)
+        swept = sweep_stale(session, now=now, lease=runtime.settings.lease, queue_idle=idle)
         finished = finish_sending_issues(session, now=now)
     dispatched = hand_out(runtime, runtime.broker, batch_size=batch_size, limit=DISPATCH_LIMIT)
     return {"planned": planned, "swept": swept, "finished": finished, "dispatched": dispatched}
+
+
+def _queue_idle(broker: Broker) -> bool:
+    """True only when the broker says no task waits; unsure (unreachable, cannot count) is not idle."""
+    try:
+        return broker.waiting() == 0
+    except Exception:
+        return False
 
 
 def hand_out_next(runtime: Runtime, issue_id: int, batch_size: int) -> int:

@@ -2,12 +2,16 @@
 
 A row is claimed (queued → sending, its Message-ID fixed) and committed before
 its message leaves, and marked `sent` right after the transport accepts it. A
-crash between the two leaves the row `sending`; the sweeper returns it after the
-lease and it goes again with the same Message-ID: only messages in flight can
-be doubled. To hide the commit's round trip, the SMTP envelope (MAIL, RCPT,
-DATA) goes out and the next message is built while the claim's commit travels
-(sent at once, its result read later); the content waits for the claim, and a
-refused claim abandons the envelope (SMTP then discards the transaction).
+crash between the two leaves the row `sending`; the sweeper returns it once its
+lease runs out (the batch renews it every heartbeat while it lives: seconds, see
+the Ledger) and it goes again with the same Message-ID: only messages in flight can
+be doubled. A batch claims only rows it took (`Ledger.take`) and releases only rows
+it holds, so a second batch over the same ids never has its rows moved under it.
+
+To hide the commit's round trip, the SMTP envelope (MAIL, RCPT, DATA) goes out
+and the next message is built while the claim's commit travels (sent at once,
+its result read later); the content waits for the claim, and a refused claim
+abandons the envelope (SMTP then discards the transaction).
 """
 
 from __future__ import annotations
@@ -86,7 +90,9 @@ class Sender:
         report = SendReport(issue_id=self.issue.issue_id)
         # Built one row ahead, so the next message takes shape while this one's claim commits.
         upcoming = (build_row(self.runtime, self.issue, row) for row in rows)
-        with Ledger(self.runtime.engine, clock=self.runtime.clock) as ledger:
+        heartbeat = self.runtime.settings.heartbeat
+        with Ledger(self.runtime.engine, clock=self.runtime.clock, heartbeat=heartbeat) as ledger:
+            ledger.take([row.id for row in rows])
             built = next(upcoming, None)
             for position, row in enumerate(rows):
                 assert built is not None  # one per row
