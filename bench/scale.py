@@ -1,0 +1,246 @@
+"""Admin pages, API calls, exports and planning at N subscribers on PostgreSQL: the standing scale check.
+
+    python -m bench.scale --subscribers 100000
+
+Seeds a fresh database (`digest_scale`) with the demo week and N confirmed subscribers
+(COPY), whose picks spread over the provinces, 全国 and the topics. Then times, each as
+the median of 5 requests through the real app (in process, no network): the dashboard,
+the subscribers page plain, filtered by region and by topic, and its deepest page; the
+same list through the API; an issue's delivery log, first and deepest page, in the
+console and the API; the CSV export to its first bytes and to its end. Also: planning
+the issue (the ledger's rows for everyone), a second send of the planned week, and
+`digest issues show` to its last line, with the peak memory of each. The last line is
+one JSON object. The target the issue set: every page and call under 300 ms at 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from bench.render import subscriber_picks
+from bench.send import DEMO, PERIOD_END, SECRET, fresh_database
+from digest.adapters.storage import models
+from digest.adapters.storage.db import make_engine, transaction
+from digest.core.ingest import parse_file
+from digest.core.regions import load_regions
+from digest.core.settings import Settings
+from digest.services.admins import create_admin
+from digest.services.articles import NEWSROOM_TZ
+from digest.services.enqueue import enqueue_deliveries
+from digest.services.issues import plan_issue, start_issue
+from digest.services.lists import ensure_default_list
+from digest.services.runtime import Runtime
+from digest.web import create_app
+
+ADMIN = ("scale.admin@example.org", "scale-admin-passphrase")
+LIST = "rural-weekly"
+
+
+def seed(url: str, subscribers: int) -> None:
+    """The demo week, and `subscribers` readers written with COPY (an import of that size would take minutes)."""
+    from digest.services.articles import store_articles
+
+    regions = load_regions()
+    published = datetime(2026, 11, 26, 9, tzinfo=NEWSROOM_TZ)
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = "weekly@scale.example.org"
+        ml.schedule_enabled = False
+        store_articles(session, ml, parse_file(DEMO), regions, source=str(DEMO), published=published)
+        create_admin(session, ADMIN[0], ADMIN[1], "admin")
+        list_id = ml.id
+    picks = subscriber_picks(subscribers, regions, seed=13)
+    now = datetime.now(UTC)
+    engine = make_engine(url, pooled=False)
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor:
+            with cursor.copy("COPY subscribers (email, name, locale, time_zone, created_at) FROM STDIN") as copy:
+                for i in range(subscribers):
+                    copy.write_row((f"reader{i:07d}@scale.example.org", f"读者{i}", "zh-CN", "Asia/Shanghai", now))
+            cursor.execute("SELECT id FROM subscribers ORDER BY id")
+            ids = [row[0] for row in cursor.fetchall()]
+            columns = "list_id, subscriber_id, status, region_codes, topic_slugs, created_at, confirmed_at"
+            with cursor.copy(f"COPY subscriptions ({columns}) FROM STDIN") as copy:
+                for sid, pick in zip(ids, picks, strict=True):
+                    regions_json, topics_json = json.dumps(sorted(pick.regions)), json.dumps(sorted(pick.topics))
+                    copy.write_row((list_id, sid, "confirmed", regions_json, topics_json, now, now))
+        conn.exec_driver_sql("ANALYZE")  # as autovacuum would have, long before anyone looks
+    engine.dispose()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_ms(call: Callable[[], object], times: int = 5) -> float:
+    spent = []
+    for _ in range(times):
+        started = time.perf_counter()
+        call()
+        spent.append((time.perf_counter() - started) * 1000)
+    return statistics.median(spent)
+
+
+def plan(url: str) -> tuple[int, float, float]:
+    """Plans and starts the week's issue: its id, the seconds it took, and a second send's seconds."""
+    with transaction(url) as session:
+        ml = ensure_default_list(session)
+        started = time.perf_counter()
+        issue = plan_issue(session, ml, PERIOD_END)
+        start_issue(session, issue)
+        issue_id = issue.id
+    planned = time.perf_counter() - started
+    with transaction(url) as session:
+        started = time.perf_counter()
+        enqueue_deliveries(session, session.get(models.Issue, issue_id))  # `digest send` again: nothing new
+        again = time.perf_counter() - started
+    return issue_id, planned, again
+
+
+def sign_in(client: TestClient) -> None:
+    import re
+
+    page = client.get("/admin/login")
+    token = re.findall(r'name="csrf_token" value="([^"]+)"', page.text)[0]
+    answer = client.post(
+        "/admin/login",
+        data={"email": ADMIN[0], "password": ADMIN[1], "next": "/admin/", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text[:300]
+
+
+def api_token(url: str) -> str:
+    from digest.services.admins import create_api_token, get_admin
+
+    with transaction(url) as session:
+        return create_api_token(session, get_admin(session, ADMIN[0]), "scale bench")
+
+
+def first_bytes_ms(client: TestClient, path: str) -> tuple[float, float]:
+    """Milliseconds to the first chunk of a streamed answer, and to its end."""
+    started = time.perf_counter()
+    with client.stream("GET", path) as answer:
+        assert answer.status_code == 200, path
+        chunks = answer.iter_bytes()
+        next(chunks)
+        first = (time.perf_counter() - started) * 1000
+        for _ in chunks:
+            pass
+    return first, (time.perf_counter() - started) * 1000
+
+
+def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
+    settings = Settings(url, None, None, Path("."), SECRET, "https://scale.example.org")
+    app = create_app(Runtime(settings))
+    deep_page = max(1, subscribers // 50)
+    deep_offset = max(0, subscribers - 50)
+    found: dict[str, float] = {}
+    with TestClient(app) as client:
+        sign_in(client)
+        checks = {
+            "dashboard": "/admin/",
+            "subscribers": f"/admin/subscribers?list={LIST}",
+            "subscribers by region": f"/admin/subscribers?list={LIST}&region=湖南",
+            "subscribers by topic": f"/admin/subscribers?list={LIST}&topic=industry",
+            "subscribers deep page": f"/admin/subscribers?list={LIST}&page={min(deep_page, 100_000)}",
+            "issue log": f"/admin/issues/{issue_id}",
+            "issue log deep page": f"/admin/issues/{issue_id}?page={min(deep_page, 100_000)}",
+        }
+        for name, path in checks.items():
+            assert client.get(path).status_code == 200, path
+            found[name] = median_ms(lambda path=path: client.get(path))
+        first, whole = first_bytes_ms(client, f"/admin/subscribers/export.csv?list={LIST}")
+        found["export first bytes"], found["export whole"] = first, whole
+    with TestClient(app) as api:
+        api.headers["Authorization"] = f"Bearer {api_token(url)}"
+        calls = {
+            "api subscribers": f"/api/v1/subscribers?list_slug={LIST}",
+            "api subscribers deep": f"/api/v1/subscribers?list_slug={LIST}&offset={deep_offset}",
+            "api subscribers by region": f"/api/v1/subscribers?list_slug={LIST}&region=湖南",
+            "api deliveries deep": f"/api/v1/issues/{issue_id}/deliveries?offset={deep_offset}",
+        }
+        for name, path in calls.items():
+            assert api.get(path).status_code == 200, path
+            found[name] = median_ms(lambda path=path: api.get(path))
+    return found
+
+
+def issues_show(url: str) -> tuple[float, float]:
+    """`digest issues show 1` to its last line: seconds, and the command's peak memory in MB."""
+    env = {**os.environ, "DIGEST_DATABASE_URL": url, "DIGEST_SECRET_KEY": SECRET}
+    started = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-c", _SHOW],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return time.perf_counter() - started, float(child.stdout.strip().splitlines()[-1])
+
+
+# Runs the command in a child and prints its own peak memory last, so the bench's seeding is not counted.
+_SHOW = """
+import contextlib, io, resource, sys
+from digest.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(["issues", "show", "1"])
+    except SystemExit:
+        pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    args = parser.parse_args()
+    url = fresh_database("digest_scale")
+    started = time.perf_counter()
+    seed(url, args.subscribers)
+    print(f"seeded {args.subscribers:,} subscribers in {time.perf_counter() - started:.1f}s", flush=True)
+    before = peak_mb()
+    issue_id, planned, again = plan(url)
+    planning_mb = peak_mb()
+    print(f"planned in {planned:.2f}s (peak {planning_mb:.0f} MB, {before:.0f} before); again in {again:.3f}s")
+    timings = pages(url, args.subscribers, issue_id)
+    show_s, show_mb = issues_show(url)
+    width = max(len(k) for k in timings)
+    for name, ms in timings.items():
+        print(f"{name:<{width}}  {ms:>9.1f} ms")
+    print(f"{'digest issues show':<{width}}  {show_s * 1000:>9.1f} ms  ({show_mb:.0f} MB)")
+    slowest = max((ms, name) for name, ms in timings.items() if name != "export whole")
+    print(f"slowest page or call: {slowest[1]} at {slowest[0]:.0f} ms (target: under 300 ms)")
+    print(
+        json.dumps(
+            {
+                "subscribers": args.subscribers,
+                "planning_s": round(planned, 3),
+                "second_send_s": round(again, 3),
+                "planning_peak_mb": round(planning_mb, 1),
+                "issues_show_s": round(show_s, 3),
+                "issues_show_peak_mb": round(show_mb, 1),
+                "ms": {k: round(v, 1) for k, v in timings.items()},
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
