@@ -229,14 +229,28 @@ def send(list_slug, period_end) -> None:
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for every interface)."
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving requests: with several, one slow admin page never holds up the one-click links.",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app: subscriber pages, the admin console (/admin/) and the JSON API (/api/v1)."""
     import uvicorn
 
     from digest.web import create_app
 
     # proxy_headers: behind a reverse proxy the rate limit must count the client, not the proxy.
-    uvicorn.run(create_app(current_runtime()), host=host, port=port, proxy_headers=True)
+    if workers == 1:
+        uvicorn.run(create_app(current_runtime()), host=host, port=port, proxy_headers=True)
+        return
+    current_runtime()  # the settings are checked here, once, before any worker starts
+    # Each worker process builds its own app (and Runtime) from the same environment.
+    uvicorn.run(
+        "digest.web:app_from_environment", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+    )
 
 
 @main.command()

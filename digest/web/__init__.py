@@ -26,7 +26,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from digest.adapters.ratelimit import Limiter
 from digest.core.regions import RegionIndex
 from digest.core.rendering import templates_dir
-from digest.core.settings import Settings
+from digest.core.settings import Settings, load_settings
 from digest.core.tokens import BadToken
 from digest.services.health import database_ready
 from digest.services.runtime import Runtime
@@ -204,6 +204,11 @@ def _answer_errors(app: FastAPI, web: Web) -> None:
         if exc.status_code == 404:
             return web.error_page(request, 404, "not_found")
         return web.error_page(request, exc.status_code, "bad_request")
+
+
+def app_from_environment() -> FastAPI:
+    """The app over settings read from the environment: what each `digest serve --workers N` process runs."""
+    return create_app(Runtime.for_settings(load_settings()))
 
 
 def create_app(
