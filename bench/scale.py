@@ -25,8 +25,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from bench.render import subscriber_picks
@@ -65,7 +68,7 @@ def seed(url: str, subscribers: int) -> None:
     now = datetime.now(UTC)
     engine = make_engine(url, pooled=False)
     with engine.begin() as conn:
-        raw = conn.connection.driver_connection
+        raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)  # the engines here run on psycopg
         with raw.cursor() as cursor:
             with cursor.copy("COPY subscribers (email, name, locale, time_zone, created_at) FROM STDIN") as copy:
                 for i in range(subscribers):
@@ -105,7 +108,8 @@ def plan(url: str) -> tuple[int, float, float]:
     planned = time.perf_counter() - started
     with transaction(url) as session:
         started = time.perf_counter()
-        enqueue_deliveries(session, session.get(models.Issue, issue_id))  # `digest send` again: nothing new
+        again_issue = cast(models.Issue, session.get(models.Issue, issue_id))  # planned just above
+        enqueue_deliveries(session, again_issue)  # `digest send` again: nothing new
         again = time.perf_counter() - started
     return issue_id, planned, again
 
@@ -162,7 +166,7 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
         }
         for name, path in checks.items():
             assert client.get(path).status_code == 200, path
-            found[name] = median_ms(lambda path=path: client.get(path))
+            found[name] = median_ms(partial(client.get, path))
         first, whole = first_bytes_ms(client, f"/admin/subscribers/export.csv?list={LIST}")
         found["export first bytes"], found["export whole"] = first, whole
     with TestClient(app) as api:
@@ -175,7 +179,7 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
         }
         for name, path in calls.items():
             assert api.get(path).status_code == 200, path
-            found[name] = median_ms(lambda path=path: api.get(path))
+            found[name] = median_ms(partial(api.get, path))
     return found
 
 
