@@ -134,6 +134,7 @@ class LocalWindowCounter:
         self.clock = clock
         self._counts: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
+        self._sweep_above = 10_000
 
     def _live(self, key: str, now: float) -> int:
         started, count = self._counts.get(key, (now, 0))
@@ -146,9 +147,11 @@ class LocalWindowCounter:
     def add(self, key: str) -> int:
         now = self.clock()
         with self._lock:
-            if len(self._counts) > 10_000:
-                # Keeps memory bounded when many keys pass once each.
+            if len(self._counts) > self._sweep_above:
+                # Keeps memory bounded when many keys pass once each; the next sweep waits until the map
+                # doubles past what stayed, so live keys beyond 10,000 are not rescanned on every event.
                 self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self.window}
+                self._sweep_above = max(10_000, 2 * len(self._counts))
             count = self._live(key, now)
             started = self._counts[key][0] if count else now
             self._counts[key] = (started, count + 1)

@@ -62,6 +62,9 @@ def csrf_ok(site_secret: str, cookie_value: str | None, submitted: str | None, s
     return hmac.compare_digest(csrf_token(site_secret, cookie_value, scope, session), submitted)
 
 
+SWEEP_FROM = 10_000  # keys a limiter holds before it looks for idle ones
+
+
 class RateLimiter:
     """At most `limit` hits per `window` seconds per key, counted in this process's memory.
 
@@ -75,13 +78,17 @@ class RateLimiter:
         self.clock = clock
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        # Idle keys are forgotten when the map passes this size, which then doubles past what stayed:
+        # a sweep per hit, once 10,000 addresses were live at once, made every request scan them all.
+        self._sweep_above = SWEEP_FROM
 
     def hit(self, key: str) -> bool:
         """Counts one hit for `key`; False when it is over the limit (the hit is not counted)."""
         now = self.clock()
         with self._lock:
-            if len(self._hits) > 10_000:
+            if len(self._hits) > self._sweep_above:
                 self._forget_idle(now)
+                self._sweep_above = max(SWEEP_FROM, 2 * len(self._hits))
             hits = self._hits.setdefault(key, deque())
             while hits and hits[0] <= now - self.window:
                 hits.popleft()

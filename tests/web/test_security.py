@@ -26,6 +26,40 @@ def test_the_rate_limiter_counts_per_key_in_a_sliding_window():
     assert limiter.hit("a")
 
 
+class _CountingSweeps(RateLimiter):
+    sweeps = 0
+
+    def _forget_idle(self, now: float) -> None:
+        self.sweeps += 1
+        super()._forget_idle(now)
+
+
+def test_the_rate_limiter_sweeps_now_and_then_with_many_live_addresses_not_on_every_hit():
+    now = [0.0]
+    limiter = _CountingSweeps(limit=5, window=60, clock=lambda: now[0])
+    for n in range(30_000):  # thirty thousand addresses inside one window: none is idle
+        assert limiter.hit(f"198.51.{n // 250}.{n % 250}")
+    assert limiter.sweeps <= 2  # a sweep per hit past 10,000 made each request scan every address
+    now[0] = 61.0  # all idle now: the next sweep forgets them
+    for n in range(limiter._sweep_above + 2 - 30_000):  # past the threshold by one hit
+        limiter.hit(f"203.0.113.{n}")
+    assert len(limiter._hits) < 30_000 and limiter.sweeps == 3
+
+
+def test_the_sign_in_counter_sweeps_now_and_then_with_many_live_keys():
+    from digest.adapters.ratelimit import LocalWindowCounter
+
+    now = [0.0]
+    counter = LocalWindowCounter(window=900, clock=lambda: now[0])
+    rebuilt = []
+    for n in range(30_000):
+        before = id(counter._counts)
+        counter.add(f"account-{n}")
+        if id(counter._counts) != before:
+            rebuilt.append(n)
+    assert len(rebuilt) <= 2, rebuilt[:5]  # the map was rebuilt on every event past 10,000 keys
+
+
 def test_a_csrf_token_is_bound_to_the_admin_session():
     token = csrf_token("site-secret", "cookie-1", "admin-logout", "session-a")
     assert csrf_ok("site-secret", "cookie-1", token, "admin-logout", "session-a")
