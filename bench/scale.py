@@ -164,22 +164,27 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
             "issue log": f"/admin/issues/{issue_id}",
             "issue log deep page": f"/admin/issues/{issue_id}?page={min(deep_page, 100_000)}",
         }
-        for name, path in checks.items():
-            assert client.get(path).status_code == 200, path
-            found[name] = median_ms(partial(client.get, path))
+        found |= _medians(client, checks)
         first, whole = first_bytes_ms(client, f"/admin/subscribers/export.csv?list={LIST}")
         found["export first bytes"], found["export whole"] = first, whole
     with TestClient(app) as api:
         api.headers["Authorization"] = f"Bearer {api_token(url)}"
         calls = {
-            "api subscribers": f"/api/v1/subscribers?list_slug={LIST}",
-            "api subscribers deep": f"/api/v1/subscribers?list_slug={LIST}&offset={deep_offset}",
-            "api subscribers by region": f"/api/v1/subscribers?list_slug={LIST}&region=湖南",
+            "api subscribers": f"/api/v1/subscribers?list={LIST}",
+            "api subscribers deep": f"/api/v1/subscribers?list={LIST}&offset={deep_offset}",
+            "api subscribers by region": f"/api/v1/subscribers?list={LIST}&region=湖南",
             "api deliveries deep": f"/api/v1/issues/{issue_id}/deliveries?offset={deep_offset}",
         }
-        for name, path in calls.items():
-            assert api.get(path).status_code == 200, path
-            found[name] = median_ms(partial(api.get, path))
+        found |= _medians(api, calls)
+    return found
+
+
+def _medians(client: TestClient, paths: dict[str, str]) -> dict[str, float]:
+    """Each path's median time over 5 requests, after one that must answer 200."""
+    found = {}
+    for name, path in paths.items():
+        assert client.get(path).status_code == 200, path
+        found[name] = median_ms(partial(client.get, path))
     return found
 
 
