@@ -2,7 +2,7 @@
 
     python -m bench.scale --subscribers 100000
 
-Seeds a fresh database (`digest_scale`) with the demo week and N confirmed subscribers
+Seeds a fresh database (`digest_scale`, or `--database NAME`) with the demo week and N confirmed subscribers
 (COPY), whose picks spread over the provinces, 全国 and the topics. Then times, each as
 the median of 5 requests through the real app (in process, no network): the dashboard,
 the subscribers page plain, filtered by region and by topic, and its deepest page; the
@@ -218,8 +218,11 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument(
+        "--database", default="digest_scale", help="the database to drop and seed (default digest_scale)"
+    )
     args = parser.parse_args()
-    url = fresh_database("digest_scale")
+    url = fresh_database(args.database)
     started = time.perf_counter()
     seed(url, args.subscribers)
     print(f"seeded {args.subscribers:,} subscribers in {time.perf_counter() - started:.1f}s", flush=True)
