@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from fixtures_db import make_settings
 from test_cli import run
 
+from digest.adapters.storage.db import transaction
+from digest.services.admins import create_api_token, get_admin
 from digest.web import create_app
 
 ADMIN = "zhou.admin@example.cn"
@@ -101,3 +104,14 @@ def test_a_bad_expiry_or_scope_is_a_clear_error(deployment):
     for args, field in ((["--expires-in-days", "-1"], "--expires-in-days"), (["--scope", "admin"], "--scope")):
         result = run(["admin", "token", ADMIN, "--name", "x", *args], cwd=cwd, env_extra=env, check=False)
         assert result.returncode == 2 and field in result.stderr
+
+
+def test_tokens_says_which_have_expired(deployment):
+    _, env, client = deployment
+    with transaction(env["DIGEST_DATABASE_URL"]) as session:
+        old = create_api_token(
+            session, get_admin(session, ADMIN), "last year", days=30, now=datetime(2025, 1, 1, tzinfo=UTC)
+        )
+    assert api_get(client, old) == 401
+    [row] = admin(deployment, "tokens", ADMIN).splitlines()[1:]
+    assert row.split("\t")[1:2] + row.split("\t")[6:] == ["last year", "expired"]

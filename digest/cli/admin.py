@@ -7,13 +7,13 @@ import sys
 import click
 
 from digest.cli.context import current_runtime
+from digest.services.accounts import tokens_of
 from digest.services.admins import (
     ROLES,
     TOKEN_DAYS,
     TOKEN_SCOPES,
     InvalidAdmin,
     all_admins,
-    api_tokens,
     create_admin,
     create_api_token,
     get_admin,
@@ -141,10 +141,10 @@ def admin_tokens(email: str) -> None:
         return moment.isoformat(timespec="minutes") if moment else "-"
 
     with current_runtime().transaction() as session:
-        rows = api_tokens(session, get_admin(session, email))
+        rows = tokens_of(session, get_admin(session, email))
         click.echo("id\tname\tcreated\tlast used\texpires\tscope\tstate")
-        for row in rows:
-            state = f"revoked {when(row.revoked_at)}" if row.revoked_at else "active"
+        for row in reversed(rows):  # oldest first, as ids go
+            state = {"live": "active", "revoked": f"revoked {when(row.revoked_at)}"}.get(row.state, row.state)
             expires = when(row.expires_at) if row.expires_at else "never"
             fields = (row.id, row.name, when(row.created_at), when(row.last_used_at), expires, row.scope, state)
             click.echo("\t".join(str(f) for f in fields))

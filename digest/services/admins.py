@@ -49,7 +49,12 @@ def _dummy_hash() -> str:
 
 
 class InvalidAdmin(ValueError):
-    """A bad email, role or password for an admin account; the message says which."""
+    """A bad email, role or password for an admin account; the message starts with the field it is about."""
+
+    @property
+    def field(self) -> str:
+        """`email`, `role`, `password`, `name`, `scope`, `expires-in-days` or `access`."""
+        return str(self).partition(":")[0]
 
 
 def _digest(secret: str) -> str:

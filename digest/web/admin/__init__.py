@@ -111,9 +111,9 @@ def login_url(next_path: str) -> str:
 
 
 def build_router() -> APIRouter:
-    from digest.web.admin import articles, auth, dashboard, issues, lists, subscribers, suppressions
+    from digest.web.admin import accounts, articles, auth, dashboard, issues, lists, subscribers, suppressions
 
     router = APIRouter(include_in_schema=False)
-    for area in (auth, dashboard, lists, subscribers, suppressions, articles, issues):
+    for area in (auth, dashboard, lists, subscribers, suppressions, articles, issues, accounts):
         router.include_router(area.router)
     return router
