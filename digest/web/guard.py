@@ -10,6 +10,7 @@ parameter instead of surfacing as a database error (a 500) far down.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -171,15 +172,34 @@ def _presents_credentials(scope: Scope) -> bool:
     return any(part.strip().startswith(ADMIN_COOKIE + "=") for part in cookies.split(";"))
 
 
-def refusal_message(exc: Refused, path: str) -> tuple[dict[str, Any] | str, str]:
-    """(body, media type): API clients get FastAPI's error shape, with the field in `loc`; people get text."""
+# What a browser is shown: the app's own pages are out of reach here (this runs before it), so a page of
+# its own, in both languages, naming the field and linking back into the site.
+_REFUSAL_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>请求无效 · Bad request</title><link rel="stylesheet" href="/static/web.css"></head>
+<body><main class="wrap"><h1>请求无效 · <span lang="en">Bad request</span></h1>
+<p>我们没有做任何更改，请返回修改后重新提交。</p>
+<p lang="en">Nothing was changed: go back, correct it and send it again.</p>
+<p><code lang="en">{message}</code></p>
+<p><a href="{back}">返回 · <span lang="en">Back</span></a></p></main></body></html>
+"""
+
+
+def refusal_message(exc: Refused, path: str, accept: str = "") -> tuple[dict[str, Any] | str, str]:
+    """(body, media type): API clients get FastAPI's error shape, with the field in `loc`; a browser gets a
+    page saying what was refused; anything else plain text."""
     if path.startswith("/api/"):
         return {"detail": [{"type": "value_error", "loc": list(exc.field), "msg": exc.message}]}, "application/json"
+    if "text/html" in accept:
+        back = "/admin/" if path.startswith("/admin") else "/"
+        return _REFUSAL_PAGE.format(
+            message=html.escape(exc.message, quote=False), back=back
+        ), "text/html; charset=utf-8"
     return exc.message + "\n", "text/plain; charset=utf-8"
 
 
-async def send_refusal(send: Send, exc: Refused, path: str) -> None:
-    body, media = refusal_message(exc, path)
+async def send_refusal(send: Send, exc: Refused, path: str, accept: str = "") -> None:
+    body, media = refusal_message(exc, path, accept)
     data = json.dumps(body).encode() if isinstance(body, dict) else body.encode()
     headers = [
         (b"content-type", media.encode()),
@@ -216,7 +236,7 @@ class RequestGuard:
                 check_body(content_type, body)
                 receive = _replay(body, receive)
         except Refused as exc:
-            await send_refusal(send, exc, path)
+            await send_refusal(send, exc, path, _header(scope, b"accept") or "")
             return
         await _run_counted(self.app, scope, receive, send, cap)
 

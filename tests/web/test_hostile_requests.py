@@ -108,6 +108,22 @@ def test_nul_bytes_in_the_login_form_are_refused_naming_the_field(sqlite_url, tm
     assert "'email'" in response.text and "NUL" in response.text
 
 
+def test_a_browser_is_shown_a_page_naming_the_refused_field_with_a_way_back(sqlite_url, tmp_path):
+    with TestClient(_app(sqlite_url, tmp_path)) as client:
+        page = client.get("/admin/login")
+        response = client.post(
+            "/admin/login",
+            data={"email": "a\x00<b>@example.org", "password": "x", "csrf_token": csrf_from(page.text)},
+            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+        )
+        public = client.post(f"/lists/{LIST}/subscribe", data={"name": "\x00"}, headers={"Accept": "text/html"})
+    assert response.status_code == 400 and response.headers["content-type"].startswith("text/html")
+    assert "form parameter 'email' contains a NUL byte" in response.text and "请求无效" in response.text
+    assert 'href="/admin/"' in response.text and "<b>" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert public.status_code == 400 and "'name'" in public.text and 'href="/"' in public.text
+
+
 def test_nan_and_infinity_in_json_are_refused_naming_the_field(admin):
     body = '{"email": "nan@example.org", "name": "N", "regions": [], "topics": [], "extra": NaN}'
     response = admin.post("/api/v1/subscribers", content=body, headers={"Content-Type": "application/json"})
