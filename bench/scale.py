@@ -44,6 +44,7 @@ from digest.services.articles import NEWSROOM_TZ
 from digest.services.enqueue import enqueue_deliveries
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
+from digest.services.picks import store_list_picks
 from digest.services.runtime import Runtime
 from digest.web import create_app
 
@@ -80,6 +81,11 @@ def seed(url: str, subscribers: int) -> None:
                 for sid, pick in zip(ids, picks, strict=True):
                     regions_json, topics_json = json.dumps(sorted(pick.regions)), json.dumps(sorted(pick.topics))
                     copy.write_row((list_id, sid, "confirmed", regions_json, topics_json, now, now))
+    engine.dispose()
+    with transaction(url) as session:
+        store_list_picks(session, list_id)  # what the import does a chunk at a time
+    engine = make_engine(url, pooled=False)
+    with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")  # as autovacuum would have, long before anyone looks
     engine.dispose()
 
