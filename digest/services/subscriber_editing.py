@@ -25,6 +25,7 @@ from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.list_editing import LANGUAGES
 from digest.services.lists import resolve_topic
+from digest.services.paging import Cursor, keyset_page
 from digest.services.picks import picks_filter, store_picks
 from digest.services.subscribers import (
     InvalidSubscriber,
@@ -56,6 +57,7 @@ class SearchResult:
     # Matches per status with every filter but the status one: the page's tabs (each stops at COUNT_CAP + 1).
     counts: dict[str, int] = field(default_factory=dict)
     next_after: int | None = None  # the next page's cursor; None on the last page
+    prev_before: int | None = None  # the page before's cursor; None on the first page
 
     @property
     def capped(self) -> bool:
@@ -134,11 +136,13 @@ def _capped_count(session: Session, query: SubscriberQuery, where: Sequence[Colu
 
 
 class PageOptions(TypedDict, total=False):
-    """Which page of `search_subscriptions`: `limit` rows (None: all) after the cursor `after`, or `offset` in."""
+    """Which page of `search_subscriptions` (paging.Cursor): `limit` rows (None: all) after the subscription id
+    `after`, before the id `before`, or `offset` in."""
 
     limit: int | None
     offset: int
     after: int | None
+    before: int | None
 
 
 def search_subscriptions(
@@ -148,23 +152,18 @@ def search_subscriptions(
     query: SubscriberQuery,
     **page: Unpack[PageOptions],
 ) -> SearchResult:
-    """Newest first: the page after the subscription id `after` (a cursor that costs what the first page
-    costs), or `offset` rows in (old links). Counts stop past COUNT_CAP, so no page counts a million rows."""
+    """Newest first, a page from a cursor (or an offset, for old links). Counts stop past COUNT_CAP, so no page
+    counts a million rows."""
     sub = models.Subscription
-    limit, offset, after = page.get("limit", 50), page.get("offset", 0), page.get("after")
     where = list_members(session, ml, regions, query)
     counts: dict[str, int] = {
         status: _capped_count(session, query, [*where, sub.status == status]) for status in SubscriptionStatus
     }
     if query.status:
         where.append(sub.status == query.status)
-    if after is not None:
-        where.append(sub.id < after)
     total = counts[query.status] if query.status else sum(counts.values())
-    wanted = members(query, sub.id).where(*where).order_by(sub.id.desc()).offset(offset)
-    ids = list(session.scalars(wanted if limit is None else wanted.limit(limit + 1)))
-    more = limit is not None and len(ids) > limit
-    ids = ids[:limit] if limit is not None else ids
+    found = keyset_page(session, members(query, sub.id).where(*where), sub.id, Cursor(**page), newest_first=True)
+    ids = [r[0] for r in found.rows]
     loaded = (
         {
             s.id: s
@@ -175,8 +174,7 @@ def search_subscriptions(
         if ids
         else {}
     )
-    rows = [loaded[i] for i in ids]
-    return SearchResult(rows, total, counts, ids[-1] if more else None)
+    return SearchResult([loaded[i] for i in ids], total, counts, found.next_after, found.prev_before)
 
 
 def get_subscription(session: Session, ml: models.MailingList, subscriber_id: int) -> models.Subscription:
