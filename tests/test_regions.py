@@ -329,3 +329,8 @@ def test_overlapping_is_every_code_that_overlaps(code):
     found = REGIONS.overlapping(code)
     assert found == {r.code for r in REGIONS if REGIONS.overlaps(r.code, code)}
     assert code in found and (code == NATIONAL_CODE or len(found) > 1)
+
+
+def test_a_division_lies_in_the_province_its_code_begins_with():
+    # The dashboard groups picks by province in SQL, by the code's first two digits.
+    assert {r.code for r in REGIONS if REGIONS.province_of(r.code) != r.code[:2] + "0000"} == set()

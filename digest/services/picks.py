@@ -4,13 +4,17 @@ A subscription's JSON columns stay the picks' source (the worker's selection rea
 rebuilt from them by `store_picks`, one statement per table for any number of subscriptions, wherever picks
 are written. The filters' rule is stated once, in `picks_filter`: no pick means everything, and a region
 matches its ancestors and its divisions, as in the digest itself.
+
+"No pick" is a row too, ANY ("*"): so a filter is one semi-join the database can drive from an index, in
+either direction, rather than "a matching row, or no row at all", which PostgreSQL answered by hashing
+every pick of every list for each page (and which a capped count could not stop early).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, case, delete, func, insert, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from digest.adapters.storage import models
@@ -18,6 +22,7 @@ from digest.adapters.storage.db import among
 from digest.core.regions import RegionIndex
 
 _Sub = models.Subscription
+ANY = "*"  # the row of a subscription that picked no region (or no topic): it takes them all
 # (the index table, its pick column, the JSON column it mirrors)
 _TABLES: tuple[tuple[type[models.SubscriptionRegion | models.SubscriptionTopic], str, InstrumentedAttribute], ...] = (
     (models.SubscriptionRegion, "region_code", _Sub.region_codes),
@@ -48,17 +53,18 @@ def _rebuild(
     postgres = session.get_bind().dialect.name == "postgresql"
     for table, pick, source in _TABLES:
         session.execute(delete(table).where(old_rows(table)).execution_options(synchronize_session=False))
+        # Not an array (JSON null): no pick, as the worker's selection reads it.
         if postgres:
-            element, is_array = func.json_array_elements_text(source), func.json_typeof(source) == "array"
+            element = func.json_array_elements_text(case((func.json_typeof(source) == "array", source)))
         else:
-            element, is_array = func.json_each(source), func.json_type(source) == "array"
+            element = func.json_each(case((func.json_type(source) == "array", source)))
         value = element.table_valued("value")
         rows = (
-            select(_Sub.id, value.c.value, _Sub.list_id)
+            select(_Sub.id, func.coalesce(value.c.value, ANY), _Sub.list_id)
             .distinct()
             .select_from(_Sub)
-            .join(value, true())
-            .where(subscriptions, is_array)
+            .outerjoin(value, true())
+            .where(subscriptions)
         )
         session.execute(insert(table).from_select(["subscription_id", pick, "list_id"], rows))
 
@@ -79,8 +85,4 @@ def picks_filter(
 
 def _picked_one_of(session: Session, pick: InstrumentedAttribute[str], wanted: list[str]) -> ColumnElement[bool]:
     table = pick.class_
-    mine = table.subscription_id == _Sub.id
-    return or_(
-        select(1).where(mine, among(session, pick, wanted)).exists(),
-        ~select(1).where(mine).exists(),
-    )
+    return select(1).where(table.subscription_id == _Sub.id, among(session, pick, [*wanted, ANY])).exists()

@@ -2,8 +2,8 @@
 
 A subscription's regions and topics live in JSON columns, so the console's region
 and topic filters read every row in Python (2.4 s at 100,000). These tables hold
-the same picks a row each, indexed by list and pick; they are back-filled here in
-one statement each, and kept in step by services/picks.py. The index on
+the same picks a row each ("*" for none picked), indexed by list and pick; they are
+back-filled here in one statement each, and kept in step by services/picks.py. The index on
 (list_id, status, id) serves a status tab's newest-first page and its capped count.
 
 Revision ID: 0010
@@ -28,15 +28,15 @@ PICKS = (
 
 
 def _backfill(table: str, column: str, source: str) -> None:
+    # As services/picks.py's store_picks: a row a pick, and "*" for a subscription that picked none.
     if op.get_bind().dialect.name == 'postgresql':
-        elements = f'json_array_elements_text(s.{source}) AS e(value)'
-        arrays = f"json_typeof(s.{source}) = 'array'"
+        elements = f"json_array_elements_text(CASE WHEN json_typeof(s.{source}) = 'array' THEN s.{source} END)"
     else:
-        elements = f'json_each(s.{source}) AS e'
-        arrays = f"json_type(s.{source}) = 'array'"
+        elements = f"json_each(CASE WHEN json_type(s.{source}) = 'array' THEN s.{source} END)"
     op.execute(
         f'INSERT INTO {table} (subscription_id, {column}, list_id) '
-        f'SELECT DISTINCT s.id, e.value, s.list_id FROM subscriptions s, {elements} WHERE {arrays}'
+        f"SELECT DISTINCT s.id, coalesce(e.value, '*'), s.list_id FROM subscriptions s "
+        f'LEFT JOIN {elements} AS e ON true'
     )
 
 
