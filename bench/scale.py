@@ -4,7 +4,8 @@
 
 Seeds a fresh database (`digest_scale`, or `--database NAME`) with the demo week and N confirmed subscribers
 (COPY), whose picks spread over the provinces, 全国 and the topics. Then times, each as
-the median of 5 requests through the real app (in process, no network): the dashboard,
+the median of 5 requests through the real app (in process, no network): the dashboard (as a
+process keeps its figures, and counted afresh, the median of 3),
 the subscribers page plain, filtered by region and by topic, and its deepest page (by its
 cursor); the same list through the API; an issue's delivery log, first and deepest page, in the
 console and the API; the CSV export to its first bytes and to its end. Also: planning
