@@ -4,9 +4,10 @@
 
 Seeds a fresh database (`digest_scale`, or `--database NAME`) with the demo week and N confirmed subscribers
 (COPY), whose picks spread over the provinces, 全国 and the topics. Then times, each as
-the median of 5 requests through the real app (in process, no network): the dashboard,
-the subscribers page plain, filtered by region and by topic, and its deepest page; the
-same list through the API; an issue's delivery log, first and deepest page, in the
+the median of 5 requests through the real app (in process, no network): the dashboard (as a
+process keeps its figures, and counted afresh, the median of 3),
+the subscribers page plain, filtered by region and by topic, and its deepest page (by its
+cursor); the same list through the API; an issue's delivery log, first and deepest page, in the
 console and the API; the CSV export to its first bytes and to its end. Also: planning
 the issue (the ledger's rows for everyone), a second send of the planned week, and
 `digest issues show` to its last line, with the peak memory of each. The last line is
@@ -31,6 +32,7 @@ from typing import Any, cast
 
 import psycopg
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from bench.render import subscriber_picks
 from bench.send import DEMO, PERIOD_END, SECRET, fresh_database
@@ -45,7 +47,9 @@ from digest.services.delivery.handout import hand_out
 from digest.services.enqueue import enqueue_deliveries
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
+from digest.services.picks import store_list_picks
 from digest.services.runtime import Runtime
+from digest.services.stats import forget_dashboards
 from digest.web import create_app
 
 ADMIN = ("scale.admin@example.org", "scale-admin-passphrase")
@@ -81,6 +85,11 @@ def seed(url: str, subscribers: int) -> None:
                 for sid, pick in zip(ids, picks, strict=True):
                     regions_json, topics_json = json.dumps(sorted(pick.regions)), json.dumps(sorted(pick.topics))
                     copy.write_row((list_id, sid, "confirmed", regions_json, topics_json, now, now))
+    engine.dispose()
+    with transaction(url) as session:
+        store_list_picks(session, list_id)  # what the import does a chunk at a time
+    engine = make_engine(url, pooled=False)
+    with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")  # as autovacuum would have, long before anyone looks
     engine.dispose()
 
@@ -151,8 +160,7 @@ def first_bytes_ms(client: TestClient, path: str) -> tuple[float, float]:
 def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
     settings = Settings(url, None, None, Path("."), SECRET, "https://scale.example.org")
     app = create_app(Runtime(settings))
-    deep_page = max(1, subscribers // 50)
-    deep_offset = max(0, subscribers - 50)
+    oldest, last = deep_cursors(url, issue_id)
     found: dict[str, float] = {}
     with TestClient(app) as client:
         sign_in(client)
@@ -161,23 +169,38 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
             "subscribers": f"/admin/subscribers?list={LIST}",
             "subscribers by region": f"/admin/subscribers?list={LIST}&region=湖南",
             "subscribers by topic": f"/admin/subscribers?list={LIST}&topic=industry",
-            "subscribers deep page": f"/admin/subscribers?list={LIST}&page={min(deep_page, 100_000)}",
+            "subscribers deep page": f"/admin/subscribers?list={LIST}&after={oldest + 50}",
             "issue log": f"/admin/issues/{issue_id}",
-            "issue log deep page": f"/admin/issues/{issue_id}?page={min(deep_page, 100_000)}",
+            "issue log deep page": f"/admin/issues/{issue_id}?after={last - 50}",
         }
         found |= _medians(client, checks)
+        found["dashboard counted afresh"] = median_ms(partial(_afresh, client, "/admin/"), times=3)
         first, whole = first_bytes_ms(client, f"/admin/subscribers/export.csv?list={LIST}")
         found["export first bytes"], found["export whole"] = first, whole
     with TestClient(app) as api:
         api.headers["Authorization"] = f"Bearer {api_token(url)}"
         calls = {
             "api subscribers": f"/api/v1/subscribers?list={LIST}",
-            "api subscribers deep": f"/api/v1/subscribers?list={LIST}&offset={deep_offset}",
+            "api subscribers deep": f"/api/v1/subscribers?list={LIST}&after={oldest + 50}",
             "api subscribers by region": f"/api/v1/subscribers?list={LIST}&region=湖南",
-            "api deliveries deep": f"/api/v1/issues/{issue_id}/deliveries?offset={deep_offset}",
+            "api deliveries deep": f"/api/v1/issues/{issue_id}/deliveries?after={last - 100}",
         }
         found |= _medians(api, calls)
     return found
+
+
+def _afresh(client: TestClient, path: str) -> None:
+    """A visit after the kept figures expired: what one visit a minute pays on a large list."""
+    forget_dashboards()
+    assert client.get(path).status_code == 200, path
+
+
+def deep_cursors(url: str, issue_id: int) -> tuple[int, int]:
+    """The cursors of the last pages: the oldest subscription's id, and the issue's last delivery's."""
+    with transaction(url) as session:
+        oldest = session.scalar(select(func.min(models.Subscription.id)))
+        last = session.scalar(select(func.max(models.Delivery.id)).where(models.Delivery.issue_id == issue_id))
+    return int(oldest or 0), int(last or 0)
 
 
 def _medians(client: TestClient, paths: dict[str, str]) -> dict[str, float]:
@@ -262,7 +285,10 @@ def main() -> None:
         print(f"{name:<{width}}  {ms:>9.1f} ms")
     print(f"{'digest issues show':<{width}}  {show_s * 1000:>9.1f} ms  ({show_mb:.0f} MB)")
     print(f"handed out {handed:,} rows in {handout_s:.1f}s ({handout_s / max(handed, 1) * 1e6:.1f} µs a row)")
-    slowest = max((ms, name) for name, ms in timings.items() if name != "export whole")
+    # The export's whole and a dashboard counted afresh (once a minute) are not one page's answer.
+    slowest = max(
+        (ms, name) for name, ms in timings.items() if name not in ("export whole", "dashboard counted afresh")
+    )
     print(f"slowest page or call: {slowest[1]} at {slowest[0]:.0f} ms (target: under 300 ms)")
     print(
         json.dumps(

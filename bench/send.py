@@ -49,6 +49,7 @@ from digest.services.articles import NEWSROOM_TZ, articles_of_period, store_arti
 from digest.services.delivery.preview import preview_week
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list, list_info
+from digest.services.picks import store_list_picks
 from digest.services.runtime import Runtime
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -120,6 +121,7 @@ def seed(url: str, subscribers: int) -> int:
                 for sid, p in zip(ids, useful, strict=False)
             ],
         )
+        store_list_picks(session, ml.id)
         issue = plan_issue(session, ml, PERIOD_END)
         start_issue(session, issue)
         issue_id = issue.id

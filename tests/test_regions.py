@@ -321,3 +321,16 @@ def test_the_index_is_held_by_whoever_built_it_not_by_the_module():
     again = load_regions()
     assert again is not REGIONS
     assert again.get("431222") == REGIONS.get("431222")
+
+
+@pytest.mark.parametrize("code", [NATIONAL_CODE, "430000", "431200", "610902", "540000"])
+def test_overlapping_is_every_code_that_overlaps(code):
+    # The console's SQL filter tests the rule with this set; it must be the rule itself.
+    found = REGIONS.overlapping(code)
+    assert found == {r.code for r in REGIONS if REGIONS.overlaps(r.code, code)}
+    assert code in found and (code == NATIONAL_CODE or len(found) > 1)
+
+
+def test_a_division_lies_in_the_province_its_code_begins_with():
+    # The dashboard groups picks by province in SQL, by the code's first two digits.
+    assert {r.code for r in REGIONS if REGIONS.province_of(r.code) != r.code[:2] + "0000"} == set()

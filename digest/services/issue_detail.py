@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.statuses import DeliveryStatus
 from digest.services import NotFound
 from digest.services.issues import PUBLISHED, delivery_counts
+from digest.services.paging import FIRST_PAGE, Cursor, keyset_page
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def issue_summaries(
 
 @dataclass(frozen=True)
 class LogRow:
+    id: int
     email: str
     name: str
     status: str
@@ -120,25 +122,29 @@ def issue_by_number(session: Session, ml: models.MailingList, number: int) -> mo
     return issue
 
 
-def _log_rows(issue_id: int, status: str | None) -> tuple[list[ColumnElement[bool]], Select[*tuple[Any, ...]]]:
+def _log_rows(issue_id: int, status: str | None) -> Select[*tuple[Any, ...]]:
     d, s = models.Delivery, models.Subscriber
     where = [d.issue_id == issue_id] + ([d.status == status] if status else [])
-    columns = (s.email, s.name, d.status, d.attempts, d.article_count, d.reason, d.last_error, d.sent_at)
-    query = select(*columns, d.message_id, d.due_at, d.location).join(s, s.id == d.subscriber_id).where(*where)
-    return where, query.order_by(d.id)
+    columns = (d.id, s.email, s.name, d.status, d.attempts, d.article_count, d.reason, d.last_error, d.sent_at)
+    return select(*columns, d.message_id, d.due_at, d.location).join(s, s.id == d.subscriber_id).where(*where)
 
 
-def delivery_log(
-    session: Session, issue_id: int, *, status: str | None = None, limit: int = 50, offset: int = 0
-) -> tuple[int, list[LogRow]]:
-    """A page of the issue's deliveries in the order they were queued, and how many there are."""
-    where, rows = _log_rows(issue_id, status)
-    total = session.scalar(select(func.count()).select_from(models.Delivery).where(*where)) or 0
-    return total, [LogRow(*r) for r in session.execute(rows.limit(limit).offset(offset))]
+@dataclass(frozen=True)
+class LogPage:
+    rows: list[LogRow]
+    next_after: int | None  # a delivery id: the next page's cursor, None on the last page
+    prev_before: int | None  # the page before's cursor, None on the first page
+
+
+def delivery_log(session: Session, issue_id: int, *, status: str | None = None, cursor: Cursor = FIRST_PAGE) -> LogPage:
+    """A page of the issue's deliveries in the order they were queued. Not counted: the issue's figures
+    (`delivery_counts`) say how many there are of each status."""
+    found = keyset_page(session, _log_rows(issue_id, status), models.Delivery.id, cursor, newest_first=False)
+    return LogPage([LogRow(*tuple(r)) for r in found.rows], found.next_after, found.prev_before)
 
 
 def stream_delivery_log(session: Session, issue_id: int) -> Iterator[LogRow]:
     """All of the issue's deliveries, read a chunk at a time: a million rows never sit in memory at once."""
-    _, rows = _log_rows(issue_id, None)
+    rows = _log_rows(issue_id, None).order_by(models.Delivery.id)
     for row in session.execute(rows.execution_options(yield_per=1000)):
         yield LogRow(*row)

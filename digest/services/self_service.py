@@ -20,6 +20,7 @@ from digest.core.fields import clean_name
 from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
+from digest.services.picks import store_picks
 from digest.services.subscribers import normalise_email, resolve_picks
 
 
@@ -89,6 +90,7 @@ def request_subscription(
             status=sub.status if confirmed else SubscriptionStatus.PENDING,
         )
     )
+    store_picks(session, [sub.id])
     return subscriber, confirmed
 
 
@@ -138,13 +140,14 @@ def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now
         sub.unsubscribed_at = None
 
 
-def save_preferences(sub: models.Subscription, name: str, choices: Choices) -> None:
+def save_preferences(session: Session, sub: models.Subscription, name: str, choices: Choices) -> None:
     sub.region_codes = choices.regions
     sub.topic_slugs = choices.topics
     subscriber = sub.subscriber
     subscriber.name = clean_name(name)
     subscriber.time_zone = choices.time_zone
     subscriber.locale = choices.locale
+    store_picks(session, [sub.id])
 
 
 def pause_subscription(sub: models.Subscription, until: date) -> None:

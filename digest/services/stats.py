@@ -6,7 +6,6 @@ stays cheap however long the ledger grows.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,6 +18,7 @@ from digest.core.domain import NATIONAL_CODE
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
 from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
+from digest.services.picks import ANY
 
 # How the ledger's statuses fold into the delivery chart's series (named like statuses, but "waiting" is none).
 DELIVERY_SERIES = ("sent", "failed", "bounced", "skipped", "waiting")
@@ -175,31 +175,81 @@ def subscribers_per_province(
     """(the `top` provinces by confirmed subscribers, 全国, "no region picked").
 
     A subscriber who picked places in two provinces counts in both; one who picked
-    two cities of the same province counts there once.
+    two cities of the same province counts there once. Counted by the database over the picks' rows
+    (services/picks.py): a province is its code's first two digits, as `RegionIndex.province_of` says of
+    every division (tests/test_regions.py holds it to that).
     """
-    picks = session.scalars(
-        select(models.Subscription.region_codes).where(
-            models.Subscription.list_id == ml.id, models.Subscription.status == SubscriptionStatus.CONFIRMED
-        )
+    picked, sub = models.SubscriptionRegion, models.Subscription
+    confirmed = [sub.list_id == ml.id, sub.status == SubscriptionStatus.CONFIRMED]
+    prefix = func.substr(picked.region_code, 1, 2)  # ANY's "*" names no province, and is left out below
+    by_prefix = session.execute(
+        select(prefix, func.count(picked.subscription_id.distinct()))
+        .join(sub, sub.id == picked.subscription_id)
+        .where(picked.list_id == ml.id, *confirmed, picked.region_code != NATIONAL_CODE)
+        .group_by(prefix)
     ).all()
-    provinces: Counter[str] = Counter()
-    national = everywhere = 0
-    for codes in picks:
-        if not codes:
-            everywhere += 1
-            continue
-        mine = set()
-        for code in codes:
-            if code == NATIONAL_CODE:
-                continue
-            # A code the division data no longer knows is left out rather than guessed at.
-            if code in regions:
-                mine.add(regions.province_of(code))
-        national += NATIONAL_CODE in codes
-        provinces.update(mine)
+    apart = dict(
+        session.execute(
+            select(picked.region_code, func.count())
+            .join(sub, sub.id == picked.subscription_id)
+            .where(picked.list_id == ml.id, *confirmed, picked.region_code.in_((NATIONAL_CODE, ANY)))
+            .group_by(picked.region_code)
+        ).all()
+    )
+    national, everywhere = apart.get(NATIONAL_CODE, 0), apart.get(ANY, 0)
+    # A code the division data does not know is left out rather than guessed at.
+    provinces = {f"{p}0000": n for p, n in by_prefix if f"{p}0000" in regions}
     ranked = sorted(provinces.items(), key=lambda item: (-item[1], item[0]))[:top]
     return (
         [ProvinceCount(code, regions.display(code), n) for code, n in ranked],
         ProvinceCount(NATIONAL_CODE, regions.display(NATIONAL_CODE), national),
         ProvinceCount(EVERYWHERE, "", everywhere),
     )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The front page's figures for one list, and when they were counted."""
+
+    head: Headline
+    growth: list[WeekPoint]
+    issues: list[IssueBar]
+    provinces: tuple[list[ProvinceCount], ProvinceCount, ProvinceCount]
+    counted_at: datetime
+
+
+# Up to this many subscriptions the figures are counted on every visit (a few ms). Past it they cost a
+# second or more (every subscription read for the weekly growth, the ledger's rows grouped), so a process
+# keeps them for FRESH_FOR: the front page is glanced at often and its figures move slowly.
+LIVE_UP_TO = 10_000
+FRESH_FOR = timedelta(seconds=60)
+_kept: dict[tuple[str, int, datetime], Dashboard] = {}
+
+
+def dashboard(session: Session, ml: models.MailingList, regions: RegionIndex) -> Dashboard:
+    """The list's dashboard figures: counted now for a small list, at most FRESH_FOR old for a large one."""
+    now = wall_now()
+    # The list's creation tells a list from one made again under the same id (a database emptied and reseeded).
+    key = (str(session.get_bind().engine.url), ml.id, ml.created_at)
+    kept = _kept.get(key)
+    if kept is not None and now - kept.counted_at < FRESH_FOR:
+        return kept
+    some = select(models.Subscription.id).where(models.Subscription.list_id == ml.id).limit(LIVE_UP_TO + 1)
+    large = (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > LIVE_UP_TO
+    figures = Dashboard(
+        headline(session, ml),
+        subscriber_growth(session, ml, now=now),
+        deliveries_per_issue(session, ml),
+        subscribers_per_province(session, ml, regions),
+        now,
+    )
+    if large:
+        _kept[key] = figures
+    else:
+        _kept.pop(key, None)
+    return figures
+
+
+def forget_dashboards() -> None:
+    """Drops the kept figures: the next visit counts again (the scale bench times that visit)."""
+    _kept.clear()

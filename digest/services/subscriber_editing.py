@@ -7,13 +7,12 @@ errors are `validation.Invalid` carrying message keys (`subs_err_*`) that the we
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.adapters.storage import models
@@ -26,6 +25,8 @@ from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.list_editing import LANGUAGES
 from digest.services.lists import resolve_topic
+from digest.services.paging import Cursor, keyset_page
+from digest.services.picks import picks_filter, store_picks
 from digest.services.subscribers import (
     InvalidSubscriber,
     normalise_email,
@@ -46,12 +47,21 @@ class SubscriberQuery:
     warnings: tuple[str, ...] = ()  # how a region filter was read, when in doubt
 
 
+COUNT_CAP = 10_000  # counted exactly up to here; past it a page says "more than 10,000"
+
+
 @dataclass
 class SearchResult:
     rows: list[models.Subscription]
-    total: int
-    # Matches per status with every filter but the status one: the page's tabs.
+    total: int  # past COUNT_CAP: a number above it, read as "more than COUNT_CAP"
+    # Matches per status with every filter but the status one: the page's tabs (each stops at COUNT_CAP + 1).
     counts: dict[str, int] = field(default_factory=dict)
+    next_after: int | None = None  # the next page's cursor; None on the last page
+    prev_before: int | None = None  # the page before's cursor; None on the first page
+
+    @property
+    def capped(self) -> bool:
+        return self.total > COUNT_CAP
 
 
 @cache
@@ -97,19 +107,13 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _picks_match(query: SubscriberQuery, regions: RegionIndex, codes: Sequence[str], slugs: Sequence[str]) -> bool:
-    # The digest's own rule: no pick means everything, and a region matches its ancestors and its divisions.
-    if query.topic and slugs and query.topic not in slugs:
-        return False
-    if query.region_codes and codes:
-        return any(c in regions and regions.overlaps(c, wanted) for c in codes for wanted in query.region_codes)
-    return True
-
-
-def list_members(ml: models.MailingList, query: SubscriberQuery) -> list[ColumnElement[bool]]:
-    """The conditions SQL can check: the list, and the text in an address or name (picks are checked in Python)."""
+def list_members(
+    session: Session, ml: models.MailingList, regions: RegionIndex, query: SubscriberQuery
+) -> list[ColumnElement[bool]]:
+    """Every filter but the status, as SQL: the list, the text in an address or name (the caller joins
+    `models.Subscriber` when there is text), and the picks (services/picks.py)."""
     sub, person = models.Subscription, models.Subscriber
-    where = [sub.list_id == ml.id]
+    where = [sub.list_id == ml.id, *picks_filter(session, regions, query.region_codes, query.topic)]
     if query.text:
         pattern = like_pattern(query.text)
         where.append(
@@ -118,8 +122,27 @@ def list_members(ml: models.MailingList, query: SubscriberQuery) -> list[ColumnE
     return where
 
 
-def picks_match(query: SubscriberQuery, regions: RegionIndex, sub: models.Subscription) -> bool:
-    return _picks_match(query, regions, sub.region_codes or (), sub.topic_slugs or ())
+def members(query: SubscriberQuery, *columns: Any) -> Select[Any]:
+    """SELECT `columns` FROM subscriptions, joined to their subscribers only when the text filter reads them."""
+    chosen = select(*columns)
+    if query.text:
+        return chosen.join(models.Subscriber, models.Subscriber.id == models.Subscription.subscriber_id)
+    return chosen
+
+
+def _capped_count(session: Session, query: SubscriberQuery, where: Sequence[ColumnElement[bool]]) -> int:
+    found = members(query, models.Subscription.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return session.scalar(select(func.count()).select_from(found)) or 0
+
+
+class PageOptions(TypedDict, total=False):
+    """Which page of `search_subscriptions` (paging.Cursor): `limit` rows (None: all) after the subscription id
+    `after`, before the id `before`, or `offset` in."""
+
+    limit: int | None
+    offset: int
+    after: int | None
+    before: int | None
 
 
 def search_subscriptions(
@@ -127,39 +150,20 @@ def search_subscriptions(
     ml: models.MailingList,
     regions: RegionIndex,
     query: SubscriberQuery,
-    *,
-    limit: int | None = 50,
-    offset: int = 0,
+    **page: Unpack[PageOptions],
 ) -> SearchResult:
-    """Newest first. Picks live in JSON columns, so region and topic filters run here rather than in SQL."""
-    sub, person = models.Subscription, models.Subscriber
-    where = list_members(ml, query)
-    if query.region_codes or query.topic:
-        found = session.execute(
-            select(sub.id, sub.status, sub.region_codes, sub.topic_slugs)
-            .join(person)
-            .where(*where)
-            .order_by(sub.id.desc())
-        ).all()
-        kept = [r for r in found if _picks_match(query, regions, r.region_codes or (), r.topic_slugs or ())]
-        counts = Counter(r.status for r in kept)
-        ids = [r.id for r in kept if query.status in (None, r.status)]
-        total = len(ids)
-        ids = ids[offset:] if limit is None else ids[offset : offset + limit]
-    else:
-        counts = Counter(
-            dict(
-                session.execute(select(sub.status, func.count()).join(person).where(*where).group_by(sub.status)).all()
-            )
-        )
-        if query.status:
-            where.append(sub.status == query.status)
-        total = counts[query.status] if query.status else sum(counts.values())
-        ids = list(
-            session.scalars(
-                select(sub.id).join(person).where(*where).order_by(sub.id.desc()).offset(offset).limit(limit)
-            )
-        )
+    """Newest first, a page from a cursor (or an offset, for old links). Counts stop past COUNT_CAP, so no page
+    counts a million rows."""
+    sub = models.Subscription
+    where = list_members(session, ml, regions, query)
+    counts: dict[str, int] = {
+        status: _capped_count(session, query, [*where, sub.status == status]) for status in SubscriptionStatus
+    }
+    if query.status:
+        where.append(sub.status == query.status)
+    total = counts[query.status] if query.status else sum(counts.values())
+    found = keyset_page(session, members(query, sub.id).where(*where), sub.id, Cursor(**page), newest_first=True)
+    ids = [r[0] for r in found.rows]
     loaded = (
         {
             s.id: s
@@ -170,7 +174,7 @@ def search_subscriptions(
         if ids
         else {}
     )
-    return SearchResult([loaded[i] for i in ids], total, {s: counts.get(s, 0) for s in SubscriptionStatus})
+    return SearchResult([loaded[i] for i in ids], total, counts, found.next_after, found.prev_before)
 
 
 def get_subscription(session: Session, ml: models.MailingList, subscriber_id: int) -> models.Subscription:
@@ -283,7 +287,7 @@ def edit_subscription(
     """Change what `changes` names, all of it or nothing; returns how doubtful regions were read."""
     clean, warnings = check_changes(ml, regions, changes)
     _apply(sub, clean)
-    session.flush()
+    store_picks(session, [sub.id])
     return warnings
 
 
@@ -323,5 +327,5 @@ def save_subscription(
             status=clean.get("status", SubscriptionStatus.PENDING),
         )
     _apply(sub, clean)
-    session.flush()
+    store_picks(session, [sub.id])
     return sub, created, warnings

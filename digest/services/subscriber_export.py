@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from digest.adapters.storage import models
 from digest.core.regions import RegionIndex
-from digest.services.subscriber_editing import SubscriberQuery, list_members, picks_match
+from digest.services.subscriber_editing import SubscriberQuery, list_members, members
 
 CHUNK = 1000  # rows fetched at a time: enough to keep round trips few, small enough to keep memory flat
 
@@ -23,18 +22,14 @@ def stream_subscriptions(
 ) -> Iterator[models.Subscription]:
     """The list's subscriptions, oldest first, with their subscribers, `query`'s filters applied as they come."""
     sub = models.Subscription
-    where = list_members(ml, query) if query is not None else [sub.list_id == ml.id]
-    if query is not None and query.status:
+    query = query or SubscriberQuery()
+    where = list_members(session, ml, regions, query)
+    if query.status:
         where.append(sub.status == query.status)
-    rows = session.scalars(
-        select(sub)
-        .join(models.Subscriber)
+    yield from session.scalars(
+        members(query, sub)
         .where(*where)
         .options(joinedload(sub.subscriber))
         .order_by(sub.id)
         .execution_options(yield_per=CHUNK)
     )
-    picky = query is not None and bool(query.region_codes or query.topic)
-    for found in rows:
-        if not picky or picks_match(query, regions, found):  # type: ignore[arg-type]  # picky: query is set
-            yield found

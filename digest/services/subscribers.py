@@ -20,6 +20,7 @@ from digest.core.regions import RegionIndex, RegionWarning, split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
+from digest.services.picks import store_picks
 
 EXPORT_FIELDS = ("email", "name", "status", "regions", "topics", "time_zone", "locale", "created_at")
 
@@ -138,7 +139,8 @@ def upsert_subscription(
             sub.confirmed_at = now
         elif status == SubscriptionStatus.UNSUBSCRIBED:
             sub.unsubscribed_at = now
-    session.flush()
+    session.flush()  # a new subscription has its id from here on
+    store_picks(session, [sub.id])
     return sub, created, warnings
 
 

@@ -145,7 +145,7 @@ def preferences_submit(request: Request, token: str, submitted: Annotated[Prefer
                 )
             except InvalidChoice:
                 return _prefs_page(request, sub, token, error="invalid_choice", form=form)
-            save_preferences(sub, submitted.name, choices)
+            save_preferences(session, sub, submitted.name, choices)
             notice = "saved"
         elif action == "pause":
             pause_subscription(sub, _today_for(web, subscriber) + timedelta(days=7 * submitted.weeks))

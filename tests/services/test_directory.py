@@ -14,7 +14,7 @@ from personas import (
     ZHAO_NOTHING,
     subscribe_confirmed,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
@@ -235,3 +235,37 @@ def test_an_old_spreadsheet_does_not_sign_up_again_someone_who_left(url):
             session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all()
         )
         assert (statuses["left@example.org"], statuses["back@example.org"]) == ("unsubscribed", "confirmed")
+
+
+def test_counts_stop_past_the_cap_and_the_pages_still_reach_the_end(database_url):
+    # A million-row list must not be counted on every page: past COUNT_CAP the figure says "more".
+    from sqlalchemy import insert
+
+    from digest.services.picks import store_list_picks
+    from digest.services.subscriber_editing import COUNT_CAP
+
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        people = [{"email": f"r{i:05d}@example.org"} for i in range(COUNT_CAP + 5)]
+        session.execute(insert(models.Subscriber), people)
+        ids = session.scalars(select(models.Subscriber.id).order_by(models.Subscriber.id)).all()
+        picks = [["430000"] if i % 2 else [] for i in range(len(ids))]
+        rows = [
+            {"list_id": ml.id, "subscriber_id": s, "status": "confirmed", "region_codes": p}
+            for s, p in zip(ids, picks, strict=True)
+        ]
+        session.execute(insert(models.Subscription), rows)
+        store_list_picks(session, ml.id)
+    with transaction(database_url) as session:
+        ml = ensure_default_list(session)
+        everyone = search_subscriptions(session, ml, REGIONS, subscriber_query(ml, REGIONS), limit=10)
+        assert everyone.capped and everyone.total == COUNT_CAP + 1 and everyone.counts["pending"] == 0
+        shaanxi = search_subscriptions(session, ml, REGIONS, subscriber_query(ml, REGIONS, region="陕西"), limit=10)
+        assert not shaanxi.capped and shaanxi.total == (COUNT_CAP + 5 + 1) // 2
+        newest, oldest = session.execute(
+            select(func.max(models.Subscription.id), func.min(models.Subscription.id))
+        ).one()
+        assert [s.id for s in shaanxi.rows] == [newest - 2 * k for k in range(10)]  # those who picked no region
+        last = search_subscriptions(session, ml, REGIONS, subscriber_query(ml, REGIONS), limit=10, after=oldest + 3)
+        assert [s.id for s in last.rows] == [oldest + 2, oldest + 1, oldest]
+        assert last.next_after is None and last.prev_before == oldest + 2

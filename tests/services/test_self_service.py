@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
@@ -110,7 +111,8 @@ def test_preferences_pause_resume_leave_and_resubscribe_are_stored(url):
             action(find_subscription(session, subscriber_id, "rural-weekly"))
         return _row(url)
 
-    sub = change(lambda s: save_preferences(s, "  李  伟 ", Choices(["000000"], [], "Asia/Shanghai", "zh-CN")))
+    choices = Choices(["000000"], [], "Asia/Shanghai", "zh-CN")
+    sub = change(lambda s: save_preferences(object_session(s), s, "  李  伟 ", choices))
     assert (sub.region_codes, sub.topic_slugs, sub.subscriber.name) == (["000000"], [], "李 伟")
     assert (sub.subscriber.time_zone, sub.subscriber.locale) == ("Asia/Shanghai", "zh-CN")
     assert change(lambda s: pause_subscription(s, date(2026, 12, 4))).paused_until == date(2026, 12, 4)

@@ -10,6 +10,7 @@ from personas import ALL
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
+from digest.services import stats
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.stats import (
@@ -136,3 +137,27 @@ def test_an_empty_list_has_zero_figures_and_no_rate(database_url):
     )
     assert {p.confirmed for p in points} == {0}
     assert provinces == [] and national.subscribers == everywhere.subscribers == 0
+
+
+def test_a_large_lists_figures_are_kept_a_minute_and_a_small_lists_counted_each_time(database_url, monkeypatch):
+    _people(database_url, {p.email: 1 for p in ALL})
+
+    def confirmed() -> int:
+        with transaction(database_url) as session:
+            return stats.dashboard(session, ensure_default_list(session), REGIONS).head.confirmed
+
+    def one_more(address: str) -> None:
+        with transaction(database_url) as session:
+            upsert_subscription(session, ensure_default_list(session), REGIONS, email=address, status="confirmed")
+
+    stats.forget_dashboards()
+    assert confirmed() == 6
+    one_more("seventh@example.org")
+    assert confirmed() == 7  # small: counted again
+    monkeypatch.setattr(stats, "LIVE_UP_TO", 5)
+    assert confirmed() == 7
+    one_more("eighth@example.org")
+    assert confirmed() == 7  # large: the figures kept
+    stats.forget_dashboards()
+    assert confirmed() == 8
+    stats.forget_dashboards()

@@ -170,18 +170,44 @@ def test_bad_filters_name_the_field_and_never_fail(site):
     assert warned.status_code == 200 and "地区筛选按推测理解" in warned.text
 
 
-def test_the_list_is_paginated_fifty_a_page(site):
+def _pending_readers(site, count: int = 120):
+    """`count` pending readers, r000@ the oldest; a signed-in admin's client."""
     with transaction(site.url) as session:
         ml = ensure_default_list(session)
-        for i in range(120):
+        for i in range(count):
             upsert_subscription(session, ml, REGIONS, email=f"r{i:03}@example.org", status="pending")
-    client = _admin(site)
+    return _admin(site)
+
+
+def test_the_list_is_paginated_fifty_a_page(site):
+    client = _pending_readers(site)
     pages = [client.get("/admin/subscribers", params={"status": "pending", "page": n}) for n in (1, 2, 3, 4)]
     found = [_listed(p.text) for p in pages]
     assert [len(f) for f in found] == [50, 50, 20, 0]
     assert set().union(*found) == {f"r{i:03}@example.org" for i in range(120)}
     assert "r119@example.org" in found[0]  # newest first
     assert "第 1 / 3 页" in pages[0].text and 'rel="next"' in pages[0].text and 'rel="next"' not in pages[2].text
+
+
+def _link(html: str, rel: str) -> str | None:
+    found = re.search(rf'<a href="([^"]+)" rel="{rel}">', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_pages_follow_cursors_forward_and_back_and_old_page_links_still_answer(site):
+    client = _pending_readers(site)
+    pages, link = [], "/admin/subscribers?status=pending"
+    while link:
+        pages.append(client.get(link))
+        link = _link(pages[-1].text, "next")
+    assert [len(_listed(p.text)) for p in pages] == [50, 50, 20]
+    assert "before=" in _link(pages[1].text, "prev") and "after=" in _link(pages[0].text, "next")
+    assert "第 3 / 3 页" in pages[2].text
+    back = client.get(_link(pages[2].text, "prev"))
+    assert _listed(back.text) == _listed(pages[1].text) and "第 2 / 3 页" in back.text
+    assert _listed(client.get(_link(back.text, "prev")).text) == _listed(pages[0].text)
+    old = client.get("/admin/subscribers", params={"status": "pending", "page": 2})
+    assert _listed(old.text) == _listed(pages[1].text)
 
 
 def test_an_admin_edits_name_status_picks_zone_and_language(site):

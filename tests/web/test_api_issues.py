@@ -107,11 +107,13 @@ def test_the_delivery_log_filters_and_pages(api):
             select(models.Delivery).join(models.Subscriber).where(models.Subscriber.email == LI_HUNAN.email)
         )
         row.status, row.attempts, row.last_error = "failed", 5, "550 5.1.1 no such user"
+        row_id = row.id
     log = client.get(f"/api/v1/issues/{issue_id}/deliveries").json()
     assert log["total"] == 6 and {d["email"] for d in log["items"]} == {p.email for p in ALL}
     failed = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"status": "failed"}).json()
     assert failed["total"] == 1
     assert failed["items"][0] | {"sent_at": None} == {
+        "id": row_id,
         "email": LI_HUNAN.email,
         "name": "李伟",
         "status": "failed",
@@ -123,7 +125,11 @@ def test_the_delivery_log_filters_and_pages(api):
         "message_id": None,
     }
     paged = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"limit": 4, "offset": 4}).json()
-    assert len(paged["items"]) == 2 and paged["total"] == 6
+    assert len(paged["items"]) == 2 and paged["total"] == 6 and paged["next_after"] is None
+    first = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"limit": 4}).json()
+    assert first["next_after"] == first["items"][-1]["id"]
+    after = client.get(f"/api/v1/issues/{issue_id}/deliveries", params={"limit": 4, "after": first["next_after"]})
+    assert after.json()["items"] == paged["items"] and after.json()["next_after"] is None
 
 
 def test_a_preview_lists_the_articles_in_and_out_with_reasons(api):

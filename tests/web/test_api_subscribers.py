@@ -125,6 +125,8 @@ def test_find_with_filters_and_pages(site):
     rest = site.client.get(API, headers=admin, params={"limit": 4, "offset": 4}).json()
     assert first["total"] == 6 and len(first["items"]) == 4 and len(rest["items"]) == 2
     assert {i["email"] for i in first["items"] + rest["items"]} == {p.email for p in ALL}
+    after = site.client.get(API, headers=admin, params={"limit": 4, "after": first["next_after"]}).json()
+    assert after["items"] == rest["items"] and after["next_after"] is None and not after["capped"]
     assert site.client.get(API, headers=admin, params={"status": "unsubscribed"}).json()["total"] == 0
     assert site.client.get(API, headers=admin, params={"list": "nope"}).status_code == 404
     bad = site.client.get(API, headers=admin, params={"region": "火星"})

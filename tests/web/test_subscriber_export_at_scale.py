@@ -17,6 +17,7 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.clock import FixedClock
 from digest.services.lists import ensure_default_list
+from digest.services.picks import store_list_picks
 from digest.web import create_app
 
 READERS = 66_000  # one more parameter each than PostgreSQL takes in one statement, had they been listed
@@ -46,6 +47,7 @@ def _many_readers(url: str) -> None:
                 for n, sid in enumerate(ids)
             ],
         )
+        store_list_picks(session, ml.id)  # what a bulk writer owes the picks' index
 
 
 def test_the_export_of_a_list_larger_than_one_statement_takes_streams_every_row(postgres_url, tmp_path):

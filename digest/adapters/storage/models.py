@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine.interfaces import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import true as sa_true
 from sqlalchemy.types import TypeDecorator
@@ -197,6 +198,8 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("list_id", "subscriber_id"),
         Index("ix_subscriptions_subscriber", "subscriber_id"),  # a subscriber's lists; deleting one (0006)
+        # A list's members of one status, newest first: the console's tabs and their capped counts (0010).
+        Index("ix_subscriptions_list_status_id", "list_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,6 +218,41 @@ class Subscription(Base):
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     list: Mapped[MailingList] = relationship()
+
+
+class _PickRow:
+    """A subscription's pick as a row: the picks' index, kept equal to its JSON column by services/picks.py
+    (the JSON stays the source; these rows let SQL filter and group by the picks). The list is copied in so
+    a list's picks are found by index without the subscriptions (0010)."""
+
+    pick_column: ClassVar[str]
+    index_name: ClassVar[str]
+
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[PrimaryKeyConstraint, Index]:
+        return (
+            PrimaryKeyConstraint("subscription_id", cls.pick_column),
+            Index(cls.index_name, "list_id", cls.pick_column, "subscription_id"),
+        )
+
+
+class SubscriptionRegion(_PickRow, Base):
+    """`Subscription.region_codes`, a row each: the console's region filter, the dashboard's provinces."""
+
+    __tablename__ = "subscription_regions"
+    pick_column, index_name = "region_code", "ix_subscription_regions_list_code"
+    region_code: Mapped[str] = mapped_column(String(6))
+
+
+class SubscriptionTopic(_PickRow, Base):
+    """`Subscription.topic_slugs`, a row each: the console's topic filter."""
+
+    __tablename__ = "subscription_topics"
+    pick_column, index_name = "topic_slug", "ix_subscription_topics_list_slug"
+    topic_slug: Mapped[str] = mapped_column(String(64))
 
 
 class Issue(Base):

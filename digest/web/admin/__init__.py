@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from digest.adapters.storage import models
@@ -49,6 +49,16 @@ class LoginRequired(Exception):
 
 # Ids beyond PostgreSQL's integer would fail in the database, as a 500: refuse them at the door.
 MAX_ID = 2**31 - 1
+
+
+@dataclass
+class Pager:
+    """Which page of a long table: a cursor (a row's id) from the page's own links, or a page number alone from
+    links made before cursors; the number is carried along to say where one is."""
+
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None
+    before: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None
 
 
 def web_of(request: Request):

@@ -13,14 +13,8 @@ from fastapi import APIRouter, Query, Request
 
 from digest.services import NotFound
 from digest.services.lists import get_list
-from digest.services.stats import (
-    DELIVERY_SERIES,
-    EVERYWHERE,
-    deliveries_per_issue,
-    headline,
-    subscriber_growth,
-    subscribers_per_province,
-)
+from digest.services.stats import DELIVERY_SERIES, EVERYWHERE
+from digest.services.stats import dashboard as dashboard_figures
 from digest.web import PageError
 from digest.web.admin import SignedIn, admin_page, list_choices
 from digest.web.admin.charts import LEFT, RIGHT, horizontal_bars, line_chart, stacked_bars
@@ -98,11 +92,10 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
         except NotFound:
             raise PageError(404, "not_found") from None
         lists = list_choices(session)
-        head = headline(session, ml)
-        growth = subscriber_growth(session, ml)
-        issues = deliveries_per_issue(session, ml)
-        provinces, national, everywhere = subscribers_per_province(session, ml, web.regions)
+        figures = dashboard_figures(session, ml, web.regions)
         slug, name = ml.slug, ml.name
+    head, growth, issues = figures.head, figures.growth, figures.issues
+    provinces, national, everywhere = figures.provinces
     growth_chart = line_chart(
         [p.confirmed for p in growth], [f"{p.week_start.month}/{p.week_start.day}" for p in growth]
     )

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from digest.adapters.storage import models
@@ -36,11 +36,13 @@ from digest.services.issues import (
     retry_deliveries,
 )
 from digest.services.lists import get_list
+from digest.services.paging import Cursor
 from digest.services.subscribers import InvalidSubscriber, confirmed_emails
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
     AdminOnly,
+    Pager,
     SignedIn,
     admin_page,
     list_choices,
@@ -135,10 +137,13 @@ def plan(
 
 @dataclass(frozen=True)
 class DetailShown:
-    """What the issue page shows beside the issue: the delivery log's filter and page, and a notice or error."""
+    """What the issue page shows beside the issue: the delivery log's filter and page (a cursor, or a page number
+    alone from links made before cursors), and a notice or error."""
 
     status_filter: str = ""
     page: int = 1
+    after: int | None = None
+    before: int | None = None
     notice: str | None = None
     error: tuple[str, dict] | None = None
     status: int = 200
@@ -146,12 +151,14 @@ class DetailShown:
 
 def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailShown()):
     status_filter, page, notice = shown.status_filter, shown.page, shown.notice
+    cursor = Cursor(PAGE_SIZE, (page - 1) * PAGE_SIZE, shown.after, shown.before)
     with web_of(request).factory.begin() as session:
         issue = _issue(session, issue_id)
         summary = summary_of(session, issue)
         bad_filter = bool(status_filter) and status_filter not in tuple(DeliveryStatus)
         chosen = None if bad_filter or not status_filter else status_filter
-        total, rows = delivery_log(session, issue.id, status=chosen, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        log = delivery_log(session, issue.id, status=chosen, cursor=cursor)
+    total = summary.counts.get(chosen, 0) if chosen else summary.total
     pages = max(1, -(-total // PAGE_SIZE))
     return admin_page(
         request,
@@ -159,10 +166,12 @@ def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailS
         admin=admin,
         status=shown.status,
         issue=summary,
-        rows=rows,
+        rows=log.rows,
         log_total=total,
         page=min(page, pages),
         pages=pages,
+        next_after=log.next_after,
+        prev_before=log.prev_before,
         status_filter=chosen or "",
         bad_filter=bad_filter,
         statuses=tuple(DeliveryStatus),
@@ -177,11 +186,12 @@ def issue_page(
     request: Request,
     admin: SignedIn,
     issue_id: IssueId,
+    pager: Annotated[Pager, Depends()],
     status: Annotated[str, Query(max_length=20)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     notice: Annotated[str | None, Query(max_length=40)] = None,
 ):
-    return _detail(request, admin, issue_id, DetailShown(status_filter=status, page=page, notice=notice))
+    shown = DetailShown(status_filter=status, page=pager.page, after=pager.after, before=pager.before, notice=notice)
+    return _detail(request, admin, issue_id, shown)
 
 
 @dataclass(frozen=True)

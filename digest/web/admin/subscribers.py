@@ -25,6 +25,8 @@ from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import list_by_id
 from digest.services.subscriber_editing import (
+    COUNT_CAP,
+    SearchResult,
     edit_subscription,
     get_subscription,
     search_subscriptions,
@@ -43,6 +45,7 @@ from digest.web.admin import (
     MAX_ID,
     MAX_UPLOAD,
     AdminOnly,
+    Pager,
     admin_page,
     list_choices,
     list_or_404,
@@ -86,9 +89,18 @@ class Filters:
     status: Annotated[str, Query(max_length=20)] = ""
 
 
-def _find(web, session, ml, f: Filters, *, limit, offset):
+def _find(web, session, ml, f: Filters, pager: Pager):
     query = subscriber_query(ml, web.regions, text=f.q, region=f.region, topic=f.topic, status=f.status)
-    return query, search_subscriptions(session, ml, web.regions, query, limit=limit, offset=offset)
+    offset = (pager.page - 1) * PAGE_SIZE
+    found = search_subscriptions(
+        session, ml, web.regions, query, limit=PAGE_SIZE, offset=offset, after=pager.after, before=pager.before
+    )
+    return query, found
+
+
+def figure(n: int) -> str:
+    """A count as the page shows it: past COUNT_CAP it was not counted to the end."""
+    return f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
 
 
 @router.get("/subscribers")
@@ -96,22 +108,22 @@ def subscribers(
     request: Request,
     admin: AdminOnly,
     filters: Annotated[Filters, Depends()],
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    pager: Annotated[Pager, Depends()],
 ):
     web = web_of(request)
     errors: dict[str, FieldError] = {}
-    rows, total, counts, warnings = [], 0, {}, ()
+    rows, found, warnings = [], SearchResult([], 0), ()
     with web.factory.begin() as session:
         ml = list_or_404(session, filters.list_slug)
         try:
-            query, found = _find(web, session, ml, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            query, found = _find(web, session, ml, filters, pager)
         except Invalid as exc:
             errors = exc.errors
         else:
             names = {t.slug: t.name for t in ml.topics}
             blocked = suppressed_emails(session, [s.subscriber.email for s in found.rows])
             rows = [_row(web, ml, s, names, blocked) for s in found.rows]
-            total, counts, warnings = found.total, found.counts, query.warnings
+            warnings = query.warnings
         shown = {
             "list": ml.slug,
             "q": filters.q,
@@ -125,13 +137,16 @@ def subscribers(
             "topics": [(t.slug, t.name) for t in ml.topics],
             "filters": shown,
             "rows": rows,
-            "total": total,
-            "counts": counts,
+            "total": figure(found.total),
+            "counts": {s: figure(n) for s, n in found.counts.items()},
+            "any_count": figure(sum(found.counts.values())),
             "warnings": warnings,
             "statuses": tuple(SubscriptionStatus),
             "errors": errors,
-            "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
+            "page": pager.page,
+            "pages": None if found.capped else max(1, -(-found.total // PAGE_SIZE)),
+            "next_after": found.next_after,
+            "prev_before": found.prev_before,
             "query": urlencode(shown),
             "status_query": urlencode({k: v for k, v in shown.items() if k != "status"}),
         }

@@ -24,12 +24,14 @@ from digest.services.issues import (
     RETRYABLE,
     IssueStateError,
     cancel_issue,
+    delivery_counts,
     issue_for_period,
     pause_issue,
     plan_issue,
     resume_issue,
     retry_deliveries,
 )
+from digest.services.paging import Cursor
 from digest.services.subscribers import InvalidSubscriber
 from digest.web.api import CONFLICT_RESPONSES, MAX_ID, ApiCaller, ErrorOut, api_admin_only, api_caller, list_or_404
 from digest.web.i18n import translator
@@ -73,6 +75,7 @@ class PlanIn(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    id: int = Field(description="The delivery's id: pass the last one as `after` for the next page")
     email: str
     name: str
     status: str
@@ -89,6 +92,9 @@ class DeliveryPage(BaseModel):
     limit: int
     offset: int
     items: list[DeliveryOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page (it costs what the first page costs); null on the last page"
+    )
 
 
 class ArticleVerdict(BaseModel):
@@ -235,12 +241,18 @@ def deliveries(
     issue_id: IssueId,
     status: Annotated[DeliveryStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip: costs them; prefer `after`")] = 0,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="The delivery id a page follows: the last page's `next_after`")
+    ] = None,
 ) -> DeliveryPage:
     with request.app.state.web.factory.begin() as session:
         issue = _issue(session, issue_id)
-        total, rows = delivery_log(session, issue.id, status=status, limit=limit, offset=offset)
-    return DeliveryPage(total=total, limit=limit, offset=offset, items=[DeliveryOut(**vars(r)) for r in rows])
+        counts = delivery_counts(session, issue.id)
+        log = delivery_log(session, issue.id, status=status, cursor=Cursor(limit, offset, after))
+    total = counts.get(status, 0) if status else sum(counts.values())
+    items = [DeliveryOut(**vars(r)) for r in log.rows]
+    return DeliveryPage(total=total, limit=limit, offset=offset, items=items, next_after=log.next_after)
 
 
 @router.get(

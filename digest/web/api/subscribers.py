@@ -21,6 +21,7 @@ from digest.adapters.storage import models
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.subscriber_editing import (
+    COUNT_CAP,
     edit_subscription,
     get_subscription,
     save_subscription,
@@ -58,7 +59,10 @@ class SubscriberSearch(BaseModel):
     )
     status: Status | None = None
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=10_000_000)
+    offset: int = Field(0, ge=0, le=10_000_000, description="Rows to skip: costs them; prefer `after`")
+    after: int | None = Field(
+        None, ge=0, le=MAX_ID, description="The page after this cursor: the last page's `next_after`, newest first"
+    )
 
 
 Label = Annotated[str, Field(min_length=1, max_length=100)]
@@ -100,11 +104,17 @@ class SubscriberOut(BaseModel):
 
 
 class SubscriberPage(BaseModel):
-    total: int
+    total: int = Field(description=f"Matches; counted up to {COUNT_CAP + 1:,} only (see `capped`)")
     limit: int
     offset: int
-    counts: dict[str, int] = Field(description="Matches by status, ignoring the status filter")
+    counts: dict[str, int] = Field(
+        description=f"Matches by status, ignoring the status filter; each counted up to {COUNT_CAP + 1:,} only"
+    )
+    capped: bool = Field(description=f"More than {COUNT_CAP:,} match: `total` and `counts` stopped counting")
     items: list[SubscriberOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page (it costs what the first page costs); null on the last page"
+    )
 
 
 class SubscriberFields(BaseModel):
@@ -214,10 +224,18 @@ def list_subscribers(request: Request, search: Annotated[SubscriberSearch, Query
             )
         except Invalid as exc:
             raise unprocessable(exc, "query") from None
-        found = search_subscriptions(session, ml, web.regions, query, limit=limit, offset=offset)
+        found = search_subscriptions(session, ml, web.regions, query, limit=limit, offset=offset, after=search.after)
         blocked = suppressed_emails(session, [s.subscriber.email for s in found.rows])
         items = [subscriber_out(web, ml, s, blocked) for s in found.rows]
-        return SubscriberPage(total=found.total, limit=limit, offset=offset, counts=found.counts, items=items)
+        return SubscriberPage(
+            total=found.total,
+            limit=limit,
+            offset=offset,
+            counts=found.counts,
+            capped=found.capped,
+            items=items,
+            next_after=found.next_after,
+        )
 
 
 @router.post(

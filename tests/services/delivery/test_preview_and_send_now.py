@@ -31,6 +31,7 @@ from digest.services.delivery.testsend import InvalidAddress, check_test_address
 from digest.services.issue_detail import delivery_log, issue_summaries
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
+from digest.services.paging import Cursor
 from digest.services.runtime import Runtime
 
 DEMO = Path(__file__).resolve().parents[3] / "digest" / "data" / "demo-issue.txt"
@@ -184,14 +185,17 @@ def test_send_now_starts_the_issue_and_a_background_thread_delivers_it(world):
     if thread is not None:
         thread.join(30)
     with factory.begin() as session:
-        total, rows = delivery_log(session, issue_id)
-        assert total == 6 and session.get(models.Issue, issue_id).status == "sent"
+        rows = delivery_log(session, issue_id).rows
+        assert len(rows) == 6 and session.get(models.Issue, issue_id).status == "sent"
         by_email = {r.email: r for r in rows}
         assert by_email[ZHAO_NOTHING.email].status == "skipped"
         assert by_email[LI_HUNAN.email].status == "sent" and by_email[LI_HUNAN.email].articles == 3
         assert by_email[LI_HUNAN.email].message_id and by_email[LI_HUNAN.email].sent_at is not None
-        sent_total, sent_rows = delivery_log(session, issue_id, status="sent", limit=2, offset=2)
-        assert sent_total == 5 and len(sent_rows) == 2
+        sent = delivery_log(session, issue_id, status="sent", cursor=Cursor(limit=2, offset=2))
+        assert len(sent.rows) == 2 and sent.next_after == sent.rows[-1].id and sent.prev_before == sent.rows[0].id
+        after = delivery_log(session, issue_id, status="sent", cursor=Cursor(limit=2, after=sent.next_after))
+        assert [r.email for r in after.rows] == [r.email for r in rows if r.status == "sent"][4:]
+        assert after.next_after is None
         _, [summary] = issue_summaries(session, ensure_default_list(session))
         assert summary.counts == {"sent": 5, "skipped": 1} and summary.number == 1
     assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(p.email for p in ALL if p != ZHAO_NOTHING)
