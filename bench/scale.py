@@ -49,7 +49,6 @@ from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.picks import store_list_picks
 from digest.services.runtime import Runtime
-from digest.services.stats import forget_dashboards
 from digest.web import create_app
 
 ADMIN = ("scale.admin@example.org", "scale-admin-passphrase")
@@ -191,7 +190,7 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
 
 def _afresh(client: TestClient, path: str) -> None:
     """A visit after the kept figures expired: what one visit a minute pays on a large list."""
-    forget_dashboards()
+    cast(Any, client.app).state.web.runtime.kept.forget()
     assert client.get(path).status_code == 200, path
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
-from digest.core.statuses import DeliveryStatus
+from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
-from digest.services.issues import PUBLISHED, delivery_counts
+from digest.services.issues import PUBLISHED
+from digest.services.kept import KeptFigures
 from digest.services.paging import FIRST_PAGE, Cursor, keyset_page
 
 
@@ -63,7 +64,52 @@ def issue_for_viewer(session: Session, issue_id: int, list_id: int, subscriber_i
     return issue
 
 
-def summary_of(session: Session, issue: models.Issue, counts: dict[str, int] | None = None) -> IssueSummary:
+# An issue's ledger is counted on every request up to this many rows. Past it the counts (150 ms and more at
+# a million) are kept: a few seconds while the issue may still move, an hour once it is finished, whose rows
+# change only when it is reopened, which changes its status and so the key.
+LIVE_LEDGER_ROWS = 10_000
+MOVING_FRESH_FOR = timedelta(seconds=10)
+FINISHED_FRESH_FOR = timedelta(hours=1)
+FINISHED = (IssueStatus.SENT, IssueStatus.CANCELLED)
+
+
+def _kept_key(session: Session, issue: models.Issue) -> tuple[object, ...]:
+    return ("ledger", str(session.get_bind().engine.url), issue.id, issue.created_at, issue.status, issue.finished_at)
+
+
+def issue_counts(
+    session: Session, issues: Sequence[models.Issue], kept: KeptFigures | None = None
+) -> dict[int, dict[str, int]]:
+    """{issue id: {status: rows}}, in one grouped query for those whose counts are not kept."""
+    counts: dict[int, dict[str, int]] = {}
+    missing = []
+    for issue in issues:
+        fresh_for = FINISHED_FRESH_FOR if issue.status in FINISHED else MOVING_FRESH_FOR
+        found = kept.fresh(_kept_key(session, issue), fresh_for) if kept is not None else None
+        if found is not None:
+            counts[issue.id] = found[0]
+        else:
+            counts[issue.id] = {}
+            missing.append(issue)
+    if missing:
+        for issue_id, st, n in session.execute(
+            select(models.Delivery.issue_id, models.Delivery.status, func.count())
+            .where(models.Delivery.issue_id.in_([i.id for i in missing]))
+            .group_by(models.Delivery.issue_id, models.Delivery.status)
+        ):
+            counts[issue_id][st] = n
+        for issue in missing:
+            if kept is not None and sum(counts[issue.id].values()) > LIVE_LEDGER_ROWS:
+                kept.keep(_kept_key(session, issue), counts[issue.id])
+    return counts
+
+
+def summary_of(
+    session: Session, issue: models.Issue, counts: dict[str, int] | None = None, *, kept: KeptFigures | None = None
+) -> IssueSummary:
+    """The issue with its ledger's counts (given, kept in `kept`, or counted now)."""
+    if counts is None:
+        counts = issue_counts(session, [issue], kept)[issue.id]
     ml = issue.list
     return IssueSummary(
         issue.id,
@@ -75,12 +121,18 @@ def summary_of(session: Session, issue: models.Issue, counts: dict[str, int] | N
         issue.status,
         issue.created_at,
         issue.finished_at,
-        counts if counts is not None else delivery_counts(session, issue.id),
+        counts,
     )
 
 
 def issue_summaries(
-    session: Session, ml: models.MailingList, *, status: str | None = None, limit: int | None = 100, offset: int = 0
+    session: Session,
+    ml: models.MailingList,
+    *,
+    status: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+    kept: KeptFigures | None = None,
 ) -> tuple[int, list[IssueSummary]]:
     """The list's issues, newest first, each with its ledger counts (one grouped query for all)."""
     where = [models.Issue.list_id == ml.id] + ([models.Issue.status == status] if status else [])
@@ -88,14 +140,7 @@ def issue_summaries(
     issues = session.scalars(
         select(models.Issue).where(*where).order_by(models.Issue.period_end.desc()).limit(limit).offset(offset)
     ).all()
-    counts: dict[int, dict[str, int]] = {i.id: {} for i in issues}
-    if issues:
-        for issue_id, st, n in session.execute(
-            select(models.Delivery.issue_id, models.Delivery.status, func.count())
-            .where(models.Delivery.issue_id.in_(counts))
-            .group_by(models.Delivery.issue_id, models.Delivery.status)
-        ):
-            counts[issue_id][st] = n
+    counts = issue_counts(session, issues, kept)
     return total, [summary_of(session, i, counts[i.id]) for i in issues]
 
 

@@ -25,6 +25,7 @@ from digest.core.prepared import PreparedContent
 from digest.core.regions import RegionIndex, load_regions
 from digest.core.rendering import make_environment, render_content
 from digest.core.settings import Settings, load_settings
+from digest.services.kept import KeptFigures
 
 if TYPE_CHECKING:
     import jinja2
@@ -58,6 +59,8 @@ class Runtime:
         # is the whole digest (articles, branding, dates), so an edited article is a new
         # key, never a stale render; the bound keeps a worker's memory flat.
         self.prepared = lru_cache(maxsize=256)(self._prepare)
+        # Counts that cost a second at a million rows (the dashboard, an issue's ledger): kept a while.
+        self.kept = KeptFigures()
 
     @classmethod
     def from_environment(cls, *, require_secret: bool = False, broker: Broker | None = None) -> Runtime:

@@ -18,6 +18,7 @@ from digest.core.domain import NATIONAL_CODE
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
 from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
+from digest.services.kept import KeptFigures
 from digest.services.picks import ANY
 
 # How the ledger's statuses fold into the delivery chart's series (named like statuses, but "waiting" is none).
@@ -223,33 +224,24 @@ class Dashboard:
 # keeps them for FRESH_FOR: the front page is glanced at often and its figures move slowly.
 LIVE_UP_TO = 10_000
 FRESH_FOR = timedelta(seconds=60)
-_kept: dict[tuple[str, int, datetime], Dashboard] = {}
 
 
-def dashboard(session: Session, ml: models.MailingList, regions: RegionIndex) -> Dashboard:
+def dashboard(session: Session, ml: models.MailingList, regions: RegionIndex, kept: KeptFigures) -> Dashboard:
     """The list's dashboard figures: counted now for a small list, at most FRESH_FOR old for a large one."""
-    now = wall_now()
-    # The list's creation tells a list from one made again under the same id (a database emptied and reseeded).
-    key = (str(session.get_bind().engine.url), ml.id, ml.created_at)
-    kept = _kept.get(key)
-    if kept is not None and now - kept.counted_at < FRESH_FOR:
-        return kept
+
+    def count() -> Dashboard:
+        now = wall_now()
+        return Dashboard(
+            headline(session, ml),
+            subscriber_growth(session, ml, now=now),
+            deliveries_per_issue(session, ml),
+            subscribers_per_province(session, ml, regions),
+            now,
+        )
+
     some = select(models.Subscription.id).where(models.Subscription.list_id == ml.id).limit(LIVE_UP_TO + 1)
-    large = (session.scalar(select(func.count()).select_from(some.subquery())) or 0) > LIVE_UP_TO
-    figures = Dashboard(
-        headline(session, ml),
-        subscriber_growth(session, ml, now=now),
-        deliveries_per_issue(session, ml),
-        subscribers_per_province(session, ml, regions),
-        now,
-    )
-    if large:
-        _kept[key] = figures
-    else:
-        _kept.pop(key, None)
-    return figures
-
-
-def forget_dashboards() -> None:
-    """Drops the kept figures: the next visit counts again (the scale bench times that visit)."""
-    _kept.clear()
+    if (session.scalar(select(func.count()).select_from(some.subquery())) or 0) <= LIVE_UP_TO:
+        return count()
+    # The list's creation tells a list from one made again under the same id (a database emptied and reseeded).
+    key = ("dashboard", str(session.get_bind().engine.url), ml.id, ml.created_at)
+    return kept.get(key, FRESH_FOR, count)[0]

@@ -10,8 +10,10 @@ from personas import ALL
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
-from digest.services import stats
-from digest.services.issues import plan_issue
+from digest.services import issue_detail, stats
+from digest.services.issue_detail import issue_counts
+from digest.services.issues import plan_issue, start_issue
+from digest.services.kept import KeptFigures
 from digest.services.lists import ensure_default_list
 from digest.services.stats import (
     EVERYWHERE,
@@ -144,13 +146,13 @@ def test_a_large_lists_figures_are_kept_a_minute_and_a_small_lists_counted_each_
 
     def confirmed() -> int:
         with transaction(database_url) as session:
-            return stats.dashboard(session, ensure_default_list(session), REGIONS).head.confirmed
+            return stats.dashboard(session, ensure_default_list(session), REGIONS, kept).head.confirmed
 
     def one_more(address: str) -> None:
         with transaction(database_url) as session:
             upsert_subscription(session, ensure_default_list(session), REGIONS, email=address, status="confirmed")
 
-    stats.forget_dashboards()
+    kept = KeptFigures()
     assert confirmed() == 6
     one_more("seventh@example.org")
     assert confirmed() == 7  # small: counted again
@@ -158,6 +160,49 @@ def test_a_large_lists_figures_are_kept_a_minute_and_a_small_lists_counted_each_
     assert confirmed() == 7
     one_more("eighth@example.org")
     assert confirmed() == 7  # large: the figures kept
-    stats.forget_dashboards()
+    kept.forget()
     assert confirmed() == 8
-    stats.forget_dashboards()
+    kept.forget()
+
+
+class SetClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_large_issues_ledger_counts_are_kept_a_few_seconds_while_it_moves_and_counted_again_when_its_status_changes(
+    database_url, monkeypatch
+):
+    _people(database_url, {p.email: 1 for p in ALL})
+    with transaction(database_url) as session:
+        issue = plan_issue(session, ensure_default_list(session), date(2026, 11, 22))
+        start_issue(session, issue)
+        issue_id = issue.id
+    clock = SetClock(NOW)
+    kept = KeptFigures(clock)
+
+    def counts() -> dict[str, int]:
+        with transaction(database_url) as session:
+            return issue_counts(session, [session.get(models.Issue, issue_id)], kept)[issue_id]
+
+    def one_sent() -> None:
+        with transaction(database_url) as session:
+            row = session.query(models.Delivery).filter_by(issue_id=issue_id, status="pending").first()
+            row.status = "sent"
+
+    assert counts() == {"pending": 6}
+    one_sent()
+    assert counts() == {"pending": 5, "sent": 1}  # small: counted on every request
+    monkeypatch.setattr(issue_detail, "LIVE_LEDGER_ROWS", 3)
+    assert counts() == {"pending": 5, "sent": 1}
+    one_sent()
+    assert counts() == {"pending": 5, "sent": 1}  # large: kept
+    clock.now += issue_detail.MOVING_FRESH_FOR
+    assert counts() == {"pending": 4, "sent": 2}  # kept only so long
+    one_sent()
+    with transaction(database_url) as session:
+        session.get(models.Issue, issue_id).status = "paused"
+    assert counts() == {"pending": 3, "sent": 3}  # a new status is a new key

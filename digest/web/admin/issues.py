@@ -89,7 +89,7 @@ def _index(
             ml = get_list(session, slug)
         except NotFound:
             raise PageError(404, "not_found") from None
-        total, issues = issue_summaries(session, ml, limit=200)
+        total, issues = issue_summaries(session, ml, limit=200, kept=web.runtime.kept)
         return admin_page(
             request,
             "issues.html",
@@ -154,7 +154,7 @@ def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailS
     cursor = Cursor(PAGE_SIZE, (page - 1) * PAGE_SIZE, shown.after, shown.before)
     with web_of(request).factory.begin() as session:
         issue = _issue(session, issue_id)
-        summary = summary_of(session, issue)
+        summary = summary_of(session, issue, kept=web_of(request).runtime.kept)
         bad_filter = bool(status_filter) and status_filter not in tuple(DeliveryStatus)
         chosen = None if bad_filter or not status_filter else status_filter
         log = delivery_log(session, issue.id, status=chosen, cursor=cursor)
@@ -212,7 +212,7 @@ def _preview_page(
     error, status = shown.error, shown.status
     with web.factory.begin() as session:
         issue = _issue(session, issue_id)
-        summary = summary_of(session, issue)
+        summary = summary_of(session, issue, kept=web.runtime.kept)
         if email:
             try:
                 preview = preview_issue(web.runtime, session, issue.id, email)

@@ -19,12 +19,18 @@ from digest.services import NotFound
 from digest.services.delivery.now import deliver_now
 from digest.services.delivery.preview import preview_issue
 from digest.services.delivery.testsend import InvalidAddress, compose_test_send, deliver_test
-from digest.services.issue_detail import IssueSummary, delivery_log, get_issue, issue_summaries, summary_of
+from digest.services.issue_detail import (
+    IssueSummary,
+    delivery_log,
+    get_issue,
+    issue_counts,
+    issue_summaries,
+    summary_of,
+)
 from digest.services.issues import (
     RETRYABLE,
     IssueStateError,
     cancel_issue,
-    delivery_counts,
     issue_for_period,
     pause_issue,
     plan_issue,
@@ -169,9 +175,9 @@ def list_issues(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> IssuePage:
     with request.app.state.web.factory.begin() as session:
-        total, items = issue_summaries(
-            session, list_or_404(session, list_slug), status=status, limit=limit, offset=offset
-        )
+        ml = list_or_404(session, list_slug)
+        kept = request.app.state.web.runtime.kept
+        total, items = issue_summaries(session, ml, status=status, limit=limit, offset=offset, kept=kept)
         return IssuePage(total=total, limit=limit, offset=offset, items=[_out(s) for s in items])
 
 
@@ -194,7 +200,7 @@ def plan(request: Request, body: PlanIn, response: Response) -> IssueOut:
 @router.get("/issues/{issue_id}", response_model=IssueOut, summary="One issue with its delivery counts")
 def read_issue(request: Request, issue_id: IssueId) -> IssueOut:
     with request.app.state.web.factory.begin() as session:
-        return _out(summary_of(session, _issue(session, issue_id)))
+        return _out(summary_of(session, _issue(session, issue_id), kept=request.app.state.web.runtime.kept))
 
 
 def _steer(request: Request, issue_id: int, action) -> IssueOut:
@@ -248,7 +254,7 @@ def deliveries(
 ) -> DeliveryPage:
     with request.app.state.web.factory.begin() as session:
         issue = _issue(session, issue_id)
-        counts = delivery_counts(session, issue.id)
+        counts = issue_counts(session, [issue], request.app.state.web.runtime.kept)[issue.id]
         log = delivery_log(session, issue.id, status=status, cursor=Cursor(limit, offset, after))
     total = counts.get(status, 0) if status else sum(counts.values())
     items = [DeliveryOut(**vars(r)) for r in log.rows]
