@@ -37,6 +37,19 @@ def _close_runtime_pools(monkeypatch):
 
 
 @pytest.fixture
+def redis_url():
+    """The tests' Redis (DIGEST_TEST_REDIS_URL); under CI=true its absence fails the test."""
+    import redis
+
+    url = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis at {url}", exc)
+    return url
+
+
+@pytest.fixture
 def smtp_server():
     """A strict SMTP server on loopback; `.messages` holds what it accepted, byte for byte."""
     server = start_server()

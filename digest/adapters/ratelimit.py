@@ -1,5 +1,6 @@
-"""Messages per second per list; sliding-window request limits (the public subscribe form, test sends);
-failed sign-ins per address and account. All shared through Redis when there is one, else counted locally.
+"""Messages per second per list, and one way of counting events per key in a window for every request
+limit (the public subscribe form, test sends, failed sign-ins per address and account): in Redis when
+there is one, so every process and host counts together, else in this process.
 
 These count real seconds (the wall clock, or a monotonic one), not digest.core.clock's settable time:
 a rate is a pace, and a clock set to another day must not change how fast mail goes.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,12 +18,6 @@ if TYPE_CHECKING:
     import redis
 
 log = logging.getLogger(__name__)
-
-
-class Limiter(Protocol):
-    def hit(self, key: str) -> bool:
-        """Counts one hit for `key`; False when it is over the limit."""
-        ...
 
 
 def redis_throttle(client: redis.Redis, key: str, per_second: float) -> Callable[[], None]:
@@ -59,71 +53,24 @@ def local_throttle(per_second: float) -> Callable[[], None]:
     return wait
 
 
-# A sliding window in one sorted set per key: drop what left the window, refuse when full, else record
-# the hit. One script, so two processes counting at once cannot both take the last place.
-_WINDOW_SCRIPT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil(ARGV[2] * 1000))
-return 1
-"""
-
-
-class RedisWindowLimiter:
-    """At most `limit` hits per `window` seconds per key, counted in Redis: every web process shares the
-    count, so spreading requests over processes (or a load balancer's replicas) does not multiply it.
-
-    While Redis cannot be reached the `fallback` (an in-process limiter) counts instead: a limit that
-    loosens for a while is better than a form that answers 500.
-    """
-
-    def __init__(self, client: redis.Redis, name: str, limit: int, window: float, fallback: Limiter):
-        self.client = client
-        self.name = name
-        self.limit = limit
-        self.window = window
-        self.fallback = fallback
-        self._script = client.register_script(_WINDOW_SCRIPT)
-
-    def hit(self, key: str) -> bool:
-        """Counts one hit for `key`; False when it is over the limit (the hit is not counted)."""
-        import redis as redis_module
-
-        try:
-            allowed = self._script(
-                keys=[f"digest:limit:{self.name}:{key}"],
-                args=[time.time(), self.window, self.limit, uuid.uuid4().hex],
-            )
-        except redis_module.RedisError as exc:
-            log.warning("rate limit %s: Redis unavailable (%s); counting in this process", self.name, exc)
-            return self.fallback.hit(key)
-        return bool(allowed)
-
-
-def redis_url_of(broker_url: str | None) -> str | None:
+def redis_url_of(url: str | None) -> str | None:
     """`url` when it names a Redis (DIGEST_REDIS_URL, or a broker on Redis), else None."""
-    if broker_url and broker_url.startswith(("redis://", "rediss://", "unix://")):
-        return broker_url
+    if url and url.startswith(("redis://", "rediss://", "unix://")):
+        return url
     return None
 
 
-def shared_limiter(redis_url: str | None, name: str, limit: int, window: float, fallback: Limiter) -> Limiter:
-    """A limiter every process shares through Redis when the settings name one, else `fallback` alone."""
-    url = redis_url_of(redis_url)
-    if url is None:
-        return fallback
-    import redis as redis_module
-
-    return RedisWindowLimiter(redis_module.Redis.from_url(url), name, limit, window, fallback)
-
-
 class WindowCounter(Protocol):
-    """Counts events per key in windows of `window` seconds: what the sign-in throttle counts with."""
+    """Events per key in a window of `window` seconds that starts at the key's first event."""
 
     def count(self, key: str) -> int: ...
 
-    def add(self, key: str) -> int: ...
+    def add(self, key: str) -> int:
+        """Counts one event for `key`; returns the window's count with it."""
+        ...
+
+
+SWEEP_FROM = 10_000  # keys a counter holds before it looks for idle ones
 
 
 class LocalWindowCounter:
@@ -134,7 +81,7 @@ class LocalWindowCounter:
         self.clock = clock
         self._counts: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
-        self._sweep_above = 10_000
+        self._sweep_above = SWEEP_FROM
 
     def _live(self, key: str, now: float) -> int:
         started, count = self._counts.get(key, (now, 0))
@@ -151,45 +98,80 @@ class LocalWindowCounter:
                 # Keeps memory bounded when many keys pass once each; the next sweep waits until the map
                 # doubles past what stayed, so live keys beyond 10,000 are not rescanned on every event.
                 self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self.window}
-                self._sweep_above = max(10_000, 2 * len(self._counts))
+                self._sweep_above = max(SWEEP_FROM, 2 * len(self._counts))
             count = self._live(key, now)
             started = self._counts[key][0] if count else now
             self._counts[key] = (started, count + 1)
             return count + 1
 
 
+# Counts and starts the key's expiry on its first event, in one round trip and atomically: a process that
+# died between an INCR and its EXPIRE would leave a key that never expires.
+_ADD_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 class RedisWindowCounter:
-    """In Redis, so every web process (and host) sees one count per key.
+    """In Redis, so every web process (and host) sees one count per key; Redis expires a key `window`
+    seconds after its first event. Should Redis fail, this process counts instead: a sign-in page or a
+    subscribe form must not go down with Redis, and a limit that loosens for a while is the lesser harm."""
 
-    A key's window starts at its first event and Redis expires it after `window` seconds. Should Redis
-    fail, the count falls back to this process's memory: a sign-in page must not go down with Redis.
-    """
-
-    def __init__(self, client: redis.Redis, window: float, prefix: str = "digest:login"):
+    def __init__(self, client: redis.Redis, window: float, prefix: str):
         self.client = client
-        self.window = max(int(window), 1)
+        self.window = window
         self.prefix = prefix
         self.fallback = LocalWindowCounter(window)
+        self._add = client.register_script(_ADD_SCRIPT)
 
     def count(self, key: str) -> int:
-        import redis
+        import redis as redis_module
 
         try:
             value = self.client.get(f"{self.prefix}:{key}")
-        except redis.RedisError:
-            log.warning("Redis unavailable; counting sign-in failures in this process")
+        except redis_module.RedisError as exc:
+            log.warning("%s: Redis unavailable (%s); counting in this process", self.prefix, exc)
             return self.fallback.count(key)
         return int(value) if value is not None else 0
 
     def add(self, key: str) -> int:
-        import redis
+        import redis as redis_module
 
-        name = f"{self.prefix}:{key}"
         try:
-            count = int(self.client.incr(name))
-            if count == 1:
-                self.client.expire(name, self.window)
-        except redis.RedisError:
-            log.warning("Redis unavailable; counting sign-in failures in this process")
+            return int(self._add(keys=[f"{self.prefix}:{key}"], args=[max(int(self.window * 1000), 1)]))
+        except redis_module.RedisError as exc:
+            log.warning("%s: Redis unavailable (%s); counting in this process", self.prefix, exc)
             return self.fallback.add(key)
-        return count
+
+
+def window_counter(redis_url: str | None, window: float, prefix: str) -> WindowCounter:
+    """Counts in Redis when the settings name one (keys under `prefix`), else in this process."""
+    url = redis_url_of(redis_url)
+    if url is None:
+        return LocalWindowCounter(window)
+    import redis as redis_module
+
+    return RedisWindowCounter(redis_module.Redis.from_url(url, socket_timeout=1.0), window, prefix)
+
+
+class Limiter(Protocol):
+    def hit(self, key: str) -> bool:
+        """Counts one hit for `key`; False when it is over the limit."""
+        ...
+
+
+class WindowLimit:
+    """At most `limit` hits per key in a window: the request limits' one shape over either counter.
+
+    A refused hit is counted too. It changes nothing: the key stays refused until its window, which
+    started at its first hit, ends.
+    """
+
+    def __init__(self, counter: WindowCounter, limit: int):
+        self.counter = counter
+        self.limit = limit
+
+    def hit(self, key: str) -> bool:
+        return self.counter.add(key) <= self.limit

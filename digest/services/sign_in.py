@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from digest.adapters.ratelimit import LocalWindowCounter, RedisWindowCounter, WindowCounter
+from digest.adapters.ratelimit import WindowCounter, window_counter
 from digest.services.admins import authenticate, start_session
 
 
@@ -43,12 +43,8 @@ class Busy(Exception):
 
 
 def counter_for(redis_url: str | None, window: float) -> WindowCounter:
-    """Counts in Redis when a Redis URL is configured, else in this process."""
-    if redis_url and redis_url.startswith(("redis://", "rediss://", "unix://")):
-        import redis
-
-        return RedisWindowCounter(redis.Redis.from_url(redis_url, socket_timeout=1.0), window)
-    return LocalWindowCounter(window)
+    """Failed sign-ins, counted in Redis when a Redis URL is configured, else in this process."""
+    return window_counter(redis_url, window, "digest:login")
 
 
 class LoginGuard:

@@ -37,7 +37,6 @@ from digest.web.limits import subscribe_limiter
 from digest.web.security import (
     ADMIN_COOKIE,
     CSRF_COOKIE,
-    RateLimiter,
     SecurityHeaders,
     csrf_ok,
     csrf_token,
@@ -73,7 +72,7 @@ class Web:
     """What the routes share: the process's Runtime (settings, sessions, regions, mail templates), the page
     templates and the rate limits."""
 
-    def __init__(self, runtime: Runtime, limiter: RateLimiter | None = None):
+    def __init__(self, runtime: Runtime, limiter: Limiter | None = None):
         self.runtime = runtime
         self.settings = runtime.settings
         # The runtime's session factory, under the name the routes use.
@@ -212,7 +211,7 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(
-    runtime: Runtime | Settings, *, limiter: RateLimiter | None = None, body_limits: BodyLimits | None = None
+    runtime: Runtime | Settings, *, limiter: Limiter | None = None, body_limits: BodyLimits | None = None
 ) -> FastAPI:
     """The app over `runtime` (given bare settings, over a Runtime made for them with their broker);
     `body_limits` caps request bodies (BodyLimits' defaults: 64 KiB, uploads 5 MiB and their framing)."""

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from digest.adapters.ratelimit import Limiter, shared_limiter
+from digest.adapters.ratelimit import Limiter, WindowLimit, window_counter
 from digest.core.settings import Settings
-from digest.web.security import RateLimiter
 
 SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW = 5, 60.0
 # Enough for an editor checking a layout; too few to use the console or the API as a mailer.
@@ -20,19 +19,15 @@ TEST_SEND_LIMIT, TEST_SEND_WINDOW = 10, 60.0
 
 def subscribe_limiter(settings: Settings) -> Limiter:
     """Subscribe-form posts per client address."""
-    local = RateLimiter(limit=SUBSCRIBE_LIMIT, window=SUBSCRIBE_WINDOW)
-    return shared_limiter(settings.redis_url, "subscribe", SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW, local)
+    return WindowLimit(window_counter(settings.redis_url, SUBSCRIBE_WINDOW, "digest:limit:subscribe"), SUBSCRIBE_LIMIT)
 
 
 def test_send_limiter(request: Request) -> Limiter:
     """Test sends per staff member, built once per app and used by the console and the API alike."""
     state = request.app.state
     if not hasattr(state, "test_send_limiter"):
-        local = RateLimiter(limit=TEST_SEND_LIMIT, window=TEST_SEND_WINDOW)
-        settings = state.web.settings
-        state.test_send_limiter = shared_limiter(
-            settings.redis_url, "test-send", TEST_SEND_LIMIT, TEST_SEND_WINDOW, local
-        )
+        counter = window_counter(state.web.settings.redis_url, TEST_SEND_WINDOW, "digest:limit:test-send")
+        state.test_send_limiter = WindowLimit(counter, TEST_SEND_LIMIT)
     return state.test_send_limiter
 
 

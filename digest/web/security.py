@@ -13,9 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from urllib.parse import urlsplit
 
 CSRF_COOKIE = "digest_csrf"
@@ -60,47 +57,6 @@ def csrf_ok(site_secret: str, cookie_value: str | None, submitted: str | None, s
     if not cookie_value or not submitted or len(cookie_value) > 200 or len(submitted) > 200:
         return False
     return hmac.compare_digest(csrf_token(site_secret, cookie_value, scope, session), submitted)
-
-
-SWEEP_FROM = 10_000  # keys a limiter holds before it looks for idle ones
-
-
-class RateLimiter:
-    """At most `limit` hits per `window` seconds per key, counted in this process's memory.
-
-    Enough for one web process; several processes each count on their own,
-    which loosens the limit by that factor but never blocks a legitimate user.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 60.0, clock=time.monotonic):
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        # Idle keys are forgotten when the map passes this size, which then doubles past what stayed:
-        # a sweep per hit, once 10,000 addresses were live at once, made every request scan them all.
-        self._sweep_above = SWEEP_FROM
-
-    def hit(self, key: str) -> bool:
-        """Counts one hit for `key`; False when it is over the limit (the hit is not counted)."""
-        now = self.clock()
-        with self._lock:
-            if len(self._hits) > self._sweep_above:
-                self._forget_idle(now)
-                self._sweep_above = max(SWEEP_FROM, 2 * len(self._hits))
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
-
-    def _forget_idle(self, now: float) -> None:
-        # Keeps memory bounded when many addresses pass once each.
-        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-            del self._hits[key]
 
 
 # Pages that carry a person's token or an admin's data: no shared cache may keep a copy.

@@ -5,25 +5,21 @@ web processes that share Redis. Real SMTP on loopback; SQLite and PostgreSQL; Re
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
-from fixtures_db import _unavailable
 from sqlalchemy import select
 from test_pages import SUBSCRIBE, _subscribe
 from webutil import link_in, parse_mail
 
+from digest.adapters.ratelimit import LocalWindowCounter, WindowLimit
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.services.runtime import Runtime
 from digest.services.self_service import FORM_MAILS_PER_DAY
 from digest.web import create_app
-from digest.web.security import RateLimiter
 
-REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 PHISH_NAME = "Ihr Konto wurde gesperrt: bitte sofort auf https://evil.example/login anmelden 点击领取补贴"
 PHISH_PARTS = ["Konto", "gesperrt", "evil.example", "anmelden", "领取补贴", "Ihr"]
 
@@ -48,7 +44,7 @@ def test_the_confirmation_carries_no_part_of_the_name_typed_into_the_form(site):
 
 
 def test_one_address_gets_three_form_mails_a_day_whichever_client_asks(site):
-    app = create_app(site.settings, limiter=RateLimiter(limit=100, window=60.0))
+    app = create_app(site.settings, limiter=WindowLimit(LocalWindowCounter(60.0), 100))
     clients = [TestClient(app, client=(f"192.0.2.{i}", 50000)) for i in range(1, 6)]
     pages = [_subscribe(client, "victim@example.org") for client in clients[: FORM_MAILS_PER_DAY + 1]]
     assert [p.status_code for p in pages] == [200] * (FORM_MAILS_PER_DAY + 1)
@@ -62,17 +58,6 @@ def test_one_address_gets_three_form_mails_a_day_whichever_client_asks(site):
     site.settings.clock.advance(timedelta(days=1))
     assert _subscribe(clients[4], "victim@example.org").status_code == 200
     assert len(site.smtp.messages) == FORM_MAILS_PER_DAY + 2
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        _unavailable(f"Redis at {REDIS_URL}", exc)
-    return REDIS_URL
 
 
 def test_the_per_client_limit_holds_across_two_web_processes_sharing_redis(site, redis_url):

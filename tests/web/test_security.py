@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from digest.web.security import RateLimiter, csrf_ok, csrf_token
+from digest.adapters.ratelimit import LocalWindowCounter, RedisWindowCounter, WindowLimit
+from digest.web.security import csrf_ok, csrf_token
 
 
 def test_a_csrf_token_is_bound_to_its_cookie_its_form_and_the_site_secret():
@@ -15,40 +16,32 @@ def test_a_csrf_token_is_bound_to_its_cookie_its_form_and_the_site_secret():
     assert not csrf_ok("site-secret", "cookie-1", "", "subscribe:rural-weekly")
 
 
-def test_the_rate_limiter_counts_per_key_in_a_sliding_window():
+def test_a_window_limit_counts_per_key_from_its_first_hit():
     now = [0.0]
-    limiter = RateLimiter(limit=5, window=60, clock=lambda: now[0])
+    limiter = WindowLimit(LocalWindowCounter(window=60, clock=lambda: now[0]), limit=5)
     assert [limiter.hit("a") for _ in range(6)] == [True] * 5 + [False]
     assert limiter.hit("b")
     now[0] = 59.0
-    assert not limiter.hit("a")
+    assert not limiter.hit("a")  # refused hits keep it refused, not longer: the window began at 0
     now[0] = 60.5
     assert limiter.hit("a")
 
 
-class _CountingSweeps(RateLimiter):
-    sweeps = 0
+def test_a_window_limit_in_redis_is_one_count_for_every_process(redis_url):
+    import uuid
 
-    def _forget_idle(self, now: float) -> None:
-        self.sweeps += 1
-        super()._forget_idle(now)
+    import redis
 
-
-def test_the_rate_limiter_sweeps_now_and_then_with_many_live_addresses_not_on_every_hit():
-    now = [0.0]
-    limiter = _CountingSweeps(limit=5, window=60, clock=lambda: now[0])
-    for n in range(30_000):  # thirty thousand addresses inside one window: none is idle
-        assert limiter.hit(f"198.51.{n // 250}.{n % 250}")
-    assert limiter.sweeps <= 2  # a sweep per hit past 10,000 made each request scan every address
-    now[0] = 61.0  # all idle now: the next sweep forgets them
-    for n in range(limiter._sweep_above + 2 - 30_000):  # past the threshold by one hit
-        limiter.hit(f"203.0.113.{n}")
-    assert len(limiter._hits) < 30_000 and limiter.sweeps == 3
+    prefix = f"digest:test-limit:{uuid.uuid4().hex}"
+    first, second = (
+        WindowLimit(RedisWindowCounter(redis.Redis.from_url(redis_url), 60, prefix), limit=3) for _ in range(2)
+    )
+    assert [(first, second)[i % 2].hit("198.51.100.7") for i in range(4)] == [True, True, True, False]
+    ttl = redis.Redis.from_url(redis_url).pttl(f"{prefix}:198.51.100.7")
+    assert 0 < ttl <= 60_000  # the key expires with its window, set on the first hit in the same script
 
 
 def test_the_sign_in_counter_sweeps_now_and_then_with_many_live_keys():
-    from digest.adapters.ratelimit import LocalWindowCounter
-
     now = [0.0]
     counter = LocalWindowCounter(window=900, clock=lambda: now[0])
     rebuilt = []
