@@ -21,6 +21,7 @@ from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import find_list_by_slug, list_info
 from digest.services.self_service import (
     Choices,
+    Requester,
     confirm_subscription,
     count_form_mail,
     find_subscription,
@@ -139,14 +140,14 @@ def _subscribe(
     """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send;
     None past the address's daily cap of form mails (the page says the same either way)."""
     subscriber, already_confirmed = request_subscription(session, ml, web.regions, address, name, choices)
-    if not count_form_mail(session, subscriber, web.settings.clock.today(UTC)):
+    if not count_form_mail(session, subscriber.id, web.settings.clock.today(UTC)):
         log.info("form mail to %s withheld: the day's cap is reached", address)
         return None
     # A confirmed subscriber gets a note with their own preferences link instead of a confirmation.
     return _mail(web, ml, subscriber, "known" if already_confirmed else "confirm")
 
 
-def _mail(web, ml: models.MailingList, subscriber: models.Subscriber, kind: str) -> bytes:
+def _mail(web, ml: models.MailingList, subscriber: Requester, kind: str) -> bytes:
     settings = web.settings
     info = list_info(ml)
     t = translator(subscriber.locale)
