@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import Connection, Integer, bindparam, case, exists, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from digest.adapters.storage import models
 from digest.core.domain import ListInfo
@@ -109,51 +111,64 @@ def request_subscription(
     """
     address = normalise_email(address)
     codes, slugs, _ = resolve_picks(ml, regions, choices.regions, choices.topics)
-    insert = _insert_for(session)
-    person, sub = models.Subscriber, models.Subscription
-    # Correlated by hand: the row an upsert updates is named by its table, which SQLAlchemy does not
-    # correlate into a subquery of INSERT … ON CONFLICT on its own.
-    owner = literal_column(f"{person.__tablename__}.id", Integer)
-    unconfirmed = ~exists().where(sub.subscriber_id == owner, sub.status == SubscriptionStatus.CONFIRMED)
-    name = clean_name(name)
-    wanted = {"email": address, "name": name, "time_zone": choices.time_zone, "locale": choices.locale}
-    # One statement, whether the person is new, pending or confirmed: only an unconfirmed person takes the
-    # form's name (when it gives one), time zone and language; a confirmed one is written back as is.
-    upsert = insert(person).values(**wanted)
-    held = upsert.excluded
-    requester = session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["email"],
-            set_={
-                "name": case((unconfirmed & (held.name != ""), held.name), else_=person.name),
-                "time_zone": case((unconfirmed, held.time_zone), else_=person.time_zone),
-                "locale": case((unconfirmed, held.locale), else_=person.locale),
-            },
-        ).returning(person.id, person.email, person.name, person.locale)
-    ).one()
-    picks = {"list_id": ml.id, "subscriber_id": requester.id, "status": SubscriptionStatus.PENDING}
-    upsert = insert(sub).values(**picks, region_codes=codes, topic_slugs=slugs)
-    held = upsert.excluded
-    confirmed = sub.status == SubscriptionStatus.CONFIRMED
-    # A confirmed subscription keeps its picks (written back as they are); any other takes the form's.
-    status = session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["list_id", "subscriber_id"],
-            set_={
-                "region_codes": case((confirmed, sub.region_codes), else_=held.region_codes),
-                "topic_slugs": case((confirmed, sub.topic_slugs), else_=held.topic_slugs),
-                "status": case((confirmed, sub.status), else_=held.status),
-            },
-        ).returning(sub.status)
-    ).scalar_one()
+    person_upsert, picks_upsert = _upserts(session.get_bind().dialect.name)
+    # Core statements on the session's connection and transaction: no ORM rows are made or tracked.
+    db = session.connection()
+    wanted = {"email": address, "name": clean_name(name), "time_zone": choices.time_zone, "locale": choices.locale}
+    requester = db.execute(person_upsert, {f"p_{key}": value for key, value in wanted.items()}).one()
+    picks = {"list_id": ml.id, "subscriber_id": requester.id, "region_codes": codes, "topic_slugs": slugs}
+    status = db.execute(picks_upsert, {f"p_{key}": value for key, value in picks.items()}).scalar_one()
     return Requester(requester.id, requester.email, requester.name, requester.locale), (
         status == SubscriptionStatus.CONFIRMED
     )
 
 
-def _insert_for(session: Session):
-    """The dialect's INSERT, the one with ON CONFLICT (both databases we run on have it)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+@cache
+def _upserts(dialect: str) -> tuple[Executable, Executable]:
+    """The two upserts of `request_subscription` for `dialect`, built once: building them cost more than
+    running them. Values are bound as p_<column>."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return _person_upsert(insert), _picks_upsert(insert)
+
+
+def _person_upsert(insert) -> Executable:
+    """One statement, whether the person is new, pending or confirmed: only an unconfirmed person takes the
+    form's name (when it gives one), time zone and language; a confirmed one is written back as is."""
+    person, sub = models.Subscriber, models.Subscription
+    # Correlated by hand: the row an upsert updates is named by its table, which SQLAlchemy does not
+    # correlate into a subquery of INSERT … ON CONFLICT on its own.
+    owner = literal_column(f"{person.__tablename__}.id", Integer)
+    unconfirmed = ~exists().where(sub.subscriber_id == owner, sub.status == SubscriptionStatus.CONFIRMED)
+    columns = ("email", "name", "time_zone", "locale")
+    upsert = insert(person).values({column: bindparam(f"p_{column}") for column in columns})
+    held = upsert.excluded
+    return upsert.on_conflict_do_update(
+        index_elements=["email"],
+        set_={
+            "name": case((unconfirmed & (held.name != ""), held.name), else_=person.name),
+            "time_zone": case((unconfirmed, held.time_zone), else_=person.time_zone),
+            "locale": case((unconfirmed, held.locale), else_=person.locale),
+        },
+    ).returning(person.id, person.email, person.name, person.locale)
+
+
+def _picks_upsert(insert) -> Executable:
+    """A confirmed subscription keeps its picks (written back as they are); any other takes the form's and
+    is pending."""
+    sub = models.Subscription
+    columns = ("list_id", "subscriber_id", "region_codes", "topic_slugs")
+    values: dict[str, object] = {column: bindparam(f"p_{column}") for column in columns}
+    upsert = insert(sub).values({**values, "status": SubscriptionStatus.PENDING})
+    held = upsert.excluded
+    confirmed = sub.status == SubscriptionStatus.CONFIRMED
+    return upsert.on_conflict_do_update(
+        index_elements=["list_id", "subscriber_id"],
+        set_={
+            "region_codes": case((confirmed, sub.region_codes), else_=held.region_codes),
+            "topic_slugs": case((confirmed, sub.topic_slugs), else_=held.topic_slugs),
+            "status": case((confirmed, sub.status), else_=held.status),
+        },
+    ).returning(sub.status)
 
 
 FORM_MAILS_PER_DAY = 3
@@ -163,24 +178,25 @@ def count_form_mail(session: Session, subscriber_id: int, today: date) -> bool:
     """Counts one public-form mail to this address on `today`; False (nothing counted) past the day's cap.
 
     One conditional UPDATE, so two requests at once cannot both take the last place."""
-    table = models.Subscriber
-    counted = session.execute(
-        update(table)
-        .where(
-            table.id == subscriber_id,
-            or_(
-                table.form_mails_day.is_(None),
-                table.form_mails_day != today,
-                table.form_mails_sent < FORM_MAILS_PER_DAY,
-            ),
-        )
-        .values(
-            form_mails_day=today,
-            form_mails_sent=case((table.form_mails_day == today, table.form_mails_sent + 1), else_=1),
-        )
-        .execution_options(synchronize_session=False)
+    counted = session.connection().execute(_COUNT_FORM_MAIL, {"p_id": subscriber_id, "p_today": today})
+    return bool(counted.rowcount)
+
+
+_COUNT_FORM_MAIL = (
+    update(_PERSON)
+    .where(
+        _PERSON.id == bindparam("p_id"),
+        or_(
+            _PERSON.form_mails_day.is_(None),
+            _PERSON.form_mails_day != bindparam("p_today"),
+            _PERSON.form_mails_sent < FORM_MAILS_PER_DAY,
+        ),
     )
-    return bool(counted.rowcount)  # type: ignore[attr-defined]
+    .values(
+        form_mails_day=bindparam("p_today"),
+        form_mails_sent=case((_PERSON.form_mails_day == bindparam("p_today"), _PERSON.form_mails_sent + 1), else_=1),
+    )
+)
 
 
 def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
