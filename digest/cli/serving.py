@@ -16,6 +16,7 @@ import threading
 import time
 from multiprocessing.process import BaseProcess
 
+import click
 import uvicorn
 
 log = logging.getLogger("digest.serve")
@@ -65,7 +66,10 @@ class Workers:
     def run(self) -> int:
         """Serves until told to stop; the exit status: 0, or 1 when a worker could not stay up."""
         # The port is tried here first, so a taken one is one clear error, not N dying workers.
-        listening_socket(self.host, self.port).close()
+        try:
+            listening_socket(self.host, self.port).close()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stopping.set())
         children = [self.start() for _ in range(self.count)]
