@@ -11,7 +11,8 @@ different client (X-Forwarded-For, which uvicorn honours from loopback), with a 
 token. Measured, each for --seconds: a trivial GET (/favicon.ico: the same middleware and thread pool, no
 query) as the ceiling, the one-click POST, the subscribe POST, and one-click again while a signed-in admin
 fetches a slow page (the CSV export of every reader) in a loop. Printed: requests/s, p50 and p99 latency,
-errors (anything not 2xx/3xx, and socket errors), and each POST's share of the ceiling, since wrk and the
+errors (anything not 2xx/3xx, and socket errors), the CPU each request cost the server's processes and
+PostgreSQL's backends on the database (from /proc), and each case's share of the ceiling, since wrk and the
 server share the machine's cores. The last line is one JSON object.
 """
 
@@ -148,6 +149,7 @@ class Server:
             start_new_session=True,
         )
         self._wait_ready()
+        self.meter = CpuMeter(self, url)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -177,8 +179,47 @@ class Server:
         self.log.close()
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (/proc); 0 for one that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class CpuMeter:
+    """CPU spent during a run by the server's processes and by PostgreSQL's backends on our database (others
+    may share the machine and the server): milliseconds per request, where the time goes between the two."""
+
+    def __init__(self, server: Server, url: str):
+        self.server = server
+        self.engine = make_engine(url, pooled=False)
+        self.database = url.rsplit("/", 1)[1]
+
+    def _backends(self) -> list[int]:
+        with self.engine.connect() as conn:
+            query = text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()")
+            return [row[0] for row in conn.execute(query, {"name": self.database})]
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        groups = {"server": self.server.pids(), "postgres": self._backends()}
+        return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+
+    def per_request(self, before: dict[str, dict[int, float]], requests: int) -> dict[str, float]:
+        """ms of CPU per request since `before`; a backend that started meanwhile counts whole."""
+        after = self.snapshot()
+        spent = {
+            name: sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items()) for name in after
+        }
+        return {f"{name}_cpu_ms": round(1000 * seconds / max(requests, 1), 2) for name, seconds in spent.items()}
+
+
 def drive(server: Server, folder: Path, requests: Path, method: str, seconds: int, connections: int) -> dict:
-    """One wrk run; its figures as a dict (requests/s, p50/p99 in ms, errors)."""
+    """One wrk run; its figures as a dict (requests/s, p50/p99 in ms, errors, CPU ms per request)."""
     threads = 1
     command = [
         "wrk",
@@ -194,6 +235,7 @@ def drive(server: Server, folder: Path, requests: Path, method: str, seconds: in
         str(threads),
         method,
     ]
+    before = server.meter.snapshot()
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK ")), None)
     if line is None:
@@ -201,7 +243,7 @@ def drive(server: Server, folder: Path, requests: Path, method: str, seconds: in
     found = json.loads(line[4:])
     found["per_s"] = round(found["requests"] / found["seconds"], 1)
     found["errors"] = found.pop("bad_status") + found.pop("socket_errors")
-    return found
+    return found | server.meter.per_request(before, found["requests"])
 
 
 class SlowAdmin(threading.Thread):
@@ -261,9 +303,13 @@ def measure(url: str, redis_url: str, args: argparse.Namespace, folder: Path) ->
 
 def report(results: dict[str, dict], args: argparse.Namespace) -> None:
     width = max(len(name) for name in results)
-    print(f"{'':<{width}}  {'req/s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'of ceiling':>10}")
+    print(
+        f"{'':<{width}}  {'req/s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'server CPU':>10}  {'PG CPU':>6}"
+        f"  {'of ceiling':>10}"
+    )
     for name, f in results.items():
         line = f"{name:<{width}}  {f['per_s']:>8.1f}  {f['p50_ms']:>8.2f}  {f['p99_ms']:>8.2f}  {f['errors']:>6}"
+        line += f"  {f['server_cpu_ms']:>7.2f} ms  {f['postgres_cpu_ms']:>6.2f}"
         extra = f"  (admin: {f['admin_pages']} pages, {f['admin_page_ms']:.0f} ms each)" if "admin_pages" in f else ""
         print(f"{line}  {f['of_ceiling']:>10.0%}{extra}")
     summary: dict[str, Any] = {
