@@ -247,10 +247,12 @@ def serve(host: str, port: int, workers: int) -> None:
         uvicorn.run(create_app(current_runtime()), host=host, port=port, proxy_headers=True)
         return
     current_runtime()  # the settings are checked here, once, before any worker starts
+    from digest.cli.serving import APP, Workers, shared_ports_supported
+
     # Each worker process builds its own app (and Runtime) from the same environment.
-    uvicorn.run(
-        "digest.web:app_from_environment", factory=True, host=host, port=port, workers=workers, proxy_headers=True
-    )
+    if shared_ports_supported():
+        sys.exit(Workers(host, port, workers).run())
+    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, proxy_headers=True)
 
 
 @main.command()

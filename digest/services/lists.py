@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from digest.adapters.storage import models
 from digest.core.domain import ListInfo, Topic
@@ -53,10 +55,34 @@ def get_list(session: Session, slug: str | None) -> models.MailingList:
 
 
 def list_info(ml: models.MailingList) -> ListInfo:
+    return branding_info(ml, tuple(Topic(slug=t.slug, name=t.name, position=t.position) for t in ml.topics))
+
+
+# A list's columns a page's masthead and footer show: selected beside other columns, no list row is loaded.
+BRANDING_COLUMNS = tuple(
+    getattr(models.MailingList, name)
+    for name in (
+        "slug",
+        "name",
+        "sender_name",
+        "sender_email",
+        "reply_to",
+        "masthead",
+        "tagline",
+        "credits",
+        "contact_email",
+        "postal_address",
+        "language",
+    )
+)
+
+
+def branding_info(ml: Any, topics: tuple[Topic, ...] = ()) -> ListInfo:
+    """ListInfo from a list row or a result row holding BRANDING_COLUMNS; `topics` only where a page lists them."""
     return ListInfo(
         slug=ml.slug,
         name=ml.name,
-        topics=tuple(Topic(slug=t.slug, name=t.name, position=t.position) for t in ml.topics),
+        topics=topics,
         sender_name=ml.sender_name,
         sender_email=ml.sender_email,
         reply_to=ml.reply_to,
@@ -84,8 +110,12 @@ def all_lists(session: Session) -> list[models.MailingList]:
 
 
 def find_list_by_slug(session: Session, slug: str) -> models.MailingList | None:
-    """The list with exactly this slug; unlike `get_list`, an empty slug is not the default list."""
-    return session.scalar(select(models.MailingList).where(models.MailingList.slug == slug))
+    """The list with exactly this slug; unlike `get_list`, an empty slug is not the default list. Its topics
+    come in the same query: every page that finds a list by its slug shows them or checks picks against them."""
+    found = (
+        select(models.MailingList).options(joinedload(models.MailingList.topics)).where(models.MailingList.slug == slug)
+    )
+    return session.scalars(found).unique().one_or_none()
 
 
 def list_by_id(session: Session, list_id: int) -> models.MailingList:

@@ -104,6 +104,19 @@ def test_subscribe_mails_a_link_that_confirms_once_and_for_all(site):
     assert 'href="/p/' in page.text
 
 
+def test_each_confirmation_carries_its_own_link_in_inlined_html(site):
+    # The inlined HTML is made once and shared: each mail must still hold its own link, and no stand-in.
+    for address in ("first@example.org", "second@example.org"):
+        assert _subscribe(site.new_client(), address).status_code == 200
+    links = []
+    for received in site.smtp.messages:
+        _, text, html = parse_mail(received.data)
+        link = link_in(text, "/confirm/")
+        assert html.count(link) == 2 and "link.invalid" not in html and 'style="' in html
+        links.append(link)
+    assert len(links) == 2 and links[0] != links[1]
+
+
 def test_the_answer_is_the_same_for_new_pending_and_confirmed_addresses(site):
     _add(site.url, "known@example.org", name="老读者", regions=["湖南"], status="confirmed")
     known = _subscribe(site.new_client(), "known@example.org", name="Mallory", region=["540000"])

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import click
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from fixtures_db import make_settings
 from smtpserver import free_port
 
 from digest.adapters.storage.db import upgrade_database
+from digest.cli.serving import Workers, listening_socket
 from digest.web import create_app
 
 
@@ -95,3 +99,24 @@ def test_digest_serve_with_workers_answers_from_several_processes(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_each_worker_can_listen_on_the_same_port():
+    # The kernel spreads connections over the workers' own sockets only if each may bind the port.
+    first = listening_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = listening_socket("127.0.0.1", port)
+    try:
+        assert second.getsockname()[1] == port
+    finally:
+        first.close()
+        second.close()
+
+
+def test_workers_on_a_port_another_program_holds_are_one_clear_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(click.ClickException, match=f"cannot listen on 127.0.0.1:{port}"):
+            Workers("127.0.0.1", port, 2).run()

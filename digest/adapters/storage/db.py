@@ -34,6 +34,12 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+# As many connections as a web process runs requests at once (Starlette's thread pool: 40), 16 of them kept:
+# with the default 5 kept, a busy process closed and reopened PostgreSQL connections (a backend started
+# for every eighth public POST under load).
+POOL: dict[str, object] = {"pool_size": 16, "max_overflow": 24}
+
+
 def make_engine(url: str, *, pooled: bool = True) -> Engine:
     """An engine for `url`. Each process builds one and keeps it (the Runtime does); not pooled: each
     connection closes when it is given back, for a caller that opens one and goes."""
@@ -42,7 +48,7 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
         engine = create_engine(url, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **options)
+        engine = create_engine(url, pool_pre_ping=True, **(options or POOL))
     return engine
 
 

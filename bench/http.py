@@ -1,0 +1,347 @@
+"""The public POSTs over real HTTP: `digest serve --workers N` driven by wrk on loopback.
+
+    python -m bench.http --subscribers 20000 --database digest_http_bench [--workers 2] [--seconds 10]
+
+Seeds a fresh PostgreSQL database (bench.scale's seed: the demo week, N confirmed readers), starts the
+server as users run it (`digest serve --workers N`, a subprocess on a free loopback port, settings in
+DIGEST_* variables, rate limits in Redis) and drives it with wrk (`apt-get install wrk`). wrk's Lua
+script reads a file of requests made here, so every request is a different one: a one-click POST
+carries a different reader's signed unsubscribe link, a subscribe POST a different new address from a
+different client (X-Forwarded-For, which uvicorn honours from loopback), with a valid CSRF cookie and
+token. Measured, each for --seconds: a trivial GET (/favicon.ico: the same middleware and thread pool, no
+query) as the ceiling, the one-click POST, the subscribe POST, and one-click again while a signed-in admin
+fetches a slow page (the CSV export of every reader) in a loop. Printed: requests/s, p50 and p99 latency,
+errors (anything not 2xx/3xx, and socket errors), the CPU each request cost the server's processes and
+PostgreSQL's backends on the database (from /proc), and each case's share of the ceiling, since wrk and the
+server share the machine's cores. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy import text
+
+from bench.scale import ADMIN, LIST, seed
+from bench.send import SECRET, fresh_database
+from digest.adapters.storage.db import make_engine
+from digest.core.domain import NATIONAL_CODE
+from digest.core.tokens import sign_token
+from digest.web.security import CSRF_COOKIE, csrf_token
+
+SLOW_PAGE = f"/admin/subscribers/export.csv?list={LIST}"
+CEILING_PATH = "/favicon.ico"
+
+# Each wrk thread walks the request file from its own offset in steps of the thread count, so no two
+# requests in a run repeat until the file is used up. A line is "path<TAB>extra headers<TAB>body".
+WRK_SCRIPT = r"""
+local counter = 1
+local threads = {}
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  lines = {}
+  for line in io.lines(args[1]) do table.insert(lines, line) end
+  step = tonumber(args[2])
+  index = tid
+  method = args[3]
+end
+function request()
+  local line = lines[(index - 1) % #lines + 1]
+  index = index + step
+  local path, extra, body = line:match("([^\t]*)\t([^\t]*)\t(.*)")
+  local headers = {}
+  for name, value in extra:gmatch("([^:;]+): ([^;]*)") do headers[name] = value end
+  if body == "" then body = nil end
+  return wrk.format(method, path, headers, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p99_ms": %.2f, "bad_status": %d, ' ..
+    '"socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def reader_ids(url: str) -> list[int]:
+    engine = make_engine(url, pooled=False)
+    with engine.connect() as conn:
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM subscribers ORDER BY id"))]
+    engine.dispose()
+    return ids
+
+
+def write_requests(folder: Path, ids: list[int]) -> dict[str, Path]:
+    """The request files: one line per distinct request, as WRK_SCRIPT reads them."""
+    form = "Content-Type: application/x-www-form-urlencoded"
+    cookie = "bench-csrf-cookie-value"
+    token = csrf_token(SECRET, cookie, f"subscribe:{LIST}")
+    one_click = [f"/u/{sign_token(SECRET, 'unsubscribe', i, LIST)}\t{form}\tList-Unsubscribe=One-Click" for i in ids]
+    subscribe = []
+    for i in range(len(ids)):
+        client = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+        body = urllib.parse.urlencode(
+            {"email": f"new{i:07d}@signup.example.org", "region": NATIONAL_CODE, "csrf_token": token}
+        )
+        headers = f"{form};Cookie: {CSRF_COOKIE}={cookie};X-Forwarded-For: {client}"
+        subscribe.append(f"/lists/{LIST}/subscribe\t{headers}\t{body}")
+    files = {"ceiling": [f"{CEILING_PATH}\t\t"], "one_click": one_click, "subscribe": subscribe}
+    paths = {}
+    for name, lines in files.items():
+        paths[name] = folder / f"{name}.txt"
+        paths[name].write_text("\n".join(lines) + "\n")
+    (folder / "requests.lua").write_text(WRK_SCRIPT)
+    return paths
+
+
+class Server:
+    """`digest serve --workers N` in a child process, its output kept in a log file."""
+
+    def __init__(self, url: str, redis_url: str, workers: int, folder: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DIGEST_DATABASE_URL": url,
+            "DIGEST_SECRET_KEY": SECRET,
+            "DIGEST_REDIS_URL": redis_url,
+            "DIGEST_BASE_URL": "https://bench.example.org",
+            "DIGEST_OUTBOX": str(folder / "outbox"),
+        }
+        env.pop("DIGEST_BROKER_URL", None)
+        script = Path(sys.executable).with_name("digest")
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "digest.cli"]
+        self.log = (folder / "server.log").open("w")
+        self.child = subprocess.Popen(
+            [*command, "serve", "--port", str(self.port), "--workers", str(workers)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+        self.meter = CpuMeter(self, url)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.child.poll() is not None:
+                raise SystemExit(f"digest serve exited with {self.child.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("digest serve did not answer /healthz within 60 s")
+
+    def pids(self) -> list[int]:
+        """The server's processes (the supervisor and its workers), for py-spy."""
+        found = subprocess.run(["pgrep", "-g", str(self.child.pid)], capture_output=True, text=True)
+        return [int(p) for p in found.stdout.split()]
+
+    def stop(self) -> None:
+        os.killpg(self.child.pid, signal.SIGTERM)
+        try:
+            self.child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.child.pid, signal.SIGKILL)
+            self.child.wait()
+        self.log.close()
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (/proc); 0 for one that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class CpuMeter:
+    """CPU spent during a run by the server's processes and by PostgreSQL's backends on our database (others
+    may share the machine and the server): milliseconds per request, where the time goes between the two."""
+
+    def __init__(self, server: Server, url: str):
+        self.server = server
+        self.engine = make_engine(url, pooled=False)
+        self.database = url.rsplit("/", 1)[1]
+
+    def _backends(self) -> list[int]:
+        with self.engine.connect() as conn:
+            query = text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()")
+            return [row[0] for row in conn.execute(query, {"name": self.database})]
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        groups = {"server": self.server.pids(), "postgres": self._backends()}
+        return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+
+    def per_request(self, before: dict[str, dict[int, float]], requests: int) -> dict[str, float]:
+        """ms of CPU per request since `before`; a backend that started meanwhile counts whole."""
+        after = self.snapshot()
+        spent = {
+            name: sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items()) for name in after
+        }
+        return {f"{name}_cpu_ms": round(1000 * seconds / max(requests, 1), 2) for name, seconds in spent.items()}
+
+
+def drive(server: Server, folder: Path, requests: Path, method: str, seconds: int, connections: int) -> dict:
+    """One wrk run; its figures as a dict (requests/s, p50/p99 in ms, errors, CPU ms per request)."""
+    threads = 1
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(folder / "requests.lua"),
+        server.base,
+        "--",
+        str(requests),
+        str(threads),
+        method,
+    ]
+    before = server.meter.snapshot()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK ")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
+    found = json.loads(line[4:])
+    found["per_s"] = round(found["requests"] / found["seconds"], 1)
+    found["errors"] = found.pop("bad_status") + found.pop("socket_errors")
+    return found | server.meter.per_request(before, found["requests"])
+
+
+class SlowAdmin(threading.Thread):
+    """A signed-in admin fetching SLOW_PAGE again and again until stopped: the console's heavy work."""
+
+    def __init__(self, base: str):
+        super().__init__(daemon=True)
+        self.base = base
+        self.stopping = threading.Event()
+        self.spent: list[float] = []
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = self.opener.open(base + "/admin/login").read().decode()
+        token = re.findall(r'name="csrf_token" value="([^"]+)"', page)[0]
+        form = {"email": ADMIN[0], "password": ADMIN[1], "next": "/admin/", "csrf_token": token}
+        self.opener.open(base + "/admin/login", data=urllib.parse.urlencode(form).encode()).read()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            started = time.perf_counter()
+            with self.opener.open(self.base + SLOW_PAGE) as answer:
+                answer.read()
+            self.spent.append(time.perf_counter() - started)
+
+
+def mixed(server: Server, folder: Path, files: dict[str, Path], seconds: int, connections: int) -> dict:
+    admin = SlowAdmin(server.base)
+    admin.start()
+    try:
+        found = drive(server, folder, files["one_click"], "POST", seconds, connections)
+    finally:
+        admin.stopping.set()
+        admin.join()
+    found["admin_pages"] = len(admin.spent)
+    found["admin_page_ms"] = round(1000 * sum(admin.spent) / max(len(admin.spent), 1), 1)
+    return found
+
+
+def measure(url: str, redis_url: str, args: argparse.Namespace, folder: Path) -> dict[str, dict]:
+    files = write_requests(folder, reader_ids(url))
+    redis.Redis.from_url(redis_url).flushdb()  # the rate limits' counts of an earlier run
+    server = Server(url, redis_url, args.workers, folder)
+    try:
+        run = {"seconds": args.seconds, "connections": args.connections}
+        results = {
+            "ceiling GET": drive(server, folder, files["ceiling"], "GET", **run),
+            "one-click POST": drive(server, folder, files["one_click"], "POST", **run),
+            "subscribe POST": drive(server, folder, files["subscribe"], "POST", **run),
+            "one-click + slow admin": mixed(server, folder, files, **run),
+        }
+    finally:
+        server.stop()
+    ceiling = results["ceiling GET"]["per_s"]
+    for figures in results.values():
+        figures["of_ceiling"] = round(figures["per_s"] / ceiling, 3) if ceiling else None
+    return results
+
+
+def report(results: dict[str, dict], args: argparse.Namespace) -> None:
+    width = max(len(name) for name in results)
+    print(
+        f"{'':<{width}}  {'req/s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'server CPU':>10}  {'PG CPU':>6}"
+        f"  {'of ceiling':>10}"
+    )
+    for name, f in results.items():
+        line = f"{name:<{width}}  {f['per_s']:>8.1f}  {f['p50_ms']:>8.2f}  {f['p99_ms']:>8.2f}  {f['errors']:>6}"
+        line += f"  {f['server_cpu_ms']:>7.2f} ms  {f['postgres_cpu_ms']:>6.2f}"
+        extra = f"  (admin: {f['admin_pages']} pages, {f['admin_page_ms']:.0f} ms each)" if "admin_pages" in f else ""
+        print(f"{line}  {f['of_ceiling']:>10.0%}{extra}")
+    summary: dict[str, Any] = {
+        "subscribers": args.subscribers,
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "cores": os.cpu_count(),
+        "results": results,
+    }
+    print(json.dumps(summary, ensure_ascii=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=20_000)
+    parser.add_argument("--database", default="digest_http_bench", help="the database to drop and seed")
+    parser.add_argument("--workers", type=int, default=2, help="digest serve --workers")
+    parser.add_argument("--seconds", type=int, default=10, help="how long each case runs")
+    parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="the Redis database the limits use")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    url = fresh_database(args.database)
+    started = time.perf_counter()
+    seed(url, args.subscribers)
+    print(f"seeded {args.subscribers:,} subscribers in {time.perf_counter() - started:.1f}s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
+        results = measure(url, args.redis, args, Path(folder))
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
