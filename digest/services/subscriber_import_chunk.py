@@ -2,21 +2,20 @@
 
 The chunk's stored subscribers and memberships are read in two queries; each row is then applied in turn
 in Python, by the rules `subscribers.joined` holds for a single subscriber too; what changed is written in
-two multi-row upserts (INSERT … ON CONFLICT … DO UPDATE … RETURNING, on SQLite as on PostgreSQL). A row
+two multi-row upserts (storage/bulk.py: INSERT … ON CONFLICT … DO UPDATE … RETURNING). A row
 that changes nothing writes nothing, so importing a file again costs two reads per chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.adapters.storage.bulk import upsert_rows
 from digest.adapters.storage.db import among
 from digest.core.domain import Problem
 from digest.core.statuses import SubscriptionStatus
@@ -127,23 +126,6 @@ def _read_stored(session: Session, list_id: int, emails: list[str]) -> _Stored:
     return _Stored(people, members)
 
 
-def _upsert(
-    session: Session, model: type[models.Base], keys: list[str], rows: list[dict[str, Any]], updated: list[str]
-) -> Sequence[Any]:
-    """INSERT of `rows` that updates `updated` where `keys` already stand, returning each row's id and keys.
-
-    Many rows to one statement: SQLAlchemy sends them as multi-row VALUES pages ("insertmanyvalues")."""
-    if not rows:
-        return []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = model.__table__
-    statement = insert(table)
-    upsert = statement.on_conflict_do_update(
-        index_elements=keys, set_={name: statement.excluded[name] for name in updated}
-    )
-    return session.execute(upsert.returning(table.c.id, *(table.c[k] for k in keys)), rows).all()
-
-
 def _write_people(session: Session, stored: _Stored, after: dict[str, Membership]) -> None:
     """New addresses and changed names; the ids of new people join `stored.people`."""
     changed = [
@@ -151,7 +133,7 @@ def _write_people(session: Session, stored: _Stored, after: dict[str, Membership
         for email, member in after.items()
         if email not in stored.people or stored.people[email][1] != member.name
     ]
-    for person_id, email in _upsert(session, models.Subscriber, ["email"], changed, ["name"]):
+    for person_id, email in upsert_rows(session, models.Subscriber.__table__, ["email"], changed, ["name"]):
         stored.people[email] = (person_id, after[email].name)
 
 
@@ -178,7 +160,9 @@ def _write_memberships(session: Session, list_id: int, stored: _Stored, after: d
             }
         )
     columns = ["status", "region_codes", "topic_slugs", "confirmed_at", "unsubscribed_at"]
-    for sub_id, _, person_id in _upsert(session, models.Subscription, ["list_id", "subscriber_id"], changed, columns):
+    for sub_id, _, person_id in upsert_rows(
+        session, models.Subscription.__table__, ["list_id", "subscriber_id"], changed, columns
+    ):
         ids[person_id] = sub_id
     return sorted(ids.values())
 
