@@ -124,9 +124,12 @@ class Member(TypedDict, total=False):
     status: str  # pending unless said
 
 
+_STATUSES = frozenset(SubscriptionStatus)
+
+
 def checked_status(value: str) -> SubscriptionStatus:
     """`value` as a subscription status, or InvalidSubscriber naming the field."""
-    if value not in tuple(SubscriptionStatus):
+    if value not in _STATUSES:
         raise InvalidSubscriber(
             "status",
             f"unknown status {value!r} (one of {', '.join(SubscriptionStatus)})",

@@ -1,19 +1,20 @@
 """Many rows into one table in one statement: INSERT … ON CONFLICT … DO UPDATE … RETURNING.
 
-On PostgreSQL the rows travel column-wise, one array parameter per column, unnested by the server
-(`INSERT … SELECT … FROM unnest(…)`): the statement's text is the same for any number of rows, so the driver
-parses it once, where multi-row VALUES pages of thousands of parameters each cost it more to rewrite than the
-server took to run them. SQLite gets SQLAlchemy's multi-row VALUES pages ("insertmanyvalues").
+On PostgreSQL the rows travel as one JSON document, read back into rows by the server
+(`INSERT … SELECT … FROM json_to_recordset(…)`): one parameter whatever the number of rows, encoded by the
+json module's C encoder. Multi-row VALUES pages of thousands of parameters cost the driver more to rewrite
+than the server took to run them, and arrays, one per column, more to escape element by element. SQLite gets
+SQLAlchemy's multi-row VALUES pages ("insertmanyvalues").
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from enum import Enum
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, Table, text
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -51,27 +52,19 @@ def _postgres_upsert(
     session: Session, table: Table, keys: list[str], rows: list[dict[str, Any]], updated: list[str]
 ) -> Sequence[Any]:
     names = list(rows[0])
-    arrays, unnested, selected = {}, [], []
-    for i, name in enumerate(names):
-        array_type, cast, convert = _array_of(table.c[name].type)
-        arrays[f"c{i}"] = [None if row[name] is None else convert(row[name]) for row in rows]
-        unnested.append(f"CAST(:c{i} AS {array_type})")
-        selected.append(f"c{i}{cast}")
+    dialect = session.get_bind().dialect
+    given = ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}" for name in names)
     statement = (
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(selected)} "
-        f"FROM unnest({', '.join(unnested)}) AS given({', '.join(f'c{i}' for i in range(len(names)))}) "
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(names)} "
+        f"FROM json_to_recordset(CAST(:rows AS json)) AS given({given}) "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in updated)} "
         f"RETURNING id, {', '.join(keys)}"
     )
-    return session.execute(text(statement), arrays).all()
+    document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+    return session.execute(text(statement), {"rows": document}).all()
 
 
-def _array_of(column_type: Any) -> tuple[str, str, Any]:
-    """(the array type the column's values travel in, the cast back to the column's type, the conversion)."""
-    if isinstance(column_type, JSON):
-        return "text[]", "::json", json.dumps
-    if isinstance(column_type, Integer):
-        return "bigint[]", "", int
-    if isinstance(column_type, DateTime) or isinstance(getattr(column_type, "impl", None), DateTime):
-        return "timestamptz[]", "", lambda v: v
-    return "text[]", "", lambda v: v.value if isinstance(v, Enum) else v
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
