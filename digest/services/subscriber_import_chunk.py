@@ -8,7 +8,7 @@ that changes nothing writes nothing, so importing a file again costs two reads p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -66,7 +66,7 @@ class _Stored:
         if person is None:
             return Membership()
         member = self.members.get(person[0])
-        return replace(member[1], name=person[1]) if member else Membership(person[1])
+        return member[1] if member else Membership(person[1])
 
 
 def write_chunk(session: Session, list_id: int, rows: list[ChunkRow], default: SubscriptionStatus) -> ChunkDone:
@@ -99,11 +99,12 @@ def _read_stored(session: Session, list_id: int, emails: list[str]) -> _Stored:
         )
     }
     sub = models.Subscription
+    names = dict(people.values())
     members = {
         row.subscriber_id: (
             row.id,
             Membership(
-                "",  # the name is the person's, in `people`
+                names[row.subscriber_id],
                 row.status,
                 tuple(row.region_codes or ()),
                 tuple(row.topic_slugs or ()),

@@ -1,13 +1,14 @@
-"""A console import is stored, run as a task (here in-process: no broker) and followed on its own page."""
+"""A console or API import is stored, run as a task (here in-process: no broker) and followed on its own page
+or URL."""
 
 from __future__ import annotations
 
 import re
 
 from importutil import refusing
-from personas import ZHOU_ADMIN
+from personas import SUN_EDITOR, ZHOU_ADMIN
 from sqlalchemy import select
-from webutil import add_staff, form_csrf, sign_in
+from webutil import add_staff, api_token, form_csrf, sign_in
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
@@ -91,3 +92,41 @@ def test_an_import_keeps_the_first_problems_and_counts_the_rest(site):
     assert (len(job.problems), job.problems_more, job.skipped) == (PROBLEMS_KEPT, 3, PROBLEMS_KEPT + 3)
     assert len(re.findall(r'<tr class="subs-problem error"', page.text)) == PROBLEMS_KEPT
     assert "另有 3 个问题未列出。" in page.text
+
+
+def _bearer(site, staff=ZHOU_ADMIN) -> dict:
+    add_staff(site.url, staff)
+    return {"Authorization": f"Bearer {api_token(site.url, staff)}", "Content-Type": "text/csv"}
+
+
+def test_the_api_answers_202_with_the_imports_url_and_its_state_there(site):
+    headers = _bearer(site)
+    text = "email,name,regions,status\na@example.org,甲,湖南,\nb@example.org,乙,火星,\nc@example.org,丙,全国,pending\n"
+    posted = site.client.post(
+        "/api/v1/subscribers/imports?list=rural-weekly&confirmed=false&name=people.csv",
+        content=text.encode(),
+        headers=headers,
+    )
+    assert posted.status_code == 202, posted.text
+    body = posted.json()
+    assert posted.headers["location"] == body["url"] == f"/api/v1/subscribers/imports/{body['id']}"
+    state = site.client.get(body["url"], headers=headers).json()
+    assert (state["status"], state["rows_done"], state["added"], state["skipped"]) == ("done", 3, 2, 1)
+    assert [(p["line"], p["field"], p["code"]) for p in state["problems"]] == [(3, "regions", "region_unknown")]
+    with transaction(site.url) as session:
+        statuses = dict(
+            session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all()
+        )
+    assert statuses == {"a@example.org": "pending", "c@example.org": "pending"}
+    assert site.client.get("/api/v1/subscribers/imports/999999", headers=headers).status_code == 404
+
+
+def test_the_api_refuses_what_is_not_csv_text_and_editors(site):
+    headers = _bearer(site)
+    for data, status in ((b"", 422), (b"email\n\xff\n", 422), (b"email\n\x00\n", 422)):
+        answer = site.client.post("/api/v1/subscribers/imports", content=data, headers=headers)
+        assert answer.status_code == status and answer.json()["detail"][0]["loc"] == ["body"], answer.text
+    editor = _bearer(site, SUN_EDITOR)
+    assert site.client.post("/api/v1/subscribers/imports", content=b"email\n", headers=editor).status_code == 403
+    with transaction(site.url) as session:
+        assert session.scalars(select(models.SubscriberImport.id)).all() == []
