@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from queue import Full, Queue
+from threading import Event, Thread
 from typing import Required, TypedDict, Unpack
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +26,7 @@ from digest.core.regions import RegionIndex, RegionWarning, split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services.lists import list_by_id
 from digest.services.picks import store_picks
-from digest.services.subscriber_import_chunk import ChunkRow, write_chunk
+from digest.services.subscriber_import_chunk import ChunkDone, ChunkRow, write_chunk
 from digest.services.subscribers import InvalidSubscriber, checked_status, normalise_email, resolve_picks
 
 # Rows per transaction: large enough that a statement carries many rows, small enough that a failure loses
@@ -70,25 +72,69 @@ def import_csv(
         ml.topics  # noqa: B018 - loaded now: the reader resolves topics after this session ends
     source, progress = options["source"], options.get("progress")
     default = checked_status(options.get("default_status", SubscriptionStatus.CONFIRMED))
-    reader = _RowReader(ml, regions, source, report)
-    for rows, read in reader.chunks(text, options.get("chunk_rows", CHUNK_ROWS)):
-        before = replace(report)
+    reader = _RowReader(ml, regions, source)
+    for chunk in _read_ahead(reader.chunks(text, options.get("chunk_rows", CHUNK_ROWS))):
         try:
             with sessions.begin() as session:
-                done = write_chunk(session, list_id, rows, default)
+                done = write_chunk(session, list_id, chunk.rows, default)
                 store_picks(session, done.subscription_ids)
-                report.added, report.updated = report.added + done.added, report.updated + done.updated
-                report.rows_done += read
                 if progress:
-                    progress(session, report)
+                    progress(session, _counted(replace(report, problems=list(report.problems)), chunk, done, source))
         except SQLAlchemyError as exc:
-            report.added, report.updated, report.rows_done = before.added, before.updated, before.rows_done
-            report.stopped_at = rows[0].line if rows else None
-            report.problems.append(_stopped(source, report.stopped_at, exc))
+            # From its first line on, nothing of this chunk is imported: a re-run reports its rows.
+            report.stopped_at = chunk.first_line
+            report.problems.append(_stopped(source, chunk.first_line, exc))
             break
-        report.problems.extend(done.problems(source))
+        _counted(report, chunk, done, source)
     report.problems.sort(key=lambda p: p.line or 0)
     return report
+
+
+def _counted(report: ImportReport, chunk: _Chunk, done: ChunkDone, source: str) -> ImportReport:
+    """`report` with `chunk` counted in, as `done` wrote it."""
+    report.added, report.updated = report.added + done.added, report.updated + done.updated
+    report.skipped += chunk.skipped
+    report.rows_done += chunk.read
+    report.problems.extend(chunk.problems)
+    report.problems.extend(done.problems(source))
+    return report
+
+
+def _read_ahead(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
+    """`chunks`, read in a thread of their own one chunk ahead: the next chunk is checked in Python while the
+    database writes this one (the driver lets go of the GIL while it waits), so the two share the cores."""
+    ready: Queue[_Chunk | BaseException | None] = Queue(maxsize=1)
+    stop = Event()
+
+    def offer(item: _Chunk | BaseException | None) -> bool:
+        """Put `item` once there is room; False if the consumer stopped first (nobody would take it)."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                if not offer(chunk):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(exc)
+
+    reader = Thread(target=read, name="import-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _stopped(source: str, line: int | None, exc: SQLAlchemyError) -> Problem:
@@ -108,18 +154,32 @@ Picked = tuple[list[str], list[str], list[RegionWarning]]  # region codes, topic
 
 
 @dataclass
+class _Chunk:
+    rows: list[ChunkRow]  # the good ones
+    read: int  # rows read, good or refused
+    problems: list[Problem]  # of these rows, by line and field
+    skipped: int  # rows refused
+
+    @property
+    def first_line(self) -> int | None:
+        lines = [r.line for r in self.rows] + [p.line for p in self.problems if p.line is not None]
+        return min(lines, default=None)
+
+
+@dataclass
 class _RowReader:
-    """The file's rows, checked, in chunks; each refused row goes into the report by line and field."""
+    """The file's rows, checked, in chunks; each refused row goes into its chunk's problems by line and field."""
 
     ml: models.MailingList
     regions: RegionIndex
     source: str
-    report: ImportReport
     # The same few labels recur on thousands of rows: each distinct pair is resolved once.
     _picks: dict[tuple[str, str], Picked | InvalidSubscriber] = field(default_factory=dict)
+    _problems: list[Problem] = field(default_factory=list)
+    _skipped: int = 0
 
-    def chunks(self, text: str, size: int) -> Iterator[tuple[list[ChunkRow], int]]:
-        """(good rows, rows read) of each next `size` rows read."""
+    def chunks(self, text: str, size: int) -> Iterator[_Chunk]:
+        """Each next `size` rows read, checked."""
         rows: list[ChunkRow] = []
         read = 0
         for row in self._rows(text):
@@ -127,10 +187,15 @@ class _RowReader:
             if row is not None:
                 rows.append(row)
             if read == size:
-                yield rows, read
+                yield self._chunk(rows, read)
                 rows, read = [], 0
-        if read:
-            yield rows, read
+        if read or self._problems:
+            yield self._chunk(rows, read)
+
+    def _chunk(self, rows: list[ChunkRow], read: int) -> _Chunk:
+        chunk = _Chunk(rows, read, self._problems, self._skipped)
+        self._problems, self._skipped = [], 0
+        return chunk
 
     def _rows(self, text: str) -> Iterator[ChunkRow | None]:
         """Each record of the file: checked, or None when refused (its problem reported)."""
@@ -138,7 +203,7 @@ class _RowReader:
         reader = csv.DictReader(lines)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "email" not in header:
-            self.report.problems.append(
+            self._problems.append(
                 Problem(
                     "the header row has no 'email' column",
                     source=self.source,
@@ -162,8 +227,8 @@ class _RowReader:
             yield self._checked(cells, lines.first_nonblank or lines.consumed)  # where the row starts
 
     def _refuse(self, problem: Problem) -> None:
-        self.report.problems.append(replace(problem, source=self.source))
-        self.report.skipped += 1
+        self._problems.append(replace(problem, source=self.source))
+        self._skipped += 1
 
     def _checked(self, row: Cells, line: int) -> ChunkRow | None:
         if None in row:
@@ -190,7 +255,7 @@ class _RowReader:
             return None
         codes, slugs, warnings = picks
         for warning in warnings:
-            self.report.problems.append(
+            self._problems.append(
                 Problem(
                     warning,
                     source=self.source,
