@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from queue import Full, Queue
-from threading import Event, Thread
 from typing import Required, TypedDict, Unpack
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,7 +71,7 @@ def import_csv(
     source, progress = options["source"], options.get("progress")
     default = checked_status(options.get("default_status", SubscriptionStatus.CONFIRMED))
     reader = _RowReader(ml, regions, source)
-    for chunk in _read_ahead(reader.chunks(text, options.get("chunk_rows", CHUNK_ROWS))):
+    for chunk in reader.chunks(text, options.get("chunk_rows", CHUNK_ROWS)):
         try:
             with sessions.begin() as session:
                 done = write_chunk(session, list_id, chunk.rows, default)
@@ -98,43 +96,6 @@ def _counted(report: ImportReport, chunk: _Chunk, done: ChunkDone, source: str) 
     report.problems.extend(chunk.problems)
     report.problems.extend(done.problems(source))
     return report
-
-
-def _read_ahead(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
-    """`chunks`, read in a thread of their own one chunk ahead: the next chunk is checked in Python while the
-    database writes this one (the driver lets go of the GIL while it waits), so the two share the cores."""
-    ready: Queue[_Chunk | BaseException | None] = Queue(maxsize=1)
-    stop = Event()
-
-    def offer(item: _Chunk | BaseException | None) -> bool:
-        """Put `item` once there is room; False if the consumer stopped first (nobody would take it)."""
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for chunk in chunks:
-                if not offer(chunk):
-                    return
-            offer(None)
-        except BaseException as exc:  # handed to the consumer, raised there
-            offer(exc)
-
-    reader = Thread(target=read, name="import-reader", daemon=True)
-    reader.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join()
 
 
 def _stopped(source: str, line: int | None, exc: SQLAlchemyError) -> Problem:
