@@ -1,4 +1,4 @@
-"""Imports started from the console: the upload is stored as a `subscriber_imports` row, a worker imports it
+"""Imports started from the console or the API: the upload is stored as a `subscriber_imports` row, a worker imports it
 (`digest.import_subscribers`, or this process when there is no broker) and writes its progress to the row
 with every chunk it commits, so the console can show how far it is and, once done, the report."""
 
