@@ -162,7 +162,7 @@ add_words(
             "problem_subs_extra_cells": "More cells than header columns.",
             "problem_subs_missing_email": "The email is missing.",
             "problem_subs_kept_unsubscribed": "Unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes).",
-            "problem_subs_import_stopped": "The import stopped at this line ({error}): the rows before it are imported; import the same file again to finish.",
+            "problem_subs_import_stopped": "The import stopped at this line: the rows before it are imported; import the same file again to finish.",
         },
     }
 )
