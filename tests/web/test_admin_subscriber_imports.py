@@ -13,7 +13,8 @@ from webutil import add_staff, api_token, form_csrf, sign_in
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.services.lists import ensure_default_list
-from digest.services.subscriber_import_jobs import PROBLEMS_KEPT, queue_import
+from digest.services.runtime import Runtime
+from digest.services.subscriber_import_jobs import PROBLEMS_KEPT, queue_import, run_import
 
 IMPORT = "/admin/subscribers/import"
 
@@ -130,3 +131,22 @@ def test_the_api_refuses_what_is_not_csv_text_and_editors(site):
     assert site.client.post("/api/v1/subscribers/imports", content=b"email\n", headers=editor).status_code == 403
     with transaction(site.url) as session:
         assert session.scalars(select(models.SubscriberImport.id)).all() == []
+
+
+def test_a_task_delivered_again_after_its_import_is_done_changes_nothing(site):
+    with transaction(site.url) as session:
+        import_id = queue_import(
+            session,
+            ensure_default_list(session),
+            started_by="someone@example.org",
+            file_name="again.csv",
+            text="email,name\nonce@example.org,甲\n",
+            default_status="confirmed",
+        )
+    runtime = Runtime(site.settings)
+    first = run_import(runtime, import_id)
+    assert first is not None and first.added == 1
+    finished = _job(site.url).finished_at
+    assert run_import(runtime, import_id) is None  # as a redelivered `digest.import_subscribers` would
+    job = _job(site.url)
+    assert (job.status, job.added, job.finished_at) == ("done", 1, finished)
