@@ -237,6 +237,9 @@ class CountingBroker:
     def waiting(self) -> int:
         return 0
 
+    def start_import(self, import_id: int) -> None:
+        raise AssertionError("the scale bench starts no import")
+
 
 def hand_out_everything(url: str) -> tuple[float, int]:
     """`digest send`'s handing out: every planned row claimed in batches of 500; seconds and rows.

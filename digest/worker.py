@@ -3,7 +3,7 @@
 It lives inside the digest package so an installed deployment names it unambiguously; `tasks`, the
 name a source checkout has always used, is only an alias of this module (see tasks/__init__.py).
 Configured from DIGEST_BROKER_URL; without one, tasks run in-process. Each task takes ids and calls
-one function of digest.services.delivery, with the Runtime this process built once.
+one service function (digest.services.delivery, subscriber_import_jobs), with the Runtime this process built once.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy import text
 
-from digest.adapters.broker import SEND_BATCH, TICK, CeleryBroker
+from digest.adapters.broker import IMPORT_SUBSCRIBERS, SEND_BATCH, TICK, CeleryBroker
 from digest.core.rendering import DIGEST_TEMPLATES
 from digest.core.settings import load_settings
 from digest.services.delivery.handout import tick as hand_out_due
 from digest.services.delivery.worker_batch import run_batch
 from digest.services.runtime import Runtime
+from digest.services.subscriber_import_jobs import run_import
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,17 @@ def tick() -> dict[str, object]:
 def send_batch(issue_id: int, delivery_ids: list[int]) -> dict[str, object]:
     """Send one batch and hand out the issue's next; in-process (no broker) the tick hands out everything."""
     return run_batch(WorkerProcess.get(), issue_id, delivery_ids, chain=not app.conf.task_always_eager)
+
+
+@app.task(name=IMPORT_SUBSCRIBERS)
+def import_subscribers(import_id: int) -> dict[str, object] | None:
+    """Import a CSV uploaded in the console, a chunk per transaction, its progress on the import's row."""
+    report = run_import(WorkerProcess.get(), import_id)
+    if report is None:
+        return None
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "skipped": report.skipped,
+        "stopped_at": report.stopped_at,
+    }

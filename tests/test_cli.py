@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from importutil import refusing
 from samples import WEEKLY_ISSUE
 
 DIGEST = [sys.executable, "-m", "digest.cli"]
@@ -140,6 +141,23 @@ def test_subscribers_import_keeps_good_rows_and_export_round_trips(initialised):
     assert [r["email"] for r in rows] == ["a@example.org", "c@example.org"]
     assert rows[0]["regions"] == "湖南,全国" and rows[0]["topics"] == "产业发展"
     assert rows[1]["regions"] == "甘肃临泽" and rows[1]["status"] == "confirmed"
+
+
+def test_an_import_the_database_stops_names_the_line_and_the_same_file_again_finishes(initialised):
+    source = initialised / "many.csv"
+    source.write_text(
+        "email,name\n" + "".join(f"m{i:05d}@example.org,人{i}\n" for i in range(12_000)), encoding="utf-8"
+    )
+    url = f"sqlite:///{initialised / 'digest.db'}"
+    with refusing(url, "m10001@example.org"):  # in the third chunk of 5,000
+        stopped = run(["subscribers", "import", str(source)], cwd=initialised, check=False)
+    assert stopped.returncode == 1 and "importing" in stopped.stderr
+    assert f"{source}:10002: error: the import stopped at this line (refused by the test)" in stopped.stderr
+    assert "10000 added, 0 updated, 0 row(s) rejected" in stopped.stdout
+    again = run(["subscribers", "import", str(source)], cwd=initialised)
+    assert "2000 added, 10000 updated, 0 row(s) rejected" in again.stdout
+    exported = list(csv.DictReader(io.StringIO(run(["subscribers", "export"], cwd=initialised).stdout)))
+    assert sorted(r["email"] for r in exported) == [f"m{i:05d}@example.org" for i in range(12_000)]
 
 
 def test_export_defuses_spreadsheet_formulas(initialised):

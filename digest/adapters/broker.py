@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 SEND_BATCH = "digest.send_batch"
 TICK = "digest.tick"
+IMPORT_SUBSCRIBERS = "digest.import_subscribers"
 
 
 class CeleryBroker:
@@ -44,3 +45,9 @@ class CeleryBroker:
             self.app.tasks[SEND_BATCH].delay(issue_id, delivery_ids)
         else:
             self.app.send_task(SEND_BATCH, args=[issue_id, delivery_ids])
+
+    def start_import(self, import_id: int) -> None:
+        if self.app.conf.task_always_eager:
+            self.app.tasks[IMPORT_SUBSCRIBERS].delay(import_id)
+        else:
+            self.app.send_task(IMPORT_SUBSCRIBERS, args=[import_id])

@@ -19,9 +19,9 @@ from digest.core.statuses import SubscriptionStatus
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.lists import ensure_default_list, get_list
 from digest.services.subscriber_export import stream_subscriptions
+from digest.services.subscriber_import import ImportReport, import_csv
 from digest.services.subscribers import (
     export_rows,
-    import_subscribers_csv,
     upsert_subscription,
     write_csv,
 )
@@ -158,13 +158,19 @@ def subscribers_import(ctx, file: Path, list_slug) -> None:
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text (byte {exc.start})") from None
     rows = max(text.count("\n"), 1)
-    with runtime.transaction() as session, click.progressbar(length=rows, label="importing", file=sys.stderr) as bar:
-        ml = get_list(session, list_slug)
-        report = import_subscribers_csv(session, ml, runtime.regions, text, source=str(file), progress=bar.update)
+    with runtime.transaction() as session:
+        list_id = get_list(session, list_slug).id
+    with click.progressbar(length=rows, label="importing", file=sys.stderr) as bar:
+        shown = [0]
+
+        def advance(_session, report: ImportReport) -> None:
+            bar.update(report.rows_done - shown[0])
+            shown[0] = report.rows_done
+
+        report = import_csv(runtime.sessions, list_id, runtime.regions, text, source=str(file), progress=advance)
     _report_problems(report.problems)
-    bad = sum(1 for p in report.problems if p.severity == "error")
-    click.echo(f"{report.added} added, {report.updated} updated, {bad} row(s) rejected")
-    if bad:
+    click.echo(f"{report.added} added, {report.updated} updated, {report.skipped} row(s) rejected")
+    if any(p.severity == "error" for p in report.problems):
         ctx.exit(1)
 
 

@@ -36,3 +36,12 @@ class SubscriptionStatus(StrEnum):
     PENDING = "pending"  # asked, not yet confirmed
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
+
+
+class ImportStatus(StrEnum):
+    """Where a subscriber import started from the console stands."""
+
+    QUEUED = "queued"  # stored, waiting for a worker
+    RUNNING = "running"
+    DONE = "done"  # every row read; refused rows are in its problems
+    FAILED = "failed"  # stopped part-way: the chunks before `stopped_at` are imported

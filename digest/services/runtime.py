@@ -34,9 +34,13 @@ if TYPE_CHECKING:
 
 
 class Broker(Protocol):
-    """Hands a batch of an issue's delivery rows to a worker (the Celery adapter implements it)."""
+    """Hands work to the workers: a batch of an issue's delivery rows, an import (the Celery adapter implements it)."""
 
     def hand_out(self, issue_id: int, delivery_ids: list[int]) -> None: ...
+
+    def start_import(self, import_id: int) -> None:
+        """Hands a stored subscriber import to a worker."""
+        ...
 
     def waiting(self) -> int:
         """Tasks waiting in the broker: none means rows queued and never taken lost theirs."""

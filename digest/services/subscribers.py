@@ -1,10 +1,13 @@
-"""Subscribers and their picks: add, import from CSV, export to CSV."""
+"""Subscribers and their picks: add or change one (the rules an import applies too), export to CSV."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import Required, TextIO, TypedDict, Unpack
 
 from email_validator import EmailNotValidError, validate_email
@@ -13,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
-from digest.core.domain import Picks, Problem
-from digest.core.fields import clean_name, unfit_for_one_line
-from digest.core.ingest.csvfile import CountingLines, unreadable_row
-from digest.core.regions import RegionIndex, RegionWarning, split_labels
+from digest.core.domain import Picks
+from digest.core.fields import clean_name
+from digest.core.regions import RegionIndex, RegionWarning
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import resolve_topic
@@ -41,14 +43,40 @@ class InvalidSubscriber(ValueError):
         self.params = tuple((k, str(v)) for k, v in dict(params).items())
 
 
+# A local part of the plainest kind (RFC 5322 dot-atom, ASCII): email_validator keeps it as written.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
 def normalise_email(raw: str) -> str:
+    """`raw` as stored (domain normalised, local part kept), or InvalidSubscriber naming the email field.
+
+    email_validator spends most of its time on the domain, and an import holds a million addresses at a few
+    thousand domains: a plain local part (and a short ASCII address) takes the domain's verdict from a memo.
+    Anything else goes through email_validator whole. tests/services/test_email_normalising.py holds the two
+    ways to the same answers."""
+    address = raw.strip()
+    local, at, domain = address.rpartition("@")
+    if at and len(address) <= 200 and address.isascii() and len(local) <= 64 and _PLAIN_LOCAL.fullmatch(local):
+        checked = _normalised_domain(domain)
+        if checked is not None:
+            return f"{local}@{checked}"
     try:
-        result = validate_email(raw.strip(), check_deliverability=False)
+        result = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidSubscriber(
-            "email", f"{raw.strip()!r} is not a valid email address: {exc}", "email_invalid", {"value": raw.strip()}
+            "email", f"{address!r} is not a valid email address: {exc}", "email_invalid", {"value": address}
         ) from None
     return result.normalized
+
+
+@lru_cache(maxsize=4096)  # a memo of a pure function: the same domain always gets the same verdict
+def _normalised_domain(domain: str) -> str | None:
+    """The domain as email_validator normalises it, or None when it refuses it (the caller then asks it whole,
+    for its message)."""
+    try:
+        return validate_email(f"a@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
 
 
 def resolve_picks(
@@ -97,195 +125,101 @@ class Member(TypedDict, total=False):
     status: str  # pending unless said
 
 
+_STATUSES = frozenset(SubscriptionStatus)
+
+
+def checked_status(value: str) -> SubscriptionStatus:
+    """`value` as a subscription status, or InvalidSubscriber naming the field."""
+    if value not in _STATUSES:
+        raise InvalidSubscriber(
+            "status",
+            f"unknown status {value!r} (one of {', '.join(SubscriptionStatus)})",
+            "status_unknown",
+            {"value": value},
+        )
+    return SubscriptionStatus(value)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A subscriber's name and their membership of one list, as stored: what `joined` reads and returns."""
+
+    name: str = ""
+    status: SubscriptionStatus | None = None  # None: not a member yet
+    region_codes: tuple[str, ...] = ()
+    topic_slugs: tuple[str, ...] = ()
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+def joined(
+    stored: Membership, *, name: str, status: SubscriptionStatus, picks: tuple[list[str], list[str]]
+) -> Membership:
+    """What a membership becomes when someone (re)joins with `name`, `status` and (region codes, topic slugs):
+    the one place these rules live, for a single subscriber as for an import's rows.
+
+    A blank name keeps the stored one; a change of status stamps when they joined or left.
+    """
+    confirmed_at, unsubscribed_at = stored.confirmed_at, stored.unsubscribed_at
+    if stored.status != status:
+        now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/core/clock.py)
+        if status == SubscriptionStatus.CONFIRMED:
+            confirmed_at = now
+        elif status == SubscriptionStatus.UNSUBSCRIBED:
+            unsubscribed_at = now
+    codes, slugs = picks
+    return Membership(name or stored.name, status, tuple(codes), tuple(slugs), confirmed_at, unsubscribed_at)
+
+
+def membership_of(subscriber: models.Subscriber | None, sub: models.Subscription | None) -> Membership:
+    if subscriber is None:
+        return Membership()
+    if sub is None:
+        return Membership(subscriber.name)
+    return Membership(
+        subscriber.name,
+        sub.status,
+        tuple(sub.region_codes or ()),
+        tuple(sub.topic_slugs or ()),
+        sub.confirmed_at,
+        sub.unsubscribed_at,
+    )
+
+
 def upsert_subscription(
     session: Session, ml: models.MailingList, regions: RegionIndex, **member: Unpack[Member]
 ) -> tuple[models.Subscription, bool, list[RegionWarning]]:
     """Create or update a subscriber's membership of `ml`. Returns (subscription, created, warnings)."""
     address = normalise_email(member["email"])
     name = clean_name(member.get("name", ""))
-    status = member.get("status", SubscriptionStatus.PENDING)
-    if status not in tuple(SubscriptionStatus):
-        raise InvalidSubscriber(
-            "status",
-            f"unknown status {status!r} (one of {', '.join(SubscriptionStatus)})",
-            "status_unknown",
-            {"value": status},
-        )
+    status = checked_status(member.get("status", SubscriptionStatus.PENDING))
     codes, slugs, warnings = resolve_picks(
         ml, regions, list(member.get("region_labels", ())), list(member.get("topic_labels", ()))
     )
     subscriber = session.scalar(select(models.Subscriber).where(models.Subscriber.email == address))
+    sub = None
+    if subscriber is not None:
+        sub = session.scalar(
+            select(models.Subscription).where(
+                models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
+            )
+        )
+    after = joined(membership_of(subscriber, sub), name=name, status=status, picks=(codes, slugs))
     if subscriber is None:
-        subscriber = models.Subscriber(email=address, name=name)
+        subscriber = models.Subscriber(email=address)
         session.add(subscriber)
         session.flush()
-    elif name:
-        subscriber.name = name
-    sub = session.scalar(
-        select(models.Subscription).where(
-            models.Subscription.list_id == ml.id, models.Subscription.subscriber_id == subscriber.id
-        )
-    )
+    subscriber.name = after.name
     created = sub is None
     if sub is None:
         sub = models.Subscription(list_id=ml.id, subscriber_id=subscriber.id)
         session.add(sub)
-    sub.region_codes = codes
-    sub.topic_slugs = slugs
-    if sub.status != status:
-        sub.status = SubscriptionStatus(status)
-        now = wall_now()  # joining and leaving: the real time, as the tokens compared with it (digest/core/clock.py)
-        if status == SubscriptionStatus.CONFIRMED:
-            sub.confirmed_at = now
-        elif status == SubscriptionStatus.UNSUBSCRIBED:
-            sub.unsubscribed_at = now
+    sub.region_codes, sub.topic_slugs = list(after.region_codes), list(after.topic_slugs)
+    sub.status = status
+    sub.confirmed_at, sub.unsubscribed_at = after.confirmed_at, after.unsubscribed_at
     session.flush()  # a new subscription has its id from here on
     store_picks(session, [sub.id])
     return sub, created, warnings
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    updated: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-
-class ImportOptions(TypedDict, total=False):
-    source: Required[str]  # the file's name, for the problems' "where"
-    progress: Callable[[int], object] | None  # called once per row read
-    default_status: str  # for rows without a status column; confirmed unless said
-
-
-def import_subscribers_csv(
-    session: Session, ml: models.MailingList, regions: RegionIndex, text: str, **options: Unpack[ImportOptions]
-) -> ImportReport:
-    """Import rows `email,name,regions,topics[,status]`; a bad row is reported and the rest kept.
-
-    A row without a status gets `default_status`: confirmed, as whoever imports attests consent;
-    but someone who left the list stays out unless their row says `confirmed` itself: an old
-    spreadsheet must not sign people up again.
-
-    Each row runs in a savepoint so a row that fails half-way leaves nothing behind.
-    """
-    source, progress = options["source"], options.get("progress")
-    report = ImportReport()
-    lines = CountingLines(text.lstrip("\ufeff"))
-    reader = csv.DictReader(lines)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    if "email" not in header:
-        report.problems.append(
-            Problem(
-                "the header row has no 'email' column",
-                source=source,
-                line=1,
-                field="email",
-                code="subs_no_email_column",
-            )
-        )
-        return report
-    reader.fieldnames = header
-    rows = _RowImport(session, ml, regions, source, options.get("default_status", SubscriptionStatus.CONFIRMED))
-    while True:
-        lines.first_nonblank = None
-        try:
-            row = next(reader)
-        except StopIteration:
-            return report
-        except csv.Error as exc:  # this row only: the reader goes on with the next line
-            report.problems.append(unreadable_row(exc, source, lines.consumed))
-            continue
-        if progress:
-            progress(1)
-        rows.take(row, lines.first_nonblank or lines.consumed, report)  # where the row starts
-
-
-@dataclass
-class _RowImport:
-    """One CSV row at a time into `ml`, each in a savepoint, its problems told by line and field."""
-
-    session: Session
-    ml: models.MailingList
-    regions: RegionIndex
-    source: str
-    default_status: str
-
-    def take(self, row: dict[str | None, str | list[str] | None], line: int, report: ImportReport) -> None:
-        if None in row:
-            report.problems.append(
-                Problem("more cells than header columns", source=self.source, line=line, code="subs_extra_cells")
-            )
-            return
-        cells = {k: str(v or "").strip() for k, v in row.items() if k is not None}
-        if not cells.get("email"):
-            report.problems.append(
-                Problem("missing email", source=self.source, line=line, field="email", code="subs_missing_email")
-            )
-            return
-        for name in ("email", "name"):
-            if char := unfit_for_one_line(cells.get(name, "")):
-                report.problems.append(
-                    Problem(
-                        f"{name} holds {char}: no control character or line break",
-                        source=self.source,
-                        line=line,
-                        field=name,
-                        code="field_control",
-                        params={"field": name, "char": char},
-                    )
-                )
-                return
-        status = self._status(cells, line, report)
-        try:
-            with self.session.begin_nested():
-                _, created, warnings = upsert_subscription(
-                    self.session,
-                    self.ml,
-                    self.regions,
-                    email=cells["email"],
-                    name=cells.get("name", ""),
-                    region_labels=split_labels(cells.get("regions", "")),
-                    topic_labels=split_labels(cells.get("topics", "")),
-                    status=status,
-                )
-        except InvalidSubscriber as exc:
-            report.problems.append(
-                Problem(str(exc), source=self.source, line=line, field=exc.field, code=exc.code, params=exc.params)
-            )
-            return
-        for warning in warnings:
-            report.problems.append(
-                Problem(
-                    warning,
-                    source=self.source,
-                    line=line,
-                    field="regions",
-                    severity="warning",
-                    code=warning.code,
-                    params=warning.params,
-                )
-            )
-        if created:
-            report.added += 1
-        else:
-            report.updated += 1
-
-    def _status(self, cells: dict[str, str], line: int, report: ImportReport) -> str:
-        if cells.get("status"):
-            return cells["status"]
-        if not _has_left(self.session, self.ml, cells["email"]):
-            return self.default_status
-        report.problems.append(
-            Problem(
-                "unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes)",
-                source=self.source,
-                line=line,
-                field="status",
-                severity="warning",
-                code="subs_kept_unsubscribed",
-            )
-        )
-        return SubscriptionStatus.UNSUBSCRIBED
 
 
 def subscription_by_email(session: Session, ml: models.MailingList, email: str) -> models.Subscription:
@@ -299,25 +233,6 @@ def subscription_by_email(session: Session, ml: models.MailingList, email: str) 
     if sub is None:
         raise NotFound(f"{address} is not subscribed to {ml.slug}")
     return sub
-
-
-def _has_left(session: Session, ml: models.MailingList, email: str) -> bool:
-    try:
-        address = normalise_email(email)
-    except InvalidSubscriber:
-        return False  # upsert_subscription reports the bad address
-    return (
-        session.scalar(
-            select(models.Subscription.id)
-            .join(models.Subscriber)
-            .where(
-                models.Subscriber.email == address,
-                models.Subscription.list_id == ml.id,
-                models.Subscription.status == SubscriptionStatus.UNSUBSCRIBED,
-            )
-        )
-        is not None
-    )
 
 
 def picks_of(sub: models.Subscription) -> Picks:

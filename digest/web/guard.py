@@ -38,10 +38,11 @@ UPLOAD_ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", r"/admin/subscribers/import"),
     ("POST", r"/admin/articles/\d+"),
     ("POST", r"/api/v1/articles"),
+    ("POST", r"/api/v1/subscribers/imports"),
     ("PATCH", r"/api/v1/articles/\d+"),
 )
 # Of those, the ones that take a file: nobody gets to send one without at least presenting a sign-in.
-FILE_ROUTES = ("/admin/articles/upload", "/admin/subscribers/import")
+FILE_ROUTES = ("/admin/articles/upload", "/admin/subscribers/import", "/api/v1/subscribers/imports")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ suppressions."""
 from __future__ import annotations
 
 import pytest
+from importutil import import_text
 from personas import (
     ALL,
     CHEN_HANBIN,
@@ -28,7 +29,7 @@ from digest.services.subscriber_editing import (
     search_subscriptions,
     subscriber_query,
 )
-from digest.services.subscribers import import_subscribers_csv, upsert_subscription
+from digest.services.subscribers import upsert_subscription
 from digest.services.suppressions import add_suppression, remove_suppression, search_suppressions
 from digest.services.validation import Invalid
 
@@ -208,10 +209,8 @@ def test_suppressions_add_update_search_remove(url):
 
 def test_import_marks_rows_without_a_status_as_chosen(url):
     text = "email,name,regions,status\na@example.org,甲,湖南,\nb@example.org,乙,全国,unsubscribed\n"
-    with transaction(url) as session:
-        ml = ensure_default_list(session)
-        report = import_subscribers_csv(session, ml, REGIONS, text, source="t.csv", default_status="pending")
-        assert (report.added, report.problems) == (2, [])
+    report = import_text(url, text, source="t.csv", default_status="pending")
+    assert (report.added, report.problems) == (2, [])
     with transaction(url) as session:
         statuses = dict(
             session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all()
@@ -225,11 +224,10 @@ def test_an_old_spreadsheet_does_not_sign_up_again_someone_who_left(url):
         upsert_subscription(session, ml, REGIONS, email="left@example.org", status="unsubscribed")
         upsert_subscription(session, ml, REGIONS, email="back@example.org", status="unsubscribed")
     text = "email,name,regions,status\nleft@example.org,甲,湖南,\nback@example.org,乙,全国,confirmed\n"
-    with transaction(url) as session:
-        report = import_subscribers_csv(session, ensure_default_list(session), REGIONS, text, source="old.csv")
-        assert report.updated == 2
-        [warning] = report.problems
-        assert (warning.line, warning.field, warning.severity) == (2, "status", "warning")
+    report = import_text(url, text, source="old.csv")
+    assert report.updated == 2
+    [warning] = report.problems
+    assert (warning.line, warning.field, warning.severity) == (2, "status", "warning")
     with transaction(url) as session:
         statuses = dict(
             session.execute(select(models.Subscriber.email, models.Subscription.status).join(models.Subscription)).all()

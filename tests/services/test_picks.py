@@ -8,13 +8,14 @@ from personas import ALL, LI_HUNAN, LIU_TOPICS, subscribe_confirmed
 from sqlalchemy import select
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import alembic_config, transaction
+from digest.adapters.storage.db import alembic_config, make_engine, session_factory, transaction
 from digest.core.regions import load_regions
 from digest.services.lists import ensure_default_list
 from digest.services.picks import ANY, store_picks
 from digest.services.self_service import Choices, request_subscription, save_preferences
 from digest.services.subscriber_editing import edit_subscription, get_subscription, save_subscription
-from digest.services.subscribers import import_subscribers_csv, subscription_by_email, upsert_subscription
+from digest.services.subscriber_import import import_csv
+from digest.services.subscribers import subscription_by_email, upsert_subscription
 
 REGIONS = load_regions()
 
@@ -72,8 +73,14 @@ def test_every_write_path_keeps_the_pick_rows_equal_to_the_json(database_url):
         assert kept[_sub_id(session, "new.reader@example.cn")] == ({ANY}, {"industry"})
     csv = "email,name,regions,topics\nli.wei@example.cn,李伟,陕西,\nimported@example.cn,,湖南;汉滨区,public-services\n"
     with transaction(url) as session:
-        report = import_subscribers_csv(session, ensure_default_list(session), REGIONS, csv, source="t.csv")
-        assert (report.added, report.updated) == (1, 1)
+        list_id = ensure_default_list(session).id
+    engine = make_engine(url, pooled=False)
+    try:
+        report = import_csv(session_factory(engine), list_id, REGIONS, csv, source="t.csv")
+    finally:
+        engine.dispose()
+    assert (report.added, report.updated) == (1, 1)
+    with transaction(url) as session:
         request_subscription(
             session, ensure_default_list(session), REGIONS, "asked@example.cn", "", Choices(["430000"], ["industry"])
         )

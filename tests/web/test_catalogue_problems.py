@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from importutil import import_text, refusing
 
 from digest.adapters.storage.db import transaction
 from digest.core.domain import Problem
@@ -26,7 +27,7 @@ from digest.core.regions import load_regions
 from digest.services.article_editing import add_articles
 from digest.services.articles import store_articles
 from digest.services.lists import ensure_default_list
-from digest.services.subscribers import import_subscribers_csv, upsert_subscription
+from digest.services.subscribers import upsert_subscription
 from digest.web.catalogue.problems import PREFIX, worded
 from digest.web.i18n import CATALOGUE
 
@@ -149,15 +150,18 @@ def _service_problems(url: str) -> list[Problem]:
                 "left@example.cn,辛,湖南,,",
             ]
         )
-        imported = import_subscribers_csv(session, ml, REGIONS, rows, source="people.csv")
-        no_email = import_subscribers_csv(session, ml, REGIONS, "name\n甲\n", source="people.csv")
         api = add_articles(
             session,
             ml,
             [json.loads(_record(topic="不存在的栏目")), json.loads(_record(topic=topic, regions=["火星"]))],
             REGIONS,
         )
-        return stored.problems + imported.problems + no_email.problems + [p for o in api for p in o.problems]
+        found = [p for o in api for p in o.problems]
+    imported = import_text(url, rows)
+    no_email = import_text(url, "name\n甲\n")
+    with refusing(url, "stop@example.cn"):
+        stopped = import_text(url, "email\nstop@example.cn\n")
+    return stored.problems + imported.problems + no_email.problems + stopped.problems + found
 
 
 # Worded for the day a Python's csv reader fails otherwise; today a non-strict reader over text

@@ -28,6 +28,7 @@ CAPPED = [
     ("POST", "/admin/articles/upload", BodyLimits().upload),
     ("POST", "/admin/subscribers/import", BodyLimits().upload),
     ("POST", "/api/v1/articles", BodyLimits().upload),
+    ("POST", "/api/v1/subscribers/imports", BodyLimits().upload),
 ]
 
 
@@ -92,7 +93,7 @@ def test_an_upload_without_a_sign_in_is_refused_before_its_body_is_read(sqlite_u
             read.append(1)
             yield b"--x\r\n"
 
-        for path in ("/admin/articles/upload", "/admin/subscribers/import"):
+        for path in ("/admin/articles/upload", "/admin/subscribers/import", "/api/v1/subscribers/imports"):
             response = client.post(path, content=body(), headers={"Content-Type": "multipart/form-data; boundary=x"})
             assert response.status_code == 401
     assert read == []

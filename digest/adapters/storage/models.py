@@ -29,7 +29,7 @@ from sqlalchemy.sql.expression import true as sa_true
 from sqlalchemy.types import TypeDecorator
 
 from digest.core.clock import wall_now
-from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
+from digest.core.statuses import DeliveryStatus, ImportStatus, IssueStatus, SubscriptionStatus
 
 
 def utcnow() -> datetime:
@@ -253,6 +253,33 @@ class SubscriptionTopic(_PickRow, Base):
     __tablename__ = "subscription_topics"
     pick_column, index_name = "topic_slug", "ix_subscription_topics_list_slug"
     topic_slug: Mapped[str] = mapped_column(String(64))
+
+
+class SubscriberImport(Base):
+    """A CSV of subscribers uploaded in the console, imported by a worker a chunk at a time (0011)."""
+
+    __tablename__ = "subscriber_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    started_by: Mapped[str] = mapped_column(String(320))  # the admin's address: kept if the account goes
+    file_name: Mapped[str] = mapped_column(String(200))
+    # The upload itself (the console caps it at a few MB): a worker on another machine reads it from here.
+    csv_text: Mapped[str] = mapped_column(Text)
+    default_status: Mapped[SubscriptionStatus] = mapped_column(StatusColumn(SubscriptionStatus))
+    status: Mapped[ImportStatus] = mapped_column(StatusColumn(ImportStatus), default=ImportStatus.QUEUED)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # The first problems as plain dicts (digest.core.domain.Problem's fields); the rest only counted.
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    problems_more: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_at: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Issue(Base):

@@ -33,11 +33,8 @@ from digest.services.subscriber_editing import (
     subscriber_query,
 )
 from digest.services.subscriber_export import stream_subscriptions
-from digest.services.subscribers import (
-    export_rows,
-    import_subscribers_csv,
-    write_csv,
-)
+from digest.services.subscriber_import_jobs import import_state, queue_import, start_import
+from digest.services.subscribers import export_rows, write_csv
 from digest.services.suppressions import suppressed_emails
 from digest.services.validation import FieldError, Invalid
 from digest.web import TIME_ZONES, PageError
@@ -194,7 +191,7 @@ def _csv_lines(web, list_id: int, query) -> Iterator[str]:
 
 
 def _import_page(request, admin, session, ml, *, status=200, **context):
-    context = {"errors": {}, "report": None, "rejected": 0, "file_name": "", "confirmed": True} | context
+    context = {"errors": {}, "job": None, "file_name": "", "confirmed": True} | context
     return admin_page(
         request,
         "subscribers_import.html",
@@ -241,23 +238,27 @@ def import_csv(
             errors["file"] = FieldError("subs_err_not_utf8", {"byte": exc.start + 1})
     with web.factory.begin() as session:
         ml = list_or_404(session, list)
-        report = None
-        if not errors:
-            default = SubscriptionStatus.CONFIRMED if confirmed == "1" else SubscriptionStatus.PENDING
-            report = import_subscribers_csv(session, ml, web.regions, text, source=name, default_status=default)
-        rejected = len({p.line for p in report.problems if p.severity == "error"}) if report else 0
-        return _import_page(
-            request,
-            admin,
-            session,
-            ml,
-            status=400 if errors else 200,
-            errors=errors,
-            report=report,
-            rejected=rejected,
-            file_name=name,
-            confirmed=confirmed == "1",
-        )
+        if errors:
+            return _import_page(request, admin, session, ml, status=400, errors=errors, confirmed=confirmed == "1")
+        default = SubscriptionStatus.CONFIRMED if confirmed == "1" else SubscriptionStatus.PENDING
+        import_id = queue_import(session, ml, started_by=admin.email, file_name=name, text=text, default_status=default)
+    start_import(web.runtime, import_id)  # once the upload is committed, for a worker to find it
+    lang = request.query_params.get("lang")
+    return RedirectResponse(
+        f"/admin/subscribers/imports/{import_id}" + (f"?{urlencode({'lang': lang})}" if lang else ""), 303
+    )
+
+
+@router.get("/subscribers/imports/{import_id}")
+def import_progress(request: Request, admin: AdminOnly, import_id: Annotated[int, Path(ge=1, le=MAX_ID)]):
+    """How far an import is, refreshing itself until it is done; then its report, with the form for the next."""
+    with web_of(request).factory.begin() as session:
+        try:
+            job = import_state(session, import_id)
+        except NotFound:
+            raise PageError(404, "not_found") from None
+        ml = list_or_404(session, job.list_slug)
+        return _import_page(request, admin, session, ml, job=job, file_name=job.file_name)
 
 
 def _current(web, sub: models.Subscription) -> dict:

@@ -92,6 +92,7 @@ add_words(
             "problem_subs_extra_cells": "这一行的单元格比表头的列多。",
             "problem_subs_missing_email": "缺少邮箱。",
             "problem_subs_kept_unsubscribed": "此人之前已退订，仍保持退订（status 列写 confirmed 才会重新订阅）。",
+            "problem_subs_import_stopped": "导入在这一行中断：之前的行已导入，从这一行起未导入。再次导入同一文件即可完成。",
         },
         "en": {
             "problem_region_empty": "The region label is empty.",
@@ -161,6 +162,7 @@ add_words(
             "problem_subs_extra_cells": "More cells than header columns.",
             "problem_subs_missing_email": "The email is missing.",
             "problem_subs_kept_unsubscribed": "Unsubscribed earlier: kept unsubscribed (a status column saying confirmed re-subscribes).",
+            "problem_subs_import_stopped": "The import stopped at this line: the rows before it are imported; import the same file again to finish.",
         },
     }
 )
