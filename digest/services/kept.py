@@ -7,6 +7,7 @@ status, a list's creation), so a change of state is a new key rather than a stal
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from digest.core.clock import wall_now
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Past this many entries the oldest half goes: keys are few (lists, the issues on a page), but a process
 # lives for weeks.
@@ -25,17 +27,53 @@ class KeptFigures:
     def __init__(self, clock: Callable[[], datetime] = wall_now) -> None:
         self._clock = clock
         self._items: dict[Hashable, tuple[datetime, Any]] = {}
+        self._recounting: set[Hashable] = set()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, fresh_for: timedelta, count: Callable[[], T]) -> tuple[T, datetime]:
-        """(the figures, when they were counted): kept ones younger than `fresh_for`, else `count()` now."""
+    def get(
+        self,
+        key: Hashable,
+        fresh_for: timedelta,
+        count: Callable[[], T],
+        *,
+        recount: Callable[[], T] | None = None,
+    ) -> tuple[T, datetime]:
+        """(the figures, when they were counted): kept ones younger than `fresh_for`, else `count()` now.
+
+        With `recount` (the same figures counted over a session of its own), figures past `fresh_for`
+        are still answered while a thread counts them again: after the first, no request waits.
+        """
         kept = self.fresh(key, fresh_for)
         if kept is not None:
             return kept
+        if recount is not None:
+            with self._lock:
+                stale = self._items.get(key)
+            if stale is not None:
+                self._recount_behind(key, recount)
+                return stale[1], stale[0]
         now = self._clock()
         value = count()  # outside the lock: two requests may both count once, neither waits on the other
         self.keep(key, value, now)
         return value, now
+
+    def _recount_behind(self, key: Hashable, recount: Callable[[], Any]) -> None:
+        with self._lock:
+            if key in self._recounting:
+                return
+            self._recounting.add(key)
+
+        def run() -> None:
+            started = self._clock()
+            try:
+                self.keep(key, recount(), started)
+            except Exception:
+                log.warning("could not count %r again; the kept figures stay", key, exc_info=True)
+            finally:
+                with self._lock:
+                    self._recounting.discard(key)
+
+        threading.Thread(target=run, name="digest-recount", daemon=True).start()
 
     def fresh(self, key: Hashable, fresh_for: timedelta) -> tuple[Any, datetime] | None:
         """(the figures, when they were counted) if kept and younger than `fresh_for`, else None."""

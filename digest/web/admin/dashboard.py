@@ -92,7 +92,7 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
         except NotFound:
             raise PageError(404, "not_found") from None
         lists = list_choices(session)
-        figures = dashboard_figures(session, ml, web.regions, web.runtime.kept)
+        figures = dashboard_figures(session, ml, web.regions, web.runtime.kept, sessions=web.factory)
         slug, name = ml.slug, ml.name
     head, growth, issues = figures.head, figures.growth, figures.issues
     provinces, national, everywhere = figures.provinces
