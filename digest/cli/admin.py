@@ -76,12 +76,16 @@ def admin_password(email: str, password_stdin: bool, keep_tokens: bool) -> None:
     click.echo(f"password changed for {email}; their sessions have ended; {tokens}")
 
 
+def _set_disabled(email: str, disabled: bool) -> None:
+    with current_runtime().transaction() as session:
+        set_disabled(session, get_admin(session, email), disabled)
+
+
 @admin.command("disable")
 @click.argument("email")
 def admin_disable(email: str) -> None:
     """Stop EMAIL signing in: their sessions end and their API tokens are refused until `enable`."""
-    with current_runtime().transaction() as session:
-        set_disabled(session, get_admin(session, email), True)
+    _set_disabled(email, True)
     click.echo(f"{email} disabled; their sessions have ended and their API tokens are refused")
 
 
@@ -89,8 +93,7 @@ def admin_disable(email: str) -> None:
 @click.argument("email")
 def admin_enable(email: str) -> None:
     """Let a disabled admin sign in again (their unexpired, unrevoked tokens work again)."""
-    with current_runtime().transaction() as session:
-        set_disabled(session, get_admin(session, email), False)
+    _set_disabled(email, False)
     click.echo(f"{email} enabled")
 
 
