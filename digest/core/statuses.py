@@ -30,6 +30,8 @@ class DeliveryStatus(StrEnum):
 
 
 OPEN_DELIVERY = frozenset({DeliveryStatus.PENDING, DeliveryStatus.QUEUED, DeliveryStatus.SENDING})
+# An issue done with: its rows change only if it is reopened (a retry of its failures), which changes its status.
+FINISHED_ISSUE = frozenset({IssueStatus.SENT, IssueStatus.CANCELLED})
 
 
 class SubscriptionStatus(StrEnum):

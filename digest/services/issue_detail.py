@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
-from digest.core.statuses import DeliveryStatus, IssueStatus
+from digest.core.statuses import FINISHED_ISSUE, DeliveryStatus
 from digest.services import NotFound
 from digest.services.issues import PUBLISHED
 from digest.services.kept import KeptFigures
@@ -70,7 +70,6 @@ def issue_for_viewer(session: Session, issue_id: int, list_id: int, subscriber_i
 LIVE_LEDGER_ROWS = 10_000
 MOVING_FRESH_FOR = timedelta(seconds=10)
 FINISHED_FRESH_FOR = timedelta(hours=1)
-FINISHED = (IssueStatus.SENT, IssueStatus.CANCELLED)
 
 
 def _kept_key(session: Session, issue: models.Issue) -> tuple[object, ...]:
@@ -84,7 +83,7 @@ def issue_counts(
     counts: dict[int, dict[str, int]] = {}
     missing = []
     for issue in issues:
-        fresh_for = FINISHED_FRESH_FOR if issue.status in FINISHED else MOVING_FRESH_FOR
+        fresh_for = FINISHED_FRESH_FOR if issue.status in FINISHED_ISSUE else MOVING_FRESH_FOR
         found = kept.fresh(_kept_key(session, issue), fresh_for) if kept is not None else None
         if found is not None:
             counts[issue.id] = found[0]

@@ -21,7 +21,7 @@ from digest.adapters.storage.db import among
 from digest.core.clock import SYSTEM_CLOCK, wall_now
 from digest.core.schedule import Slot, latest_slot_date, period_end_for
 from digest.core.settings import DEFAULT_LEASE
-from digest.core.statuses import OPEN_DELIVERY, DeliveryStatus, IssueStatus
+from digest.core.statuses import FINISHED_ISSUE, OPEN_DELIVERY, DeliveryStatus, IssueStatus
 from digest.services.articles import period_bounds
 from digest.services.enqueue import enqueue_deliveries
 
@@ -230,7 +230,7 @@ def resume_issue(session: Session, issue: models.Issue) -> None:
 
 def cancel_issue(session: Session, issue: models.Issue) -> int:
     """Stop the issue for good: rows not yet on the wire are skipped; returns how many."""
-    if issue.status in (IssueStatus.SENT, IssueStatus.CANCELLED):
+    if issue.status in FINISHED_ISSUE:
         raise IssueStateError(f"issue {issue.number} is already {issue.status}")
     issue.status = IssueStatus.CANCELLED
     # When someone pressed cancel, like the rows' created_at: a record of the real time, not a decision.
