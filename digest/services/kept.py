@@ -90,6 +90,11 @@ class KeptFigures:
                     del self._items[old]
             self._items[key] = (counted_at or self._clock(), value)
 
+    def drop(self, key: Hashable) -> None:
+        """Forgets one key: what it counted has changed."""
+        with self._lock:
+            self._items.pop(key, None)
+
     def forget(self) -> None:
         """Drops everything: the next request counts again."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -116,6 +117,24 @@ def find_list_by_slug(session: Session, slug: str) -> models.MailingList | None:
         select(models.MailingList).options(joinedload(models.MailingList.topics)).where(models.MailingList.slug == slug)
     )
     return session.scalars(found).unique().one_or_none()
+
+
+@dataclass(frozen=True)
+class FormList:
+    """A list as its public subscribe form needs it (its id, branding and topics): plain data, so the web
+    process can keep it a few seconds rather than read it for every post."""
+
+    id: int
+    info: ListInfo
+
+    @property
+    def topics(self) -> tuple[Topic, ...]:
+        return self.info.topics
+
+
+def find_form_list(session: Session, slug: str) -> FormList | None:
+    ml = find_list_by_slug(session, slug)
+    return None if ml is None else FormList(ml.id, list_info(ml))
 
 
 def list_by_id(session: Session, list_id: int) -> models.MailingList:

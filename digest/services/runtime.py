@@ -9,12 +9,12 @@ the runtime, not off module globals, so a test or a second app in one process st
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.adapters.storage.db import make_engine, session_factory
@@ -80,6 +80,14 @@ class Runtime:
         from digest.adapters.broker import CeleryBroker
 
         return cls(settings, broker=CeleryBroker.connect(settings.broker_url) if settings.broker_url else None)
+
+    def writer(self) -> AbstractContextManager[Connection]:
+        """A connection for a write PostgreSQL runs as one statement (data-modifying CTEs): outside any
+        transaction there, which saves the BEGIN and COMMIT round trips; in one transaction elsewhere, where
+        the same write takes several statements."""
+        if self.engine.dialect.name == "postgresql":
+            return self.autocommit.connect()
+        return self.engine.begin()
 
     def open_transport(self) -> Transport:
         """One SMTP connection (or the Maildir outbox); ValueError or OSError when it cannot be opened."""

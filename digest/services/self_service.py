@@ -9,23 +9,38 @@ passes, because confirmation links are compared with it (digest/core/tokens.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, case, exists, literal_column, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Integer,
+    all_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import ReturningInsert
 
 from digest.adapters.storage import models
 from digest.core.domain import ListInfo
 from digest.core.fields import clean_name
-from digest.core.regions import RegionIndex
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
 from digest.services.lists import BRANDING_COLUMNS, branding_info
-from digest.services.picks import store_picks
-from digest.services.subscribers import normalise_email, resolve_picks
+from digest.services.picks import ANY, store_picks
+from digest.services.subscribers import normalise_email
 
 
 @dataclass
@@ -65,7 +80,7 @@ _LINK_TARGET = (
     select(_SUB.id, _SUB.status, _PERSON.email, _PERSON.locale, *BRANDING_COLUMNS)
     .join(_PERSON, _PERSON.id == _SUB.subscriber_id)
     .join(_LIST, _LIST.id == _SUB.list_id)
-    .where(_SUB.subscriber_id == bindparam("subscriber_id"), _LIST.slug == bindparam("list_slug"))
+    .where(_SUB.subscriber_id == bindparam("link_subscriber"), _LIST.slug == bindparam("link_slug"))
 )
 _LEAVE = (
     update(_SUB)
@@ -73,10 +88,19 @@ _LEAVE = (
     .values(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=bindparam("left_at"))
 )
 
+# The target as it was (a CTE's SELECT sees the snapshot from before the UPDATE beside it).
+_TARGET = _LINK_TARGET.cte("target")
+_LEAVE_BY_LINK = select(_TARGET).add_cte(
+    update(_SUB)
+    .where(_SUB.id.in_(select(_TARGET.c.id)), _SUB.status != SubscriptionStatus.UNSUBSCRIBED)
+    .values(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=bindparam("left_at"))
+    .cte("gone")
+)
+
 
 def find_link_target(db: Connection | Session, subscriber_id: int, list_slug: str) -> LinkTarget | None:
     """The subscription a signed link names; `db` may be a connection outside any transaction."""
-    row = db.execute(_LINK_TARGET, {"subscriber_id": subscriber_id, "list_slug": list_slug}).one_or_none()
+    row = db.execute(_LINK_TARGET, {"link_subscriber": subscriber_id, "link_slug": list_slug}).one_or_none()
     if row is None:
         return None
     return LinkTarget(row.id, row.status, row.email, row.locale, branding_info(row))
@@ -85,6 +109,25 @@ def find_link_target(db: Connection | Session, subscriber_id: int, list_slug: st
 def leave_subscription(db: Connection | Session, subscription_id: int, now: datetime) -> None:
     """`leave_subscriptions` for one row by its id, in one UPDATE: one already left keeps its time."""
     db.execute(_LEAVE, {"subscription_id": subscription_id, "left_at": now})
+
+
+def leave_by_link(db: Connection, subscriber_id: int, list_slug: str, now: datetime) -> LinkTarget | None:
+    """Leaves the subscription a signed link names and returns it as it was (None: there is none).
+
+    Mail providers POST one-click links by the thousand, so on PostgreSQL this is one statement (a
+    data-modifying CTE, atomic on an autocommit connection); elsewhere the read and the UPDATE, which
+    checks the row again, so nothing between the two can make it undo anything."""
+    if db.dialect.name != "postgresql":
+        target = find_link_target(db, subscriber_id, list_slug)
+        if target is not None:
+            leave_subscription(db, target.subscription_id, now)
+        return target
+    # Parameters named apart from any column: an UPDATE takes a parameter named as a column as a SET value.
+    params = {"link_subscriber": subscriber_id, "link_slug": list_slug, "left_at": now}
+    row = db.execute(_LEAVE_BY_LINK, params).one_or_none()
+    if row is None:
+        return None
+    return LinkTarget(row.id, row.status, row.email, row.locale, branding_info(row))
 
 
 @dataclass(frozen=True)
@@ -97,71 +140,115 @@ class Requester:
     locale: str
 
 
+@dataclass(frozen=True)
+class SubscribeRequest:
+    """What a subscribe request recorded: who, whether they had already confirmed, and whether the address
+    may have another form mail today (`FORM_MAILS_PER_DAY`)."""
+
+    requester: Requester
+    already_confirmed: bool
+    may_mail: bool
+
+
+FORM_MAILS_PER_DAY = 3
+
+
 def request_subscription(
-    session: Session, ml: models.MailingList, regions: RegionIndex, address: str, name: str, choices: Choices
-) -> tuple[Requester, bool]:
-    """Records pending picks for `address` and returns (the person, already_confirmed).
+    db: Connection, list_id: int, address: str, name: str, choices: Choices, now: datetime
+) -> SubscribeRequest:
+    """Records pending picks for `address` on the list and counts a form mail to it on `now`'s day (UTC).
 
-    Anyone can type anyone's address: a confirmed subscription is left alone (its picks
-    change only through the subscriber's own link), and only a person nobody has confirmed
-    yet may be renamed or have their time zone and language set by the anonymous form.
+    `choices` are codes and slugs the list offers (the form checks them). Anyone can type anyone's address:
+    a confirmed subscription is left alone (its picks change only through the subscriber's own link), and
+    only a person nobody has confirmed yet may be renamed or have their time zone and language set by the
+    anonymous form. The caller owns the transaction; on PostgreSQL the whole request is one statement, so
+    an autocommit connection will do.
 
-    A new, a pending and a confirmed address cost the same statements (two upserts, a confirmed one
-    written back with its own values, then its picks' rows rebuilt): when the form answered a known
-    address in 40 ms and a new one in 55, its timing told anyone who subscribes.
+    A new, a pending and a confirmed address cost the same statements (a confirmed one is written back with
+    its own values): when the form answered a known address in 40 ms and a new one in 55, its timing told
+    anyone who subscribes.
     """
-    address = normalise_email(address)
-    codes, slugs, _ = resolve_picks(ml, regions, choices.regions, choices.topics)
-    person_upsert, picks_upsert = _upserts(session.get_bind().dialect.name)
-    # Core statements on the session's connection and transaction: no ORM rows are made or tracked.
-    db = session.connection()
-    wanted = {"email": address, "name": clean_name(name), "time_zone": choices.time_zone, "locale": choices.locale}
-    requester = db.execute(person_upsert, {f"p_{key}": value for key, value in wanted.items()}).one()
-    picks = {"list_id": ml.id, "subscriber_id": requester.id, "region_codes": codes, "topic_slugs": slugs}
-    membership = db.execute(picks_upsert, {f"p_{key}": value for key, value in picks.items()}).one()
-    status = membership.status
-    store_picks(session, [membership.id])
-    return Requester(requester.id, requester.email, requester.name, requester.locale), (
-        status == SubscriptionStatus.CONFIRMED
+    wanted = {
+        "email": normalise_email(address),
+        "name": clean_name(name),
+        "time_zone": choices.time_zone,
+        "locale": choices.locale,
+        "today": now.astimezone(UTC).date(),
+        "created_at": now,
+        "list_id": list_id,
+        "region_codes": list(choices.regions),
+        "topic_slugs": list(choices.topics),
+    }
+    params = {f"p_{key}": value for key, value in wanted.items()}
+    if db.dialect.name == "postgresql":
+        row = db.execute(_request_in_one(), params | _pick_rows(choices)).one()
+        person, status = row, row.status
+    else:
+        person_upsert, picks_upsert = _upserts("sqlite")
+        person = db.execute(person_upsert, params).one()
+        membership = db.execute(picks_upsert, params | {"p_subscriber_id": person.id}).one()
+        status = membership.status
+        with Session(bind=db) as session:
+            store_picks(session, [membership.id])
+    return SubscribeRequest(
+        Requester(person.id, person.email, person.name, person.locale),
+        already_confirmed=status == SubscriptionStatus.CONFIRMED,
+        may_mail=person.form_mails_sent <= FORM_MAILS_PER_DAY,
     )
+
+
+def _pick_rows(choices: Choices) -> dict[str, list[str]]:
+    """The pick rows the form's choices make, as `store_picks` would build them from the JSON columns."""
+    regions, topics = list(dict.fromkeys(choices.regions)), list(dict.fromkeys(choices.topics))
+    return {"p_region_rows": regions or [ANY], "p_topic_rows": topics or [ANY]}
 
 
 @cache
 def _upserts(dialect: str) -> tuple[Executable, Executable]:
     """The two upserts of `request_subscription` for `dialect`, built once: building them cost more than
-    running them. Values are bound as p_<column>."""
+    running them. Values are bound as p_<column>, the subscriber's id as p_subscriber_id."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return _person_upsert(insert), _picks_upsert(insert)
+    return _person_upsert(insert), _picks_upsert(insert, bindparam("p_subscriber_id"))
 
 
-def _person_upsert(insert) -> Executable:
+def _person_upsert(insert) -> ReturningInsert[Any]:
     """One statement, whether the person is new, pending or confirmed: only an unconfirmed person takes the
-    form's name (when it gives one), time zone and language; a confirmed one is written back as is."""
+    form's name (when it gives one), time zone and language; a confirmed one is written back as is.
+
+    It also counts the form mail: `form_mails_sent` goes up to one past the cap and stops there, so the row
+    says whether this request may mail, and two requests at once cannot both take the last place."""
     person, sub = models.Subscriber, models.Subscription
     # Correlated by hand: the row an upsert updates is named by its table, which SQLAlchemy does not
     # correlate into a subquery of INSERT … ON CONFLICT on its own.
     owner = literal_column(f"{person.__tablename__}.id", Integer)
     unconfirmed = ~exists().where(sub.subscriber_id == owner, sub.status == SubscriptionStatus.CONFIRMED)
     columns = ("email", "name", "time_zone", "locale")
-    upsert = insert(person).values({column: bindparam(f"p_{column}") for column in columns})
+    values: dict[str, object] = {column: bindparam(f"p_{column}") for column in columns}
+    counted = {"form_mails_day": bindparam("p_today"), "form_mails_sent": 1}
+    upsert = insert(person).values({**values, "created_at": bindparam("p_created_at"), **counted})
     held = upsert.excluded
+    same_day = person.form_mails_day == held.form_mails_day
+    # min() of two values is SQLite's least().
+    least = func.least if insert is postgresql.insert else func.min
     return upsert.on_conflict_do_update(
         index_elements=["email"],
         set_={
             "name": case((unconfirmed & (held.name != ""), held.name), else_=person.name),
             "time_zone": case((unconfirmed, held.time_zone), else_=person.time_zone),
             "locale": case((unconfirmed, held.locale), else_=person.locale),
+            "form_mails_day": held.form_mails_day,
+            "form_mails_sent": case((same_day, least(person.form_mails_sent + 1, FORM_MAILS_PER_DAY + 1)), else_=1),
         },
-    ).returning(person.id, person.email, person.name, person.locale)
+    ).returning(person.id, person.email, person.name, person.locale, person.form_mails_sent)
 
 
-def _picks_upsert(insert) -> Executable:
+def _picks_upsert(insert, subscriber_id) -> ReturningInsert[Any]:
     """A confirmed subscription keeps its picks (written back as they are); any other takes the form's and
     is pending."""
     sub = models.Subscription
-    columns = ("list_id", "subscriber_id", "region_codes", "topic_slugs")
+    columns = ("list_id", "region_codes", "topic_slugs", "created_at")
     values: dict[str, object] = {column: bindparam(f"p_{column}") for column in columns}
-    upsert = insert(sub).values({**values, "status": SubscriptionStatus.PENDING})
+    upsert = insert(sub).values({**values, "subscriber_id": subscriber_id, "status": SubscriptionStatus.PENDING})
     held = upsert.excluded
     confirmed = sub.status == SubscriptionStatus.CONFIRMED
     return upsert.on_conflict_do_update(
@@ -174,32 +261,37 @@ def _picks_upsert(insert) -> Executable:
     ).returning(sub.id, sub.status)
 
 
-FORM_MAILS_PER_DAY = 3
-
-
-def count_form_mail(session: Session, subscriber_id: int, today: date) -> bool:
-    """Counts one public-form mail to this address on `today`; False (nothing counted) past the day's cap.
-
-    One conditional UPDATE, so two requests at once cannot both take the last place."""
-    counted = session.connection().execute(_COUNT_FORM_MAIL, {"p_id": subscriber_id, "p_today": today})
-    return bool(counted.rowcount)
-
-
-_COUNT_FORM_MAIL = (
-    update(_PERSON)
-    .where(
-        _PERSON.id == bindparam("p_id"),
-        or_(
-            _PERSON.form_mails_day.is_(None),
-            _PERSON.form_mails_day != bindparam("p_today"),
-            _PERSON.form_mails_sent < FORM_MAILS_PER_DAY,
-        ),
-    )
-    .values(
-        form_mails_day=bindparam("p_today"),
-        form_mails_sent=case((_PERSON.form_mails_day == bindparam("p_today"), _PERSON.form_mails_sent + 1), else_=1),
-    )
-)
+@cache
+def _request_in_one() -> Executable:
+    """`request_subscription` on PostgreSQL as one statement of data-modifying CTEs: the person, the
+    subscription, and its pick rows (only a subscription the form may change; a row already there stays,
+    one no longer picked goes)."""
+    person_upsert = _person_upsert(postgresql.insert).cte("person")
+    membership = _picks_upsert(postgresql.insert, select(person_upsert.c.id).scalar_subquery()).cte("membership")
+    changed = select(membership.c.id).where(membership.c.status != SubscriptionStatus.CONFIRMED)
+    statement = select(person_upsert, membership.c.status).join(membership, true())
+    for table, pick, wanted in (
+        (models.SubscriptionRegion, "region_code", "p_region_rows"),
+        (models.SubscriptionTopic, "topic_slug", "p_topic_rows"),
+    ):
+        column = getattr(table, pick)
+        rows = bindparam(wanted, type_=ARRAY(column.type))
+        statement = statement.add_cte(
+            delete(table)
+            .where(table.subscription_id.in_(changed), column != all_(rows))
+            .cte(f"{table.__tablename__}_gone")
+        ).add_cte(
+            postgresql.insert(table)
+            .from_select(
+                ["subscription_id", pick, "list_id"],
+                select(membership.c.id, func.unnest(rows), bindparam("p_list_id")).where(
+                    membership.c.status != SubscriptionStatus.CONFIRMED
+                ),
+            )
+            .on_conflict_do_nothing()
+            .cte(f"{table.__tablename__}_new")
+        )
+    return statement
 
 
 def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:

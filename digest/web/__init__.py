@@ -9,6 +9,7 @@ so a page either changes everything it set out to or nothing.
 from __future__ import annotations
 
 import zoneinfo
+from datetime import timedelta
 from functools import cached_property
 
 import jinja2
@@ -29,6 +30,7 @@ from digest.core.rendering import templates_dir
 from digest.core.settings import Settings, load_settings
 from digest.core.tokens import BadToken
 from digest.services.health import database_ready
+from digest.services.lists import FormList, find_form_list
 from digest.services.runtime import Runtime
 from digest.web.catalogue import problems as problem_words
 from digest.web.guard import BodyLimits, RequestGuard
@@ -45,6 +47,7 @@ from digest.web.security import (
 )
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
+FORM_LIST_KEPT = timedelta(seconds=5)
 _ZONE_AREAS = (
     "Africa/",
     "America/",
@@ -88,6 +91,23 @@ class Web:
             lstrip_blocks=True,
         )
         problem_words.install(self.pages)
+
+    def form_list(self, slug: str) -> FormList | None:
+        """The list a public form posts to, kept FORM_LIST_KEPT by this process: its page is the busiest
+        there is. An edit in the console or the API drops it (`list_changed`); other processes see the
+        edit within FORM_LIST_KEPT."""
+        kept = self.runtime.kept.fresh(("form-list", slug), FORM_LIST_KEPT)
+        if kept is not None:
+            return kept[0]
+        with self.factory() as session:
+            found = find_form_list(session, slug)
+        if found is not None:  # an unknown slug is not kept: a list made meanwhile answers at once
+            self.runtime.kept.keep(("form-list", slug), found)
+        return found
+
+    def list_changed(self, slug: str) -> None:
+        """Called once an edit of the list is committed."""
+        self.runtime.kept.drop(("form-list", slug))
 
     @property
     def regions(self) -> RegionIndex:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from digest.adapters.storage import models
 from digest.core.domain import NATIONAL_CODE
+from digest.services.lists import FormList
 from digest.services.self_service import Choices
 from digest.web.i18n import LANGUAGES
 
@@ -12,7 +13,7 @@ class InvalidChoice(ValueError):
     """A submitted region, topic, time zone or language we never offered."""
 
 
-def check_choices(web, ml: models.MailingList, regions, topics, time_zone: str, locale: str) -> Choices:
+def check_choices(web, ml: models.MailingList | FormList, regions, topics, time_zone: str, locale: str) -> Choices:
     """Codes and slugs exactly as offered; anything else was not typed by a person using our form."""
     from digest.web import TIME_ZONES
 

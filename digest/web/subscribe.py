@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC
 from functools import lru_cache
 from typing import Annotated
 
@@ -16,16 +15,14 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError, open_transport
 from digest.core.clock import wall_now
-from digest.core.domain import NATIONAL_CODE, Recipient, RenderedDigest
+from digest.core.domain import NATIONAL_CODE, ListInfo, Recipient, RenderedDigest
 from digest.core.messages import MessageHeaders, write_rendered
 from digest.core.rendering import inline_css
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import find_list_by_slug, list_info
 from digest.services.self_service import (
-    Choices,
     Requester,
     confirm_subscription,
-    count_form_mail,
     find_subscription,
     request_subscription,
 )
@@ -63,7 +60,7 @@ def get_list_or_404(session: Session, slug: str) -> models.MailingList:
     return ml
 
 
-def _form_page(request: Request, ml, *, lang: str, form: dict, error: str | None = None):
+def _form_page(request: Request, info: ListInfo, *, lang: str, form: dict, error: str | None = None):
     """The subscribe form; with an `error` it answers 400 and shows the `form` as submitted."""
     web = request.app.state.web
     return web.page(
@@ -71,7 +68,7 @@ def _form_page(request: Request, ml, *, lang: str, form: dict, error: str | None
         "subscribe.html",
         lang=lang,
         status=400 if error else 200,
-        list=list_info(ml),
+        list=info,
         form=form,
         error=error,
         **picker(web, form["regions"], request.query_params.get("q", "")),
@@ -92,7 +89,7 @@ def subscribe_form(request: Request, slug: str):
             "time_zone": DEFAULT_TIME_ZONE,
             "locale": lang,
         }
-        return _form_page(request, ml, lang=lang, form=form)
+        return _form_page(request, list_info(ml), lang=lang, form=form)
 
 
 @router.post("/lists/{slug}/subscribe")
@@ -112,49 +109,41 @@ def subscribe_submit(request: Request, slug: str, submitted: Annotated[Subscribe
         "time_zone": submitted.time_zone,
         "locale": submitted.locale,
     }
-    with web.factory.begin() as session:
-        ml = get_list_or_404(session, slug)
-        try:
-            address = normalise_email(submitted.email)
-        except InvalidSubscriber:
-            return _form_page(request, ml, lang=lang, form=form, error="invalid_email")
-        try:
-            choices = check_choices(web, ml, submitted.region, submitted.topic, submitted.time_zone, submitted.locale)
-        except InvalidChoice:
-            return _form_page(request, ml, lang=lang, form=form, error="invalid_choice")
-        message = _subscribe(web, session, ml, address, submitted.name, choices)
-        sender = ml.sender_email
+    ml = web.form_list(slug)
+    if ml is None:
+        raise PageError(404, "not_found")
+    try:
+        address = normalise_email(submitted.email)
+    except InvalidSubscriber:
+        return _form_page(request, ml.info, lang=lang, form=form, error="invalid_email")
+    try:
+        choices = check_choices(web, ml, submitted.region, submitted.topic, submitted.time_zone, submitted.locale)
+    except InvalidChoice:
+        return _form_page(request, ml.info, lang=lang, form=form, error="invalid_choice")
+    # One statement on PostgreSQL: the person, their pending picks and the day's count of form mails.
+    with web.runtime.writer() as db:
+        asked = request_subscription(db, ml.id, address, submitted.name, choices, web.settings.clock.now())
     # After the commit: a confirmation link must never name a row that was rolled back.
-    if message is not None:
+    if asked.may_mail:
+        # A confirmed subscriber gets a note with their own preferences link instead of a confirmation.
+        message = _mail(web, ml.info, asked.requester, "known" if asked.already_confirmed else "confirm")
         try:
             with open_transport(web.settings.smtp_url, web.settings.outbox) as transport:
-                transport.send(message, sender=sender, recipient=address)
+                transport.send(message, sender=ml.info.sender_email, recipient=address)
         except (DeliveryError, OSError) as exc:
             # The answer must not depend on the address, so a failure is logged, not shown.
             log.warning("confirmation mail to %s failed: %s", address, exc)
-    # Deliberately the same page, whatever the address was: no one learns who subscribes.
-    return web.page(request, "check_inbox.html", lang=lang, list=list_info(ml), email=address)
-
-
-def _subscribe(
-    web, session: Session, ml: models.MailingList, address: str, name: str, choices: Choices
-) -> bytes | None:
-    """Records the pending picks (or leaves a confirmed subscription alone) and builds the mail to send;
-    None past the address's daily cap of form mails (the page says the same either way)."""
-    subscriber, already_confirmed = request_subscription(session, ml, web.regions, address, name, choices)
-    if not count_form_mail(session, subscriber.id, web.settings.clock.today(UTC)):
+    else:
         log.info("form mail to %s withheld: the day's cap is reached", address)
-        return None
-    # A confirmed subscriber gets a note with their own preferences link instead of a confirmation.
-    return _mail(web, ml, subscriber, "known" if already_confirmed else "confirm")
+    # Deliberately the same page, whatever the address was: no one learns who subscribes.
+    return web.page(request, "check_inbox.html", lang=lang, list=ml.info, email=address)
 
 
-def _mail(web, ml: models.MailingList, subscriber: Requester, kind: str) -> bytes:
+def _mail(web, info: ListInfo, subscriber: Requester, kind: str) -> bytes:
     settings = web.settings
-    info = list_info(ml)
     t = translator(subscriber.locale)
     if kind == "confirm":
-        token = sign_token(settings.secret_key, "confirm", subscriber.id, ml.slug)
+        token = sign_token(settings.secret_key, "confirm", subscriber.id, info.slug)
         url = f"{settings.base_url}/confirm/{token}"
         subject, body, button, note = (
             t("mail_confirm_subject", list=info.name),
@@ -163,7 +152,7 @@ def _mail(web, ml: models.MailingList, subscriber: Requester, kind: str) -> byte
             t("mail_confirm_ignore"),
         )
     else:
-        token = sign_token(settings.secret_key, "preferences", subscriber.id, ml.slug)
+        token = sign_token(settings.secret_key, "preferences", subscriber.id, info.slug)
         url = f"{settings.base_url}/p/{token}"
         subject, body, button, note = (
             t("mail_known_subject", list=info.name),

@@ -3,6 +3,8 @@ subscription_regions and subscription_topics equal to its JSON columns, and migr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from personas import ALL, LI_HUNAN, LIU_TOPICS, subscribe_confirmed
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from digest.services.subscriber_import import import_csv
 from digest.services.subscribers import subscription_by_email, upsert_subscription
 
 REGIONS = load_regions()
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def _index_and_json(url) -> tuple[dict[int, tuple[set, set]], dict[int, tuple[set, set]]]:
@@ -81,9 +84,9 @@ def test_every_write_path_keeps_the_pick_rows_equal_to_the_json(database_url):
         engine.dispose()
     assert (report.added, report.updated) == (1, 1)
     with transaction(url) as session:
-        request_subscription(
-            session, ensure_default_list(session), REGIONS, "asked@example.cn", "", Choices(["430000"], ["industry"])
-        )
+        list_id = ensure_default_list(session).id
+        choices = Choices(["430000"], ["industry"])
+        request_subscription(session.connection(), list_id, "asked@example.cn", "", choices, NOW)
     with transaction(url) as session:
         sub = subscription_by_email(session, ensure_default_list(session), "asked@example.cn")
         save_preferences(session, sub, "", Choices(["610902", "000000"], []))
@@ -91,6 +94,26 @@ def test_every_write_path_keeps_the_pick_rows_equal_to_the_json(database_url):
     with transaction(url) as session:
         assert kept[_sub_id(session, "imported@example.cn")] == ({"430000", "610902"}, {"public-services"})
         assert kept[_sub_id(session, "asked@example.cn")] == ({"610902", "000000"}, {ANY})
+
+
+def test_the_subscribe_form_changes_a_pending_readers_pick_rows_and_never_a_confirmed_ones(database_url):
+    """On PostgreSQL the form's request is one statement that keeps the rows itself (a row no longer picked
+    goes, a new one comes); it must leave the same rows as `store_picks` would, and touch no confirmed reader's."""
+    url = database_url
+
+    def ask(email: str, choices: Choices) -> None:
+        with transaction(url) as session:
+            request_subscription(session.connection(), ensure_default_list(session).id, email, "", choices, NOW)
+
+    with transaction(url) as session:
+        subscribe_confirmed(session, ensure_default_list(session), REGIONS)
+    ask("pending@example.cn", Choices(["430000", "000000"], ["industry"]))
+    ask("pending@example.cn", Choices(["430000", "610902"], []))
+    ask(LI_HUNAN.email, Choices(["540000"], ["industry"]))
+    kept = _assert_in_step(url)
+    with transaction(url) as session:
+        assert kept[_sub_id(session, "pending@example.cn")] == ({"430000", "610902"}, {ANY})
+        assert kept[_sub_id(session, LI_HUNAN.email)] == (set(LI_HUNAN.region_codes), set(LI_HUNAN.topics) or {ANY})
 
 
 def test_store_picks_rebuilds_rows_written_without_the_orm_and_only_those(database_url):

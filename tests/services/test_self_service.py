@@ -52,10 +52,9 @@ def url(database_url):
 
 def _ask(url, name: str = "李伟", choices: Choices = HUNAN) -> tuple[str, bool]:
     with transaction(url) as session:
-        subscriber, confirmed = request_subscription(
-            session, ensure_default_list(session), REGIONS, "li.wei@example.cn", name, choices
-        )
-        return subscriber.email, confirmed
+        list_id = ensure_default_list(session).id
+        asked = request_subscription(session.connection(), list_id, "li.wei@example.cn", name, choices, NOW)
+        return asked.requester.email, asked.already_confirmed
 
 
 def test_a_request_records_pending_picks_with_the_time_zone_and_language(url):

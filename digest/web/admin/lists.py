@@ -321,4 +321,5 @@ def _save(request, admin, slug, data):
     if errors:
         # With errors, `name` is the list's name (read above), not None.
         return _page(request, admin, SettingsShown(cast(str, name), slug, changes, existing, errors=errors))
+    web.list_changed(slug)
     return RedirectResponse(f"/admin/lists/{slug}?saved=1", status_code=303)

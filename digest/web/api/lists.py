@@ -149,4 +149,6 @@ def patch_list(
             update_list(session, ml, changes)
         except Invalid as exc:
             raise unprocessable(exc.errors) from None
-        return _detail(session, ml)
+        detail = _detail(session, ml)
+    request.app.state.web.list_changed(slug)
+    return detail
