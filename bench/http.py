@@ -40,7 +40,7 @@ import redis
 from sqlalchemy import text
 
 from bench.scale import ADMIN, LIST, seed
-from bench.send import SECRET, fresh_database
+from bench.send import SECRET, fresh_database, start_sink
 from digest.adapters.storage.db import make_engine
 from digest.core.domain import NATIONAL_CODE
 from digest.core.tokens import sign_token
@@ -126,7 +126,7 @@ def write_requests(folder: Path, ids: list[int]) -> dict[str, Path]:
 class Server:
     """`digest serve --workers N` in a child process, its output kept in a log file."""
 
-    def __init__(self, url: str, redis_url: str, workers: int, folder: Path):
+    def __init__(self, url: str, redis_url: str, workers: int, folder: Path, smtp_port: int):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -135,8 +135,10 @@ class Server:
             "DIGEST_SECRET_KEY": SECRET,
             "DIGEST_REDIS_URL": redis_url,
             "DIGEST_BASE_URL": "https://bench.example.org",
-            "DIGEST_OUTBOX": str(folder / "outbox"),
+            # The confirmation mails go where production's go: to an SMTP server (here a sink).
+            "DIGEST_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         }
+        env.pop("DIGEST_OUTBOX", None)
         env.pop("DIGEST_BROKER_URL", None)
         script = Path(sys.executable).with_name("digest")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "digest.cli"]
@@ -284,7 +286,9 @@ def mixed(server: Server, folder: Path, files: dict[str, Path], seconds: int, co
 def measure(url: str, redis_url: str, args: argparse.Namespace, folder: Path) -> dict[str, dict]:
     files = write_requests(folder, reader_ids(url))
     redis.Redis.from_url(redis_url).flushdb()  # the rate limits' counts of an earlier run
-    server = Server(url, redis_url, args.workers, folder)
+    smtp_port = free_port()
+    sink, sink_name = start_sink(smtp_port, folder)
+    server = Server(url, redis_url, args.workers, folder, smtp_port)
     try:
         run = {"seconds": args.seconds, "connections": args.connections}
         results = {
@@ -295,6 +299,9 @@ def measure(url: str, redis_url: str, args: argparse.Namespace, folder: Path) ->
         }
     finally:
         server.stop()
+        os.killpg(sink.pid, signal.SIGTERM)
+        sink.wait()
+    results["subscribe POST"]["mail_to"] = sink_name
     ceiling = results["ceiling GET"]["per_s"]
     for figures in results.values():
         figures["of_ceiling"] = round(figures["per_s"] / ceiling, 3) if ceiling else None

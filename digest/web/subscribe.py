@@ -6,6 +6,7 @@ import logging
 from functools import lru_cache
 from typing import Annotated
 
+import jinja2
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse
 from markupsafe import escape
@@ -141,41 +142,12 @@ def subscribe_submit(request: Request, slug: str, submitted: Annotated[Subscribe
 
 def _mail(web, info: ListInfo, subscriber: Requester, kind: str) -> bytes:
     settings = web.settings
-    t = translator(subscriber.locale)
-    if kind == "confirm":
-        token = sign_token(settings.secret_key, "confirm", subscriber.id, info.slug)
-        url = f"{settings.base_url}/confirm/{token}"
-        subject, body, button, note = (
-            t("mail_confirm_subject", list=info.name),
-            t("mail_confirm_body", list=info.name),
-            t("mail_confirm_button"),
-            t("mail_confirm_ignore"),
-        )
-    else:
-        token = sign_token(settings.secret_key, "preferences", subscriber.id, info.slug)
-        url = f"{settings.base_url}/p/{token}"
-        subject, body, button, note = (
-            t("mail_known_subject", list=info.name),
-            t("mail_known_body", list=info.name),
-            t("mail_known_button"),
-            "",
-        )
+    purpose, path = ("confirm", "confirm") if kind == "confirm" else ("preferences", "p")
+    url = f"{settings.base_url}/{path}/{sign_token(settings.secret_key, purpose, subscriber.id, info.slug)}"
     # A confirmation goes to whatever address was typed, so it carries no word the requester chose: the
     # name waits until the mailbox's owner confirms. A confirmed subscriber's name is their own.
     name = " ".join((subscriber.name or "").split()) if kind == "known" else ""
-    context = {
-        "list": info,
-        "lang": t("html_lang"),
-        "subject": subject,
-        "greeting": t("mail_greeting", name=name) if name else t("mail_greeting_anon"),
-        "body": body,
-        "button": button,
-        "url": url,
-        "note": note,
-    }
-    html = _inlined(web.mail.get_template("confirm.html").render({**context, "url": LINK_STAND_IN}))
-    html = html.replace(LINK_STAND_IN, str(escape(url)))
-    text = web.mail.get_template("confirm.txt").render(context) + "\n"
+    subject, html, text = _bodies(web.mail, info, subscriber.locale, kind, name)
     headers = MessageHeaders(
         list_info=info,
         # No List-Unsubscribe: there is nothing to leave before confirming.
@@ -183,17 +155,35 @@ def _mail(web, info: ListInfo, subscriber: Requester, kind: str) -> bytes:
         list_id_domain=settings.link_domain,
         date=settings.clock.now().replace(microsecond=0),
     )
-    return write_rendered(RenderedDigest(subject, html, text), headers)
+    html = html.replace(LINK_STAND_IN, str(escape(url)))
+    return write_rendered(RenderedDigest(subject, html, text.replace(LINK_STAND_IN, url)), headers)
 
 
-# Stands in for the personal link while the confirmation's CSS is inlined: the inlined HTML is then the same
-# for every address of a list, language and kind, so premailer (a millisecond and more) runs once for each.
+# Stands in for the personal link while the mail is rendered and its CSS inlined: the bodies are then the same
+# for every address of a list, language and kind, so the templates and premailer (a millisecond and more) run
+# once for each, not once a request.
 LINK_STAND_IN = "https://link.invalid/personal-link"
 
 
-@lru_cache(maxsize=64)
-def _inlined(html: str) -> str:
-    return inline_css(html)
+@lru_cache(maxsize=256)
+def _bodies(env: jinja2.Environment, info: ListInfo, locale: str, kind: str, name: str) -> tuple[str, str, str]:
+    """(subject, HTML, text) of a form mail, with LINK_STAND_IN where the personal link goes."""
+    t = translator(locale)
+    words = "confirm" if kind == "confirm" else "known"
+    subject = t(f"mail_{words}_subject", list=info.name)
+    context = {
+        "list": info,
+        "lang": t("html_lang"),
+        "subject": subject,
+        "greeting": t("mail_greeting", name=name) if name else t("mail_greeting_anon"),
+        "body": t(f"mail_{words}_body", list=info.name),
+        "button": t(f"mail_{words}_button"),
+        "url": LINK_STAND_IN,
+        "note": t("mail_confirm_ignore") if kind == "confirm" else "",
+    }
+    html = inline_css(env.get_template("confirm.html").render(context))
+    text = env.get_template("confirm.txt").render(context) + "\n"
+    return subject, html, text
 
 
 @router.get("/confirm/{token}")
