@@ -32,7 +32,7 @@ from typing import Any, cast
 
 import psycopg
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bench.render import subscriber_picks
 from bench.send import DEMO, PERIOD_END, SECRET, fresh_database
@@ -173,7 +173,8 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
             "issue log deep page": f"/admin/issues/{issue_id}?after={last - 50}",
         }
         found |= _medians(client, checks)
-        found["dashboard counted afresh"] = median_ms(partial(_afresh, client, "/admin/"), times=3)
+        found["dashboard, a process's first visit"] = median_ms(partial(_afresh, client, "/admin/", url), times=3)
+        found["dashboard counted afresh"] = median_ms(partial(_afresh, client, "/admin/", url, stored=False), times=3)
         first, whole = first_bytes_ms(client, f"/admin/subscribers/export.csv?list={LIST}")
         found["export first bytes"], found["export whole"] = first, whole
     with TestClient(app) as api:
@@ -188,9 +189,13 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
     return found
 
 
-def _afresh(client: TestClient, path: str) -> None:
-    """A visit after the kept figures expired: what one visit a minute pays on a large list."""
+def _afresh(client: TestClient, path: str, url: str, *, stored: bool = True) -> None:
+    """A visit by a process that has kept no figures yet: it shows the last count stored by any process, or,
+    with `stored=False` (none stored: the first visit of all), counts while the visitor waits."""
     cast(Any, client.app).state.web.runtime.kept.forget()
+    if not stored:
+        with transaction(url) as session:
+            session.execute(delete(models.KeptFigure))
     assert client.get(path).status_code == 200, path
 
 

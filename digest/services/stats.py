@@ -6,11 +6,13 @@ stays cheap however long the ledger grows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.adapters.storage import models
@@ -225,6 +227,9 @@ class Dashboard:
 # keeps them for FRESH_FOR: the front page is glanced at often and its figures move slowly.
 LIVE_UP_TO = 10_000
 FRESH_FOR = timedelta(seconds=60)
+# A process with none in memory shows the last count stored by any process (kept_figures) if it is younger
+# than this, and counts again behind it; an older one is counted afresh while the visitor waits.
+STORED_FOR = timedelta(hours=24)
 
 
 def dashboard(
@@ -238,22 +243,66 @@ def dashboard(
     """The list's dashboard figures: counted now for a small list, at most FRESH_FOR old for a large one.
 
     With `sessions`, a large list's figures past FRESH_FOR are shown while a thread counts them again
-    (3 s at a million): only a process's first visit waits for them.
+    (3 s at a million), and a process's first visit shows the last count any process stored: only the
+    first visit of all waits for them.
     """
     some = select(models.Subscription.id).where(models.Subscription.list_id == ml.id).limit(LIVE_UP_TO + 1)
     if (session.scalar(select(func.count()).select_from(some.subquery())) or 0) <= LIVE_UP_TO:
         return _count_dashboard(session, ml, regions)
     list_id = ml.id
+    # The list's creation tells a list from one made again under the same id (a database emptied and reseeded).
+    stored_key = f"dashboard:{ml.id}:{ml.created_at.isoformat()}"
+    key = ("dashboard", str(session.get_bind().engine.url), stored_key)
+    if sessions is not None and kept.fresh(key, timedelta.max) is None:
+        stored = session.get(models.KeptFigure, stored_key)
+        if stored is not None and wall_now() - stored.counted_at < STORED_FOR:
+            kept.keep(key, _dashboard_from(stored.figures, stored.counted_at), stored.counted_at)
+
+    def count(on: Session) -> Dashboard:
+        figures = _count_dashboard(on, on.get_one(models.MailingList, list_id), regions)
+        _store(on, stored_key, figures)
+        return figures
 
     def recount() -> Dashboard:
         assert sessions is not None
         with sessions.begin() as own:
-            return _count_dashboard(own, own.get_one(models.MailingList, list_id), regions)
+            return count(own)
 
-    # The list's creation tells a list from one made again under the same id (a database emptied and reseeded).
-    key = ("dashboard", str(session.get_bind().engine.url), ml.id, ml.created_at)
-    count = partial(_count_dashboard, session, ml, regions)
-    return kept.get(key, FRESH_FOR, count, recount=recount if sessions is not None else None)[0]
+    return kept.get(key, FRESH_FOR, partial(count, session), recount=recount if sessions is not None else None)[0]
+
+
+def _store(session: Session, key: str, figures: Dashboard) -> None:
+    """Upserts the figures under `key`: two processes counting at once must not make one fail."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {"key": key, "figures": _dashboard_json(figures), "counted_at": figures.counted_at}
+    statement = insert(models.KeptFigure).values(values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"figures": statement.excluded.figures, "counted_at": statement.excluded.counted_at},
+        )
+    )
+
+
+def _dashboard_json(figures: Dashboard) -> dict[str, Any]:
+    top, national, everywhere = figures.provinces
+    return {
+        "head": asdict(figures.head),
+        "growth": [[p.week_start.isoformat(), p.confirmed] for p in figures.growth],
+        "issues": [[b.issue_id, b.number, b.period_end.isoformat(), b.counts] for b in figures.issues],
+        "provinces": [[asdict(p) for p in top], asdict(national), asdict(everywhere)],
+    }
+
+
+def _dashboard_from(stored: dict[str, Any], counted_at: datetime) -> Dashboard:
+    top, national, everywhere = stored["provinces"]
+    return Dashboard(
+        Headline(**stored["head"]),
+        [WeekPoint(date.fromisoformat(week), confirmed) for week, confirmed in stored["growth"]],
+        [IssueBar(i, n, date.fromisoformat(end), counts) for i, n, end, counts in stored["issues"]],
+        ([ProvinceCount(**p) for p in top], ProvinceCount(**national), ProvinceCount(**everywhere)),
+        counted_at,
+    )
 
 
 def _count_dashboard(session: Session, ml: models.MailingList, regions: RegionIndex) -> Dashboard:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from personas import ALL
 
 from digest.adapters.storage import models
-from digest.adapters.storage.db import transaction
+from digest.adapters.storage.db import make_engine, session_factory, transaction
+from digest.core.clock import wall_now
 from digest.core.regions import load_regions
 from digest.services import issue_detail, stats
 from digest.services.issue_detail import issue_counts
@@ -163,6 +165,51 @@ def test_a_large_lists_figures_are_kept_a_minute_and_a_small_lists_counted_each_
     kept.forget()
     assert confirmed() == 8
     kept.forget()
+
+
+def test_a_process_with_nothing_kept_shows_the_last_stored_count_and_counts_again_behind(database_url, monkeypatch):
+    _people(database_url, {p.email: 1 for p in ALL})
+    monkeypatch.setattr(stats, "LIVE_UP_TO", 5)
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+
+    def figures(kept: KeptFigures) -> stats.Dashboard:
+        with sessions.begin() as session:
+            return stats.dashboard(session, ensure_default_list(session), REGIONS, kept, sessions=sessions)
+
+    try:
+        first = figures(KeptFigures())  # counted while the first visitor waits, and stored
+        with transaction(database_url) as session:
+            upsert_subscription(
+                session, ensure_default_list(session), REGIONS, email="new@example.org", status="confirmed"
+            )
+        # A process a minute on: what is stored is past FRESH_FOR, so it is shown while a thread counts again.
+        another_process = KeptFigures(lambda: wall_now() + stats.FRESH_FOR)
+        shown = figures(another_process)
+        # The stored figures, as counted (every chart's numbers, and when), not a count of its own.
+        assert (shown.head, shown.growth, shown.issues, shown.provinces) == (
+            first.head,
+            first.growth,
+            first.issues,
+            first.provinces,
+        )
+        assert abs(shown.counted_at - first.counted_at) < timedelta(milliseconds=1)
+        for thread in threading.enumerate():
+            if thread.name == "digest-recount":
+                thread.join(timeout=10)
+        assert figures(another_process).head.confirmed == first.head.confirmed + 1  # counted again behind
+        with transaction(database_url) as session:
+            (row,) = session.query(models.KeptFigure).all()
+            assert row.figures["head"]["confirmed"] == first.head.confirmed + 1
+            row.counted_at -= stats.STORED_FOR
+        with transaction(database_url) as session:
+            upsert_subscription(
+                session, ensure_default_list(session), REGIONS, email="newer@example.org", status="confirmed"
+            )
+        # Stored too long ago: counted afresh while the visitor waits.
+        assert figures(KeptFigures()).head.confirmed == first.head.confirmed + 2
+    finally:
+        engine.dispose()
 
 
 class SetClock:

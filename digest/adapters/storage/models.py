@@ -350,6 +350,17 @@ class Suppression(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class KeptFigure(Base):
+    """The last count of figures too costly to count per request (the dashboard's), for a process that has none
+    in memory yet: shown while it counts again (services/stats.py, 0012)."""
+
+    __tablename__ = "kept_figures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AdminUser(Base):
     """A person who runs lists: `admin` may do everything, `editor` handles articles and issues."""
 
