@@ -14,6 +14,11 @@ fetches a slow page (the CSV export of every reader) in a loop. Printed: request
 errors (anything not 2xx/3xx, and socket errors), the CPU each request cost the server's processes and
 PostgreSQL's backends on the database (from /proc), and each case's share of the ceiling, since wrk and the
 server share the machine's cores. The last line is one JSON object.
+
+Confirmation mails go over SMTP to Postfix's smtp-sink. By default the server has a broker (Redis) and one
+`celery worker` process, at niceness --worker-nice, sends them as a deployment's worker would; the subscribe
+case then also says how many mails waited when wrk stopped and how long the worker took to send them all,
+and the worker's CPU per request. --no-broker: the web process sends each in its request.
 """
 
 from __future__ import annotations
@@ -126,7 +131,7 @@ def write_requests(folder: Path, ids: list[int]) -> dict[str, Path]:
 class Server:
     """`digest serve --workers N` in a child process, its output kept in a log file."""
 
-    def __init__(self, url: str, redis_url: str, workers: int, folder: Path, smtp_port: int):
+    def __init__(self, url: str, redis_url: str, workers: int, folder: Path, smtp_port: int, broker: str | None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -140,6 +145,9 @@ class Server:
         }
         env.pop("DIGEST_OUTBOX", None)
         env.pop("DIGEST_BROKER_URL", None)
+        if broker:
+            env["DIGEST_BROKER_URL"] = broker
+        self.env = env
         script = Path(sys.executable).with_name("digest")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "digest.cli"]
         self.log = (folder / "server.log").open("w")
@@ -167,9 +175,8 @@ class Server:
         raise SystemExit("digest serve did not answer /healthz within 60 s")
 
     def pids(self) -> list[int]:
-        """The server's processes (the supervisor and its workers), for py-spy."""
-        found = subprocess.run(["pgrep", "-g", str(self.child.pid)], capture_output=True, text=True)
-        return [int(p) for p in found.stdout.split()]
+        """The server's processes (the supervisor and its workers)."""
+        return group_pids(self.child.pid)
 
     def stop(self) -> None:
         os.killpg(self.child.pid, signal.SIGTERM)
@@ -179,6 +186,43 @@ class Server:
             os.killpg(self.child.pid, signal.SIGKILL)
             self.child.wait()
         self.log.close()
+
+
+def group_pids(leader: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-g", str(leader)], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def start_mail_worker(env: dict[str, str], nice: int, folder: Path) -> subprocess.Popen:
+    """`celery worker` as a deployment runs one (one process here), to send the form mails; `nice` lowers its
+    priority, as a box that serves the web and sends mail would, so that a flood of sign-ups is answered first."""
+    command = [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", "--concurrency=1", "--loglevel=WARNING"]
+    return subprocess.Popen(
+        ["nice", "-n", str(nice), *command] if nice else command,
+        env=env,
+        cwd=folder,
+        stdout=(folder / "worker.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def form_mails_waiting(url: str) -> int:
+    engine = make_engine(url, pooled=False)
+    with engine.connect() as conn:
+        waiting = conn.scalar(text("SELECT count(*) FROM form_mails")) or 0
+    engine.dispose()
+    return int(waiting)
+
+
+def drained_after(url: str, limit: float = 300) -> float | None:
+    """Seconds until no form mail waits (None: still some after `limit`)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        if form_mails_waiting(url) == 0:
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.2)
+    return None
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -199,6 +243,7 @@ class CpuMeter:
 
     def __init__(self, server: Server, url: str):
         self.server = server
+        self.worker: subprocess.Popen | None = None  # the Celery worker sending the form mails, if any
         self.engine = make_engine(url, pooled=False)
         self.database = url.rsplit("/", 1)[1]
 
@@ -209,6 +254,8 @@ class CpuMeter:
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         groups = {"server": self.server.pids(), "postgres": self._backends()}
+        if self.worker is not None:
+            groups["worker"] = group_pids(self.worker.pid)
         return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
 
     def per_request(self, before: dict[str, dict[int, float]], requests: int) -> dict[str, float]:
@@ -288,20 +335,34 @@ def measure(url: str, redis_url: str, args: argparse.Namespace, folder: Path) ->
     redis.Redis.from_url(redis_url).flushdb()  # the rate limits' counts of an earlier run
     smtp_port = free_port()
     sink, sink_name = start_sink(smtp_port, folder)
-    server = Server(url, redis_url, args.workers, folder, smtp_port)
+    broker = None if args.no_broker else args.broker
+    if broker:
+        redis.Redis.from_url(broker).flushdb()
+    server = Server(url, redis_url, args.workers, folder, smtp_port, broker)
+    worker = start_mail_worker(server.env, args.worker_nice, folder) if broker else None
+    server.meter.worker = worker
     try:
         run = {"seconds": args.seconds, "connections": args.connections}
         results = {
             "ceiling GET": drive(server, folder, files["ceiling"], "GET", **run),
             "one-click POST": drive(server, folder, files["one_click"], "POST", **run),
             "subscribe POST": drive(server, folder, files["subscribe"], "POST", **run),
-            "one-click + slow admin": mixed(server, folder, files, **run),
         }
+        subscribe = results["subscribe POST"]
+        subscribe["mails_waiting_at_end"] = form_mails_waiting(url)
+        subscribe["mails_drained_after_s"] = drained_after(url)
+        results["one-click + slow admin"] = mixed(server, folder, files, **run)
     finally:
         server.stop()
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait()
         os.killpg(sink.pid, signal.SIGTERM)
         sink.wait()
-    results["subscribe POST"]["mail_to"] = sink_name
+    subscribe["mail_to"] = sink_name
+    subscribe["mail_sent_by"] = (
+        f"celery worker (nice {args.worker_nice})" if broker else "the web process, in the request"
+    )
     ceiling = results["ceiling GET"]["per_s"]
     for figures in results.values():
         figures["of_ceiling"] = round(figures["per_s"] / ceiling, 3) if ceiling else None
@@ -312,12 +373,16 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> None:
     width = max(len(name) for name in results)
     print(
         f"{'':<{width}}  {'req/s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'server CPU':>10}  {'PG CPU':>6}"
+        f"  {'worker':>6}"
         f"  {'of ceiling':>10}"
     )
     for name, f in results.items():
         line = f"{name:<{width}}  {f['per_s']:>8.1f}  {f['p50_ms']:>8.2f}  {f['p99_ms']:>8.2f}  {f['errors']:>6}"
-        line += f"  {f['server_cpu_ms']:>7.2f} ms  {f['postgres_cpu_ms']:>6.2f}"
+        line += f"  {f['server_cpu_ms']:>7.2f} ms  {f['postgres_cpu_ms']:>6.2f}  {f.get('worker_cpu_ms', 0):>6.2f}"
         extra = f"  (admin: {f['admin_pages']} pages, {f['admin_page_ms']:.0f} ms each)" if "admin_pages" in f else ""
+        if "mails_waiting_at_end" in f:
+            waiting, drained = f["mails_waiting_at_end"], f["mails_drained_after_s"]
+            extra = f"  (mails waiting at the end: {waiting}, all sent {drained} s later)"
         print(f"{line}  {f['of_ceiling']:>10.0%}{extra}")
     summary: dict[str, Any] = {
         "subscribers": args.subscribers,
@@ -338,6 +403,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="how long each case runs")
     parser.add_argument("--connections", type=int, default=32, help="wrk's open connections")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="the Redis database the limits use")
+    parser.add_argument(
+        "--broker", default="redis://127.0.0.1:6379/14", help="the broker: a worker sends the form mails"
+    )
+    parser.add_argument("--no-broker", action="store_true", help="no broker: the web process sends each form mail")
+    parser.add_argument("--worker-nice", type=int, default=10, help="the mail worker's niceness (0: as the web's)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")

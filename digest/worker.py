@@ -16,11 +16,12 @@ from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy import text
 
-from digest.adapters.broker import IMPORT_SUBSCRIBERS, SEND_BATCH, TICK, CeleryBroker
+from digest.adapters.broker import IMPORT_SUBSCRIBERS, SEND_BATCH, SEND_FORM_MAILS, TICK, CeleryBroker
 from digest.core.rendering import DIGEST_TEMPLATES
 from digest.core.settings import load_settings
 from digest.services.delivery.handout import tick as hand_out_due
 from digest.services.delivery.worker_batch import run_batch
+from digest.services.form_mails import send_form_mails as send_waiting_form_mails
 from digest.services.runtime import Runtime
 from digest.services.subscriber_import_jobs import run_import
 
@@ -110,6 +111,12 @@ def tick() -> dict[str, object]:
 def send_batch(issue_id: int, delivery_ids: list[int]) -> dict[str, object]:
     """Send one batch and hand out the issue's next; in-process (no broker) the tick hands out everything."""
     return run_batch(WorkerProcess.get(), issue_id, delivery_ids, chain=not app.conf.task_always_eager)
+
+
+@app.task(name=SEND_FORM_MAILS)
+def send_form_mails() -> dict[str, int]:
+    """Send the public subscribe form's waiting mails (confirmations), a batch per connection."""
+    return send_waiting_form_mails(WorkerProcess.get()).as_dict()
 
 
 @app.task(name=IMPORT_SUBSCRIBERS)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 SEND_BATCH = "digest.send_batch"
 TICK = "digest.tick"
 IMPORT_SUBSCRIBERS = "digest.import_subscribers"
+SEND_FORM_MAILS = "digest.send_form_mails"
 
 
 class CeleryBroker:
@@ -51,3 +52,9 @@ class CeleryBroker:
             self.app.tasks[IMPORT_SUBSCRIBERS].delay(import_id)
         else:
             self.app.send_task(IMPORT_SUBSCRIBERS, args=[import_id])
+
+    def send_form_mails(self) -> None:
+        if self.app.conf.task_always_eager:
+            self.app.tasks[SEND_FORM_MAILS].delay()
+        else:
+            self.app.send_task(SEND_FORM_MAILS)

@@ -137,6 +137,11 @@ def find_form_list(session: Session, slug: str) -> FormList | None:
     return None if ml is None else FormList(ml.id, list_info(ml))
 
 
+def form_list_by_id(session: Session, list_id: int) -> FormList | None:
+    ml = session.get(models.MailingList, list_id)
+    return None if ml is None else FormList(ml.id, list_info(ml))
+
+
 def list_by_id(session: Session, list_id: int) -> models.MailingList:
     ml = session.get(models.MailingList, list_id)
     if ml is None:

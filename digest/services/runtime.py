@@ -42,6 +42,10 @@ class Broker(Protocol):
         """Hands a stored subscriber import to a worker."""
         ...
 
+    def send_form_mails(self) -> None:
+        """Asks a worker to send the public form's waiting mails."""
+        ...
+
     def waiting(self) -> int:
         """Tasks waiting in the broker: none means rows queued and never taken lost theirs."""
         ...

@@ -23,6 +23,8 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
+    literal,
     literal_column,
     select,
     true,
@@ -31,11 +33,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 
 from digest.adapters.storage import models
 from digest.core.domain import ListInfo
 from digest.core.fields import clean_name
+from digest.core.form_mail import CONFIRM, KNOWN
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken
 from digest.services.lists import BRANDING_COLUMNS, branding_info
@@ -156,7 +159,8 @@ FORM_MAILS_PER_DAY = 3
 def request_subscription(
     db: Connection, list_id: int, address: str, name: str, choices: Choices, now: datetime
 ) -> SubscribeRequest:
-    """Records pending picks for `address` on the list and counts a form mail to it on `now`'s day (UTC).
+    """Records pending picks for `address` on the list, counts a form mail to it on `now`'s day (UTC) and,
+    within the day's cap, records that mail as waiting (services/form_mails.py sends it).
 
     `choices` are codes and slugs the list offers (the form checks them). Anyone can type anyone's address:
     a confirmed subscription is left alone (its picks change only through the subscriber's own link), and
@@ -190,6 +194,10 @@ def request_subscription(
         status = membership.status
         with Session(bind=db) as session:
             store_picks(session, [membership.id])
+        if person.form_mails_sent <= FORM_MAILS_PER_DAY:
+            kind = KNOWN if status == SubscriptionStatus.CONFIRMED else CONFIRM
+            mail = {"subscriber_id": person.id, "list_id": list_id, "kind": kind, "created_at": now, "attempts": 0}
+            db.execute(insert(models.FormMail).values(mail))
     return SubscribeRequest(
         Requester(person.id, person.email, person.name, person.locale),
         already_confirmed=status == SubscriptionStatus.CONFIRMED,
@@ -261,6 +269,20 @@ def _picks_upsert(insert, subscriber_id) -> ReturningInsert[Any]:
     ).returning(sub.id, sub.status)
 
 
+def _form_mail_insert(person: Any, membership: Any) -> Insert:
+    """The form mail the request owes, if the address is within the day's cap: a confirmation, or a note
+    with the preferences link to an address already confirmed (services/form_mails.py sends it)."""
+    kind = case((membership.c.status == SubscriptionStatus.CONFIRMED, KNOWN), else_=CONFIRM)
+    mail = models.FormMail
+    at = bindparam("p_created_at", type_=mail.created_at.type)
+    owed = (
+        select(person.c.id, bindparam("p_list_id", type_=Integer), kind, at, literal(0))
+        .select_from(person.join(membership, true()))
+        .where(person.c.form_mails_sent <= FORM_MAILS_PER_DAY)
+    )
+    return insert(mail).from_select(["subscriber_id", "list_id", "kind", "created_at", "attempts"], owed)
+
+
 @cache
 def _request_in_one() -> Executable:
     """`request_subscription` on PostgreSQL as one statement of data-modifying CTEs: the person, the
@@ -270,6 +292,7 @@ def _request_in_one() -> Executable:
     membership = _picks_upsert(postgresql.insert, select(person_upsert.c.id).scalar_subquery()).cte("membership")
     changed = select(membership.c.id).where(membership.c.status != SubscriptionStatus.CONFIRMED)
     statement = select(person_upsert, membership.c.status).join(membership, true())
+    statement = statement.add_cte(_form_mail_insert(person_upsert, membership).cte("form_mail"))
     for table, pick, wanted in (
         (models.SubscriptionRegion, "region_code", "p_region_rows"),
         (models.SubscriptionTopic, "topic_slug", "p_topic_rows"),

@@ -8,6 +8,7 @@ so a page either changes everything it set out to or nothing.
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from datetime import timedelta
 from functools import cached_property
@@ -29,6 +30,7 @@ from digest.core.regions import RegionIndex
 from digest.core.rendering import templates_dir
 from digest.core.settings import Settings, load_settings
 from digest.core.tokens import BadToken
+from digest.services.form_mails import SendSoon, send_form_mails
 from digest.services.health import database_ready
 from digest.services.lists import FormList, find_form_list
 from digest.services.runtime import Runtime
@@ -45,6 +47,8 @@ from digest.web.security import (
     new_csrf_secret,
     response_headers,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 FORM_LIST_KEPT = timedelta(seconds=5)
@@ -104,6 +108,22 @@ class Web:
         if found is not None:  # an unknown slug is not kept: a list made meanwhile answers at once
             self.runtime.kept.keep(("form-list", slug), found)
         return found
+
+    def form_mail_waiting(self) -> None:
+        """A subscribe request recorded a mail (after its commit). Without a broker it is sent now, in the
+        request, as every task runs without one; with one, a worker is asked to send it a moment from now."""
+        if self.runtime.broker is None:
+            report = send_form_mails(self.runtime)
+            if report.retry or report.dropped:
+                log.warning("form mails: %s", report.as_dict())
+        else:
+            self._send_soon()
+
+    @cached_property
+    def _send_soon(self) -> SendSoon:
+        broker = self.runtime.broker
+        assert broker is not None
+        return SendSoon(broker.send_form_mails)
 
     def list_changed(self, slug: str) -> None:
         """Called once an edit of the list is committed."""

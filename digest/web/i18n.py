@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import TypeVar
 
+from digest.core.form_mail import MAIL_WORDS
 from digest.core.statuses import SubscriptionStatus
 
 DEFAULT_LANGUAGE = "zh-CN"
@@ -86,15 +87,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "archive_subscribe": "订阅本刊",
         "archive_link": "往期",
         "nothing_matched": "本期没有与您的选择相符的文章。",
-        "mail_greeting": "{name}，您好：",
-        "mail_greeting_anon": "您好：",
-        "mail_confirm_subject": "请确认订阅{list}",
-        "mail_confirm_body": "有人（很可能是您）用这个邮箱订阅了{list}。请打开下面的链接确认：",
-        "mail_confirm_button": "确认订阅",
-        "mail_confirm_ignore": "如果不是您本人操作，请忽略此邮件，您不会收到任何其他邮件。",
-        "mail_known_subject": "您已订阅{list}",
-        "mail_known_body": "有人用这个邮箱再次提交了{list}的订阅表单。您已经是订阅者，什么都没有改变。如需修改选择或退订，请打开下面的链接：",
-        "mail_known_button": "管理订阅",
     },
     "en": {
         "html_lang": "en",
@@ -165,17 +157,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "archive_subscribe": "Subscribe",
         "archive_link": "Archive",
         "nothing_matched": "No article in this issue matches your picks.",
-        "mail_greeting": "Hello {name},",
-        "mail_greeting_anon": "Hello,",
-        "mail_confirm_subject": "Please confirm your subscription to {list}",
-        "mail_confirm_body": "Someone, probably you, asked to subscribe this address to {list}. Please open this link to confirm:",
-        "mail_confirm_button": "Confirm subscription",
-        "mail_confirm_ignore": "If it was not you, ignore this email: you will receive nothing else.",
-        "mail_known_subject": "You are already subscribed to {list}",
-        "mail_known_body": "Someone submitted the subscription form of {list} with this address again. You are subscribed already and nothing has changed. To change your picks or leave, open this link:",
-        "mail_known_button": "Manage subscription",
     },
 }
+# The form mails' words live beside the code that sends them; the catalogue holds them too, one word list.
+for _language, _words in MAIL_WORDS.items():
+    CATALOGUE[_language].update(_words)
 
 
 _Member = TypeVar("_Member", bound=StrEnum)

@@ -361,6 +361,22 @@ class KeptFigure(Base):
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class FormMail(Base):
+    """A mail the public subscribe form owes an address, until it is sent (services/form_mails.py, 0013)."""
+
+    __tablename__ = "form_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Indexed: deleting a subscriber deletes their waiting mails.
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # digest.core.form_mail: CONFIRM or KNOWN
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Taken by a sender until then; past it (the sender died, or the server said "later") anyone may take it.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AdminUser(Base):
     """A person who runs lists: `admin` may do everything, `editor` handles articles and issues."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from digest.services.form_mails import waiting_form_mails
 from digest.services.issues import claim_due, finish_sending_issues, plan_due_issues, sweep_stale, unclaim
 
 if TYPE_CHECKING:
@@ -84,7 +85,12 @@ def tick(runtime: Runtime, *, batch_size: int = BATCH_SIZE) -> dict[str, object]
         swept = sweep_stale(session, now=now, lease=runtime.settings.lease, queue_idle=idle)
         finished = finish_sending_issues(session, now=now)
     dispatched = hand_out(runtime, runtime.broker, batch_size=batch_size, limit=DISPATCH_LIMIT)
-    return {"planned": planned, "swept": swept, "finished": finished, "dispatched": dispatched}
+    # Form mails whose sender died, or whose server said "later": web processes ask for a send when they
+    # record one, but only the tick comes back for these.
+    left = waiting_form_mails(runtime)
+    if left:
+        runtime.broker.send_form_mails()
+    return {"planned": planned, "swept": swept, "finished": finished, "dispatched": dispatched, "form_mails": left}
 
 
 def _queue_idle(broker: Broker) -> bool:

@@ -1,0 +1,205 @@
+"""Sending the public form's mails: a confirmation to a new address, a note to a confirmed one.
+
+The subscribe request records its mail as a `form_mails` row in the statement that records the request
+(self_service.request_subscription), and answers; `send_form_mails` sends the waiting rows in batches,
+each over one connection to the mail server, and deletes what went. Without a broker the web process calls
+it in the request, as every task runs without one; with one, a worker does (`digest.send_form_mails`, asked
+for by `SendSoon`, and by the tick for anything left). A request no longer waits on the mail server, a
+server that says "later" costs no confirmation, and a flood of sign-ups reuses connections.
+
+A sender that dies between the server's "250" and the DELETE sends that mail again once `HOLD_FOR` has
+passed: a confirmation may come twice, never not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, or_, select, update
+
+from digest.adapters.storage import models
+from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError
+from digest.core.form_mail import CONFIRM, FormMailTo, build_form_mail
+from digest.core.tokens import sign_token
+from digest.services.lists import FormList, form_list_by_id
+
+if TYPE_CHECKING:
+    from digest.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+# Long enough for a batch over a slow server; short enough that a dead sender's mails go out soon after.
+HOLD_FOR = timedelta(minutes=5)
+RETRY_AFTER = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+_MAIL = models.FormMail
+
+
+@dataclass
+class FormMailReport:
+    sent: int = 0
+    retry: int = 0  # the server said "later", or could not be reached
+    dropped: int = 0  # refused for good (5xx), or "later" MAX_ATTEMPTS times
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "retry": self.retry, "dropped": self.dropped}
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    id: int
+    kind: str
+    attempts: int
+    subscriber_id: int
+    to: FormMailTo
+    list_id: int
+
+
+def send_form_mails(runtime: Runtime) -> FormMailReport:
+    """Sends every form mail waiting now, a batch at a time; returns what became of them."""
+    report = FormMailReport()
+    while True:
+        now = runtime.clock.now()
+        waiting = _take(runtime, now)
+        if not waiting:
+            return report
+        sent, later, dropped = _send(runtime, waiting, now)
+        with runtime.transaction() as session:
+            if sent or dropped:
+                session.execute(delete(_MAIL).where(_MAIL.id.in_([*sent, *dropped])))
+            if later:
+                session.execute(
+                    update(_MAIL)
+                    .where(_MAIL.id.in_(later))
+                    .values(held_until=now + RETRY_AFTER, attempts=_MAIL.attempts + 1)
+                )
+        report.sent += len(sent)
+        report.retry += len(later)
+        report.dropped += len(dropped)
+        if later:
+            return report  # the server is saying "later": the rest waits for the next call
+
+
+def waiting_form_mails(runtime: Runtime) -> bool:
+    """True when some form mail may be sent now (the tick's question)."""
+    with runtime.sessions() as session:
+        return session.scalar(select(_MAIL.id).where(_due(runtime.clock.now())).limit(1)) is not None
+
+
+def _due(now: datetime):
+    return or_(_MAIL.held_until.is_(None), _MAIL.held_until <= now)
+
+
+def _take(runtime: Runtime, now: datetime) -> list[_Waiting]:
+    """Holds up to BATCH waiting rows for this sender until now + HOLD_FOR; SKIP LOCKED lets senders share."""
+    person = models.Subscriber
+    due = select(_MAIL.id).where(_due(now)).order_by(_MAIL.id).limit(BATCH).with_for_update(skip_locked=True)
+    with runtime.transaction() as session:
+        held = session.execute(
+            update(_MAIL)
+            .where(_MAIL.id.in_(due.scalar_subquery()))
+            .values(held_until=now + HOLD_FOR)
+            .returning(_MAIL.id, _MAIL.kind, _MAIL.attempts, _MAIL.subscriber_id, _MAIL.list_id)
+        ).all()
+        if not held:
+            return []
+        people = {
+            row.id: FormMailTo(row.email, row.name or "", row.locale)
+            for row in session.execute(
+                select(person.id, person.email, person.name, person.locale).where(
+                    person.id.in_([h.subscriber_id for h in held])
+                )
+            )
+        }
+    # A row whose person is gone went with them (ON DELETE CASCADE); one deleted meanwhile is skipped.
+    return [
+        _Waiting(h.id, h.kind, h.attempts, h.subscriber_id, people[h.subscriber_id], h.list_id)
+        for h in sorted(held, key=lambda h: h.id)
+        if h.subscriber_id in people
+    ]
+
+
+def _send(runtime: Runtime, waiting: list[_Waiting], now: datetime) -> tuple[list[int], list[int], list[int]]:
+    """(sent, later, dropped) row ids. One connection for the batch; a connection lost puts the rest off."""
+    settings = runtime.settings
+    lists: dict[int, FormList | None] = {}
+    sent: list[int] = []
+    later: list[int] = []
+    dropped: list[int] = []
+    try:
+        transport = runtime.open_transport()
+    except (OSError, ValueError) as exc:
+        log.warning("form mails: cannot reach the mail server (%s); %d wait", exc, len(waiting))
+        return [], [w.id for w in waiting], []
+    with transport:
+        for index, mail in enumerate(waiting):
+            if mail.list_id not in lists:
+                with runtime.sessions() as session:
+                    lists[mail.list_id] = form_list_by_id(session, mail.list_id)
+            info = lists[mail.list_id]
+            if info is None:
+                dropped.append(mail.id)
+                continue
+            purpose, path = ("confirm", "confirm") if mail.kind == CONFIRM else ("preferences", "p")
+            token = sign_token(settings.secret_key, purpose, mail.subscriber_id, info.info.slug)
+            message = build_form_mail(
+                runtime.templates,
+                info.info,
+                mail.to,
+                mail.kind,
+                url=f"{settings.base_url}/{path}/{token}",
+                link_domain=settings.link_domain,
+                now=now,
+            )
+            try:
+                transport.send(message, sender=info.info.sender_email, recipient=mail.to.email)
+            except PermanentDeliveryError as exc:
+                log.warning("form mail to %s refused: %s", mail.to.email, exc)
+                dropped.append(mail.id)
+            except (TemporaryDeliveryError, OSError) as exc:
+                # The answer never depended on the address, so this is only logged; the row waits.
+                log.warning("form mail to %s put off: %s", mail.to.email, exc)
+                given_up = mail.attempts + 1 >= MAX_ATTEMPTS
+                (dropped if given_up else later).append(mail.id)
+                if isinstance(exc, OSError):  # the connection is gone: the rest wait too
+                    later.extend(w.id for w in waiting[index + 1 :])
+                    break
+            else:
+                sent.append(mail.id)
+    return sent, later, dropped
+
+
+class SendSoon:
+    """Asks for the waiting form mails to be sent a moment from now, once for every request in that moment:
+    a flood of sign-ups makes a task every `delay` seconds per process, not one a request. It is called after
+    the request's row is committed, and the task is asked for after the call, so it finds the row."""
+
+    def __init__(self, ask: Callable[[], None], delay: float = 0.5) -> None:
+        self._ask = ask
+        self._delay = delay
+        self._lock = threading.Lock()
+        self._pending = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            if self._pending:
+                return
+            self._pending = True
+        timer = threading.Timer(self._delay, self._fire)
+        timer.daemon = True
+        timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._pending = False
+        try:
+            self._ask()
+        except Exception:
+            log.warning("could not ask the workers to send form mails; the next tick will", exc_info=True)
