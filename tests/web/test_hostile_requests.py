@@ -291,7 +291,11 @@ def test_a_real_server_cuts_an_endless_chunked_body_off_with_413(live_server):
         if not answered:
             answered = conn.recv(64)
     assert answered.startswith(b"HTTP/1.1 413")
-    assert counting.received <= FORM_CAP + 4 * 0x2000
+    # uvicorn hands the app what it has buffered, up to its flow control's high-water mark, in one message:
+    # a busy machine lets one more message's worth in before the cap is seen; never the 80 MiB.
+    from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+
+    assert counting.received <= FORM_CAP + HIGH_WATER_LIMIT + 4 * 0x2000
 
 
 def test_nul_in_uploaded_files_and_their_form_fields_is_a_4xx_or_a_reported_line_never_a_500(database_url, tmp_path):
