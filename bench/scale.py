@@ -245,6 +245,9 @@ class CountingBroker:
     def start_import(self, import_id: int) -> None:
         raise AssertionError("the scale bench starts no import")
 
+    def send_form_mails(self) -> None:
+        raise AssertionError("the scale bench subscribes no one through the form")
+
 
 def hand_out_everything(url: str) -> tuple[float, int]:
     """`digest send`'s handing out: every planned row claimed in batches of 500; seconds and rows.
