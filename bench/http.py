@@ -3,17 +3,19 @@
     python -m bench.http --subscribers 20000 --database digest_http_bench [--workers 2] [--seconds 10]
 
 Seeds a fresh PostgreSQL database (bench.scale's seed: the demo week, N confirmed readers), starts the
-server as users run it (`digest serve --workers N`, a subprocess on a free loopback port, settings in
-DIGEST_* variables, rate limits in Redis) and drives it with wrk (`apt-get install wrk`). wrk's Lua
+server as users run it behind a proxy (`digest serve --workers N --no-access-log`, since the proxy keeps
+the access log; --access-log for uvicorn's own), a subprocess on a free loopback port, settings in
+DIGEST_* variables, rate limits in Redis, and drives it with wrk (`apt-get install wrk`). wrk's Lua
 script reads a file of requests made here, so every request is a different one: a one-click POST
 carries a different reader's signed unsubscribe link, a subscribe POST a different new address from a
 different client (X-Forwarded-For, which uvicorn honours from loopback), with a valid CSRF cookie and
 token. Measured, each for --seconds: a trivial GET (/favicon.ico: the same middleware and thread pool, no
 query) as the ceiling, the one-click POST, the subscribe POST, and one-click again while a signed-in admin
 fetches a slow page (the CSV export of every reader) in a loop. Printed: requests/s, p50 and p99 latency,
-errors (anything not 2xx/3xx, and socket errors), the CPU each request cost the server's processes and
-PostgreSQL's backends on the database (from /proc), and each case's share of the ceiling, since wrk and the
-server share the machine's cores. The last line is one JSON object.
+errors (anything not 2xx/3xx, and socket errors), the CPU each request cost the server's processes,
+PostgreSQL's backends on the database, the mail worker, Redis and wrk itself (from /proc and getrusage: the
+whole budget of the machine's cores, which they all share), and each case's share of the ceiling. The last
+line is one JSON object.
 
 Confirmation mails go over SMTP to Postfix's smtp-sink. By default the server has a broker (Redis) and one
 `celery worker` process, at niceness --worker-nice, sends them as a deployment's worker would; the subscribe
@@ -28,6 +30,7 @@ import http.cookiejar
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -131,7 +134,16 @@ def write_requests(folder: Path, ids: list[int]) -> dict[str, Path]:
 class Server:
     """`digest serve --workers N` in a child process, its output kept in a log file."""
 
-    def __init__(self, url: str, redis_url: str, workers: int, folder: Path, smtp_port: int, broker: str | None):
+    def __init__(
+        self,
+        url: str,
+        redis_url: str,
+        workers: int,
+        folder: Path,
+        smtp_port: int,
+        broker: str | None,
+        access_log: bool = False,
+    ):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -151,15 +163,16 @@ class Server:
         script = Path(sys.executable).with_name("digest")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "digest.cli"]
         self.log = (folder / "server.log").open("w")
+        logging_flag = [] if access_log else ["--no-access-log"]
         self.child = subprocess.Popen(
-            [*command, "serve", "--port", str(self.port), "--workers", str(workers)],
+            [*command, "serve", "--port", str(self.port), "--workers", str(workers), *logging_flag],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self._wait_ready()
-        self.meter = CpuMeter(self, url)
+        self.meter = CpuMeter(self, url, redis_url)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -241,11 +254,13 @@ class CpuMeter:
     """CPU spent during a run by the server's processes and by PostgreSQL's backends on our database (others
     may share the machine and the server): milliseconds per request, where the time goes between the two."""
 
-    def __init__(self, server: Server, url: str):
+    def __init__(self, server: Server, url: str, redis_url: str):
         self.server = server
         self.worker: subprocess.Popen | None = None  # the Celery worker sending the form mails, if any
         self.engine = make_engine(url, pooled=False)
         self.database = url.rsplit("/", 1)[1]
+        # Redis (the limits' scripts, the broker) and wrk use the same cores: their share is part of the budget.
+        self.redis_pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
 
     def _backends(self) -> list[int]:
         with self.engine.connect() as conn:
@@ -253,7 +268,7 @@ class CpuMeter:
             return [row[0] for row in conn.execute(query, {"name": self.database})]
 
     def snapshot(self) -> dict[str, dict[int, float]]:
-        groups = {"server": self.server.pids(), "postgres": self._backends()}
+        groups = {"server": self.server.pids(), "postgres": self._backends(), "redis": [self.redis_pid]}
         if self.worker is not None:
             groups["worker"] = group_pids(self.worker.pid)
         return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
@@ -285,13 +300,17 @@ def drive(server: Server, folder: Path, requests: Path, method: str, seconds: in
         method,
     ]
     before = server.meter.snapshot()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, check=True)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_seconds = reaped.ru_utime + reaped.ru_stime - children.ru_utime - children.ru_stime
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
     found = json.loads(line[4:])
     found["per_s"] = round(found["requests"] / found["seconds"], 1)
     found["errors"] = found.pop("bad_status") + found.pop("socket_errors")
+    found["wrk_cpu_ms"] = round(1000 * wrk_seconds / max(found["requests"], 1), 2)
     return found | server.meter.per_request(before, found["requests"])
 
 
@@ -338,7 +357,7 @@ def measure(url: str, redis_url: str, args: argparse.Namespace, folder: Path) ->
     broker = None if args.no_broker else args.broker
     if broker:
         redis.Redis.from_url(broker).flushdb()
-    server = Server(url, redis_url, args.workers, folder, smtp_port, broker)
+    server = Server(url, redis_url, args.workers, folder, smtp_port, broker, args.access_log)
     worker = start_mail_worker(server.env, args.worker_nice, folder) if broker else None
     server.meter.worker = worker
     try:
@@ -373,12 +392,13 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> None:
     width = max(len(name) for name in results)
     print(
         f"{'':<{width}}  {'req/s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'server CPU':>10}  {'PG CPU':>6}"
-        f"  {'worker':>6}"
+        f"  {'worker':>6}  {'Redis':>6}  {'wrk':>6}"
         f"  {'of ceiling':>10}"
     )
     for name, f in results.items():
         line = f"{name:<{width}}  {f['per_s']:>8.1f}  {f['p50_ms']:>8.2f}  {f['p99_ms']:>8.2f}  {f['errors']:>6}"
         line += f"  {f['server_cpu_ms']:>7.2f} ms  {f['postgres_cpu_ms']:>6.2f}  {f.get('worker_cpu_ms', 0):>6.2f}"
+        line += f"  {f['redis_cpu_ms']:>6.2f}  {f['wrk_cpu_ms']:>6.2f}"
         extra = f"  (admin: {f['admin_pages']} pages, {f['admin_page_ms']:.0f} ms each)" if "admin_pages" in f else ""
         if "mails_waiting_at_end" in f:
             waiting, drained = f["mails_waiting_at_end"], f["mails_drained_after_s"]
@@ -389,6 +409,7 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> None:
         "workers": args.workers,
         "seconds": args.seconds,
         "connections": args.connections,
+        "access_log": args.access_log,
         "cores": os.cpu_count(),
         "results": results,
     }
@@ -407,6 +428,11 @@ def main() -> None:
         "--broker", default="redis://127.0.0.1:6379/14", help="the broker: a worker sends the form mails"
     )
     parser.add_argument("--no-broker", action="store_true", help="no broker: the web process sends each form mail")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="serve with uvicorn's line per request (off by default, as behind a proxy that logs them)",
+    )
     parser.add_argument("--worker-nice", type=int, default=10, help="the mail worker's niceness (0: as the web's)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -242,7 +242,13 @@ def send(list_slug, period_end) -> None:
     type=click.IntRange(1, 64),
     help="Processes serving requests: with several, one slow admin page never holds up the one-click links.",
 )
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="A line per request on standard error; behind a proxy that logs them already, off saves CPU.",
+)
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the web app: subscriber pages, the admin console (/admin/) and the JSON API (/api/v1)."""
     import uvicorn
 
@@ -250,15 +256,15 @@ def serve(host: str, port: int, workers: int) -> None:
 
     # proxy_headers: behind a reverse proxy the rate limit must count the client, not the proxy.
     if workers == 1:
-        uvicorn.run(create_app(current_runtime()), host=host, port=port, proxy_headers=True)
+        uvicorn.run(create_app(current_runtime()), host=host, port=port, proxy_headers=True, access_log=access_log)
         return
     current_runtime()  # the settings are checked here, once, before any worker starts
     from digest.cli.serving import APP, Workers, shared_ports_supported
 
     # Each worker process builds its own app (and Runtime) from the same environment.
     if shared_ports_supported():
-        sys.exit(Workers(host, port, workers).run())
-    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+        sys.exit(Workers(host, port, workers, access_log).run())
+    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, proxy_headers=True, access_log=access_log)
 
 
 @main.command()

@@ -43,23 +43,23 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_worker(host: str, port: int) -> None:
+def run_worker(host: str, port: int, access_log: bool = True) -> None:
     """One worker process: its own socket, its own app (built from the environment, as each worker's is)."""
     sock = listening_socket(host, port)
-    config = uvicorn.Config(APP, factory=True, proxy_headers=True)
+    config = uvicorn.Config(APP, factory=True, proxy_headers=True, access_log=access_log)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 class Workers:
     """Starts the workers, replaces one that dies, and stops them all on SIGTERM or SIGINT."""
 
-    def __init__(self, host: str, port: int, count: int):
-        self.host, self.port, self.count = host, port, count
+    def __init__(self, host: str, port: int, count: int, access_log: bool = True):
+        self.host, self.port, self.count, self.access_log = host, port, count, access_log
         self.context = multiprocessing.get_context("spawn")
         self.stopping = threading.Event()
 
     def start(self) -> tuple[BaseProcess, float]:
-        child = self.context.Process(target=run_worker, args=(self.host, self.port), daemon=False)
+        child = self.context.Process(target=run_worker, args=(self.host, self.port, self.access_log), daemon=False)
         child.start()
         return child, time.monotonic()
 

@@ -73,12 +73,13 @@ def _serving_children(pid: int) -> list[int]:
     return [c for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
 
 
-def test_digest_serve_with_workers_answers_from_several_processes(tmp_path):
+@pytest.mark.parametrize("access_log", ["--access-log", "--no-access-log"])
+def test_digest_serve_with_workers_answers_from_several_processes(tmp_path, access_log):
     env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}"}
     subprocess.run([sys.executable, "-m", "digest.cli", "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "digest.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "digest.cli", "serve", "--port", str(port), "--workers", "2", access_log],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -99,6 +100,9 @@ def test_digest_serve_with_workers_answers_from_several_processes(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+    # Each request's line, unless the proxy in front keeps that log and it is turned off here.
+    logged = proc.stdout.read().decode().count('"GET /healthz HTTP/1.1" 200')
+    assert logged >= 20 if access_log == "--access-log" else logged == 0
 
 
 def test_each_worker_can_listen_on_the_same_port():
