@@ -2,7 +2,7 @@
 
 The subscribe request records its mail as a `form_mails` row in the statement that records the request
 (self_service.request_subscription), and answers; `send_form_mails` sends the waiting rows in batches,
-each over one connection to the mail server, and deletes what went. Without a broker the web process calls
+all over one connection to the mail server, and deletes what went. Without a broker the web process calls
 it in the request, as every task runs without one; with one, a worker does (`digest.send_form_mails`, asked
 for by `SendSoon`, and by the tick for anything left). A request no longer waits on the mail server, a
 server that says "later" costs no confirmation, and a flood of sign-ups reuses connections.
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 
 from digest.adapters.storage import models
-from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError
+from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
 from digest.core.form_mail import CONFIRM, FormMailTo, build_form_mail
 from digest.core.tokens import sign_token
 from digest.services.lists import FormList, form_list_by_id
@@ -63,28 +63,32 @@ class _Waiting:
 
 
 def send_form_mails(runtime: Runtime) -> FormMailReport:
-    """Sends every form mail waiting now, a batch at a time; returns what became of them."""
+    """Sends every form mail waiting now, a batch at a time over one connection; returns what became of them."""
     report = FormMailReport()
-    while True:
-        now = runtime.clock.now()
-        waiting = _take(runtime, now)
-        if not waiting:
-            return report
-        sent, later, dropped = _send(runtime, waiting, now)
-        with runtime.transaction() as session:
-            if sent or dropped:
-                session.execute(delete(_MAIL).where(_MAIL.id.in_([*sent, *dropped])))
+    sender = _Sender(runtime)
+    try:
+        while True:
+            now = runtime.clock.now()
+            waiting = _take(runtime, now)
+            if not waiting:
+                return report
+            sent, later, dropped = sender.send(waiting, now)
+            with runtime.transaction() as session:
+                if sent or dropped:
+                    session.execute(delete(_MAIL).where(_MAIL.id.in_([*sent, *dropped])))
+                if later:
+                    session.execute(
+                        update(_MAIL)
+                        .where(_MAIL.id.in_(later))
+                        .values(held_until=now + RETRY_AFTER, attempts=_MAIL.attempts + 1)
+                    )
+            report.sent += len(sent)
+            report.retry += len(later)
+            report.dropped += len(dropped)
             if later:
-                session.execute(
-                    update(_MAIL)
-                    .where(_MAIL.id.in_(later))
-                    .values(held_until=now + RETRY_AFTER, attempts=_MAIL.attempts + 1)
-                )
-        report.sent += len(sent)
-        report.retry += len(later)
-        report.dropped += len(dropped)
-        if later:
-            return report  # the server is saying "later": the rest waits for the next call
+                return report  # the server is saying "later": the rest waits for the next call
+    finally:
+        sender.close()
 
 
 def waiting_form_mails(runtime: Runtime) -> bool:
@@ -126,31 +130,41 @@ def _take(runtime: Runtime, now: datetime) -> list[_Waiting]:
     ]
 
 
-def _send(runtime: Runtime, waiting: list[_Waiting], now: datetime) -> tuple[list[int], list[int], list[int]]:
-    """(sent, later, dropped) row ids. One connection for the batch; a connection lost puts the rest off."""
-    settings = runtime.settings
-    lists: dict[int, FormList | None] = {}
-    sent: list[int] = []
-    later: list[int] = []
-    dropped: list[int] = []
-    try:
-        transport = runtime.open_transport()
-    except (OSError, ValueError) as exc:
-        log.warning("form mails: cannot reach the mail server (%s); %d wait", exc, len(waiting))
-        return [], [w.id for w in waiting], []
-    with transport:
+class _Sender:
+    """One call's connection to the mail server, opened for its first batch and kept for the rest, and the
+    lists its mails come from, each read once: a flood of sign-ups is many batches."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.transport: Transport | None = None
+        self.lists: dict[int, FormList | None] = {}
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def send(self, waiting: list[_Waiting], now: datetime) -> tuple[list[int], list[int], list[int]]:
+        """(sent, later, dropped) row ids. A connection lost puts the rest of the batch off."""
+        settings = self.runtime.settings
+        sent: list[int] = []
+        later: list[int] = []
+        dropped: list[int] = []
+        if self.transport is None:
+            try:
+                self.transport = self.runtime.open_transport()
+            except (OSError, ValueError) as exc:
+                log.warning("form mails: cannot reach the mail server (%s); %d wait", exc, len(waiting))
+                return [], [w.id for w in waiting], []
         for index, mail in enumerate(waiting):
-            if mail.list_id not in lists:
-                with runtime.sessions() as session:
-                    lists[mail.list_id] = form_list_by_id(session, mail.list_id)
-            info = lists[mail.list_id]
+            info = self._list(mail.list_id)
             if info is None:
                 dropped.append(mail.id)
                 continue
             purpose, path = ("confirm", "confirm") if mail.kind == CONFIRM else ("preferences", "p")
             token = sign_token(settings.secret_key, purpose, mail.subscriber_id, info.info.slug)
             message = build_form_mail(
-                runtime.templates,
+                self.runtime.templates,
                 info.info,
                 mail.to,
                 mail.kind,
@@ -159,7 +173,7 @@ def _send(runtime: Runtime, waiting: list[_Waiting], now: datetime) -> tuple[lis
                 now=now,
             )
             try:
-                transport.send(message, sender=info.info.sender_email, recipient=mail.to.email)
+                self.transport.send(message, sender=info.info.sender_email, recipient=mail.to.email)
             except PermanentDeliveryError as exc:
                 log.warning("form mail to %s refused: %s", mail.to.email, exc)
                 dropped.append(mail.id)
@@ -170,10 +184,17 @@ def _send(runtime: Runtime, waiting: list[_Waiting], now: datetime) -> tuple[lis
                 (dropped if given_up else later).append(mail.id)
                 if isinstance(exc, OSError):  # the connection is gone: the rest wait too
                     later.extend(w.id for w in waiting[index + 1 :])
+                    self.close()
                     break
             else:
                 sent.append(mail.id)
-    return sent, later, dropped
+        return sent, later, dropped
+
+    def _list(self, list_id: int) -> FormList | None:
+        if list_id not in self.lists:
+            with self.runtime.sessions() as session:
+                self.lists[list_id] = form_list_by_id(session, list_id)
+        return self.lists[list_id]
 
 
 class SendSoon:
