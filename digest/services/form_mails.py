@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 
 from digest.adapters.storage import models
+from digest.adapters.storage.db import among
 from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
 from digest.core.form_mail import CONFIRM, FormMailTo, build_form_mail
 from digest.core.tokens import sign_token
@@ -75,11 +76,11 @@ def send_form_mails(runtime: Runtime) -> FormMailReport:
             sent, later, dropped = sender.send(waiting, now)
             with runtime.transaction() as session:
                 if sent or dropped:
-                    session.execute(delete(_MAIL).where(_MAIL.id.in_([*sent, *dropped])))
+                    session.execute(delete(_MAIL).where(among(session, _MAIL.id, [*sent, *dropped])))
                 if later:
                     session.execute(
                         update(_MAIL)
-                        .where(_MAIL.id.in_(later))
+                        .where(among(session, _MAIL.id, later))
                         .values(held_until=now + RETRY_AFTER, attempts=_MAIL.attempts + 1)
                     )
             report.sent += len(sent)
@@ -118,7 +119,7 @@ def _take(runtime: Runtime, now: datetime) -> list[_Waiting]:
             row.id: FormMailTo(row.email, row.name or "", row.locale)
             for row in session.execute(
                 select(person.id, person.email, person.name, person.locale).where(
-                    person.id.in_([h.subscriber_id for h in held])
+                    among(session, person.id, [h.subscriber_id for h in held])
                 )
             )
         }
