@@ -47,6 +47,7 @@ from typing import Any
 import redis
 from sqlalchemy import text
 
+from bench.cpu import CpuMeter, group_pids
 from bench.scale import ADMIN, LIST, seed
 from bench.send import SECRET, fresh_database, start_sink
 from digest.adapters.storage.db import make_engine
@@ -57,41 +58,8 @@ from digest.web.security import CSRF_COOKIE, csrf_token
 SLOW_PAGE = f"/admin/subscribers/export.csv?list={LIST}"
 CEILING_PATH = "/favicon.ico"
 
-# Each wrk thread walks the request file from its own offset in steps of the thread count, so no two
-# requests in a run repeat until the file is used up. A line is "path<TAB>extra headers<TAB>body".
-WRK_SCRIPT = r"""
-local counter = 1
-local threads = {}
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  lines = {}
-  for line in io.lines(args[1]) do table.insert(lines, line) end
-  step = tonumber(args[2])
-  index = tid
-  method = args[3]
-end
-function request()
-  local line = lines[(index - 1) % #lines + 1]
-  index = index + step
-  local path, extra, body = line:match("([^\t]*)\t([^\t]*)\t(.*)")
-  local headers = {}
-  for name, value in extra:gmatch("([^:;]+): ([^;]*)") do headers[name] = value end
-  if body == "" then body = nil end
-  return wrk.format(method, path, headers, body)
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p99_ms": %.2f, "bad_status": %d, ' ..
-    '"socket_errors": %d}\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    e.status, e.connect + e.read + e.write + e.timeout))
-end
-"""
+# wrk's Lua script: it reads the request files write_requests makes, a line a request.
+WRK_SCRIPT = Path(__file__).with_name("http_requests.lua")
 
 
 def free_port() -> int:
@@ -127,7 +95,7 @@ def write_requests(folder: Path, ids: list[int]) -> dict[str, Path]:
     for name, lines in files.items():
         paths[name] = folder / f"{name}.txt"
         paths[name].write_text("\n".join(lines) + "\n")
-    (folder / "requests.lua").write_text(WRK_SCRIPT)
+    shutil.copy(WRK_SCRIPT, folder / "requests.lua")
     return paths
 
 
@@ -172,7 +140,7 @@ class Server:
             start_new_session=True,
         )
         self._wait_ready()
-        self.meter = CpuMeter(self, url, redis_url)
+        self.meter = CpuMeter(self.pids, url, redis_url)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -199,11 +167,6 @@ class Server:
             os.killpg(self.child.pid, signal.SIGKILL)
             self.child.wait()
         self.log.close()
-
-
-def group_pids(leader: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-g", str(leader)], capture_output=True, text=True)
-    return [int(p) for p in found.stdout.split()]
 
 
 def start_mail_worker(env: dict[str, str], nice: int, folder: Path) -> subprocess.Popen:
@@ -236,50 +199,6 @@ def drained_after(url: str, limit: float = 300) -> float | None:
             return round(time.perf_counter() - started, 1)
         time.sleep(0.2)
     return None
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (/proc); 0 for one that is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-class CpuMeter:
-    """CPU spent during a run by the server's processes and by PostgreSQL's backends on our database (others
-    may share the machine and the server): milliseconds per request, where the time goes between the two."""
-
-    def __init__(self, server: Server, url: str, redis_url: str):
-        self.server = server
-        self.worker: subprocess.Popen | None = None  # the Celery worker sending the form mails, if any
-        self.engine = make_engine(url, pooled=False)
-        self.database = url.rsplit("/", 1)[1]
-        # Redis (the limits' scripts, the broker) and wrk use the same cores: their share is part of the budget.
-        self.redis_pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
-
-    def _backends(self) -> list[int]:
-        with self.engine.connect() as conn:
-            query = text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()")
-            return [row[0] for row in conn.execute(query, {"name": self.database})]
-
-    def snapshot(self) -> dict[str, dict[int, float]]:
-        groups = {"server": self.server.pids(), "postgres": self._backends(), "redis": [self.redis_pid]}
-        if self.worker is not None:
-            groups["worker"] = group_pids(self.worker.pid)
-        return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
-
-    def per_request(self, before: dict[str, dict[int, float]], requests: int) -> dict[str, float]:
-        """ms of CPU per request since `before`; a backend that started meanwhile counts whole."""
-        after = self.snapshot()
-        spent = {
-            name: sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items()) for name in after
-        }
-        return {f"{name}_cpu_ms": round(1000 * seconds / max(requests, 1), 2) for name, seconds in spent.items()}
 
 
 def drive(server: Server, folder: Path, requests: Path, method: str, seconds: int, connections: int) -> dict:

@@ -73,19 +73,26 @@ class FormMailTo:
     locale: str
 
 
+@dataclass(frozen=True)
+class FormMailButton:
+    """What a form mail asks of its reader: its `kind` (CONFIRM or KNOWN) and the personal link it opens."""
+
+    kind: str
+    url: str
+
+
 def build_form_mail(
     env: jinja2.Environment,
     info: ListInfo,
     to: FormMailTo,
-    kind: str,
+    button: FormMailButton,
     *,
-    url: str,
     link_domain: str,
     now: datetime,
 ) -> bytes:
-    """The whole message of a form mail of `kind` (CONFIRM or KNOWN) to `to`, its button opening `url`."""
-    name = " ".join(to.name.split()) if kind == KNOWN else ""
-    subject, html, text = _bodies(env, info, to.locale, kind, name)
+    """The whole message of a form mail to `to`, its button opening `button.url`."""
+    name = " ".join(to.name.split()) if button.kind == KNOWN else ""
+    subject, html, text = _bodies(env, info, to.locale, button.kind, name)
     headers = MessageHeaders(
         list_info=info,
         # No List-Unsubscribe: there is nothing to leave before confirming.
@@ -93,8 +100,8 @@ def build_form_mail(
         list_id_domain=link_domain,
         date=now.replace(microsecond=0),
     )
-    html = html.replace(LINK_STAND_IN, str(escape(url)))
-    return write_rendered(RenderedDigest(subject, html, text.replace(LINK_STAND_IN, url)), headers)
+    html = html.replace(LINK_STAND_IN, str(escape(button.url)))
+    return write_rendered(RenderedDigest(subject, html, text.replace(LINK_STAND_IN, button.url)), headers)
 
 
 @lru_cache(maxsize=256)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.adapters.storage.columns import utcnow
 from digest.adapters.storage.planner import refresh_statistics
 from digest.core.schedule import Slot, due_at
 from digest.core.statuses import DeliveryStatus, SubscriptionStatus
@@ -38,7 +39,7 @@ def enqueue_deliveries(session: Session, issue: models.Issue, slot: Slot | None 
             ~select(row.id).where(row.issue_id == issue.id, row.subscriber_id == sub.subscriber_id).exists(),
         )
     due = _due_in_each_zone(session, issue, slot, members)
-    written = models.utcnow()  # the column's default, which an INSERT … SELECT does not fill in
+    written = utcnow()  # the column's default, which an INSERT … SELECT does not fill in
     chosen = (
         select(
             literal(issue.id),

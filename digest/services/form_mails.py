@@ -25,7 +25,7 @@ from sqlalchemy import delete, or_, select, update
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
-from digest.core.form_mail import CONFIRM, FormMailTo, build_form_mail
+from digest.core.form_mail import CONFIRM, FormMailButton, FormMailTo, build_form_mail
 from digest.core.tokens import sign_token
 from digest.services.lists import FormList, form_list_by_id
 
@@ -168,8 +168,7 @@ class _Sender:
                 self.runtime.templates,
                 info.info,
                 mail.to,
-                mail.kind,
-                url=f"{settings.base_url}/{path}/{token}",
+                FormMailButton(mail.kind, f"{settings.base_url}/{path}/{token}"),
                 link_domain=settings.link_domain,
                 now=now,
             )
