@@ -13,6 +13,7 @@ from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
+from digest.services.setup_notes import sender_is_deliverable
 from digest.services.subscribers import upsert_subscription
 from digest.web.admin.charts import (
     BOTTOM,
@@ -136,3 +137,42 @@ def test_an_empty_dashboard_still_renders(site):
     assert page.status_code == 200 and page.text.count("<svg") == 2 and "还没有期刊" in page.text
     assert "尚无投递" in page.text
     assert site.client.get("/admin/?list=nope").status_code == 404
+
+
+def _notes(html: str) -> list[str]:
+    return re.findall(r'data-note="([a-z_]+)"', html)
+
+
+def test_a_first_time_admin_is_told_what_the_list_still_needs_before_it_sends(site):
+    add_staff(site.url, SUN_EDITOR)
+    sign_in(site.client, SUN_EDITOR)
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email, ml.postal_address, ml.schedule_enabled = "weekly@localhost", None, True
+        ml.send_weekday, ml.send_time = 0, "08:00"
+    page = site.client.get("/admin/").text
+    assert _notes(page) == ["dash_note_sender", "dash_note_postal", "dash_note_schedule"]
+    assert "发件地址仍是 weekly@localhost" in page and "每星期一 08:00（Asia/Shanghai）" in page
+    assert 'href="/admin/lists/rural-weekly">修改列表设置</a>' in page
+    english = site.client.get("/admin/?lang=en").text
+    assert "The sender is still weekly@localhost" in english and "on Monday at 08:00" in english
+
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email, ml.postal_address, ml.schedule_enabled = "weekly@news.example.cn", "长沙市某路1号", False
+    assert _notes(site.client.get("/admin/").text) == ["dash_note_manual"]
+
+
+@pytest.mark.parametrize(
+    ("sender", "deliverable"),
+    [
+        ("weekly@localhost", False),
+        ("weekly@mail.example.com", False),
+        ("weekly@newsroom.test", False),
+        ("not an address", False),
+        ("weekly@news.example.cn", True),
+        ("周报@乡村振兴.中国", True),
+    ],
+)
+def test_which_senders_a_mail_server_would_take(sender, deliverable):
+    assert sender_is_deliverable(sender) is deliverable

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 
 from digest.services import NotFound
 from digest.services.lists import get_list
+from digest.services.setup_notes import setup_notes
 from digest.services.stats import DELIVERY_SERIES, EVERYWHERE
 from digest.services.stats import dashboard as dashboard_figures
 from digest.web import PageError
@@ -47,6 +48,14 @@ add_words(
             "dash_col_issue": "期",
             "dash_col_province": "省份",
             "dash_issue_short": "第{number}期",
+            "dash_notes_title": "发送之前",
+            "dash_note_sender": (
+                "发件地址仍是 {sender}：邮件服务器不会投递这个地址发出的邮件，请改为本刊自己的域名下的地址。"
+            ),
+            "dash_note_postal": "还没有填写通信地址：反垃圾邮件法规要求每封邮件写明发件人的通信地址。",
+            "dash_note_schedule": "自动发送已开启：每{weekday} {time}（{zone}）按订阅者的时区发出当期。",
+            "dash_note_manual": "自动发送未开启：期刊只在您发送时发出。",
+            "dash_note_fix": "修改列表设置",
         },
         "en": {
             "dash_list": "List",
@@ -78,6 +87,20 @@ add_words(
             "dash_col_issue": "Issue",
             "dash_col_province": "Province",
             "dash_issue_short": "No. {number}",
+            "dash_notes_title": "Before you send",
+            "dash_note_sender": (
+                "The sender is still {sender}: mail servers will not deliver mail from it. Use an address at"
+                " your own domain."
+            ),
+            "dash_note_postal": (
+                "No postal address yet: anti-spam laws ask for the sender's postal address in every mail."
+            ),
+            "dash_note_schedule": (
+                "Automatic sending is on: each issue goes out on {weekday} at {time} ({zone}), in each"
+                " subscriber's time zone."
+            ),
+            "dash_note_manual": "Automatic sending is off: issues go out only when you send them.",
+            "dash_note_fix": "Edit the list's settings",
         },
     }
 )
@@ -93,7 +116,7 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
             raise PageError(404, "not_found") from None
         lists = list_choices(session)
         figures = dashboard_figures(session, ml, web.regions, web.runtime.kept, sessions=web.factory)
-        slug, name = ml.slug, ml.name
+        slug, name, notes = ml.slug, ml.name, setup_notes(ml)
     head, growth, issues = figures.head, figures.growth, figures.issues
     provinces, national, everywhere = figures.provinces
     growth_chart = line_chart(
@@ -109,6 +132,7 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
         admin=admin,
         ml=slug,
         ml_name=name,
+        notes=notes,
         lists=lists,
         head=head,
         growth=growth,
