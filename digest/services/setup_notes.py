@@ -39,7 +39,7 @@ def setup_notes(ml: models.MailingList) -> list[SetupNote]:
     if not (ml.postal_address or "").strip():
         notes.append(SetupNote("dash_note_postal"))
     if ml.schedule_enabled:
-        values = {"weekday": ml.send_weekday, "time": ml.send_time, "zone": ml.time_zone}
+        values: dict[str, str | int] = {"weekday": ml.send_weekday, "time": ml.send_time, "zone": ml.time_zone}
         notes.append(SetupNote("dash_note_schedule", values, warning=False))
     else:
         notes.append(SetupNote("dash_note_manual", warning=False))
