@@ -31,7 +31,8 @@ class IngestReport:
 
     @property
     def rejected(self) -> int:
-        return sum(1 for p in self.problems if p.severity == "error")
+        """Articles refused: one may carry several errors (a topic and a region), so errors by their line."""
+        return len({(p.source, p.line) for p in self.problems if p.severity == "error"})
 
 
 def fingerprint(title: str, body_html: str) -> str:
@@ -70,6 +71,8 @@ def store_articles(
         session.add(_article_row(ml, topic, item, codes, digest_key, item.published or published))
         report.added += 1
     session.flush()
+    # The parser's problems came first and placing's after: in line order, the file reads as the report does.
+    report.problems.sort(key=lambda p: (p.line is not None, p.line or 0))
     return report
 
 
@@ -112,15 +115,19 @@ class _Placing:
         """The codes of the labels that resolve; None (and an error) when none does."""
         codes: list[str] = []
         unresolved: list[str] = []
+        refused = False
         for label in self.item.regions:
             resolution = regions.resolve(label)
             for warning in resolution.warnings:
                 severity: Severity = "warning" if resolution.ok else "error"
+                refused = refused or severity == "error"
                 self.problem(warning, "regions", severity, code=warning.code, params=warning.params)
             if resolution.ok:
                 codes.extend(c for c in resolution.codes if c not in codes)
             else:
                 unresolved.append(label)
+        if not codes and refused:
+            return None  # each label's error says why, and an error means the article was not stored
         if not codes:
             labels = "、".join(self.item.regions)
             self.problem(

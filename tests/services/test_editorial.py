@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import json
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.ingest import parse_file
+from digest.core.ingest.jsonl import parse_jsonl
 from digest.core.regions import load_regions
 from digest.services.article_editing import (
     add_articles,
@@ -210,3 +212,29 @@ def test_subscriber_counts_per_status(url):
         upsert_subscription(session, ml, REGIONS, email="b@example.org", status="confirmed")
         upsert_subscription(session, ml, REGIONS, email="c@example.org")
         assert subscriber_counts(session)[ml.id] == {"confirmed": 2, "pending": 1}
+
+
+def test_an_article_refused_for_two_reasons_counts_once_and_problems_come_in_line_order(url):
+    records = [
+        {
+            "title": "两个未知地区",
+            "body": "正文",
+            "topic": "产业发展",
+            "regions": ["火星", "月球"],
+            "published": "2026-11-18",
+        },
+        {"title": "缺日期", "body": "正文", "topic": "产业发展", "regions": "全国", "published": "昨天"},
+        {"title": "好的", "body": "正文", "topic": "产业发展", "regions": ["湖南"], "published": "2026-11-18"},
+    ]
+    text = "\n".join(json.dumps({"body": "正文", "topic": "产业发展", **r}, ensure_ascii=False) for r in records)
+    with transaction(url) as session:
+        report = store_articles(
+            session,
+            ensure_default_list(session),
+            parse_jsonl(text, "w.jsonl"),
+            REGIONS,
+            source="w.jsonl",
+            published=datetime(2026, 11, 20, tzinfo=UTC),
+        )
+    assert report.added == 1 and report.rejected == 2
+    assert [(p.line, p.field) for p in report.problems] == [(1, "regions"), (1, "regions"), (2, "published")]

@@ -131,6 +131,12 @@ def test_upload_a_newsletter_reports_each_problem_and_keeps_the_good_articles(si
         r'<tr class="problem error"><td>admin-upload-week.txt</td><td class="num">21</td><td>regions</td>', page.text
     )
     assert problem, page.text
+    # In the file's order, and one row for one refused label (not that label, then "no known region").
+    lines = [
+        int(n)
+        for n in re.findall(r'<tr class="problem \w+"><td>admin-upload-week.txt</td><td class="num">(\d+)', page.text)
+    ]
+    assert lines == sorted(lines) and lines.count(21) == 1, lines
     assert _count(site.url) == before + 4
     row = _article(site.url, "红枣合作社试水直播带货")
     assert row["codes"] == ["620723"] and row["topic"] == "industry"

@@ -165,8 +165,10 @@ def _service_problems(url: str) -> list[Problem]:
 
 
 # Worded for the day a Python's csv reader fails otherwise; today a non-strict reader over text
-# fails on nothing but a cell over its size limit (fuzzed), which has a code of its own.
-NOT_CRAFTABLE = {"csv_bad_row"}
+# fails on nothing but a cell over its size limit (fuzzed), which has a code of its own. Likewise an article
+# left with no region and no label's error to say why: the parsers refuse empty regions, and every label a
+# region index refuses comes with its own error, so the catch-all is never the only word.
+NOT_CRAFTABLE = {"csv_bad_row", "regions_none_known"}
 
 
 def _catalogued_codes() -> set[str]:

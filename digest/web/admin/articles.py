@@ -206,8 +206,7 @@ def upload(
                 report = store_articles(session, ml, parsed, web.regions, source=name, published=when)
     status = 400 if errors or fatal else 200
     form = {"fmt": fmt, "published": published}
-    # One article can carry several errors (each unknown label, then "not stored"): count articles.
-    rejected = len({(p.source, p.line) for p in report.problems if p.severity == "error"}) if report else 0
+    rejected = report.rejected if report else 0
     return admin_page(
         request,
         "articles_upload.html",
