@@ -1,4 +1,4 @@
-"""Migration 0015: an issue already sent takes the articles its sent copies held (SQLite and PostgreSQL)."""
+"""Migration 0014: an issue already sent takes the articles its sent copies held (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _issue(session, list_id: int, number: int, status: str) -> int:
     ).scalar_one()
 
 
-def test_migration_0015_gives_a_sent_issue_the_articles_its_sent_copies_held(database_url):
+def test_migration_0014_gives_a_sent_issue_the_articles_its_sent_copies_held(database_url):
     config = alembic_config(database_url)
     command.downgrade(config, "-1")
     try:

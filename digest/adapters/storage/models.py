@@ -238,7 +238,7 @@ class Issue(Base):
     status: Mapped[IssueStatus] = mapped_column(StatusColumn(IssueStatus), default=IssueStatus.PLANNED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The articles its copies are built from, fixed by the first copy (0015): what the archive shows.
+    # The articles its copies are built from, fixed by the first copy (0014): what the archive shows.
     article_ids: Mapped[ArticleIds | None] = mapped_column(JSON)
 
     list: Mapped[MailingList] = relationship()

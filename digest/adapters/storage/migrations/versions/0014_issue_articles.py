@@ -4,7 +4,7 @@ The archive and the console showed an issue by selecting its week's articles aga
 uploaded after it went out appeared in it. `issues.article_ids` holds the articles the issue's copies
 were built from; an issue already sent takes the articles its sent copies held.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-06
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0015'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
