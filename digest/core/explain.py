@@ -2,7 +2,8 @@
 
 The core's `explain` gives a kind and the names it mentions; a preview adds one
 kind of its own (`list_topic`: the article matches but its topic is not one of
-the list's sections, so the digest leaves it out).
+the list's sections, so the digest leaves it out), and once a subscriber's copy was sent, the copy
+decides (`in_copy`, `not_in_copy`), whatever they have picked since.
 """
 
 from __future__ import annotations
@@ -11,7 +12,18 @@ from dataclasses import dataclass, field
 
 from digest.core.selection import Explanation
 
-KINDS = ("topic", "everywhere", "no_region", "same", "inside", "contains", "apart", "list_topic")
+KINDS = (
+    "topic",
+    "everywhere",
+    "no_region",
+    "same",
+    "inside",
+    "contains",
+    "apart",
+    "list_topic",
+    "in_copy",
+    "not_in_copy",
+)
 
 
 @dataclass(frozen=True)

@@ -236,8 +236,10 @@ def _tidy_text(text: str) -> str:
 DIGEST_TEMPLATES = ("digest.subject.txt", "digest.html", "digest.txt")
 
 
-def _render_templates(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
+def _render_templates(digest: Digest, env: jinja2.Environment, public: PublicCopy | None = None) -> RenderedDigest:
     ctx = _context(digest)
+    if public is not None:
+        ctx.update(person=None, links=None, subscribe_url=public.subscribe_url, archive_url=public.archive_url)
     subject_template, html_template, text_template = (env.get_template(name) for name in DIGEST_TEMPLATES)
     return RenderedDigest(
         # A subject is one header line whatever the template does.
@@ -256,14 +258,23 @@ def _templates_where(env: jinja2.Environment) -> str:
     return ", ".join(map(str, paths)) if paths else repr(env.loader)
 
 
-def render_content(digest: Digest, env: jinja2.Environment) -> RenderedDigest:
-    """Subject, HTML (CSS inlined) and text of `digest`, with markers for the personal parts.
+@dataclass(frozen=True)
+class PublicCopy:
+    """Where nobody's copy of an issue (the public archive's) sends a reader in place of personal links."""
+
+    subscribe_url: str
+    archive_url: str
+
+
+def render_content(digest: Digest, env: jinja2.Environment, public: PublicCopy | None = None) -> RenderedDigest:
+    """Subject, HTML (CSS inlined) and text of `digest`, with markers for the personal parts; a `public` copy
+    has none (no greeting, no address, links to subscribe and to the archive).
 
     Raises TemplateFault when the templates are missing or fail: content depends on
     no subscriber, so such a fault is the installation's, never one delivery's.
     """
     try:
-        rendered = _render_templates(digest, env)
+        rendered = _render_templates(digest, env, public)
     except jinja2.TemplateNotFound as exc:
         raise TemplateFault(
             f"template {exc.name!r} not found in {_templates_where(env)} "

@@ -353,6 +353,17 @@ def find_published_issue(session: Session, ml: models.MailingList, number: int) 
     )
 
 
+def sent_article_ids(session: Session, issue_id: int, subscriber_id: int) -> list[int] | None:
+    """The articles of the subscriber's copy of the issue if it was sent, else None."""
+    return session.scalar(
+        select(models.Delivery.article_ids).where(
+            models.Delivery.issue_id == issue_id,
+            models.Delivery.subscriber_id == subscriber_id,
+            models.Delivery.status == DeliveryStatus.SENT,
+        )
+    )
+
+
 def delivered_article_ids(session: Session, issue_id: int, subscriber_id: int) -> list[int] | None:
     """The articles the subscriber's copy of the issue held, or None when no copy was made for them."""
     return session.scalar(

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
-from digest.core.domain import Picks
-from digest.core.rendering import render_digest
+from digest.core.domain import Digest, Picks
+from digest.core.rendering import render_content, render_digest
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services import NotFound
@@ -239,11 +239,13 @@ def _unsubscribe(request: Request, token: str, one_click: str | None, csrf_token
 
 def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLResponse:
     if copy.digest.article_count == 0:
-        return web.page(
-            request, "message.html", lang=web.language(request), list=copy.digest.list, message="nothing_matched"
-        )
+        return _nothing_matched(web, request, copy.digest)
     rendered = render_digest(copy.digest, copy.recipient, web.mail)
     return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_CSP})
+
+
+def _nothing_matched(web, request: Request, digest: Digest):
+    return web.page(request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched")
 
 
 @router.get("/issues/{issue_id}/view/{token}")
@@ -284,4 +286,8 @@ def archive_issue(request: Request, slug: str, number: RowNumber):
         issue = find_published_issue(session, ml, number)
         if issue is None:
             raise PageError(404, "not_found")
-        return _digest_response(web, request, public_digest(web.runtime, issue_digests(web.runtime, session, issue.id)))
+        digest, public = public_digest(web.runtime, issue_digests(web.runtime, session, issue.id))
+    if digest.article_count == 0:
+        return _nothing_matched(web, request, digest)
+    rendered = render_content(digest, web.mail, public)
+    return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_CSP})

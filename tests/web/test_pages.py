@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time as clock
 from datetime import date, timedelta
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
-from webutil import LIST, PERIOD_END, csrf_from, link_in, parse_mail
+from sqlalchemy import func, select
+from webutil import LIST, PERIOD_END, PUBLISHED, csrf_from, link_in, parse_mail
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
+from digest.core.ingest import parse_text
 from digest.core.regions import load_regions
+from digest.core.statuses import IssueStatus
 from digest.core.tokens import sign_token
+from digest.services.articles import store_articles
 from digest.services.delivery.batches import send_pending
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
@@ -301,6 +306,58 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in full.text and "部署全面推进乡村振兴工作" in full.text
     assert "hunan@example.org" not in full.text
     assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
+
+
+def _upload_late(site, title: str) -> None:
+    """An article of the same week uploaded after the issue went out."""
+    record = {"title": title, "body": "正文。", "topic": "宏观形势", "regions": ["湖南"], "published": "2026-11-21"}
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        report = store_articles(
+            session,
+            ml,
+            parse_text(json.dumps(record, ensure_ascii=False), fmt="jsonl"),
+            load_regions(),
+            source="late",
+            published=PUBLISHED,
+        )
+        assert report.added == 1
+
+
+def test_the_archive_shows_what_went_out_not_what_was_uploaded_since(site):
+    _add(site.url, "hunan@example.org", regions=["湖南"])
+    issue_id = _send_issue(site)
+    with transaction(site.url) as session:
+        fixed = session.get_one(models.Issue, issue_id).article_ids
+        shown = session.scalar(select(func.count()).select_from(models.Article))
+    assert fixed is not None and len(fixed) == shown  # the whole week, fixed as the first copy was built
+    _upload_late(site, "发出之后才上传的湖南新闻")
+
+    full = site.client.get(f"/lists/{LIST}/archive/1")
+    assert full.status_code == 200 and "沅陵县创办全国首家乡村振兴金融服务组织" in full.text
+    assert "发出之后才上传的湖南新闻" not in full.text
+    # Nobody's copy: no greeting, no address, no personal links; a way to subscribe and back to the archive.
+    assert "您好" not in full.text and "本邮件发送至" not in full.text and "退订" not in full.text
+    site_url = f"https://digest.example.org/lists/{LIST}"
+    assert re.search(f'href="{site_url}/subscribe"[^>]*>订阅本刊</a>', full.text)
+    assert re.search(f'href="{site_url}/archive"[^>]*>往期</a>', full.text)
+    assert f"/lists/{LIST}/archive/1" not in full.text
+    # A reader who joins and is sent the issue later gets the issue as it went out, not the late article.
+    _add(site.url, "late@example.org", regions=["湖南"])
+    with transaction(site.url) as session:
+        session.get_one(models.Issue, issue_id).status = IssueStatus.SENDING
+    _send_issue(site)
+    late_copy = [m for m in site.smtp.messages if m.rcpt_tos == ["late@example.org"]]
+    assert len(late_copy) == 1
+    _, text, _ = parse_mail(late_copy[0].data)
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in text and "发出之后才上传的湖南新闻" not in text
+
+
+def test_an_issue_not_yet_sent_shows_the_week_as_it_stands(site):
+    _upload_late(site, "计划之后上传的湖南新闻")
+    with transaction(site.url) as session:
+        issue = plan_issue(session, ensure_default_list(session), PERIOD_END)
+        assert issue.article_ids is None  # planning fixes nothing: the first copy does
 
 
 def test_view_in_browser_shows_the_copy_they_got_after_they_change_their_picks(site):

@@ -220,6 +220,10 @@ class SubscriberImport(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# An alias, because inside Issue `list` names its relationship, not the builtin.
+ArticleIds = list[int]
+
+
 class Issue(Base):
     """One list's issue for one period; the unique constraint makes planning idempotent."""
 
@@ -234,6 +238,8 @@ class Issue(Base):
     status: Mapped[IssueStatus] = mapped_column(StatusColumn(IssueStatus), default=IssueStatus.PLANNED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The articles its copies are built from, fixed by the first copy (0014): what the archive shows.
+    article_ids: Mapped[ArticleIds | None] = mapped_column(JSON)
 
     list: Mapped[MailingList] = relationship()
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from digest.adapters.storage import models
 from digest.adapters.transports import Transport
 from digest.core.statuses import DeliveryStatus
-from digest.services.delivery.digests import IssueDigests, issue_digests
+from digest.services.delivery.digests import IssueDigests, sending_digests
 from digest.services.delivery.rows import load_rows
 from digest.services.delivery.sender import AT_ONCE, Pace, Sender, SendReport
 from digest.services.issues import claim_due, finish_if_done, sweep_stale, unclaim
@@ -32,7 +32,7 @@ def send_batch(
     """Send the queued rows among `delivery_ids`; rows someone else took, or of a paused issue, are left."""
     with runtime.transaction() as session:
         if issue is None:
-            issue = issue_digests(runtime, session, issue_id)
+            issue = sending_digests(runtime, session, issue_id)
         rows = load_rows(session, delivery_ids, issue.list_id)
     return Sender(runtime, issue, transport, pace).send(rows)
 
@@ -49,7 +49,7 @@ def send_pending(
     clock = runtime.clock
     with runtime.transaction() as session:
         sweep_stale(session, now=clock.now(), lease=runtime.settings.lease)
-        issue = issue_digests(runtime, session, issue_id)
+        issue = sending_digests(runtime, session, issue_id)
     tried: set[int] = set()
     while not report.halted:
         with runtime.transaction() as session:

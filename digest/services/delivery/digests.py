@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, cast
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
 from digest.core.links import IssueLinks, make_recipient
 from digest.core.prepared import PreparedContent
+from digest.core.rendering import PublicCopy
 from digest.core.selection import assemble_digest
 from digest.services.articles import articles_of_period, period_bounds
 from digest.services.lists import list_info
@@ -89,9 +91,15 @@ def _links(runtime: Runtime, ml: models.MailingList, issue_id: int) -> IssueLink
 
 
 def issue_digests(runtime: Runtime, session: Session, issue_id: int) -> IssueDigests:
+    """The issue as it goes out: once its first copy was built, the articles fixed then (less any an editor
+    has hidden since); before that, its week's articles as they stand."""
     # (The casts: a batch or page names an issue that exists, and an issue's list exists.)
     issue = cast(models.Issue, session.get(models.Issue, issue_id))
     ml = cast(models.MailingList, session.get(models.MailingList, issue.list_id))
+    articles = articles_of_period(session, ml, issue.period_end)
+    if issue.article_ids is not None:
+        fixed = set(issue.article_ids)
+        articles = [a for a in articles if a.id in fixed]
     return IssueDigests(
         issue_id=issue.id,
         list_id=ml.id,
@@ -99,9 +107,25 @@ def issue_digests(runtime: Runtime, session: Session, issue_id: int) -> IssueDig
         period_start=issue.period_start,
         period_end=issue.period_end,
         info=list_info(ml),
-        articles=articles_of_period(session, ml, issue.period_end),
+        articles=articles,
         links=_links(runtime, ml, issue.id),
     )
+
+
+def sending_digests(runtime: Runtime, session: Session, issue_id: int) -> IssueDigests:
+    """`issue_digests` for the sender, which fixes the issue's articles with its first copy: an article
+    uploaded while the issue goes out waits for the next, so every reader's copy and the archive agree."""
+    issue = issue_digests(runtime, session, issue_id)
+    fixing = (
+        update(models.Issue)
+        .where(models.Issue.id == issue_id, models.Issue.article_ids.is_(None))
+        .values(article_ids=[a.id for a in issue.articles])
+    )
+    if session.execute(fixing).rowcount:  # type: ignore[attr-defined]  # DML gives a CursorResult
+        return issue
+    # Fixed before, or by a batch beside this one that won the row: its list, whatever this one read.
+    session.expire_all()
+    return issue_digests(runtime, session, issue_id)
 
 
 def week_digests(runtime: Runtime, session: Session, ml: models.MailingList, period_end: date) -> IssueDigests:
@@ -125,14 +149,8 @@ def digest_for(runtime: Runtime, issue: IssueDigests, picks: Picks, to: Addresse
     return PersonalDigest(issue.digest(picks, runtime), recipient)
 
 
-def public_digest(runtime: Runtime, issue: IssueDigests) -> PersonalDigest:
-    """The whole issue as the archive shows it: nobody's copy, so the personal links lead to the public pages."""
-    base = runtime.settings.base_url
-    slug = issue.info.slug
-    recipient = Recipient(
-        email="",
-        unsubscribe_url=f"{base}/lists/{slug}/subscribe",
-        preferences_url=f"{base}/lists/{slug}/subscribe",
-        view_url=f"{base}/lists/{slug}/archive/{issue.issue_number}",
-    )
-    return PersonalDigest(issue.digest(Picks(), runtime), recipient)
+def public_digest(runtime: Runtime, issue: IssueDigests) -> tuple[Digest, PublicCopy]:
+    """The whole issue as the archive shows it: nobody's copy, with links to subscribe and to the archive."""
+    base, slug = runtime.settings.base_url, issue.info.slug
+    public = PublicCopy(subscribe_url=f"{base}/lists/{slug}/subscribe", archive_url=f"{base}/lists/{slug}/archive")
+    return issue.digest(Picks(), runtime), public

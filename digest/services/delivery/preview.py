@@ -19,6 +19,7 @@ from digest.core.rendering import render_digest
 from digest.core.selection import explain
 from digest.services.delivery.digests import Addressee, digest_for, issue_digests, week_digests
 from digest.services.delivery.skips import Skip, skip_before_building
+from digest.services.issues import sent_article_ids
 from digest.services.subscribers import picks_of, subscription_by_email
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class IssuePreview:
     # Why the send would skip them (a Skip key: suppressed, not_confirmed, paused, empty), or None.
     skip: str | None = None
     paused_until: date | None = None
+    sent_copy: bool = False  # the copy they were sent, not what the issue would send them now
 
     @property
     def included(self) -> list[Verdict]:
@@ -75,12 +77,17 @@ class IssuePreview:
 
 
 def preview_issue(runtime: Runtime, session: Session, issue_id: int, email: str) -> IssuePreview:
-    """What `email` gets from the issue, and why each article of the period is in or out."""
+    """What `email` gets from the issue, and why each article of the period is in or out; once their copy was
+    sent, that copy, whatever they have picked since."""
     issue = issue_digests(runtime, session, issue_id)
     ml = session.get_one(models.MailingList, issue.list_id)
     sub = subscription_by_email(session, ml, email)
     picks = picks_of(sub)
-    copy = digest_for(runtime, issue, picks, _addressee(sub))
+    sent = sent_article_ids(session, issue_id, sub.subscriber_id)
+    if sent is not None:
+        copy = digest_for(runtime, issue.only(sent), Picks(), _addressee(sub))
+    else:
+        copy = digest_for(runtime, issue, picks, _addressee(sub))
     names = {t.slug: t.name for t in ml.topics}
     suppressed = session.scalar(select(models.Suppression.id).where(models.Suppression.email == sub.subscriber.email))
     skip = skip_before_building(
@@ -100,19 +107,24 @@ def preview_issue(runtime: Runtime, session: Session, issue_id: int, email: str)
         topic_names=[names.get(t, t) for t in sorted(picks.topics)],
         digest=copy.digest,
         rendered=render_digest(copy.digest, copy.recipient, runtime.templates) if copy.digest.article_count else None,
-        verdicts=_verdicts(issue.articles, copy.digest, picks, regions, names),
-        skip=skip,
+        verdicts=_verdicts(issue.articles, copy.digest, picks, regions, names, sent=sent is not None),
+        skip=None if sent is not None else skip,
         paused_until=sub.paused_until,
+        sent_copy=sent is not None,
     )
 
 
 def _verdicts(
-    articles: list[Article], digest: Digest, picks: Picks, regions: RegionIndex, names: dict[str, str]
+    articles: list[Article], digest: Digest, picks: Picks, regions: RegionIndex, names: dict[str, str], *, sent: bool
 ) -> list[Verdict]:
     chosen = set(digest.article_ids)
     verdicts = []
     for article in articles:
-        reason = reason_from(explain(article, picks, regions, topic_names=names))
+        if sent:  # what their copy held decides, not what they pick now
+            held = article.id in chosen
+            reason = Reason(held, "in_copy" if held else "not_in_copy", {}, "in their copy" if held else "not in it")
+        else:
+            reason = reason_from(explain(article, picks, regions, topic_names=names))
         if reason.included and article.id not in chosen:
             reason = Reason(False, "list_topic", {}, reason.text)
         verdicts.append(

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import make_engine, session_factory, transaction
+from digest.adapters.transports import open_transport
 from digest.core.domain import Article, Picks
 from digest.core.explain import KINDS, reason_from
 from digest.core.ingest import parse_file
@@ -24,6 +25,7 @@ from digest.core.regions import load_regions
 from digest.core.selection import explain
 from digest.services import NotFound
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.delivery.batches import send_pending
 from digest.services.delivery.now import background_send, deliver_now
 from digest.services.delivery.plan import start_now
 from digest.services.delivery.preview import preview_issue
@@ -32,6 +34,7 @@ from digest.services.issue_detail import delivery_log, issue_summaries
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.paging import Cursor
+from digest.services.picks import store_picks
 from digest.services.runtime import Runtime
 
 DEMO = Path(__file__).resolve().parents[3] / "digest" / "data" / "demo-issue.txt"
@@ -88,7 +91,7 @@ def test_every_kind_of_explanation_carries_the_names_it_mentions():
     for article, picks, kind, values in cases:
         reason = reason_from(explain(article, picks, REGIONS, topic_names={"macro": "宏观形势"}))
         assert (reason.kind, reason.values, reason.included) == (kind, values, reason.text.startswith("in:")), reason
-    assert {c[2] for c in cases} | {"list_topic"} == set(KINDS)
+    assert {c[2] for c in cases} | {"list_topic", "in_copy", "not_in_copy"} == set(KINDS)
 
 
 def test_a_preview_is_the_digest_the_send_would_build_with_a_reason_for_every_article(world):
@@ -109,6 +112,31 @@ def test_a_preview_is_the_digest_the_send_would_build_with_a_reason_for_every_ar
     assert preview.skip is None and preview.region_names == ["湖南"] and preview.topic_names == []
     assert preview.rendered.subject == "乡村振兴周报 第1期 · 2026年11月22日（3篇）"
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in preview.rendered.text and "李伟" in preview.rendered.text
+
+
+def test_the_preview_of_a_sent_issue_is_the_copy_they_received_whatever_they_pick_since(world):
+    url, settings, issue_id, _ = world
+    with transaction(url) as session:
+        start_now(session, session.get_one(models.Issue, issue_id))
+    with open_transport(settings.smtp_url, settings.outbox) as transport:
+        send_pending(Runtime(settings), issue_id, transport)
+    with transaction(url) as session:
+        sub = session.scalar(
+            select(models.Subscription).join(models.Subscriber).where(models.Subscriber.email == LI_HUNAN.email)
+        )
+        sub.region_codes = ["000000"]  # national news only, since
+        store_picks(session, [sub.id])
+    with transaction(url) as session:
+        preview = preview_issue(Runtime(settings), session, issue_id, LI_HUNAN.email)
+    assert preview.sent_copy and preview.skip is None
+    assert [v.title for v in preview.included] == [
+        "沅陵县创办全国首家乡村振兴金融服务组织",
+        "金银花产业带动山区农户增收",
+        "指导农村改厕工作 打造群众满意工程",
+    ]
+    assert {v.reason.kind for v in preview.included} == {"in_copy"}
+    assert {v.reason.kind for v in preview.excluded} == {"not_in_copy"}
+    assert "沅陵县创办全国首家乡村振兴金融服务组织" in preview.rendered.text
 
 
 def test_a_preview_says_when_the_send_would_skip_the_subscriber(world):
