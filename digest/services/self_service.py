@@ -297,8 +297,9 @@ def _unsuppressed_mail() -> Insert:
     """`_form_mail_insert` where the request is separate statements (SQLite): the mail of p_kind to
     p_subscriber_id, unless p_email is suppressed."""
     at = bindparam("p_created_at", type_=models.FormMail.created_at.type)
-    values = (bindparam("p_subscriber_id", type_=Integer), bindparam("p_list_id", type_=Integer), bindparam("p_kind"))
-    owed = select(*values, at, literal(0)).where(_not_suppressed(bindparam("p_email")))
+    who, where = bindparam("p_subscriber_id", type_=Integer), bindparam("p_list_id", type_=Integer)
+    kind = bindparam("p_kind", type_=models.FormMail.kind.type)
+    owed = select(who, where, kind, at, literal(0)).where(_not_suppressed(bindparam("p_email")))
     return insert(models.FormMail).from_select(_MAIL_COLUMNS, owed)
 
 
@@ -336,12 +337,16 @@ def _request_in_one() -> Executable:
     return statement
 
 
-def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
-    """Confirms the double opt-in; BadToken when the link was mailed before they left, which must not
-    bring them back."""
+def check_confirmable(sub: models.Subscription, link_issued_at: datetime) -> None:
+    """BadToken when the link was mailed before they left, which must not bring them back."""
     left = sub.unsubscribed_at
     if sub.status == SubscriptionStatus.UNSUBSCRIBED and left is not None and link_issued_at <= left:
         raise BadToken("confirmation older than the unsubscription")
+
+
+def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
+    """Confirms the double opt-in, unless `check_confirmable` refuses the link."""
+    check_confirmable(sub, link_issued_at)
     if sub.status != SubscriptionStatus.CONFIRMED:
         sub.status = SubscriptionStatus.CONFIRMED
         sub.confirmed_at = now

@@ -34,6 +34,7 @@ from digest.services.self_service import (
 )
 from digest.services.subscribers import picks_of
 from digest.web import DEFAULT_TIME_ZONE, PageError
+from digest.web.errors import WayBack
 from digest.web.forms import InvalidChoice, check_choices, picker
 from digest.web.guard import RowNumber
 from digest.web.security import DIGEST_CSP
@@ -53,7 +54,8 @@ class PreferencesForm(BaseModel):
     topic: list[str] = []
     time_zone: str = DEFAULT_TIME_ZONE
     locale: str = "zh-CN"
-    weeks: int = Field(1, ge=1, le=MAX_PAUSE_WEEKS)
+    # Checked by the route, which knows the list and the way back to the page (a 422 knew neither).
+    weeks: str = Field("1", max_length=10)
     csrf_token: str = ""
 
 
@@ -161,7 +163,8 @@ def preferences_submit(request: Request, token: str, submitted: Annotated[Prefer
             save_preferences(session, sub, submitted.name, choices)
             notice = "saved"
         elif action == "pause":
-            pause_subscription(sub, _today_for(web, subscriber) + timedelta(days=7 * submitted.weeks))
+            weeks = _pause_weeks(submitted.weeks, sub, token)
+            pause_subscription(sub, _today_for(web, subscriber) + timedelta(days=7 * weeks))
             notice = "paused"
         elif action == "resume":
             resume_subscription(sub)
@@ -184,6 +187,15 @@ def preferences_submit(request: Request, token: str, submitted: Annotated[Prefer
             raise PageError(400, "bad_request")
     # Post/redirect/get: reloading the page does not submit the form again.
     return RedirectResponse(f"/p/{token}?notice={notice}", status_code=303)
+
+
+def _pause_weeks(value: str, sub: models.Subscription, token: str) -> int:
+    """The pause's weeks as typed, or PageError leading back to the page that asked."""
+    weeks = int(value) if value.strip().isascii() and value.strip().isdigit() else 0
+    if not 1 <= weeks <= MAX_PAUSE_WEEKS:
+        back = WayBack(list_info(sub.list), f"/p/{token}", "back_to_preferences")
+        raise PageError(400, "pause_weeks_invalid", way_back=back, values={"max": MAX_PAUSE_WEEKS})
+    return weeks
 
 
 @router.get("/u/{token}")

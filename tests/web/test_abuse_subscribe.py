@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_pages import SUBSCRIBE, _subscribe
-from webutil import link_in, parse_mail
+from webutil import confirm, link_in, parse_mail
 
 from digest.adapters.ratelimit import LocalWindowCounter, WindowLimit
 from digest.adapters.storage import models
@@ -40,7 +40,7 @@ def test_the_confirmation_carries_no_part_of_the_name_typed_into_the_form(site):
         assert part not in decoded, part
     assert msg["To"].addresses[0].display_name == ""
     # Once the mailbox's owner confirms, the name is theirs to keep.
-    assert site.client.get(link_in(text, "/confirm/")).status_code == 200
+    assert confirm(site.client, link_in(text, "/confirm/")).status_code == 200
     assert _name_of(site.url, "victim@example.org") == PHISH_NAME
 
 
