@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.domain import Picks
+from digest.core.links import NO_SUBSCRIBER
 from digest.core.rendering import render_digest
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
@@ -67,9 +68,34 @@ def link_names(web, token: str, purpose: str) -> tuple[int, str]:
     return data.subscriber_id, data.list_slug
 
 
+class LinkForNobody(Exception):
+    """A link signed for nobody (a preview's or a test copy's) was opened: `list_slug` names its list."""
+
+    def __init__(self, list_slug: str):
+        super().__init__(list_slug)
+        self.list_slug = list_slug
+
+
+def subscription_names(web, token: str, purpose: str) -> tuple[int, str]:
+    """`link_names` of a subscriber's link; LinkForNobody for a link signed for nobody, before anything is looked up."""
+    subscriber_id, list_slug = link_names(web, token, purpose)
+    if subscriber_id == NO_SUBSCRIBER:
+        raise LinkForNobody(list_slug)
+    return subscriber_id, list_slug
+
+
+def nobodys_link_page(request: Request, exc: LinkForNobody, message: str) -> HTMLResponse:
+    """What a test copy's unsubscribe or preferences link opens: it is a test copy, and nothing changed."""
+    web = request.app.state.web
+    found = web.form_list(exc.list_slug)
+    if found is None:
+        raise BadToken("no such list")
+    return web.page(request, "test_copy.html", lang=web.language(request), list=found.info, message=message)
+
+
 def subscription_for(web, session: Session, token: str, purpose: str) -> models.Subscription:
     """The subscription a token names, or BadToken: a valid signature for a row that is gone is no better."""
-    subscriber_id, list_slug = link_names(web, token, purpose)
+    subscriber_id, list_slug = subscription_names(web, token, purpose)
     sub = find_subscription(session, subscriber_id, list_slug)
     if sub is None:
         raise BadToken("no such subscription")
@@ -127,6 +153,10 @@ def _prefs_page(request: Request, sub: models.Subscription, token: str, *, notic
 @router.get("/p/{token}")
 def preferences(request: Request, token: str):
     web = request.app.state.web
+    try:
+        subscription_names(web, token, "preferences")
+    except LinkForNobody as exc:
+        return nobodys_link_page(request, exc, "test_copy_preferences")
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "preferences")
         notice = request.query_params.get("notice")
@@ -139,6 +169,10 @@ def preferences(request: Request, token: str):
 def preferences_submit(request: Request, token: str, submitted: Annotated[PreferencesForm, Form()]):
     web = request.app.state.web
     action = submitted.action
+    try:
+        subscription_names(web, token, "preferences")
+    except LinkForNobody as exc:
+        return nobodys_link_page(request, exc, "test_copy_preferences")
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "preferences")
         web.check_csrf(request, submitted.csrf_token, f"prefs:{sub.id}")
@@ -201,6 +235,10 @@ def _pause_weeks(value: str, sub: models.Subscription, token: str) -> int:
 @router.get("/u/{token}")
 def unsubscribe_page(request: Request, token: str):
     web = request.app.state.web
+    try:
+        subscription_names(web, token, "unsubscribe")
+    except LinkForNobody as exc:
+        return nobodys_link_page(request, exc, "test_copy_unsubscribe")
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "unsubscribe")
         lang = web.language(request, sub.subscriber.locale)
@@ -236,7 +274,11 @@ async def unsubscribe(request: Request, token: str):
 
 def _unsubscribe(request: Request, token: str, one_click: str | None, csrf_token: str):
     web = request.app.state.web
-    subscriber_id, list_slug = link_names(web, token, "unsubscribe")
+    try:
+        subscriber_id, list_slug = subscription_names(web, token, "unsubscribe")
+    except LinkForNobody as exc:
+        # 200 to a mail provider's one-click too: there is no one to unsubscribe, and nothing changes.
+        return nobodys_link_page(request, exc, "test_copy_unsubscribe")
     if one_click != "One-Click":
         web.check_csrf(request, csrf_token, unsubscribe_scope(subscriber_id, list_slug))
     # Mail providers POST these links by the thousand: on PostgreSQL one statement outside any transaction.
@@ -261,6 +303,10 @@ def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLRespons
 @router.get("/issues/{issue_id}/view/{token}")
 def view_issue(request: Request, issue_id: RowNumber, token: str):
     web = request.app.state.web
+    try:
+        subscription_names(web, token, "view")
+    except LinkForNobody as exc:
+        return _nobodys_view(request, issue_id, exc)
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "view")
         try:
@@ -277,6 +323,19 @@ def view_issue(request: Request, issue_id: RowNumber, token: str):
             picks = picks_of(sub)
         to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id)
         return _digest_response(web, request, digest_for(web.runtime, digests, picks, to))
+
+
+def _nobodys_view(request: Request, issue_id: int, exc: LinkForNobody):
+    """A test copy's "view in browser": the issue as the archive shows it once it went out. Before that, a page
+    saying so: the link is not bound to an issue, so it must not open one before its readers have it."""
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = get_list_or_404(session, exc.list_slug)
+        try:
+            issue = issue_for_viewer(session, issue_id, ml.id, NO_SUBSCRIBER)
+        except NotFound:
+            return nobodys_link_page(request, exc, "test_copy_unpublished")
+        return _digest_response(web, request, public_digest(web.runtime, issue_digests(web.runtime, session, issue.id)))
 
 
 @router.get("/lists/{slug}/archive")
