@@ -14,6 +14,9 @@ import pytest
 from importutil import refusing
 from samples import WEEKLY_ISSUE
 
+from digest.adapters.storage.db import transaction
+from digest.adapters.storage.models import Suppression
+
 DIGEST = [sys.executable, "-m", "digest.cli"]
 
 
@@ -118,6 +121,23 @@ def test_subscribers_add_rejects_a_malformed_address(initialised):
     result = run(["subscribers", "add", "not-an-address", "--regions", "湖南"], cwd=initialised, check=False)
     assert result.returncode != 0
     assert "not-an-address" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subscribers_add_without_confirmed_mails_the_confirmation(initialised):
+    result = run(["subscribers", "add", "new.reader@example.org", "--regions", "湖南"], cwd=initialised)
+    assert "(pending)" in result.stdout and "confirmation mail sent to new.reader@example.org" in result.stdout
+    [message] = list(mailbox.Maildir(initialised / "outbox", create=False))
+    assert message["To"] == "new.reader@example.org"
+    body = message.get_payload(0).get_payload(decode=True).decode()
+    assert "http://localhost:8000/confirm/" in body
+    # Confirmed by the admin: nothing to confirm, no mail.
+    result = run(["subscribers", "add", "known@example.org", "--confirmed"], cwd=initialised)
+    assert "confirmation" not in result.stdout and len(list(mailbox.Maildir(initialised / "outbox"))) == 1
+    with transaction(f"sqlite:///{initialised / 'digest.db'}") as session:
+        session.add(Suppression(email="Blocked@example.org", reason="complained"))
+    result = run(["subscribers", "add", "blocked@example.org"], cwd=initialised)
+    assert "suppression list: no confirmation mail sent" in result.stderr
+    assert len(list(mailbox.Maildir(initialised / "outbox"))) == 1
 
 
 def test_subscribers_import_keeps_good_rows_and_export_round_trips(initialised):

@@ -17,6 +17,7 @@ from digest.core.ingest import IngestFormatError, parse_file
 from digest.core.regions import split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.form_mails import owe_confirmation, send_form_mails
 from digest.services.lists import ensure_default_list, get_list
 from digest.services.subscriber_export import stream_subscriptions
 from digest.services.subscriber_import import ImportReport, import_csv
@@ -126,8 +127,12 @@ def subscribers() -> None:
 @click.option("--list", "list_slug", metavar="SLUG")
 @click.option("--confirmed", is_flag=True, help="Skip double opt-in (they agreed elsewhere).")
 def subscribers_add(email, name, regions, topics, list_slug, confirmed) -> None:
-    """Subscribe EMAIL to a list with their picks (or update the picks)."""
+    """Subscribe EMAIL to a list with their picks (or update the picks).
+
+    Without --confirmed they are pending and get the confirmation mail the subscribe form sends: issues
+    reach them once they confirm."""
     runtime = current_runtime()
+    mail_owed = None
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
         sub, created, warnings = upsert_subscription(
@@ -144,6 +149,31 @@ def subscribers_add(email, name, regions, topics, list_slug, confirmed) -> None:
             click.secho(f"warning: {warning}", fg="yellow", err=True)
         picked = ", ".join(runtime.regions.display(c) for c in sub.region_codes) or "every region"
         click.echo(f"{'added' if created else 'updated'} {sub.subscriber.email} on {ml.slug} ({sub.status}): {picked}")
+        address = sub.subscriber.email
+        if not confirmed:
+            mail_owed = owe_confirmation(session, sub.subscriber_id, ml.id, runtime.clock.now())
+    if mail_owed is not None:
+        _send_confirmation(runtime, address, mail_owed)
+
+
+def _send_confirmation(runtime, address: str, owed: bool) -> None:
+    """Sends the confirmation mail just recorded (with the others waiting, as the form's are sent) and says
+    what became of it."""
+    if not owed:
+        click.secho(f"warning: {address} is on the suppression list: no confirmation mail sent", fg="yellow", err=True)
+        return
+    report = send_form_mails(runtime)
+    if report.retry:
+        click.secho(
+            f"warning: the mail server put off the confirmation mail to {address}: it waits, and goes with the "
+            "next send of form mails (the workers' tick, or the next `digest subscribers add`)",
+            fg="yellow",
+            err=True,
+        )
+    elif report.dropped:
+        click.secho(f"warning: the mail server refused the confirmation mail to {address}", fg="yellow", err=True)
+    else:
+        click.echo(f"confirmation mail sent to {address}: issues reach them once they confirm")
 
 
 @subscribers.command("import")

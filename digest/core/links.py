@@ -8,6 +8,10 @@ from urllib.parse import quote
 from digest.core.domain import Recipient
 from digest.core.tokens import sign_tokens
 
+# Links signed for nobody, as previews and test copies carry: no subscriber row has id 0 (ids start at 1), and
+# the pages these links open (web/manage.py) say "a test copy, nothing changed" before any lookup.
+NO_SUBSCRIBER = 0
+
 
 @dataclass(frozen=True)
 class IssueLinks:

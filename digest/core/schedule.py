@@ -89,3 +89,9 @@ def latest_slot_date(slot: Slot, now: datetime) -> date:
     if days_back == 0 and eastmost.time() < slot.at:
         candidate -= timedelta(days=7)
     return candidate
+
+
+def next_slot_date(slot: Slot, now: datetime) -> date:
+    """The first slot date not yet planned at `now`: the issue someone who joins now gets first (the latest
+    due slot's issue was planned, its ledger filled, before they joined)."""
+    return latest_slot_date(slot, now) + timedelta(days=7)

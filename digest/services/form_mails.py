@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
@@ -90,6 +91,24 @@ def send_form_mails(runtime: Runtime) -> FormMailReport:
                 return report  # the server is saying "later": the rest waits for the next call
     finally:
         sender.close()
+
+
+def owe_confirmation(session: Session, subscriber_id: int, list_id: int, now: datetime) -> bool:
+    """Records a confirmation mail to the subscriber for the list, as the public form does (`send_form_mails`
+    sends it); False, and nothing recorded, when their address is suppressed (in any case, as the form
+    matches it). For `digest subscribers add`, an admin's act: no daily cap."""
+    person, held = models.Subscriber, models.Suppression
+    suppressed = session.scalar(
+        select(held.id)
+        .join(person, func.lower(held.email) == func.lower(person.email))
+        .where(person.id == subscriber_id)
+        .limit(1)
+    )
+    if suppressed is not None:
+        return False
+    session.add(_MAIL(subscriber_id=subscriber_id, list_id=list_id, kind=CONFIRM, created_at=now, attempts=0))
+    session.flush()
+    return True
 
 
 def waiting_form_mails(runtime: Runtime) -> bool:

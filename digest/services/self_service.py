@@ -196,8 +196,7 @@ def request_subscription(
             store_picks(session, [membership.id])
         if person.form_mails_sent <= FORM_MAILS_PER_DAY:
             kind = KNOWN if status == SubscriptionStatus.CONFIRMED else CONFIRM
-            mail = {"subscriber_id": person.id, "list_id": list_id, "kind": kind, "created_at": now, "attempts": 0}
-            db.execute(insert(models.FormMail).values(mail))
+            db.execute(_unsuppressed_mail(), params | {"p_subscriber_id": person.id, "p_kind": kind})
     return SubscribeRequest(
         Requester(person.id, person.email, person.name, person.locale),
         already_confirmed=status == SubscriptionStatus.CONFIRMED,
@@ -269,18 +268,39 @@ def _picks_upsert(insert, subscriber_id) -> ReturningInsert[Any]:
     ).returning(sub.id, sub.status)
 
 
+_MAIL_COLUMNS = ["subscriber_id", "list_id", "kind", "created_at", "attempts"]
+
+
+def _not_suppressed(address: Any) -> Any:
+    """No suppression names `address`, in any case (ix_suppressions_email_lower): a suppressed address gets
+    no form mail, though the form answers it as anyone, by the same statements."""
+    held = models.Suppression
+    return ~exists().where(func.lower(held.email) == func.lower(address))
+
+
 def _form_mail_insert(person: Any, membership: Any) -> Insert:
-    """The form mail the request owes, if the address is within the day's cap: a confirmation, or a note
-    with the preferences link to an address already confirmed (services/form_mails.py sends it)."""
+    """The form mail the request owes, if the address is within the day's cap and not suppressed: a
+    confirmation, or a note with the preferences link to an address already confirmed (services/form_mails.py
+    sends it)."""
     kind = case((membership.c.status == SubscriptionStatus.CONFIRMED, KNOWN), else_=CONFIRM)
-    mail = models.FormMail
-    at = bindparam("p_created_at", type_=mail.created_at.type)
+    at = bindparam("p_created_at", type_=models.FormMail.created_at.type)
     owed = (
         select(person.c.id, bindparam("p_list_id", type_=Integer), kind, at, literal(0))
         .select_from(person.join(membership, true()))
-        .where(person.c.form_mails_sent <= FORM_MAILS_PER_DAY)
+        .where(person.c.form_mails_sent <= FORM_MAILS_PER_DAY, _not_suppressed(person.c.email))
     )
-    return insert(mail).from_select(["subscriber_id", "list_id", "kind", "created_at", "attempts"], owed)
+    return insert(models.FormMail).from_select(_MAIL_COLUMNS, owed)
+
+
+@cache
+def _unsuppressed_mail() -> Insert:
+    """`_form_mail_insert` where the request is separate statements (SQLite): the mail of p_kind to
+    p_subscriber_id, unless p_email is suppressed."""
+    at = bindparam("p_created_at", type_=models.FormMail.created_at.type)
+    who, where = bindparam("p_subscriber_id", type_=Integer), bindparam("p_list_id", type_=Integer)
+    kind = bindparam("p_kind", type_=models.FormMail.kind.type)
+    owed = select(who, where, kind, at, literal(0)).where(_not_suppressed(bindparam("p_email")))
+    return insert(models.FormMail).from_select(_MAIL_COLUMNS, owed)
 
 
 @cache
@@ -317,12 +337,16 @@ def _request_in_one() -> Executable:
     return statement
 
 
-def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
-    """Confirms the double opt-in; BadToken when the link was mailed before they left, which must not
-    bring them back."""
+def check_confirmable(sub: models.Subscription, link_issued_at: datetime) -> None:
+    """BadToken when the link was mailed before they left, which must not bring them back."""
     left = sub.unsubscribed_at
     if sub.status == SubscriptionStatus.UNSUBSCRIBED and left is not None and link_issued_at <= left:
         raise BadToken("confirmation older than the unsubscription")
+
+
+def confirm_subscription(sub: models.Subscription, link_issued_at: datetime, now: datetime) -> None:
+    """Confirms the double opt-in, unless `check_confirmable` refuses the link."""
+    check_confirmable(sub, link_issued_at)
     if sub.status != SubscriptionStatus.CONFIRMED:
         sub.status = SubscriptionStatus.CONFIRMED
         sub.confirmed_at = now

@@ -22,6 +22,8 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -35,6 +37,8 @@ from digest.services.health import database_ready
 from digest.services.lists import FormList, find_form_list
 from digest.services.runtime import Runtime
 from digest.web.catalogue import problems as problem_words
+from digest.web.catalogue import reader as reader_words
+from digest.web.errors import WayBack, way_back
 from digest.web.guard import BodyLimits, RequestGuard
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
 from digest.web.limits import subscribe_limiter
@@ -67,12 +71,17 @@ TIME_ZONES = tuple(["UTC", *sorted(z for z in zoneinfo.available_timezones() if 
 
 
 class PageError(Exception):
-    """A request we refuse with a plain page: `message` is a catalogue key."""
+    """A request we refuse with a plain page: `message` is a catalogue key (with its `values`); `way_back`, the
+    page's list and where it leads back to, when the route knows them (else the path says: web/errors.py)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(
+        self, status: int, message: str, *, way_back: WayBack | None = None, values: dict[str, object] | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.way_back = way_back
+        self.values = values or {}
 
 
 class Web:
@@ -95,6 +104,7 @@ class Web:
             lstrip_blocks=True,
         )
         problem_words.install(self.pages)
+        self.pages.globals["moment"] = reader_words.moment
 
     def form_list(self, slug: str) -> FormList | None:
         """The list a public form posts to, kept FORM_LIST_KEPT by this process: its page is the busiest
@@ -203,18 +213,31 @@ class Web:
             )
         return response
 
-    def error_page(self, request: Request, status: int, message: str) -> HTMLResponse:
+    def error_page(self, request: Request, status: int, message: str, exc: PageError | None = None) -> HTMLResponse:
+        """The error page: branded with its list and leading back to it when the route or the path names one."""
+        back = exc.way_back if exc is not None else None
+        if back is None:
+            try:
+                back, message = way_back(self, request.url.path, message)
+            except SQLAlchemyError:  # an error page must not fail for want of its branding
+                log.warning("error page without its list: the database did not answer", exc_info=True)
+                back = WayBack()
+        branding = {"list": back.list} if back.list is not None else {}  # base.html brands by `list is defined`
+        values = exc.values if exc is not None else {}
         lang = self.language(request)
-        return self.page(request, "error.html", lang=lang, status=status, message=message)
+        return self.page(
+            request, "error.html", lang=lang, status=status, message=message, values=values, back=back, **branding
+        )
 
 
 def _answer_errors(app: FastAPI, web: Web) -> None:
     """Refusals as pages for people and as JSON for API clients; an expired sign-in goes to the login page."""
     from digest.web.admin import LoginRequired, login_url
 
+    # In the thread pool: finding the way back may read the database.
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError):
-        return web.error_page(request, exc.status, exc.message)
+        return await run_in_threadpool(web.error_page, request, exc.status, exc.message, exc)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
@@ -222,14 +245,15 @@ def _answer_errors(app: FastAPI, web: Web) -> None:
 
     @app.exception_handler(BadToken)
     async def bad_token(request: Request, exc: BadToken):
-        return web.error_page(request, 400, "bad_link")
+        expired = exc.reason == "expired" and request.url.path.startswith("/confirm/")
+        return await run_in_threadpool(web.error_page, request, 400, "confirm_expired" if expired else "bad_link")
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
         if request.url.path.startswith("/api/"):
             # JSON clients get FastAPI's 422 body, which names the field at fault.
             return await request_validation_exception_handler(request, exc)
-        return web.error_page(request, 400, "bad_request")
+        return await run_in_threadpool(web.error_page, request, 400, "bad_request")
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
@@ -240,9 +264,8 @@ def _answer_errors(app: FastAPI, web: Web) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         if request.url.path.startswith("/api/"):
             return await http_exception_handler(request, exc)
-        if exc.status_code == 404:
-            return web.error_page(request, 404, "not_found")
-        return web.error_page(request, exc.status_code, "bad_request")
+        message = "not_found" if exc.status_code == 404 else "bad_request"
+        return await run_in_threadpool(web.error_page, request, exc.status_code, message)
 
 
 def app_from_environment() -> FastAPI:

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.domain import Digest, Picks
+from digest.core.links import NO_SUBSCRIBER
 from digest.core.rendering import render_content, render_digest
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
@@ -34,6 +35,7 @@ from digest.services.self_service import (
 )
 from digest.services.subscribers import picks_of
 from digest.web import DEFAULT_TIME_ZONE, PageError
+from digest.web.errors import WayBack
 from digest.web.forms import InvalidChoice, check_choices, picker
 from digest.web.guard import RowNumber
 from digest.web.security import DIGEST_CSP
@@ -53,7 +55,8 @@ class PreferencesForm(BaseModel):
     topic: list[str] = []
     time_zone: str = DEFAULT_TIME_ZONE
     locale: str = "zh-CN"
-    weeks: int = Field(1, ge=1, le=MAX_PAUSE_WEEKS)
+    # Checked by the route, which knows the list and the way back to the page (a 422 knew neither).
+    weeks: str = Field("1", max_length=10)
     csrf_token: str = ""
 
 
@@ -65,9 +68,34 @@ def link_names(web, token: str, purpose: str) -> tuple[int, str]:
     return data.subscriber_id, data.list_slug
 
 
+class LinkForNobody(Exception):
+    """A link signed for nobody (a preview's or a test copy's) was opened: `list_slug` names its list."""
+
+    def __init__(self, list_slug: str):
+        super().__init__(list_slug)
+        self.list_slug = list_slug
+
+
+def subscription_names(web, token: str, purpose: str) -> tuple[int, str]:
+    """`link_names` of a subscriber's link; LinkForNobody for a link signed for nobody, before anything is looked up."""
+    subscriber_id, list_slug = link_names(web, token, purpose)
+    if subscriber_id == NO_SUBSCRIBER:
+        raise LinkForNobody(list_slug)
+    return subscriber_id, list_slug
+
+
+def nobodys_link_page(request: Request, exc: LinkForNobody, message: str) -> HTMLResponse:
+    """What a test copy's unsubscribe or preferences link opens: it is a test copy, and nothing changed."""
+    web = request.app.state.web
+    found = web.form_list(exc.list_slug)
+    if found is None:
+        raise BadToken("no such list")
+    return web.page(request, "test_copy.html", lang=web.language(request), list=found.info, message=message)
+
+
 def subscription_for(web, session: Session, token: str, purpose: str) -> models.Subscription:
     """The subscription a token names, or BadToken: a valid signature for a row that is gone is no better."""
-    subscriber_id, list_slug = link_names(web, token, purpose)
+    subscriber_id, list_slug = subscription_names(web, token, purpose)
     sub = find_subscription(session, subscriber_id, list_slug)
     if sub is None:
         raise BadToken("no such subscription")
@@ -125,6 +153,10 @@ def _prefs_page(request: Request, sub: models.Subscription, token: str, *, notic
 @router.get("/p/{token}")
 def preferences(request: Request, token: str):
     web = request.app.state.web
+    try:
+        subscription_names(web, token, "preferences")
+    except LinkForNobody as exc:
+        return nobodys_link_page(request, exc, "test_copy_preferences")
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "preferences")
         notice = request.query_params.get("notice")
@@ -137,6 +169,10 @@ def preferences(request: Request, token: str):
 def preferences_submit(request: Request, token: str, submitted: Annotated[PreferencesForm, Form()]):
     web = request.app.state.web
     action = submitted.action
+    try:
+        subscription_names(web, token, "preferences")
+    except LinkForNobody as exc:
+        return nobodys_link_page(request, exc, "test_copy_preferences")
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "preferences")
         web.check_csrf(request, submitted.csrf_token, f"prefs:{sub.id}")
@@ -161,7 +197,8 @@ def preferences_submit(request: Request, token: str, submitted: Annotated[Prefer
             save_preferences(session, sub, submitted.name, choices)
             notice = "saved"
         elif action == "pause":
-            pause_subscription(sub, _today_for(web, subscriber) + timedelta(days=7 * submitted.weeks))
+            weeks = _pause_weeks(submitted.weeks, sub, token)
+            pause_subscription(sub, _today_for(web, subscriber) + timedelta(days=7 * weeks))
             notice = "paused"
         elif action == "resume":
             resume_subscription(sub)
@@ -186,9 +223,22 @@ def preferences_submit(request: Request, token: str, submitted: Annotated[Prefer
     return RedirectResponse(f"/p/{token}?notice={notice}", status_code=303)
 
 
+def _pause_weeks(value: str, sub: models.Subscription, token: str) -> int:
+    """The pause's weeks as typed, or PageError leading back to the page that asked."""
+    weeks = int(value) if value.strip().isascii() and value.strip().isdigit() else 0
+    if not 1 <= weeks <= MAX_PAUSE_WEEKS:
+        back = WayBack(list_info(sub.list), f"/p/{token}", "back_to_preferences")
+        raise PageError(400, "pause_weeks_invalid", way_back=back, values={"max": MAX_PAUSE_WEEKS})
+    return weeks
+
+
 @router.get("/u/{token}")
 def unsubscribe_page(request: Request, token: str):
     web = request.app.state.web
+    try:
+        subscription_names(web, token, "unsubscribe")
+    except LinkForNobody as exc:
+        return nobodys_link_page(request, exc, "test_copy_unsubscribe")
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "unsubscribe")
         lang = web.language(request, sub.subscriber.locale)
@@ -224,7 +274,11 @@ async def unsubscribe(request: Request, token: str):
 
 def _unsubscribe(request: Request, token: str, one_click: str | None, csrf_token: str):
     web = request.app.state.web
-    subscriber_id, list_slug = link_names(web, token, "unsubscribe")
+    try:
+        subscriber_id, list_slug = subscription_names(web, token, "unsubscribe")
+    except LinkForNobody as exc:
+        # 200 to a mail provider's one-click too: there is no one to unsubscribe, and nothing changes.
+        return nobodys_link_page(request, exc, "test_copy_unsubscribe")
     if one_click != "One-Click":
         web.check_csrf(request, csrf_token, unsubscribe_scope(subscriber_id, list_slug))
     # Mail providers POST these links by the thousand: on PostgreSQL one statement outside any transaction.
@@ -251,6 +305,10 @@ def _nothing_matched(web, request: Request, digest: Digest):
 @router.get("/issues/{issue_id}/view/{token}")
 def view_issue(request: Request, issue_id: RowNumber, token: str):
     web = request.app.state.web
+    try:
+        subscription_names(web, token, "view")
+    except LinkForNobody as exc:
+        return _nobodys_view(request, issue_id, exc)
     with web.factory.begin() as session:
         sub = subscription_for(web, session, token, "view")
         try:
@@ -267,6 +325,19 @@ def view_issue(request: Request, issue_id: RowNumber, token: str):
             picks = picks_of(sub)
         to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id)
         return _digest_response(web, request, digest_for(web.runtime, digests, picks, to))
+
+
+def _nobodys_view(request: Request, issue_id: int, exc: LinkForNobody):
+    """A test copy's "view in browser": the issue as the archive shows it once it went out. Before that, a page
+    saying so: the link is not bound to an issue, so it must not open one before its readers have it."""
+    web = request.app.state.web
+    with web.factory.begin() as session:
+        ml = get_list_or_404(session, exc.list_slug)
+        try:
+            issue = issue_for_viewer(session, issue_id, ml.id, NO_SUBSCRIBER)
+        except NotFound:
+            return nobodys_link_page(request, exc, "test_copy_unpublished")
+        return _public_copy(web, request, issue.id, session)
 
 
 @router.get("/lists/{slug}/archive")
@@ -286,7 +357,12 @@ def archive_issue(request: Request, slug: str, number: RowNumber):
         issue = find_published_issue(session, ml, number)
         if issue is None:
             raise PageError(404, "not_found")
-        digest, public = public_digest(web.runtime, issue_digests(web.runtime, session, issue.id))
+        return _public_copy(web, request, issue.id, session)
+
+
+def _public_copy(web, request: Request, issue_id: int, session: Session) -> HTMLResponse:
+    """Nobody's copy of an issue that went out: no greeting, no address; links to subscribe and the archive."""
+    digest, public = public_digest(web.runtime, issue_digests(web.runtime, session, issue_id))
     if digest.article_count == 0:
         return _nothing_matched(web, request, digest)
     rendered = render_content(digest, web.mail, public)

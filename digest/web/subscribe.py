@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
@@ -15,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from digest.adapters.storage import models
 from digest.core.clock import wall_now
 from digest.core.domain import NATIONAL_CODE, ListInfo
+from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import find_list_by_slug, list_info
 from digest.services.self_service import (
+    check_confirmable,
     confirm_subscription,
     find_subscription,
     request_subscription,
@@ -26,6 +29,7 @@ from digest.services.subscribers import (
     InvalidSubscriber,
     normalise_email,
 )
+from digest.services.welcome import welcome
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.forms import InvalidChoice, check_choices, picker, region_json
 
@@ -141,21 +145,71 @@ def _subscribe(request: Request, slug: str, submitted: SubscribeForm):
     return web.page(request, "check_inbox.html", lang=lang, list=ml.info, email=address)
 
 
-@router.get("/confirm/{token}")
-def confirm(request: Request, token: str):
-    web = request.app.state.web
+def confirm_scope(subscriber_id: int, list_slug: str) -> str:
+    """The confirm button's CSRF scope: what the link's token names, so it is checked before any query."""
+    return f"confirm:{subscriber_id}:{list_slug}"
+
+
+def _confirm_link(web, token: str) -> tuple[int, str, datetime]:
+    """(subscriber id, list slug, when the link was signed), or BadToken ("expired" past CONFIRM_MAX_AGE)."""
     data = read_token(web.settings.token_keys, token, "confirm", max_age=CONFIRM_MAX_AGE)
+    if data.list_slug is None:
+        raise BadToken("token names no list")
+    return data.subscriber_id, data.list_slug, data.issued_at
+
+
+def _confirmable(session: Session, subscriber_id: int, list_slug: str, issued_at: datetime) -> models.Subscription:
+    sub = find_subscription(session, subscriber_id, list_slug)
+    if sub is None:
+        raise BadToken("no such subscription")
+    check_confirmable(sub, issued_at)
+    return sub
+
+
+@router.get("/confirm/{token}")
+def confirm_page(request: Request, token: str):
+    """The mailed link opens a page with one button and changes nothing: mail scanners open every link."""
+    web = request.app.state.web
+    subscriber_id, list_slug, issued_at = _confirm_link(web, token)
     with web.factory.begin() as session:
-        sub = find_subscription(session, data.subscriber_id, data.list_slug) if data.list_slug else None
-        if sub is None:
-            raise BadToken("no such subscription")
-        # The real time, as the token it is compared with.
-        confirm_subscription(sub, data.issued_at, wall_now())
-        preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, data.list_slug)
-        lang = web.language(request, sub.subscriber.locale)
+        sub = _confirmable(session, subscriber_id, list_slug, issued_at)
+        if sub.status == SubscriptionStatus.CONFIRMED:
+            return _confirmed_page(request, sub)
         return web.page(
-            request, "confirmed.html", lang=lang, list=list_info(sub.list), preferences_url=f"/p/{preferences}"
+            request,
+            "confirm.html",
+            lang=web.language(request, sub.subscriber.locale),
+            list=list_info(sub.list),
+            email=sub.subscriber.email,
+            action=f"/confirm/{token}",
+            scope=confirm_scope(subscriber_id, list_slug),
         )
+
+
+@router.post("/confirm/{token}")
+def confirm(request: Request, token: str, csrf_token: Annotated[str, Form(max_length=200)] = ""):
+    web = request.app.state.web
+    subscriber_id, list_slug, issued_at = _confirm_link(web, token)
+    web.check_csrf(request, csrf_token, confirm_scope(subscriber_id, list_slug))
+    with web.factory.begin() as session:
+        sub = _confirmable(session, subscriber_id, list_slug, issued_at)
+        # The real time, as the token it is compared with.
+        confirm_subscription(sub, issued_at, wall_now())
+        return _confirmed_page(request, sub)
+
+
+def _confirmed_page(request: Request, sub: models.Subscription):
+    """Confirmed: their picks by name, when the first issue comes, and their preferences link."""
+    web = request.app.state.web
+    preferences = sign_token(web.settings.secret_key, "preferences", sub.subscriber_id, sub.list.slug)
+    return web.page(
+        request,
+        "confirmed.html",
+        lang=web.language(request, sub.subscriber.locale),
+        list=list_info(sub.list),
+        preferences_url=f"/p/{preferences}",
+        welcome=welcome(sub, web.regions, web.settings.clock.now()),
+    )
 
 
 @router.get("/api/regions")

@@ -152,3 +152,17 @@ def test_the_tick_asks_for_a_send_only_while_a_form_mail_may_go(database_url, tm
     assert tick(runtime)["form_mails"] is False  # held by a sender: not yet
     clock.advance(form_mails.HOLD_FOR)
     assert tick(runtime)["form_mails"] is True and broker.form_mail_sends == 2
+
+
+def test_an_admin_adding_a_pending_subscriber_owes_a_confirmation_unless_suppressed(runtime, smtp_server):
+    with runtime.transaction() as session:
+        list_id = session.scalar(select(models.MailingList.id))
+        people = [models.Subscriber(email=address) for address in (NEW, "Blocked@example.cn")]
+        session.add_all([*people, models.Suppression(email="blocked@example.cn", reason="complained")])
+        session.flush()
+        owed = [form_mails.owe_confirmation(session, p.id, list_id, NOW) for p in people]
+    assert owed == [True, False]
+    assert send_form_mails(runtime).sent == 1
+    (received,) = smtp_server.messages
+    text = email.message_from_bytes(received.data, policy=policy.default).get_body(("plain",)).get_content()
+    assert received.rcpt_tos == [NEW] and "https://digest.example.org/confirm/" in text

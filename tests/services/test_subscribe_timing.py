@@ -58,10 +58,13 @@ def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, da
         known = models.Subscriber.email == "confirmed@example.org"
         sub = session.scalar(select(models.Subscription).join(models.Subscriber).where(known))
         sub.status, sub.region_codes = SubscriptionStatus.CONFIRMED, ["000000"]
+        session.add(models.Suppression(email="suppressed@example.org", reason="complained"))
     new = _statements(engine, "new@example.org")
     pending = _statements(engine, "pending@example.org")
     confirmed = _statements(engine, "confirmed@example.org")
-    assert new == pending == confirmed
+    # A suppressed address gets no form mail, by the same statements: its timing tells nothing either.
+    suppressed = _statements(engine, "suppressed@example.org")
+    assert new == pending == confirmed == suppressed
     # The person and the membership are upserts: the same INSERT … ON CONFLICT DO UPDATE for a new row as
     # for a known one; then the membership's picks' rows, the same statements whoever it is.
     if engine.dialect.name == "postgresql":
@@ -95,3 +98,8 @@ def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, da
     assert rows["confirmed@example.org"] == (SubscriptionStatus.CONFIRMED, ["000000"], "en")
     assert rows["new@example.org"] == (SubscriptionStatus.PENDING, ["430000"], "en")
     assert rows["pending@example.org"] == (SubscriptionStatus.PENDING, ["430000"], "en")
+    with transaction(database_url) as session:
+        mailed = session.scalars(
+            select(models.Subscriber.email).join(models.FormMail, models.FormMail.subscriber_id == models.Subscriber.id)
+        ).all()
+    assert "suppressed@example.org" not in mailed and "new@example.org" in mailed

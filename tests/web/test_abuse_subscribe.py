@@ -11,13 +11,14 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_pages import SUBSCRIBE, _subscribe
-from webutil import link_in, parse_mail
+from webutil import confirm, link_in, parse_mail
 
 from digest.adapters.ratelimit import LocalWindowCounter, WindowLimit
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.services.runtime import Runtime
 from digest.services.self_service import FORM_MAILS_PER_DAY
+from digest.services.suppressions import add_suppression
 from digest.web import create_app
 
 PHISH_NAME = "Ihr Konto wurde gesperrt: bitte sofort auf https://evil.example/login anmelden 点击领取补贴"
@@ -39,7 +40,7 @@ def test_the_confirmation_carries_no_part_of_the_name_typed_into_the_form(site):
         assert part not in decoded, part
     assert msg["To"].addresses[0].display_name == ""
     # Once the mailbox's owner confirms, the name is theirs to keep.
-    assert site.client.get(link_in(text, "/confirm/")).status_code == 200
+    assert confirm(site.client, link_in(text, "/confirm/")).status_code == 200
     assert _name_of(site.url, "victim@example.org") == PHISH_NAME
 
 
@@ -81,3 +82,18 @@ def test_without_redis_reachable_the_limit_counts_in_the_process(site):
     browser = TestClient(create_app(Runtime(settings)))
     statuses = [_subscribe(browser, f"r{i}@example.org").status_code for i in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+def test_a_suppressed_address_gets_the_same_page_and_no_mail(site):
+    with transaction(site.url) as session:
+        add_suppression(session, "Blocked@Example.org", "complained")
+    blocked = _subscribe(site.new_client(), "blocked@example.org")
+    # Any case of the address is the suppressed one: it is matched by lower(email), as people type it.
+    shouted = _subscribe(site.new_client(), "BLOCKED@example.org")
+    free = _subscribe(site.new_client(), "free@example.org")
+    assert blocked.status_code == shouted.status_code == free.status_code == 200
+    assert blocked.text.replace("blocked@example.org", "X") == free.text.replace("free@example.org", "X")
+    assert [m.rcpt_tos for m in site.smtp.messages] == [["free@example.org"]]
+    with transaction(site.url) as session:
+        waiting = session.scalars(select(models.FormMail.subscriber_id)).all()
+    assert waiting == []

@@ -67,6 +67,8 @@ def test_a_reader_subscribes_confirms_changes_picks_and_leaves(browser, server, 
     _wait_for_mail(smtp_server, 1)
     _, text, _ = parse_mail(smtp_server.messages[0].data)
     page.goto(_link(text, server.base, "/confirm/"))
+    page.wait_for_selector("text=确认订阅乡村振兴周报")  # opening the link confirms nothing: the button does
+    page.click("button.primary")
     page.wait_for_selector("text=订阅已确认")
     shot(page, "confirmed")
 

@@ -91,3 +91,10 @@ def form_csrf(html: str, action: str) -> str:
         if re.search(r'action="' + re.escape(action) + '"', form):
             return csrf_from(form)
     raise AssertionError(f"no form posting to {action}")
+
+
+def confirm(client: TestClient, link: str):
+    """Opens a mailed confirmation link and presses its button, as a reader does; returns the answer."""
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    return client.post(link, data={"csrf_token": form_csrf(page.text, link)})

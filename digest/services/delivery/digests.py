@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
-from digest.core.links import IssueLinks, make_recipient
+from digest.core.links import NO_SUBSCRIBER, IssueLinks, make_recipient
 from digest.core.prepared import PreparedContent
 from digest.core.rendering import PublicCopy
 from digest.core.selection import assemble_digest
@@ -34,7 +34,7 @@ class Addressee:
 
     email: str
     name: str = ""
-    subscriber_id: int = 0
+    subscriber_id: int = NO_SUBSCRIBER
 
 
 @dataclass(frozen=True)
