@@ -12,6 +12,7 @@ from digest.adapters.storage import models
 from digest.cli.context import current_runtime
 from digest.core.schedule import WEEKDAYS, Slot, parse_weekday
 from digest.core.statuses import DeliveryStatus, IssueStatus
+from digest.services.delivery.skips import reason_text
 from digest.services.issue_detail import issue_by_number, issue_summaries, stream_delivery_log
 from digest.services.issues import (
     RETRYABLE,
@@ -57,7 +58,7 @@ def issues_show(number, list_slug) -> None:
         issue = issue_by_number(session, ml, number)
         click.echo(f"issue {issue.number} of {ml.slug}: {issue.period_start} – {issue.period_end}, {issue.status}")
         for d in stream_delivery_log(session, issue.id):
-            detail = d.reason or d.last_error or d.location or ""
+            detail = reason_text(d.reason) or d.last_error or d.location or ""
             due = d.due_at.strftime("%Y-%m-%d %H:%M UTC") if d.due_at else "now"
             click.echo(f"{d.email:<32} {d.status:<10} attempts {d.attempts}  due {due}  {detail}")
 

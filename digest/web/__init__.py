@@ -34,6 +34,7 @@ from digest.services.form_mails import SendSoon, send_form_mails
 from digest.services.health import database_ready
 from digest.services.lists import FormList, find_form_list
 from digest.services.runtime import Runtime
+from digest.web.catalogue import issues as issue_words
 from digest.web.catalogue import problems as problem_words
 from digest.web.guard import BodyLimits, RequestGuard
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
@@ -95,6 +96,7 @@ class Web:
             lstrip_blocks=True,
         )
         problem_words.install(self.pages)
+        issue_words.install(self.pages)
 
     def form_list(self, slug: str) -> FormList | None:
         """The list a public form posts to, kept FORM_LIST_KEPT by this process: its page is the busiest

@@ -191,7 +191,7 @@ def test_send_now_does_what_digest_send_does_and_the_log_shows_every_row(site):
     assert mid and mid.replace("<", "&lt;").replace(">", "&gt;") in page.text
     skipped = client.get(f"{path}?status=skipped")
     assert ZHAO_NOTHING.email in skipped.text and LI_HUNAN.email not in skipped.text
-    assert "no article this week matches their picks" in skipped.text
+    assert "本周没有符合其选择的文章" in skipped.text and "no article" not in skipped.text
     bad = client.get(f"{path}?status=nonsense")
     assert bad.status_code == 200 and "没有这种投递状态" in bad.text and LI_HUNAN.email in bad.text
 

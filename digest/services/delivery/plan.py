@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.core.statuses import DeliveryStatus, SubscriptionStatus
 from digest.services.delivery.sender import SendReport
+from digest.services.delivery.skips import reason_text
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import get_list
 
@@ -96,7 +97,9 @@ def ledger_result(runtime: Runtime, issue_id: int, report: SendReport) -> SendRe
                 name=s.name,
                 status=d.status,
                 articles=d.article_count,
-                detail=(d.location or "") if d.status == DeliveryStatus.SENT else (d.reason or d.last_error or ""),
+                detail=(d.location or "")
+                if d.status == DeliveryStatus.SENT
+                else (reason_text(d.reason) or d.last_error or ""),
             )
             for d, s in rows
         ]

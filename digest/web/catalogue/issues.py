@@ -1,9 +1,13 @@
-"""The issues pages' words (zh-CN first, en), the statuses' words keyed by the enums, and the notices."""
+"""The issues pages' words (zh-CN first, en), the statuses' words keyed by the enums, the notices, and the
+delivery log's skip reasons (stored as codes by the ledger) worded per language."""
 
 from __future__ import annotations
 
+import jinja2
+
 from digest.core.statuses import DeliveryStatus, IssueStatus
-from digest.web.i18n import add_words, words_of_members
+from digest.services.delivery.skips import read_reason
+from digest.web.i18n import CATALOGUE, DEFAULT_LANGUAGE, add_words, words_of_members
 
 # Templates: "iss_status_" ~ issue.status.
 ISSUE_STATUS_WORDS: dict[IssueStatus, dict[str, str]] = {
@@ -62,6 +66,11 @@ add_words(
             "iss_act_send": "立即发送",
             "iss_act_retry": "重新发送",
             "iss_act_send_rest": "发送给尚未收到的订阅者",
+            "iss_reason_suppressed": "地址在屏蔽名单上",
+            "iss_reason_not_confirmed": "已不再订阅",
+            "iss_reason_paused": "暂停接收至 {until}",
+            "iss_reason_empty": "本周没有符合其选择的文章",
+            "iss_reason_cancelled": "本期已取消",
             "iss_confirm_send_title": "立即发送第{number}期？",
             "iss_confirm_send_rest_title": "把第{number}期发给尚未收到的订阅者？",
             "iss_confirm_cancel_title": "取消第{number}期？",
@@ -182,6 +191,11 @@ add_words(
             "iss_act_send": "Send now",
             "iss_act_retry": "Send again",
             "iss_act_send_rest": "Send to readers who have not had it",
+            "iss_reason_suppressed": "address is on the suppression list",
+            "iss_reason_not_confirmed": "no longer subscribed",
+            "iss_reason_paused": "paused until {until}",
+            "iss_reason_empty": "no article this week matches their picks",
+            "iss_reason_cancelled": "issue cancelled",
             "iss_confirm_send_title": "Send issue {number} now?",
             "iss_confirm_send_rest_title": "Send issue {number} to readers who have not had it?",
             "iss_confirm_cancel_title": "Cancel issue {number}?",
@@ -282,3 +296,24 @@ add_words(
         },
     }
 )
+
+
+def reason_words(stored: str | None, language: str) -> str:
+    """A ledger row's skip reason in `language`; a text stored with no code stands as it is."""
+    found = read_reason(stored)
+    if found is None:
+        return ""
+    template = CATALOGUE.get(language, CATALOGUE[DEFAULT_LANGUAGE]).get(f"iss_reason_{found.code}")
+    if template is None or (found.code == "paused" and "until" not in found.params):
+        return found.text
+    return template.format(**found.params)
+
+
+@jinja2.pass_context
+def skip_reason(context: jinja2.runtime.Context, stored: str | None) -> str:
+    return reason_words(stored, context["lang"])
+
+
+def install(env: jinja2.Environment) -> None:
+    """Makes `skip_reason(row.reason)` available to every page."""
+    env.globals.update(skip_reason=skip_reason)
