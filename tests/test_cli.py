@@ -6,6 +6,7 @@ import csv
 import io
 import mailbox
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,9 @@ def test_every_command_has_help(tmp_path):
         ["issues", "cancel"],
         ["issues", "retry"],
         ["lists", "schedule"],
+        ["lists", "list"],
+        ["lists", "show"],
+        ["lists", "create"],
         ["admin", "password"],
         ["admin", "disable"],
         ["admin", "enable"],
@@ -238,5 +242,10 @@ def test_issue_commands_steer_and_report(initialised):
     assert refused.returncode == 1 and "only a planned or sending issue pauses" in refused.stderr
     status = run(["status"], cwd=initialised).stdout
     assert "friday 07:30 (Europe/Berlin" in status and "skipped           1" in status
+    # The ledger keeps the skip's code; the CLI words it in English.
+    with sqlite3.connect(initialised / "digest.db") as db:
+        assert db.execute("SELECT status, reason FROM deliveries").fetchall() == [("skipped", "empty")]
+    shown = run(["issues", "show", "1"], cwd=initialised).stdout
+    assert "a@example.org" in shown and "no article this week matches their picks" in shown
     missing = run(["issues", "show", "9"], cwd=initialised, check=False)
     assert missing.returncode == 1 and "no issue number 9" in missing.stderr

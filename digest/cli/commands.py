@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from digest.adapters.storage.db import upgrade_database
 from digest.cli.admin import admin
 from digest.cli.context import DigestGroup, current_runtime
-from digest.cli.issues import issues, lists_group, status
+from digest.cli.issues import issues, status
+from digest.cli.lists import lists_group
+from digest.cli.output import print_table, progressbar, say
 from digest.core.domain import Problem
 from digest.core.ingest import IngestFormatError, parse_file
 from digest.core.regions import split_labels
@@ -28,10 +31,13 @@ from digest.services.subscribers import (
 )
 
 
-def _report_problems(problems: list[Problem]) -> None:
+def _report_problems(problems: list[Problem], bar: Any = None) -> None:
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"
-        click.secho(str(problem), fg=colour, err=True)
+        if bar is None:
+            click.secho(str(problem), fg=colour, err=True)
+        else:
+            say(bar, str(problem), colour)
 
 
 def _parse_day(value: str | None, flag: str) -> date | None:
@@ -91,18 +97,18 @@ def ingest(
     when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else runtime.settings.clock.local(NEWSROOM_TZ)
     totals = {"added": 0, "unchanged": 0, "rejected": 0}
     failed_files = 0
-    with click.progressbar(files, label="ingesting", file=sys.stderr, item_show_func=lambda p: p and p.name) as bar:
+    with progressbar(files, label="ingesting", item_show_func=lambda p: p and p.name) as bar:
         for path in bar:
             try:
                 parsed = parse_file(path, default_published=when, fmt=fmt)
             except IngestFormatError as exc:
-                _report_problems([exc.problem])
+                _report_problems([exc.problem], bar)
                 failed_files += 1
                 continue
             with runtime.transaction() as session:
                 ml = get_list(session, list_slug)
                 report = store_articles(session, ml, parsed, runtime.regions, source=str(path), published=when)
-            _report_problems(report.problems)
+            _report_problems(report.problems, bar)
             totals["added"] += report.added
             totals["unchanged"] += report.unchanged
             totals["rejected"] += report.rejected
@@ -190,7 +196,7 @@ def subscribers_import(ctx, file: Path, list_slug) -> None:
     rows = max(text.count("\n"), 1)
     with runtime.transaction() as session:
         list_id = get_list(session, list_slug).id
-    with click.progressbar(length=rows, label="importing", file=sys.stderr) as bar:
+    with progressbar(length=rows, label="importing") as bar:
         shown = [0]
 
         def advance(_session, report: ImportReport) -> None:
@@ -211,8 +217,8 @@ def subscribers_list(list_slug) -> None:
     runtime = current_runtime()
     with runtime.transaction() as session:
         ml = get_list(session, list_slug)
-        for row in export_rows(stream_subscriptions(session, ml, runtime.regions), runtime.regions, ml):
-            click.echo("  ".join(f"{cell:<12}" for cell in row[:5]).rstrip())
+        rows = export_rows(stream_subscriptions(session, ml, runtime.regions), runtime.regions, ml)
+        print_table(row[:5] for row in rows)
 
 
 @subscribers.command("export")

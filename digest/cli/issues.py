@@ -1,17 +1,17 @@
-"""`digest issues …`, `digest status` and `digest lists …`: watch and steer scheduled sending."""
+"""`digest issues …` and `digest status`: watch and steer sending."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time
 
 import click
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.cli.context import current_runtime
-from digest.core.schedule import WEEKDAYS, Slot, parse_weekday
+from digest.core.schedule import WEEKDAYS
 from digest.core.statuses import DeliveryStatus, IssueStatus
+from digest.services.delivery.skips import reason_text
 from digest.services.issue_detail import issue_by_number, issue_summaries, stream_delivery_log
 from digest.services.issues import (
     RETRYABLE,
@@ -21,9 +21,7 @@ from digest.services.issues import (
     resume_issue,
     retry_deliveries,
 )
-from digest.services.list_editing import MAX_RATE, update_list
 from digest.services.lists import get_list
-from digest.services.validation import Invalid
 
 list_option = click.option("--list", "list_slug", metavar="SLUG")
 
@@ -57,7 +55,7 @@ def issues_show(number, list_slug) -> None:
         issue = issue_by_number(session, ml, number)
         click.echo(f"issue {issue.number} of {ml.slug}: {issue.period_start} – {issue.period_end}, {issue.status}")
         for d in stream_delivery_log(session, issue.id):
-            detail = d.reason or d.last_error or d.location or ""
+            detail = reason_text(d.reason) or d.last_error or d.location or ""
             due = d.due_at.strftime("%Y-%m-%d %H:%M UTC") if d.due_at else "now"
             click.echo(f"{d.email:<32} {d.status:<10} attempts {d.attempts}  due {due}  {detail}")
 
@@ -135,45 +133,3 @@ def status(list_slug) -> None:
         click.echo(f"issue {issue.number} ({issue.period_start} – {issue.period_end}): {issue.status}")
         for column in DeliveryStatus:
             click.echo(f"  {column:<10} {counts.get(column, 0):>8}")
-
-
-@click.group("lists")
-def lists_group() -> None:
-    """Show lists and set their weekly schedule."""
-
-
-def _slot_time(hhmm: str) -> str:
-    try:
-        hours, minutes = (int(x) for x in hhmm.split(":"))
-        return time(hours, minutes).strftime("%H:%M")
-    except ValueError:
-        raise click.BadParameter(f"{hhmm!r} is not a time like 08:00", param_hint="--time") from None
-
-
-@lists_group.command("schedule")
-@click.argument("slug")
-@click.option("--weekday", help="monday … sunday")
-@click.option("--time", "at", metavar="HH:MM", help="Local time of the slot.")
-@click.option("--tz", help="The list's time zone (IANA name); it decides which week an issue covers.")
-@click.option("--rate", type=float, help="Messages per second at most (0 = no limit).")
-@click.option("--enable/--disable", default=None, help="Turn scheduled sending on or off.")
-def lists_schedule(slug, weekday, at, tz, rate, enable) -> None:
-    """Set when SLUG's issue goes out each week."""
-    with current_runtime().transaction() as session:
-        ml = get_list(session, slug)
-        day = parse_weekday(weekday) if weekday else ml.send_weekday
-        slot_time = _slot_time(at or ml.send_time)
-        Slot(day, time.fromisoformat(slot_time), tz or ml.time_zone)  # says which zone is unknown
-        changes: dict[str, object] = {"weekday": day, "time": slot_time, "time_zone": tz or ml.time_zone}
-        if rate is not None:
-            changes["rate_limit"] = rate
-        if enable is not None:
-            changes["schedule_enabled"] = enable
-        try:
-            update_list(session, ml, changes)
-        except Invalid:  # the checks above leave only the rate to refuse
-            raise click.BadParameter(f"{rate} is not a rate from 0 to {MAX_RATE:g}/s", param_hint="--rate") from None
-        click.echo(
-            f"{ml.slug}: {WEEKDAYS[ml.send_weekday]} {ml.send_time} {ml.time_zone}, "
-            f"rate {ml.rate_limit or 'unlimited'}/s, {'on' if ml.schedule_enabled else 'off'}"
-        )

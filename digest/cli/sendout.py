@@ -3,11 +3,11 @@ exit by what became of it."""
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 import click
 
+from digest.cli.output import progressbar
 from digest.core.statuses import DeliveryStatus
 from digest.services.delivery.batches import send_pending
 from digest.services.delivery.handout import hand_to_workers
@@ -45,7 +45,7 @@ def deliver_issue(runtime: Runtime, issue_id: int, pending: int, period_end: dat
         raise RunStopped(f"sending stopped, no delivery was marked failed: cannot open the transport: {exc}") from None
     with (
         transport,
-        click.progressbar(length=pending, label=f"sending issue {issue_id}", file=sys.stderr) as bar,
+        progressbar(length=pending, label=f"sending issue {issue_id}") as bar,
     ):
         report = send_pending(runtime, issue_id, transport, pace=Pace(progress=bar.update))
     return ledger_result(runtime, issue_id, report)

@@ -23,6 +23,7 @@ from digest.core.schedule import Slot, latest_slot_date, period_end_for
 from digest.core.settings import DEFAULT_LEASE
 from digest.core.statuses import FINISHED_ISSUE, OPEN_DELIVERY, DeliveryStatus, IssueStatus
 from digest.services.articles import period_bounds
+from digest.services.delivery.skips import CANCELLED
 from digest.services.enqueue import enqueue_deliveries
 
 # A row queued for a batch that no batch has taken yet (its task waits in the broker) goes back
@@ -242,7 +243,7 @@ def cancel_issue(session: Session, issue: models.Issue) -> int:
                 models.Delivery.issue_id == issue.id,
                 models.Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.QUEUED)),
             )
-            .values(status=DeliveryStatus.SKIPPED, reason="issue cancelled")
+            .values(status=DeliveryStatus.SKIPPED, reason=CANCELLED)
         ).rowcount  # type: ignore[attr-defined]  # DML gives a CursorResult; Session.execute is typed Result
         or 0
     )

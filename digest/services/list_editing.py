@@ -202,12 +202,37 @@ _COLUMNS = {"weekday": "send_weekday", "time": "send_time"}
 def update_list(session: Session, ml: models.MailingList, changes: Mapping[str, Any]) -> None:
     """Check every field in `changes`, then write them all; Invalid (nothing written) otherwise."""
     errors: dict[str, FieldError] = {}
-    new = {
+    new = _checked(ml, changes, errors)
+    if errors:
+        raise Invalid(errors)
+    _write(session, ml, new)
+
+
+def create_list(session: Session, slug: str, changes: Mapping[str, Any]) -> models.MailingList:
+    """A new list with the slug and the settings in `changes` (a name at least), checked as `update_list` checks
+    an edit; the slug is checked too (its pattern, not taken). Invalid, with every refused field, otherwise."""
+    errors: dict[str, FieldError] = {}
+    if not _SLUG.fullmatch(slug):
+        errors["slug"] = FieldError("lists_err_slug", {"value": slug[:64]})
+    elif session.scalar(select(models.MailingList.id).where(models.MailingList.slug == slug)) is not None:
+        errors["slug"] = FieldError("lists_err_slug_taken", {"value": slug})
+    ml = models.MailingList(slug=slug, name="", sender_email="", credits=[], language="zh-CN")
+    new = _checked(ml, {"name": "", **changes}, errors)
+    if errors:
+        raise Invalid(errors)
+    session.add(ml)
+    _write(session, ml, new)
+    return ml
+
+
+def _checked(ml: models.MailingList, changes: Mapping[str, Any], errors: dict[str, FieldError]) -> dict[str, Any]:
+    return {
         name: _topics(ml, value, errors) if name == "topics" else _check(name, value, errors)
         for name, value in changes.items()
     }
-    if errors:
-        raise Invalid(errors)
+
+
+def _write(session: Session, ml: models.MailingList, new: dict[str, Any]) -> None:
     topics = new.pop("topics", None)
     for name, value in new.items():
         setattr(ml, _COLUMNS.get(name, name), value)

@@ -36,6 +36,7 @@ from digest.services.form_mails import SendSoon, send_form_mails
 from digest.services.health import database_ready
 from digest.services.lists import FormList, find_form_list
 from digest.services.runtime import Runtime
+from digest.web.catalogue import issues as issue_words
 from digest.web.catalogue import problems as problem_words
 from digest.web.catalogue import reader as reader_words
 from digest.web.errors import WayBack, way_back
@@ -105,6 +106,7 @@ class Web:
         )
         problem_words.install(self.pages)
         self.pages.globals["moment"] = reader_words.moment
+        issue_words.install(self.pages)
 
     def form_list(self, slug: str) -> FormList | None:
         """The list a public form posts to, kept FORM_LIST_KEPT by this process: its page is the busiest

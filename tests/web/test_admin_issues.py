@@ -66,6 +66,11 @@ def _post(client, page_path, action, data=None):
     return client.post(action, data={"csrf_token": token, **(data or {})}, follow_redirects=False)
 
 
+def _confirmed(client, action):
+    """Sending and cancelling ask first: the question's own form, posted with its `confirm`."""
+    return _post(client, action, action, {"confirm": "yes"})
+
+
 def test_a_stranger_is_sent_to_sign_in(site):
     issue_id = _issue(site.url)
     for path in ("/admin/issues", f"/admin/issues/{issue_id}", f"/admin/issues/{issue_id}/preview"):
@@ -145,7 +150,7 @@ def test_pause_resume_cancel_and_a_friendly_refusal_on_the_wrong_state(site):
     assert f'action="{path}/pause"' not in page.text and f'action="{path}/resume"' in page.text
     _post(client, path, f"{path}/resume")
     assert _status(site.url, issue_id) == "sending"
-    _post(client, path, f"{path}/cancel")
+    _confirmed(client, f"{path}/cancel")
     assert _status(site.url, issue_id) == "cancelled"
     # The button is gone now, but a stale page can still post: the refusal is a sentence, not a 500.
     stale = csrf_token(
@@ -168,7 +173,7 @@ def test_send_now_does_what_digest_send_does_and_the_log_shows_every_row(site):
     issue_id = _issue(site.url)
     client = _signed_in(site)
     path = f"/admin/issues/{issue_id}"
-    response = _post(client, path, f"{path}/send")
+    response = _confirmed(client, f"{path}/send")
     assert response.status_code == 303 and response.headers["location"] == f"{path}?notice=send_background"
     thread = background_send(issue_id)
     if thread is not None:
@@ -186,7 +191,7 @@ def test_send_now_does_what_digest_send_does_and_the_log_shows_every_row(site):
     assert mid and mid.replace("<", "&lt;").replace(">", "&gt;") in page.text
     skipped = client.get(f"{path}?status=skipped")
     assert ZHAO_NOTHING.email in skipped.text and LI_HUNAN.email not in skipped.text
-    assert "no article this week matches their picks" in skipped.text
+    assert "本周没有符合其选择的文章" in skipped.text and "no article" not in skipped.text
     bad = client.get(f"{path}?status=nonsense")
     assert bad.status_code == 200 and "没有这种投递状态" in bad.text and LI_HUNAN.email in bad.text
 
@@ -255,7 +260,7 @@ def test_titles_and_names_come_out_escaped_in_the_preview_and_the_log(site):
     issue_id = _issue(site.url)
     client = _signed_in(site)
     path = f"/admin/issues/{issue_id}"
-    _post(client, path, f"{path}/send")
+    _confirmed(client, f"{path}/send")
     thread = background_send(issue_id)
     if thread is not None:
         thread.join(30)
@@ -307,7 +312,7 @@ def _break_name(url, persona, name):
 
 def _send_now(client, issue_id):
     path = f"/admin/issues/{issue_id}"
-    response = _post(client, path, f"{path}/send")
+    response = _confirmed(client, f"{path}/send")
     assert response.status_code == 303
     _wait(issue_id)
 

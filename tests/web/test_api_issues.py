@@ -120,6 +120,8 @@ def test_the_delivery_log_filters_and_pages(api):
         "attempts": 5,
         "articles": 0,
         "reason": None,
+        "reason_code": None,
+        "reason_params": {},
         "last_error": "550 5.1.1 no such user",
         "sent_at": None,
         "message_id": None,

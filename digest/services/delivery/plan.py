@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
-from digest.core.statuses import DeliveryStatus
+from digest.core.statuses import DeliveryStatus, SubscriptionStatus
 from digest.services.delivery.sender import SendReport
+from digest.services.delivery.skips import reason_text
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import get_list
 
@@ -30,6 +31,29 @@ def start_now(session: Session, issue: models.Issue) -> int:
         )
         or 0
     )
+
+
+def would_send(session: Session, issue: models.Issue) -> int:
+    """How many readers "send now" would reach: the rows waiting, and every confirmed subscriber with no row yet
+    (on an issue already sent, the readers who have not had it). Asked before the console sends."""
+    d, sub = models.Delivery, models.Subscription
+    waiting = session.scalar(
+        select(func.count()).select_from(d).where(d.issue_id == issue.id, d.status == DeliveryStatus.PENDING)
+    )
+    has_row = select(d.id).where(d.issue_id == issue.id, d.subscriber_id == sub.subscriber_id).exists()
+    newcomers = session.scalar(
+        select(func.count())
+        .select_from(sub)
+        .where(sub.list_id == issue.list_id, sub.status == SubscriptionStatus.CONFIRMED, ~has_row)
+    )
+    return (waiting or 0) + (newcomers or 0)
+
+
+def would_cancel(session: Session, issue: models.Issue) -> int:
+    """How many deliveries cancelling would skip for good: those not yet handed to the mail server."""
+    d = models.Delivery
+    unsent = (DeliveryStatus.PENDING, DeliveryStatus.QUEUED)
+    return session.scalar(select(func.count()).select_from(d).where(d.issue_id == issue.id, d.status.in_(unsent))) or 0
 
 
 def plan_and_start(runtime: Runtime, list_slug: str | None, period_end: date) -> tuple[int, int]:
@@ -73,7 +97,9 @@ def ledger_result(runtime: Runtime, issue_id: int, report: SendReport) -> SendRe
                 name=s.name,
                 status=d.status,
                 articles=d.article_count,
-                detail=(d.location or "") if d.status == DeliveryStatus.SENT else (d.reason or d.last_error or ""),
+                detail=(d.location or "")
+                if d.status == DeliveryStatus.SENT
+                else (reason_text(d.reason) or d.last_error or ""),
             )
             for d, s in rows
         ]

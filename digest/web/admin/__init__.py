@@ -121,9 +121,19 @@ def login_url(next_path: str) -> str:
 
 
 def build_router() -> APIRouter:
-    from digest.web.admin import accounts, articles, auth, dashboard, issues, lists, subscribers, suppressions
+    from digest.web.admin import (
+        accounts,
+        articles,
+        auth,
+        dashboard,
+        issue_actions,
+        issues,
+        lists,
+        subscribers,
+        suppressions,
+    )
 
     router = APIRouter(include_in_schema=False)
-    for area in (auth, dashboard, lists, subscribers, suppressions, articles, issues, accounts):
+    for area in (auth, dashboard, lists, subscribers, suppressions, articles, issues, issue_actions, accounts):
         router.include_router(area.router)
     return router

@@ -1,5 +1,5 @@
-"""Admin pages: issues. Plan one, watch its deliveries, pause/resume/cancel it, send it now,
-preview any subscriber's copy with the reason for every article, and send a test.
+"""Admin pages: issues. Plan one, watch its deliveries, preview any subscriber's copy with the reason for every
+article, and send a test. Its buttons (pause, resume, cancel, send now, send again) are in issue_actions.py.
 
 Editors and admins alike, but for sending failed deliveries again, which is for admins.
 The words live in web/catalogue/issues.py; the work in digest.services.delivery and digest.services.issue_detail.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -18,30 +18,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError
 from digest.core.schedule import zone
-from digest.core.statuses import DeliveryStatus, IssueStatus
+from digest.core.statuses import DeliveryStatus
 from digest.services import NotFound
-from digest.services.delivery.now import deliver_now
-from digest.services.delivery.plan import start_now
 from digest.services.delivery.preview import preview_issue
 from digest.services.delivery.testsend import InvalidAddress, compose_test_send, deliver_test
 from digest.services.issue_detail import delivery_log, get_issue, issue_summaries, summary_of
-from digest.services.issues import (
-    RETRYABLE,
-    IssueStateError,
-    RetryError,
-    cancel_issue,
-    pause_issue,
-    plan_issue,
-    resume_issue,
-    retry_deliveries,
-)
+from digest.services.issues import RETRYABLE, plan_issue
 from digest.services.lists import get_list
 from digest.services.paging import Cursor
 from digest.services.subscribers import InvalidSubscriber, confirmed_emails
 from digest.web import PageError
 from digest.web.admin import (
     MAX_ID,
-    AdminOnly,
     Pager,
     SignedIn,
     admin_page,
@@ -56,14 +44,13 @@ router = APIRouter(prefix="/admin")
 
 PAGE_SIZE = 50
 IssueId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Action = Literal["pause", "resume", "cancel", "send"]
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 # The preview page frames the digest from our own origin; nothing else may be framed.
 PREVIEW_CSP = PAGE_CSP + "; frame-src 'self'"
 FRAMED_DIGEST_CSP = DIGEST_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 
 
-def _issue(session, issue_id: int) -> models.Issue:
+def issue_or_404(session, issue_id: int) -> models.Issue:
     try:
         return get_issue(session, issue_id)
     except NotFound:
@@ -149,11 +136,11 @@ class DetailShown:
     status: int = 200
 
 
-def _detail(request: Request, admin, issue_id: int, shown: DetailShown = DetailShown()):
+def detail_page(request: Request, admin, issue_id: int, shown: DetailShown = DetailShown()):
     status_filter, page, notice = shown.status_filter, shown.page, shown.notice
     cursor = Cursor(PAGE_SIZE, (page - 1) * PAGE_SIZE, shown.after, shown.before)
     with web_of(request).factory.begin() as session:
-        issue = _issue(session, issue_id)
+        issue = issue_or_404(session, issue_id)
         summary = summary_of(session, issue, kept=web_of(request).runtime.kept)
         bad_filter = bool(status_filter) and status_filter not in tuple(DeliveryStatus)
         chosen = None if bad_filter or not status_filter else status_filter
@@ -191,7 +178,7 @@ def issue_page(
     notice: Annotated[str | None, Query(max_length=40)] = None,
 ):
     shown = DetailShown(status_filter=status, page=pager.page, after=pager.after, before=pager.before, notice=notice)
-    return _detail(request, admin, issue_id, shown)
+    return detail_page(request, admin, issue_id, shown)
 
 
 @dataclass(frozen=True)
@@ -211,7 +198,7 @@ def _preview_page(
     preview = None
     error, status = shown.error, shown.status
     with web.factory.begin() as session:
-        issue = _issue(session, issue_id)
+        issue = issue_or_404(session, issue_id)
         summary = summary_of(session, issue, kept=web.runtime.kept)
         if email:
             try:
@@ -252,7 +239,7 @@ def preview_digest_html(
     """The digest's own HTML, for the preview page's sandboxed frame (no script may run in it)."""
     web = web_of(request)
     with web.factory.begin() as session:
-        issue = _issue(session, issue_id)
+        issue = issue_or_404(session, issue_id)
         try:
             preview = preview_issue(web.runtime, session, issue.id, email)
         except (InvalidSubscriber, NotFound):
@@ -282,7 +269,7 @@ def send_test(
         refused.headers.update(retry_after())
         return refused
     with web.factory.begin() as session:
-        issue = _issue(session, issue_id)
+        issue = issue_or_404(session, issue_id)
         try:
             test = compose_test_send(web.runtime, session, issue.id, to, subscriber_email=email or None)
         except InvalidAddress:
@@ -301,71 +288,3 @@ def send_test(
         return _preview_page(request, admin, issue_id, email, shown)
     sent = ("iss_test_sent", {"to": test.to, "count": test.article_count})
     return _preview_page(request, admin, issue_id, email, PreviewShown(to, notice=sent))
-
-
-def _refused(request: Request, admin, issue_id: int, number: int, status: str, action: str) -> HTMLResponse:
-    """The issue page again, 409, saying why the issue's state refused `action`."""
-    error = ("iss_err_state", {"number": number, "status": status, "action": action})
-    return _detail(request, admin, issue_id, DetailShown(status=409, error=error))
-
-
-@router.post("/issues/{issue_id}/retry")
-def retry(
-    request: Request,
-    admin: AdminOnly,
-    issue_id: IssueId,
-    status: Annotated[str, Form(max_length=20)] = DeliveryStatus.FAILED,
-    csrf_token: Annotated[str | None, Form()] = None,
-):
-    """`digest issues retry`: the issue's failed (or bounced, no longer suppressed) rows go again. Admins only."""
-    web = web_of(request)
-    web.check_csrf(request, csrf_token, "iss-retry")
-    try:
-        with web.factory.begin() as session:
-            issue = _issue(session, issue_id)
-            number, before = issue.number, issue.status
-            reset, _ = retry_deliveries(session, issue, status, now=web.settings.clock.now())
-            after = issue.status
-    except RetryError:
-        return _detail(request, admin, issue_id, DetailShown(status=400, error=("iss_err_retry_status", {})))
-    except IssueStateError:
-        return _refused(request, admin, issue_id, number, before, "retry")
-    if not reset:
-        notice = "retry_none"
-    elif after == IssueStatus.PAUSED:
-        notice = "retry_paused"
-    else:
-        notice = _send(web, issue_id)
-    return RedirectResponse(f"/admin/issues/{issue_id}?notice={notice}", status_code=303)
-
-
-# Registered last: its {action} segment would otherwise catch /test, /preview and /retry.
-@router.post("/issues/{issue_id}/{action}")
-def steer(
-    request: Request,
-    admin: SignedIn,
-    issue_id: IssueId,
-    action: Action,
-    csrf_token: Annotated[str | None, Form()] = None,
-):
-    web = web_of(request)
-    web.check_csrf(request, csrf_token, f"iss-{action}")
-    steps = {"pause": pause_issue, "resume": resume_issue, "cancel": cancel_issue, "send": start_now}
-    try:
-        with web.factory.begin() as session:
-            issue = _issue(session, issue_id)
-            number, before = issue.number, issue.status
-            steps[action](session, issue)
-    except IssueStateError:
-        return _refused(request, admin, issue_id, number, before, action)
-    notice = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}.get(action) or _send(web, issue_id)
-    return RedirectResponse(f"/admin/issues/{issue_id}?notice={notice}", status_code=303)
-
-
-def _send(web, issue_id: int) -> str:
-    try:
-        mode = deliver_now(web.runtime, issue_id)
-    except Exception:
-        # The rows are in the ledger, due now: the workers' next tick hands them out.
-        return "send_later"
-    return f"send_{mode}"

@@ -109,6 +109,8 @@ add_words(
             "lists_err_topic_duplicate": "栏目的标识和名称不能重复。",
             "lists_err_topic_position": "顺序必须是整数。",
             "lists_err_unknown_field": "没有这个设置项。",
+            "lists_err_slug": "标识“{value}”无效：只能使用小写字母、数字和连字符，最多 64 个字符。",
+            "lists_err_slug_taken": "已有标识为“{value}”的列表。",
         },
         "en": {
             "lists_title": "Lists",
@@ -186,6 +188,8 @@ add_words(
             "lists_err_topic_duplicate": "Topic slugs and names must be unique.",
             "lists_err_topic_position": "Order numbers must be whole numbers.",
             "lists_err_unknown_field": "There is no such setting.",
+            "lists_err_slug": "The slug “{value}” is invalid: lower-case letters, digits and hyphens, at most 64.",
+            "lists_err_slug_taken": "There is a list with the slug “{value}” already.",
         },
     }
 )

@@ -18,6 +18,7 @@ from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
 from digest.services.delivery.now import deliver_now
 from digest.services.delivery.preview import preview_issue
+from digest.services.delivery.skips import read_reason
 from digest.services.delivery.testsend import InvalidAddress, compose_test_send, deliver_test
 from digest.services.issue_detail import (
     IssueSummary,
@@ -87,7 +88,11 @@ class DeliveryOut(BaseModel):
     status: str
     attempts: int
     articles: int
-    reason: str | None
+    reason: str | None = Field(description="Why it was not sent, in English")
+    reason_code: str | None = Field(
+        None, description="The reason as data: suppressed, not_confirmed, paused (until), empty, cancelled"
+    )
+    reason_params: dict[str, str] = Field(default_factory=dict, description="The code's values: a pause's `until`")
     last_error: str | None
     sent_at: datetime | None
     message_id: str | None
@@ -258,8 +263,13 @@ def deliveries(
         counts = issue_counts(session, [issue], request.app.state.web.runtime.kept)[issue.id]
         log = delivery_log(session, issue.id, status=status, cursor=Cursor(limit, offset, after))
     total = counts.get(status, 0) if status else sum(counts.values())
-    items = [DeliveryOut(**vars(r)) for r in log.rows]
+    items = [DeliveryOut(**vars(r) | _reason(r.reason)) for r in log.rows]
     return DeliveryPage(total=total, limit=limit, offset=offset, items=items, next_after=log.next_after)
+
+
+def _reason(stored: str | None) -> dict:
+    found = read_reason(stored)
+    return {"reason": found.text, "reason_code": found.code, "reason_params": dict(found.params)} if found else {}
 
 
 @router.get(

@@ -1,2 +1,2 @@
 """The web's words per area (admin issues, articles, subscribers, problems), added to web.i18n.CATALOGUE.
-Imports only digest.web.i18n and the core's statuses; only digest.web imports it."""
+Imports digest.web.i18n, the core's statuses and the skip reasons' codes; only digest.web imports it."""

@@ -1,9 +1,13 @@
-"""The issues pages' words (zh-CN first, en), the statuses' words keyed by the enums, and the notices."""
+"""The issues pages' words (zh-CN first, en), the statuses' words keyed by the enums, the notices, and the
+delivery log's skip reasons (stored as codes by the ledger) worded per language."""
 
 from __future__ import annotations
 
+import jinja2
+
 from digest.core.statuses import DeliveryStatus, IssueStatus
-from digest.web.i18n import add_words, words_of_members
+from digest.services.delivery.skips import read_reason
+from digest.web.i18n import CATALOGUE, DEFAULT_LANGUAGE, add_words, words_of_members
 
 # Templates: "iss_status_" ~ issue.status.
 ISSUE_STATUS_WORDS: dict[IssueStatus, dict[str, str]] = {
@@ -61,6 +65,24 @@ add_words(
             "iss_act_cancel": "取消本期",
             "iss_act_send": "立即发送",
             "iss_act_retry": "重新发送",
+            "iss_act_send_rest": "发送给尚未收到的订阅者",
+            "iss_reason_suppressed": "地址在屏蔽名单上",
+            "iss_reason_not_confirmed": "已不再订阅",
+            "iss_reason_paused": "暂停接收至 {until}",
+            "iss_reason_empty": "本周没有符合其选择的文章",
+            "iss_reason_cancelled": "本期已取消",
+            "iss_confirm_send_title": "立即发送第{number}期？",
+            "iss_confirm_send_rest_title": "把第{number}期发给尚未收到的订阅者？",
+            "iss_confirm_cancel_title": "取消第{number}期？",
+            "iss_confirm_send": "发送给 {count} 位订阅者？",
+            "iss_confirm_send_rest": "发送给 {count} 位尚未收到本期的订阅者？已收到的订阅者不会重复收到。",
+            "iss_confirm_cancel": "尚未发出的 {count} 封邮件将全部跳过，且无法恢复。确定取消吗？",
+            "iss_confirm_send_none": "没有要发送的订阅者：每位已确认的订阅者都已有本期的投递记录。",
+            "iss_confirm_send_button": "发送给 {count} 位订阅者",
+            "iss_confirm_send_rest_button": "发送给 {count} 位尚未收到的订阅者",
+            "iss_confirm_cancel_button": "确认取消本期",
+            "iss_confirm_keep": "返回，不执行",
+            "iss_err_confirm": "这一操作需要确认：请核对下面的人数，再按确认按钮。",
             "iss_retry_failed": "重新发送失败的投递（{count}）",
             "iss_retry_bounced": "重新发送退信的投递（{count}）",
             "iss_retry_help": "仅限管理员。失败的投递重新登记并立即发送；退信的投递只重发给已从屏蔽名单移除的地址。已送达的投递不会重复发送。",
@@ -171,6 +193,24 @@ add_words(
             "iss_act_cancel": "Cancel this issue",
             "iss_act_send": "Send now",
             "iss_act_retry": "Send again",
+            "iss_act_send_rest": "Send to readers who have not had it",
+            "iss_reason_suppressed": "address is on the suppression list",
+            "iss_reason_not_confirmed": "no longer subscribed",
+            "iss_reason_paused": "paused until {until}",
+            "iss_reason_empty": "no article this week matches their picks",
+            "iss_reason_cancelled": "issue cancelled",
+            "iss_confirm_send_title": "Send issue {number} now?",
+            "iss_confirm_send_rest_title": "Send issue {number} to readers who have not had it?",
+            "iss_confirm_cancel_title": "Cancel issue {number}?",
+            "iss_confirm_send": "Send to {count} subscribers?",
+            "iss_confirm_send_rest": "Send to {count} subscribers who have not had this issue? Those who had it do not get it again.",
+            "iss_confirm_cancel": "The {count} messages not yet sent will be skipped, for good. Cancel the issue?",
+            "iss_confirm_send_none": "Nobody to send to: every confirmed subscriber already has a delivery of this issue.",
+            "iss_confirm_send_button": "Send to {count} subscribers",
+            "iss_confirm_send_rest_button": "Send to {count} readers who have not had it",
+            "iss_confirm_cancel_button": "Cancel this issue for good",
+            "iss_confirm_keep": "Go back, do nothing",
+            "iss_err_confirm": "This action needs confirming: check the number below, then press the button.",
             "iss_retry_failed": "Send the failed deliveries again ({count})",
             "iss_retry_bounced": "Send the bounced deliveries again ({count})",
             "iss_retry_help": "Admins only. Failed deliveries are recorded again and sent now; bounced ones only to addresses taken off the suppression list. A delivery already sent never goes twice.",
@@ -262,3 +302,24 @@ add_words(
         },
     }
 )
+
+
+def reason_words(stored: str | None, language: str) -> str:
+    """A ledger row's skip reason in `language`; a text stored with no code stands as it is."""
+    found = read_reason(stored)
+    if found is None:
+        return ""
+    template = CATALOGUE.get(language, CATALOGUE[DEFAULT_LANGUAGE]).get(f"iss_reason_{found.code}")
+    if template is None or (found.code == "paused" and "until" not in found.params):
+        return found.text
+    return template.format(**found.params)
+
+
+@jinja2.pass_context
+def skip_reason(context: jinja2.runtime.Context, stored: str | None) -> str:
+    return reason_words(stored, context["lang"])
+
+
+def install(env: jinja2.Environment) -> None:
+    """Makes `skip_reason(row.reason)` available to every page."""
+    env.globals.update(skip_reason=skip_reason)

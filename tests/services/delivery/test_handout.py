@@ -15,7 +15,7 @@ from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
 from digest.services.delivery.handout import hand_out, hand_to_workers
 from digest.services.delivery.plan import start_now
-from digest.services.delivery.skips import Skip, skip_before_building
+from digest.services.delivery.skips import Skip, read_reason, reason_text, skip_before_building
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
@@ -88,6 +88,31 @@ def test_a_skip_says_what_the_ledger_records_and_why():
     ]
     for facts, expected in cases:
         assert skip_before_building(period_end=PERIOD_END, **facts) is expected, facts
-    assert (Skip.SUPPRESSED.status, Skip.SUPPRESSED.reason()) == ("suppressed", "address is on the suppression list")
-    assert (Skip.PAUSED.status, Skip.PAUSED.reason(paused)) == ("skipped", "paused until 2026-12-31")
-    assert (Skip.EMPTY.status, Skip.EMPTY.reason()) == ("skipped", "no article this week matches their picks")
+    # The ledger keeps a code (a pause with its date), which each reader words in its own language.
+    assert (Skip.SUPPRESSED.status, Skip.SUPPRESSED.reason()) == ("suppressed", "suppressed")
+    assert (Skip.PAUSED.status, Skip.PAUSED.reason(paused)) == ("skipped", "paused:2026-12-31")
+    assert (Skip.EMPTY.status, Skip.EMPTY.reason()) == ("skipped", "empty")
+
+
+def test_a_stored_reason_reads_back_as_its_code_whether_stored_as_a_code_or_an_old_sentence():
+    read = {stored: read_reason(stored) for stored in ("empty", "paused:2026-12-31", "cancelled", "suppressed")}
+    assert [(r.code, dict(r.params), r.text) for r in read.values()] == [
+        ("empty", {}, "no article this week matches their picks"),
+        ("paused", {"until": "2026-12-31"}, "paused until 2026-12-31"),
+        ("cancelled", {}, "issue cancelled"),
+        ("suppressed", {}, "address is on the suppression list"),
+    ]
+    # Rows an older version wrote hold English sentences: the same codes come out.
+    for old, code in (
+        ("no article this week matches their picks", "empty"),
+        ("address is on the suppression list", "suppressed"),
+        ("no longer subscribed", "not_confirmed"),
+        ("issue cancelled", "cancelled"),
+    ):
+        assert read_reason(old) == read_reason(code), old
+    assert read_reason("paused until 2026-12-31") == read["paused:2026-12-31"]
+    other = read_reason("written by hand")
+    assert (other.code, other.text) == (None, "written by hand")
+    assert (
+        read_reason(None) is None and reason_text("") == "" and reason_text("not_confirmed") == "no longer subscribed"
+    )
