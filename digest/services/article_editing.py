@@ -31,7 +31,7 @@ from digest.services.articles import (
     store_articles,
 )
 from digest.services.lists import resolve_topic
-from digest.services.text_search import contains
+from digest.services.text_search import contains, plan_for_the_term
 from digest.services.validation import FieldError, Invalid
 
 
@@ -104,6 +104,7 @@ def search_articles(
     if query.region_code is not None:
         conditions.append(_region_condition(regions, query.region_code))
     if query.text:
+        plan_for_the_term(session)
         # lower(), as migration 0014's trigram indexes are written.
         conditions.append(
             or_(contains(models.Article.title, query.text), contains(models.Article.body_html, query.text))

@@ -32,7 +32,7 @@ from digest.services.subscribers import (
     normalise_email,
     upsert_subscription,
 )
-from digest.services.text_search import capped_text_count, person_matches, text_page
+from digest.services.text_search import capped_text_count, person_matches, plan_for_the_term, text_page
 from digest.services.validation import FieldError, Invalid
 
 MAX_NAME = 200  # models.Subscriber.name
@@ -151,6 +151,8 @@ def search_subscriptions(
     sub = models.Subscription
     # The text is kept apart: text_search.py decides how to find it (from the newest rows, or by the index).
     where = list_members(session, ml, regions, replace(query, text=""))
+    if query.text:
+        plan_for_the_term(session)
     counts: dict[str, int] = {
         status: _capped_count(session, query, [*where, sub.status == status]) for status in SubscriptionStatus
     }
@@ -158,7 +160,7 @@ def search_subscriptions(
         where.append(sub.status == query.status)
     total = counts[query.status] if query.status else sum(counts.values())
     if query.text:
-        found = text_page(session, where, query.text, Cursor(**page))
+        found = text_page(session, where, query.text, Cursor(**page), counted=total)
     else:
         found = keyset_page(session, select(sub.id).where(*where), sub.id, Cursor(**page), newest_first=True)
     ids = [r[0] for r in found.rows]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.services import NotFound
 from digest.services.subscribers import InvalidSubscriber, normalise_email
-from digest.services.text_search import contains
+from digest.services.text_search import contains, plan_for_the_term
 from digest.services.validation import FieldError, Invalid
 
 MAX_REASON = 300  # models.Suppression.reason
@@ -29,6 +29,7 @@ def search_suppressions(
     row = models.Suppression
     where = []
     if text.strip():
+        plan_for_the_term(session)
         where.append(or_(contains(row.email, text.strip()), contains(row.reason, text.strip())))
     total = session.scalar(select(func.count()).select_from(row).where(*where)) or 0
     found = session.scalars(
