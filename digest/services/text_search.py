@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from digest.adapters.storage import models
 from digest.services.paging import Cursor, KeysetPage, keyset_page
 
-WINDOW = 2_000  # the newest rows a page walks before it asks the index; about 8 ms at 1M
+WINDOW = 2_000  # the newest rows a page walks before it asks the index: a few milliseconds at 1M
 
 
 def like_pattern(term: str) -> str:
