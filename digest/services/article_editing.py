@@ -105,7 +105,7 @@ def search_articles(
         conditions.append(_region_condition(regions, query.region_code))
     if query.text:
         plan_for_the_term(session)
-        # lower(), as migration 0014's trigram indexes are written.
+        # lower(), as migration 0015's trigram indexes are written.
         conditions.append(
             or_(contains(models.Article.title, query.text), contains(models.Article.body_html, query.text))
         )

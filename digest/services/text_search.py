@@ -1,7 +1,7 @@
 """Text searches (a substring anywhere, without case) that answer fast for one address and for a term that
 tens of thousands of rows hold.
 
-`lower(col) LIKE '%term%'` has no B-tree to use. On PostgreSQL migration 0014's trigram indexes find a rare
+`lower(col) LIKE '%term%'` has no B-tree to use. On PostgreSQL migration 0015's trigram indexes find a rare
 term's rows; on SQLite the search reads the rows, as it always did. A subscribers page adds a second
 question: the newest 50 matches. The index hands every match over unordered, so its cost grows with the
 matches (about 200 ms for 100,000 at 1M); walking the list newest first stops at the 51st match, so its
@@ -33,7 +33,7 @@ def like_pattern(term: str) -> str:
 
 
 def contains(column: InstrumentedAttribute[str], term: str) -> ColumnElement[bool]:
-    """`term` anywhere in `column`, without case; written as 0014's indexes are (`lower(column)`)."""
+    """`term` anywhere in `column`, without case; written as 0015's indexes are (`lower(column)`)."""
     return func.lower(column).like(like_pattern(term), escape="\\")
 
 

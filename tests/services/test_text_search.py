@@ -1,5 +1,5 @@
 """Text searches on SQLite and PostgreSQL: one address and a term thousands hold give the right rows, order and
-capped counts whichever way they are found (the newest rows walked, or the trigram index of migration 0014)."""
+capped counts whichever way they are found (the newest rows walked, or the trigram index of migration 0015)."""
 
 from __future__ import annotations
 
@@ -111,12 +111,12 @@ def _indexes(url: str) -> dict[str, str]:
         return dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%trgm'")).all())
 
 
-def test_migration_0014_makes_the_trigram_indexes_and_takes_them_away(postgres_url):
+def test_migration_0015_makes_the_trigram_indexes_and_takes_them_away(postgres_url):
     made = _indexes(postgres_url)
     assert set(made) == TRIGRAM_INDEXES
     assert "USING gin (lower((email)::text) gin_trgm_ops)" in made["ix_subscribers_email_trgm"]
     config = alembic_config(postgres_url)
-    command.downgrade(config, "0013")
+    command.downgrade(config, "0014")
     try:
         assert _indexes(postgres_url) == {}
     finally:

@@ -1,4 +1,4 @@
-"""Migration 0014's trigram indexes, declared so the models describe a migrated PostgreSQL database.
+"""Migration 0015's trigram indexes, declared so the models describe a migrated PostgreSQL database.
 
 PostgreSQL only (`ddl_if`): SQLite has no pg_trgm, and its searches read the rows. The package imports this
 module, so the indexes are on the tables whenever the models are.

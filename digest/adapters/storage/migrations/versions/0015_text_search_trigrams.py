@@ -4,16 +4,16 @@ The console's and the API's searches match a substring anywhere (`lower(col) LIK
 no B-tree answers: a search for one address among a million read every row. On PostgreSQL, pg_trgm's
 GIN indexes find the rows holding the term's trigrams. SQLite has no such index and keeps its scan.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
@@ -42,4 +42,4 @@ def downgrade() -> None:
         return
     for name, _, _ in reversed(INDEXES):
         op.execute(f'DROP INDEX {name}')
-    # The extension stays: it may have been there before 0014, and other objects may use it.
+    # The extension stays: it may have been there before 0015, and other objects may use it.
