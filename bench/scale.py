@@ -7,7 +7,8 @@ Seeds a fresh database (`digest_scale`, or `--database NAME`) with the demo week
 the median of 5 requests through the real app (in process, no network): the dashboard (as a
 process keeps its figures, and counted afresh, the median of 3),
 the subscribers page plain, filtered by region and by topic, and its deepest page (by its
-cursor); the same list through the API; an issue's delivery log, first and deepest page, in the
+cursor); the same list through the API; the text searches (`searches`: one address, and terms matching
+the oldest tenth or everyone); the same list through the API; an issue's delivery log, first and deepest page, in the
 console and the API; the CSV export to its first bytes and to its end. Also: planning
 the issue (the ledger's rows for everyone), a second send of the planned week, and
 `digest issues show` to its last line, with the peak memory of each. The last line is
@@ -84,6 +85,9 @@ def seed(url: str, subscribers: int) -> None:
                 for sid, pick in zip(ids, picks, strict=True):
                     regions_json, topics_json = json.dumps(sorted(pick.regions)), json.dumps(sorted(pick.topics))
                     copy.write_row((list_id, sid, "confirmed", regions_json, topics_json, now, now))
+            with cursor.copy("COPY suppressions (email, reason, created_at) FROM STDIN") as copy:
+                for i in range(0, subscribers, 100):  # one reader in a hundred bounced once
+                    copy.write_row((f"reader{i:07d}@scale.example.org", f"bounce {i % 7}: mailbox unavailable", now))
     engine.dispose()
     with transaction(url) as session:
         store_list_picks(session, list_id)  # what the import does a chunk at a time
@@ -173,6 +177,7 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
             "issue log deep page": f"/admin/issues/{issue_id}?after={last - 50}",
         }
         found |= _medians(client, checks)
+        found |= _medians(client, searches(subscribers, "/admin"))
         found["dashboard, a process's first visit"] = median_ms(partial(_afresh, client, "/admin/", url), times=3)
         found["dashboard counted afresh"] = median_ms(partial(_afresh, client, "/admin/", url, stored=False), times=3)
         first, whole = first_bytes_ms(client, f"/admin/subscribers/export.csv?list={LIST}")
@@ -186,7 +191,24 @@ def pages(url: str, subscribers: int, issue_id: int) -> dict[str, float]:
             "api deliveries deep": f"/api/v1/issues/{issue_id}/deliveries?after={last - 100}",
         }
         found |= _medians(api, calls)
+        found |= _medians(api, {f"api {k}": v for k, v in searches(subscribers, "/api/v1").items()})
     return found
+
+
+def searches(subscribers: int, root: str) -> dict[str, str]:
+    """The text searches: one address (the trigram index's case), and terms the seeded rows match by the
+    tens of thousands: `reader00`, the oldest tenth at 1M (half at 200k), whose newest match is far down a
+    newest-first walk, and the domain, which everyone matches."""
+    one = f"reader{subscribers // 200 * 100:07d}"  # a multiple of 100: suppressed too
+    return {
+        "search one address": f"{root}/subscribers?list={LIST}&q={one}",
+        "search a name": f"{root}/subscribers?list={LIST}&q=读者{subscribers // 3}",
+        "search reader00 (the oldest)": f"{root}/subscribers?list={LIST}&q=reader00",
+        "search everyone (the domain)": f"{root}/subscribers?list={LIST}&q=scale.example",
+        "suppressions search one": f"{root}/suppressions?q={one}",
+        "suppressions search common": f"{root}/suppressions?q=mailbox",
+        "articles search": f"{root}/articles?list={LIST}&q=合作社",
+    }
 
 
 def _afresh(client: TestClient, path: str, url: str, *, stored: bool = True) -> None:

@@ -31,6 +31,7 @@ from digest.services.articles import (
     store_articles,
 )
 from digest.services.lists import resolve_topic
+from digest.services.text_search import contains, plan_for_the_term
 from digest.services.validation import FieldError, Invalid
 
 
@@ -103,9 +104,10 @@ def search_articles(
     if query.region_code is not None:
         conditions.append(_region_condition(regions, query.region_code))
     if query.text:
-        pattern = "%" + query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        plan_for_the_term(session)
+        # lower(), as migration 0015's trigram indexes are written.
         conditions.append(
-            or_(models.Article.title.ilike(pattern, escape="\\"), models.Article.body_html.ilike(pattern, escape="\\"))
+            or_(contains(models.Article.title, query.text), contains(models.Article.body_html, query.text))
         )
     if query.hidden is not None:
         conditions.append(models.Article.hidden.is_(query.hidden))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select
+from sqlalchemy import ColumnElement, Row, Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 
@@ -35,7 +35,12 @@ class KeysetPage:
 
 
 def keyset_page(
-    session: Session, query: Select[Any], key: InstrumentedAttribute[int], cursor: Cursor, *, newest_first: bool
+    session: Session,
+    query: Select[Any],
+    key: InstrumentedAttribute[int] | ColumnElement[int],
+    cursor: Cursor,
+    *,
+    newest_first: bool,
 ) -> KeysetPage:
     """`query`'s rows (its first column is `key`) in `key` order, one page of them."""
     forward = cursor.before is None

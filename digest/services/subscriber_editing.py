@@ -8,11 +8,11 @@ errors are `validation.Invalid` carrying message keys (`subs_err_*`) that the we
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from digest.adapters.storage import models
@@ -32,6 +32,7 @@ from digest.services.subscribers import (
     normalise_email,
     upsert_subscription,
 )
+from digest.services.text_search import capped_text_count, person_matches, plan_for_the_term, text_page
 from digest.services.validation import FieldError, Invalid
 
 MAX_NAME = 200  # models.Subscriber.name
@@ -102,23 +103,14 @@ def subscriber_query(
     return SubscriberQuery((text or "").strip(), codes, slug, status or None, warnings)
 
 
-def like_pattern(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def list_members(
     session: Session, ml: models.MailingList, regions: RegionIndex, query: SubscriberQuery
 ) -> list[ColumnElement[bool]]:
     """Every filter but the status, as SQL: the list, the text in an address or name (the caller joins
     `models.Subscriber` when there is text), and the picks (services/picks.py)."""
-    sub, person = models.Subscription, models.Subscriber
-    where = [sub.list_id == ml.id, *picks_filter(session, regions, query.region_codes, query.topic)]
+    where = [models.Subscription.list_id == ml.id, *picks_filter(session, regions, query.region_codes, query.topic)]
     if query.text:
-        pattern = like_pattern(query.text)
-        where.append(
-            or_(func.lower(person.email).like(pattern, escape="\\"), func.lower(person.name).like(pattern, escape="\\"))
-        )
+        where.append(person_matches(query.text))
     return where
 
 
@@ -131,7 +123,9 @@ def members(query: SubscriberQuery, *columns: Any) -> Select[Any]:
 
 
 def _capped_count(session: Session, query: SubscriberQuery, where: Sequence[ColumnElement[bool]]) -> int:
-    found = members(query, models.Subscription.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    if query.text:
+        return capped_text_count(session, where, query.text, COUNT_CAP + 1)
+    found = select(models.Subscription.id).where(*where).limit(COUNT_CAP + 1).subquery()
     return session.scalar(select(func.count()).select_from(found)) or 0
 
 
@@ -155,14 +149,20 @@ def search_subscriptions(
     """Newest first, a page from a cursor (or an offset, for old links). Counts stop past COUNT_CAP, so no page
     counts a million rows."""
     sub = models.Subscription
-    where = list_members(session, ml, regions, query)
+    # The text is kept apart: text_search.py decides how to find it (from the newest rows, or by the index).
+    where = list_members(session, ml, regions, replace(query, text=""))
+    if query.text:
+        plan_for_the_term(session)
     counts: dict[str, int] = {
         status: _capped_count(session, query, [*where, sub.status == status]) for status in SubscriptionStatus
     }
     if query.status:
         where.append(sub.status == query.status)
     total = counts[query.status] if query.status else sum(counts.values())
-    found = keyset_page(session, members(query, sub.id).where(*where), sub.id, Cursor(**page), newest_first=True)
+    if query.text:
+        found = text_page(session, where, query.text, Cursor(**page), counted=total)
+    else:
+        found = keyset_page(session, select(sub.id).where(*where), sub.id, Cursor(**page), newest_first=True)
     ids = [r[0] for r in found.rows]
     loaded = (
         {

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.services import NotFound
-from digest.services.subscriber_editing import like_pattern
 from digest.services.subscribers import InvalidSubscriber, normalise_email
+from digest.services.text_search import contains, plan_for_the_term
 from digest.services.validation import FieldError, Invalid
 
 MAX_REASON = 300  # models.Suppression.reason
@@ -29,10 +29,8 @@ def search_suppressions(
     row = models.Suppression
     where = []
     if text.strip():
-        pattern = like_pattern(text.strip())
-        where.append(
-            or_(func.lower(row.email).like(pattern, escape="\\"), func.lower(row.reason).like(pattern, escape="\\"))
-        )
+        plan_for_the_term(session)
+        where.append(or_(contains(row.email, text.strip()), contains(row.reason, text.strip())))
     total = session.scalar(select(func.count()).select_from(row).where(*where)) or 0
     found = session.scalars(
         select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit)
