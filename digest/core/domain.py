@@ -179,6 +179,7 @@ class Recipient:
     unsubscribe_mailto: str = ""
     preferences_url: str = ""
     view_url: str = ""
+    following: str = ""  # what they follow, in words: 湖南 · 全国｜全部栏目
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,11 @@ class IssueLinks:
     unsubscribe_mailbox: str
 
 
-def make_recipient(links: IssueLinks, *, email: str, name: str | None, subscriber_id: int) -> Recipient:
-    """A Recipient whose links let this subscriber leave, change picks, or read online.
+def make_recipient(
+    links: IssueLinks, *, email: str, name: str | None, subscriber_id: int, following: str = ""
+) -> Recipient:
+    """A Recipient whose links let this subscriber leave, change picks, or read online;
+    `following` is what they picked, in words (`digest.core.following`).
 
     The unsubscribe URL doubles as the RFC 8058 one-click target: mail providers
     POST `List-Unsubscribe=One-Click` to it.
@@ -41,4 +44,5 @@ def make_recipient(links: IssueLinks, *, email: str, name: str | None, subscribe
         unsubscribe_mailto=f"mailto:{quote(links.unsubscribe_mailbox, safe='@')}?subject={subject}",
         preferences_url=f"{base}/p/{preferences}",
         view_url=f"{base}/issues/{links.issue_id}/view/{view}",
+        following=following,
     )

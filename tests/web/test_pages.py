@@ -293,13 +293,14 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
     assert "部署全面推进乡村振兴工作" not in page.text  # national news: not their pick
+    assert "您关注：湖南｜全部栏目" in page.text
 
     archive = site.client.get(f"/lists/{LIST}/archive")
     assert archive.status_code == 200 and f"/lists/{LIST}/archive/1" in archive.text
     full = site.client.get(f"/lists/{LIST}/archive/1")
     assert full.status_code == 200
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in full.text and "部署全面推进乡村振兴工作" in full.text
-    assert "hunan@example.org" not in full.text
+    assert "hunan@example.org" not in full.text and "您关注：全部地区｜全部栏目" in full.text
     assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
 
 
@@ -313,6 +314,8 @@ def test_view_in_browser_shows_the_copy_they_got_after_they_change_their_picks(s
     page = site.client.get(link_in(text, f"/issues/{issue_id}/view/"))
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
     assert "部署全面推进乡村振兴工作" not in page.text
+    # The articles are the copy they got; the line that says what they follow says what they follow now.
+    assert "您关注：全国｜全部栏目" in page.text and "您关注：湖南" not in page.text
 
 
 def test_security_headers_and_languages(site):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
+from digest.core.following import following_words
 from digest.core.links import IssueLinks, make_recipient
 from digest.core.prepared import PreparedContent
 from digest.core.selection import assemble_digest
@@ -33,6 +34,9 @@ class Addressee:
     email: str
     name: str = ""
     subscriber_id: int = 0
+    # What the "您关注" line names, when not the picks that select the copy: a sent copy shown again is
+    # selected by the articles it held (everything of `IssueDigests.only`), yet its reader follows their picks.
+    follows: Picks | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class IssueDigests:
     digests: dict[Picks, Digest] = field(default_factory=dict)
     # The contents sending rendered, by their articles: how many distinct ones a run made.
     contents: dict[tuple[int, ...], PreparedContent] = field(default_factory=dict)
+    # What each distinct Picks reads as in the "您关注" line: worded once, not once a message.
+    followings: dict[Picks, str] = field(default_factory=dict)
 
     def digest(self, picks: Picks, runtime: Runtime) -> Digest:
         digest = self.digests.get(picks)
@@ -71,6 +77,12 @@ class IssueDigests:
             )
         return digest
 
+    def following(self, picks: Picks, runtime: Runtime) -> str:
+        words = self.followings.get(picks)
+        if words is None:
+            words = self.followings[picks] = following_words(picks, self.info.topics, runtime.regions)
+        return words
+
     def content(self, digest: Digest, runtime: Runtime) -> PreparedContent:
         content = self.contents.get(digest.article_ids)
         if content is None:
@@ -80,7 +92,9 @@ class IssueDigests:
     def only(self, article_ids: list[int]) -> IssueDigests:
         """The same issue limited to these articles: what one subscriber's sent copy held."""
         kept = set(article_ids)
-        return dataclasses.replace(self, articles=[a for a in self.articles if a.id in kept], digests={}, contents={})
+        return dataclasses.replace(
+            self, articles=[a for a in self.articles if a.id in kept], digests={}, contents={}, followings={}
+        )
 
 
 def _links(runtime: Runtime, ml: models.MailingList, issue_id: int) -> IssueLinks:
@@ -121,7 +135,10 @@ def week_digests(runtime: Runtime, session: Session, ml: models.MailingList, per
 
 def digest_for(runtime: Runtime, issue: IssueDigests, picks: Picks, to: Addressee) -> PersonalDigest:
     """The digest `picks` select from `issue`, addressed to `to` with their own signed links."""
-    recipient = make_recipient(issue.links, email=to.email, name=to.name, subscriber_id=to.subscriber_id)
+    following = issue.following(picks if to.follows is None else to.follows, runtime)
+    recipient = make_recipient(
+        issue.links, email=to.email, name=to.name, subscriber_id=to.subscriber_id, following=following
+    )
     return PersonalDigest(issue.digest(picks, runtime), recipient)
 
 
@@ -134,5 +151,6 @@ def public_digest(runtime: Runtime, issue: IssueDigests) -> PersonalDigest:
         unsubscribe_url=f"{base}/lists/{slug}/subscribe",
         preferences_url=f"{base}/lists/{slug}/subscribe",
         view_url=f"{base}/lists/{slug}/archive/{issue.issue_number}",
+        following=issue.following(Picks(), runtime),
     )
     return PersonalDigest(issue.digest(Picks(), runtime), recipient)
