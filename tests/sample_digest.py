@@ -16,7 +16,7 @@ from pathlib import Path
 from digest.core.domain import Article, Digest, ListInfo, Picks, Topic
 from digest.core.following import following_words
 from digest.core.ingest import parse_file
-from digest.core.links import IssueLinks, make_recipient
+from digest.core.links import IssueLinks, archive_url, make_recipient
 from digest.core.messages import MessageHeaders, write_message
 from digest.core.prepared import PreparedContent
 from digest.core.regions import RegionIndex, load_regions
@@ -77,10 +77,17 @@ def sample_message(path: Path, picks: Picks | None = None, issue_number: int = 2
     picks = picks or Picks()
     regions = load_regions()
     articles, info = articles_of(path, regions)
-    digest = assemble_digest(
-        info, articles, picks, regions, period_start=date(2021, 6, 14), period_end=PERIOD_END, issue_number=issue_number
-    )
     links = IssueLinks(info.slug, 7, "https://digest.example.org", SECRET, info.sender_email)
+    digest = assemble_digest(
+        info,
+        articles,
+        picks,
+        regions,
+        period_start=date(2021, 6, 14),
+        period_end=PERIOD_END,
+        issue_number=issue_number,
+        web_url=archive_url(links.base_url, info.slug, issue_number),
+    )
     who = make_recipient(
         links,
         email="wang.fang@example.cn",

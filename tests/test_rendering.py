@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime
 
@@ -136,11 +137,10 @@ def test_the_html_carries_masthead_toc_sections_and_footer(content):
     html = content.html
     assert "乡村振兴周报" in html and "第12期" in html and "2021年6月14日—6月20日" in html
     assert 'class="preheader"' in html and "display: none" in html
-    # The table of contents links to each article in the reader's web copy: anchors alone do
-    # nothing in the Gmail apps. No in-message anchor link is left (返回目录 went with them).
+    # A digest of no public page (as make_digest's) keeps in-message anchors; 返回目录 links went.
     for a in (1, 2, 3, 4):
-        assert f'href="DIGEST-PH-VIEW_URL-7f3a#a{a}"' in html and f'id="a{a}"' in html
-    assert 'href="#' not in html and "返回目录" not in html
+        assert f'href="#a{a}"' in html and f'id="a{a}"' in html
+    assert "返回目录" not in html
     assert html.index("宏观形势") < html.index("产业发展") < html.index("公共服务")
     assert "人居环境" not in html  # a section with no article is not shown
     assert "财政部</span> | 部署全面推进乡村振兴工作" in html
@@ -150,6 +150,15 @@ def test_the_html_carries_masthead_toc_sections_and_footer(content):
     assert "来源：财政部网站" in html and 'href="https://example.org/mof?a=1&amp;b=2"' in html
     for label in ("管理订阅", "退订", "在浏览器中查看"):
         assert label in html
+
+
+def test_the_contents_link_to_the_issues_public_page(env):
+    # Anchors do nothing in the Gmail apps: with a public page, each entry links to the article there,
+    # the same URL for every reader (no personal insert), and no in-message anchor link is left.
+    page = "https://digest.example.org/lists/rural-weekly/archive/12"
+    html = render_content(dataclasses.replace(make_digest(), web_url=page), env).html
+    assert [f'href="{page}#a{a}"' in html for a in (1, 2, 3, 4)] == [True] * 4
+    assert 'href="#' not in html and "DIGEST-PH-VIEW_URL-7f3a#" not in html
 
 
 def test_everything_but_the_body_is_escaped(content):
@@ -171,7 +180,6 @@ def test_markers_survive_premailer_and_are_all_replaced(content):
     assert "https://digest.example.org/p/wang-p?x=1&y=2" in out.text
     assert "王芳，您好" in out.html and "王芳，您好" in out.text
     assert WANG_NATIONAL.email in out.html and WANG_NATIONAL.email in out.text
-    assert 'href="https://digest.example.org/issues/7/view/wang-v#a1"' in out.html  # the contents' links
     assert re.search(
         r'您关注：全国｜全部栏目 — <a href="https://digest.example.org/p/wang-p\?x=1&amp;y=2"[^>]*>修改</a>', out.html
     )

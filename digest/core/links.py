@@ -20,6 +20,11 @@ class IssueLinks:
     unsubscribe_mailbox: str
 
 
+def archive_url(base_url: str, list_slug: str, issue_number: int | None) -> str:
+    """The public page of a list's issue, or "" for a digest of no numbered issue (a preview of a week)."""
+    return f"{base_url.rstrip('/')}/lists/{list_slug}/archive/{issue_number}" if issue_number else ""
+
+
 def make_recipient(
     links: IssueLinks, *, email: str, name: str | None, subscriber_id: int, following: str = ""
 ) -> Recipient:

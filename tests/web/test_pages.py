@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time as clock
 from datetime import date, timedelta
 
@@ -287,8 +288,11 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     _add(site.url, "hunan@example.org", regions=["湖南"])
     issue_id = _send_issue(site)
     [received] = site.smtp.messages
-    _, text, _ = parse_mail(received.data)
+    _, text, html = parse_mail(received.data)
     view = link_in(text, f"/issues/{issue_id}/view/")
+    # The contents link to each article on the issue's public page, which has it.
+    contents = re.findall(r'<a href="([^"]+#a\d+)"', html)
+    assert contents and all(c.startswith(f"{site.settings.base_url}/lists/{LIST}/archive/1#a") for c in contents)
     page = site.client.get(view)
     assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
@@ -301,6 +305,7 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     assert full.status_code == 200
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in full.text and "部署全面推进乡村振兴工作" in full.text
     assert "hunan@example.org" not in full.text and "您关注：全部地区｜全部栏目" in full.text
+    assert all(f'id="{c.split("#")[1]}"' in full.text for c in contents)
     assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
 
 

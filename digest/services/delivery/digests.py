@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
 from digest.core.following import following_words
-from digest.core.links import IssueLinks, make_recipient
+from digest.core.links import IssueLinks, archive_url, make_recipient
 from digest.core.prepared import PreparedContent
 from digest.core.selection import assemble_digest
 from digest.services.articles import articles_of_period, period_bounds
@@ -74,6 +74,7 @@ class IssueDigests:
                 period_start=self.period_start,
                 period_end=self.period_end,
                 issue_number=self.issue_number,
+                web_url=archive_url(self.links.base_url, self.info.slug, self.issue_number),
             )
         return digest
 
@@ -150,7 +151,7 @@ def public_digest(runtime: Runtime, issue: IssueDigests) -> PersonalDigest:
         email="",
         unsubscribe_url=f"{base}/lists/{slug}/subscribe",
         preferences_url=f"{base}/lists/{slug}/subscribe",
-        view_url=f"{base}/lists/{slug}/archive/{issue.issue_number}",
+        view_url=archive_url(base, slug, issue.issue_number),
         following=issue.following(Picks(), runtime),
     )
     return PersonalDigest(issue.digest(Picks(), runtime), recipient)
