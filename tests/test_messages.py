@@ -81,7 +81,7 @@ def test_message_is_wire_safe_and_parses_back(env):
     raw = build(env)
     assert_wire_safe(raw)
     msg = parse(raw)
-    assert msg["Subject"] == "乡村振兴周报 第12期 · 2021年6月20日（4篇）"
+    assert msg["Subject"] == "部署全面推进乡村振兴工作 等4篇 · 第12期"
     assert msg["From"].addresses[0].display_name == "乡村振兴周报"
     assert msg["From"].addresses[0].addr_spec == "weekly@digest.example.org"
     assert msg["To"].addresses[0].display_name == "王芳"
@@ -129,8 +129,12 @@ def test_a_long_unbroken_chinese_paragraph_stays_under_998_octets(env):
     digest = make_digest({"macro": (article(1, "macro", "全国", "长文", body),)})
     raw = build(env, digest=digest)
     assert_wire_safe(raw)
-    html = parse(raw).get_body(("html",)).get_content()
+    msg = parse(raw)
+    html = msg.get_body(("html",)).get_content()
     assert "汉滨区建立健全区镇村三级医疗卫生服务网络" * 250 in html
+    # The text part keeps the paragraph on one line of 15,000 octets: base64 carries it in short lines.
+    assert "汉滨区建立健全区镇村三级医疗卫生服务网络" * 250 in msg.get_body(("plain",)).get_content().splitlines()
+    assert [p["Content-Transfer-Encoding"] for p in msg.iter_parts()] == ["base64", "base64"]
 
 
 def test_a_long_ascii_line_is_encoded_too():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime
 
@@ -78,7 +79,7 @@ def make_digest(sections=ARTICLES, issue_number=12) -> Digest:
     )
 
 
-def recipient(email, name, token="tok"):
+def recipient(email, name, token="tok", following="全国｜全部栏目"):
     base = "https://digest.example.org"
     return Recipient(
         email=email,
@@ -87,6 +88,7 @@ def recipient(email, name, token="tok"):
         unsubscribe_mailto=f"mailto:weekly@digest.example.org?subject=unsubscribe%20{token}-u",
         preferences_url=f"{base}/p/{token}-p?x=1&y=2",
         view_url=f"{base}/issues/7/view/{token}-v",
+        following=following,
     )
 
 
@@ -124,16 +126,21 @@ def test_css_is_inlined_onto_the_elements(content):
     assert "background-color:#2e6b3f" in bar.replace(" ", "")
     assert "style=" in re.search(r'<h3[^>]*class="article-title"[^>]*>', html).group(0)
     assert "PingFang SC" in html and "Microsoft YaHei" in html
+    # The font is set once, on the container, and inherited: not copied onto every cell.
+    assert html.count("font-family") == 1
+    assert "font-family" in re.search(r'<table[^>]*class="container"[^>]*>', html).group(0)
     # The media query cannot be inlined and survives in a <style> for clients that read it.
-    assert "@media" in html and "max-width: 660px" in html
+    assert "@media" in html and "max-width: 480px" in html
 
 
 def test_the_html_carries_masthead_toc_sections_and_footer(content):
     html = content.html
     assert "乡村振兴周报" in html and "第12期" in html and "2021年6月14日—6月20日" in html
     assert 'class="preheader"' in html and "display: none" in html
+    # A digest of no public page (as make_digest's) keeps in-message anchors; 返回目录 links went.
     for a in (1, 2, 3, 4):
         assert f'href="#a{a}"' in html and f'id="a{a}"' in html
+    assert "返回目录" not in html
     assert html.index("宏观形势") < html.index("产业发展") < html.index("公共服务")
     assert "人居环境" not in html  # a section with no article is not shown
     assert "财政部</span> | 部署全面推进乡村振兴工作" in html
@@ -143,6 +150,15 @@ def test_the_html_carries_masthead_toc_sections_and_footer(content):
     assert "来源：财政部网站" in html and 'href="https://example.org/mof?a=1&amp;b=2"' in html
     for label in ("管理订阅", "退订", "在浏览器中查看"):
         assert label in html
+
+
+def test_the_contents_link_to_the_issues_public_page(env):
+    # Anchors do nothing in the Gmail apps: with a public page, each entry links to the article there,
+    # the same URL for every reader (no personal insert), and no in-message anchor link is left.
+    page = "https://digest.example.org/lists/rural-weekly/archive/12"
+    html = render_content(dataclasses.replace(make_digest(), web_url=page), env).html
+    assert [f'href="{page}#a{a}"' in html for a in (1, 2, 3, 4)] == [True] * 4
+    assert 'href="#' not in html and "DIGEST-PH-VIEW_URL-7f3a#" not in html
 
 
 def test_everything_but_the_body_is_escaped(content):
@@ -164,6 +180,10 @@ def test_markers_survive_premailer_and_are_all_replaced(content):
     assert "https://digest.example.org/p/wang-p?x=1&y=2" in out.text
     assert "王芳，您好" in out.html and "王芳，您好" in out.text
     assert WANG_NATIONAL.email in out.html and WANG_NATIONAL.email in out.text
+    assert re.search(
+        r'您关注：全国｜全部栏目 — <a href="https://digest.example.org/p/wang-p\?x=1&amp;y=2"[^>]*>修改</a>', out.html
+    )
+    assert "您关注：全国｜全部栏目\n修改：https://digest.example.org/p/wang-p?x=1&y=2\n" in out.text
 
 
 def test_one_render_serves_every_recipient(env, counted_inlining):
@@ -231,23 +251,30 @@ def test_text_part_has_every_title_in_section_order(content):
     assert "\n\n\n\n" not in text and not any(line != line.rstrip() for line in text.splitlines())
 
 
-def test_text_lines_are_wrapped_but_urls_are_not_broken(env):
-    long_body = "<p>" + "汉滨区建立健全区、镇、村三级医疗卫生服务网络，" * 20 + "</p>"
+def test_text_paragraphs_are_single_lines(env):
+    # Not hard-wrapped: a line cut at 38 Chinese characters reads ragged on a phone, and the
+    # part is base64, so its lines' length is no matter on the wire (test_messages checks it).
+    paragraph = "汉滨区建立健全区、镇、村三级医疗卫生服务网络，" * 20
+    title = "县域医共体建设" * 8
     url = "https://example.org/" + "x" * 120
-    digest = make_digest({"macro": (article(1, "macro", "全国", "标题", long_body, url=url),)})
-    text = render_digest(digest, WANG, env).text
-    from digest.core.plaintext import display_width
-
-    assert url in text
-    assert max(display_width(line) for line in text.splitlines() if "://" not in line) <= 74
+    digest = make_digest({"macro": (article(1, "macro", "全国", title, f"<p>{paragraph}</p><p>二段。</p>", url=url),)})
+    lines = render_digest(digest, WANG, env).text.splitlines()
+    assert paragraph in lines and "二段。" in lines and f"原文：{url}" in lines
+    assert f"全国 | {title}" in lines and f"· 全国 | {title}" in lines  # the heading, and its entry in the contents
 
 
-def test_subject_is_one_line(env, content):
-    assert content.subject == "乡村振兴周报 第12期 · 2021年6月20日（4篇）"
+def test_subject_leads_with_the_top_headline(env, content):
+    # The From name says which list: the subject says what is in it, and which issue.
+    assert content.subject == "部署全面推进乡村振兴工作 等4篇 · 第12期"
     named = personalise(content, recipient("a@example.org", "王\r\n芳"))
     assert "\n" not in named.subject and "\r" not in named.subject
     no_number = render_content(make_digest(issue_number=None), env)
-    assert no_number.subject == "乡村振兴周报 · 2021年6月20日（4篇）"
+    assert no_number.subject == "部署全面推进乡村振兴工作 等4篇"
+    one = render_content(make_digest({"public-services": ARTICLES["public-services"]}), env)
+    assert one.subject == "织牢一线医疗网 守护乡村振兴健康线 · 第12期"
+    long_title = "县域医共体建设" * 10  # 70 characters
+    long = render_content(make_digest({"macro": (article(1, "macro", "全国", long_title, "<p>正文。</p>"),)}), env)
+    assert long.subject == long_title[:39] + "… · 第12期" and len(long.subject) <= 78
 
 
 def test_templates_refuse_unknown_variables(tmp_path):

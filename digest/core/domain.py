@@ -158,6 +158,9 @@ class Digest:
     period_end: date
     sections: tuple[Section, ...]
     issue_number: int | None = None
+    # The issue's public page (the archive), once it has a number: its contents link there, the same
+    # URL for every reader, so a link that works in every mail app costs no personal insert.
+    web_url: str = ""
 
     @property
     def article_ids(self) -> tuple[int, ...]:
@@ -179,6 +182,7 @@ class Recipient:
     unsubscribe_mailto: str = ""
     preferences_url: str = ""
     view_url: str = ""
+    following: str = ""  # what they follow, in words: 湖南 · 全国｜全部栏目
 
 
 @dataclass(frozen=True, slots=True)

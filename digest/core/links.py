@@ -24,8 +24,16 @@ class IssueLinks:
     unsubscribe_mailbox: str
 
 
-def make_recipient(links: IssueLinks, *, email: str, name: str | None, subscriber_id: int) -> Recipient:
-    """A Recipient whose links let this subscriber leave, change picks, or read online.
+def archive_url(base_url: str, list_slug: str, issue_number: int | None) -> str:
+    """The public page of a list's issue, or "" for a digest of no numbered issue (a preview of a week)."""
+    return f"{base_url.rstrip('/')}/lists/{list_slug}/archive/{issue_number}" if issue_number else ""
+
+
+def make_recipient(
+    links: IssueLinks, *, email: str, name: str | None, subscriber_id: int, following: str = ""
+) -> Recipient:
+    """A Recipient whose links let this subscriber leave, change picks, or read online;
+    `following` is what they picked, in words (`digest.core.following`).
 
     The unsubscribe URL doubles as the RFC 8058 one-click target: mail providers
     POST `List-Unsubscribe=One-Click` to it.
@@ -45,4 +53,5 @@ def make_recipient(links: IssueLinks, *, email: str, name: str | None, subscribe
         unsubscribe_mailto=f"mailto:{quote(links.unsubscribe_mailbox, safe='@')}?subject={subject}",
         preferences_url=f"{base}/p/{preferences}",
         view_url=f"{base}/issues/{links.issue_id}/view/{view}",
+        following=following,
     )

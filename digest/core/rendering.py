@@ -36,14 +36,24 @@ from digest.core.settings import ConfigError
 # and an editable install read the one at the top of the repo, which stays the only copy in git.
 PACKAGED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SOURCE_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
-TEXT_WIDTH = 72  # columns; 36 Chinese characters
+TEXT_WIDTH = 72  # columns; 36 Chinese characters: what a text filter wraps at when asked to
+SUBJECT_HEADLINE = 40  # characters of the top headline a subject keeps; with the count and number, under 78
 
 # The markers are plain ASCII words without characters that HTML escaping,
 # lxml serialisation or URL quoting would touch, so they come out of Jinja and
 # premailer byte for byte, in text and in href attributes alike.
 _MARKER_PREFIX = "DIGEST-PH-"
 _MARKER_SUFFIX = "-7f3a"
-_FIELDS = ("GREETING", "NAME", "EMAIL", "UNSUBSCRIBE_URL", "UNSUBSCRIBE_MAILTO", "PREFERENCES_URL", "VIEW_URL")
+_FIELDS = (
+    "GREETING",
+    "NAME",
+    "EMAIL",
+    "FOLLOWING",
+    "UNSUBSCRIBE_URL",
+    "UNSUBSCRIBE_MAILTO",
+    "PREFERENCES_URL",
+    "VIEW_URL",
+)
 _MARKER_RE = re.compile(re.escape(_MARKER_PREFIX) + "(" + "|".join(_FIELDS) + ")" + re.escape(_MARKER_SUFFIX))
 # What article text that happens to contain a marker prefix is turned into, so
 # that no one can make a digest show another field where they wrote text.
@@ -63,6 +73,7 @@ class _Person:
     greeting: _Marker
     name: _Marker
     email: _Marker
+    following: _Marker  # what they picked, in words: their picks need not be all their content's readers'
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class _Links:
     view: _Marker
 
 
-_PERSON = _Person(_marker("GREETING"), _marker("NAME"), _marker("EMAIL"))
+_PERSON = _Person(_marker("GREETING"), _marker("NAME"), _marker("EMAIL"), _marker("FOLLOWING"))
 _LINKS = _Links(
     _marker("UNSUBSCRIBE_URL"), _marker("UNSUBSCRIBE_MAILTO"), _marker("PREFERENCES_URL"), _marker("VIEW_URL")
 )
@@ -124,9 +135,16 @@ def make_environment(templates: Path | None = None) -> jinja2.Environment:
         finalize=_finalize,
     )
     env.filters["cn_date"] = cn_date
-    env.filters["as_text"] = lambda body, width=TEXT_WIDTH: html_to_text(body, width)
+    env.filters["as_text"] = lambda body, width=0: html_to_text(body, width)  # 0: paragraphs as single lines
     env.filters["wrap"] = lambda text, width=TEXT_WIDTH, prefix="": wrap_text(str(text), width, prefix)
+    env.filters["clip"] = clip
     return env
+
+
+def clip(text: str, length: int = SUBJECT_HEADLINE) -> str:
+    """`text` on one line, cut to `length` characters with an ellipsis when longer."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 def _fetch_nothing(url: str) -> tuple[None, str]:
@@ -222,8 +240,10 @@ def _context(digest: Digest) -> dict[str, object]:
         "preheader": _preheader(digest),
         "person": _PERSON,
         "links": _LINKS,
-        "width": TEXT_WIDTH,
-        "rule": "━" * (TEXT_WIDTH // 2),
+        # The text part is not wrapped: a paragraph is one line, which every client wraps to its own
+        # width (it travels base64, so its length is no matter on the wire). The rule fits a phone.
+        "rule": "━" * 16,
+        "width": 0,  # for templates copied before: wrap(width) and as_text(width) now leave lines whole
     }
 
 
@@ -298,6 +318,7 @@ def _values(recipient: Recipient) -> dict[str, str]:
         "GREETING": greeting(name),
         "NAME": name,
         "EMAIL": recipient.email.strip(),
+        "FOLLOWING": " ".join(recipient.following.split()),
         "UNSUBSCRIBE_URL": recipient.unsubscribe_url,
         "UNSUBSCRIBE_MAILTO": recipient.unsubscribe_mailto,
         "PREFERENCES_URL": recipient.preferences_url,

@@ -139,6 +139,7 @@ class IssueDates(TypedDict):
     period_start: date
     period_end: date
     issue_number: NotRequired[int | None]
+    web_url: NotRequired[str]
 
 
 def assemble_digest(
@@ -165,6 +166,7 @@ def assemble_digest(
         period_end=issue["period_end"],
         sections=tuple(sections),
         issue_number=issue.get("issue_number"),
+        web_url=issue.get("web_url", ""),
     )
 
 

@@ -317,13 +317,14 @@ def view_issue(request: Request, issue_id: RowNumber, token: str):
             raise PageError(404, "not_found") from None
         sent = delivered_article_ids(session, issue.id, sub.subscriber_id)
         digests = issue_digests(web.runtime, session, issue.id)
+        follows = picks_of(sub)
         if sent:
             # What their copy held, whatever they have picked since (a hidden article stays out).
             digests, picks = digests.only(sent), Picks()
         else:
             # Not sent to them (yet): their current picks, what they will get.
-            picks = picks_of(sub)
-        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id)
+            picks = follows
+        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id, follows)
         return _digest_response(web, request, digest_for(web.runtime, digests, picks, to))
 
 

@@ -232,7 +232,7 @@ def test_the_preview_shows_the_subscribers_digest_and_why_each_article_is_in_or_
     assert page.text.count('class="is-in"') == 3 and page.text.count('class="is-out"') == 13
     assert "湖南怀化位于所选的湖南之内" in page.text
     assert "全国与所选地区（湖南）没有交集" in page.text
-    assert "乡村振兴周报 第1期 · 2026年11月22日（3篇）" in page.text
+    assert "沅陵县创办全国首家乡村振兴金融服务组织 等3篇 · 第1期" in page.text
     frame = re.search(r'<iframe class="ops-frame" sandbox="" src="([^"]+)"', page.text).group(1)
     digest = client.get(frame.replace("&amp;", "&"))
     assert digest.status_code == 200 and "沅陵县创办全国首家乡村振兴金融服务组织" in digest.text
@@ -281,7 +281,8 @@ def test_a_test_send_reaches_the_typed_address_marked_as_a_test_and_the_ledger_s
     [received] = site.smtp.messages
     assert received.rcpt_tos == ["checker@example.net"]
     msg, text, _ = parse_mail(received.data)
-    assert msg["Subject"].startswith("[测试] 乡村振兴周报 第1期") and msg["To"] == "李伟 <checker@example.net>"
+    assert msg["Subject"] == "[测试] 沅陵县创办全国首家乡村振兴金融服务组织 等3篇 · 第1期"
+    assert msg["To"] == "李伟 <checker@example.net>"
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in text and "部署全面推进乡村振兴工作" not in text
     assert _deliveries(site.url) == 0 and _status(site.url, issue_id) == "planned"
 

@@ -139,7 +139,7 @@ def test_a_preview_lists_the_articles_in_and_out_with_reasons(api):
     issue_id = _plan(client)["id"]
     preview = client.get(f"/api/v1/issues/{issue_id}/preview", params={"email": LI_HUNAN.email}).json()
     assert preview["article_count"] == 3 and preview["skip"] is None
-    assert preview["subject"] == "乡村振兴周报 第1期 · 2026年11月22日（3篇）"
+    assert preview["subject"] == "沅陵县创办全国首家乡村振兴金融服务组织 等3篇 · 第1期"
     assert [a["title"] for a in preview["included"]] == [
         "沅陵县创办全国首家乡村振兴金融服务组织",
         "金银花产业带动山区农户增收",
@@ -161,7 +161,10 @@ def test_a_test_send_goes_out_and_the_ledger_stays_empty(api):
     assert response.json()["article_count"] == 3 and response.json()["subject"].startswith("[测试] ")
     [received] = api.smtp.messages
     msg, text, _ = parse_mail(received.data)
-    assert received.rcpt_tos == ["qa@example.net"] and msg["Subject"].startswith("[测试] 乡村振兴周报 第1期")
+    assert (
+        received.rcpt_tos == ["qa@example.net"]
+        and msg["Subject"] == "[测试] 沅陵县创办全国首家乡村振兴金融服务组织 等3篇 · 第1期"
+    )
     assert "金银花产业带动山区农户增收" in text
     whole = client.post(f"/api/v1/issues/{issue_id}/test", json={"to": "qa@example.net"})
     assert whole.json()["article_count"] == 16

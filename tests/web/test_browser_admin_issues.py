@@ -105,7 +105,7 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
     head = received.data.split(b"\r\n\r\n", 1)[0]
     assert f"To: =?utf-8?b?5p2O5Lyf?= <{TEST_TO}>".encode() in head or f"<{TEST_TO}>".encode() in head
     msg, text, html = parse_mail(received.data)
-    assert msg["Subject"] == "[测试] 乡村振兴周报 第1期 · 2026年11月22日（3篇）"
+    assert msg["Subject"] == "[测试] 沅陵县创办全国首家乡村振兴金融服务组织 等3篇 · 第1期"
     assert msg["To"] == f"李伟 <{TEST_TO}>" and msg["X-Digest-Test"] == "yes"
     for title in (
         "沅陵县创办全国首家乡村振兴金融服务组织",

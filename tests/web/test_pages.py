@@ -308,19 +308,24 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     _add(site.url, "hunan@example.org", regions=["湖南"])
     issue_id = _send_issue(site)
     [received] = site.smtp.messages
-    _, text, _ = parse_mail(received.data)
+    _, text, html = parse_mail(received.data)
     view = link_in(text, f"/issues/{issue_id}/view/")
+    # The contents link to each article on the issue's public page, which has it.
+    contents = re.findall(r'<a href="([^"]+#a\d+)"', html)
+    assert contents and all(c.startswith(f"{site.settings.base_url}/lists/{LIST}/archive/1#a") for c in contents)
     page = site.client.get(view)
     assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
     assert "部署全面推进乡村振兴工作" not in page.text  # national news: not their pick
+    assert "您关注：湖南｜全部栏目" in page.text
 
     archive = site.client.get(f"/lists/{LIST}/archive")
     assert archive.status_code == 200 and f"/lists/{LIST}/archive/1" in archive.text
     full = site.client.get(f"/lists/{LIST}/archive/1")
     assert full.status_code == 200
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in full.text and "部署全面推进乡村振兴工作" in full.text
-    assert "hunan@example.org" not in full.text
+    assert "hunan@example.org" not in full.text and "您关注" not in full.text
+    assert all(f'id="{c.split("#")[1]}"' in full.text for c in contents)
     assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
 
 
@@ -357,7 +362,7 @@ def test_the_archive_shows_what_went_out_not_what_was_uploaded_since(site):
     site_url = f"https://digest.example.org/lists/{LIST}"
     assert re.search(f'href="{site_url}/subscribe"[^>]*>订阅本刊</a>', full.text)
     assert re.search(f'href="{site_url}/archive"[^>]*>往期</a>', full.text)
-    assert f"/lists/{LIST}/archive/1" not in full.text
+    assert "在浏览器中查看" not in full.text  # it is the page in the browser
     # A reader who joins and is sent the issue later gets the issue as it went out, not the late article.
     _add(site.url, "late@example.org", regions=["湖南"])
     with transaction(site.url) as session:
@@ -386,6 +391,8 @@ def test_view_in_browser_shows_the_copy_they_got_after_they_change_their_picks(s
     page = site.client.get(link_in(text, f"/issues/{issue_id}/view/"))
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in page.text
     assert "部署全面推进乡村振兴工作" not in page.text
+    # The articles are the copy they got; the line that says what they follow says what they follow now.
+    assert "您关注：全国｜全部栏目" in page.text and "您关注：湖南" not in page.text
 
 
 def test_security_headers_and_languages(site):

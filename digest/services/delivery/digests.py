@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
-from digest.core.links import NO_SUBSCRIBER, IssueLinks, make_recipient
+from digest.core.following import following_words
+from digest.core.links import NO_SUBSCRIBER, IssueLinks, archive_url, make_recipient
 from digest.core.prepared import PreparedContent
 from digest.core.rendering import PublicCopy
 from digest.core.selection import assemble_digest
@@ -35,6 +36,9 @@ class Addressee:
     email: str
     name: str = ""
     subscriber_id: int = NO_SUBSCRIBER
+    # What the "您关注" line names, when not the picks that select the copy: a sent copy shown again is
+    # selected by the articles it held (everything of `IssueDigests.only`), yet its reader follows their picks.
+    follows: Picks | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class IssueDigests:
     digests: dict[Picks, Digest] = field(default_factory=dict)
     # The contents sending rendered, by their articles: how many distinct ones a run made.
     contents: dict[tuple[int, ...], PreparedContent] = field(default_factory=dict)
+    # What each distinct Picks reads as in the "您关注" line: worded once, not once a message.
+    followings: dict[Picks, str] = field(default_factory=dict)
 
     def digest(self, picks: Picks, runtime: Runtime) -> Digest:
         digest = self.digests.get(picks)
@@ -70,8 +76,15 @@ class IssueDigests:
                 period_start=self.period_start,
                 period_end=self.period_end,
                 issue_number=self.issue_number,
+                web_url=archive_url(self.links.base_url, self.info.slug, self.issue_number),
             )
         return digest
+
+    def following(self, picks: Picks, runtime: Runtime) -> str:
+        words = self.followings.get(picks)
+        if words is None:
+            words = self.followings[picks] = following_words(picks, self.info.topics, runtime.regions)
+        return words
 
     def content(self, digest: Digest, runtime: Runtime) -> PreparedContent:
         content = self.contents.get(digest.article_ids)
@@ -82,7 +95,9 @@ class IssueDigests:
     def only(self, article_ids: list[int]) -> IssueDigests:
         """The same issue limited to these articles: what one subscriber's sent copy held."""
         kept = set(article_ids)
-        return dataclasses.replace(self, articles=[a for a in self.articles if a.id in kept], digests={}, contents={})
+        return dataclasses.replace(
+            self, articles=[a for a in self.articles if a.id in kept], digests={}, contents={}, followings={}
+        )
 
 
 def _links(runtime: Runtime, ml: models.MailingList, issue_id: int) -> IssueLinks:
@@ -145,7 +160,10 @@ def week_digests(runtime: Runtime, session: Session, ml: models.MailingList, per
 
 def digest_for(runtime: Runtime, issue: IssueDigests, picks: Picks, to: Addressee) -> PersonalDigest:
     """The digest `picks` select from `issue`, addressed to `to` with their own signed links."""
-    recipient = make_recipient(issue.links, email=to.email, name=to.name, subscriber_id=to.subscriber_id)
+    following = issue.following(picks if to.follows is None else to.follows, runtime)
+    recipient = make_recipient(
+        issue.links, email=to.email, name=to.name, subscriber_id=to.subscriber_id, following=following
+    )
     return PersonalDigest(issue.digest(picks, runtime), recipient)
 
 

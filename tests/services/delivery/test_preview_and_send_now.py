@@ -110,7 +110,8 @@ def test_a_preview_is_the_digest_the_send_would_build_with_a_reason_for_every_ar
     national = next(v for v in preview.excluded if v.region_label == "财政部")
     assert national.reason.kind == "apart" and national.reason.values["picked"] == "湖南"
     assert preview.skip is None and preview.region_names == ["湖南"] and preview.topic_names == []
-    assert preview.rendered.subject == "乡村振兴周报 第1期 · 2026年11月22日（3篇）"
+    assert preview.rendered.subject == "沅陵县创办全国首家乡村振兴金融服务组织 等3篇 · 第1期"
+    assert "您关注：湖南｜全部栏目" in preview.rendered.text.splitlines()
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in preview.rendered.text and "李伟" in preview.rendered.text
 
 
@@ -191,10 +192,11 @@ def test_a_test_send_goes_to_the_typed_address_marked_as_a_test_and_leaves_the_l
     [received] = smtp.messages
     assert received.rcpt_tos == ["editor@example.net"]
     msg = email.message_from_bytes(received.data, policy=email.policy.default)
-    assert msg["Subject"] == "[测试] 乡村振兴周报 第1期 · 2026年11月22日（6篇）"
+    assert msg["Subject"] == "[测试] “兴农贷”助推乡村振兴 等6篇 · 第1期"
     assert msg["To"] == "刘洋 <editor@example.net>" and msg["X-Digest-Test"] == "yes"
     text = msg.get_body(("plain",)).get_content()
     assert "“兴农贷”助推乡村振兴" in text and "部署全面推进乡村振兴工作" not in text
+    assert "您关注：全部地区｜产业发展 · 公共服务" in text.splitlines()  # the subscriber's picks, not the tester's
     with transaction(url) as session:
         assert session.scalar(select(func.count()).select_from(models.Delivery)) == 0
         assert session.get(models.Issue, issue_id).status == "planned"

@@ -47,6 +47,16 @@ EXPECTED = {
 }
 
 
+# The line that says what each reads, put in per message: 张敏 and 陈静 share one rendered content.
+FOLLOWING = {
+    WANG_NATIONAL.email: "您关注：全国｜全部栏目",
+    LI_HUNAN.email: "您关注：湖南｜全部栏目",
+    ZHANG_ANKANG.email: "您关注：陕西安康｜全部栏目",
+    CHEN_HANBIN.email: "您关注：陕西汉滨｜全部栏目",
+    LIU_TOPICS.email: "您关注：全部地区｜产业发展 · 公共服务",
+}
+
+
 def _seed(url: str) -> None:
     regions = load_regions()
     published = datetime.combine(date(2021, 6, 18), time(9), NEWSROOM_TZ)
@@ -112,6 +122,7 @@ def test_each_subscriber_receives_exactly_their_articles(database_url, tmp_path,
     for address, titles in EXPECTED.items():
         msg, text, html = _parts(received[address].data)
         assert _titles_in(text) == titles, address
+        assert FOLLOWING[address] in text.splitlines() and f"{FOLLOWING[address]} — <a href=" in html
         assert all(
             t.replace("“", "").replace("”", "") in html.replace("“", "").replace("”", "").replace("&quot;", "")
             for t in titles

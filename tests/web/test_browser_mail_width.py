@@ -1,0 +1,66 @@
+"""Mails on a phone in a real browser (Debian's chromium via Playwright): nothing scrolls sideways at 375 px.
+
+The digest is checked as sent and with its <style> removed (as clients that strip it show it),
+the confirmation mail in both languages. Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import UTC, datetime
+
+import pytest
+from browserutil import shot
+from sample_digest import sample_list, sample_message
+from samples import WEEKLY_ISSUE
+
+from digest.core.form_mail import CONFIRM, FormMailButton, FormMailTo, build_form_mail
+from digest.core.rendering import make_environment
+
+PHONE = {"width": 375, "height": 812}
+
+
+def _without_style(html: str) -> str:
+    stripped = re.sub(r"<style[^>]*>.*?</style>", "", html, flags=re.S)
+    assert stripped != html
+    return stripped
+
+
+def _confirmation(locale: str) -> str:
+    raw = build_form_mail(
+        make_environment(),
+        sample_list(),
+        FormMailTo("reader@example.org", "", locale),
+        FormMailButton(CONFIRM, "https://digest.example.org/c/" + "t" * 90),
+        link_domain="digest.example.org",
+        now=datetime(2021, 6, 21, tzinfo=UTC),
+    )
+    return email.message_from_bytes(raw, policy=email.policy.default).get_body(("html",)).get_content()
+
+
+def _digest(styled: bool) -> str:
+    html = sample_message(WEEKLY_ISSUE).html
+    return html if styled else _without_style(html)
+
+
+MAILS = {
+    "digest": lambda: _digest(True),
+    "digest-without-style": lambda: _digest(False),
+    "confirm-zh": lambda: _confirmation("zh-CN"),
+    "confirm-en": lambda: _confirmation("en"),
+}
+
+
+@pytest.mark.parametrize("name", list(MAILS))
+def test_a_mail_does_not_scroll_sideways_on_a_phone(browser, name):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    # A mail loads nothing from the network here: its links are only followed by readers.
+    context.route("**/*", lambda route: route.abort())
+    page = context.new_page()
+    page.set_content(MAILS[name](), wait_until="load")
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth]")
+    shot(page, f"mail-375-{name}")
+    context.close()
+    assert max(widths) <= PHONE["width"], widths
