@@ -22,7 +22,6 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -221,8 +220,8 @@ class Web:
         if back is None:
             try:
                 back, message = way_back(self, request.url.path, message)
-            except SQLAlchemyError:  # an error page must not fail for want of its branding
-                log.warning("error page without its list: the database did not answer", exc_info=True)
+            except Exception:  # whatever the database or a token says, an error page must not fail for its branding
+                log.warning("error page without its list: it could not be read", exc_info=True)
                 back = WayBack()
         branding = {"list": back.list} if back.list is not None else {}  # base.html brands by `list is defined`
         values = exc.values if exc is not None else {}

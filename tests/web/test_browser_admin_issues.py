@@ -83,10 +83,12 @@ def test_an_editor_reads_the_dashboard_previews_a_subscriber_and_sends_a_test(br
     page.wait_for_selector("table.ops-why")
     assert page.locator("table.ops-why tr.is-in").count() == 3
     assert page.locator("table.ops-why tr.is-out").count() == 13
+    # The issue went out to them: the preview is the copy they received, and says so.
+    assert page.locator("p.ops-sent-copy").inner_text() == "本期已发给该订阅者：下面是其收到的那一份。"
     huaihua = page.locator("table.ops-why tr:has-text('沅陵县创办全国首家乡村振兴金融服务组织') td.reason")
-    assert huaihua.inner_text() == "湖南怀化位于所选的湖南之内"
+    assert huaihua.inner_text() == "在其收到的那一份中"
     national = page.locator("table.ops-why tr:has-text('部署全面推进乡村振兴工作') td.reason")
-    assert national.inner_text() == "全国与所选地区（湖南）没有交集"
+    assert national.inner_text() == "不在其收到的那一份中"
     frame = page.frame_locator("iframe.ops-frame")
     frame.locator("text=金银花产业带动山区农户增收").first.wait_for()
     page.locator("iframe.ops-frame").scroll_into_view_if_needed()

@@ -324,7 +324,7 @@ def test_view_in_browser_shows_their_cut_and_the_archive_everything(site):
     full = site.client.get(f"/lists/{LIST}/archive/1")
     assert full.status_code == 200
     assert "沅陵县创办全国首家乡村振兴金融服务组织" in full.text and "部署全面推进乡村振兴工作" in full.text
-    assert "hunan@example.org" not in full.text and "您关注" not in full.text
+    assert "hunan@example.org" not in full.text and "您关注：" not in full.text
     assert all(f'id="{c.split("#")[1]}"' in full.text for c in contents)
     assert site.client.get(f"/lists/{LIST}/archive/2").status_code == 404
 
