@@ -15,6 +15,7 @@ from pathlib import Path
 
 from digest.core.domain import Article, Digest, ListInfo, Picks, Topic
 from digest.core.following import following_words
+from digest.core.form_mail import CONFIRM, FormMailButton, FormMailTo, build_form_mail
 from digest.core.ingest import parse_file
 from digest.core.links import IssueLinks, archive_url, make_recipient
 from digest.core.messages import MessageHeaders, write_message
@@ -106,3 +107,16 @@ def sample_message(path: Path, picks: Picks | None = None, issue_number: int = 2
     )
     raw = write_message(headers, subject, text, html)
     return SampleMessage(digest, raw, email.message_from_bytes(raw, policy=email.policy.default))
+
+
+def confirmation_html(locale: str) -> str:
+    """The HTML part of the confirmation mail the sample list sends a new reader in `locale`."""
+    raw = build_form_mail(
+        make_environment(),
+        sample_list(),
+        FormMailTo("reader@example.org", "", locale),
+        FormMailButton(CONFIRM, "https://digest.example.org/c/" + "t" * 90),
+        link_domain="digest.example.org",
+        now=datetime(2021, 6, 21, tzinfo=UTC),
+    )
+    return email.message_from_bytes(raw, policy=email.policy.default).get_body(("html",)).get_content()

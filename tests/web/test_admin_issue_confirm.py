@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from personas import ALL, LI_HUNAN, SUN_EDITOR
+from personas import ALL, LI_HUNAN, SUN_EDITOR, subscribe_confirmed
 from sqlalchemy import func, select
 from webutil import PERIOD_END, add_staff, form_csrf, sign_in
 
@@ -15,7 +15,6 @@ from digest.core.regions import load_regions
 from digest.services.delivery.now import background_send
 from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
-from digest.services.subscribers import upsert_subscription
 
 REGIONS = load_regions()
 
@@ -23,17 +22,7 @@ REGIONS = load_regions()
 def _setup(site, personas=ALL) -> tuple[object, str]:
     with transaction(site.url) as session:
         ml = ensure_default_list(session)
-        for p in personas:
-            upsert_subscription(
-                session,
-                ml,
-                REGIONS,
-                email=p.email,
-                name=p.name,
-                region_labels=p.regions,
-                topic_labels=p.topics,
-                status="confirmed",
-            )
+        subscribe_confirmed(session, ml, REGIONS, personas)
         issue_id = plan_issue(session, ml, PERIOD_END).id
     add_staff(site.url, SUN_EDITOR)
     sign_in(site.client, SUN_EDITOR)

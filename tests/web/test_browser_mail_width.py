@@ -6,18 +6,12 @@ the confirmation mail in both languages. Screenshots land in test-artifacts/.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-from datetime import UTC, datetime
 
 import pytest
 from browserutil import shot
-from sample_digest import sample_list, sample_message
+from sample_digest import confirmation_html, sample_message
 from samples import WEEKLY_ISSUE
-
-from digest.core.form_mail import CONFIRM, FormMailButton, FormMailTo, build_form_mail
-from digest.core.rendering import make_environment
 
 PHONE = {"width": 375, "height": 812}
 
@@ -28,18 +22,6 @@ def _without_style(html: str) -> str:
     return stripped
 
 
-def _confirmation(locale: str) -> str:
-    raw = build_form_mail(
-        make_environment(),
-        sample_list(),
-        FormMailTo("reader@example.org", "", locale),
-        FormMailButton(CONFIRM, "https://digest.example.org/c/" + "t" * 90),
-        link_domain="digest.example.org",
-        now=datetime(2021, 6, 21, tzinfo=UTC),
-    )
-    return email.message_from_bytes(raw, policy=email.policy.default).get_body(("html",)).get_content()
-
-
 def _digest(styled: bool) -> str:
     html = sample_message(WEEKLY_ISSUE).html
     return html if styled else _without_style(html)
@@ -48,8 +30,8 @@ def _digest(styled: bool) -> str:
 MAILS = {
     "digest": lambda: _digest(True),
     "digest-without-style": lambda: _digest(False),
-    "confirm-zh": lambda: _confirmation("zh-CN"),
-    "confirm-en": lambda: _confirmation("en"),
+    "confirm-zh": lambda: confirmation_html("zh-CN"),
+    "confirm-en": lambda: confirmation_html("en"),
 }
 
 
