@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from sqlalchemy import event, select
 
@@ -34,16 +35,23 @@ def engine(database_url):
     engine.dispose()
 
 
-def _statements(engine, address: str) -> list[str]:
+def _statements(engine, address: str, monkeypatch) -> list[str]:
+    """What reached the driver: through SQLAlchemy's cursor, or (on PostgreSQL) straight to psycopg's
+    connection, as storage/quick.py sends its one statement."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append(_shape(statement))
 
+    def record_driver(self, query, *args, **kwargs):
+        seen.append(_shape(str(query)))
+        return driver_execute(self, query, *args, **kwargs)
+
     sessions = session_factory(engine)
-    with sessions.begin() as session:
+    with sessions.begin() as session, monkeypatch.context() as patch:
         ml = ensure_default_list(session)
         event.listen(engine, "before_cursor_execute", record)
+        patch.setattr(psycopg.Connection, "execute", record_driver)
         try:
             request_subscription(session.connection(), ml.id, address, "某人", PICKS, NOW)
         finally:
@@ -51,19 +59,25 @@ def _statements(engine, address: str) -> list[str]:
     return seen
 
 
-def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, database_url):
-    _statements(engine, "pending@example.org")
-    _statements(engine, "confirmed@example.org")
+driver_execute = psycopg.Connection.execute
+
+
+def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, database_url, monkeypatch):
+    def _statements_of(address: str) -> list[str]:
+        return _statements(engine, address, monkeypatch)
+
+    _statements_of("pending@example.org")
+    _statements_of("confirmed@example.org")
     with transaction(database_url) as session:
         known = models.Subscriber.email == "confirmed@example.org"
         sub = session.scalar(select(models.Subscription).join(models.Subscriber).where(known))
         sub.status, sub.region_codes = SubscriptionStatus.CONFIRMED, ["000000"]
         session.add(models.Suppression(email="suppressed@example.org", reason="complained"))
-    new = _statements(engine, "new@example.org")
-    pending = _statements(engine, "pending@example.org")
-    confirmed = _statements(engine, "confirmed@example.org")
+    new = _statements_of("new@example.org")
+    pending = _statements_of("pending@example.org")
+    confirmed = _statements_of("confirmed@example.org")
     # A suppressed address gets no form mail, by the same statements: its timing tells nothing either.
-    suppressed = _statements(engine, "suppressed@example.org")
+    suppressed = _statements_of("suppressed@example.org")
     assert new == pending == confirmed == suppressed
     # The person and the membership are upserts: the same INSERT … ON CONFLICT DO UPDATE for a new row as
     # for a known one; then the membership's picks' rows, the same statements whoever it is.

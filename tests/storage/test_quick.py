@@ -1,0 +1,84 @@
+"""One statement run on its driver connection (storage/quick.py), on a real PostgreSQL: values in and out as
+SQLAlchemy would give them, and a connection the server dropped replaced without failing the caller."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from digest.adapters.storage.columns import StatusColumn, UTCDateTime
+from digest.adapters.storage.db import make_engine
+from digest.adapters.storage.quick import first_row, make_autocommit_engine
+from digest.core.statuses import SubscriptionStatus
+
+probe = Table(
+    "quick_probe",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("status", StatusColumn(SubscriptionStatus), nullable=False),
+    Column("at", UTCDateTime()),
+    Column("doc", JSON),
+    Column("hits", Integer, nullable=False, server_default="0"),
+)
+_UPSERT = insert(probe).values(
+    id=bindparam("p_id"), status=SubscriptionStatus.PENDING, at=bindparam("p_at"), doc=bindparam("p_doc")
+)
+UPSERT = _UPSERT.on_conflict_do_update(index_elements=["id"], set_={"hits": probe.c.hits + 1}).returning(probe)
+BEIJING = timezone(timedelta(hours=8))
+
+
+@pytest.fixture
+def engine(postgres_url):
+    setup = make_engine(postgres_url, pooled=False)
+    probe.drop(setup, checkfirst=True)
+    probe.create(setup)
+    engine = make_autocommit_engine(postgres_url)
+    yield engine
+    engine.dispose()
+    probe.drop(setup)
+    setup.dispose()
+
+
+def _upsert(db, row_id: int, at: datetime):
+    statement = select(UPSERT.cte("up"))
+    return first_row(db, statement, {"p_id": row_id, "p_at": at, "p_doc": {"区": ["湖南"]}})
+
+
+def test_values_go_in_and_come_out_as_sqlalchemy_gives_them(engine):
+    with engine.connect() as db:
+        row = _upsert(db, 1, datetime(2026, 12, 6, 20, 0, tzinfo=BEIJING))
+        again = _upsert(db, 1, datetime(2026, 12, 6, 20, 0, tzinfo=BEIJING))
+    assert row.status is SubscriptionStatus.PENDING  # the column's enum, not the text
+    assert row.at == datetime(2026, 12, 6, 12, 0, tzinfo=UTC) and row.at.tzinfo is UTC
+    assert row.doc == {"区": ["湖南"]}
+    assert (row.hits, again.hits) == (0, 1)
+    # Committed on its own: another connection sees it.
+    with make_engine(str(engine.url.render_as_string(hide_password=False)), pooled=False).connect() as other:
+        assert other.scalar(text("SELECT hits FROM quick_probe WHERE id = 1")) == 1
+
+
+def test_no_row_is_none(engine):
+    nothing = select(update(probe).where(probe.c.id == bindparam("p_id")).values(hits=0).returning(probe.c.id).cte())
+    with engine.connect() as db:
+        assert first_row(db, nothing, {"p_id": 404}) is None
+
+
+def test_a_missing_value_is_named(engine):
+    with engine.connect() as db, pytest.raises(KeyError, match="p_doc"):
+        first_row(db, select(UPSERT.cte("up")), {"p_id": 1, "p_at": datetime.now(UTC)})
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_the_statement_runs(engine):
+    with engine.connect() as db:
+        _upsert(db, 1, datetime.now(UTC))
+        backend = db.connection.driver_connection.info.backend_pid
+    # The pooled connection's backend is killed, as a restart of the server would: the pool has no pre-ping.
+    with make_engine(str(engine.url.render_as_string(hide_password=False)), pooled=False).connect() as admin:
+        assert admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    with engine.connect() as db:
+        row = _upsert(db, 2, datetime.now(UTC))
+        assert db.connection.driver_connection.info.backend_pid != backend
+    assert row.id == 2 and row.hits == 0
