@@ -142,7 +142,7 @@ def _subscribe(request: Request, slug: str, submitted: SubscribeForm):
     else:
         log.info("form mail to %s withheld: the day's cap is reached", address)
     # Deliberately the same page, whatever the address was: no one learns who subscribes.
-    return web.page(request, "check_inbox.html", lang=lang, list=ml.info, email=address)
+    return web.page_with_blanks(request, "check_inbox.html", lang=lang, branding=ml.info, blanks={"email": address})
 
 
 def confirm_scope(subscriber_id: int, list_slug: str) -> str:

@@ -415,3 +415,24 @@ def test_region_search_api(site):
     # No-JS search: the same hits, as checkboxes inside the form.
     page = site.client.get(SUBSCRIBE, params={"q": "临泽"})
     assert "甘肃省 › 张掖市 › 临泽县" in page.text
+
+
+def test_each_subscribe_answer_names_its_own_address_in_its_own_language(site):
+    # The answer is rendered once per list and language and the address escaped into it (Web.page_with_blanks).
+    first = _subscribe(site.client, "first.reader@example.org")
+    tricky = _subscribe(site.client, "o'brien&co@example.org")
+    english = _subscribe(site.client, "second.reader@example.org", locale="en")
+    english_again = site.client.post(
+        SUBSCRIBE + "?lang=en",
+        data={
+            "email": "third.reader@example.org",
+            "region": ["000000"],
+            "csrf_token": csrf_from(site.client.get(SUBSCRIBE).text),
+        },
+    )
+    assert all(r.status_code == 200 for r in (first, tricky, english, english_again))
+    assert "first.reader@example.org" in first.text and "请查收确认邮件" in first.text
+    assert "o&#39;brien&amp;co@example.org" in tricky.text and "first.reader" not in tricky.text
+    assert "\x00" not in tricky.text
+    assert "Check your inbox" in english_again.text and "third.reader@example.org" in english_again.text
+    assert "first.reader" not in english_again.text and 'lang="en"' in english_again.text
