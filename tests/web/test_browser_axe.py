@@ -13,7 +13,7 @@ import time
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browserutil import live_site, shot
-from personas import LI_HUNAN, ZHOU_ADMIN, subscribe_confirmed
+from personas import LI_HUNAN, ZHAO_NOTHING, ZHOU_ADMIN, subscribe_confirmed
 from sample_digest import confirmation_html, sample_message
 from samples import WEEKLY_ISSUE
 from sqlalchemy import select
@@ -156,15 +156,22 @@ def _subscribe_and_confirm(audit: Audit, server, smtp_server) -> None:
 
 def _leave_and_read_the_archive(audit: Audit, server) -> None:
     page, base, secret = audit.page, server.base, server.settings.secret_key
+    with transaction(server.url) as session:
+        subscribe_confirmed(session, ensure_default_list(session), load_regions(), people=(ZHAO_NOTHING,))
     issue_id = _send_issue(server)
     reader = _subscriber_id(server.url, "reader@example.org")
     page.goto(f"{base}/issues/{issue_id}/view/{sign_token(secret, 'view', reader, LIST)}")
     audit.check("view-in-browser")
+    nothing = _subscriber_id(server.url, ZHAO_NOTHING.email)
+    page.goto(f"{base}/issues/{issue_id}/view/{sign_token(secret, 'view', nothing, LIST)}")
+    audit.check("view-nothing-matched")
     page.goto(f"{base}/u/{sign_token(secret, 'unsubscribe', reader, LIST)}")
     audit.check("unsubscribe")
     page.click("button.danger")
     page.wait_for_selector("text=今后不会再收到本刊")
     audit.check("left")
+    page.goto(f"{base}/p/{sign_token(secret, 'preferences', reader, LIST)}")
+    audit.check("preferences-after-leaving")
     page.goto(f"{base}/u/{sign_token(secret, 'unsubscribe', NO_SUBSCRIBER, LIST)}")
     audit.check("test-copy")
     page.goto(f"{base}/confirm/not-a-token")
