@@ -1,5 +1,5 @@
-"""The subscriber pages' words for confirming (the button, the recap), the ways back from an error page and
-test copies' links, in Chinese (the default) and English; and a moment as each language writes it."""
+"""The subscriber pages' words for confirming (the button, the recap), the ways back from an error page,
+test copies' links and the region tree's toggles, in Chinese (the default) and English; and a moment as each language writes it."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ add_words(
             "pause_weeks_invalid": "暂停周数须是1到{max}之间的整数，我们没有做任何更改。",
             "no_such_list": "找不到这份刊物，我们没有做任何更改。请检查链接是否完整。",
             "known_lists": "本站的刊物：",
+            "region_places_in": "{name}下辖地区",
             "test_copy_title": "这是一份测试邮件",
             "test_copy_unsubscribe": "您收到的是{list}的测试邮件，没有订阅，所以无需退订。我们没有做任何更改。",
             "test_copy_preferences": "您收到的是{list}的测试邮件，它的链接不属于任何订阅者。我们没有做任何更改。",
@@ -85,6 +86,7 @@ add_words(
             "pause_weeks_invalid": "The number of weeks must be a whole number from 1 to {max}; nothing was changed.",
             "no_such_list": "There is no such newsletter; nothing was changed. Please check that the link is complete.",
             "known_lists": "Newsletters here: ",
+            "region_places_in": "Places in {name}",
             "test_copy_title": "This is a test copy",
             "test_copy_unsubscribe": "You received a test copy of {list}, not a subscription, so there is nothing to leave. Nothing was changed.",
             "test_copy_preferences": "You received a test copy of {list}; its links belong to no subscriber. Nothing was changed.",
