@@ -96,7 +96,7 @@ IN_ENGLISH = (
     "Manage subscription",
     "Unsubscribe",
     "View in your browser",
-    "This email was sent to alex.morgan@example.org",
+    "This email was sent to alex.morgan@example.org because you subscribed to 乡村振兴周报.",
     "Contact: ",
     "Address: 北京市",
 )
@@ -109,7 +109,7 @@ IN_CHINESE = (
     "管理订阅",
     "退订",
     "在浏览器中查看",
-    "本邮件发送至 li.wei@example.cn",
+    "本邮件发送至 li.wei@example.cn，因为您订阅了乡村振兴周报。",
     "联系邮箱：",
     "地址：北京市",
 )
