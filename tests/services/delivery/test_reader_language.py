@@ -21,6 +21,7 @@ from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.delivery.preview import preview_issue
+from digest.services.delivery.testsend import compose_test_send
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
 
@@ -157,3 +158,19 @@ def test_the_console_preview_of_their_copy_is_in_their_language(sent, database_u
     assert english.rendered is not None and chinese.rendered is not None
     assert '<html lang="en"' in english.rendered.html and "Hello Alex," in english.rendered.html
     assert '<html lang="zh-CN"' in chinese.rendered.html and "李伟，您好：" in chinese.rendered.html
+
+
+def test_a_test_send_of_their_copy_is_in_their_language_and_the_whole_issue_in_the_lists(sent, database_url):
+    issue_id, _, _, _, settings = sent
+    runtime = Runtime(settings)
+    with transaction(database_url) as session:
+        theirs = compose_test_send(
+            runtime, session, issue_id, "editor@example.org", subscriber_email=ALEX_ENGLISH.email
+        )
+        whole = compose_test_send(runtime, session, issue_id, "editor@example.org")
+    _, _, their_html = _parts(theirs.message)
+    _, _, whole_html = _parts(whole.message)
+    assert theirs.subject == "[TEST] 沅陵县乡镇设立金融服务站 and 1 more · Issue 1"
+    assert '<html lang="en"' in their_html and "Hello Alex," in their_html
+    assert whole.subject.startswith("[测试] ") and whole.subject.endswith(" · 第1期")
+    assert '<html lang="zh-CN"' in whole_html and "目录" in whole_html
