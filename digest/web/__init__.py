@@ -165,9 +165,10 @@ class Web:
 
         return [node(p) for p in self.regions.provinces()]
 
-    def language(self, request: Request, subscriber_locale: str | None = None) -> str:
+    def language(self, request: Request, subscriber_locale: str | None = None, otherwise: str | None = None) -> str:
+        """?lang=, else the subscriber's choice, else the browser's, else `otherwise` (a list's), else Chinese."""
         return choose_language(
-            request.query_params.get("lang"), subscriber_locale, request.headers.get("accept-language")
+            request.query_params.get("lang"), subscriber_locale, request.headers.get("accept-language"), otherwise
         )
 
     def _csrf_cookie(self, request: Request) -> str:

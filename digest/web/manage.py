@@ -299,7 +299,8 @@ def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLRespons
 
 
 def _nothing_matched(web, request: Request, digest: Digest):
-    return web.page(request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched")
+    lang = web.language(request, digest.language)
+    return web.page(request, "message.html", lang=lang, list=digest.list, message="nothing_matched")
 
 
 @router.get("/issues/{issue_id}/view/{token}")
@@ -324,7 +325,7 @@ def view_issue(request: Request, issue_id: RowNumber, token: str):
         else:
             # Not sent to them (yet): their current picks, what they will get.
             picks = follows
-        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id, follows)
+        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id, follows, sub.subscriber.locale)
         return _digest_response(web, request, digest_for(web.runtime, digests, picks, to))
 
 
@@ -347,7 +348,9 @@ def archive(request: Request, slug: str):
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
         issues = published_issues(session, ml)
-        return web.page(request, "archive.html", lang=web.language(request), list=list_info(ml), issues=issues)
+        # In the list's language, as its issues are (an explicit ?lang= still wins).
+        lang = web.language(request, ml.language)
+        return web.page(request, "archive.html", lang=lang, list=list_info(ml), issues=issues)
 
 
 @router.get("/lists/{slug}/archive/{number}")
@@ -362,7 +365,8 @@ def archive_issue(request: Request, slug: str, number: RowNumber):
 
 
 def _public_copy(web, request: Request, issue_id: int, session: Session) -> HTMLResponse:
-    """Nobody's copy of an issue that went out: no greeting, no address; links to subscribe and the archive."""
+    """Nobody's copy of an issue that went out, in the list's language: no greeting, no address; links to
+    subscribe and the archive."""
     digest, public = public_digest(web.runtime, issue_digests(web.runtime, session, issue_id))
     if digest.article_count == 0:
         return _nothing_matched(web, request, digest)

@@ -48,7 +48,7 @@ class SubscribeForm(BaseModel):
     region: list[str] = []
     topic: list[str] = []
     time_zone: str = DEFAULT_TIME_ZONE
-    locale: str = "zh-CN"
+    locale: str = ""  # none sent: the list's language
     csrf_token: str = ""
 
 
@@ -77,9 +77,11 @@ def _form_page(request: Request, info: ListInfo, *, lang: str, form: dict, error
 @router.get("/lists/{slug}/subscribe")
 def subscribe_form(request: Request, slug: str):
     web = request.app.state.web
-    lang = web.language(request)
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
+        # A visitor whose browser names no language of ours reads an English list's form in English, and
+        # its language select starts there: what they then receive.
+        lang = web.language(request, otherwise=ml.language)
         form = {
             "email": "",
             "name": "",
@@ -108,7 +110,6 @@ async def subscribe_submit(request: Request, slug: str):
 
 def _subscribe(request: Request, slug: str, submitted: SubscribeForm):
     web = request.app.state.web
-    lang = web.language(request)
     client = request.client.host if request.client else "unknown"
     # Counted before anything else, so a flood costs us as little as possible.
     if not web.limiter.hit(f"subscribe:{client}"):
@@ -125,6 +126,8 @@ def _subscribe(request: Request, slug: str, submitted: SubscribeForm):
     ml = web.form_list(slug)
     if ml is None:
         raise PageError(404, "not_found")
+    lang = web.language(request, otherwise=ml.info.language)
+    form["locale"] = submitted.locale = submitted.locale or ml.info.language
     try:
         address = normalise_email(submitted.email)
     except InvalidSubscriber:

@@ -11,19 +11,17 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from webutil import LIST, PERIOD_END, PUBLISHED, csrf_from, link_in, parse_mail
+from webutil import send_issue as _send_issue
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
-from digest.adapters.transports import open_transport
 from digest.core.ingest import parse_text
 from digest.core.regions import load_regions
 from digest.core.statuses import IssueStatus
 from digest.core.tokens import sign_token
 from digest.services.articles import store_articles
-from digest.services.delivery.batches import send_pending
-from digest.services.issues import plan_issue, start_issue
+from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
-from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 SUBSCRIBE = f"/lists/{LIST}/subscribe"
@@ -59,16 +57,6 @@ def _subscribe(client, address: str, **extra):
     data = {"email": address, "name": "", "region": ["000000"], "topic": [], "csrf_token": csrf_from(page.text)}
     data.update(extra)
     return client.post(SUBSCRIBE, data=data)
-
-
-def _send_issue(site, period_end=PERIOD_END):
-    with transaction(site.url) as session:
-        issue = plan_issue(session, ensure_default_list(session), period_end)
-        start_issue(session, issue)
-        issue_id = issue.id
-    with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
-        send_pending(Runtime(site.settings), issue_id, transport)
-    return issue_id
 
 
 def test_the_form_ticks_national_and_lists_topics_in_section_order(site):

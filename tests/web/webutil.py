@@ -12,11 +12,15 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from digest.adapters.storage.db import transaction
+from digest.adapters.transports import open_transport
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.core.settings import Settings
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.delivery.batches import send_pending
+from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
+from digest.services.runtime import Runtime
 
 DEMO_ISSUE = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 22)
@@ -31,6 +35,18 @@ def seed(url: str, base_url: str | None = None) -> None:
         ml = ensure_default_list(session)
         ml.sender_email = "weekly@digest.example.org"
         store_articles(session, ml, parse_file(DEMO_ISSUE), load_regions(), source="demo", published=PUBLISHED)
+
+
+def send_issue(site: Site, period_end: date = PERIOD_END) -> int:
+    """Plans and starts the default list's issue of the week ending `period_end` and sends it over the site's
+    SMTP server, in this process; returns the issue's id."""
+    with transaction(site.url) as session:
+        issue = plan_issue(session, ensure_default_list(session), period_end)
+        start_issue(session, issue)
+        issue_id = issue.id
+    with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
+        send_pending(Runtime(site.settings), issue_id, transport)
+    return issue_id
 
 
 def csrf_from(html: str, index: int = 0) -> str:

@@ -38,8 +38,9 @@ def preview_week(
 
 def _addressee(sub: models.Subscription) -> Addressee:
     """Their address and name, but links signed for no subscriber (id 0), as a test send's: whoever opens a
-    preview (an editor, a framed page) must not hold a key to this subscriber's preferences or unsubscribe."""
-    return Addressee(sub.subscriber.email, sub.subscriber.name)
+    preview (an editor, a framed page) must not hold a key to this subscriber's preferences or unsubscribe.
+    Written in their language: what they would read."""
+    return Addressee(sub.subscriber.email, sub.subscriber.name, language=sub.subscriber.locale)
 
 
 @dataclass(frozen=True)

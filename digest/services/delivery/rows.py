@@ -29,6 +29,7 @@ class QueuedRow:
     paused_until: date | None
     picks: Picks
     suppressed: bool
+    locale: str = ""  # the language they chose
 
 
 def load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[QueuedRow]:
@@ -52,7 +53,17 @@ def load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[Q
     people = {
         r[0]: r
         for r in session.execute(
-            select(s.id, s.email, s.name, sub.status, sub.paused_until, sub.region_codes, sub.topic_slugs, suppressed)
+            select(
+                s.id,
+                s.email,
+                s.name,
+                sub.status,
+                sub.paused_until,
+                sub.region_codes,
+                sub.topic_slugs,
+                suppressed,
+                s.locale,
+            )
             .outerjoin(
                 sub,
                 (sub.subscriber_id == s.id)
@@ -68,6 +79,8 @@ def load_rows(session: Session, delivery_ids: list[int], list_id: int) -> list[Q
         if p is not None:  # deleted meanwhile (its rows go with it)
             picks = Picks(frozenset(p[5] or ()), frozenset(p[6] or ()))
             rows.append(
-                QueuedRow(r.id, r.attempts, r.due_at, r.message_id, p[0], p[1], p[2], p[3], p[4], picks, bool(p[7]))
+                QueuedRow(
+                    r.id, r.attempts, r.due_at, r.message_id, p[0], p[1], p[2], p[3], p[4], picks, bool(p[7]), p[8]
+                )
             )
     return rows

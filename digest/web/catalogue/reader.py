@@ -5,26 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from digest.core.digest_words import cn_date, en_date
 from digest.web.i18n import add_words
 
 _WEEKDAYS = {
     "zh-CN": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def moment(lang: str, when: datetime) -> str:
@@ -32,8 +19,8 @@ def moment(lang: str, when: datetime) -> str:
     clock = f"{when.hour:02d}:{when.minute:02d}"
     weekday = _WEEKDAYS["en" if lang == "en" else "zh-CN"][when.weekday()]
     if lang == "en":
-        return f"{weekday} {when.day} {_MONTHS[when.month - 1]} {when.year}, {clock}"
-    return f"{when.year}年{when.month}月{when.day}日（{weekday}）{clock}"
+        return f"{weekday} {en_date(when)}, {clock}"
+    return f"{cn_date(when)}（{weekday}）{clock}"
 
 
 add_words(
