@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, select, text, update
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from digest.adapters.storage.columns import StatusColumn, UTCDateTime
