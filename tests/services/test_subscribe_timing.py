@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 from sqlalchemy import event, select
 
-from digest.adapters.storage import models
+from digest.adapters.storage import models, quick
 from digest.adapters.storage.db import make_engine, session_factory, transaction
 from digest.core.statuses import SubscriptionStatus
 from digest.services.lists import ensure_default_list
@@ -36,22 +35,22 @@ def engine(database_url):
 
 
 def _statements(engine, address: str, monkeypatch) -> list[str]:
-    """What reached the driver: through SQLAlchemy's cursor, or (on PostgreSQL) straight to psycopg's
-    connection, as storage/quick.py sends its one statement."""
+    """What went to the database: through SQLAlchemy's cursor, or (on PostgreSQL) prepared on the connection's
+    libpq handle, as storage/quick.py sends its one statement."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append(_shape(statement))
 
-    def record_driver(self, query, *args, **kwargs):
-        seen.append(_shape(str(query)))
-        return driver_execute(self, query, *args, **kwargs)
+    def record_prepared(self, compiled, params):
+        seen.append(_shape(compiled.sql.decode()))
+        return run_prepared(self, compiled, params)
 
     sessions = session_factory(engine)
     with sessions.begin() as session, monkeypatch.context() as patch:
         ml = ensure_default_list(session)
         event.listen(engine, "before_cursor_execute", record)
-        patch.setattr(psycopg.Connection, "execute", record_driver)
+        patch.setattr(quick._Prepared, "run", record_prepared)
         try:
             request_subscription(session.connection(), ml.id, address, "某人", PICKS, NOW)
         finally:
@@ -59,7 +58,7 @@ def _statements(engine, address: str, monkeypatch) -> list[str]:
     return seen
 
 
-driver_execute = psycopg.Connection.execute
+run_prepared = quick._Prepared.run
 
 
 def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, database_url, monkeypatch):

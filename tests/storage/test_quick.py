@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import psycopg
 import pytest
 from sqlalchemy import JSON, Column, Integer, MetaData, Table, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -42,9 +43,11 @@ def engine(postgres_url):
     setup.dispose()
 
 
+UPSERTED = select(UPSERT.cte("up"))  # a constant, as the statements first_row serves are
+
+
 def _upsert(db, row_id: int, at: datetime):
-    statement = select(UPSERT.cte("up"))
-    return first_row(db, statement, {"p_id": row_id, "p_at": at, "p_doc": {"区": ["湖南"]}})
+    return first_row(db, UPSERTED, {"p_id": row_id, "p_at": at, "p_doc": {"区": ["湖南"]}})
 
 
 def test_values_go_in_and_come_out_as_sqlalchemy_gives_them(engine):
@@ -68,7 +71,7 @@ def test_no_row_is_none(engine):
 
 def test_a_missing_value_is_named(engine):
     with engine.connect() as db, pytest.raises(KeyError, match="p_doc"):
-        first_row(db, select(UPSERT.cte("up")), {"p_id": 1, "p_at": datetime.now(UTC)})
+        first_row(db, UPSERTED, {"p_id": 1, "p_at": datetime.now(UTC)})
 
 
 def test_a_connection_the_server_dropped_is_replaced_and_the_statement_runs(engine):
@@ -82,3 +85,27 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_statement_runs(engi
         row = _upsert(db, 2, datetime.now(UTC))
         assert db.connection.driver_connection.info.backend_pid != backend
     assert row.id == 2 and row.hits == 0
+
+
+def test_prepared_once_per_connection_and_kept(engine):
+    with engine.connect() as db:
+        for row_id in (1, 2, 3):
+            _upsert(db, row_id, datetime.now(UTC))
+        prepared = db.exec_driver_sql("SELECT name FROM pg_prepared_statements WHERE name LIKE 'digest_quick_%%'")
+        assert len(prepared.all()) == 1
+    with engine.connect() as db:  # the same pooled connection: still prepared, not prepared again
+        _upsert(db, 4, datetime.now(UTC))
+        assert db.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar() == 1
+
+
+def test_a_failing_statement_raises_its_own_error_and_the_connection_goes_on(engine):
+    broken = select(
+        insert(probe).values(id=bindparam("p_id"), status=SubscriptionStatus.PENDING).returning(probe.c.id).cte()
+    )
+    with engine.connect() as db:
+        assert first_row(db, broken, {"p_id": 7}).id == 7
+        backend = db.connection.driver_connection.info.backend_pid
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            first_row(db, broken, {"p_id": 7})
+        assert first_row(db, broken, {"p_id": 8}).id == 8
+        assert db.connection.driver_connection.info.backend_pid == backend
