@@ -193,3 +193,32 @@ def test_at_390px_the_list_does_not_scroll_sideways_and_each_address_and_status_
     assert statuses.count("已订阅") == len(ALL) and statuses.count("待确认") == 1
     shot(page, "admin-subscribers-390")
     context.close()
+
+
+def test_an_admin_adds_one_subscriber_with_the_region_picker_and_they_are_mailed(browser, server, smtp_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, server.base, "/admin/subscribers/new?lang=en")
+    page.wait_for_selector("h1:has-text('Add a subscriber')")
+    page.fill("#n-email", "qiao.mu@example.cn")
+    page.fill("#n-name", "乔木")
+    page.fill("#region-q", "怀化")  # the live search of the public form's picker
+    page.locator("#region-hits input[value='431200']").check()
+    page.locator("input[name='region'][value='000000']").first.uncheck()
+    page.locator("input[name='topic'][value='industry']").check()
+    page.select_option("#locale", "en")
+    shot(page, "admin-subscribers-add")
+    page.click("button:has-text('Add')")
+    page.wait_for_selector("text=the confirmation mail was sent")
+    assert _subscription(server.url, "qiao.mu@example.cn") == ("乔木", "pending", ["431200"], ["industry"])
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["qiao.mu@example.cn"]]
+    assert errors == []  # no script error, no request refused (CSP, the region search)
+    page.goto(f"{server.base}/admin/subscribers/new?lang=en")
+    page.fill("#n-email", "qiao.mu@example.cn")
+    page.click("button:has-text('Add')")
+    page.click("#existing-subscriber")  # the address is on the list: its page is one click away
+    page.wait_for_selector("h1:has-text('qiao.mu@example.cn')")
+    context.close()
