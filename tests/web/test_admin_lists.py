@@ -185,12 +185,16 @@ def test_a_fresh_list_saves_unchanged_with_its_default_sender_and_the_dashboard_
     response = client.post(SETTINGS, data=fields, follow_redirects=False)
     assert response.status_code == 303, response.text
     assert _state(site.url)["sender"] == ("乡村振兴周报", "weekly@localhost", None)
-    assert "weekly@localhost" in client.get("/admin/?lang=en").text
+    assert "发件地址仍是 weekly@localhost" in client.get(SETTINGS).text.split('id="sender-note"', 1)[1]
+    assert "The sender is still weekly@localhost" in client.get("/admin/?lang=en").text
     fields.update(sender_email="desk@localhost", csrf_token=form_csrf(client.get(SETTINGS).text, SETTINGS))
     assert client.post(SETTINGS, data=fields, follow_redirects=False).status_code == 303
     assert _state(site.url)["sender"][1] == "desk@localhost"
+    fields.update(sender_email="desk@rural-weekly.cn", csrf_token=form_csrf(client.get(SETTINGS).text, SETTINGS))
+    assert client.post(SETTINGS, data=fields, follow_redirects=False).status_code == 303
+    assert 'id="sender-note"' not in client.get(SETTINGS).text
     for refused in ("desk@nowhere", "desk@-bad-.localhost", "a b@localhost", "@localhost"):
         fields.update(sender_email=refused, csrf_token=form_csrf(client.get(SETTINGS).text, SETTINGS))
         page = client.post(SETTINGS, data=fields)
         assert page.status_code == 400 and 'id="error-sender_email"' in page.text, refused
-    assert _state(site.url)["sender"][1] == "desk@localhost"
+    assert _state(site.url)["sender"][1] == "desk@rural-weekly.cn"
