@@ -53,7 +53,7 @@ def _history(site) -> dict[str, int]:
 
 
 def _rows(html: str) -> list[str]:
-    table = html.split('class="data history-table"', 1)[1].split("</table>", 1)[0]
+    table = html.split('class="data history-table', 1)[1].split("</table>", 1)[0]
     rows = [row.split(">", 1)[1] for row in table.split("<tr data-issue=")[1:]]
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
 
