@@ -76,6 +76,9 @@ def add_subscriber(
         errors.update(exc.errors)
     if errors:
         raise Invalid(errors)
+    if not str(changes.get("name") or "").strip():
+        # Someone on another list keeps the name they have: a form left blank says nothing about it.
+        changes = {k: v for k, v in changes.items() if k != "name"}
     sub, _, warnings = save_subscription(session, ml, regions, address, changes)
     owed = sub.status == SubscriptionStatus.PENDING and owe_confirmation(session, sub.subscriber_id, ml.id, now)
     return Added(sub.subscriber_id, sub.subscriber.email, sub.status, warnings, owed)

@@ -10,6 +10,7 @@ from webutil import add_staff, confirm, form_csrf, form_fields, link_in, parse_m
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
+from digest.services.list_editing import create_list
 from digest.services.lists import ensure_default_list
 from digest.services.subscribers import upsert_subscription
 from digest.services.suppressions import add_suppression
@@ -141,3 +142,16 @@ def test_only_admins_add_and_every_post_needs_its_csrf_token(site):
     form = _form(client, email="x@example.cn", csrf_token="forged")
     assert client.post(NEW, data=form).status_code == 403
     assert _stored(site.url, "x@example.cn") is None
+
+
+def test_someone_on_another_list_is_added_to_this_one_and_keeps_their_name(site):
+    with transaction(site.url) as session:
+        other = create_list(session, "county-weekly", {"name": "县域周报", "sender_email": "county@example.org"})
+        upsert_subscription(session, other, REGIONS, email=LI_HUNAN.email, name=LI_HUNAN.name, status="confirmed")
+    client = _admin(site)
+    response = client.post(NEW, data=_form(client, email=LI_HUNAN.email, name="", mode="confirmed"))
+    assert response.status_code == 200 and "已添加为已订阅" in response.text  # followed to their page
+    with transaction(site.url) as session:
+        person = session.scalar(select(models.Subscriber).where(models.Subscriber.email == LI_HUNAN.email))
+        lists = session.scalars(select(models.Subscription.list_id).filter_by(subscriber_id=person.id)).all()
+        assert person.name == LI_HUNAN.name and len(lists) == 2
