@@ -192,6 +192,13 @@ def test_at_390px_the_list_does_not_scroll_sideways_and_each_address_and_status_
     statuses = page.locator("table.subs-table tbody td .badge").all_inner_texts()
     assert statuses.count("已订阅") == len(ALL) and statuses.count("待确认") == 1
     shot(page, "admin-subscribers-390")
+    page.click(f"a:has-text('{LONG_ADDRESS}')")  # their page, its history and the add form fit too
+    page.wait_for_selector("#history")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "admin-subscriber-390")
+    page.goto(f"{server.base}/admin/subscribers/new")
+    page.wait_for_selector("#n-email")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
 
 
