@@ -68,7 +68,7 @@ def _ignore(_: int) -> None:
 
 @dataclass(frozen=True)
 class Pace:
-    """How a batch keeps time: `throttle` before each message (a list's rate), `progress` after each row."""
+    """How a batch keeps time: `throttle` before each message's content (a list's rate), `progress` after each row."""
 
     throttle: Callable[[], None] = _nothing
     progress: Callable[[int], None] = _ignore
@@ -112,9 +112,11 @@ class Sender:
                     report.add(str(outcome.status))
                     built = next(upcoming, None)
                 else:
-                    self.pace.throttle()
                     envelope, following = self._claim(ledger, row, built, upcoming)
                     if envelope is not None:
+                        # Just before the content goes: the pace the server sees is the list's rate, not
+                        # the rate of claims, whose commits take more or less time.
+                        self.pace.throttle()
                         halted = self._deliver(ledger, row, envelope, built.data, report)
                     built = following
                     if envelope is None:
