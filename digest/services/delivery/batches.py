@@ -35,7 +35,7 @@ def send_batch(
     with runtime.transaction() as session:
         if issue is None:
             issue = sending_digests(runtime, session, issue_id)
-        rows = load_rows(session, delivery_ids, issue.list_id)
+        rows = load_rows(session, delivery_ids, issue.list_id, issue.shared)
     return Sender(runtime, issue, transport, pace).send(rows)
 
 

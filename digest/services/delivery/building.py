@@ -66,7 +66,9 @@ def build_row(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built:
 
 def _build(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built | None:
     """The row's message; None when no article matches their picks."""
-    copy = digest_for(runtime, issue, row.picks, Addressee(row.email, row.name, row.subscriber_id))
+    copy = digest_for(
+        runtime, issue, row.picks, Addressee(row.email, row.name, row.subscriber_id, received=row.received)
+    )
     if copy.digest.article_count == 0:
         return None
     settings = runtime.settings
