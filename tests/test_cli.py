@@ -228,10 +228,16 @@ def test_issue_commands_steer_and_report(initialised):
             "Europe/Berlin",
             "--rate",
             "5",
+            "--catch-up",
+            "3",
         ],
         cwd=initialised,
     )
-    assert "friday 07:30 Europe/Berlin, rate 5.0/s" in schedule.stdout
+    assert "friday 07:30 Europe/Berlin, rate 5.0/s, on, catch-up 3 h" in schedule.stdout
+    too_long = run(["lists", "schedule", "rural-weekly", "--catch-up", "200"], cwd=initialised, check=False)
+    assert too_long.returncode == 2 and "--catch-up: is a number of hours from 0 to 144" in too_long.stderr
+    shown = run(["lists", "show", "rural-weekly"], cwd=initialised).stdout.splitlines()
+    assert [line.split() for line in shown if line.startswith("catch_up_hours")] == [["catch_up_hours", "3", "h"]]
     bad = run(["lists", "schedule", "rural-weekly", "--tz", "Mars/Olympus"], cwd=initialised, check=False)
     assert bad.returncode == 1 and "unknown time zone" in bad.stderr
 

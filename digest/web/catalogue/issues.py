@@ -54,6 +54,11 @@ add_words(
             "iss_plan_button": "新建",
             "iss_none": "这个列表还没有期刊。",
             "iss_count": "共 {total} 期",
+            "iss_missed": (
+                "{slot} 那一期（截至 {period_end}）没有发送：调度恢复时已晚了 {late} 小时，超过本列表的补发时限"
+                "（{window} 小时），所以不再补发。下一期按计划在 {next} 发送；如仍要发这一期，可在下面按截止日期"
+                "新建后立即发送。"
+            ),
             "iss_col_number": "期号",
             "iss_col_period": "时间段",
             "iss_col_status": "状态",
@@ -182,6 +187,11 @@ add_words(
             "iss_plan_button": "Plan",
             "iss_none": "This list has no issue yet.",
             "iss_count": "{total} issue(s)",
+            "iss_missed": (
+                "The issue of {slot} (the week ending {period_end}) was not sent: the scheduler came back {late} hours "
+                "after its slot, beyond this list's catch-up window ({window} hours), so it was let pass. The next slot, "
+                "on {next}, goes as planned; to send that week anyway, plan it below by its end date and send it now."
+            ),
             "iss_col_number": "Number",
             "iss_col_period": "Period",
             "iss_col_status": "Status",
