@@ -18,6 +18,7 @@ from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.services.articles import NEWSROOM_TZ, store_articles
 from digest.services.delivery.batches import send_pending
+from digest.services.delivery.preview import preview_issue
 from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
@@ -87,6 +88,14 @@ def test_overlapping_issues_never_repeat_an_article_to_a_reader(database_url, tm
             session, ensure_default_list(session), REGIONS, email=NEWCOMER, region_labels=["全国"], status="confirmed"
         )
     smtp_server.messages.clear()
+
+    # The console's preview of the second issue shows what the send will do, and says why.
+    with transaction(database_url) as session:
+        planned = plan_issue(session, ensure_default_list(session), date(2021, 6, 23)).id
+        shown = preview_issue(runtime, session, planned, WANG_NATIONAL.email)
+    assert [a.title for s in shown.digest.sections for a in s.articles] == [FRESH]
+    why = {v.title: v.reason.kind for v in shown.verdicts if v.title in NATIONAL}
+    assert why == dict.fromkeys(NATIONAL, "received_before")
 
     second_id, second = _send(database_url, runtime, date(2021, 6, 23))  # 17–23 June: overlaps the first
     received = {m.rcpt_tos[0]: _titles(m.data) for m in smtp_server.messages}
