@@ -63,3 +63,16 @@ def test_send_now_without_a_broker_keeps_the_lists_rate(database_url, tmp_path, 
     assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / rate - 0.03
     # Unthrottled, loopback takes a few milliseconds between two messages.
     assert min(b - a for a, b in pairwise(stamps)) >= 0.5 / rate
+
+
+def test_digest_send_without_a_broker_keeps_the_lists_rate(database_url, tmp_path, smtp_server):
+    """`digest send`'s own path (a progress bar watching the run) paces as the console's send does."""
+    from digest.cli.sendout import run_send
+
+    rate = 10.0
+    _started_issue(database_url, rate)
+    runtime = Runtime(make_settings(database_url, tmp_path, smtp_url=smtp_server.url))
+    result = run_send(runtime, None, PERIOD_END)
+    stamps = sorted(m.at for m in smtp_server.messages)
+    assert result.report.counts["sent"] == len(stamps) >= 4
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / rate - 0.03
