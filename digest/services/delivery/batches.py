@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy import update
@@ -13,7 +12,7 @@ from digest.adapters.storage import models
 from digest.adapters.transports import Transport
 from digest.core.statuses import DeliveryStatus
 from digest.services.delivery.digests import IssueDigests, sending_digests
-from digest.services.delivery.pacing import list_throttle
+from digest.services.delivery.pacing import list_pace
 from digest.services.delivery.rows import load_rows
 from digest.services.delivery.sender import AT_ONCE, Pace, Sender, SendReport
 from digest.services.issues import claim_due, finish_if_done, sweep_stale, unclaim
@@ -49,7 +48,7 @@ def send_pending(
     as in the workers (one throttle for the whole run), unless `pace` brings its own.
     """
     if pace.throttle is AT_ONCE.throttle:
-        pace = replace(pace, throttle=list_throttle(runtime, issue_id))
+        pace = list_pace(runtime, issue_id, pace.progress)
     report = SendReport(issue_id=issue_id)
     clock = runtime.clock
     with runtime.transaction() as session:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from digest.services.delivery.batches import released_on_error, send_batch
 from digest.services.delivery.handout import BATCH_SIZE, hand_out_next
-from digest.services.delivery.pacing import list_throttle
-from digest.services.delivery.sender import Pace, SendReport
+from digest.services.delivery.pacing import list_pace
+from digest.services.delivery.sender import SendReport
 from digest.services.issues import unclaim
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def run_batch(runtime: Runtime, issue_id: int, delivery_ids: list[int], *, chain
             report = SendReport(issue_id, halted=f"cannot open the transport: {exc}")
         else:
             with transport:
-                pace = Pace(throttle=list_throttle(runtime, issue_id))
+                pace = list_pace(runtime, issue_id)
                 report = send_batch(runtime, issue_id, delivery_ids, transport, pace=pace)
     if report.halted:
         # Templates, settings, the server: nothing of this issue can go until someone fixes it.
