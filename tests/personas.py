@@ -18,6 +18,7 @@ class Persona:
     regions: tuple[str, ...]  # as written
     region_codes: frozenset[str]
     topics: tuple[str, ...]  # topic slugs
+    locale: str = "zh-CN"  # the language they chose to read
 
 
 # National news only: 财政部 and 国家卫健委 articles, nothing provincial.
@@ -34,6 +35,9 @@ LIU_TOPICS = Persona("liu.yang@example.cn", "刘洋", (), frozenset(), ("industr
 ZHAO_NOTHING = Persona("zhao.lei@example.cn", "赵磊", ("西藏",), frozenset({"540000"}), ("living-environment",))
 
 ALL = (WANG_NATIONAL, LI_HUNAN, ZHANG_ANKANG, CHEN_HANBIN, LIU_TOPICS, ZHAO_NOTHING)
+
+# Chose English: 湖南's news, as 李伟 gets it, with every word the digest writes in English. Not in ALL.
+ALEX_ENGLISH = Persona("alex.morgan@example.org", "Alex", ("湖南",), frozenset({"430000"}), (), locale="en")
 
 # The default list's sections, in the sample's order.
 TOPICS = DEFAULT_TOPICS
@@ -66,4 +70,5 @@ def subscribe_confirmed(session, ml, regions, people=ALL) -> None:
             region_labels=p.regions,
             topic_labels=p.topics,
             status="confirmed",
+            locale=p.locale,
         )

@@ -73,8 +73,11 @@ class SampleMessage:
         return self.message.get_body(("plain",)).get_content()
 
 
-def sample_message(path: Path, picks: Picks | None = None, issue_number: int = 2) -> SampleMessage:
-    """The digest `picks` (default: everything) select from the week in `path`, as the message one reader gets."""
+def sample_message(
+    path: Path, picks: Picks | None = None, issue_number: int = 2, language: str = "zh-CN"
+) -> SampleMessage:
+    """The digest `picks` (default: everything) select from the week in `path`, as the message one reader who
+    reads `language` gets."""
     picks = picks or Picks()
     regions = load_regions()
     articles, info = articles_of(path, regions)
@@ -88,13 +91,15 @@ def sample_message(path: Path, picks: Picks | None = None, issue_number: int = 2
         period_end=PERIOD_END,
         issue_number=issue_number,
         web_url=archive_url(links.base_url, info.slug, issue_number),
+        language=language,
     )
     who = make_recipient(
         links,
         email="wang.fang@example.cn",
         name="王芳",
         subscriber_id=42,
-        following=following_words(picks, info.topics, regions),
+        following=following_words(picks, info.topics, regions, language),
+        language=language,
     )
     prepared = PreparedContent.of(render_content(digest, make_environment()))
     subject, text, html = prepared.fill(who)

@@ -161,6 +161,8 @@ class Digest:
     # The public page (the archive), once it has a number: its contents link there, the same
     # URL for every reader, so a link that works in every mail app costs no personal insert.
     web_url: str = ""
+    # The language its fixed words are written in (its reader's); "" for the list's.
+    language: str = ""
 
     @property
     def article_ids(self) -> tuple[int, ...]:
@@ -183,6 +185,7 @@ class Recipient:
     preferences_url: str = ""
     view_url: str = ""
     following: str = ""  # what they follow, in words: 湖南 · 全国｜全部栏目
+    language: str = ""  # what their greeting is worded in: their digest's language ("" for Chinese)
 
 
 @dataclass(frozen=True, slots=True)

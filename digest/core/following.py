@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from digest.core.digest_words import DEFAULT_LANGUAGE, digest_words
 from digest.core.domain import Picks, Topic
 from digest.core.regions import RegionIndex
 
@@ -24,16 +25,21 @@ def _region_names(codes: Iterable[str], regions: RegionIndex) -> list[str]:
     return [regions.display(code) if code in regions else code for code in ordered]
 
 
-def following_words(picks: Picks, topics: Iterable[Topic], regions: RegionIndex) -> str:
-    """The regions, then the topics a subscriber picked; nothing picked reads 全部地区 or 全部栏目."""
+def following_words(
+    picks: Picks, topics: Iterable[Topic], regions: RegionIndex, language: str = DEFAULT_LANGUAGE
+) -> str:
+    """The regions, then the topics a subscriber picked; nothing picked reads 全部地区 or 全部栏目 (All regions,
+    All topics). Region and topic names are the list's, in any language."""
+    word = digest_words(language)
     names = _region_names(picks.regions, regions)
     if len(names) > _SHOWN:
-        where = " · ".join(names[:_SHOWN]) + f" 等{len(names)}个地区"
+        more = word("digest_more_regions", count=len(names), more=len(names) - _SHOWN)
+        where = " · ".join(names[:_SHOWN]) + " " + more
     else:
-        where = " · ".join(names) or "全部地区"
+        where = " · ".join(names) or word("digest_all_regions")
     by_slug = {t.slug: t for t in topics}
     # The list's section order; a slug the list no longer has is shown as it is stored.
     known = [t.name for t in by_slug.values() if t.slug in picks.topics]
     unknown = sorted(slug for slug in picks.topics if slug not in by_slug)
-    what = " · ".join(known + unknown) or "全部栏目"
-    return f"{where}｜{what}"
+    what = " · ".join(known + unknown) or word("digest_all_topics")
+    return f"{where}{word('digest_regions_then_topics')}{what}"

@@ -30,10 +30,16 @@ def archive_url(base_url: str, list_slug: str, issue_number: int | None) -> str:
 
 
 def make_recipient(
-    links: IssueLinks, *, email: str, name: str | None, subscriber_id: int, following: str = ""
+    links: IssueLinks,
+    *,
+    email: str,
+    name: str | None,
+    subscriber_id: int,
+    following: str = "",
+    language: str = "",
 ) -> Recipient:
     """A Recipient whose links let this subscriber leave, change picks, or read online;
-    `following` is what they picked, in words (`digest.core.following`).
+    `following` is what they picked, in words (`digest.core.following`), in their digest's `language`.
 
     The unsubscribe URL doubles as the RFC 8058 one-click target: mail providers
     POST `List-Unsubscribe=One-Click` to it.
@@ -54,4 +60,5 @@ def make_recipient(
         preferences_url=f"{base}/p/{preferences}",
         view_url=f"{base}/issues/{links.issue_id}/view/{view}",
         following=following,
+        language=language,
     )

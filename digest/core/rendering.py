@@ -12,14 +12,14 @@ display strings.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import cssutils
 import jinja2
 import premailer
 
+from digest.core.digest_words import cn_date, digest_words, greeting, period_words, reader_language
 from digest.core.domain import Digest, Recipient, RenderedDigest
 from digest.core.faults import SetupError
 from digest.core.plaintext import html_to_text, wrap_text
@@ -94,19 +95,6 @@ def _finalize(value: object) -> object:
     if isinstance(value, str) and _MARKER_PREFIX in value and type(value) is not _Marker:
         return value.replace(_MARKER_PREFIX, _DEFUSED_PREFIX)
     return value
-
-
-def cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def cn_period(start: date, end: date) -> str:
-    """2021年6月14日—6月20日; the year repeats only when the week spans New Year."""
-    if start == end:
-        return cn_date(end)
-    if start.year != end.year:
-        return f"{cn_date(start)}—{cn_date(end)}"
-    return f"{cn_date(start)}—{end.month}月{end.day}日"
 
 
 def templates_dir() -> Path:
@@ -225,19 +213,29 @@ def inline_css(html_text: str) -> str:
     return inlined
 
 
-def _preheader(digest: Digest) -> str:
+def digest_language(digest: Digest) -> str:
+    """The language `digest`'s fixed words are written in: its reader's, else its list's, else Chinese."""
+    return reader_language(digest.language, digest.list.language)
+
+
+def _preheader(digest: Digest, t: Callable[..., str]) -> str:
     lines = [f"{a.region_label} | {a.title}" for s in digest.sections for a in s.articles[:1]]
-    text = "；".join(lines[:3])
-    return f"本期{digest.article_count}篇：{text}" if text else f"本期{digest.article_count}篇"
+    text = t("digest_list_separator").join(lines[:3])
+    count = t("digest_count", count=digest.article_count)
+    return f"{count}{t('digest_colon')}{text}" if text else count
 
 
 def _context(digest: Digest) -> dict[str, object]:
+    language = digest_language(digest)
+    t = digest_words(language)
     return {
         "digest": digest,
         "list": digest.list,
+        "lang": language,
+        "t": t,
         "sections": [s for s in digest.sections if s.articles],
-        "period": cn_period(digest.period_start, digest.period_end),
-        "preheader": _preheader(digest),
+        "period": period_words(digest.period_start, digest.period_end, language),
+        "preheader": _preheader(digest, t),
         "person": _PERSON,
         "links": _LINKS,
         # The text part is not wrapped: a paragraph is one line, which every client wraps to its own
@@ -307,15 +305,11 @@ def render_content(digest: Digest, env: jinja2.Environment, public: PublicCopy |
     return RenderedDigest(rendered.subject, inline_css(rendered.html), rendered.text)
 
 
-def greeting(name: str) -> str:
-    return f"{name}，您好" if name else "您好"
-
-
 def _values(recipient: Recipient) -> dict[str, str]:
     # Collapsing whitespace keeps a stray newline in a stored name out of headers and layout.
     name = " ".join((recipient.name or "").split())
     return {
-        "GREETING": greeting(name),
+        "GREETING": greeting(name, recipient.language),
         "NAME": name,
         "EMAIL": recipient.email.strip(),
         "FOLLOWING": " ".join(recipient.following.split()),
@@ -350,4 +344,6 @@ def personalise(rendered: RenderedDigest, recipient: Recipient) -> RenderedDiges
 
 def render_digest(digest: Digest, recipient: Recipient, env: jinja2.Environment) -> RenderedDigest:
     """One subscriber's digest; callers sending many should keep `render_content` per content key."""
+    if not recipient.language:  # greeted in the language the rest of their copy is written in
+        recipient = dataclasses.replace(recipient, language=digest_language(digest))
     return personalise(render_content(digest, env), recipient)

@@ -140,6 +140,7 @@ class IssueDates(TypedDict):
     period_end: date
     issue_number: NotRequired[int | None]
     web_url: NotRequired[str]
+    language: NotRequired[str]  # the reader's; "" or none: the list's
 
 
 def assemble_digest(
@@ -167,6 +168,7 @@ def assemble_digest(
         sections=tuple(sections),
         issue_number=issue.get("issue_number"),
         web_url=issue.get("web_url", ""),
+        language=issue.get("language", ""),
     )
 
 

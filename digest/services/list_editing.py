@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.core.fields import unfit_for_one_line
 from digest.core.schedule import WEEKDAYS, parse_weekday, zone
+from digest.services.setup_notes import LOCAL_ONLY_DOMAINS
 from digest.services.validation import FieldError, Invalid
 
 LANGUAGES = ("zh-CN", "en")
@@ -50,6 +51,31 @@ def _email(value: str, name: str, errors: dict[str, FieldError]) -> str | None:
     except EmailNotValidError:
         errors[name] = FieldError("lists_err_email", {"field": name})
         return None
+
+
+_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _sender_email(value: str, errors: dict[str, FieldError]) -> str | None:
+    """A sender address; one on a local-only domain too (the default `weekly@localhost`, a `lists create` sender
+    on `DIGEST_BASE_URL`'s localhost): mail leaves from it to a local server, and the dashboard warns that no
+    other will take it (setup_notes.sender_is_deliverable). email_validator refuses such domains outright."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        pass
+    local, at, domain = value.rpartition("@")
+    labels = domain.lower().split(".")
+    if at and labels[-1] in LOCAL_ONLY_DOMAINS and all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+        try:
+            # The local part checked as email_validator checks any other; the domain was checked above.
+            checked = validate_email(f"{local}@example.org", check_deliverability=False)
+        except EmailNotValidError:
+            pass
+        else:
+            return f"{checked.local_part}@{'.'.join(labels)}"
+    errors["sender_email"] = FieldError("lists_err_email", {"field": "sender_email"})
+    return None
 
 
 _TEXT_FIELDS = frozenset({*_LIMITS, "sender_email", "reply_to", "contact_email", "language", "time", "time_zone"})
@@ -116,7 +142,7 @@ def _check_text(name: str, text: str, errors: dict[str, FieldError]) -> Any:
             errors[name] = FieldError("lists_err_too_long", {"field": name, "max": _LIMITS[name]})
         return None if name == "postal_address" and not text else text
     if name == "sender_email":
-        return _email(text, name, errors)
+        return _sender_email(text, errors)
     if name in ("reply_to", "contact_email"):
         return _email(text, name, errors) if text else None
     if name == "language":

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from digest.adapters.storage.db import make_engine, session_factory
+from digest.adapters.storage.quick import make_autocommit_engine
 from digest.adapters.transports import Transport, open_transport
 from digest.core.clock import Clock
 from digest.core.domain import Digest
@@ -59,14 +60,16 @@ class Runtime:
     # The process's connection pool; the ledger writes over a connection of its own from it.
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
-    # The same pool with each statement committed on its own: for a request that is one write and needs
-    # no transaction, which saves the BEGIN and COMMIT round trips (the one-click unsubscribe).
-    autocommit: Engine = field(init=False)
+    # On PostgreSQL, a pool whose statements each commit on their own: for a request that is one write and
+    # needs no transaction, which saves the BEGIN and COMMIT round trips (subscribe, one-click unsubscribe).
+    # Its connections are not pinged: storage/quick.py's `first_row` copes with a dropped one.
+    autocommit: Engine | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.settings.database_url)
         self.sessions = session_factory(self.engine)
-        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        postgresql = self.engine.dialect.name == "postgresql"
+        self.autocommit = make_autocommit_engine(self.settings.database_url) if postgresql else None
         # A worker meets the same few hundred contents in every batch of an issue. The key
         # is the whole digest (articles, branding, dates), so an edited article is a new
         # key, never a stale render; the bound keeps a worker's memory flat.
@@ -89,7 +92,7 @@ class Runtime:
         """A connection for a write PostgreSQL runs as one statement (data-modifying CTEs): outside any
         transaction there, which saves the BEGIN and COMMIT round trips; in one transaction elsewhere, where
         the same write takes several statements."""
-        if self.engine.dialect.name == "postgresql":
+        if self.autocommit is not None:
             return self.autocommit.connect()
         return self.engine.begin()
 

@@ -32,10 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.dml import Insert, ReturningInsert
 
 from digest.adapters.storage import models
+from digest.adapters.storage.quick import first_row
 from digest.core.domain import ListInfo
 from digest.core.fields import clean_name
 from digest.core.form_mail import CONFIRM, KNOWN
@@ -127,7 +128,7 @@ def leave_by_link(db: Connection, subscriber_id: int, list_slug: str, now: datet
         return target
     # Parameters named apart from any column: an UPDATE takes a parameter named as a column as a SET value.
     params = {"link_subscriber": subscriber_id, "link_slug": list_slug, "left_at": now}
-    row = db.execute(_LEAVE_BY_LINK, params).one_or_none()
+    row = first_row(db, _LEAVE_BY_LINK, params)
     if row is None:
         return None
     return LinkTarget(row.id, row.status, row.email, row.locale, branding_info(row))
@@ -185,7 +186,8 @@ def request_subscription(
     }
     params = {f"p_{key}": value for key, value in wanted.items()}
     if db.dialect.name == "postgresql":
-        row = db.execute(_request_in_one(), params | _pick_rows(choices)).one()
+        row = first_row(db, _request_in_one(), params | _pick_rows(choices))
+        assert row is not None  # the person's upsert returns its row whatever it did
         person, status = row, row.status
     else:
         person_upsert, picks_upsert = _upserts("sqlite")
@@ -304,7 +306,7 @@ def _unsuppressed_mail() -> Insert:
 
 
 @cache
-def _request_in_one() -> Executable:
+def _request_in_one() -> Select[Any]:
     """`request_subscription` on PostgreSQL as one statement of data-modifying CTEs: the person, the
     subscription, and its pick rows (only a subscription the form may change; a row already there stays,
     one no longer picked goes)."""

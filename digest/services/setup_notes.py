@@ -11,7 +11,8 @@ from email_validator import EmailNotValidError, validate_email
 from digest.adapters.storage import models
 
 # Domains no mail server delivers from (RFC 2606 and RFC 6761): a sender there is a default left unchanged.
-_NOWHERE = ("localhost", "localdomain", "local", "invalid", "test", "example")
+# The list form takes them (list_editing), so a first save need not change the sender; this note warns instead.
+LOCAL_ONLY_DOMAINS = ("localhost", "localdomain", "local", "invalid", "test", "example")
 _EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
 
 
@@ -27,7 +28,7 @@ def sender_is_deliverable(address: str) -> bool:
         domain = validate_email(address, check_deliverability=False).ascii_domain.lower()
     except EmailNotValidError:
         return False
-    if domain.rsplit(".", 1)[-1] in _NOWHERE:
+    if domain.rsplit(".", 1)[-1] in LOCAL_ONLY_DOMAINS:
         return False
     return not any(domain == d or domain.endswith("." + d) for d in _EXAMPLE_DOMAINS)
 

@@ -68,13 +68,14 @@ def import_csv(
     with sessions.begin() as session:
         ml = list_by_id(session, list_id)
         ml.topics  # noqa: B018 - loaded now: the reader resolves topics after this session ends
+        language = ml.language
     source, progress = options["source"], options.get("progress")
     default = checked_status(options.get("default_status", SubscriptionStatus.CONFIRMED))
     reader = _RowReader(ml, regions, source)
     for chunk in reader.chunks(text, options.get("chunk_rows", CHUNK_ROWS)):
         try:
             with sessions.begin() as session:
-                done = write_chunk(session, list_id, chunk.rows, default)
+                done = write_chunk(session, list_id, chunk.rows, default, language)
                 store_picks(session, done.subscription_ids)
                 if progress:
                     progress(session, _counted(replace(report, problems=list(report.problems)), chunk, done, source))

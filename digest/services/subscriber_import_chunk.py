@@ -69,7 +69,11 @@ class _Stored:
         return member[1] if member else Membership(person[1])
 
 
-def write_chunk(session: Session, list_id: int, rows: list[ChunkRow], default: SubscriptionStatus) -> ChunkDone:
+def write_chunk(
+    session: Session, list_id: int, rows: list[ChunkRow], default: SubscriptionStatus, language: str = "zh-CN"
+) -> ChunkDone:
+    """Applies `rows` in turn and writes what changed; a new address reads `language` (its list's) until its
+    owner chooses."""
     stored = _read_stored(session, list_id, list(dict.fromkeys(r.email for r in rows)))
     done = ChunkDone()
     after: dict[str, Membership] = {}
@@ -84,7 +88,7 @@ def write_chunk(session: Session, list_id: int, rows: list[ChunkRow], default: S
             done.added += 1
         else:
             done.updated += 1
-    _write_people(session, stored, after)
+    _write_people(session, stored, after, language)
     done.subscription_ids = _write_memberships(session, list_id, stored, after)
     return done
 
@@ -127,10 +131,10 @@ def _read_stored(session: Session, list_id: int, emails: list[str]) -> _Stored:
     return _Stored(people, members)
 
 
-def _write_people(session: Session, stored: _Stored, after: dict[str, Membership]) -> None:
-    """New addresses and changed names; the ids of new people join `stored.people`."""
+def _write_people(session: Session, stored: _Stored, after: dict[str, Membership], language: str) -> None:
+    """New addresses (in `language`) and changed names; the ids of new people join `stored.people`."""
     changed = [
-        {"email": email, "name": member.name}
+        {"email": email, "name": member.name, "locale": language}
         for email, member in after.items()
         if email not in stored.people or stored.people[email][1] != member.name
     ]

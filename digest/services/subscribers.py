@@ -123,6 +123,7 @@ class Member(TypedDict, total=False):
     region_labels: Iterable[str]
     topic_labels: Iterable[str]
     status: str  # pending unless said
+    locale: str  # the language they read; a new subscriber reads the list's unless said
 
 
 _STATUSES = frozenset(SubscriptionStatus)
@@ -193,6 +194,7 @@ def upsert_subscription(
     address = normalise_email(member["email"])
     name = clean_name(member.get("name", ""))
     status = checked_status(member.get("status", SubscriptionStatus.PENDING))
+    locale = _known_locale(member.get("locale", ""))
     codes, slugs, warnings = resolve_picks(
         ml, regions, list(member.get("region_labels", ())), list(member.get("topic_labels", ()))
     )
@@ -206,10 +208,12 @@ def upsert_subscription(
         )
     after = joined(membership_of(subscriber, sub), name=name, status=status, picks=(codes, slugs))
     if subscriber is None:
-        subscriber = models.Subscriber(email=address)
+        subscriber = models.Subscriber(email=address, locale=ml.language)
         session.add(subscriber)
         session.flush()
     subscriber.name = after.name
+    if locale:
+        subscriber.locale = locale
     created = sub is None
     if sub is None:
         sub = models.Subscription(list_id=ml.id, subscriber_id=subscriber.id)
@@ -220,6 +224,13 @@ def upsert_subscription(
     session.flush()  # a new subscription has its id from here on
     store_picks(session, [sub.id])
     return sub, created, warnings
+
+
+def _known_locale(value: str) -> str:
+    # Callers pass a language their own form or API checked already ("" for none): anything else is a bug.
+    if value not in ("", "zh-CN", "en"):
+        raise ValueError(f"unknown language {value!r} (zh-CN or en)")
+    return value
 
 
 def subscription_by_email(session: Session, ml: models.MailingList, email: str) -> models.Subscription:

@@ -222,12 +222,16 @@ def from_accept_language(header: str | None) -> str | None:
     return None
 
 
-def choose_language(query_lang: str | None, subscriber_locale: str | None, accept_language: str | None) -> str:
-    """An explicit ?lang= wins, then what the subscriber chose, then the browser, then Chinese."""
+def choose_language(
+    query_lang: str | None, subscriber_locale: str | None, accept_language: str | None, otherwise: str | None = None
+) -> str:
+    """An explicit ?lang= wins, then what the subscriber chose, then the browser, then `otherwise` (the list's
+    language, on a list's public pages), then Chinese."""
     return (
         normalise_language(query_lang)
         or normalise_language(subscriber_locale)
         or from_accept_language(accept_language)
+        or normalise_language(otherwise)
         or DEFAULT_LANGUAGE
     )
 

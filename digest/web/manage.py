@@ -37,7 +37,7 @@ from digest.services.subscribers import picks_of
 from digest.web import DEFAULT_TIME_ZONE, PageError
 from digest.web.errors import WayBack
 from digest.web.forms import InvalidChoice, check_choices, picker
-from digest.web.guard import RowNumber
+from digest.web.guard import RowNumber, posted_form
 from digest.web.security import DIGEST_CSP
 from digest.web.subscribe import get_list_or_404
 
@@ -256,8 +256,7 @@ def unsubscribe_page(request: Request, token: str):
         )
 
 
-@router.post("/u/{token}")
-async def unsubscribe(request: Request, token: str):
+async def unsubscribe(request: Request):
     """The page's button, and RFC 8058 one-click: a mail provider POSTs without cookies or a form token.
 
     The signed token in the URL is what authorises either; the CSRF check guards
@@ -265,11 +264,17 @@ async def unsubscribe(request: Request, token: str):
     """
     # Two fields read here rather than as `Form()` parameters: FastAPI's per-field machinery cost this, the
     # busiest route of all, a tenth of its CPU. Anything but text is no field of ours.
-    data = await request.form()
+    token = request.path_params["token"]
+    data = await posted_form(request)
     one_click, csrf_token = data.get("List-Unsubscribe"), data.get("csrf_token", "")
     if not isinstance(csrf_token, str) or not isinstance(one_click, str | None):
         raise PageError(400, "bad_request")
     return await run_in_threadpool(_unsubscribe, request, token, one_click, csrf_token)
+
+
+# A plain Starlette route: FastAPI's dependency solving for the path parameter alone cost about a tenth of the
+# request's CPU; the guard (web/guard.py) has already refused a path the database could not hold.
+router.add_route("/u/{token}", unsubscribe, methods=["POST"], include_in_schema=False)
 
 
 def _unsubscribe(request: Request, token: str, one_click: str | None, csrf_token: str):
@@ -299,7 +304,8 @@ def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLRespons
 
 
 def _nothing_matched(web, request: Request, digest: Digest):
-    return web.page(request, "message.html", lang=web.language(request), list=digest.list, message="nothing_matched")
+    lang = web.language(request, digest.language)
+    return web.page(request, "message.html", lang=lang, list=digest.list, message="nothing_matched")
 
 
 @router.get("/issues/{issue_id}/view/{token}")
@@ -324,7 +330,7 @@ def view_issue(request: Request, issue_id: RowNumber, token: str):
         else:
             # Not sent to them (yet): their current picks, what they will get.
             picks = follows
-        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id, follows)
+        to = Addressee(sub.subscriber.email, sub.subscriber.name, sub.subscriber_id, follows, sub.subscriber.locale)
         return _digest_response(web, request, digest_for(web.runtime, digests, picks, to))
 
 
@@ -347,7 +353,9 @@ def archive(request: Request, slug: str):
     with web.factory.begin() as session:
         ml = get_list_or_404(session, slug)
         issues = published_issues(session, ml)
-        return web.page(request, "archive.html", lang=web.language(request), list=list_info(ml), issues=issues)
+        # In the list's language, as its issues are (an explicit ?lang= still wins).
+        lang = web.language(request, ml.language)
+        return web.page(request, "archive.html", lang=lang, list=list_info(ml), issues=issues)
 
 
 @router.get("/lists/{slug}/archive/{number}")
@@ -362,7 +370,8 @@ def archive_issue(request: Request, slug: str, number: RowNumber):
 
 
 def _public_copy(web, request: Request, issue_id: int, session: Session) -> HTMLResponse:
-    """Nobody's copy of an issue that went out: no greeting, no address; links to subscribe and the archive."""
+    """Nobody's copy of an issue that went out, in the list's language: no greeting, no address; links to
+    subscribe and the archive."""
     digest, public = public_digest(web.runtime, issue_digests(web.runtime, session, issue_id))
     if digest.article_count == 0:
         return _nothing_matched(web, request, digest)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, select
 
-from digest.adapters.storage import models
+from digest.adapters.storage import models, quick
 from digest.adapters.storage.db import make_engine, session_factory, transaction
 from digest.core.statuses import SubscriptionStatus
 from digest.services.lists import ensure_default_list
@@ -34,16 +34,23 @@ def engine(database_url):
     engine.dispose()
 
 
-def _statements(engine, address: str) -> list[str]:
+def _statements(engine, address: str, monkeypatch) -> list[str]:
+    """What went to the database: through SQLAlchemy's cursor, or (on PostgreSQL) prepared on the connection's
+    libpq handle, as storage/quick.py sends its one statement."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
         seen.append(_shape(statement))
 
+    def record_prepared(self, compiled, params):
+        seen.append(_shape(compiled.sql.decode()))
+        return run_prepared(self, compiled, params)
+
     sessions = session_factory(engine)
-    with sessions.begin() as session:
+    with sessions.begin() as session, monkeypatch.context() as patch:
         ml = ensure_default_list(session)
         event.listen(engine, "before_cursor_execute", record)
+        patch.setattr(quick._Prepared, "run", record_prepared)
         try:
             request_subscription(session.connection(), ml.id, address, "某人", PICKS, NOW)
         finally:
@@ -51,19 +58,25 @@ def _statements(engine, address: str) -> list[str]:
     return seen
 
 
-def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, database_url):
-    _statements(engine, "pending@example.org")
-    _statements(engine, "confirmed@example.org")
+run_prepared = quick._Prepared.run
+
+
+def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, database_url, monkeypatch):
+    def _statements_of(address: str) -> list[str]:
+        return _statements(engine, address, monkeypatch)
+
+    _statements_of("pending@example.org")
+    _statements_of("confirmed@example.org")
     with transaction(database_url) as session:
         known = models.Subscriber.email == "confirmed@example.org"
         sub = session.scalar(select(models.Subscription).join(models.Subscriber).where(known))
         sub.status, sub.region_codes = SubscriptionStatus.CONFIRMED, ["000000"]
         session.add(models.Suppression(email="suppressed@example.org", reason="complained"))
-    new = _statements(engine, "new@example.org")
-    pending = _statements(engine, "pending@example.org")
-    confirmed = _statements(engine, "confirmed@example.org")
+    new = _statements_of("new@example.org")
+    pending = _statements_of("pending@example.org")
+    confirmed = _statements_of("confirmed@example.org")
     # A suppressed address gets no form mail, by the same statements: its timing tells nothing either.
-    suppressed = _statements(engine, "suppressed@example.org")
+    suppressed = _statements_of("suppressed@example.org")
     assert new == pending == confirmed == suppressed
     # The person and the membership are upserts: the same INSERT … ON CONFLICT DO UPDATE for a new row as
     # for a known one; then the membership's picks' rows, the same statements whoever it is.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from personas import SUN_EDITOR, ZHOU_ADMIN
-from webutil import add_staff, form_csrf, sign_in
+from webutil import add_staff, form_csrf, form_fields, sign_in
 
 from digest.adapters.storage.db import transaction
 from digest.core.regions import load_regions
-from digest.services.lists import ensure_default_list
+from digest.services.lists import DEFAULT_SENDER, ensure_default_list
 from digest.services.subscribers import upsert_subscription
 
 SETTINGS = "/admin/lists/rural-weekly"
@@ -186,3 +186,30 @@ def test_an_admin_sets_the_catch_up_window_and_a_bad_one_is_named(site):
     assert "Enter the catch-up window in hours, from 0 to 144." in refused.text
     with transaction(site.url) as session:
         assert ensure_default_list(session).catch_up_hours == 12.5
+
+
+def test_a_fresh_list_saves_unchanged_with_its_default_sender_and_the_dashboard_still_warns(site):
+    """The default sender is on localhost: the form takes it, so an admin can save a first change (here none)
+    without inventing an address; the dashboard keeps saying mail from it will not be delivered."""
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = DEFAULT_SENDER
+    client = _admin(site)
+    fields = form_fields(client.get(SETTINGS).text, SETTINGS)
+    assert fields["sender_email"] == DEFAULT_SENDER == "weekly@localhost"
+    response = client.post(SETTINGS, data=fields, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert _state(site.url)["sender"] == ("乡村振兴周报", "weekly@localhost", None)
+    assert "发件地址仍是 weekly@localhost" in client.get(SETTINGS).text.split('id="sender-note"', 1)[1]
+    assert "The sender is still weekly@localhost" in client.get("/admin/?lang=en").text
+    fields.update(sender_email="desk@localhost", csrf_token=form_csrf(client.get(SETTINGS).text, SETTINGS))
+    assert client.post(SETTINGS, data=fields, follow_redirects=False).status_code == 303
+    assert _state(site.url)["sender"][1] == "desk@localhost"
+    fields.update(sender_email="desk@rural-weekly.cn", csrf_token=form_csrf(client.get(SETTINGS).text, SETTINGS))
+    assert client.post(SETTINGS, data=fields, follow_redirects=False).status_code == 303
+    assert 'id="sender-note"' not in client.get(SETTINGS).text
+    for refused in ("desk@nowhere", "desk@-bad-.localhost", "a b@localhost", "@localhost"):
+        fields.update(sender_email=refused, csrf_token=form_csrf(client.get(SETTINGS).text, SETTINGS))
+        page = client.post(SETTINGS, data=fields)
+        assert page.status_code == 400 and 'id="error-sender_email"' in page.text, refused
+    assert _state(site.url)["sender"][1] == "desk@rural-weekly.cn"

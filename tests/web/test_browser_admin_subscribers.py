@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import pytest
 from browserutil import live_site, shot
-from personas import ZHOU_ADMIN
+from personas import ALL, ZHOU_ADMIN, subscribe_confirmed
 from sqlalchemy import select
 from webutil import add_staff
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
+from digest.core.regions import load_regions
+from digest.services.lists import ensure_default_list
+from digest.services.subscribers import upsert_subscription
 
 PEOPLE_CSV = (
     "email,name,regions,topics,status\n"
@@ -152,4 +155,77 @@ def test_the_list_works_on_a_phone_without_javascript(browser, server):
     shot(page, "admin-suppressions-phone")
     with transaction(server.url) as session:
         assert session.scalars(select(models.Suppression.reason)).all() == ["hard bounce 550 5.1.1"]
+    context.close()
+
+
+LONG_ADDRESS = "yang.shu.lin.cooperative.secretary@villages.example.cn"
+
+
+def test_at_390px_the_list_does_not_scroll_sideways_and_each_address_and_status_is_readable(browser, server):
+    with transaction(server.url) as session:
+        ml = ensure_default_list(session)
+        subscribe_confirmed(session, ml, load_regions(), ALL)
+        upsert_subscription(
+            session, ml, load_regions(), email=LONG_ADDRESS, name="杨树林", region_labels=["甘肃临泽", "湖南怀化"]
+        )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
+    page = context.new_page()
+    _sign_in(page, server.base, "/admin/subscribers")
+    page.wait_for_selector("h1:has-text('订阅者')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    table = page.locator("table.subs-table")
+    # Nor does the table scroll inside its box: every row is read where it stands.
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    rows = page.locator("table.subs-table tbody tr")
+    assert rows.count() == len(ALL) + 1
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        for cell, most_lines in ((row.locator("td.subs-email a"), 2), (row.locator("td .badge").first, 1)):
+            box = cell.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (i, box)
+            # An address is broken over two lines at most, a status not at all (a squeezed column wraps
+            # an address every few letters and a status a character a line).
+            assert cell.evaluate("e => e.getClientRects().length") <= most_lines, cell.inner_text()
+        assert row.locator("a:has-text('编辑')").bounding_box()["x"] + 20 <= 390
+    emails = page.locator("table.subs-table td.subs-email a").all_inner_texts()
+    assert LONG_ADDRESS in emails and ALL[0].email in emails
+    statuses = page.locator("table.subs-table tbody td .badge").all_inner_texts()
+    assert statuses.count("已订阅") == len(ALL) and statuses.count("待确认") == 1
+    shot(page, "admin-subscribers-390")
+    page.click(f"a:has-text('{LONG_ADDRESS}')")  # their page, its history and the add form fit too
+    page.wait_for_selector("#history")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "admin-subscriber-390")
+    page.goto(f"{server.base}/admin/subscribers/new")
+    page.wait_for_selector("#n-email")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def test_an_admin_adds_one_subscriber_with_the_region_picker_and_they_are_mailed(browser, server, smtp_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, server.base, "/admin/subscribers/new?lang=en")
+    page.wait_for_selector("h1:has-text('Add a subscriber')")
+    page.fill("#n-email", "qiao.mu@example.cn")
+    page.fill("#n-name", "乔木")
+    page.fill("#region-q", "怀化")  # the live search of the public form's picker
+    page.locator("#region-hits input[value='431200']").check()
+    page.locator("input[name='region'][value='000000']").first.uncheck()
+    page.locator("input[name='topic'][value='industry']").check()
+    page.select_option("#locale", "en")
+    shot(page, "admin-subscribers-add")
+    page.click("button:has-text('Add')")
+    page.wait_for_selector("text=the confirmation mail was sent")
+    assert _subscription(server.url, "qiao.mu@example.cn") == ("乔木", "pending", ["431200"], ["industry"])
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["qiao.mu@example.cn"]]
+    assert errors == []  # no script error, no request refused (CSP, the region search)
+    page.goto(f"{server.base}/admin/subscribers/new?lang=en")
+    page.fill("#n-email", "qiao.mu@example.cn")
+    page.click("button:has-text('Add')")
+    page.click("#existing-subscriber")  # the address is on the list: its page is one click away
+    page.wait_for_selector("h1:has-text('qiao.mu@example.cn')")
     context.close()

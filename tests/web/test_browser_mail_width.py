@@ -1,7 +1,7 @@
 """Mails on a phone in a real browser (Debian's chromium via Playwright): nothing scrolls sideways at 375 px.
 
-The digest is checked as sent and with its <style> removed (as clients that strip it show it),
-the confirmation mail in both languages. Screenshots land in test-artifacts/.
+The digest is checked as sent and with its <style> removed (as clients that strip it show it), and as
+a reader who chose English gets it; the confirmation mail in both languages. Screenshots land in test-artifacts/.
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ def _without_style(html: str) -> str:
     return stripped
 
 
-def _digest(styled: bool) -> str:
-    html = sample_message(WEEKLY_ISSUE).html
+def _digest(styled: bool, language: str = "zh-CN") -> str:
+    html = sample_message(WEEKLY_ISSUE, language=language).html
     return html if styled else _without_style(html)
 
 
 MAILS = {
     "digest": lambda: _digest(True),
     "digest-without-style": lambda: _digest(False),
+    "digest-en": lambda: _digest(True, "en"),
+    "digest-en-without-style": lambda: _digest(False, "en"),
     "confirm-zh": lambda: confirmation_html("zh-CN"),
     "confirm-en": lambda: confirmation_html("en"),
 }

@@ -11,19 +11,17 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from webutil import LIST, PERIOD_END, PUBLISHED, csrf_from, link_in, parse_mail
+from webutil import send_issue as _send_issue
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
-from digest.adapters.transports import open_transport
 from digest.core.ingest import parse_text
 from digest.core.regions import load_regions
 from digest.core.statuses import IssueStatus
 from digest.core.tokens import sign_token
 from digest.services.articles import store_articles
-from digest.services.delivery.batches import send_pending
-from digest.services.issues import plan_issue, start_issue
+from digest.services.issues import plan_issue
 from digest.services.lists import ensure_default_list
-from digest.services.runtime import Runtime
 from digest.services.subscribers import upsert_subscription
 
 SUBSCRIBE = f"/lists/{LIST}/subscribe"
@@ -59,16 +57,6 @@ def _subscribe(client, address: str, **extra):
     data = {"email": address, "name": "", "region": ["000000"], "topic": [], "csrf_token": csrf_from(page.text)}
     data.update(extra)
     return client.post(SUBSCRIBE, data=data)
-
-
-def _send_issue(site, period_end=PERIOD_END):
-    with transaction(site.url) as session:
-        issue = plan_issue(session, ensure_default_list(session), period_end)
-        start_issue(session, issue)
-        issue_id = issue.id
-    with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
-        send_pending(Runtime(site.settings), issue_id, transport)
-    return issue_id
 
 
 def test_the_form_ticks_national_and_lists_topics_in_section_order(site):
@@ -415,3 +403,40 @@ def test_region_search_api(site):
     # No-JS search: the same hits, as checkboxes inside the form.
     page = site.client.get(SUBSCRIBE, params={"q": "临泽"})
     assert "甘肃省 › 张掖市 › 临泽县" in page.text
+
+
+def test_each_subscribe_answer_names_its_own_address_in_its_own_language(site):
+    # The answer is rendered once per list and language and the address escaped into it (Web.page_with_blanks).
+    first = _subscribe(site.client, "first.reader@example.org")
+    tricky = _subscribe(site.client, "o'brien&co@example.org")
+    english = _subscribe(site.client, "second.reader@example.org", locale="en")
+    english_again = site.client.post(
+        SUBSCRIBE + "?lang=en",
+        data={
+            "email": "third.reader@example.org",
+            "region": ["000000"],
+            "csrf_token": csrf_from(site.client.get(SUBSCRIBE).text),
+        },
+    )
+    assert all(r.status_code == 200 for r in (first, tricky, english, english_again))
+    assert "first.reader@example.org" in first.text and "请查收确认邮件" in first.text
+    assert "o&#39;brien&amp;co@example.org" in tricky.text and "first.reader" not in tricky.text
+    assert "\x00" not in tricky.text
+    assert "Check your inbox" in english_again.text and "third.reader@example.org" in english_again.text
+    assert "first.reader" not in english_again.text and 'lang="en"' in english_again.text
+
+
+def test_a_multipart_subscribe_is_read_as_a_url_encoded_one(site):
+    # The guard hands the route a URL-encoded body's fields (guard.posted_form); any other form is read by Starlette.
+    token = csrf_from(site.client.get(SUBSCRIBE).text)
+    fields = {"email": "multi.part@example.org", "region": "000000", "csrf_token": token}
+    answer = site.client.post(SUBSCRIBE, data=fields, files={"unused": ("x.txt", b"", "text/plain")})
+    assert answer.status_code == 200 and "multi.part@example.org" in answer.text
+    assert answer.request.headers["content-type"].startswith("multipart/form-data")
+    with transaction(site.url) as session:
+        row = session.scalar(
+            select(models.Subscription)
+            .join(models.Subscriber)
+            .where(models.Subscriber.email == "multi.part@example.org")
+        )
+        assert row is not None and row.region_codes == ["000000"]

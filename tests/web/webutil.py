@@ -7,16 +7,21 @@ import email.policy
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from html.parser import HTMLParser
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from digest.adapters.storage.db import transaction
+from digest.adapters.transports import open_transport
 from digest.core.ingest import parse_file
 from digest.core.regions import load_regions
 from digest.core.settings import Settings
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.delivery.batches import send_pending
+from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import ensure_default_list
+from digest.services.runtime import Runtime
 
 DEMO_ISSUE = Path(__file__).resolve().parents[2] / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 22)
@@ -31,6 +36,18 @@ def seed(url: str, base_url: str | None = None) -> None:
         ml = ensure_default_list(session)
         ml.sender_email = "weekly@digest.example.org"
         store_articles(session, ml, parse_file(DEMO_ISSUE), load_regions(), source="demo", published=PUBLISHED)
+
+
+def send_issue(site: Site, period_end: date = PERIOD_END) -> int:
+    """Plans and starts the default list's issue of the week ending `period_end` and sends it over the site's
+    SMTP server, in this process; returns the issue's id."""
+    with transaction(site.url) as session:
+        issue = plan_issue(session, ensure_default_list(session), period_end)
+        start_issue(session, issue)
+        issue_id = issue.id
+    with open_transport(site.settings.smtp_url, site.settings.outbox) as transport:
+        send_pending(Runtime(site.settings), issue_id, transport)
+    return issue_id
 
 
 def csrf_from(html: str, index: int = 0) -> str:
@@ -91,6 +108,71 @@ def form_csrf(html: str, action: str) -> str:
         if re.search(r'action="' + re.escape(action) + '"', form):
             return csrf_from(form)
     raise AssertionError(f"no form posting to {action}")
+
+
+class _FormFields(HTMLParser):
+    """What a browser submits for each form of a page: its inputs (ticked boxes only), selects and textareas."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, list[tuple[str, str]]] = {}
+        self._fields: list[tuple[str, str]] | None = None
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._chosen = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._fields = self.forms.setdefault(a.get("action", ""), [])
+        elif self._fields is None or ("name" not in a and tag != "option") or "form" in a:
+            return
+        elif tag == "input" and (a.get("type") not in ("checkbox", "radio") or "checked" in a):
+            if a.get("type") not in ("submit", "button", "file"):
+                self._fields.append((a["name"], a.get("value", "on")))
+        elif tag == "select":
+            self._select, self._first_option, self._chosen = a["name"], None, False
+        elif tag == "option" and self._select is not None:
+            value = a.get("value", "")
+            self._first_option = value if self._first_option is None else self._first_option
+            if "selected" in a and not self._chosen:
+                self._fields.append((self._select, value))
+                self._chosen = True
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self._fields.append((a["name"], ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None and self._fields:
+            name, text = self._fields[-1]
+            self._fields[-1] = (name, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._fields = None
+        elif tag == "select" and self._select is not None and self._fields is not None:
+            if not self._chosen and self._first_option is not None:
+                self._fields.append((self._select, self._first_option))
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def form_fields(html: str, action: str) -> dict[str, str | list[str]]:
+    """The fields the form posting to `action` sends as it stands (names given more than once as lists)."""
+    parser = _FormFields()
+    parser.feed(html)
+    if action not in parser.forms:
+        raise AssertionError(f"no form posting to {action}")
+    fields: dict[str, str | list[str]] = {}
+    for name, value in parser.forms[action]:
+        if name in fields:
+            held = fields[name]
+            fields[name] = [*held, value] if isinstance(held, list) else [held, value]
+        else:
+            fields[name] = value
+    return fields
 
 
 def confirm(client: TestClient, link: str):

@@ -108,7 +108,7 @@ class ServerStatements:
             if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
                 touched = int(result.command_tuples or 0)
             elif error is None:
-                error = _error(result, self._pgconn)
+                error = statement_error(result, self._pgconn)
         if error is not None:
             raise error
         return touched
@@ -132,7 +132,7 @@ class ServerStatements:
             name = f"digest_{next(_names)}".encode("ascii")
             result = self._pgconn.prepare(name, statement.sql.encode("utf-8"), None)
             if result.status != pq.ExecStatus.COMMAND_OK:
-                raise _error(result, self._pgconn)
+                raise statement_error(result, self._pgconn)
             self._names[statement.sql] = name
         return name
 
@@ -158,7 +158,7 @@ def _as_text(value: object, name: str, encoding: str) -> bytes | None:
     raise TypeError(f"{name}: no text form for {type(value).__name__} values")
 
 
-def _error(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> psycopg.Error:
+def statement_error(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> psycopg.Error:
     message = (result.error_message or pgconn.error_message or b"").decode("utf-8", "replace").strip()
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
     try:

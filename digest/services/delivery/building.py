@@ -66,9 +66,8 @@ def build_row(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built:
 
 def _build(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built | None:
     """The row's message; None when no article matches their picks."""
-    copy = digest_for(
-        runtime, issue, row.picks, Addressee(row.email, row.name, row.subscriber_id, received=row.received)
-    )
+    to = Addressee(row.email, row.name, row.subscriber_id, language=row.locale, received=row.received)
+    copy = digest_for(runtime, issue, row.picks, to)
     if copy.digest.article_count == 0:
         return None
     settings = runtime.settings

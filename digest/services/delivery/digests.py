@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.core.digest_words import reader_language
 from digest.core.domain import Article, Digest, ListInfo, Picks, Recipient
 from digest.core.following import following_words
 from digest.core.links import NO_SUBSCRIBER, IssueLinks, archive_url, make_recipient
@@ -39,6 +40,8 @@ class Addressee:
     # What the "您关注" line names, when not the picks that select the copy: a sent copy shown again is
     # selected by the articles it held (everything of `IssueDigests.only`), yet its reader follows their picks.
     follows: Picks | None = None
+    # The language they chose; "" (a test copy to an address that is nobody's) for the list's.
+    language: str = ""
     # Articles of this issue the reader already received in another issue of the list: left out, since an
     # article reaches a reader at most once per list, however the issues' weeks overlap.
     received: frozenset[int] = frozenset()
@@ -62,21 +65,30 @@ class IssueDigests:
     info: ListInfo
     articles: list[Article]
     links: IssueLinks
-    digests: dict[tuple[Picks, frozenset[int]], Digest] = field(default_factory=dict)
+    # By (picks, language, articles left out): readers of one language share a render, a reader of another
+    # gets their own.
+    digests: dict[tuple[Picks, str, frozenset[int]], Digest] = field(default_factory=dict)
     # For sending: each other issue of the list that holds some of this one's articles, with those articles
     # (its week overlaps this one's). Who received such an issue does not get them again.
     shared: dict[int, frozenset[int]] = field(default_factory=dict)
-    # The contents sending rendered, by their articles: how many distinct ones a run made.
-    contents: dict[tuple[int, ...], PreparedContent] = field(default_factory=dict)
-    # What each distinct Picks reads as in the "您关注" line: worded once, not once a message.
-    followings: dict[Picks, str] = field(default_factory=dict)
+    # The contents sending rendered, by their language and articles: how many distinct ones a run made.
+    contents: dict[tuple[str, tuple[int, ...]], PreparedContent] = field(default_factory=dict)
+    # What each distinct Picks reads as in the "您关注" line, per language: worded once, not once a message.
+    followings: dict[tuple[Picks, str], str] = field(default_factory=dict)
 
-    def digest(self, picks: Picks, runtime: Runtime, without: frozenset[int] = frozenset()) -> Digest:
-        """The digest `picks` select, less the articles `without` (already received elsewhere)."""
-        digest = self.digests.get((picks, without))
+    def language(self, chosen: str = "") -> str:
+        """What a reader who chose `chosen` ("" for none) reads this issue in: theirs, else the list's."""
+        return reader_language(chosen, self.info.language)
+
+    def digest(
+        self, picks: Picks, runtime: Runtime, language: str = "", without: frozenset[int] = frozenset()
+    ) -> Digest:
+        """The digest `picks` select, in `language`, less the articles `without` (already received elsewhere)."""
+        key = (picks, self.language(language), without)
+        digest = self.digests.get(key)
         if digest is None:
             articles = [a for a in self.articles if a.id not in without] if without else self.articles
-            digest = self.digests[(picks, without)] = assemble_digest(
+            digest = self.digests[key] = assemble_digest(
                 self.info,
                 articles,
                 picks,
@@ -85,19 +97,22 @@ class IssueDigests:
                 period_end=self.period_end,
                 issue_number=self.issue_number,
                 web_url=archive_url(self.links.base_url, self.info.slug, self.issue_number),
+                language=key[1],
             )
         return digest
 
-    def following(self, picks: Picks, runtime: Runtime) -> str:
-        words = self.followings.get(picks)
+    def following(self, picks: Picks, runtime: Runtime, language: str = "") -> str:
+        key = (picks, self.language(language))
+        words = self.followings.get(key)
         if words is None:
-            words = self.followings[picks] = following_words(picks, self.info.topics, runtime.regions)
+            words = self.followings[key] = following_words(picks, self.info.topics, runtime.regions, key[1])
         return words
 
     def content(self, digest: Digest, runtime: Runtime) -> PreparedContent:
-        content = self.contents.get(digest.article_ids)
+        key = (digest.language, digest.article_ids)
+        content = self.contents.get(key)
         if content is None:
-            content = self.contents[digest.article_ids] = runtime.prepared(digest)
+            content = self.contents[key] = runtime.prepared(digest)
         return content
 
     def only(self, article_ids: list[int]) -> IssueDigests:
@@ -190,15 +205,22 @@ def week_digests(runtime: Runtime, session: Session, ml: models.MailingList, per
 
 def digest_for(runtime: Runtime, issue: IssueDigests, picks: Picks, to: Addressee) -> PersonalDigest:
     """The digest `picks` select from `issue`, addressed to `to` with their own signed links."""
-    following = issue.following(picks if to.follows is None else to.follows, runtime)
+    language = issue.language(to.language)
+    following = issue.following(picks if to.follows is None else to.follows, runtime, language)
     recipient = make_recipient(
-        issue.links, email=to.email, name=to.name, subscriber_id=to.subscriber_id, following=following
+        issue.links,
+        email=to.email,
+        name=to.name,
+        subscriber_id=to.subscriber_id,
+        following=following,
+        language=language,
     )
-    return PersonalDigest(issue.digest(picks, runtime, to.received), recipient)
+    return PersonalDigest(issue.digest(picks, runtime, language, to.received), recipient)
 
 
 def public_digest(runtime: Runtime, issue: IssueDigests) -> tuple[Digest, PublicCopy]:
-    """The whole issue as the archive shows it: nobody's copy, with links to subscribe and to the archive."""
+    """The whole issue as the archive shows it, in the list's language: nobody's copy, with links to subscribe
+    and to the archive."""
     base, slug = runtime.settings.base_url, issue.info.slug
     public = PublicCopy(subscribe_url=f"{base}/lists/{slug}/subscribe", archive_url=f"{base}/lists/{slug}/archive")
     return issue.digest(Picks(), runtime), public

@@ -40,8 +40,9 @@ def preview_week(
 
 def _addressee(sub: models.Subscription, received: frozenset[int] = frozenset()) -> Addressee:
     """Their address and name, but links signed for no subscriber (id 0), as a test send's: whoever opens a
-    preview (an editor, a framed page) must not hold a key to this subscriber's preferences or unsubscribe."""
-    return Addressee(sub.subscriber.email, sub.subscriber.name, received=received)
+    preview (an editor, a framed page) must not hold a key to this subscriber's preferences or unsubscribe.
+    Written in their language: what they would read."""
+    return Addressee(sub.subscriber.email, sub.subscriber.name, language=sub.subscriber.locale, received=received)
 
 
 @dataclass(frozen=True)

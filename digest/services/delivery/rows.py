@@ -31,6 +31,7 @@ class QueuedRow:
     paused_until: date | None
     picks: Picks
     suppressed: bool
+    locale: str = ""  # the language they chose
     # Articles of the issue this subscriber already received in another issue of the list.
     received: frozenset[int] = frozenset()
 
@@ -59,7 +60,17 @@ def load_rows(
     people = {
         r[0]: r
         for r in session.execute(
-            select(s.id, s.email, s.name, sub.status, sub.paused_until, sub.region_codes, sub.topic_slugs, suppressed)
+            select(
+                s.id,
+                s.email,
+                s.name,
+                sub.status,
+                sub.paused_until,
+                sub.region_codes,
+                sub.topic_slugs,
+                suppressed,
+                s.locale,
+            )
             .outerjoin(
                 sub,
                 (sub.subscriber_id == s.id)
@@ -78,6 +89,7 @@ def load_rows(
             rows.append(
                 QueuedRow(
                     *(r.id, r.attempts, r.due_at, r.message_id, p[0], p[1], p[2], p[3], p[4], picks, bool(p[7])),
+                    locale=p[8],
                     received=received.get(p[0], frozenset()),
                 )
             )

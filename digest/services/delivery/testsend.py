@@ -56,16 +56,16 @@ def compose_test_send(
     address = check_test_address(to)
     issue = issue_digests(runtime, session, issue_id)
     ml = session.get_one(models.MailingList, issue.list_id)
-    picks, name = Picks(), ""
-    if subscriber_email:
+    picks, name, language = Picks(), "", ""
+    if subscriber_email:  # their copy, in their language; else the whole issue in the list's
         sub = subscription_by_email(session, ml, subscriber_email)
-        picks, name = picks_of(sub), sub.subscriber.name
+        picks, name, language = picks_of(sub), sub.subscriber.name, sub.subscriber.locale
     # Links are signed for no subscriber (id 0): whoever gets a test copy cannot change anyone's subscription.
-    copy = digest_for(runtime, issue, picks, Addressee(address, name))
+    copy = digest_for(runtime, issue, picks, Addressee(address, name, language=language))
     if copy.digest.article_count == 0:
         raise NotFound("no article of this issue matches those picks: there is nothing to send")
     rendered = render_digest(copy.digest, copy.recipient, runtime.templates)
-    mark = TEST_MARK.get(ml.language, TEST_MARK["en"])
+    mark = TEST_MARK.get(copy.digest.language, TEST_MARK["en"])
     rendered = RenderedDigest(f"{mark} {rendered.subject}", rendered.html, rendered.text)
     settings = runtime.settings
     headers = MessageHeaders(

@@ -129,11 +129,23 @@ def build_router() -> APIRouter:
         issue_actions,
         issues,
         lists,
+        subscriber_adding,
         subscribers,
         suppressions,
     )
 
     router = APIRouter(include_in_schema=False)
-    for area in (auth, dashboard, lists, subscribers, suppressions, articles, issues, issue_actions, accounts):
+    for area in (
+        auth,
+        dashboard,
+        lists,
+        subscriber_adding,
+        subscribers,
+        suppressions,
+        articles,
+        issues,
+        issue_actions,
+        accounts,
+    ):
         router.include_router(area.router)
     return router

@@ -23,6 +23,7 @@ from digest.services.list_editing import (
     update_list,
 )
 from digest.services.lists import all_lists
+from digest.services.setup_notes import sender_is_deliverable
 from digest.services.validation import FieldError, Invalid
 from digest.web import TIME_ZONES
 from digest.web.admin import (
@@ -259,6 +260,8 @@ def _page(request, admin, shown: SettingsShown):
         list_languages=LANGUAGES,
         time_zones=TIME_ZONES,
         blank_credits=BLANK_CREDIT_ROWS,
+        # Taken, yet said beside the field as on the dashboard: no mail server delivers from a local domain.
+        sender_undeliverable=not sender_is_deliverable(str(form.get("sender_email") or "")),
     )
 
 

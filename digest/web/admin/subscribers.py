@@ -24,6 +24,7 @@ from digest.core.schedule import zone
 from digest.core.statuses import SubscriptionStatus
 from digest.services import NotFound
 from digest.services.lists import list_by_id
+from digest.services.paging import Cursor
 from digest.services.subscriber_editing import (
     COUNT_CAP,
     SearchResult,
@@ -49,6 +50,7 @@ from digest.web.admin import (
     read_upload,
     web_of,
 )
+from digest.web.admin.subscriber_history import FIRST_PAGE, SubscriberView, history_context
 from digest.web.catalogue import subscribers as _words  # noqa: F401  (registers this area's words)
 from digest.web.guard import StorableText
 from digest.web.i18n import LANGUAGES
@@ -281,6 +283,7 @@ class EditShown:
     errors: Mapping[str, FieldError] = field(default_factory=dict)
     warnings: Sequence[str] = ()
     notice: str | None = None
+    history: Cursor = FIRST_PAGE
 
 
 class SubscriberForm(BaseModel):
@@ -319,6 +322,7 @@ def _edit_page(request, admin, session, sub: models.Subscription, shown: EditSho
         errors=shown.errors,
         warnings=shown.warnings,
         notice=shown.notice,
+        **history_context(session, ml, sub, shown.history),
     )
 
 
@@ -331,12 +335,16 @@ def _subscription(session, ml, subscriber_id: int) -> models.Subscription:
 
 @router.get("/subscribers/{subscriber_id}")
 def edit_form(
-    request: Request, admin: AdminOnly, subscriber_id: SubscriberId, list_slug: ListSlug = "", saved: int = 0
+    request: Request,
+    admin: AdminOnly,
+    subscriber_id: SubscriberId,
+    view: Annotated[SubscriberView, Depends()],
+    list_slug: ListSlug = "",
 ):
     with web_of(request).factory.begin() as session:
         ml = list_or_404(session, list_slug)
         sub = _subscription(session, ml, subscriber_id)
-        shown = EditShown(_current(web_of(request), sub), notice="subs_saved" if saved else None)
+        shown = EditShown(_current(web_of(request), sub), notice=view.notice, history=view.cursor)
         return _edit_page(request, admin, session, sub, shown)
 
 

@@ -1,30 +1,17 @@
-"""The subscriber pages' words for confirming (the button, the recap), the ways back from an error page and
-test copies' links, in Chinese (the default) and English; and a moment as each language writes it."""
+"""The subscriber pages' words for confirming (the button, the recap), the ways back from an error page,
+test copies' links and the region tree's toggles, in Chinese (the default) and English; and a moment as each language writes it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from digest.core.digest_words import cn_date, en_date
 from digest.web.i18n import add_words
 
 _WEEKDAYS = {
     "zh-CN": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
 }
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 def moment(lang: str, when: datetime) -> str:
@@ -32,8 +19,8 @@ def moment(lang: str, when: datetime) -> str:
     clock = f"{when.hour:02d}:{when.minute:02d}"
     weekday = _WEEKDAYS["en" if lang == "en" else "zh-CN"][when.weekday()]
     if lang == "en":
-        return f"{weekday} {when.day} {_MONTHS[when.month - 1]} {when.year}, {clock}"
-    return f"{when.year}年{when.month}月{when.day}日（{weekday}）{clock}"
+        return f"{weekday} {en_date(when)}, {clock}"
+    return f"{cn_date(when)}（{weekday}）{clock}"
 
 
 add_words(
@@ -59,6 +46,7 @@ add_words(
             "pause_weeks_invalid": "暂停周数须是1到{max}之间的整数，我们没有做任何更改。",
             "no_such_list": "找不到这份刊物，我们没有做任何更改。请检查链接是否完整。",
             "known_lists": "本站的刊物：",
+            "region_places_in": "{name}下辖地区",
             "test_copy_title": "这是一份测试邮件",
             "test_copy_unsubscribe": "您收到的是{list}的测试邮件，没有订阅，所以无需退订。我们没有做任何更改。",
             "test_copy_preferences": "您收到的是{list}的测试邮件，它的链接不属于任何订阅者。我们没有做任何更改。",
@@ -85,6 +73,7 @@ add_words(
             "pause_weeks_invalid": "The number of weeks must be a whole number from 1 to {max}; nothing was changed.",
             "no_such_list": "There is no such newsletter; nothing was changed. Please check that the link is complete.",
             "known_lists": "Newsletters here: ",
+            "region_places_in": "Places in {name}",
             "test_copy_title": "This is a test copy",
             "test_copy_unsubscribe": "You received a test copy of {list}, not a subscription, so there is nothing to leave. Nothing was changed.",
             "test_copy_preferences": "You received a test copy of {list}; its links belong to no subscriber. Nothing was changed.",
