@@ -16,6 +16,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
     peer: object
+    at: float = 0.0  # time.monotonic() when the content was accepted: the pace a sender kept
 
 
 def strictness_problem(data: bytes) -> str | None:
@@ -138,7 +140,9 @@ class RecordingHandler:
                 self.rejected.append((envelope.mail_from, problem))
             return f"554 5.6.0 {problem}"
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.peer))
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), data, session.peer, time.monotonic())
+            )
             number = len(self.messages)
         return f"250 2.0.0 Ok: queued as Q{number}"
 

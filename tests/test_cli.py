@@ -113,6 +113,19 @@ def test_ingest_reports_bad_rows_and_keeps_good_ones(initialised):
     assert "0 added, 1 already stored" in again.stdout
 
 
+def test_ingest_offers_a_newsletters_footer_to_the_list(initialised):
+    first = run(["ingest", str(WEEKLY_ISSUE), "--published", "2021-06-18"], cwd=initialised)
+    assert "credits, contact address, postal address now fill list rural-weekly's, which had none" in first.stderr
+    shown = run(["lists", "show", "rural-weekly"], cwd=initialised).stdout
+    assert "制作: 乡村发展研究编辑部; 责任编辑: 林晓 周明; 审核: 郑华" in shown and "weekly@example.org" in shown
+    # Another issue whose footer names another reviewer: the list keeps its credits, and the run says so.
+    other = initialised / "next-issue.txt"
+    other.write_text(WEEKLY_ISSUE.read_text(encoding="utf-8").replace("审核：郑华", "审核：王审"), encoding="utf-8")
+    second = run(["ingest", str(other), "--published", "2021-06-18"], cwd=initialised)
+    assert f"{other}: the file's credits differ from list rural-weekly's; not applied" in second.stderr
+    assert "审核: 郑华" in run(["lists", "show", "rural-weekly"], cwd=initialised).stdout
+
+
 def test_ingest_of_a_file_in_the_wrong_format_is_a_clear_error(initialised):
     wrong = initialised / "articles.jsonl"
     wrong.write_text("title,body\nx,y\n", encoding="utf-8")
@@ -228,10 +241,16 @@ def test_issue_commands_steer_and_report(initialised):
             "Europe/Berlin",
             "--rate",
             "5",
+            "--catch-up",
+            "3",
         ],
         cwd=initialised,
     )
-    assert "friday 07:30 Europe/Berlin, rate 5.0/s" in schedule.stdout
+    assert "friday 07:30 Europe/Berlin, rate 5.0/s, on, catch-up 3 h" in schedule.stdout
+    too_long = run(["lists", "schedule", "rural-weekly", "--catch-up", "200"], cwd=initialised, check=False)
+    assert too_long.returncode == 2 and "--catch-up: is a number of hours from 0 to 144" in too_long.stderr
+    shown = run(["lists", "show", "rural-weekly"], cwd=initialised).stdout.splitlines()
+    assert [line.split() for line in shown if line.startswith("catch_up_hours")] == [["catch_up_hours", "3", "h"]]
     bad = run(["lists", "schedule", "rural-weekly", "--tz", "Mars/Olympus"], cwd=initialised, check=False)
     assert bad.returncode == 1 and "unknown time zone" in bad.stderr
 

@@ -145,30 +145,57 @@ def _messages(outbox: Path) -> list[email.message.EmailMessage]:
 
 
 def test_digest_ingest_and_send_take_today_and_now_from_the_clock(sqlite_url, tmp_path, no_wall_clock):
-    """No --published, no --period-end: the clock says which day it is, and the Date header says when."""
-    pinned = datetime(2021, 6, 20, 10, 30, tzinfo=SHANGHAI)
+    """No --published, no --period-end: the clock says which day it is and which slot is due, and the Date
+    header says when."""
+    pinned = datetime(2021, 6, 20, 10, 30, tzinfo=SHANGHAI)  # a Sunday
+    monday = datetime(2021, 6, 21, 10, 30, tzinfo=SHANGHAI)  # past the list's slot, Mondays at 08:00
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path), clock=FixedClock(pinned))
-    app = Runtime.for_settings(settings)
     with transaction(sqlite_url) as session:
         ensure_default_list(session).sender_email = "weekly@digest.example.org"
     runner = CliRunner()
-    for args in (
-        ["ingest", str(DEMO)],
-        ["subscribers", "add", "reader@example.org", "--confirmed"],
-        ["send"],
+    for args, clock in (
+        (["ingest", str(DEMO)], pinned),
+        (["subscribers", "add", "reader@example.org", "--confirmed"], pinned),
+        (["send"], monday),
     ):
+        app = Runtime.for_settings(dataclasses.replace(settings, clock=FixedClock(clock)))
         result = runner.invoke(main, args, obj=app, catch_exceptions=False)
         assert result.exit_code == 0, result.output
+    # The slot due on Monday the 21st covers the week that ended the day before, as the tick plans it.
     assert "issue 1: 2021-06-14 – 2021-06-20" in result.output
     with transaction(sqlite_url) as session:
         published = set(session.scalars(select(models.Article.published_at)))
         issue = session.scalars(select(models.Issue)).one()
         delivery = session.scalars(select(models.Delivery)).one()
-        assert (issue.period_end, issue.status, issue.finished_at) == (date(2021, 6, 20), "sent", pinned)
-        assert (delivery.status, delivery.sent_at, delivery.updated_at) == ("sent", pinned, pinned)
+        assert (issue.period_end, issue.status, issue.finished_at) == (date(2021, 6, 20), "sent", monday)
+        assert (delivery.status, delivery.sent_at, delivery.updated_at) == ("sent", monday, monday)
     assert published == {pinned}  # the demo issue's articles carry no date of their own
     [message] = _messages(settings.outbox)
-    assert email.utils.parsedate_to_datetime(message["Date"]) == pinned
+    assert email.utils.parsedate_to_datetime(message["Date"]) == monday
+
+
+def test_digest_send_without_a_period_sends_the_slot_the_tick_plans(sqlite_url, tmp_path, no_wall_clock):
+    """Mid-week, `digest send` covers the week of the latest due slot, never "the week ending today": the issue
+    it sends is the one the schedule planned, so no week overlaps another."""
+    wednesday = datetime(2021, 6, 23, 15, 0, tzinfo=SHANGHAI)
+    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path), clock=FixedClock(wednesday))
+    with transaction(sqlite_url) as session:
+        ensure_default_list(session).sender_email = "weekly@digest.example.org"
+    app = Runtime.for_settings(settings)
+    runner = CliRunner()
+    for args in (
+        ["ingest", str(DEMO), "--published", "2021-06-18"],
+        ["subscribers", "add", "reader@example.org", "--confirmed"],
+        ["send"],
+        ["send"],
+    ):
+        result = runner.invoke(main, args, obj=app, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    assert "issue 1: 2021-06-14 – 2021-06-20" in result.output and "nothing left to send" in result.output
+    with transaction(sqlite_url) as session:
+        issues = session.execute(select(models.Issue.period_start, models.Issue.period_end)).all()
+    assert issues == [(date(2021, 6, 14), date(2021, 6, 20))]
+    assert len(_messages(settings.outbox)) == 1
 
 
 def _seed_week(url: str, subscribers: int = 3) -> None:

@@ -38,3 +38,19 @@ def test_redis_throttle_is_shared_by_every_caller():
 def test_local_throttle_spaces_calls():
     seen = windows(local_throttle(4), 9)
     assert max(seen.values()) <= 5 and len(seen) >= 2
+
+
+def test_a_local_throttles_ready_waits_for_the_turn_without_taking_it():
+
+    throttle = local_throttle(5)  # a turn every 0.2 s
+    throttle()
+    started = time.monotonic()
+    throttle.ready()
+    throttle.ready()  # the same turn: no second wait
+    waited = time.monotonic() - started
+    throttle()  # takes that turn at once
+    took = time.monotonic() - started
+    assert 0.15 <= waited < 0.35 and took - waited < 0.05
+    started = time.monotonic()
+    throttle()  # the next turn is a whole interval after the one taken
+    assert time.monotonic() - started >= 0.15

@@ -39,18 +39,26 @@ def redis_throttle(client: redis.Redis, key: str, per_second: float) -> Callable
     return wait
 
 
-def local_throttle(per_second: float) -> Callable[[], None]:
-    interval = 1.0 / per_second
-    state = {"next": 0.0}
+class LocalThrottle:
+    """Calls spaced 1/per_second apart in this process. `ready` waits for the next turn without taking it, so a
+    sender can do its long wait before it claims a row and take the turn just before the content goes."""
 
-    def wait() -> None:
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self.next = 0.0
+
+    def ready(self) -> None:
         now = time.monotonic()
-        if state["next"] > now:
-            time.sleep(state["next"] - now)
-            now = state["next"]
-        state["next"] = now + interval
+        if self.next > now:
+            time.sleep(self.next - now)
 
-    return wait
+    def __call__(self) -> None:
+        self.ready()
+        self.next = max(time.monotonic(), self.next) + self.interval
+
+
+def local_throttle(per_second: float) -> LocalThrottle:
+    return LocalThrottle(per_second)
 
 
 def redis_url_of(url: str | None) -> str | None:

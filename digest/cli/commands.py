@@ -20,6 +20,7 @@ from digest.core.ingest import IngestFormatError, parse_file
 from digest.core.regions import split_labels
 from digest.core.statuses import SubscriptionStatus
 from digest.services.articles import NEWSROOM_TZ, store_articles
+from digest.services.footer import FooterOffer
 from digest.services.form_mails import owe_confirmation, send_form_mails
 from digest.services.lists import ensure_default_list, get_list
 from digest.services.subscriber_export import stream_subscriptions
@@ -38,6 +39,28 @@ def _report_problems(problems: list[Problem], bar: Any = None) -> None:
             click.secho(str(problem), fg=colour, err=True)
         else:
             say(bar, str(problem), colour)
+
+
+_FOOTER_WORDS = {"credits": "credits", "contact_email": "contact address", "postal_address": "postal address"}
+
+
+def _report_footer(offer: FooterOffer, source: str, slug: str, bar: Any) -> None:
+    """What became of a newsletter file's footer: the list's empty fields it filled, and those it did not."""
+
+    def named(fields: tuple[str, ...]) -> str:
+        return ", ".join(_FOOTER_WORDS[f] for f in fields)
+
+    if offer.applied:
+        say(bar, f"{source}: the file's {named(offer.applied)} now fill list {slug}'s, which had none", "green")
+    if offer.differing:
+        say(
+            bar,
+            f"{source}: the file's {named(offer.differing)} differ from list {slug}'s; not applied "
+            "(the list keeps its own: change them in its settings)",
+            "yellow",
+        )
+    if offer.refused:
+        say(bar, f"{source}: the file's {named(offer.refused)} not applied: the list's settings refuse them", "yellow")
 
 
 def _parse_day(value: str | None, flag: str) -> date | None:
@@ -108,7 +131,9 @@ def ingest(
             with runtime.transaction() as session:
                 ml = get_list(session, list_slug)
                 report = store_articles(session, ml, parsed, runtime.regions, source=str(path), published=when)
+                slug = ml.slug
             _report_problems(report.problems, bar)
+            _report_footer(report.footer, str(path), slug, bar)
             totals["added"] += report.added
             totals["unchanged"] += report.unchanged
             totals["rejected"] += report.rejected
@@ -254,14 +279,18 @@ def preview(email, list_slug, fmt, period_end) -> None:
 
 @main.command()
 @click.option("--list", "list_slug", metavar="SLUG")
-@click.option("--period-end", metavar="YYYY-MM-DD", help="Last day of the seven the issue covers (default: today).")
+@click.option(
+    "--period-end",
+    metavar="YYYY-MM-DD",
+    help="Last day of the seven the issue covers (default: the week of the list's latest scheduled slot, "
+    "the issue the schedule plans now).",
+)
 def send(list_slug, period_end) -> None:
     """Assemble and deliver an issue now, once per subscriber whatever happens."""
     from digest.cli.sendout import exit_for, print_send_table, run_send
 
     runtime = current_runtime()
-    end = _parse_day(period_end, "--period-end") or runtime.settings.clock.today(NEWSROOM_TZ)
-    result = run_send(runtime, list_slug, end)
+    result = run_send(runtime, list_slug, _parse_day(period_end, "--period-end"))
     print_send_table(result)
     exit_for(result, f"digest issues retry {result.issue_number}" + (f" --list {list_slug}" if list_slug else ""))
 

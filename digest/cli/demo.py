@@ -41,12 +41,7 @@ def run_demo(runtime: Runtime, outbox: Path | None) -> None:
     parsed = parse_file(DEMO_ISSUE, default_published=now)
     with runtime.transaction() as session:
         ml = ensure_default_list(session)
-        if parsed.credits and not ml.credits:
-            # The newsletter's footer: credits, then the postal address on a line of its own.
-            addresses = [v for k, v in parsed.credits if k.endswith("地址")]
-            ml.credits = [[k, v] for k, v in parsed.credits if not k.endswith("地址")]
-            ml.contact_email = ml.contact_email or parsed.contact_email
-            ml.postal_address = ml.postal_address or (addresses[0] if addresses else None)
+        # The newsletter's footer fills the list's empty credits and addresses (store_articles offers it).
         report = store_articles(session, ml, parsed, runtime.regions, source=str(DEMO_ISSUE), published=now)
         for email, name, regions, topics in DEMO_SUBSCRIBERS:
             upsert_subscription(

@@ -12,7 +12,7 @@ from digest.cli.context import current_runtime
 from digest.cli.output import print_table
 from digest.core.schedule import WEEKDAYS, Slot, parse_weekday
 from digest.core.statuses import SubscriptionStatus
-from digest.services.list_editing import LANGUAGES, MAX_RATE, create_list, settings_of, subscriber_counts, update_list
+from digest.services.list_editing import LANGUAGES, create_list, settings_of, subscriber_counts, update_list
 from digest.services.lists import DEFAULT_TOPICS, all_lists, get_list
 from digest.services.validation import FieldError, Invalid
 
@@ -29,13 +29,24 @@ _REFUSALS = {
     "lists_err_time": "is a 24-hour time like 08:00",
     "lists_err_zone": "{value!r} is not a time zone; use an IANA name such as Asia/Shanghai",
     "lists_err_rate": "is a number from 0 to {max}",
+    "lists_err_catch_up": "is a number of hours from 0 to {max}",
     "lists_err_topic_slug": "topic slug {slug!r} is invalid: lower-case letters, digits and hyphens only",
     "lists_err_topic_name": "topic {slug!r} needs a name of at most 100 characters",
     "lists_err_topic_duplicate": "topic slugs and names must be unique",
     "lists_err_too_many": "at most {max} entries",
 }
+CATCH_UP_HELP = (
+    "How late (hours) the schedule may still send a slot it finds passed, after the scheduler was down; "
+    "later than that, the slot is not sent and the next one comes as usual."
+)
 # The option that set each field, to name it in a refusal.
-_FLAGS = {"slug": "SLUG", "time_zone": "--tz", "rate_limit": "--rate", "schedule_enabled": "--enable/--disable"}
+_FLAGS = {
+    "slug": "SLUG",
+    "time_zone": "--tz",
+    "rate_limit": "--rate",
+    "schedule_enabled": "--enable/--disable",
+    "catch_up_hours": "--catch-up",
+}
 
 
 @click.group("lists")
@@ -77,6 +88,8 @@ def _print_settings(slug: str, settings: Mapping[str, Any], counts: Mapping[str,
             value = "on" if value else "off"
         elif name == "rate_limit":
             value = f"{value:g}/s" if value else "unlimited"
+        elif name == "catch_up_hours":
+            value = f"{value:g} h"
         rows.append((name, str(value)))
     rows.append(("subscribers", ", ".join(f"{counts.get(s, 0)} {s}" for s in SubscriptionStatus)))
     print_table(rows)
@@ -103,6 +116,7 @@ def _topics(value: str) -> list[list[str]]:
 @click.option("--tz", default="Asia/Shanghai", show_default=True, help="The list's time zone (IANA name).")
 @click.option("--rate", default="0", show_default=True, help="Messages per second at most (0 = no limit).")
 @click.option("--enable/--disable", default=True, show_default=True, help="Send automatically on schedule.")
+@click.option("--catch-up", default="6", show_default=True, metavar="HOURS", help=CATCH_UP_HELP)
 @click.option("--masthead", help="The heading of every digest (default: the list's name).")
 @click.option("--tagline", default="", help="A line under the masthead.")
 @click.option("--contact-email", default="", help="Shown in the footer.")
@@ -141,6 +155,7 @@ def _changes(options: dict[str, Any], *, default_sender: str) -> dict[str, Any]:
         "time_zone": options["tz"],
         "rate_limit": options["rate"],
         "schedule_enabled": options["enable"],
+        "catch_up_hours": options["catch_up"],
         "masthead": options["masthead"] or name,
         "tagline": options["tagline"],
         "contact_email": options["contact_email"],
@@ -174,8 +189,10 @@ def _slot_time(hhmm: str) -> str:
 @click.option("--tz", help="The list's time zone (IANA name); it decides which week an issue covers.")
 @click.option("--rate", type=float, help="Messages per second at most (0 = no limit).")
 @click.option("--enable/--disable", default=None, help="Turn scheduled sending on or off.")
-def lists_schedule(slug, weekday, at, tz, rate, enable) -> None:
+@click.option("--catch-up", "catch_up", type=float, metavar="HOURS", help=CATCH_UP_HELP)
+def lists_schedule(slug, weekday, at, tz, **options) -> None:
     """Set when SLUG's issue goes out each week."""
+    rate, enable, catch_up = options["rate"], options["enable"], options["catch_up"]
     with current_runtime().transaction() as session:
         ml = get_list(session, slug)
         day = parse_weekday(weekday) if weekday else ml.send_weekday
@@ -186,11 +203,14 @@ def lists_schedule(slug, weekday, at, tz, rate, enable) -> None:
             changes["rate_limit"] = rate
         if enable is not None:
             changes["schedule_enabled"] = enable
+        if catch_up is not None:
+            changes["catch_up_hours"] = catch_up
         try:
             update_list(session, ml, changes)
-        except Invalid:  # the checks above leave only the rate to refuse
-            raise click.BadParameter(f"{rate} is not a rate from 0 to {MAX_RATE:g}/s", param_hint="--rate") from None
+        except Invalid as exc:  # the checks above leave only the rate and the catch-up window to refuse
+            raise click.UsageError(_refusal(exc.errors)) from None
         click.echo(
             f"{ml.slug}: {WEEKDAYS[ml.send_weekday]} {ml.send_time} {ml.time_zone}, "
-            f"rate {ml.rate_limit or 'unlimited'}/s, {'on' if ml.schedule_enabled else 'off'}"
+            f"rate {ml.rate_limit or 'unlimited'}/s, {'on' if ml.schedule_enabled else 'off'}, "
+            f"catch-up {ml.catch_up_hours:g} h"
         )

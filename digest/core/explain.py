@@ -3,7 +3,8 @@
 The core's `explain` gives a kind and the names it mentions; a preview adds one
 kind of its own (`list_topic`: the article matches but its topic is not one of
 the list's sections, so the digest leaves it out), and once a subscriber's copy was sent, the copy
-decides (`in_copy`, `not_in_copy`), whatever they have picked since.
+decides (`in_copy`, `not_in_copy`), whatever they have picked since. An article their sent copy of another
+issue of the list held is out (`received_before`): an article reaches a reader once per list.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ KINDS = (
     "list_topic",
     "in_copy",
     "not_in_copy",
+    "received_before",
 )
 
 

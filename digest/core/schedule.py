@@ -80,7 +80,8 @@ def latest_slot_date(slot: Slot, now: datetime) -> date:
     """The most recent slot date whose earliest delivery (UTC+14) is at or before `now`.
 
     Planning only ever looks at this one date, so a missed tick is caught up once
-    and a week that was skipped entirely is not sent late.
+    and a week that was skipped entirely is not sent late (and this one only within
+    its list's catch-up window: too_late).
     """
     # Wall-clock time in the easternmost zone.
     eastmost = (now.astimezone(UTC) + EARLIEST_OFFSET).replace(tzinfo=None)
@@ -95,3 +96,14 @@ def next_slot_date(slot: Slot, now: datetime) -> date:
     """The first slot date not yet planned at `now`: the issue someone who joins now gets first (the latest
     due slot's issue was planned, its ledger filled, before they joined)."""
     return latest_slot_date(slot, now) + timedelta(days=7)
+
+
+def slot_instant(slot: Slot, slot_date: date) -> datetime:
+    """The slot on `slot_date` in the list's own zone (UTC): the time the list says its issue goes out."""
+    return due_at(slot, slot_date, slot.tz)
+
+
+def too_late(slot: Slot, slot_date: date, now: datetime, window: timedelta) -> bool:
+    """Whether the slot passed more than `window` before `now` in the list's zone: the scheduler was down, and
+    an issue that late would surprise its readers more than no issue; the next slot comes as usual."""
+    return now - slot_instant(slot, slot_date) > window

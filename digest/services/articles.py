@@ -17,6 +17,7 @@ from digest.core.domain import Article, ParsedArticle, ParseResult, Problem, Sev
 from digest.core.plaintext import html_to_text
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
+from digest.services.footer import FooterOffer, offer_footer
 from digest.services.lists import resolve_topic
 
 # Dates without a time, and the week boundaries, are read in the newsletter's time zone.
@@ -28,6 +29,8 @@ class IngestReport:
     added: int = 0
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # A newsletter file's footer, offered to the list: which of its fields it filled, and which differ.
+    footer: FooterOffer = field(default_factory=FooterOffer)
 
     @property
     def rejected(self) -> int:
@@ -71,6 +74,7 @@ def store_articles(
         session.add(_article_row(ml, topic, item, codes, digest_key, item.published or published))
         report.added += 1
     session.flush()
+    report.footer = offer_footer(session, ml, parsed)
     # The parser's problems came first and placing's after: in line order, the file reads as the report does.
     report.problems.sort(key=lambda p: (p.line is not None, p.line or 0))
     return report

@@ -23,6 +23,7 @@ from digest.core.schedule import Slot, latest_slot_date, period_end_for
 from digest.core.settings import DEFAULT_LEASE
 from digest.core.statuses import FINISHED_ISSUE, OPEN_DELIVERY, DeliveryStatus, IssueStatus
 from digest.services.articles import period_bounds
+from digest.services.catch_up import let_pass
 from digest.services.delivery.skips import CANCELLED
 from digest.services.enqueue import enqueue_deliveries
 
@@ -68,17 +69,21 @@ def plan_due_issues(session: Session, now: datetime | None = None) -> list[int]:
     """For every scheduled list, the issue of its latest due slot, planned and started once.
 
     Only the latest slot is looked at: a missed tick is caught up once, and a
-    week the scheduler slept through entirely is not sent late.
+    week the scheduler slept through entirely is not sent late. A slot found later
+    than the list's catch-up window is not sent at all (catch_up.let_pass).
     """
     now = now or utcnow()
     started = []
     for ml in session.scalars(select(models.MailingList).where(models.MailingList.schedule_enabled.is_(True))):
         slot = list_slot(ml)
-        period_end = period_end_for(latest_slot_date(slot, now))
+        slot_date = latest_slot_date(slot, now)
+        period_end = period_end_for(slot_date)
         existing = session.scalar(
             select(models.Issue).where(models.Issue.list_id == ml.id, models.Issue.period_end == period_end)
         )
         if existing is not None and existing.status != IssueStatus.PLANNED:
+            continue
+        if let_pass(ml, slot, slot_date, now):
             continue
         issue = plan_issue(session, ml, period_end)
         # Only the planner that moves it out of "planned" fills the ledger.

@@ -25,6 +25,7 @@ LANGUAGES = ("zh-CN", "en")
 MAX_CREDITS = 12
 MAX_TOPICS = 30
 MAX_RATE = 10_000.0
+MAX_CATCH_UP_HOURS = 144.0
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 # Column sizes of models.MailingList.
@@ -106,10 +107,24 @@ def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
             errors[name] = FieldError("lists_err_rate", {"max": int(MAX_RATE)})
             return None
         return rate or None  # 0 = no limit
+    if name == "catch_up_hours":
+        return _catch_up(value, errors)
     if name == "credits":
         return _credits(value, errors)
     errors[name] = FieldError("lists_err_unknown_field", {"field": name})
     return None
+
+
+def _catch_up(value: Any, errors: dict[str, FieldError]) -> float | None:
+    """Hours a slot may still go late (0: only on time); at most a week less a day, or it would meet the next."""
+    try:
+        hours = float(value) if value not in (None, "") and not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        hours = -1.0
+    if math.isnan(hours) or not 0 <= hours <= MAX_CATCH_UP_HOURS:
+        errors["catch_up_hours"] = FieldError("lists_err_catch_up", {"max": int(MAX_CATCH_UP_HOURS)})
+        return None
+    return hours
 
 
 def _check_text(name: str, text: str, errors: dict[str, FieldError]) -> Any:
@@ -215,6 +230,7 @@ FIELDS = (
     "time_zone",
     "schedule_enabled",
     "rate_limit",
+    "catch_up_hours",
     "masthead",
     "tagline",
     "credits",
@@ -297,6 +313,7 @@ def settings_of(ml: models.MailingList) -> dict[str, Any]:
         "time_zone": ml.time_zone,
         "schedule_enabled": ml.schedule_enabled,
         "rate_limit": ml.rate_limit,
+        "catch_up_hours": ml.catch_up_hours,
         "masthead": ml.masthead,
         "tagline": ml.tagline,
         "credits": [[str(k), str(v)] for k, v in (ml.credits or [])],

@@ -47,12 +47,16 @@ def issues(url):
 
 def test_only_the_latest_due_slot_is_planned_and_only_once(database_url):
     seed(database_url)
-    # Sunday 17:00 UTC: no zone has reached Monday 08:00 yet, so the latest slot is last Monday's.
+    # Sunday 17:00 UTC: no zone has reached Monday 08:00 yet; the latest slot is last Monday's, six days
+    # gone: past the catch-up window, it is not planned at all.
     with transaction(database_url) as session:
-        assert len(plan_due_issues(session, utc(2026, 11, 29, 17))) == 1
+        assert plan_due_issues(session, utc(2026, 11, 29, 17)) == []
+    # Sunday 18:00 UTC: Monday 08:00 at UTC+14, the earliest any zone reaches the slot.
     with transaction(database_url) as session:
-        assert plan_due_issues(session, utc(2026, 11, 29, 17, 30)) == []
-    assert [p for p, _ in issues(database_url)] == [date(2026, 11, 22)]
+        assert len(plan_due_issues(session, utc(2026, 11, 29, 18))) == 1
+    with transaction(database_url) as session:
+        assert plan_due_issues(session, utc(2026, 11, 29, 18, 30)) == []
+    assert [p for p, _ in issues(database_url)] == [date(2026, 11, 29)]
 
 
 def test_two_planners_at_once_make_one_issue_and_one_row_each(database_url):
@@ -85,11 +89,12 @@ def test_two_planners_at_once_make_one_issue_and_one_row_each(database_url):
 
 def test_a_missed_slot_is_caught_up_once(database_url):
     seed(database_url)
-    # The scheduler was down from before the 2026-11-30 slot until 2026-12-16.
+    # The scheduler was down from before the 2026-12-14 slot (Monday 08:00 in Shanghai, 00:00 UTC) until
+    # three hours after it: within the list's catch-up window (6 h), the slot goes, once.
     with transaction(database_url) as session:
-        planned = plan_due_issues(session, utc(2026, 12, 16, 12))
+        planned = plan_due_issues(session, utc(2026, 12, 14, 3))
     with transaction(database_url) as session:
-        again = plan_due_issues(session, utc(2026, 12, 16, 12, 1))
+        again = plan_due_issues(session, utc(2026, 12, 14, 3, 1))
     assert len(planned) == 1 and again == []
     assert [p for p, _ in issues(database_url)] == [date(2026, 12, 13)]
 
@@ -112,7 +117,7 @@ def due(url, now) -> int:
 def test_pause_resume_cancel(database_url):
     seed(database_url)
     with transaction(database_url) as session:
-        [issue_id] = plan_due_issues(session, utc(2026, 11, 30, 14))
+        [issue_id] = plan_due_issues(session, utc(2026, 11, 29, 18))
     with transaction(database_url) as session:
         issue = session.get(models.Issue, issue_id)
         pause_issue(session, issue)

@@ -253,3 +253,33 @@ def test_missing_and_absurd_article_ids_never_fail(site):
     assert client.get("/admin/articles/999999").status_code == 404
     for bad in ("0", "-1", "abc", str(2**63), "1e9"):
         assert client.get(f"/admin/articles/{bad}").status_code in (400, 404), bad
+
+
+def test_an_uploaded_newsletters_footer_fills_what_the_list_lacks_and_names_what_it_does_not(site):
+    from digest.services.lists import ensure_default_list
+
+    own = [["制作", "本刊编辑部"]]
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        ml.credits, ml.contact_email, ml.postal_address = own, None, None
+    client = _editor(site)
+    issue = FIXTURES / "weekly-issue-2021-06.txt"
+    page = _upload(client, "weekly-issue-2021-06.txt", issue.read_bytes(), published="2021-06-18")
+    assert page.status_code == 200
+    applied = re.search(r'id="footer-applied" role="status">([^<]*)<', page.text).group(1)
+    differs = re.search(r'id="footer-differs" role="status">([^<]*)<', page.text).group(1)
+    assert applied == "文件末尾的联系邮箱、地址已填入本列表（列表原先没有）。"
+    assert differs.startswith("文件末尾的制作信息与本列表的设置不同，未采用")
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        assert (ml.credits, ml.contact_email) == (own, "weekly@example.org")
+        assert ml.postal_address == "北京市海淀区示例路 8 号院 B 座 301 室"
+    # The same file again, in English: the list now has an address; only the credits still differ.
+    token = form_csrf(client.get("/admin/articles/upload").text, "/admin/articles/upload")
+    english = client.post(
+        "/admin/articles/upload?lang=en",
+        data={"csrf_token": token},
+        files={"file": ("weekly-issue-2021-06.txt", issue.read_bytes(), "text/plain")},
+    )
+    assert 'id="footer-applied"' not in english.text
+    assert "The file&#39;s credits differ from this list&#39;s; not applied." in english.text

@@ -389,3 +389,30 @@ def test_a_cancelled_issue_offers_no_retry_and_refuses_one(site):
     with transaction(site.url) as session:
         failed = session.scalar(select(func.count()).where(models.Delivery.status == "failed"))
     assert failed == 1
+
+
+def test_the_issues_page_says_which_slot_the_tick_let_pass_and_why(site):
+    from datetime import timedelta
+
+    from digest.services.issues import plan_due_issues
+
+    client = _signed_in(site)
+    assert 'id="missed-slot"' not in client.get("/admin/issues").text
+    # The scheduler came back on Monday 23 November at 18:00 in Shanghai: ten hours after the 08:00 slot.
+    back = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    with transaction(site.url) as session:
+        assert plan_due_issues(session, back) == []
+    page = client.get("/admin/issues")
+    assert 'id="missed-slot"' in page.text
+    assert "2026-11-23 08:00 那一期（截至 2026-11-22）没有发送" in page.text and "晚了 10.0 小时" in page.text
+    assert "补发时限（6 小时）" in page.text and "下一期按计划在 2026-11-30 发送" in page.text
+    english = client.get("/admin/issues?lang=en").text
+    assert "The issue of 2026-11-23 08:00 (the week ending 2026-11-22) was not sent" in english
+    assert "10.0 hours after its slot" in english and "catch-up window (6 hours)" in english
+    # Within a larger window the same return sends the slot, and the page names no missed slot of it.
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        ml.catch_up_hours, ml.missed_slot_at, ml.missed_noticed_at = 12, None, None
+    with transaction(site.url) as session:
+        assert len(plan_due_issues(session, back + timedelta(minutes=1))) == 1
+    assert 'id="missed-slot"' not in client.get("/admin/issues").text

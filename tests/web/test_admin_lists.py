@@ -173,6 +173,21 @@ def test_settings_post_without_csrf_is_refused(site):
     assert client.get("/admin/lists/no-such-list").status_code == 404
 
 
+def test_an_admin_sets_the_catch_up_window_and_a_bad_one_is_named(site):
+    client = _admin(site)
+    page = client.get(SETTINGS)
+    assert 'name="catch_up_hours"' in page.text and 'value="6.0"' in page.text and "补发时限" in page.text
+    response = client.post(SETTINGS, data=dict(_form(client), catch_up_hours="12.5"), follow_redirects=False)
+    assert response.status_code == 303
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).catch_up_hours == 12.5
+    refused = client.post(SETTINGS + "?lang=en", data=dict(_form(client), catch_up_hours="200"))
+    assert refused.status_code == 400 and 'id="error-catch_up_hours"' in refused.text
+    assert "Enter the catch-up window in hours, from 0 to 144." in refused.text
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).catch_up_hours == 12.5
+
+
 def test_a_fresh_list_saves_unchanged_with_its_default_sender_and_the_dashboard_still_warns(site):
     """The default sender is on localhost: the form takes it, so an admin can save a first change (here none)
     without inventing an address; the dashboard keeps saying mail from it will not be delivered."""

@@ -42,6 +42,7 @@ def test_read_one_list(site):
         "time_zone": "Asia/Shanghai",
         "enabled": True,
         "rate_limit": None,
+        "catch_up_hours": 6.0,
     }
     assert body["subscribers"] == {"pending": 0, "confirmed": 0, "unsubscribed": 0}
     assert [t["name"] for t in body["topics"]][:2] == ["宏观形势", "脱贫攻坚"]

@@ -56,6 +56,11 @@ class MailingList(Base):
     schedule_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     # Messages per second for providers with quotas; None = as fast as the workers go.
     rate_limit: Mapped[float | None] = mapped_column(Float)
+    # How late the tick may still send a slot it finds passed (the scheduler was down), in hours (0016).
+    catch_up_hours: Mapped[float] = mapped_column(Float, default=6.0, server_default="6")
+    # The last slot the tick found later than that and let pass, and when: the console says why it is missing.
+    missed_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     topics: Mapped[list[Topic]] = relationship(

@@ -12,6 +12,7 @@ from digest.adapters.storage import models
 from digest.adapters.transports import Transport
 from digest.core.statuses import DeliveryStatus
 from digest.services.delivery.digests import IssueDigests, sending_digests
+from digest.services.delivery.pacing import list_pace
 from digest.services.delivery.rows import load_rows
 from digest.services.delivery.sender import AT_ONCE, Pace, Sender, SendReport
 from digest.services.issues import claim_due, finish_if_done, sweep_stale, unclaim
@@ -33,7 +34,7 @@ def send_batch(
     with runtime.transaction() as session:
         if issue is None:
             issue = sending_digests(runtime, session, issue_id)
-        rows = load_rows(session, delivery_ids, issue.list_id)
+        rows = load_rows(session, delivery_ids, issue.list_id, issue.shared)
     return Sender(runtime, issue, transport, pace).send(rows)
 
 
@@ -43,8 +44,11 @@ def send_pending(
     """In-process: send every due row of the issue once; returns what became of them in this run.
 
     A row deferred by a temporary failure waits for the next run, which tries it
-    whatever its backoff says: a person running `digest send` means now.
+    whatever its backoff says: a person running `digest send` means now. The list's rate limit holds here
+    as in the workers (one throttle for the whole run), unless `pace` brings its own.
     """
+    if pace.throttle is AT_ONCE.throttle:
+        pace = list_pace(runtime, issue_id, pace.progress)
     report = SendReport(issue_id=issue_id)
     clock = runtime.clock
     with runtime.transaction() as session:

@@ -66,7 +66,7 @@ def build_row(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built:
 
 def _build(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built | None:
     """The row's message; None when no article matches their picks."""
-    to = Addressee(row.email, row.name, row.subscriber_id, language=row.locale)
+    to = Addressee(row.email, row.name, row.subscriber_id, language=row.locale, received=row.received)
     copy = digest_for(runtime, issue, row.picks, to)
     if copy.digest.article_count == 0:
         return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -42,6 +42,9 @@ class Addressee:
     follows: Picks | None = None
     # The language they chose; "" (a test copy to an address that is nobody's) for the list's.
     language: str = ""
+    # Articles of this issue the reader already received in another issue of the list: left out, since an
+    # article reaches a reader at most once per list, however the issues' weeks overlap.
+    received: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,12 @@ class IssueDigests:
     info: ListInfo
     articles: list[Article]
     links: IssueLinks
-    # By (picks, language): readers of one language share a render, a reader of another gets their own.
-    digests: dict[tuple[Picks, str], Digest] = field(default_factory=dict)
+    # By (picks, language, articles left out): readers of one language share a render, a reader of another
+    # gets their own.
+    digests: dict[tuple[Picks, str, frozenset[int]], Digest] = field(default_factory=dict)
+    # For sending: each other issue of the list that holds some of this one's articles, with those articles
+    # (its week overlaps this one's). Who received such an issue does not get them again.
+    shared: dict[int, frozenset[int]] = field(default_factory=dict)
     # The contents sending rendered, by their language and articles: how many distinct ones a run made.
     contents: dict[tuple[str, tuple[int, ...]], PreparedContent] = field(default_factory=dict)
     # What each distinct Picks reads as in the "您关注" line, per language: worded once, not once a message.
@@ -73,13 +80,17 @@ class IssueDigests:
         """What a reader who chose `chosen` ("" for none) reads this issue in: theirs, else the list's."""
         return reader_language(chosen, self.info.language)
 
-    def digest(self, picks: Picks, runtime: Runtime, language: str = "") -> Digest:
-        key = (picks, self.language(language))
+    def digest(
+        self, picks: Picks, runtime: Runtime, language: str = "", without: frozenset[int] = frozenset()
+    ) -> Digest:
+        """The digest `picks` select, in `language`, less the articles `without` (already received elsewhere)."""
+        key = (picks, self.language(language), without)
         digest = self.digests.get(key)
         if digest is None:
+            articles = [a for a in self.articles if a.id not in without] if without else self.articles
             digest = self.digests[key] = assemble_digest(
                 self.info,
-                self.articles,
+                articles,
                 picks,
                 runtime.regions,
                 period_start=self.period_start,
@@ -148,11 +159,33 @@ def sending_digests(runtime: Runtime, session: Session, issue_id: int) -> IssueD
         .where(models.Issue.id == issue_id, models.Issue.article_ids.is_(None))
         .values(article_ids=[a.id for a in issue.articles])
     )
-    if session.execute(fixing).rowcount:  # type: ignore[attr-defined]  # DML gives a CursorResult
-        return issue
-    # Fixed before, or by a batch beside this one that won the row: its list, whatever this one read.
-    session.expire_all()
-    return issue_digests(runtime, session, issue_id)
+    if not session.execute(fixing).rowcount:  # type: ignore[attr-defined]  # DML gives a CursorResult
+        # Fixed before, or by a batch beside this one that won the row: its list, whatever this one read.
+        session.expire_all()
+        issue = issue_digests(runtime, session, issue_id)
+    issue.shared = shared_articles(session, issue)
+    return issue
+
+
+def shared_articles(session: Session, issue: IssueDigests) -> dict[int, frozenset[int]]:
+    """The list's other issues whose fixed articles overlap `issue`'s, with the articles they share.
+
+    An issue holds articles published in its week, so only issues whose weeks overlap can share any:
+    a few rows, however long the list has run.
+    """
+    mine = frozenset(a.id for a in issue.articles)
+    i = models.Issue
+    others = session.execute(
+        select(i.id, i.article_ids).where(
+            i.list_id == issue.list_id,
+            i.id != issue.issue_id,
+            i.article_ids.is_not(None),
+            i.period_start <= issue.period_end,
+            i.period_end >= issue.period_start,
+        )
+    )
+    shared = {row.id: mine.intersection(row.article_ids or ()) for row in others}
+    return {issue_id: ids for issue_id, ids in shared.items() if ids}
 
 
 def week_digests(runtime: Runtime, session: Session, ml: models.MailingList, period_end: date) -> IssueDigests:
@@ -182,7 +215,7 @@ def digest_for(runtime: Runtime, issue: IssueDigests, picks: Picks, to: Addresse
         following=following,
         language=language,
     )
-    return PersonalDigest(issue.digest(picks, runtime, language), recipient)
+    return PersonalDigest(issue.digest(picks, runtime, language, to.received), recipient)
 
 
 def public_digest(runtime: Runtime, issue: IssueDigests) -> tuple[Digest, PublicCopy]:

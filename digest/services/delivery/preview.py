@@ -4,6 +4,7 @@ skip them. Built by the same digest_for and skip rules as sending, so what an ed
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -17,7 +18,8 @@ from digest.core.explain import Reason, reason_from
 from digest.core.regions import RegionIndex
 from digest.core.rendering import render_digest
 from digest.core.selection import explain
-from digest.services.delivery.digests import Addressee, digest_for, issue_digests, week_digests
+from digest.services.delivery.digests import Addressee, digest_for, issue_digests, shared_articles, week_digests
+from digest.services.delivery.rows import received_before
 from digest.services.delivery.skips import Skip, skip_before_building
 from digest.services.issues import sent_article_ids
 from digest.services.subscribers import picks_of, subscription_by_email
@@ -36,11 +38,11 @@ def preview_week(
     return copy.digest, render_digest(copy.digest, copy.recipient, runtime.templates)
 
 
-def _addressee(sub: models.Subscription) -> Addressee:
+def _addressee(sub: models.Subscription, received: frozenset[int] = frozenset()) -> Addressee:
     """Their address and name, but links signed for no subscriber (id 0), as a test send's: whoever opens a
     preview (an editor, a framed page) must not hold a key to this subscriber's preferences or unsubscribe.
     Written in their language: what they would read."""
-    return Addressee(sub.subscriber.email, sub.subscriber.name, language=sub.subscriber.locale)
+    return Addressee(sub.subscriber.email, sub.subscriber.name, language=sub.subscriber.locale, received=received)
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,14 @@ def preview_issue(runtime: Runtime, session: Session, issue_id: int, email: str)
     sub = subscription_by_email(session, ml, email)
     picks = picks_of(sub)
     sent = sent_article_ids(session, issue_id, sub.subscriber_id)
+    received: frozenset[int] = frozenset()
     if sent is not None:
         copy = digest_for(runtime, issue.only(sent), Picks(), _addressee(sub))
     else:
-        copy = digest_for(runtime, issue, picks, _addressee(sub))
+        # As the send would: what their copies of overlapping issues held is left out.
+        shared = shared_articles(session, issue)
+        received = received_before(session, [sub.subscriber_id], shared).get(sub.subscriber_id, frozenset())
+        copy = digest_for(runtime, issue, picks, _addressee(sub, received))
     names = {t.slug: t.name for t in ml.topics}
     suppressed = session.scalar(select(models.Suppression.id).where(models.Suppression.email == sub.subscriber.email))
     skip = skip_before_building(
@@ -108,11 +114,22 @@ def preview_issue(runtime: Runtime, session: Session, issue_id: int, email: str)
         topic_names=[names.get(t, t) for t in sorted(picks.topics)],
         digest=copy.digest,
         rendered=render_digest(copy.digest, copy.recipient, runtime.templates) if copy.digest.article_count else None,
-        verdicts=_verdicts(issue.articles, copy.digest, picks, regions, names, sent=sent is not None),
+        verdicts=_received_before(
+            _verdicts(issue.articles, copy.digest, picks, regions, names, sent=sent is not None), received
+        ),
         skip=None if sent is not None else skip,
         paused_until=sub.paused_until,
         sent_copy=sent is not None,
     )
+
+
+def _received_before(verdicts: list[Verdict], received: frozenset[int]) -> list[Verdict]:
+    """An article their picks take but the copy leaves out because they had it in another issue: said so."""
+    why = Reason(False, "received_before", {}, "already received in another issue of this list")
+    return [
+        dataclasses.replace(v, reason=why) if v.article_id in received and v.reason.kind == "list_topic" else v
+        for v in verdicts
+    ]
 
 
 def _verdicts(

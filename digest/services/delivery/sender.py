@@ -68,9 +68,16 @@ def _ignore(_: int) -> None:
 
 @dataclass(frozen=True)
 class Pace:
-    """How a batch keeps time: `throttle` before each message (a list's rate), `progress` after each row."""
+    """How a batch keeps time: `ready` before it claims a row (waits for the list's next turn, taking none),
+    `throttle` before each message's content (takes the turn), `progress` after each row.
+
+    The long wait comes before the claim: a claimed row is `sending`, and one held past the lease (a slow rate)
+    would go back to the queue while its message is still to go. The turn is taken just before the content, so
+    the pace the server sees is the list's rate, not the rate of claims, whose commits take more or less time.
+    """
 
     throttle: Callable[[], None] = _nothing
+    ready: Callable[[], None] = _nothing
     progress: Callable[[int], None] = _ignore
 
 
@@ -112,9 +119,10 @@ class Sender:
                     report.add(str(outcome.status))
                     built = next(upcoming, None)
                 else:
-                    self.pace.throttle()
+                    self.pace.ready()
                     envelope, following = self._claim(ledger, row, built, upcoming)
                     if envelope is not None:
+                        self.pace.throttle()
                         halted = self._deliver(ledger, row, envelope, built.data, report)
                     built = following
                     if envelope is None:

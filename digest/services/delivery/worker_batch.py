@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-import redis
-
-from digest.adapters.ratelimit import local_throttle, redis_throttle
-from digest.adapters.storage import models
 from digest.services.delivery.batches import released_on_error, send_batch
 from digest.services.delivery.handout import BATCH_SIZE, hand_out_next
-from digest.services.delivery.sender import Pace, SendReport
+from digest.services.delivery.pacing import list_pace
+from digest.services.delivery.sender import SendReport
 from digest.services.issues import unclaim
 
 if TYPE_CHECKING:
@@ -39,7 +35,7 @@ def run_batch(runtime: Runtime, issue_id: int, delivery_ids: list[int], *, chain
             report = SendReport(issue_id, halted=f"cannot open the transport: {exc}")
         else:
             with transport:
-                pace = Pace(throttle=_throttle(runtime, issue_id))
+                pace = list_pace(runtime, issue_id)
                 report = send_batch(runtime, issue_id, delivery_ids, transport, pace=pace)
     if report.halted:
         # Templates, settings, the server: nothing of this issue can go until someone fixes it.
@@ -49,21 +45,3 @@ def run_batch(runtime: Runtime, issue_id: int, delivery_ids: list[int], *, chain
     if chain and not report.halted:
         handed_out = hand_out_next(runtime, issue_id, len(delivery_ids) or BATCH_SIZE)
     return {"issue": issue_id, "counts": report.counts, "halted": report.halted, "handed_out": handed_out}
-
-
-def _unthrottled() -> None:
-    return None
-
-
-def _throttle(runtime: Runtime, issue_id: int) -> Callable[[], None]:
-    """The list's rate, shared by every worker through Redis when the broker is Redis."""
-    with runtime.sessions() as session:
-        issue = cast(models.Issue, session.get(models.Issue, issue_id))
-        rate = cast(models.MailingList, session.get(models.MailingList, issue.list_id)).rate_limit
-        list_id = issue.list_id
-    if not rate:
-        return _unthrottled
-    broker_url = runtime.settings.broker_url
-    if broker_url and broker_url.startswith("redis"):
-        return redis_throttle(redis.Redis.from_url(broker_url), f"list{list_id}", rate)
-    return local_throttle(rate)

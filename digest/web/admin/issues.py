@@ -20,6 +20,7 @@ from digest.adapters.transports import DeliveryError
 from digest.core.schedule import zone
 from digest.core.statuses import DeliveryStatus
 from digest.services import NotFound
+from digest.services.catch_up import missed_note
 from digest.services.delivery.preview import preview_issue
 from digest.services.delivery.testsend import InvalidAddress, compose_test_send, deliver_test
 from digest.services.issue_detail import delivery_log, get_issue, issue_summaries, summary_of
@@ -89,6 +90,7 @@ def _index(
             total=total,
             error=error,
             period_end=_today(web, ml).isoformat() if period_end is None else period_end,
+            missed=missed_note(ml, web.settings.clock.now()),
         )
 
 

@@ -66,6 +66,8 @@ add_words(
             "lists_time_zone_help": "列表的时区决定每期覆盖哪一周；每位订阅者在自己时区的这个时间收到。",
             "lists_enabled": "按时自动发送",
             "lists_rate": "发送速率上限（封/秒，0 为不限）",
+            "lists_catch_up": "补发时限（小时）",
+            "lists_catch_up_help": "调度停机后，超过发送时间这么久的一期不再补发，等下一期。",
             "lists_masthead": "刊头",
             "lists_tagline": "副标题",
             "lists_credits": "页脚署名",
@@ -101,6 +103,7 @@ add_words(
             "lists_err_time": "请写成 08:00 这样的 24 小时制时间。",
             "lists_err_zone": "“{value}”不是有效的时区，请使用 Asia/Shanghai 这样的 IANA 名称。",
             "lists_err_rate": "请填写 0 到 {max} 之间的数字。",
+            "lists_err_catch_up": "补发时限请填写 0 到 {max} 之间的小时数。",
             "lists_err_credit_incomplete": "第 {row} 行：名目和内容需同时填写。",
             "lists_err_credit_long": "第 {row} 行：名目最多 20 个字符，内容最多 200 个字符。",
             "lists_err_too_many": "最多 {max} 项。",
@@ -143,6 +146,11 @@ add_words(
             ),
             "lists_enabled": "Send automatically on schedule",
             "lists_rate": "Rate limit (messages a second, 0 = none)",
+            "lists_catch_up": "Catch-up window (hours)",
+            "lists_catch_up_help": (
+                "After the scheduler was down, an issue later than this past its slot is not sent; "
+                "the next slot comes as usual."
+            ),
             "lists_masthead": "Masthead",
             "lists_tagline": "Tagline",
             "lists_credits": "Footer credits",
@@ -180,6 +188,7 @@ add_words(
             "lists_err_time": "Write a 24-hour time like 08:00.",
             "lists_err_zone": "“{value}” is not a time zone; use an IANA name such as Asia/Shanghai.",
             "lists_err_rate": "Enter a number from 0 to {max}.",
+            "lists_err_catch_up": "Enter the catch-up window in hours, from 0 to {max}.",
             "lists_err_credit_incomplete": "Row {row}: fill in both the label and the value.",
             "lists_err_credit_long": "Row {row}: labels take at most 20 characters, values 200.",
             "lists_err_too_many": "At most {max} entries.",
@@ -285,6 +294,8 @@ def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
         )
     }
     changes: dict = dict(one, schedule_enabled=data.get("schedule_enabled") == "1")
+    if "catch_up_hours" in data:  # a form from before the field existed keeps the list's window
+        changes["catch_up_hours"] = str(data.get("catch_up_hours"))[:50]
     labels, values = data.getlist("credit_label"), data.getlist("credit_value")
     changes["credits"] = [[str(a)[:500], str(b)[:500]] for a, b in zip(labels, values, strict=False)]
     errors: dict[str, FieldError] = {}
@@ -325,6 +336,7 @@ def _save(request, admin, slug, data):
             except Invalid as exc:
                 errors = exc.errors
         name = ml.name if errors else None
+        changes.setdefault("catch_up_hours", ml.catch_up_hours)  # the form shown again holds every field
     if errors:
         # With errors, `name` is the list's name (read above), not None.
         return _page(request, admin, SettingsShown(cast(str, name), slug, changes, existing, errors=errors))

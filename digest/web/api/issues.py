@@ -116,7 +116,7 @@ class ArticleVerdict(BaseModel):
     reason: str = Field(description="Why it is in or out, in English")
     reason_kind: str = Field(
         description="topic, everywhere, no_region, same, inside, contains, apart, list_topic, in_copy, not_in_copy,"
-        " other"
+        " received_before, other"
     )
 
 

@@ -43,6 +43,10 @@ class Schedule(BaseModel):
     time_zone: str
     enabled: bool
     rate_limit: float | None = Field(description="Messages a second at most; null = no limit")
+    catch_up_hours: float = Field(
+        description="How late the schedule still sends a slot it finds passed (the scheduler was down); later, "
+        "the slot is let pass and the next comes as usual"
+    )
 
 
 class Branding(BaseModel):
@@ -82,6 +86,7 @@ class ListPatch(BaseModel):
     time_zone: str | None = Field(None, min_length=1, max_length=64)
     schedule_enabled: StrictBool | None = None
     rate_limit: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False)
+    catch_up_hours: float | None = Field(None, ge=0, le=144, allow_inf_nan=False)
     masthead: str | None = Field(None, max_length=200)
     tagline: str | None = Field(None, max_length=300)
     credits: list[Credit] | None = Field(None, max_length=12)
@@ -116,6 +121,7 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
             time_zone=ml.time_zone,
             enabled=ml.schedule_enabled,
             rate_limit=ml.rate_limit,
+            catch_up_hours=ml.catch_up_hours,
         ),
         branding=Branding(
             masthead=ml.masthead,

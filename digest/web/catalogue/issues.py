@@ -54,6 +54,11 @@ add_words(
             "iss_plan_button": "新建",
             "iss_none": "这个列表还没有期刊。",
             "iss_count": "共 {total} 期",
+            "iss_missed": (
+                "{slot} 那一期（截至 {period_end}）没有发送：调度恢复时已晚了 {late} 小时，超过本列表的补发时限"
+                "（{window} 小时），所以不再补发。下一期按计划在 {next} 发送；如仍要发这一期，可在下面按截止日期"
+                "新建后立即发送。"
+            ),
             "iss_col_number": "期号",
             "iss_col_period": "时间段",
             "iss_col_status": "状态",
@@ -166,6 +171,7 @@ add_words(
             "iss_why_list_topic": "本列表没有这篇文章所属的栏目",
             "iss_why_in_copy": "在其收到的那一份中",
             "iss_why_not_in_copy": "不在其收到的那一份中",
+            "iss_why_received_before": "已在本列表的另一期中收到过，不再重复发送",
             "iss_preview_sent_copy": "本期已发给该订阅者：下面是其收到的那一份。",
             "iss_test_title": "发送测试邮件",
             "iss_test_help": "把上面这位订阅者的邮件（未选订阅者时为本期全部文章）发送到您填写的地址。主题会标明“测试”，不计入投递记录。",
@@ -182,6 +188,11 @@ add_words(
             "iss_plan_button": "Plan",
             "iss_none": "This list has no issue yet.",
             "iss_count": "{total} issue(s)",
+            "iss_missed": (
+                "The issue of {slot} (the week ending {period_end}) was not sent: the scheduler came back {late} hours "
+                "after its slot, beyond this list's catch-up window ({window} hours), so it was let pass. The next slot, "
+                "on {next}, goes as planned; to send that week anyway, plan it below by its end date and send it now."
+            ),
             "iss_col_number": "Number",
             "iss_col_period": "Period",
             "iss_col_status": "Status",
@@ -294,6 +305,7 @@ add_words(
             "iss_why_list_topic": "this list has no such topic",
             "iss_why_in_copy": "in the copy they were sent",
             "iss_why_not_in_copy": "not in the copy they were sent",
+            "iss_why_received_before": "already received in another issue of this list: not sent twice",
             "iss_preview_sent_copy": "This issue was sent to them: below is the copy they received.",
             "iss_test_title": "Send a test",
             "iss_test_help": "Sends the subscriber's message above (or, with no subscriber, the whole issue) to the address you type. The subject says it is a test; the delivery log is not touched.",

@@ -91,7 +91,7 @@ def test_every_kind_of_explanation_carries_the_names_it_mentions():
     for article, picks, kind, values in cases:
         reason = reason_from(explain(article, picks, REGIONS, topic_names={"macro": "宏观形势"}))
         assert (reason.kind, reason.values, reason.included) == (kind, values, reason.text.startswith("in:")), reason
-    assert {c[2] for c in cases} | {"list_topic", "in_copy", "not_in_copy"} == set(KINDS)
+    assert {c[2] for c in cases} | {"list_topic", "in_copy", "not_in_copy", "received_before"} == set(KINDS)
 
 
 def test_a_preview_is_the_digest_the_send_would_build_with_a_reason_for_every_article(world):
