@@ -145,56 +145,55 @@ def _messages(outbox: Path) -> list[email.message.EmailMessage]:
 
 
 def test_digest_ingest_and_send_take_today_and_now_from_the_clock(sqlite_url, tmp_path, no_wall_clock):
-    """No --published, no --period-end: the clock says which day it is and which slot is due, and the Date
-    header says when."""
-    pinned = datetime(2021, 6, 20, 10, 30, tzinfo=SHANGHAI)  # a Sunday
-    monday = datetime(2021, 6, 21, 10, 30, tzinfo=SHANGHAI)  # past the list's slot, Mondays at 08:00
+    """No --published, no --period-end: the clock says which day it is, and the Date header says when."""
+    pinned = datetime(2021, 6, 20, 10, 30, tzinfo=SHANGHAI)
     settings = dataclasses.replace(make_settings(sqlite_url, tmp_path), clock=FixedClock(pinned))
+    app = Runtime.for_settings(settings)
     with transaction(sqlite_url) as session:
         ensure_default_list(session).sender_email = "weekly@digest.example.org"
     runner = CliRunner()
-    for args, clock in (
-        (["ingest", str(DEMO)], pinned),
-        (["subscribers", "add", "reader@example.org", "--confirmed"], pinned),
-        (["send"], monday),
+    for args in (
+        ["ingest", str(DEMO)],
+        ["subscribers", "add", "reader@example.org", "--confirmed"],
+        ["send"],
     ):
-        app = Runtime.for_settings(dataclasses.replace(settings, clock=FixedClock(clock)))
         result = runner.invoke(main, args, obj=app, catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    # The slot due on Monday the 21st covers the week that ended the day before, as the tick plans it.
+    # The design's default: the seven days that end today.
     assert "issue 1: 2021-06-14 – 2021-06-20" in result.output
     with transaction(sqlite_url) as session:
         published = set(session.scalars(select(models.Article.published_at)))
         issue = session.scalars(select(models.Issue)).one()
         delivery = session.scalars(select(models.Delivery)).one()
-        assert (issue.period_end, issue.status, issue.finished_at) == (date(2021, 6, 20), "sent", monday)
-        assert (delivery.status, delivery.sent_at, delivery.updated_at) == ("sent", monday, monday)
+        assert (issue.period_end, issue.status, issue.finished_at) == (date(2021, 6, 20), "sent", pinned)
+        assert (delivery.status, delivery.sent_at, delivery.updated_at) == ("sent", pinned, pinned)
     assert published == {pinned}  # the demo issue's articles carry no date of their own
     [message] = _messages(settings.outbox)
-    assert email.utils.parsedate_to_datetime(message["Date"]) == monday
+    assert email.utils.parsedate_to_datetime(message["Date"]) == pinned
 
 
-def test_digest_send_without_a_period_sends_the_slot_the_tick_plans(sqlite_url, tmp_path, no_wall_clock):
-    """Mid-week, `digest send` covers the week of the latest due slot, never "the week ending today": the issue
-    it sends is the one the schedule planned, so no week overlaps another."""
+def test_a_send_by_hand_mid_week_repeats_nothing_the_scheduled_issue_sent(sqlite_url, tmp_path, no_wall_clock):
+    """`digest send` on a Wednesday covers the seven days that end that day, overlapping Monday's issue: the
+    reader gets only what Monday's copy did not hold, and nothing at all when it held everything."""
+    sunday = datetime(2021, 6, 20, 10, 30, tzinfo=SHANGHAI)
     wednesday = datetime(2021, 6, 23, 15, 0, tzinfo=SHANGHAI)
-    settings = dataclasses.replace(make_settings(sqlite_url, tmp_path), clock=FixedClock(wednesday))
+    settings = make_settings(sqlite_url, tmp_path)
     with transaction(sqlite_url) as session:
         ensure_default_list(session).sender_email = "weekly@digest.example.org"
-    app = Runtime.for_settings(settings)
     runner = CliRunner()
-    for args in (
-        ["ingest", str(DEMO), "--published", "2021-06-18"],
-        ["subscribers", "add", "reader@example.org", "--confirmed"],
-        ["send"],
-        ["send"],
+    for args, clock in (
+        (["ingest", str(DEMO), "--published", "2021-06-18"], sunday),
+        (["subscribers", "add", "reader@example.org", "--confirmed"], sunday),
+        (["send"], sunday),
+        (["send"], wednesday),
     ):
+        app = Runtime.for_settings(dataclasses.replace(settings, clock=FixedClock(clock)))
         result = runner.invoke(main, args, obj=app, catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    assert "issue 1: 2021-06-14 – 2021-06-20" in result.output and "nothing left to send" in result.output
+    assert "issue 2: 2021-06-17 – 2021-06-23" in result.output
     with transaction(sqlite_url) as session:
-        issues = session.execute(select(models.Issue.period_start, models.Issue.period_end)).all()
-    assert issues == [(date(2021, 6, 14), date(2021, 6, 20))]
+        statuses = session.execute(select(models.Delivery.status, models.Delivery.reason)).all()
+    assert sorted(statuses, key=str) == sorted([("sent", None), ("skipped", "empty")], key=str)
     assert len(_messages(settings.outbox)) == 1
 
 

@@ -279,18 +279,16 @@ def preview(email, list_slug, fmt, period_end) -> None:
 
 @main.command()
 @click.option("--list", "list_slug", metavar="SLUG")
-@click.option(
-    "--period-end",
-    metavar="YYYY-MM-DD",
-    help="Last day of the seven the issue covers (default: the week of the list's latest scheduled slot, "
-    "the issue the schedule plans now).",
-)
+@click.option("--period-end", metavar="YYYY-MM-DD", help="Last day of the seven the issue covers (default: today).")
 def send(list_slug, period_end) -> None:
     """Assemble and deliver an issue now, once per subscriber whatever happens."""
     from digest.cli.sendout import exit_for, print_send_table, run_send
 
     runtime = current_runtime()
-    result = run_send(runtime, list_slug, _parse_day(period_end, "--period-end"))
+    # The design's contract: the seven days that end today. A week that overlaps a scheduled one repeats
+    # nothing to a reader: their copy leaves out what their sent copies of it held.
+    end = _parse_day(period_end, "--period-end") or runtime.settings.clock.today(NEWSROOM_TZ)
+    result = run_send(runtime, list_slug, end)
     print_send_table(result)
     exit_for(result, f"digest issues retry {result.issue_number}" + (f" --list {list_slug}" if list_slug else ""))
 

@@ -28,9 +28,9 @@ class RunStopped(click.ClickException):
     exit_code = EXIT_STOPPED
 
 
-def run_send(runtime: Runtime, list_slug: str | None, period_end: date | None) -> SendResult:
-    """Plan and start the period's issue (None: the schedule's latest slot's), then send it now."""
-    issue_id, pending, period_end = plan_and_start(runtime, list_slug, period_end)
+def run_send(runtime: Runtime, list_slug: str | None, period_end: date) -> SendResult:
+    """Plan and start the week's issue, then send it now."""
+    issue_id, pending = plan_and_start(runtime, list_slug, period_end)
     return deliver_issue(runtime, issue_id, pending, period_end)
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
-from digest.core.schedule import latest_slot_date, period_end_for
 from digest.core.statuses import DeliveryStatus, SubscriptionStatus
 from digest.services.delivery.sender import SendReport
 from digest.services.delivery.skips import reason_text
-from digest.services.issues import list_slot, plan_issue, start_issue
+from digest.services.issues import plan_issue, start_issue
 from digest.services.lists import get_list
 
 if TYPE_CHECKING:
@@ -57,21 +56,11 @@ def would_cancel(session: Session, issue: models.Issue) -> int:
     return session.scalar(select(func.count()).select_from(d).where(d.issue_id == issue.id, d.status.in_(unsent))) or 0
 
 
-def scheduled_period_end(ml: models.MailingList, now: datetime) -> date:
-    """The last day of the period the schedule covers at `now`: the one the tick plans (its latest due slot's).
-    `digest send` without a period sends that, so a send by hand and the schedule never cover overlapping weeks."""
-    return period_end_for(latest_slot_date(list_slot(ml), now))
-
-
-def plan_and_start(runtime: Runtime, list_slug: str | None, period_end: date | None) -> tuple[int, int, date]:
-    """What `digest send` does first: the period's issue (planned once; no period: the schedule's latest slot's),
-    started now. (issue id, rows waiting, the period's last day)."""
+def plan_and_start(runtime: Runtime, list_slug: str | None, period_end: date) -> tuple[int, int]:
+    """What `digest send` does first: the week's issue (planned once), started now. (issue id, rows waiting)."""
     with runtime.transaction() as session:
-        ml = get_list(session, list_slug)
-        if period_end is None:
-            period_end = scheduled_period_end(ml, runtime.clock.now())
-        issue = plan_issue(session, ml, period_end)
-        return issue.id, start_now(session, issue), period_end
+        issue = plan_issue(session, get_list(session, list_slug), period_end)
+        return issue.id, start_now(session, issue)
 
 
 @dataclass
