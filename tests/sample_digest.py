@@ -29,7 +29,7 @@ SECRET = "sample-digest-secret-0123456789abcdef"
 PERIOD_END = date(2021, 6, 20)
 
 
-def sample_list(credits: tuple[tuple[str, str], ...] = ()) -> ListInfo:
+def sample_list(credits: tuple[tuple[str, str], ...] = (), article_text: str = "full") -> ListInfo:
     """The default list as `digest init` makes it, with a real sender and address."""
     return ListInfo(
         slug="rural-weekly",
@@ -42,12 +42,13 @@ def sample_list(credits: tuple[tuple[str, str], ...] = ()) -> ListInfo:
         credits=credits,
         contact_email="editors@digest.example.org",
         postal_address="北京市海淀区示例路 1 号",
+        article_text=article_text,
     )
 
 
-def articles_of(path: Path, regions: RegionIndex) -> tuple[list[Article], ListInfo]:
+def articles_of(path: Path, regions: RegionIndex, article_text: str = "full") -> tuple[list[Article], ListInfo]:
     parsed = parse_file(path)
-    info = sample_list(parsed.credits)
+    info = sample_list(parsed.credits, article_text)
     slug_of = {name: slug for slug, name in DEFAULT_TOPICS}
     published = datetime(2021, 6, 18, 1, tzinfo=UTC)
     articles = []
@@ -74,13 +75,17 @@ class SampleMessage:
 
 
 def sample_message(
-    path: Path, picks: Picks | None = None, issue_number: int = 2, language: str = "zh-CN"
+    path: Path,
+    picks: Picks | None = None,
+    issue_number: int = 2,
+    language: str = "zh-CN",
+    article_text: str = "full",
 ) -> SampleMessage:
     """The digest `picks` (default: everything) select from the week in `path`, as the message one reader who
-    reads `language` gets."""
+    reads `language` gets from a list that mails each article's `article_text` ("full" or "lead")."""
     picks = picks or Picks()
     regions = load_regions()
-    articles, info = articles_of(path, regions)
+    articles, info = articles_of(path, regions, article_text)
     links = IssueLinks(info.slug, 7, "https://digest.example.org", SECRET, info.sender_email)
     digest = assemble_digest(
         info,

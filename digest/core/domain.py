@@ -118,6 +118,9 @@ class ListInfo:
     contact_email: str | None = None
     postal_address: str | None = None
     language: str = "zh-CN"
+    # How much of each article the mail carries: "lead" (its first paragraph, with a link to the whole
+    # on the public page) or "full". Pages (the archive, "view in browser") always show it whole.
+    article_text: str = "full"
 
 
 @dataclass(frozen=True, slots=True)

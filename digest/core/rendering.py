@@ -28,8 +28,9 @@ import jinja2
 import premailer
 
 from digest.core.digest_words import cn_date, digest_words, greeting, period_words, reader_language
-from digest.core.domain import Digest, Recipient, RenderedDigest
+from digest.core.domain import Article, Digest, Recipient, RenderedDigest
 from digest.core.faults import SetupError
+from digest.core.leads import article_lead
 from digest.core.plaintext import html_to_text, wrap_text
 from digest.core.settings import ConfigError
 
@@ -225,10 +226,32 @@ def _preheader(digest: Digest, t: Callable[..., str]) -> str:
     return f"{count}{t('digest_colon')}{text}" if text else count
 
 
-def _context(digest: Digest) -> dict[str, object]:
+@dataclass(frozen=True)
+class _Shown:
+    """What the mail shows of one article: its body HTML (sanitised), and where its whole text is, if cut."""
+
+    body_html: str
+    more_url: str = ""
+
+
+def _shower(digest: Digest, leads: bool) -> Callable[[Article], _Shown]:
+    def shown(article: Article) -> _Shown:
+        # The issue's public page holds every article whole, each at its anchor; a digest of no numbered
+        # issue (a preview) links the source instead, and an article with neither link is mailed whole.
+        more_url = f"{digest.web_url}#a{article.id}" if digest.web_url else (article.url or "")
+        if not leads or not more_url:
+            return _Shown(article.body_html)
+        lead = article_lead(article.body_html)
+        return _Shown(lead.html, more_url) if lead.shortened else _Shown(article.body_html)
+
+    return shown
+
+
+def _context(digest: Digest, public: bool = False) -> dict[str, object]:
     language = digest_language(digest)
     t = digest_words(language)
     return {
+        "shown": _shower(digest, digest.list.article_text == "lead" and not public),
         "digest": digest,
         "list": digest.list,
         "lang": language,
@@ -255,7 +278,7 @@ DIGEST_TEMPLATES = ("digest.subject.txt", "digest.html", "digest.txt")
 
 
 def _render_templates(digest: Digest, env: jinja2.Environment, public: PublicCopy | None = None) -> RenderedDigest:
-    ctx = _context(digest)
+    ctx = _context(digest, public is not None)
     if public is not None:
         ctx.update(person=None, links=None, subscribe_url=public.subscribe_url, archive_url=public.archive_url)
     subject_template, html_template, text_template = (env.get_template(name) for name in DIGEST_TEMPLATES)

@@ -1,0 +1,142 @@
+"""An article's lead: its first paragraph, cut at a sentence end near LEAD_LENGTH characters.
+
+A list in "lead" mode mails each article's lead and a link to the whole text (the archive copy of its
+issue), so a week's digest is an index a phone can scroll through. The cut is made on the sanitised
+article HTML and returns HTML: markup inside the kept text (links, emphasis) stays, and an element
+the cut falls inside is closed where the text stops, so no tag is left open. Pure and deterministic:
+the same body always gives the same lead, and the rendered content is cached per content as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from html import escape
+
+import lxml.html
+from lxml import etree
+
+ARTICLE_TEXT_MODES = ("lead", "full")
+DEFAULT_ARTICLE_TEXT = "lead"
+LEAD_LENGTH = 160  # characters a lead holds at most; a Chinese character counts as one
+ELLIPSIS = "…"
+
+_BLOCKS = frozenset({"p", "div", "blockquote", "ul", "ol", "li", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
+_SPACE = re.compile(r"[ \t\r\n\f]+")
+# A sentence ends at 。！？ (and the closing quotes after them), or at . ! ? before a space or the end:
+# "3.5" and "example.org" go on.
+_SENTENCE_END = re.compile(r"(?:[。！？]+|[.!?]+(?=[\s”’\"')）」』]|$))[”’\"')）」』]*")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9À-ɏ'’-]")
+# What a cut text should not end on before its ellipsis.
+_TRAILING = " ，、；：,;:—-（(《「『“‘"
+
+
+@dataclass(frozen=True)
+class Lead:
+    """What a mail shows of one article: `html` (safe: built from sanitised HTML), and whether any of the
+    article is left out of it (then the mail links to the whole)."""
+
+    html: str
+    shortened: bool
+
+
+def _first_paragraph(root: etree._Element) -> etree._Element:
+    """The first block holding text; the wrapper itself when the body starts with loose text."""
+    if (root.text or "").strip():
+        return root
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag in _BLOCKS and child.text_content().strip():
+            return child
+        if child.tag not in _BLOCKS and (child.text_content().strip() or (child.tail or "").strip()):
+            return root  # inline content before any block: the body is one paragraph
+    return root
+
+
+def _collapse_spaces(element: etree._Element) -> None:
+    """Runs of whitespace to one space, as a browser shows them, so offsets count what a reader sees."""
+    for node in element.iter():
+        if node is not element and node.tail:
+            node.tail = _SPACE.sub(" ", node.tail)
+        if isinstance(node.tag, str) and node.text:
+            node.text = _SPACE.sub(" ", node.text)
+
+
+def cut_point(text: str, limit: int = LEAD_LENGTH) -> int:
+    """Where `text` (longer than `limit`) is cut: after the last sentence end within `limit`, else at the last
+    word boundary within it (a Chinese text breaks anywhere; a Latin word is never split)."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit + 1) if m.end() <= limit]
+    if ends:
+        return ends[-1]
+    cut = limit
+    while cut > 0 and _LATIN_WORD.match(text[cut - 1]) and _LATIN_WORD.match(text[cut]):
+        cut -= 1
+    if cut == 0:  # one word longer than a lead: cut inside it rather than show nothing
+        cut = limit
+    while cut > 0 and text[cut - 1] in _TRAILING:
+        cut -= 1
+    return cut or limit
+
+
+def _keep_first(element: etree._Element, budget: int) -> int:
+    """Keep the first `budget` characters of `element`'s text, dropping everything after; the budget left."""
+    text = element.text or ""
+    if len(text) >= budget:
+        element.text = text[:budget]
+        for child in list(element):
+            element.remove(child)
+        return 0
+    budget -= len(text)
+    for child in list(element):
+        if budget == 0:
+            element.remove(child)  # its tail goes with it
+            continue
+        budget = _keep_first(child, budget)
+        tail = child.tail or ""
+        if budget == 0:
+            child.tail = None
+        elif len(tail) >= budget:
+            child.tail, budget = tail[:budget], 0
+        else:
+            budget -= len(tail)
+    return budget
+
+
+def _append_ellipsis(element: etree._Element) -> None:
+    last = element[-1] if len(element) else None
+    if last is None:
+        element.text = (element.text or "").rstrip() + ELLIPSIS
+    else:
+        last.tail = (last.tail or "").rstrip() + ELLIPSIS
+
+
+def _inner_html(element: etree._Element) -> str:
+    inner = escape(element.text or "", quote=False)
+    return inner + "".join(lxml.html.tostring(c, encoding="unicode") for c in element)
+
+
+@functools.lru_cache(maxsize=4096)
+def article_lead(body_html: str, limit: int = LEAD_LENGTH) -> Lead:
+    """The lead of a sanitised article body: its first paragraph, whole when it is within `limit`
+    characters, else cut at a sentence end (or a word boundary) with an ellipsis."""
+    if not body_html.strip():
+        return Lead(body_html, False)
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    whole_text = " ".join(root.text_content().split())
+    paragraph = _first_paragraph(root)
+    paragraph.tail = None
+    _collapse_spaces(paragraph)
+    text = "".join(paragraph.itertext())
+    start = len(text) - len(text.lstrip())
+    shown = text.strip()
+    cut = len(shown) > limit
+    if cut:
+        _keep_first(paragraph, start + cut_point(shown, limit))
+        _append_ellipsis(paragraph)
+    if paragraph is root:
+        html = f"<p>{_inner_html(root).strip()}</p>"
+    else:
+        html = lxml.html.tostring(paragraph, encoding="unicode", with_tail=False)
+    return Lead(html, cut or " ".join(shown.split()) != whole_text)
