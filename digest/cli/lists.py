@@ -10,6 +10,7 @@ import click
 
 from digest.cli.context import current_runtime
 from digest.cli.output import print_table
+from digest.core.leads import ARTICLE_TEXT_MODES, DEFAULT_ARTICLE_TEXT
 from digest.core.schedule import WEEKDAYS, Slot, parse_weekday
 from digest.core.statuses import SubscriptionStatus
 from digest.services.list_editing import LANGUAGES, create_list, settings_of, subscriber_counts, update_list
@@ -25,6 +26,7 @@ _REFUSALS = {
     "lists_err_control": "may not hold line breaks, other control characters or bidi controls",
     "lists_err_email": "is not a valid email address",
     "lists_err_language": "is zh-CN or en",
+    "lists_err_article_text": "is lead or full, not {value!r}",
     "lists_err_weekday": "is a day from monday to sunday",
     "lists_err_time": "is a 24-hour time like 08:00",
     "lists_err_zone": "{value!r} is not a time zone; use an IANA name such as Asia/Shanghai",
@@ -111,6 +113,13 @@ def _topics(value: str) -> list[list[str]]:
 @click.option("--sender-name", help="The From name (default: the list's name).")
 @click.option("--reply-to", help="Where replies go (default: the sender).")
 @click.option("--language", type=click.Choice(LANGUAGES), default="zh-CN", show_default=True)
+@click.option(
+    "--article-text",
+    type=click.Choice(ARTICLE_TEXT_MODES),
+    default=DEFAULT_ARTICLE_TEXT,
+    show_default=True,
+    help="What the mail carries of each article: its lead and a link to the whole, or the full text.",
+)
 @click.option("--weekday", default="monday", show_default=True, help="monday … sunday")
 @click.option("--time", "at", default="08:00", show_default=True, metavar="HH:MM", help="Local time of the slot.")
 @click.option("--tz", default="Asia/Shanghai", show_default=True, help="The list's time zone (IANA name).")
@@ -150,6 +159,7 @@ def _changes(options: dict[str, Any], *, default_sender: str) -> dict[str, Any]:
         "sender_email": options["sender_email"] or default_sender,
         "reply_to": options["reply_to"] or "",
         "language": options["language"],
+        "article_text": options["article_text"],
         "weekday": options["weekday"],
         "time": options["at"],
         "time_zone": options["tz"],

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from html import escape
 
 import lxml.html
-from lxml import etree
 
 ARTICLE_TEXT_MODES = ("lead", "full")
 DEFAULT_ARTICLE_TEXT = "lead"
@@ -41,7 +40,7 @@ class Lead:
     shortened: bool
 
 
-def _first_paragraph(root: etree._Element) -> etree._Element:
+def _first_paragraph(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The first block holding text; the wrapper itself when the body starts with loose text."""
     if (root.text or "").strip():
         return root
@@ -55,7 +54,7 @@ def _first_paragraph(root: etree._Element) -> etree._Element:
     return root
 
 
-def _collapse_spaces(element: etree._Element) -> None:
+def _collapse_spaces(element: lxml.html.HtmlElement) -> None:
     """Runs of whitespace to one space, as a browser shows them, so offsets count what a reader sees."""
     for node in element.iter():
         if node is not element and node.tail:
@@ -80,7 +79,7 @@ def cut_point(text: str, limit: int = LEAD_LENGTH) -> int:
     return cut or limit
 
 
-def _keep_first(element: etree._Element, budget: int) -> int:
+def _keep_first(element: lxml.html.HtmlElement, budget: int) -> int:
     """Keep the first `budget` characters of `element`'s text, dropping everything after; the budget left."""
     text = element.text or ""
     if len(text) >= budget:
@@ -104,7 +103,7 @@ def _keep_first(element: etree._Element, budget: int) -> int:
     return budget
 
 
-def _append_ellipsis(element: etree._Element) -> None:
+def _append_ellipsis(element: lxml.html.HtmlElement) -> None:
     last = element[-1] if len(element) else None
     if last is None:
         element.text = (element.text or "").rstrip() + ELLIPSIS
@@ -112,7 +111,7 @@ def _append_ellipsis(element: etree._Element) -> None:
         last.tail = (last.tail or "").rstrip() + ELLIPSIS
 
 
-def _inner_html(element: etree._Element) -> str:
+def _inner_html(element: lxml.html.HtmlElement) -> str:
     inner = escape(element.text or "", quote=False)
     return inner + "".join(lxml.html.tostring(c, encoding="unicode") for c in element)
 

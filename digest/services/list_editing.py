@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.fields import unfit_for_one_line
+from digest.core.leads import ARTICLE_TEXT_MODES
 from digest.core.schedule import WEEKDAYS, parse_weekday, zone
 from digest.services.setup_notes import LOCAL_ONLY_DOMAINS
 from digest.services.validation import FieldError, Invalid
@@ -78,7 +79,9 @@ def _sender_email(value: str, errors: dict[str, FieldError]) -> str | None:
     return None
 
 
-_TEXT_FIELDS = frozenset({*_LIMITS, "sender_email", "reply_to", "contact_email", "language", "time", "time_zone"})
+_TEXT_FIELDS = frozenset(
+    {*_LIMITS, "sender_email", "reply_to", "contact_email", "language", "article_text", "time", "time_zone"}
+)
 
 
 def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
@@ -148,6 +151,10 @@ def _check_text(name: str, text: str, errors: dict[str, FieldError]) -> Any:
     if name == "language":
         if text not in LANGUAGES:
             errors[name] = FieldError("lists_err_language")
+        return text
+    if name == "article_text":
+        if text not in ARTICLE_TEXT_MODES:
+            errors[name] = FieldError("lists_err_article_text", {"value": text[:64]})
         return text
     if name == "time":
         match = _TIME.fullmatch(text)
@@ -225,6 +232,7 @@ FIELDS = (
     "sender_email",
     "reply_to",
     "language",
+    "article_text",
     "weekday",
     "time",
     "time_zone",
@@ -308,6 +316,7 @@ def settings_of(ml: models.MailingList) -> dict[str, Any]:
         "sender_email": ml.sender_email,
         "reply_to": ml.reply_to or "",
         "language": ml.language,
+        "article_text": ml.article_text,
         "weekday": WEEKDAYS[ml.send_weekday],
         "time": ml.send_time,
         "time_zone": ml.time_zone,

@@ -76,6 +76,7 @@ BRANDING_COLUMNS = tuple(
         "contact_email",
         "postal_address",
         "language",
+        "article_text",
     )
 )
 
@@ -95,6 +96,7 @@ def branding_info(ml: Any, topics: tuple[Topic, ...] = ()) -> ListInfo:
         contact_email=ml.contact_email,
         postal_address=ml.postal_address,
         language=ml.language,
+        article_text=ml.article_text,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -299,7 +300,9 @@ def _unsubscribe(request: Request, token: str, one_click: str | None, csrf_token
 def _digest_response(web, request: Request, copy: PersonalDigest) -> HTMLResponse:
     if copy.digest.article_count == 0:
         return _nothing_matched(web, request, copy.digest)
-    rendered = render_digest(copy.digest, copy.recipient, web.mail)
+    # The page "read the full article" leads to, or near enough: every article whole, whatever the mail carried.
+    whole = dataclasses.replace(copy.digest, list=dataclasses.replace(copy.digest.list, article_text="full"))
+    rendered = render_digest(whole, copy.recipient, web.mail)
     return HTMLResponse(rendered.html, headers={"Content-Security-Policy": DIGEST_CSP})
 
 

@@ -49,6 +49,8 @@ class MailingList(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320))
     postal_address: Mapped[str | None] = mapped_column(String(500))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    # How much of each article the mail carries: "lead" or "full" (digest/core/leads.py).
+    article_text: Mapped[str] = mapped_column(String(8), default="lead", server_default="lead")
     # The weekly slot: every subscriber gets the issue at this local time in their own zone.
     send_weekday: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = Monday
     send_time: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")

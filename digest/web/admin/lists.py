@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from digest.adapters.storage import models
+from digest.core.leads import ARTICLE_TEXT_MODES
 from digest.core.schedule import WEEKDAYS
 from digest.services.list_editing import (
     LANGUAGES,
@@ -60,6 +61,9 @@ add_words(
             "lists_sender_email": "发件人邮箱",
             "lists_reply_to": "回复地址（可选）",
             "lists_language": "语言",
+            "lists_article_text": "邮件中的文章",
+            "lists_article_text_lead": "导语（首段）加“阅读全文”链接",
+            "lists_article_text_full": "全文",
             "lists_weekday": "星期",
             "lists_time": "时间（HH:MM）",
             "lists_time_zone": "时区",
@@ -99,6 +103,7 @@ add_words(
             "lists_err_control": "“{field}”不能包含换行、其他控制字符或双向文本控制符。",
             "lists_err_email": "请输入有效的电子邮箱地址。",
             "lists_err_language": "请选择中文或英文。",
+            "lists_err_article_text": "“邮件中的文章”只能是 lead（导语）或 full（全文），而不是“{value}”。",
             "lists_err_weekday": "请选择星期一到星期日之一。",
             "lists_err_time": "请写成 08:00 这样的 24 小时制时间。",
             "lists_err_zone": "“{value}”不是有效的时区，请使用 Asia/Shanghai 这样的 IANA 名称。",
@@ -137,6 +142,9 @@ add_words(
             "lists_sender_email": "Sender email",
             "lists_reply_to": "Reply-to (optional)",
             "lists_language": "Language",
+            "lists_article_text": "Articles in the mail",
+            "lists_article_text_lead": "The lead (first paragraph) and a “Read the full article” link",
+            "lists_article_text_full": "The full text",
             "lists_weekday": "Weekday",
             "lists_time": "Time (HH:MM)",
             "lists_time_zone": "Time zone",
@@ -184,6 +192,7 @@ add_words(
             "lists_err_control": "“{field}” may not hold line breaks, other control characters or bidi controls.",
             "lists_err_email": "Enter a valid email address.",
             "lists_err_language": "Choose Chinese or English.",
+            "lists_err_article_text": "Articles in the mail (article_text) is lead or full, not “{value}”.",
             "lists_err_weekday": "Choose a day from Monday to Sunday.",
             "lists_err_time": "Write a 24-hour time like 08:00.",
             "lists_err_zone": "“{value}” is not a time zone; use an IANA name such as Asia/Shanghai.",
@@ -258,6 +267,7 @@ def _page(request, admin, shown: SettingsShown):
         notice=shown.notice,
         weekdays=WEEKDAYS,
         list_languages=LANGUAGES,
+        article_text_modes=ARTICLE_TEXT_MODES,
         time_zones=TIME_ZONES,
         blank_credits=BLANK_CREDIT_ROWS,
         # Taken, yet said beside the field as on the dashboard: no mail server delivers from a local domain.
@@ -294,8 +304,9 @@ def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
         )
     }
     changes: dict = dict(one, schedule_enabled=data.get("schedule_enabled") == "1")
-    if "catch_up_hours" in data:  # a form from before the field existed keeps the list's window
-        changes["catch_up_hours"] = str(data.get("catch_up_hours"))[:50]
+    for later in ("catch_up_hours", "article_text"):  # a form from before the field existed keeps the list's
+        if later in data:
+            changes[later] = str(data.get(later))[:50]
     labels, values = data.getlist("credit_label"), data.getlist("credit_value")
     changes["credits"] = [[str(a)[:500], str(b)[:500]] for a, b in zip(labels, values, strict=False)]
     errors: dict[str, FieldError] = {}

@@ -62,6 +62,7 @@ class ListDetail(ListOut):
     sender_email: str
     reply_to: str | None
     language: str
+    article_text: str = Field(description="What the mail carries of each article: lead (first paragraph) or full")
     schedule: Schedule
     branding: Branding
     subscribers: dict[str, int] = Field(description="Subscriptions by status: pending, confirmed, unsubscribed")
@@ -81,6 +82,7 @@ class ListPatch(BaseModel):
     sender_email: str | None = Field(None, max_length=320)
     reply_to: str | None = Field(None, max_length=320)
     language: Literal["zh-CN", "en"] | None = None
+    article_text: Literal["lead", "full"] | None = None
     weekday: Literal[WEEKDAYS] | Annotated[int, Field(ge=0, le=6)] | None = None  # type: ignore[valid-type]
     time: str | None = Field(None, pattern=r"^\d{2}:\d{2}$")
     time_zone: str | None = Field(None, min_length=1, max_length=64)
@@ -115,6 +117,7 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
         sender_email=ml.sender_email,
         reply_to=ml.reply_to,
         language=ml.language,
+        article_text=ml.article_text,
         schedule=Schedule(
             weekday=WEEKDAYS[ml.send_weekday],
             time=ml.send_time,
