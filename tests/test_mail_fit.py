@@ -8,6 +8,8 @@ own fixture issue always, and the real issue the parser was built for through `s
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
 from mailcheck import fixed_widths, low_contrast
@@ -23,6 +25,9 @@ HTML_LIMIT = 60 * 1024  # decoded bytes of a 13-article digest's HTML part
 MARKUP_LIMIT = 20 * 1024
 STYLE_LIMIT = 12 * 1024
 HUNAN_AND_NATIONAL = Picks(regions=frozenset({"430000", "000000"}))
+PHONE = {"width": 375, "height": 812}
+# A week's index a reader scrolls through on a phone: the real week mailed whole is 18,500 px there.
+LEAD_HEIGHT_LIMIT = 9_000
 
 
 @pytest.fixture(scope="module", params=["fixture", "real"])
@@ -120,3 +125,35 @@ def test_the_confirmation_mail_fits_a_phone(locale):
     assert fixed_widths(html) == []
     assert low_contrast(html) == []
     assert html.count("font-family") == 1
+
+
+@pytest.fixture(scope="module")
+def phone():
+    """A page of headless chromium at a phone's width, with the network shut."""
+    sys.path.insert(0, str(Path(__file__).parent / "web"))  # the browser tests' launcher lives beside them
+    from browserutil import launch_chromium
+
+    with launch_chromium() as chromium:
+        context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+        context.route("**/*", lambda route: route.abort())
+        yield context.new_page()
+        context.close()
+
+
+def _height(page, html: str) -> int:
+    page.set_content(html, wait_until="load")
+    return page.evaluate("document.documentElement.scrollHeight")
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_lead_digest_is_a_week_a_phone_reads_through(week, phone, language):
+    lead = sample_message(week, language=language, article_text="lead")
+    height = _height(phone, lead.html)
+    assert height < LEAD_HEIGHT_LIMIT, f"{height} px at {PHONE['width']} px"
+    assert fixed_widths(lead.html) == [] and low_contrast(lead.html) == []
+    assert height < _height(phone, sample_message(week, language=language).html)
+    more = "阅读全文 →" if language == "zh-CN" else "Read the full article →"
+    page = "https://digest.example.org/lists/rural-weekly/archive/2"
+    links = re.findall(rf'<a href="([^"]+)"[^>]*>{more}</a>', lead.html)
+    assert links and all(link.startswith(f"{page}#a") for link in links)
+    assert [line for line in lead.text.splitlines() if line.startswith(more)] == [f"{more} {u}" for u in links]
