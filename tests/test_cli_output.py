@@ -51,6 +51,8 @@ def test_lists_create_list_and_show(initialised):
             "5",
             "--topics",
             "crops:种植,pigs:养殖",
+            "--article-text",
+            "full",
         ],
         cwd=initialised,
     )
@@ -72,6 +74,19 @@ def test_lists_create_list_and_show(initialised):
     assert shown["topics"] == ["crops (种植), pigs (养殖)"] and shown["subscribers"] == [
         "0 pending, 1 confirmed, 0 unsubscribed"
     ]
+    assert shown["article_text"] == ["full"]
+    default = run(["lists", "show", "rural-weekly"], cwd=initialised).stdout.splitlines()
+    assert [line.split() for line in default if line.startswith("article_text")] == [["article_text", "lead"]]
+
+
+def test_lists_create_refuses_an_unknown_article_text_naming_the_option(initialised):
+    bad = run(
+        ["lists", "create", "farm", "--name", "x", "--sender-email", "a@example.org", "--article-text", "summary"],
+        cwd=initialised,
+        check=False,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--article-text" in bad.stderr and "'summary' is not one of 'lead', 'full'" in bad.stderr
 
 
 def test_lists_create_refuses_what_the_list_form_refuses_naming_each_option(initialised):

@@ -213,3 +213,21 @@ def test_a_fresh_list_saves_unchanged_with_its_default_sender_and_the_dashboard_
         page = client.post(SETTINGS, data=fields)
         assert page.status_code == 400 and 'id="error-sender_email"' in page.text, refused
     assert _state(site.url)["sender"][1] == "desk@rural-weekly.cn"
+
+
+def test_an_admin_picks_how_much_of_each_article_the_mail_carries(site):
+    client = _admin(site)
+    page = client.get(SETTINGS)
+    assert re.search(r'<option value="lead" selected>导语（首段）加“阅读全文”链接</option>', page.text)
+    form = _form(client)
+    response = client.post(SETTINGS, data=dict(form, article_text="full"), follow_redirects=False)
+    assert response.status_code == 303
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).article_text == "full"
+    refused = client.post(SETTINGS, data=dict(_form(client), article_text="summary"))
+    assert (
+        refused.status_code == 400
+        and "“邮件中的文章”只能是 lead（导语）或 full（全文），而不是“summary”" in refused.text
+    )
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).article_text == "full"

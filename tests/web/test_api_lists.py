@@ -87,6 +87,14 @@ def test_an_admin_patches_schedule_branding_and_topics(site):
     assert site.client.patch(URL, headers=headers, json={"weekday": 2}).json()["schedule"]["weekday"] == "wednesday"
 
 
+def test_an_admin_sets_how_much_of_each_article_the_mail_carries(site):
+    headers = _auth(site, ZHOU_ADMIN)
+    assert site.client.get(URL, headers=headers).json()["article_text"] == "lead"
+    assert site.client.patch(URL, headers=headers, json={"article_text": "full"}).json()["article_text"] == "full"
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).article_text == "full"
+
+
 def test_an_editor_may_not_patch_a_list(site):
     before = _state(site.url)
     response = site.client.patch(URL, headers=_auth(site, SUN_EDITOR), json={"name": "编辑改的"})
@@ -101,6 +109,7 @@ BAD_PATCHES = [
     {"sender_email": "not-an-address"},
     {"reply_to": "@"},
     {"language": "fr"},
+    {"article_text": "summary"},
     {"weekday": "someday"},
     {"weekday": 7},
     {"time": "8am"},

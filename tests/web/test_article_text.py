@@ -8,7 +8,7 @@ import lxml.html
 import pytest
 from personas import LI_HUNAN, subscribe_confirmed
 from sqlalchemy import select
-from webutil import LIST, parse_mail, send_issue
+from webutil import LIST, link_in, parse_mail, send_issue
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
@@ -33,18 +33,26 @@ def _sent(site, mode: str):
         ml = ensure_default_list(session)
         ml.article_text = mode
         subscribe_confirmed(session, ml, load_regions(), [LI_HUNAN])
-    send_issue(site)
+    issue_id = send_issue(site)
     [message] = site.smtp.messages
     _, text, html = parse_mail(message.data)
     with transaction(site.url) as session:
         articles = session.execute(select(models.Article.id, models.Article.title, models.Article.body_html)).all()
     page = _flat(lxml.html.fromstring(html).text_content())
-    return [a for a in articles if _flat(a.title) in page], _flat(text), page, html
+    view = link_in(html, f"/issues/{issue_id}/view/")
+    return [a for a in articles if _flat(a.title) in page], _flat(text), page, html, view
+
+
+def _whole_on(response, articles) -> bool:
+    """Whether the page `response` answered holds every paragraph of every article, and no read-more link."""
+    assert response.status_code == 200
+    shown = _flat(lxml.html.fromstring(response.text).text_content())
+    return all(p in shown for a in articles for p in _paragraphs(a.body_html)) and "阅读全文" not in response.text
 
 
 @pytest.mark.parametrize("mode", ["lead", "full"])
 def test_the_mail_carries_what_the_list_says_and_the_archive_everything(site, mode):
-    articles, text, page, html = _sent(site, mode)
+    articles, text, page, html, view = _sent(site, mode)
     shortened = [a for a in articles if article_lead(a.body_html).shortened]
     assert articles and shortened
     for article in articles:
@@ -63,7 +71,6 @@ def test_the_mail_carries_what_the_list_says_and_the_archive_everything(site, mo
     if mode == "full":
         assert "阅读全文" not in html and "阅读全文" not in text
     archive = site.client.get(f"/lists/{LIST}/archive/1")
-    assert archive.status_code == 200
-    shown = _flat(lxml.html.fromstring(archive.text).text_content())
-    assert all(p in shown for a in articles for p in _paragraphs(a.body_html))
-    assert all(f'id="a{a.id}"' in archive.text for a in articles) and "阅读全文" not in archive.text
+    assert _whole_on(archive, articles) and all(f'id="a{a.id}"' in archive.text for a in articles)
+    # The reader's own copy in the browser is a page too: every article whole.
+    assert _whole_on(site.client.get(view), articles)
