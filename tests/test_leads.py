@@ -71,3 +71,22 @@ def test_text_that_looks_like_markup_stays_escaped():
 def test_loose_text_is_one_paragraph():
     lead = article_lead("村里 <b>修路</b> 了")
     assert lead.html == "<p>村里 <b>修路</b> 了</p>" and not lead.shortened
+
+
+def test_a_picture_a_heading_or_a_table_before_the_first_paragraph_is_passed_over():
+    body = (
+        '<figure><img src="https://example.cn/a.jpg" alt="田间"><figcaption>田间</figcaption></figure>'
+        "<h3>小标题</h3><table><tr><td>1</td></tr></table><p>村里修好了路。</p><p>后文。</p>"
+    )
+    lead = article_lead(body)
+    assert lead.html == "<p>村里修好了路。</p>" and lead.shortened
+
+
+def test_a_body_of_pictures_alone_is_shown_whole():
+    body = '<figure><img src="https://example.cn/a.jpg" alt=""></figure>'
+    assert article_lead(body).html == body and not article_lead(body).shortened
+
+
+def test_loose_text_before_a_block_is_the_lead():
+    lead = article_lead("村里<b>修路</b>了<br>真好<p>第二段。</p>")
+    assert lead.html == "<p>村里<b>修路</b>了<br>真好</p>" and lead.shortened

@@ -45,6 +45,7 @@ def test_a_digest_scores_at_most_a_tenth(tmp_path, picks):
     assert "HTML_FONT_LOW_CONTRAST" not in report
 
 
-def test_the_real_week_scores_at_most_a_tenth(tmp_path, sample_issue):
-    score, report = spamassassin_report(sample_message(sample_issue).raw, tmp_path)
+@pytest.mark.parametrize("article_text", ["full", "lead"])
+def test_the_real_week_scores_at_most_a_tenth(tmp_path, sample_issue, article_text):
+    score, report = spamassassin_report(sample_message(sample_issue, article_text=article_text).raw, tmp_path)
     assert score <= LIMIT, report

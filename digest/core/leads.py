@@ -9,10 +9,10 @@ the same body always gives the same lead, and the rendered content is cached per
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from dataclasses import dataclass
-from html import escape
 
 import lxml.html
 
@@ -21,7 +21,11 @@ DEFAULT_ARTICLE_TEXT = "lead"
 LEAD_LENGTH = 160  # characters a lead holds at most; a Chinese character counts as one
 ELLIPSIS = "…"
 
-_BLOCKS = frozenset({"p", "div", "blockquote", "ul", "ol", "li", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
+# What a lead can be: the first of these holding text.
+_PARAGRAPHS = frozenset({"p", "div", "blockquote", "ul", "ol", "li", "pre"})
+# Blocks passed over on the way to it: a picture, a sub-heading or a table is no lead, and the whole
+# article is one tap away.
+_PASSED_OVER = frozenset({"figure", "img", "table", "hr", "h1", "h2", "h3", "h4", "h5", "h6"})
 _SPACE = re.compile(r"[ \t\r\n\f]+")
 # A sentence ends at 。！？ (and the closing quotes after them), or at . ! ? before a space or the end:
 # "3.5" and "example.org" go on.
@@ -40,18 +44,31 @@ class Lead:
     shortened: bool
 
 
-def _first_paragraph(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
-    """The first block holding text; the wrapper itself when the body starts with loose text."""
+def _loose_paragraph(root: lxml.html.HtmlElement, first: int) -> lxml.html.HtmlElement:
+    """Loose text and inline elements from `root`'s child `first` (its text too when `first` is 0) up to
+    the first block, as one <p>: what a body without paragraph tags starts with."""
+    paragraph = lxml.html.Element("p")
+    paragraph.text = root.text if first == 0 else None
+    for child in root[first:]:
+        if child.tag in _PARAGRAPHS or child.tag in _PASSED_OVER:
+            break
+        paragraph.append(copy.deepcopy(child))
+    return paragraph
+
+
+def _first_paragraph(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The first paragraph holding text, past pictures, headings and tables; None when there is none."""
     if (root.text or "").strip():
-        return root
-    for child in root:
-        if not isinstance(child.tag, str):
+        return _loose_paragraph(root, 0)
+    for i, child in enumerate(root):
+        if not isinstance(child.tag, str) or child.tag in _PASSED_OVER:
             continue
-        if child.tag in _BLOCKS and child.text_content().strip():
-            return child
-        if child.tag not in _BLOCKS and (child.text_content().strip() or (child.tail or "").strip()):
-            return root  # inline content before any block: the body is one paragraph
-    return root
+        if child.tag in _PARAGRAPHS:
+            if child.text_content().strip():
+                return child
+        elif child.text_content().strip() or (child.tail or "").strip():
+            return _loose_paragraph(root, i)
+    return None
 
 
 def _collapse_spaces(element: lxml.html.HtmlElement) -> None:
@@ -111,11 +128,6 @@ def _append_ellipsis(element: lxml.html.HtmlElement) -> None:
         last.tail = (last.tail or "").rstrip() + ELLIPSIS
 
 
-def _inner_html(element: lxml.html.HtmlElement) -> str:
-    inner = escape(element.text or "", quote=False)
-    return inner + "".join(lxml.html.tostring(c, encoding="unicode") for c in element)
-
-
 @functools.lru_cache(maxsize=4096)
 def article_lead(body_html: str, limit: int = LEAD_LENGTH) -> Lead:
     """The lead of a sanitised article body: its first paragraph, whole when it is within `limit`
@@ -125,6 +137,8 @@ def article_lead(body_html: str, limit: int = LEAD_LENGTH) -> Lead:
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
     whole_text = " ".join(root.text_content().split())
     paragraph = _first_paragraph(root)
+    if paragraph is None:  # pictures or a table alone: nothing shorter to show
+        return Lead(body_html, False)
     paragraph.tail = None
     _collapse_spaces(paragraph)
     text = "".join(paragraph.itertext())
@@ -134,8 +148,5 @@ def article_lead(body_html: str, limit: int = LEAD_LENGTH) -> Lead:
     if cut:
         _keep_first(paragraph, start + cut_point(shown, limit))
         _append_ellipsis(paragraph)
-    if paragraph is root:
-        html = f"<p>{_inner_html(root).strip()}</p>"
-    else:
-        html = lxml.html.tostring(paragraph, encoding="unicode", with_tail=False)
+    html = lxml.html.tostring(paragraph, encoding="unicode", with_tail=False)
     return Lead(html, cut or " ".join(shown.split()) != whole_text)
