@@ -199,6 +199,7 @@ def test_every_subscriber_page_passes_axe_and_fits_a_phone(browser, server, smtp
 MAILS = {
     "digest": lambda: sample_message(WEEKLY_ISSUE).html,
     "digest-without-style": lambda: _without_style(sample_message(WEEKLY_ISSUE).html),
+    "digest-lead": lambda: sample_message(WEEKLY_ISSUE, article_text="lead").html,
     "confirm-zh": lambda: confirmation_html("zh-CN"),
     "confirm-en": lambda: confirmation_html("en"),
 }

@@ -22,8 +22,8 @@ def _without_style(html: str) -> str:
     return stripped
 
 
-def _digest(styled: bool, language: str = "zh-CN") -> str:
-    html = sample_message(WEEKLY_ISSUE, language=language).html
+def _digest(styled: bool, language: str = "zh-CN", article_text: str = "full") -> str:
+    html = sample_message(WEEKLY_ISSUE, language=language, article_text=article_text).html
     return html if styled else _without_style(html)
 
 
@@ -32,6 +32,8 @@ MAILS = {
     "digest-without-style": lambda: _digest(False),
     "digest-en": lambda: _digest(True, "en"),
     "digest-en-without-style": lambda: _digest(False, "en"),
+    "digest-lead": lambda: _digest(True, article_text="lead"),
+    "digest-lead-without-style": lambda: _digest(False, article_text="lead"),
     "confirm-zh": lambda: confirmation_html("zh-CN"),
     "confirm-en": lambda: confirmation_html("en"),
 }
