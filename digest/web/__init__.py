@@ -224,10 +224,9 @@ class Web:
                 self._kept_pages.clear()
             markers: dict[str, object] = {name: f"\x00{name}\x00" for name in blanks}
             marked = self._kept_pages[key] = self._render(request, template, lang, {"list": branding, **markers})
-        body = marked
         for name, value in blanks.items():
-            body = body.replace(f"\x00{name}\x00", str(escape(value)))
-        return self._respond(request, body, 200)
+            marked = marked.replace(f"\x00{name}\x00", str(escape(value)))
+        return self._respond(request, marked, 200)
 
     def _respond(self, request: Request, body: str | bytes, status: int) -> HTMLResponse:
         response = HTMLResponse(body, status_code=status)

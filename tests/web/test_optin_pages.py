@@ -5,11 +5,9 @@ SMTP server."""
 from __future__ import annotations
 
 import re
-import time as clock
 
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
-from test_pages import SUBSCRIBE, _add, _subscribe, _subscription
+from test_pages import SUBSCRIBE, _add, _expired_confirm_token, _subscribe, _subscription
 from webutil import LIST, confirm, csrf_from, link_in, parse_mail
 
 from digest.adapters.storage import models
@@ -55,14 +53,6 @@ def test_a_link_mailed_before_they_left_shows_no_button(site):
     page = site.new_client().get(link)
     assert page.status_code == 400 and "<button" not in page.text
     assert _subscription(site.url, "reader@example.org").status == "unsubscribed"
-
-
-def _expired_confirm_token(secret: str, subscriber_id: int) -> str:
-    class Past(TimestampSigner):
-        def get_timestamp(self):
-            return int(clock.time()) - 30 * 24 * 3600
-
-    return URLSafeTimedSerializer(secret, salt="digest.confirm", signer=Past).dumps([subscriber_id, LIST])
 
 
 def test_an_expired_confirm_link_names_the_list_and_offers_to_subscribe_again(site):
