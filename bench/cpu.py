@@ -48,16 +48,26 @@ class CpuMeter:
             query = text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()")
             return [row[0] for row in conn.execute(query, {"name": self.database})]
 
+    def _commits(self) -> float:
+        """Transactions committed on our database so far: statements, where each is its own transaction."""
+        with self.engine.connect() as conn:
+            query = text("SELECT xact_commit FROM pg_stat_database WHERE datname = :name")
+            return float(conn.scalar(query, {"name": self.database}) or 0)
+
     def snapshot(self) -> dict[str, dict[int, float]]:
         groups = {"server": self.server_pids(), "postgres": self._backends(), "redis": [self.redis_pid]}
         if self.worker is not None:
             groups["worker"] = group_pids(self.worker.pid)
-        return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+        taken = {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+        return taken | {"commits": {0: self._commits()}}
 
     def per_request(self, before: dict[str, dict[int, float]], requests: int) -> dict[str, float]:
-        """ms of CPU per request since `before`; a backend that started meanwhile counts whole."""
+        """ms of CPU per request since `before` (a backend that started meanwhile counts whole), and the
+        database's commits per request (PostgreSQL reports them within a second or so of each)."""
         after = self.snapshot()
         spent = {
             name: sum(seconds - before[name].get(pid, 0.0) for pid, seconds in after[name].items()) for name in after
         }
-        return {f"{name}_cpu_ms": round(1000 * seconds / max(requests, 1), 2) for name, seconds in spent.items()}
+        commits = spent.pop("commits")
+        figures = {f"{name}_cpu_ms": round(1000 * seconds / max(requests, 1), 2) for name, seconds in spent.items()}
+        return figures | {"commits_per_request": round(commits / max(requests, 1), 3)}

@@ -14,8 +14,9 @@ query) as the ceiling, the one-click POST, the subscribe POST, and one-click aga
 fetches a slow page (the CSV export of every reader) in a loop. Printed: requests/s, p50 and p99 latency,
 errors (anything not 2xx/3xx, and socket errors), the CPU each request cost the server's processes,
 PostgreSQL's backends on the database, the mail worker, Redis and wrk itself (from /proc and getrusage: the
-whole budget of the machine's cores, which they all share), and each case's share of the ceiling. The last
-line is one JSON object.
+whole budget of the machine's cores, which they all share), the database's commits per request (below 1:
+requests recorded together, web/combining.py), and each case's share of the ceiling. The last line is one
+JSON object.
 
 Confirmation mails go over SMTP to Postfix's smtp-sink. By default the server has a broker (Redis) and one
 `celery worker` process, at niceness --worker-nice, sends them as a deployment's worker would; the subscribe
@@ -313,13 +314,13 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> None:
     width = max(len(name) for name in results)
     print(
         f"{'':<{width}}  {'req/s':>8}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>6}  {'server CPU':>10}  {'PG CPU':>6}"
-        f"  {'worker':>6}  {'Redis':>6}  {'wrk':>6}"
+        f"  {'worker':>6}  {'Redis':>6}  {'wrk':>6}  {'commits':>7}"
         f"  {'of ceiling':>10}"
     )
     for name, f in results.items():
         line = f"{name:<{width}}  {f['per_s']:>8.1f}  {f['p50_ms']:>8.2f}  {f['p99_ms']:>8.2f}  {f['errors']:>6}"
         line += f"  {f['server_cpu_ms']:>7.2f} ms  {f['postgres_cpu_ms']:>6.2f}  {f.get('worker_cpu_ms', 0):>6.2f}"
-        line += f"  {f['redis_cpu_ms']:>6.2f}  {f['wrk_cpu_ms']:>6.2f}"
+        line += f"  {f['redis_cpu_ms']:>6.2f}  {f['wrk_cpu_ms']:>6.2f}  {f['commits_per_request']:>7.2f}"
         extra = f"  (admin: {f['admin_pages']} pages, {f['admin_page_ms']:.0f} ms each)" if "admin_pages" in f else ""
         if "mails_waiting_at_end" in f:
             waiting, drained = f["mails_waiting_at_end"], f["mails_drained_after_s"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
 
@@ -37,9 +38,11 @@ from digest.services.form_mails import SendSoon, send_form_mails
 from digest.services.health import database_ready
 from digest.services.lists import FormList, find_form_list
 from digest.services.runtime import Runtime
+from digest.services.subscribe_requests import Ask, SubscribeRequest, record_asks
 from digest.web.catalogue import issues as issue_words
 from digest.web.catalogue import problems as problem_words
 from digest.web.catalogue import reader as reader_words
+from digest.web.combining import Combiner
 from digest.web.errors import WayBack, way_back
 from digest.web.guard import BodyLimits, RequestGuard
 from digest.web.i18n import CATALOGUE, LANGUAGES, choose_language, translator
@@ -132,6 +135,16 @@ class Web:
                 log.warning("form mails: %s", report.as_dict())
         else:
             self._send_soon()
+
+    @cached_property
+    def record_ask(self) -> Combiner[Ask, SubscribeRequest]:
+        """Records a subscribe request (`record_asks`) together with any others that arrive meanwhile."""
+
+        def record(asks: Sequence[Ask]) -> list[SubscribeRequest]:
+            with self.runtime.writer() as db:
+                return record_asks(db, asks)
+
+        return Combiner(record, key=lambda ask: ask.email)
 
     @cached_property
     def _send_soon(self) -> SendSoon:

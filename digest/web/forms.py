@@ -5,7 +5,7 @@ from __future__ import annotations
 from digest.adapters.storage import models
 from digest.core.domain import NATIONAL_CODE
 from digest.services.lists import FormList
-from digest.services.self_service import Choices
+from digest.services.subscribe_requests import Choices
 from digest.web.i18n import LANGUAGES
 
 

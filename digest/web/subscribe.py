@@ -19,12 +19,8 @@ from digest.core.domain import NATIONAL_CODE, ListInfo
 from digest.core.statuses import SubscriptionStatus
 from digest.core.tokens import BadToken, read_token, sign_token
 from digest.services.lists import find_list_by_slug, list_info
-from digest.services.self_service import (
-    check_confirmable,
-    confirm_subscription,
-    find_subscription,
-    request_subscription,
-)
+from digest.services.self_service import check_confirmable, confirm_subscription, find_subscription
+from digest.services.subscribe_requests import Ask
 from digest.services.subscribers import (
     InvalidSubscriber,
     normalise_email,
@@ -142,16 +138,16 @@ def _subscribe(request: Request, slug: str, submitted: SubscribeForm):
         choices = check_choices(web, ml, submitted.region, submitted.topic, submitted.time_zone, submitted.locale)
     except InvalidChoice:
         return _form_page(request, ml.info, lang=lang, form=form, error="invalid_choice")
-    # One statement on PostgreSQL: the person, their pending picks, the day's count of form mails and the
-    # mail itself, waiting to be sent.
-    with web.runtime.writer() as db:
-        asked = request_subscription(db, ml.id, address, submitted.name, choices, web.settings.clock.now())
+    ask = Ask.of(ml.id, address, submitted.name, choices, web.settings.clock.now())
+    # One statement on PostgreSQL, with the requests that arrive meanwhile: the person, their pending picks,
+    # the day's count of form mails and the mail itself, waiting to be sent.
+    asked = web.record_ask(ask)
     if asked.may_mail:
         web.form_mail_waiting()
     else:
-        log.info("form mail to %s withheld: the day's cap is reached", address)
+        log.info("form mail to %s withheld: the day's cap is reached", ask.email)
     # Deliberately the same page, whatever the address was: no one learns who subscribes.
-    return web.page_with_blanks(request, "check_inbox.html", lang=lang, branding=ml.info, blanks={"email": address})
+    return web.page_with_blanks(request, "check_inbox.html", lang=lang, branding=ml.info, blanks={"email": ask.email})
 
 
 def confirm_scope(subscriber_id: int, list_slug: str) -> str:

@@ -23,7 +23,7 @@ from digest.services.delivery.handout import tick
 from digest.services.form_mails import send_form_mails
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
-from digest.services.self_service import FORM_MAILS_PER_DAY, Choices, request_subscription
+from digest.services.subscribe_requests import FORM_MAILS_PER_DAY, Choices, request_subscription
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NEW, KNOWN = "new.reader@example.cn", "known.reader@example.cn"

@@ -14,7 +14,8 @@ from digest.adapters.storage.db import alembic_config, make_engine, session_fact
 from digest.core.regions import load_regions
 from digest.services.lists import ensure_default_list
 from digest.services.picks import ANY, store_picks
-from digest.services.self_service import Choices, request_subscription, save_preferences
+from digest.services.self_service import save_preferences
+from digest.services.subscribe_requests import Choices, request_subscription
 from digest.services.subscriber_editing import edit_subscription, get_subscription, save_subscription
 from digest.services.subscriber_import import import_csv
 from digest.services.subscribers import subscription_by_email, upsert_subscription

@@ -15,16 +15,15 @@ from digest.core.regions import load_regions
 from digest.core.tokens import BadToken
 from digest.services.lists import ensure_default_list
 from digest.services.self_service import (
-    Choices,
     confirm_subscription,
     find_subscription,
     leave_subscriptions,
     pause_subscription,
-    request_subscription,
     resubscribe,
     resume_subscription,
     save_preferences,
 )
+from digest.services.subscribe_requests import Choices, request_subscription
 from digest.services.subscribers import upsert_subscription
 
 REGIONS = load_regions()

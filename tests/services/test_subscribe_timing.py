@@ -14,7 +14,7 @@ from digest.adapters.storage import models, quick
 from digest.adapters.storage.db import make_engine, session_factory, transaction
 from digest.core.statuses import SubscriptionStatus
 from digest.services.lists import ensure_default_list
-from digest.services.self_service import Choices, request_subscription
+from digest.services.subscribe_requests import Choices, request_subscription
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 PICKS = Choices(regions=["430000"], topics=["industry"], time_zone="Europe/Berlin", locale="en")
@@ -81,10 +81,11 @@ def test_new_pending_and_confirmed_addresses_cost_the_same_statements(engine, da
     # The person and the membership are upserts: the same INSERT … ON CONFLICT DO UPDATE for a new row as
     # for a known one; then the membership's picks' rows, the same statements whoever it is.
     if engine.dialect.name == "postgresql":
-        # One statement: the upserts and the pick rows are its CTEs.
+        # One statement: the requests (an array a column), the upserts and the pick rows are its CTEs.
         (statement,) = new
-        assert statement.startswith("WITH person AS (INSERT INTO subscribers")
+        assert statement.startswith("WITH ask AS (SELECT")
         for part in (
+            "person AS (INSERT INTO subscribers",
             "membership AS (INSERT INTO subscriptions",
             "DELETE FROM subscription_regions",
             "INSERT INTO subscription_topics",

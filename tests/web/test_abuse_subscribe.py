@@ -17,7 +17,7 @@ from digest.adapters.ratelimit import LocalWindowCounter, WindowLimit
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.services.runtime import Runtime
-from digest.services.self_service import FORM_MAILS_PER_DAY
+from digest.services.subscribe_requests import FORM_MAILS_PER_DAY
 from digest.services.suppressions import add_suppression
 from digest.web import create_app
 

@@ -112,7 +112,7 @@ class _Prepared:
         self.adapt = Transformer(driver)
         self.names: set[bytes] = set()
 
-    def run(self, compiled: CompiledStatement, params: list[object]) -> tuple[Any, ...] | None:
+    def run(self, compiled: CompiledStatement, params: list[object]) -> list[tuple[Any, ...]]:
         if compiled.name not in self.names:
             ready = self.pgconn.prepare(compiled.name, compiled.sql, None)
             if ready.status != pq.ExecStatus.COMMAND_OK:
@@ -120,24 +120,31 @@ class _Prepared:
             self.names.add(compiled.name)
         args = self.adapt.dump_sequence(params, [PyFormat.TEXT] * len(params))
         self.pgconn.send_query_prepared(compiled.name, args)
-        row, error = None, None
+        rows: list[tuple[Any, ...]] = []
+        error = None
         # Every result up to the end is read, so the connection is idle again even after an error.
         while (result := self.pgconn.get_result()) is not None:
             if result.status == pq.ExecStatus.TUPLES_OK:
-                if result.ntuples and row is None:
+                if result.ntuples and not rows:
                     self.adapt.set_pgresult(result)
-                    row = self.adapt.load_row(0, tuple)
+                    rows = self.adapt.load_rows(0, result.ntuples, tuple)
             elif result.status != pq.ExecStatus.COMMAND_OK and error is None:
                 error = statement_error(result, self.pgconn)
         if error is not None:
             raise error
-        return row
+        return rows
 
 
 def first_row(db: Connection, statement: Select[Any], values: Mapping[str, object]) -> Any | None:
-    """The first row `statement` returns with `values` (None: no row), run on `db`'s connection, once more on
-    a new connection if the server had dropped this one. `statement` is a module constant: each statement
-    object is compiled and prepared once, and kept for the life of the process."""
+    """The first row `statement` returns with `values` (None: no row); see `all_rows`."""
+    rows = all_rows(db, statement, values)
+    return rows[0] if rows else None
+
+
+def all_rows(db: Connection, statement: Select[Any], values: Mapping[str, object]) -> list[Any]:
+    """The rows `statement` returns with `values`, run on `db`'s connection, once more on a new connection if
+    the server had dropped this one. `statement` is a module constant: each statement object is compiled and
+    prepared once, and kept for the life of the process."""
     compiled = compiled_for(statement, db.dialect)
     params = compiled.parameters(values)
     for attempt in (1, 2):
@@ -154,5 +161,5 @@ def first_row(db: Connection, statement: Select[Any], values: Mapping[str, objec
             db.invalidate()
             db.engine.dispose()
             continue
-        return None if raw is None else compiled.make_row(raw)
+        return [compiled.make_row(row) for row in raw]
     raise AssertionError("unreachable")  # the second attempt returns or raises
