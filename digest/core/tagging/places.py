@@ -20,7 +20,7 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
-from digest.core.divisions import is_body, is_central
+from digest.core.divisions import is_body, is_central, names_of
 from digest.core.domain import NATIONAL_CODE
 from digest.core.regions import RegionIndex
 from digest.core.tagging.place_words import (
@@ -78,7 +78,7 @@ class _Lexicon:
         for region in regions:
             if region.code == NATIONAL_CODE:
                 continue
-            for name in dict.fromkeys((region.name, region.short_name)):
+            for name in names_of(region):
                 codes[name].append(region.code)
             full.add(region.name)
             if region.level == "province":
@@ -120,7 +120,8 @@ def _scan(text: str, in_title: bool, lexicon: _Lexicon, regions: RegionIndex) ->
     """Division names left to right, longest first at each place, each bound to the name right before it."""
     mentions: list[_Mention] = []
     weight = TITLE_WEIGHT if in_title else BODY_WEIGHT
-    i, end_of_last, last_codes = 0, -1, ()
+    i, end_of_last = 0, -1
+    last_codes: tuple[str, ...] = ()
     while i < len(text) - 1:
         sizes = lexicon.lengths.get(text[i : i + 2])
         hit = None
@@ -227,7 +228,7 @@ class _Reading:
 
 def _pairs(text: str) -> list[tuple[str, str]]:
     """(word, province code) for each province of 闽宁协作, 京津冀协同 and the like."""
-    found = []
+    found: list[tuple[str, str]] = []
     for match in PAIR.finditer(text):
         letters = match.group(1)
         if len(set(letters)) == len(letters):
