@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-# A short name directly followed by one of these names a street or a town, not the division: 中山路, 平川镇.
-# (Not 乡 or 村: 浙江乡村振兴 is about 浙江.)
+# A short name directly followed by one of these names a street, a town, a river or a lake, not the division:
+# 中山路, 平川镇, 洪泽湖 (unless a division's name starts there: 宁波江北区). (Not 乡 or 村: 浙江乡村振兴
+# is about 浙江; not 山: 沅陵山区 is in 沅陵.) A province's name is never cut short by these.
 STREET_TAILS = (
     "路",
     "街",
@@ -27,6 +28,14 @@ STREET_TAILS = (
     "公园",
     "机场",
     "站",
+    "江",
+    "河",
+    "湖",
+    "岛",
+    "峡",
+    "湾",
+    "精神",
+    "会议",
 )
 # Any name directly followed by one of these names a firm, a school or a people: 湖南银行, 北京大学, 湖南籍.
 # (分行 and 分公司 are absent on purpose: 工行浙江省分行 is in 浙江.)
@@ -65,6 +74,11 @@ _STREET = _alternatives(STREET_TAILS + FIRM_TAILS)
 _FIRM = _alternatives(FIRM_TAILS)
 
 
+# A two-character name with one of these (or no Chinese character) right before it starts a word; after any
+# other character it may be the second half of one: 巩固原有 is not 固原, 弘扬中华 not 扬中, 确保定期 not 保定.
+WORD_STARTS_AFTER = frozenset("在赴到于从至与和及往去是的向为对把将让即")
+
+
 def _words(text: str) -> list[str]:
     return text.split()
 
@@ -87,7 +101,8 @@ COMMON_WORD_NAMES = frozenset(
     安定 平安 康乐 和顺 富民 民和 共和 太和 兴业 乐业 向阳 前进 东风 友好 红旗 建华 民权 民乐 永和 安化
     城步 开化 兴国 宁乡 东乡 桥西 桥东 河东 江北 新区 高新 经开 沙县 南县 新县 和县 兴县 临县 宁县 成县
     文县 康县 礼县 富县 洋县 环县 古县 吉县 云县 高县 荣县 容县 道县 义县 宾县 丰县 寿县 息县 房县 随县
-    河源 来宾 开封 海口"""
+    河源 来宾 开封 海口 高密 南部 中原 解放 二七 南海 天山 故城 大名 文昌 弥勒 太白 宝塔 雁塔 梁山 仙桃
+    仙居 金牛 卧龙 天台 泰山 普陀 鼎湖 霍山 井冈山"""
     )
 )
 

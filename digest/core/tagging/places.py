@@ -1,13 +1,15 @@
 """Which divisions an article is about, read from its title and text.
 
-Precision first: a wrong region is worse than none. Names are read in three strengths. A province's name, a
-full name of three characters or more (沅陵县, 恩施州 is 恩施土家族苗族自治州's short name plus 州) and a
-short name of three or more count alone; a two-character short name of a city or a county-level city (怀化,
-义乌) counts alone unless it is also an everyday word (COMMON_WORD_NAMES: 振兴, 合作, 江山); any other
-two-character name (临泽, 沅陵) counts only right after its province or city (甘肃临泽) or when the text
-names its province or city elsewhere. A name that could be several divisions (朝阳区, 吉林) takes the one the
-rest of the text names the surroundings of; failing that the larger if it holds all the others (吉林 the
-province), else nothing. Central bodies (农业农村部) mean 全国 only when the article names no place of its own.
+Precision first: a wrong region is worse than none. A province's name, a full name of three characters or
+more (沅陵县; 恩施州, 酉阳县 as divisions.names_of gives them) and a short name of three or more count alone;
+a two-character short name of a city or a county-level city (怀化, 义乌) counts alone where a word starts
+(at the start, after punctuation or after 在, 到, 与 …; not inside 巩固原有 or 弘扬中华), unless it is also an
+everyday word (COMMON_WORD_NAMES: 振兴, 合作, 江山), which counts only right after its province or city.
+Any other two-character name (临泽, 沅陵) counts right after its province or city (甘肃临泽) or when the
+text names its province or city elsewhere. A name that could be several divisions (朝阳区, 吉林) takes the
+one whose surroundings the rest of the text names; failing that the larger if it holds all the others (吉林
+the province), else nothing. Central bodies (农业农村部) mean 全国 when the article names no place of its
+own as often.
 
 Then the most specific set the mentions support: the provinces named at least half as often as the most
 named one, and within each, the divisions named at least half as often as their most named sibling, as long
@@ -28,6 +30,7 @@ from digest.core.tagging.place_words import (
     COMMON_WORD_NAMES,
     PAIR,
     PROVINCE_LETTERS,
+    WORD_STARTS_AFTER,
     names_something_else,
 )
 
@@ -39,7 +42,7 @@ PAIR_WEIGHT = 2.0
 KEEP_SHARE = 0.5
 NO_PLACE = "no place named"
 
-_ALONE, _WITH_CONTEXT, _ONLY_AFTER_PARENT = "alone", "context", "after-parent"
+_ALONE, _AT_WORD_START, _WITH_CONTEXT, _ONLY_AFTER_PARENT = "alone", "word-start", "context", "after-parent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ class RegionFinding:
 @dataclass(frozen=True, slots=True)
 class _Name:
     codes: tuple[str, ...]
-    full: bool  # the official name of one of them, not only a short one
+    firm_only: bool  # an official name or a province's: only a firm's words after it make it something else
     strength: str
 
 
@@ -87,7 +90,7 @@ class _Lexicon:
         lengths: dict[str, set[int]] = defaultdict(set)
         for name, named in codes.items():
             strength = self._strength(name, named, name in provinces, regions)
-            self.names[name] = _Name(tuple(named), name in full, strength)
+            self.names[name] = _Name(tuple(named), name in full or name in provinces, strength)
             lengths[name[:2]].add(len(name))
         self.lengths = {start: tuple(sorted(sizes, reverse=True)) for start, sizes in lengths.items()}
 
@@ -101,7 +104,7 @@ class _Lexicon:
             return _ALONE
         towns = [regions.get(c) for c in codes]
         if any(r.level == "city" or r.name.endswith("市") for r in towns):
-            return _ALONE
+            return _AT_WORD_START
         return _WITH_CONTEXT
 
 
@@ -140,14 +143,23 @@ def _scan(text: str, in_title: bool, lexicon: _Lexicon, regions: RegionIndex) ->
             i += 1
             continue
         word, name = hit
-        if names_something_else(text, i + len(word), name.full):
+        after = i + len(word)
+        # A province's name, like a full name, is cut short only by a firm's words (湖南银行, not 湖南江永县).
+        if text[after : after + 2] not in lexicon.lengths and names_something_else(text, after, name.firm_only):
             i, end_of_last = i + len(word), -1
             continue
         bound = _bind(name.codes, last_codes, regions) if i == end_of_last else None
-        mentions.append(_Mention(word, name.codes, name.strength, weight, bound, in_title))
+        strength = name.strength
+        if strength == _AT_WORD_START:
+            strength = _ALONE if i == 0 or _starts_word(text[i - 1]) else _WITH_CONTEXT
+        mentions.append(_Mention(word, name.codes, strength, weight, bound, in_title))
         i = end_of_last = i + len(word)
         last_codes = (bound,) if bound else name.codes
     return mentions
+
+
+def _starts_word(before: str) -> bool:
+    return not "\u4e00" <= before <= "\u9fff" or before in WORD_STARTS_AFTER
 
 
 def _misprint(text: str, at: int, before: str, regions: RegionIndex) -> tuple[str, str] | None:
