@@ -158,3 +158,27 @@ def test_autonomous_abbreviations_resolve_as_labels_too(regions):
     assert regions.resolve("重庆酉阳县").codes == ("500242",)
     assert regions.resolve("湖北恩施州").codes == ("422800",)
     assert not regions.resolve("青海海南州共和县").warnings
+
+
+@pytest.mark.parametrize("title", ["巩固原有帮扶政策", "弘扬中华优秀传统文化", "确保定期上门随访", "沟通化解矛盾", "幸福安康"])
+def test_a_city_name_read_across_two_words_is_not_a_place(regions, title):
+    # 固原, 扬中, 保定, 通化, 福安 straddle two words here; where a word starts they are read.
+    assert codes(regions, title) == ()
+
+
+def test_a_city_name_where_a_word_starts_is_read(regions):
+    assert codes(regions, "在长沙举行推介会") == ("430100",)
+    assert codes(regions, "义乌直播助农") == ("330782",)
+
+
+def test_rivers_lakes_and_slogans_named_after_a_division_are_not_it(regions):
+    assert codes(regions, "洪泽湖退圩还湖", "") == ()
+    assert codes(regions, "弘扬延安精神", "学习井冈山精神。") == ()
+    # …unless a division's own name starts right after: 宁波江北区, and a province is never cut short.
+    assert codes(regions, "宁波江北区推进垃圾分类") == ("330205",)
+    assert codes(regions, "湖南江永县香柚丰收") == ("431125",)
+
+
+def test_one_city_alone_inside_the_named_province_narrows_it_but_listed_examples_do_not(regions):
+    assert codes(regions, "海南自贸港政策惠及乡村", "海南省琼海市博鳌镇发展热带农业。") == ("469002",)
+    assert codes(regions, "海南推广热带农业", "海南省在琼海、儋州等地先行试点。") == ("460000",)

@@ -11,9 +11,10 @@ one whose surroundings the rest of the text names; failing that the larger if it
 the province), else nothing. Central bodies (农业农村部) mean 全国 when the article names no place of its
 own as often.
 
-Then the most specific set the mentions support: the provinces named at least half as often as the most
-named one, and within each, the divisions named at least half as often as their most named sibling, as long
-as they are named at least half as often as the division above them.
+Then the most specific set the mentions support (a mention in the title weighs three in the text, one of a
+list, 台州、金华等地, half): the provinces named at least half as often as the most named one, and within
+each, the divisions named at least half as often as their most named sibling, as long as they are named at
+least half as often as the division above them (a quarter when they are the only one named inside it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ BODY_WEIGHT = 1.0
 PAIR_WEIGHT = 2.0
 # Kept: at least this share of the most named at the same level.
 KEEP_SHARE = 0.5
+LISTED = 0.5
+ONLY_BRANCH_SHARE = 0.25
 NO_PLACE = "no place named"
 
 _ALONE, _AT_WORD_START, _WITH_CONTEXT, _ONLY_AFTER_PARENT = "alone", "word-start", "context", "after-parent"
@@ -152,7 +155,9 @@ def _scan(text: str, in_title: bool, lexicon: _Lexicon, regions: RegionIndex) ->
         strength = name.strength
         if strength == _AT_WORD_START:
             strength = _ALONE if i == 0 or _starts_word(text[i - 1]) else _WITH_CONTEXT
-        mentions.append(_Mention(word, name.codes, strength, weight, bound, in_title))
+        # One of a list (台州、金华等地) is an example more often than the subject.
+        listed = text[after : after + 1] in ("、", "等")
+        mentions.append(_Mention(word, name.codes, strength, weight * LISTED if listed else weight, bound, in_title))
         i = end_of_last = i + len(word)
         last_codes = (bound,) if bound else name.codes
     return mentions
@@ -278,8 +283,10 @@ def _leading(codes: list[str], totals: dict[str, float]) -> list[str]:
 
 def _descend(code: str, weights: dict[str, float], totals: dict[str, float], below: dict[str, set[str]]) -> list[str]:
     inner = list(below.get(code, ()))
-    # A province named far more than any of its cities is the subject itself (湖南省 … 如怀化).
-    if not inner or max(totals[c] for c in inner) < KEEP_SHARE * weights.get(code, 0.0):
+    # A province named far more than any of its cities is the subject itself (湖南省 … 如台州、金华); one
+    # city alone inside it needs less (海南 in the title, 琼海市博鳌镇 in the text: 琼海).
+    share = KEEP_SHARE if len(inner) > 1 else ONLY_BRANCH_SHARE
+    if not inner or max(totals[c] for c in inner) < share * weights.get(code, 0.0):
         return [code]
     return [found for c in _leading(inner, totals) for found in _descend(c, weights, totals, below)]
 

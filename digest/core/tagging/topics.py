@@ -18,7 +18,7 @@ from digest.core.tagging.topic_lexicon import SECTIONS
 
 TITLE_FACTOR = 3.0
 BODY_CAP = 3
-MIN_SCORE = 3.0
+MIN_SCORE = 1.0
 # How large a score must be to be sure of itself: at this score the confidence is half the lead's share.
 SURE_SCORE = 4.0
 NAME_WEIGHT = 4.0
