@@ -160,7 +160,9 @@ def test_autonomous_abbreviations_resolve_as_labels_too(regions):
     assert not regions.resolve("青海海南州共和县").warnings
 
 
-@pytest.mark.parametrize("title", ["巩固原有帮扶政策", "弘扬中华优秀传统文化", "确保定期上门随访", "沟通化解矛盾", "幸福安康"])
+@pytest.mark.parametrize(
+    "title", ["巩固原有帮扶政策", "弘扬中华优秀传统文化", "确保定期上门随访", "沟通化解矛盾", "幸福安康"]
+)
 def test_a_city_name_read_across_two_words_is_not_a_place(regions, title):
     # 固原, 扬中, 保定, 通化, 福安 straddle two words here; where a word starts they are read.
     assert codes(regions, title) == ()
