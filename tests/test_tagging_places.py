@@ -184,3 +184,8 @@ def test_rivers_lakes_and_slogans_named_after_a_division_are_not_it(regions):
 def test_one_city_alone_inside_the_named_province_narrows_it_but_listed_examples_do_not(regions):
     assert codes(regions, "海南自贸港政策惠及乡村", "海南省琼海市博鳌镇发展热带农业。") == ("469002",)
     assert codes(regions, "海南推广热带农业", "海南省在琼海、儋州等地先行试点。") == ("460000",)
+
+
+def test_a_province_a_few_characters_before_a_firms_word_names_the_firm(regions):
+    text = "贵州黔南州长顺县引进广东温氏食品集团建设养殖场。"
+    assert codes(regions, "广东温氏食品集团在长顺县建养殖基地", text) == ("522729",)

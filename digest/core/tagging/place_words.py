@@ -72,11 +72,14 @@ def _alternatives(words: tuple[str, ...]) -> re.Pattern[str]:
 
 _STREET = _alternatives(STREET_TAILS + FIRM_TAILS)
 _FIRM = _alternatives(FIRM_TAILS)
+# A short name a few characters before 集团 or 公司 names a firm too: 广东温氏食品集团 is not news of 广东.
+# (Not an official name: 怀化市城投公司 is 怀化's own.)
+_FIRM_SOON = re.compile(r"[\u4e00-\u9fff]{0,4}?(?:集团|公司|银行|股份|控股)")
 
 
 # A two-character name with one of these (or no Chinese character) right before it starts a word; after any
 # other character it may be the second half of one: 巩固原有 is not 固原, 弘扬中华 not 扬中, 确保定期 not 保定.
-WORD_STARTS_AFTER = frozenset("在赴到于从至与和及往去是的向为对把将让即")
+WORD_STARTS_AFTER = frozenset("在赴到于从至与和及往去是的向为对把将让即进入自处抵达回返来")
 
 
 def _words(text: str) -> list[str]:
@@ -158,6 +161,10 @@ CENTRAL_BODY = re.compile(
 )
 
 
-def names_something_else(text: str, end: int, full_name: bool) -> bool:
-    """Whether the name ending at `end` is part of a firm's name (or, for a short name, a street's or a town's)."""
-    return (_FIRM if full_name else _STREET).match(text, end) is not None
+def names_something_else(text: str, end: int, official: bool, province: bool) -> bool:
+    """Whether the name ending at `end` is part of a firm's name (or, for a short name but a province's, a
+    street's, a town's, a river's)."""
+    if official:
+        return _FIRM.match(text, end) is not None
+    tails = _FIRM if province else _STREET
+    return tails.match(text, end) is not None or _FIRM_SOON.match(text, end) is not None

@@ -60,7 +60,8 @@ class RegionFinding:
 @dataclass(frozen=True, slots=True)
 class _Name:
     codes: tuple[str, ...]
-    firm_only: bool  # an official name or a province's: only a firm's words after it make it something else
+    official: bool  # the official name of one of them (沅陵县), not only a short one (沅陵)
+    province: bool
     strength: str
 
 
@@ -93,7 +94,7 @@ class _Lexicon:
         lengths: dict[str, set[int]] = defaultdict(set)
         for name, named in codes.items():
             strength = self._strength(name, named, name in provinces, regions)
-            self.names[name] = _Name(tuple(named), name in full or name in provinces, strength)
+            self.names[name] = _Name(tuple(named), name in full, name in provinces, strength)
             lengths[name[:2]].add(len(name))
         self.lengths = {start: tuple(sorted(sizes, reverse=True)) for start, sizes in lengths.items()}
 
@@ -147,8 +148,9 @@ def _scan(text: str, in_title: bool, lexicon: _Lexicon, regions: RegionIndex) ->
             continue
         word, name = hit
         after = i + len(word)
-        # A province's name, like a full name, is cut short only by a firm's words (湖南银行, not 湖南江永县).
-        if text[after : after + 2] not in lexicon.lengths and names_something_else(text, after, name.firm_only):
+        # A province's name is cut short only by a firm's words (湖南银行, not 湖南江永县).
+        cut = names_something_else(text, after, name.official and not name.province, name.province)
+        if cut and text[after : after + 2] not in lexicon.lengths:
             i, end_of_last = i + len(word), -1
             continue
         bound = _bind(name.codes, last_codes, regions) if i == end_of_last else None
