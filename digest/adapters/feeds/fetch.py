@@ -31,6 +31,9 @@ class FetchLimits:
     max_redirects: int = 5
 
 
+DEFAULT_LIMITS = FetchLimits()
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """A full answer (200) or "nothing new" (304, `body` empty)."""
@@ -98,7 +101,7 @@ def fetch_feed(
     etag: str | None = None,
     last_modified: str | None = None,
     allow_private: bool = False,
-    limits: FetchLimits = FetchLimits(),
+    limits: FetchLimits = DEFAULT_LIMITS,
 ) -> Fetched:
     """GET `url` within `limits`; a 304 when the validators still hold; FetchFailed with the reason otherwise."""
     headers = [
