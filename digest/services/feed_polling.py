@@ -209,5 +209,14 @@ def claim_due_sources(runtime: Runtime, *, limit: int = CLAIM_BATCH) -> list[int
 
 
 def poll_due_sources(runtime: Runtime, *, tag: Tagger | None = None) -> list[PollReport]:
-    """Poll every due source here, one after another (`digest sources poll`; the beat queues them instead)."""
+    """Poll every due source here, one after another (the beat queues them to the workers instead)."""
     return [poll_source(runtime, source_id, tag=tag) for source_id in claim_due_sources(runtime)]
+
+
+def poll_every_source(runtime: Runtime, *, tag: Tagger | None = None) -> list[PollReport]:
+    """Poll every source that is not paused, due or not (`digest sources poll`: a person asked for it now)."""
+    with runtime.transaction() as session:
+        ids = list(
+            session.scalars(select(models.Source.id).where(models.Source.paused.is_(False)).order_by(models.Source.id))
+        )
+    return [poll_source(runtime, source_id, tag=tag) for source_id in ids]

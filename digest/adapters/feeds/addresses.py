@@ -66,8 +66,6 @@ def vetted_addresses(host: str, port: int, *, allow_private: bool) -> list[str]:
         for text in addresses:
             reason = why_refused(ipaddress.ip_address(text.split("%", 1)[0]))
             if reason is not None:
-                raise AddressRefused(
-                    f"{host} resolves to {text}, {reason}: refused unless an admin allows private addresses"
-                    " for this source"
-                )
+                named = f"{host} is {reason}" if host == text else f"{host} resolves to {text}, {reason}"
+                raise AddressRefused(f"{named}: refused unless an admin allows private addresses for this source")
     return addresses
