@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from digest.adapters.feeds.fetch import DEFAULT_LIMITS, Fetched, FetchFailed, FetchLimits, fetch_feed
@@ -96,18 +97,24 @@ def poll_source(
         return _failed(runtime, report, str(exc))
     except FeedUnreadable as exc:
         return _failed(runtime, report, str(exc))
-    with runtime.transaction() as session:
-        source = session.get(models.Source, source_id)
-        if source is None:  # removed while it was fetched
-            return report
-        now = runtime.clock.now()
-        if feed is None:
-            report.not_modified = True
-        else:
-            _store(session, source, feed, report, _Context(runtime, now, tag))
-        _record_success(source, fetched, feed, now)
-        if report.errors:
-            source.last_error = "; ".join(report.errors)[:_ERROR_CHARS]
+    try:
+        with runtime.transaction() as session:
+            source = session.get(models.Source, source_id)
+            if source is None:  # removed while it was fetched
+                return report
+            now = runtime.clock.now()
+            if feed is None:
+                report.not_modified = True
+            else:
+                _store(session, source, feed, report, _Context(runtime, now, tag))
+            _record_success(source, fetched, feed, now)
+            if report.errors:
+                source.last_error = "; ".join(report.errors)[:_ERROR_CHARS]
+    except IntegrityError:
+        # Another poll (of this source, or of another feed with the same text) stored an item meanwhile: nothing
+        # of this one was kept, and the next poll finds that item stored.
+        fresh = PollReport(source_id, url=url, status=report.status)
+        return _failed(runtime, fresh, "an item was stored by another poll meanwhile; the next poll goes on")
     return report
 
 

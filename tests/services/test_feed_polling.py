@@ -15,6 +15,7 @@ from digest.adapters.storage.db import transaction
 from digest.core.clock import FixedClock
 from digest.core.regions import load_regions
 from digest.core.statuses import IssueStatus
+from digest.services.articles import fingerprint
 from digest.services.feed_polling import backoff, claim_due_sources, poll_due_sources, poll_source
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
@@ -256,3 +257,38 @@ def test_only_due_unpaused_sources_are_claimed_and_a_claim_holds_them(runtime, c
         reports = poll_due_sources(runtime)
     assert sorted(r.source_id for r in reports) == [due, later]
     assert [r.new for r in reports if r.source_id == due] == [1]
+
+
+def test_an_item_stored_by_another_poll_meanwhile_fails_this_poll_cleanly(postgres_url, tmp_path, clock):
+    # PostgreSQL: another connection commits the same text while this poll stores (two polls at once).
+    from fixtures_db import _empty_postgres
+
+    _empty_postgres(postgres_url)
+    with transaction(postgres_url) as session:
+        ensure_default_list(session)
+    runtime = Runtime(dataclasses.replace(make_settings(postgres_url, tmp_path), clock=clock))
+
+    def tag_while_another_poll_stores(title: str, text: str) -> tuple[list[str], str | None]:
+        with transaction(postgres_url) as other:
+            ml = ensure_default_list(other)
+            other.add(
+                models.Article(
+                    list_id=ml.id,
+                    topic_id=ml.topics[0].id,
+                    title=title,
+                    body_html="<p>今年丰收。</p>",
+                    published_at=NOW,
+                    fingerprint=fingerprint(title, "<p>今年丰收。</p>"),
+                )
+            )
+        return [], None
+
+    with feed_server() as server:
+        server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS[:1]))
+        source_id = _add(runtime, server.url("/rss.xml"))
+        report = poll_source(runtime, source_id, tag=tag_while_another_poll_stores)
+        again = poll_source(runtime, source_id)
+    assert report.new == 0 and report.errors == ["an item was stored by another poll meanwhile; the next poll goes on"]
+    assert _source(runtime, source_id).failures == 0  # the next poll went on
+    assert (again.new, again.unchanged) == (0, 1)
+    assert [a[0] for a in _articles(runtime)] == ["怀化柑橘丰收"]
