@@ -244,3 +244,22 @@ def test_bytes_that_are_no_feed_are_unreadable():
         parse_feed(b"<html><body>a page</body></html>", url="https://news.example.org/", content_type="text/html")
     with pytest.raises(FeedUnreadable, match="not a JSON Feed"):
         parse_feed(b'{"hello": 1}', url="https://news.example.org/", content_type="application/json")
+
+
+def test_an_html_title_is_read_as_text_and_a_guid_that_is_no_url_is_no_link():
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        '<entry><id>urn:1</id><title type="html">&lt;b&gt;湖南&lt;/b&gt; &amp;amp; 怀化</title></entry>'
+        '<entry><id>tag:2</id><title>a &amp; &lt;b&gt;</title><link href="/p/2"/></entry></feed>'
+    ).encode()
+    first, second = parse_feed(atom, url="https://news.example.org/feed", content_type="application/atom+xml").items
+    assert (first.title, first.link) == ("湖南 & 怀化", None)
+    assert (second.title, second.link) == ("a & <b>", "https://news.example.org/p/2")
+    feed = parse_feed(
+        rss("r", [{"guid": "n-1", "title": "t"}, {"guid": "https://n.example.org/3", "title": "u"}]),
+        url="https://news.example.org/feed",
+    )
+    assert [(i.guid, i.link) for i in feed.items] == [
+        ("n-1", None),
+        ("https://n.example.org/3", "https://n.example.org/3"),
+    ]

@@ -72,10 +72,15 @@ class _VettingBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = vetted_addresses(host, port, allow_private=self.allow_private)
-        # The vetted address, not the name: resolving again could give another answer. TLS still checks the
+        # The vetted addresses, not the name: resolving again could give another answer. TLS still checks the
         # certificate against the name (httpcore passes the URL's host as the server name).
-        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
+        failed: Exception | None = None
+        for address in vetted_addresses(host, port, allow_private=self.allow_private):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failed = exc  # an IPv6 address without a route, say: the next may answer
+        raise failed or httpcore.ConnectError(f"{host} has no address")
 
 
 def checked_url(url: str) -> str:

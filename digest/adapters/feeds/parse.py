@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from digest.core.feed_items import FeedItem, FeedUnreadable, ParsedFeed, parse_feed_date, read_json_feed
+from digest.core.plaintext import html_to_text
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 
@@ -38,9 +39,25 @@ def _item(entry: Any, base: str) -> FeedItem:
     html = contents[0].get("value", "") if contents else entry.get("summary", "")
     guid = entry.get("id") or None
     return FeedItem(
-        title=str(entry.get("title", "")).strip(),
+        title=_plain_title(entry),
         html=str(html or ""),
         guid=str(guid) if guid else None,
-        link=urljoin(base, link) if (link := str(entry.get("link", "")).strip()) else None,
+        link=_link(entry, base),
         published=parse_feed_date(entry.get("published") or entry.get("updated")),
     )
+
+
+def _plain_title(entry: Any) -> str:
+    """The title as text: Atom may send it as HTML (type="html"), which a subject line and a heading show as text."""
+    title = str(entry.get("title", ""))
+    kind = (entry.get("title_detail") or {}).get("type", "")
+    return html_to_text(title).strip() if kind in {"text/html", "application/xhtml+xml"} else title.strip()
+
+
+def _link(entry: Any, base: str) -> str | None:
+    """The item's link, absolute. feedparser offers the guid as the link when there is none; a guid that is no
+    URL ("n-1", "tag:…") is no link."""
+    link = str(entry.get("link", "")).strip()
+    if not link or (link == entry.get("id") and not link.lower().startswith(("http://", "https://", "/"))):
+        return None
+    return urljoin(base, link)
