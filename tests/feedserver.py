@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Route:
     etag: str | None = None  # answered 304 when the request carries it in If-None-Match
     location: str | None = None  # a redirect
     size: int | None = None  # a body this long, written in chunks of "x"
+    drip: float = 0.0  # seconds to wait before each chunk of a sized body
 
 
 @dataclass
@@ -84,10 +86,12 @@ def _handler(feeds: FeedServer) -> type[http.server.BaseHTTPRequestHandler]:
             self.send_header("Content-Type", route.content_type)
             self.send_header("Connection", "close")
             self.end_headers()
-            chunk, written = b"x" * 65536, 0
+            chunk, written = b"x" * (1024 if route.drip else 65536), 0
             try:
                 while written < (route.size or 0):
+                    time.sleep(route.drip)
                     self.wfile.write(chunk)
+                    self.wfile.flush()
                     written += len(chunk)
             except OSError:
                 pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -12,7 +13,7 @@ import pytest
 from feedserver import Route, feed_server, rss
 
 from digest.adapters.feeds.addresses import AddressRefused, vetted_addresses, why_refused
-from digest.adapters.feeds.fetch import FetchFailed, fetch_feed
+from digest.adapters.feeds.fetch import FetchFailed, FetchLimits, fetch_feed
 from digest.adapters.feeds.parse import parse_feed
 from digest.core.feed_items import FeedUnreadable
 
@@ -156,6 +157,16 @@ def test_a_50_mb_body_is_stopped_at_the_cap_without_holding_it():
         finally:
             tracemalloc.stop()
     assert peak < 3 * 10 * 1024 * 1024
+
+
+def test_a_server_dripping_bytes_is_left_at_the_deadline():
+    limits = FetchLimits(timeout=5, deadline=1.0)
+    with feed_server() as server:
+        server.routes["/drip"] = Route(size=1024 * 1024, drip=0.05)
+        started = time.monotonic()
+        with pytest.raises(FetchFailed, match="still reading after 1 s"):
+            fetch_feed(server.url("/drip"), allow_private=True, limits=limits)
+    assert time.monotonic() - started < 3
 
 
 def test_a_compressed_body_is_capped_once_inflated():

@@ -19,7 +19,7 @@ import httpcore
 
 from digest.adapters.feeds.addresses import AddressRefused, vetted_addresses
 
-USER_AGENT = "digest-feeds/0.1 (+https://github.com/digest; a newsletter's feed reader)"
+USER_AGENT = "digest-feeds/0.1 (the feed reader of a self-hosted newsletter)"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -128,6 +128,8 @@ def fetch_feed(
         ssl_context=ssl.create_default_context(), network_backend=_VettingBackend(allow_private), retries=0
     ) as pool:
         for _ in range(limits.max_redirects + 1):
+            if time.monotonic() - started > limits.deadline:
+                raise FetchFailed(f"still redirecting after {limits.deadline:g} s; stopped")
             fetched, location = _one_request(pool, current, headers, limits, started)
             if location is None:
                 return fetched
