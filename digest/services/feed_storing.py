@@ -3,6 +3,7 @@ article until an issue carried it. The reads are made once per poll, for the key
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -25,6 +26,12 @@ class FeedEntry:
     fingerprint: str
     article: FeedArticle
     source_name: str
+
+    @property
+    def item_hash(self) -> str:
+        """The item's text and link as the feed gives them: what changes only when the feed edits the item (an
+        editor's correction changes the article's fingerprint, not this)."""
+        return hashlib.sha256(f"{self.fingerprint}\x00{self.article.url or ''}".encode()).hexdigest()
 
 
 @dataclass
@@ -64,7 +71,7 @@ class FeedStore:
         if existing is None:
             return self._add(entry, labels)
         article = entry.article
-        if existing.fingerprint == entry.fingerprint and existing.url == article.url:
+        if existing.item_hash == entry.item_hash:
             return "unchanged"
         if existing.id in self.carried:
             return "kept"
@@ -72,7 +79,7 @@ class FeedStore:
             return "unchanged"  # edited into the text of another article of the list: that one stands
         self.fingerprints.discard(existing.fingerprint)
         existing.title, existing.body_html, existing.url = article.title, article.body_html, article.url
-        existing.fingerprint = entry.fingerprint
+        existing.fingerprint, existing.item_hash = entry.fingerprint, entry.item_hash
         self.fingerprints.add(entry.fingerprint)
         return "updated"
 
@@ -96,6 +103,7 @@ class FeedStore:
             fingerprint=entry.fingerprint,
             source_id=self.source.id,
             item_key=entry.key,
+            item_hash=entry.item_hash,
         )
         row.regions = [models.ArticleRegion(region_code=code) for code in codes]
         self.session.add(row)

@@ -15,6 +15,7 @@ from digest.adapters.storage.db import transaction
 from digest.core.clock import FixedClock
 from digest.core.regions import load_regions
 from digest.core.statuses import IssueStatus
+from digest.services.article_editing import edit_article
 from digest.services.articles import fingerprint
 from digest.services.feed_polling import backoff, claim_due_sources, poll_due_sources, poll_source
 from digest.services.lists import ensure_default_list
@@ -174,6 +175,22 @@ def test_an_edited_item_updates_its_article_until_an_issue_carried_it(runtime):
     assert [a[:2] for a in after_update] == [("怀化柑橘丰收", "<p>今年丰收，产量创新高。</p>")]
     assert (kept.kept, kept.updated, kept.new) == (1, 0, 0)
     assert [a[:2] for a in _articles(runtime)] == [("怀化柑橘丰收", "<p>今年丰收，产量创新高。</p>")]
+
+
+def test_an_editors_correction_stands_until_the_feed_edits_the_item(runtime):
+    with feed_server() as server:
+        server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS[:1]))
+        source_id = _add(runtime, server.url("/rss.xml"))
+        poll_source(runtime, source_id)
+        with runtime.transaction() as session:
+            row = session.scalars(select(models.Article)).one()
+            edit_article(session, row, {"title": "怀化市柑橘喜获丰收"}, load_regions())
+        unchanged = poll_source(runtime, source_id)
+        corrected = _articles(runtime)[0][0]
+        server.routes["/rss.xml"] = Route(rss("三农新闻", [{**ITEMS[0], "description": "<p>新的正文。</p>"}]))
+        edited = poll_source(runtime, source_id)
+    assert (unchanged.unchanged, unchanged.updated, corrected) == (1, 0, "怀化市柑橘喜获丰收")
+    assert edited.updated == 1 and _articles(runtime)[0][:2] == ("怀化柑橘丰收", "<p>新的正文。</p>")
 
 
 def test_item_html_is_sanitised_and_nothing_it_points_to_is_fetched(runtime):

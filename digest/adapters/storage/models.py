@@ -108,6 +108,7 @@ class Article(Base):
     # Read from a feed (0018): its source, and its item's key there (digest/services/feed_polling.py).
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
     item_key: Mapped[str | None] = mapped_column(String(64))
+    item_hash: Mapped[str | None] = mapped_column(String(64))  # the item as the feed last gave it
     hidden: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -3,7 +3,9 @@
 A source is polled on its own interval with a conditional GET; what its last fetch gave is kept on its row,
 and a failing one waits longer each time (`failures`, `next_poll_at`). An article read from a feed keeps its
 source and the key its item carries there (`item_key`: a hash of the guid, else of the link, else the
-fingerprint), unique per source, so a second poll updates the article instead of adding another.
+fingerprint), unique per source, so a second poll updates the article instead of adding another; and the
+item's text as the feed last gave it (`item_hash`), so an editor's correction is not taken for an edit in the
+feed.
 
 Revision ID: 0018
 Revises: 0017
@@ -45,6 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table('articles') as batch:
         batch.add_column(sa.Column('source_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('item_key', sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column('item_hash', sa.String(length=64), nullable=True))
         batch.create_foreign_key('fk_articles_source_id', 'sources', ['source_id'], ['id'], ondelete='SET NULL')
         batch.create_unique_constraint('uq_articles_source_item', ['source_id', 'item_key'])
 
@@ -53,6 +56,7 @@ def downgrade() -> None:
     with op.batch_alter_table('articles') as batch:
         batch.drop_constraint('uq_articles_source_item', type_='unique')
         batch.drop_constraint('fk_articles_source_id', type_='foreignkey')
+        batch.drop_column('item_hash')
         batch.drop_column('item_key')
         batch.drop_column('source_id')
     op.drop_index('ix_sources_paused_next_poll', table_name='sources')
