@@ -177,6 +177,11 @@ def test_a_compressed_body_is_capped_once_inflated():
         server.routes["/gz"] = Route(feed, headers={"Content-Encoding": "gzip"})
         with pytest.raises(FetchFailed, match="passed the cap"):
             fetch_feed(server.url("/bomb"), allow_private=True)
+        server.routes["/broken-gz"] = Route(feed[:40], headers={"Content-Encoding": "gzip"})
+        server.routes["/not-gz"] = Route(b"plain text", headers={"Content-Encoding": "deflate"})
+        for path in ("/broken-gz", "/not-gz"):
+            with pytest.raises(FetchFailed, match="the compressed body is broken"):
+                fetch_feed(server.url(path), allow_private=True)
         fetched = fetch_feed(server.url("/gz"), allow_private=True)
     assert parse_feed(fetched.body, url=fetched.url).title == "压缩"
 

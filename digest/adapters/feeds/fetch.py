@@ -159,6 +159,8 @@ def _one_request(
         raise FetchFailed(f"timed out after {limits.timeout:g} s: {type(exc).__name__}") from exc
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
         raise FetchFailed(f"{type(exc).__name__}: {exc}") from exc
+    except zlib.error as exc:
+        raise FetchFailed(f"the compressed body is broken: {exc}", status=200) from exc
     fetched = Fetched(
         status=200,
         url=url,
@@ -184,6 +186,8 @@ def _read_capped(chunks: Iterable[bytes], answer: dict[str, str], limits: FetchL
             raise FetchFailed(f"the body passed the cap of {limits.max_bytes:,} bytes; stopped reading", status=200)
         if time.monotonic() - started > limits.deadline:
             raise FetchFailed(f"still reading after {limits.deadline:g} s; stopped", status=200)
+    if decoder is not None and not decoder.eof:
+        raise FetchFailed("the compressed body is broken: it ends early", status=200)
     return bytes(kept)
 
 
@@ -193,5 +197,5 @@ def _decoder(encoding: str) -> zlib._Decompress | None:
     if encoding in {"gzip", "x-gzip"}:
         return zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
     if encoding == "deflate":
-        return zlib.decompressobj()
+        return zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # zlib-wrapped or gzip, as servers send "deflate"
     raise FetchFailed(f"content encoding {encoding!r} is not one this reader takes", status=200)
