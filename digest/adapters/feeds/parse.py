@@ -6,6 +6,7 @@ encoding, GB18030 included."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -43,7 +44,7 @@ def _item(entry: Any, base: str) -> FeedItem:
         html=str(html or ""),
         guid=str(guid) if guid else None,
         link=_link(entry, base),
-        published=parse_feed_date(entry.get("published") or entry.get("updated")),
+        published=_published(entry),
     )
 
 
@@ -61,3 +62,12 @@ def _link(entry: Any, base: str) -> str | None:
     if not link or (link == entry.get("id") and not link.lower().startswith(("http://", "https://", "/"))):
         return None
     return urljoin(base, link)
+
+
+def _published(entry: Any) -> datetime | None:
+    """The item's date as written (its zone kept, or none); a form only feedparser reads comes as its UTC."""
+    found = parse_feed_date(entry.get("published") or entry.get("updated"))
+    if found is None:
+        parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+        found = datetime(*parsed[:6], tzinfo=UTC) if parsed else None
+    return found
