@@ -69,5 +69,5 @@ def _published(entry: Any) -> datetime | None:
     found = parse_feed_date(entry.get("published") or entry.get("updated"))
     if found is None:
         parsed = entry.get("published_parsed") or entry.get("updated_parsed")
-        found = datetime(*parsed[:6], tzinfo=UTC) if parsed else None
+        found = datetime(*parsed[:6]).replace(tzinfo=UTC) if parsed else None
     return found
