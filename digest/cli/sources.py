@@ -132,7 +132,9 @@ def sources_remove(source_id) -> None:
 @sources_group.command("poll")
 @click.option("--source", "source_id", metavar="ID", type=int, help="Only this source (paused or not).")
 def sources_poll(source_id) -> None:
-    """Poll now (every source not paused, or one) and print what was stored: new, updated, unchanged, errors."""
+    """Poll now (every source not paused, or one) and print what was stored: new, updated, unchanged, errors.
+
+    Exits 1 when a fetch or an item failed (each error is printed on stderr)."""
     runtime = current_runtime()
     reports = [poll_source(runtime, source_id)] if source_id is not None else poll_every_source(runtime)
     _print_reports(reports)
