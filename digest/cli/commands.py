@@ -16,6 +16,7 @@ from digest.cli.context import DigestGroup, current_runtime
 from digest.cli.issues import issues, status
 from digest.cli.lists import lists_group
 from digest.cli.output import print_table, progressbar, say
+from digest.cli.sources import sources_group
 from digest.core.domain import Problem
 from digest.core.ingest import IngestFormatError, parse_file
 from digest.core.regions import split_labels
@@ -344,7 +345,7 @@ def demo(outbox: Path | None) -> None:
     run_demo(current_runtime(), outbox)
 
 
-for command in (issues, status, lists_group, admin, articles_group):
+for command in (issues, status, lists_group, sources_group, admin, articles_group):
     main.add_command(command)
 
 

@@ -242,6 +242,7 @@ def _console_walk(audit: Audit, site, issue_id: int) -> None:
         "article": "/admin/articles/1",
         "import": "/admin/subscribers/import",
         "suppressions": "/admin/suppressions",
+        "sources": "/admin/sources",
         "accounts": "/admin/accounts",
         "password": "/admin/password",
     }

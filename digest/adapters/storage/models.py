@@ -90,6 +90,7 @@ class Article(Base):
     __tablename__ = "articles"
     __table_args__ = (
         UniqueConstraint("list_id", "fingerprint"),
+        UniqueConstraint("source_id", "item_key", name="uq_articles_source_item"),
         Index("ix_articles_list_published", "list_id", "published_at"),
     )
 
@@ -104,6 +105,10 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # sha256 of the normalised title and body: re-ingesting the same article updates nothing
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # Read from a feed (0018): its source, and its item's key there (digest/services/feed_polling.py).
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    item_key: Mapped[str | None] = mapped_column(String(64))
+    item_hash: Mapped[str | None] = mapped_column(String(64))  # the item as the feed last gave it
     hidden: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -375,3 +380,7 @@ class ApiToken(Base):
     scope: Mapped[str] = mapped_column(String(8), default="write", server_default="write")
 
     user: Mapped[AdminUser] = relationship()
+
+
+# Last: it subclasses Base, so the sources table joins the metadata wherever the models are imported.
+from digest.adapters.storage.source_models import Source as Source  # noqa: E402
