@@ -23,6 +23,7 @@ from digest.core.fields import MAX_BODY, MAX_REGION_LABEL, MAX_SOURCE, MAX_TITLE
 from digest.core.ingest.jsonl import article_from_record, body_to_html, split_regions
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
+from digest.core.statuses import Origin
 from digest.services import NotFound
 from digest.services.articles import (
     NEWSROOM_TZ,
@@ -196,6 +197,7 @@ def edit_article(
             errors["topic"] = FieldError("art_err_unknown_topic", {"topic": str(changes["topic"])[:100]})
         else:
             new["topic_id"] = topic.id
+            new["topic_from"] = Origin.EDITOR
     warnings = _checked_regions(changes, regions, new, errors) if "regions" in changes else []
     if "region_label" in changes and changes["region_label"] is not None:
         label = _text(changes["region_label"], "region_label", MAX_REGION_LABEL, errors, required=False)
@@ -214,7 +216,7 @@ def edit_article(
     for name, value in new.items():
         setattr(article, name, value)
     if codes is not None:
-        article.regions = [models.ArticleRegion(region_code=c) for c in codes]
+        article.regions = [models.ArticleRegion(region_code=c, came_from=Origin.EDITOR) for c in codes]
     session.flush()
     return warnings
 

@@ -185,13 +185,14 @@ def period_bounds(period_end: date, tz: ZoneInfo = NEWSROOM_TZ) -> tuple[date, d
 
 
 def articles_of_period(session: Session, ml: models.MailingList, period_end: date) -> list[Article]:
-    """The visible articles published in the week ending `period_end`, as core data."""
+    """The visible, placed articles published in the week ending `period_end`, as core data."""
     _, start, end = period_bounds(period_end, zone(ml.time_zone))
     rows = session.scalars(
         select(models.Article)
         .where(
             models.Article.list_id == ml.id,
             models.Article.hidden.is_(False),
+            models.Article.needs_review.is_(False),  # waiting for an editor (services/article_review.py)
             models.Article.published_at >= start,
             models.Article.published_at < end,
         )

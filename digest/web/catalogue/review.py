@@ -1,0 +1,40 @@
+"""The review queue's words ("待审核"), in Chinese (the default) and English."""
+
+from __future__ import annotations
+
+from digest.web.i18n import add_words
+
+add_words(
+    {
+        "zh-CN": {
+            "rev_title": "待审核",
+            "rev_intro": "以下文章的地区或栏目由自动标注得出，把握不足或未找到地名。确认前它们不会进入任何一期。",
+            "rev_none": "没有待审核的文章。",
+            "rev_count": "待审核 {count} 篇",
+            "rev_suggested": "建议",
+            "rev_regions": "地区",
+            "rev_regions_help": "用顿号或逗号分隔，如：湖南怀化、沅陵县、全国",
+            "rev_topic": "栏目",
+            "rev_confidence": "把握 {percent}%",
+            "rev_why": "依据：{words}",
+            "rev_no_place": "未找到地名",
+            "rev_confirm": "确认",
+            "rev_confirmed": "已确认，文章将进入所在周的一期。",
+        },
+        "en": {
+            "rev_title": "To review",
+            "rev_intro": "These articles were placed by the tagger with little confidence, or not placed at all. They go into no issue until confirmed.",
+            "rev_none": "No article waits for review.",
+            "rev_count": "{count} to review",
+            "rev_suggested": "Suggested",
+            "rev_regions": "Regions",
+            "rev_regions_help": "Separated by 、 or commas, e.g. 湖南怀化, 沅陵县, 全国",
+            "rev_topic": "Topic",
+            "rev_confidence": "confidence {percent}%",
+            "rev_why": "because of: {words}",
+            "rev_no_place": "no place found",
+            "rev_confirm": "Confirm",
+            "rev_confirmed": "Confirmed: the article goes into its week's issue.",
+        },
+    }
+)
