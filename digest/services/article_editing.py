@@ -43,6 +43,7 @@ class ArticleQuery:
     region_code: str | None = None
     text: str = ""
     hidden: bool | None = None  # None: both
+    waiting: bool | None = None  # waiting for an editor (services/article_review.py); None: both
 
 
 class ArticleFilters(TypedDict, total=False):
@@ -53,6 +54,7 @@ class ArticleFilters(TypedDict, total=False):
     region: str | None  # a region as people write it (湖南), or a code
     text: str | None  # words in the title or body
     hidden: bool | None  # None: hidden and visible articles both
+    waiting: bool | None  # None: waiting for review or not, both
 
 
 def article_query(ml: models.MailingList, regions: RegionIndex, **filters: Unpack[ArticleFilters]) -> ArticleQuery:
@@ -75,7 +77,8 @@ def article_query(ml: models.MailingList, regions: RegionIndex, **filters: Unpac
             code = resolution.codes[0]
     if errors:
         raise Invalid(errors)
-    return ArticleQuery(filters.get("week"), topic_id, code, (text or "").strip()[:200], filters.get("hidden"))
+    words = (text or "").strip()[:200]
+    return ArticleQuery(filters.get("week"), topic_id, code, words, filters.get("hidden"), filters.get("waiting"))
 
 
 def _region_condition(regions: RegionIndex, code: str) -> Exists:
@@ -112,6 +115,8 @@ def search_articles(
         )
     if query.hidden is not None:
         conditions.append(models.Article.hidden.is_(query.hidden))
+    if query.waiting is not None:
+        conditions.append(models.Article.needs_review.is_(query.waiting))
     total = session.scalar(select(func.count()).select_from(models.Article).where(*conditions)) or 0
     rows = session.scalars(
         select(models.Article)

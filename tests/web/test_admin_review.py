@@ -17,7 +17,7 @@ from digest.core.statuses import Origin
 GUESSED = "怀化一合作社冷库投用<script>alert(1)</script>"
 
 
-def _waiting(url, title: str, codes: list[str]) -> int:
+def waiting_article(url, title: str, codes: list[str]) -> int:
     with transaction(url) as session:
         ml = session.scalars(select(models.MailingList)).first()
         article = models.Article(
@@ -51,8 +51,8 @@ def _fields(page: str, article_id: int) -> dict[str, str]:
 
 
 def test_the_queue_shows_what_waits_and_the_dashboard_counts_it(site):
-    first = _waiting(site.url, GUESSED, ["431200"])
-    _waiting(site.url, "一则没有地名的消息", [])
+    first = waiting_article(site.url, GUESSED, ["431200"])
+    waiting_article(site.url, "一则没有地名的消息", [])
     client = _editor(site)
     dashboard = client.get("/admin/")
     assert re.search(r'id="stat-review".*?>2</a>', dashboard.text, re.DOTALL)
@@ -65,7 +65,7 @@ def test_the_queue_shows_what_waits_and_the_dashboard_counts_it(site):
 
 
 def test_confirming_as_suggested_keeps_the_taggers_origin(site):
-    article_id = _waiting(site.url, GUESSED, ["431200"])
+    article_id = waiting_article(site.url, GUESSED, ["431200"])
     client = _editor(site)
     fields = _fields(client.get("/admin/review").text, article_id)
     answer = client.post(f"/admin/review/{article_id}", data=fields, follow_redirects=False)
@@ -76,7 +76,7 @@ def test_confirming_as_suggested_keeps_the_taggers_origin(site):
 
 
 def test_a_correction_is_the_editors_and_a_bad_region_is_refused_on_the_page(site):
-    article_id = _waiting(site.url, "一则没有地名的消息", [])
+    article_id = waiting_article(site.url, "一则没有地名的消息", [])
     client = _editor(site)
     fields = _fields(client.get("/admin/review").text, article_id)
     refused = client.post(f"/admin/review/{article_id}", data=fields | {"regions": "不存在的地方"})
@@ -90,7 +90,7 @@ def test_a_correction_is_the_editors_and_a_bad_region_is_refused_on_the_page(sit
 
 
 def test_a_confirmation_without_its_csrf_token_changes_nothing(site):
-    article_id = _waiting(site.url, GUESSED, ["431200"])
+    article_id = waiting_article(site.url, GUESSED, ["431200"])
     client = _editor(site)
     fields = _fields(client.get("/admin/review").text, article_id)
     answer = client.post(f"/admin/review/{article_id}", data=fields | {"csrf_token": "forged"})
