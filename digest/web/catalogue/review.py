@@ -20,6 +20,9 @@ add_words(
             "rev_no_place": "未找到地名",
             "rev_confirm": "确认",
             "rev_confirmed": "已确认，文章将进入所在周的一期。",
+            "lists_review_below": "自动标注待审核线",
+            "lists_review_below_help": "自动标注的栏目把握低于此值（0 到 1）时，文章先进入“待审核”；未找到地名的文章总是待审核。",
+            "lists_err_review_below": "待审核线请填写 0 到 1 之间的数。",
         },
         "en": {
             "rev_title": "To review",
@@ -35,6 +38,9 @@ add_words(
             "rev_no_place": "no place found",
             "rev_confirm": "Confirm",
             "rev_confirmed": "Confirmed: the article goes into its week's issue.",
+            "lists_review_below": "Review below",
+            "lists_review_below_help": "A tagged article whose topic confidence is under this (0 to 1) waits for review first; one with no place found always waits.",
+            "lists_err_review_below": "Enter the review threshold as a number from 0 to 1.",
         },
     }
 )
