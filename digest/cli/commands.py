@@ -11,6 +11,7 @@ import click
 
 from digest.adapters.storage.db import upgrade_database
 from digest.cli.admin import admin
+from digest.cli.articles import articles_group
 from digest.cli.context import DigestGroup, current_runtime
 from digest.cli.issues import issues, status
 from digest.cli.lists import lists_group
@@ -343,7 +344,7 @@ def demo(outbox: Path | None) -> None:
     run_demo(current_runtime(), outbox)
 
 
-for command in (issues, status, lists_group, admin):
+for command in (issues, status, lists_group, admin, articles_group):
     main.add_command(command)
 
 
