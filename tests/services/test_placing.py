@@ -56,9 +56,9 @@ def test_labels_win_and_the_tagger_fills_only_what_is_missing(url):
         {"title": title + "（二）", "body": body, "topic": "产业发展"},
     )
     assert waiting == 0
-    regions, topic, topic_from, needs_review, confidence, _ = _stored(url, title)
+    regions, _, topic_from, needs_review, confidence, _ = _stored(url, title)
     assert regions == [("430000", Origin.LABEL)] and topic_from == Origin.LABEL and confidence is None
-    regions, topic, topic_from, needs_review, confidence, label = _stored(url, title + "（二）")
+    regions, _, topic_from, needs_review, confidence, label = _stored(url, title + "（二）")
     assert regions == [("431222", Origin.TAGGER)] and label == "湖南沅陵"
     assert topic_from == Origin.LABEL and not needs_review
 
@@ -66,7 +66,7 @@ def test_labels_win_and_the_tagger_fills_only_what_is_missing(url):
 def test_a_topic_found_with_confidence_goes_and_one_below_the_lists_line_waits(url):
     title, body = COLD_STORE
     assert _store(url, {"title": title, "body": body, "regions": ["湖南沅陵"]}) == 0
-    _, topic, topic_from, needs_review, confidence, _ = _stored(url, title)
+    _, _, topic_from, needs_review, confidence, _ = _stored(url, title)
     assert topic_from == Origin.TAGGER and confidence is not None and confidence >= 0.6 and not needs_review
     with transaction(url) as session:
         ensure_default_list(session).review_below = 0.999
