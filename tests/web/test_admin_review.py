@@ -96,3 +96,22 @@ def test_a_confirmation_without_its_csrf_token_changes_nothing(site):
     answer = client.post(f"/admin/review/{article_id}", data=fields | {"csrf_token": "forged"})
     assert answer.status_code == 403
     assert _state(site.url, article_id)[0]
+
+
+def test_an_editor_reads_and_changes_the_topic_rules_and_a_bad_line_is_named(site):
+    client = _editor(site)
+    page = client.get("/admin/topic-rules")
+    assert page.status_code == 200 and "栏目标注规则" in page.text and "(默认)" in page.text
+    boxes = dict(re.findall(r'<textarea id="(rules-[\w-]+)" name="[\w-]+" rows="6">([^<]*)</textarea>', page.text))
+    assert boxes and all(text.strip() for text in boxes.values())
+    first = next(iter(boxes))
+    token = form_csrf(page.text, "/admin/topic-rules?list=rural-weekly")
+    refused = client.post("/admin/topic-rules", data={"csrf_token": token, first: "冷库 很重"})
+    assert refused.status_code == 400 and "第 1 行“冷库 很重”" in refused.text
+    saved = client.post("/admin/topic-rules", data={"csrf_token": token, first: "冷库 5"}, follow_redirects=False)
+    assert saved.status_code == 303
+    with transaction(site.url) as session:
+        ml = session.scalars(select(models.MailingList)).first()
+        assert {t.slug: t.keywords for t in ml.topics}[first[len("rules-") :]] == {"冷库": 5.0}
+    forged = client.post("/admin/topic-rules", data={"csrf_token": "forged", first: "冷库 9"})
+    assert forged.status_code == 403

@@ -133,6 +133,7 @@ def build_router() -> APIRouter:
         subscriber_adding,
         subscribers,
         suppressions,
+        topic_rules,
     )
 
     router = APIRouter(include_in_schema=False)
@@ -145,6 +146,7 @@ def build_router() -> APIRouter:
         suppressions,
         articles,
         review,
+        topic_rules,
         issues,
         issue_actions,
         accounts,
