@@ -76,7 +76,7 @@ def save_rules(session: Session, ml: models.MailingList, texts: Mapping[str, str
     if errors:
         raise Invalid(errors)
     defaults = default_rules(ml.topics).keywords
-    for slug, words in parsed.items():
+    for slug, kept in parsed.items():
         # Rules saved unchanged from the defaults stay the defaults, so later defaults still reach the topic.
-        by_slug[slug].keywords = None if words == defaults[slug] else words
+        by_slug[slug].keywords = None if kept == defaults[slug] else kept
     session.flush()
