@@ -120,7 +120,7 @@ def ingest(
     runtime = current_runtime()
     day = _parse_day(published, "--published")
     when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else runtime.settings.clock.local(NEWSROOM_TZ)
-    totals = {"added": 0, "unchanged": 0, "rejected": 0}
+    totals = {"added": 0, "waiting": 0, "unchanged": 0, "rejected": 0}
     failed_files = 0
     with progressbar(files, label="ingesting", item_show_func=lambda p: p and p.name) as bar:
         for path in bar:
@@ -137,10 +137,13 @@ def ingest(
             _report_problems(report.problems, bar)
             _report_footer(report.footer, str(path), slug, bar)
             totals["added"] += report.added
+            totals["waiting"] += report.waiting
             totals["unchanged"] += report.unchanged
             totals["rejected"] += report.rejected
+    # Articles the tagger placed unsure (or nowhere) are added but go into no issue until an editor confirms.
+    waiting = f" ({totals['waiting']} wait for review: /admin/review)" if totals["waiting"] else ""
     click.echo(
-        f"{totals['added']} added, {totals['unchanged']} already stored, "
+        f"{totals['added']} added{waiting}, {totals['unchanged']} already stored, "
         f"{totals['rejected']} rejected, {failed_files} file(s) unreadable"
     )
     if failed_files or totals["rejected"]:
