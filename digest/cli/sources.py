@@ -78,7 +78,7 @@ def sources_add(url, list_slug, topic, regions, interval, allow_private) -> None
         labels = f"topic {source.topic_slug or '-'}, regions {','.join(source.region_codes) or '-'}"
         click.echo(f"items the tagger leaves unlabelled get: {labels}")
         if source.topic_slug is None or not source.region_codes:
-            click.echo("note: without a default topic and regions, an item the tagger cannot label is not stored")
+            click.echo("note: an item the tagger cannot place, and no default covers, waits for review (/admin/review)")
 
 
 @sources_group.command("list")
@@ -143,8 +143,11 @@ def sources_poll(source_id) -> None:
 
 
 def _print_reports(reports: list[PollReport]) -> None:
-    header = ("id", "url", "status", "new", "updated", "unchanged", "kept", "errors")
-    rows = [(r.source_id, r.url, _status(r), r.new, r.updated, r.unchanged, r.kept, len(r.errors)) for r in reports]
+    header = ("id", "url", "status", "new", "to review", "updated", "unchanged", "kept", "errors")
+    rows = [
+        (r.source_id, r.url, _status(r), r.new, r.waiting, r.updated, r.unchanged, r.kept, len(r.errors))
+        for r in reports
+    ]
     print_table([header, *rows])
     for report in reports:
         for error in report.errors:

@@ -80,7 +80,7 @@ def store_articles(
         known.add(digest_key)
         rules = rules or list_rules(ml)
         placement = place_article(ml, regions, rules, (item.title, item.body_html), (codes, topic))
-        session.add(_article_row(ml, placement, item, digest_key, item.published or published, regions))
+        session.add(_article_row(ml, placement, item, digest_key, item.published or published))
         report.added += 1
         report.waiting += placement.needs_review
     session.flush()
@@ -169,10 +169,8 @@ def _article_row(
     item: ParsedArticle,
     key: str,
     published: datetime,
-    regions: RegionIndex,
 ) -> models.Article:
-    # An article the tagger placed shows its regions as the newsletter writes them.
-    label = item.region_label or "、".join(regions.display(code) for code in placed.codes)
+    label = item.region_label or placed.region_label
     row = models.Article(
         list_id=ml.id,
         topic_id=placed.topic.id,

@@ -7,13 +7,13 @@ text from two feeds is one article. An item edited in its feed updates its artic
 it (its first copy was built: `issues.article_ids` holds it); after that readers hold a copy, and the article
 stays as they got it.
 
-The tagger's seam is `tag`: given an item's title and text, the region codes and topic slug it finds. What it
-leaves empty, the source's defaults fill.
+A new item is placed as an ingested article without labels is (services/placing.py): the tagger's regions
+and topic, the source's defaults where it finds none (or no topic it is sure of), and an item it cannot
+place, or places unsure, is stored to wait for review rather than refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -26,18 +26,14 @@ from digest.adapters.feeds.fetch import DEFAULT_LIMITS, Fetched, FetchFailed, Fe
 from digest.adapters.feeds.parse import parse_feed
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
-from digest.core.feed_articles import FeedArticle, ItemRefused, feed_article
+from digest.core.feed_articles import ItemRefused, feed_article
 from digest.core.feed_items import FeedUnreadable, ParsedFeed, item_key
 from digest.core.fields import MAX_SOURCE
-from digest.core.plaintext import html_to_text
 from digest.core.schedule import zone
 from digest.services.articles import fingerprint
 from digest.services.feed_storing import FeedEntry, FeedStore
+from digest.services.placing import Defaults, list_rules, place_article
 from digest.services.runtime import Runtime
-
-# (title, text) -> (region codes, topic slug): the tagger, when one is plugged in; empty answers leave the
-# source's defaults in place.
-Tagger = Callable[[str, str], tuple[list[str], str | None]]
 
 # A failing source waits interval × 2^failures, at most a day; the beat's claim holds a source this long, so
 # two beats never poll it at once.
@@ -58,6 +54,7 @@ class PollReport:
     updated: int = 0
     unchanged: int = 0
     kept: int = 0  # changed in the feed, but an issue carried it: left as sent
+    waiting: int = 0  # of the new, those that wait for review (services/article_review.py)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -70,13 +67,12 @@ class PollReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "kept": self.kept,
+            "waiting": self.waiting,
             "errors": list(self.errors),
         }
 
 
-def poll_source(
-    runtime: Runtime, source_id: int, *, tag: Tagger | None = None, limits: FetchLimits = DEFAULT_LIMITS
-) -> PollReport:
+def poll_source(runtime: Runtime, source_id: int, *, limits: FetchLimits = DEFAULT_LIMITS) -> PollReport:
     """Fetch, read and store one source now (paused or not), and record the outcome on it."""
     with runtime.transaction() as session:
         source = session.get(models.Source, source_id)
@@ -106,7 +102,7 @@ def poll_source(
             if feed is None:
                 report.not_modified = True
             else:
-                _store(session, source, feed, report, _Context(runtime, now, tag))
+                _store(session, source, feed, report, _Context(runtime, now))
             _record_success(source, fetched, feed, now)
             if report.errors:
                 source.last_error = "; ".join(report.errors)[:_ERROR_CHARS]
@@ -122,7 +118,6 @@ def poll_source(
 class _Context:
     runtime: Runtime
     now: datetime
-    tag: Tagger | None
 
 
 def _store(session: Session, source: models.Source, feed: ParsedFeed, report: PollReport, ctx: _Context) -> None:
@@ -140,29 +135,23 @@ def _store(session: Session, source: models.Source, feed: ParsedFeed, report: Po
         digest_key = fingerprint(article.title, article.body_html)
         entries.append((number, FeedEntry(item_key(item, digest_key), digest_key, article, name)))
     store = FeedStore.load(session, ml, source, (entry for _, entry in entries))
+    rules = list_rules(ml)
+    defaults = Defaults(
+        tuple(source.region_codes or ()), next((t for t in ml.topics if t.slug == source.topic_slug), None)
+    )
+    regions = ctx.runtime.regions
     for number, entry in entries:
         try:
-            outcome = store.put(entry, lambda a=entry.article: _labels(ctx, source, ml, a))
+            outcome = store.put(
+                entry,
+                lambda a=entry.article: place_article(ml, regions, rules, (a.title, a.body_html), ((), None), defaults),
+            )
         except ItemRefused as exc:
             report.errors.append(f"item {number}: {exc}")
             continue
         setattr(report, outcome, getattr(report, outcome) + 1)
+        report.waiting += outcome == "new" and store.by_key[entry.key].needs_review
     session.flush()
-
-
-def _labels(
-    ctx: _Context, source: models.Source, ml: models.MailingList, article: FeedArticle
-) -> tuple[list[str], models.Topic | None]:
-    """The item's region codes and topic: the tagger's, else the source's defaults."""
-    codes: list[str] = []
-    topic_slug = None
-    if ctx.tag is not None:
-        found, topic_slug = ctx.tag(article.title, html_to_text(article.body_html))
-        codes = [c for c in found if ctx.runtime.regions.resolve(c).codes == (c,)]
-    topic = next((t for t in ml.topics if t.slug == topic_slug), None)
-    if topic is None:
-        topic = next((t for t in ml.topics if t.slug == source.topic_slug), None)
-    return (codes or list(source.region_codes)), topic
 
 
 def _record_success(source: models.Source, fetched: Fetched, feed: ParsedFeed | None, now: datetime) -> None:
@@ -215,15 +204,15 @@ def claim_due_sources(runtime: Runtime, *, limit: int = CLAIM_BATCH) -> list[int
     return ids
 
 
-def poll_due_sources(runtime: Runtime, *, tag: Tagger | None = None) -> list[PollReport]:
+def poll_due_sources(runtime: Runtime) -> list[PollReport]:
     """Poll every due source here, one after another (the beat queues them to the workers instead)."""
-    return [poll_source(runtime, source_id, tag=tag) for source_id in claim_due_sources(runtime)]
+    return [poll_source(runtime, source_id) for source_id in claim_due_sources(runtime)]
 
 
-def poll_every_source(runtime: Runtime, *, tag: Tagger | None = None) -> list[PollReport]:
+def poll_every_source(runtime: Runtime) -> list[PollReport]:
     """Poll every source that is not paused, due or not (`digest sources poll`: a person asked for it now)."""
     with runtime.transaction() as session:
         ids = list(
             session.scalars(select(models.Source.id).where(models.Source.paused.is_(False)).order_by(models.Source.id))
         )
-    return [poll_source(runtime, source_id, tag=tag) for source_id in ids]
+    return [poll_source(runtime, source_id) for source_id in ids]

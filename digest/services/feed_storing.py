@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
-from digest.core.feed_articles import FeedArticle, ItemRefused
+from digest.core.feed_articles import FeedArticle
+from digest.services.placing import Placement
 
 Outcome = Literal["new", "updated", "unchanged", "kept"]
-# The item's region codes and topic, asked only for an item that becomes a new article.
-Labels = Callable[[], tuple[list[str], models.Topic | None]]
+# Where the item goes (services/placing.py), asked only for an item that becomes a new article.
+Place = Callable[[], Placement]
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,11 @@ class FeedStore:
             carried = {article_id for ids in session.scalars(fixed) for article_id in ids or ()}
         return cls(session, ml, source, by_key, fingerprints, carried)
 
-    def put(self, entry: FeedEntry, labels: Labels) -> Outcome:
+    def put(self, entry: FeedEntry, place: Place) -> Outcome:
         """Store `entry` once: new, an update of its article, or nothing (unchanged; kept as an issue sent it)."""
         existing = self.by_key.get(entry.key)
         if existing is None:
-            return self._add(entry, labels)
+            return self._add(entry, place)
         article = entry.article
         if existing.item_hash == entry.item_hash:
             return "unchanged"
@@ -83,20 +84,17 @@ class FeedStore:
         self.fingerprints.add(entry.fingerprint)
         return "updated"
 
-    def _add(self, entry: FeedEntry, labels: Labels) -> Outcome:
+    def _add(self, entry: FeedEntry, place: Place) -> Outcome:
         if entry.fingerprint in self.fingerprints:
             return "unchanged"  # the same text came from elsewhere (an upload, another feed): one article
-        codes, topic = labels()
-        if topic is None:
-            raise ItemRefused("no topic: the tagger found none and the source has no default topic (--topic)")
-        if not codes:
-            raise ItemRefused("no region: the tagger found none and the source has no default regions (--regions)")
+        placed = place()
         article = entry.article
         row = models.Article(
             list_id=self.ml.id,
-            topic_id=topic.id,
+            topic_id=placed.topic.id,
             title=article.title,
             body_html=article.body_html,
+            region_label=placed.region_label,
             source=entry.source_name,
             url=article.url,
             published_at=article.published,
@@ -104,8 +102,12 @@ class FeedStore:
             source_id=self.source.id,
             item_key=entry.key,
             item_hash=entry.item_hash,
+            needs_review=placed.needs_review,
+            topic_from=placed.topic_from,
+            tag_confidence=placed.confidence,
+            tag_why=list(placed.why) or None,
         )
-        row.regions = [models.ArticleRegion(region_code=code) for code in codes]
+        row.regions = [models.ArticleRegion(region_code=code, came_from=placed.regions_from) for code in placed.codes]
         self.session.add(row)
         self.by_key[entry.key] = row
         self.fingerprints.add(entry.fingerprint)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digest.adapters.storage import models
+from digest.core.fields import MAX_REGION_LABEL
 from digest.core.regions import RegionIndex
 from digest.core.statuses import Origin
 from digest.core.tagging import Tagging, TopicRules, default_rules, tag_article
@@ -31,6 +32,7 @@ class Placement:
     confidence: float | None  # the tagger's, for its topic; None when the topic was given
     why: tuple[str, ...]
     needs_review: bool
+    region_label: str = ""  # as the newsletter would write the regions the tagger or a source gave
 
 
 @dataclass(frozen=True)
@@ -78,4 +80,7 @@ def place_article(
         else:
             topic, topic_from, confidence = ml.topics[0], Origin.TAGGER, 0.0
     unsure = confidence is not None and confidence < ml.review_below
-    return Placement(codes, regions_from, topic, topic_from, confidence, why, needs_review=not codes or unsure)
+    label = "" if regions_from == Origin.LABEL else "、".join(regions.display(code) for code in codes)
+    return Placement(
+        codes, regions_from, topic, topic_from, confidence, why, not codes or unsure, label[:MAX_REGION_LABEL]
+    )

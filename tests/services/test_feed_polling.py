@@ -14,11 +14,13 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.core.clock import FixedClock
 from digest.core.regions import load_regions
-from digest.core.statuses import IssueStatus
+from digest.core.statuses import IssueStatus, Origin
+from digest.services import feed_polling
 from digest.services.article_editing import edit_article
 from digest.services.articles import fingerprint
 from digest.services.feed_polling import backoff, claim_due_sources, poll_due_sources, poll_source
 from digest.services.lists import ensure_default_list
+from digest.services.placing import place_article
 from digest.services.runtime import Runtime
 from digest.services.sources import SourceSettings, add_source
 
@@ -77,6 +79,20 @@ ITEMS = [
 ]
 
 
+NOWHERE = {
+    "title": "会议强调把工作做细",
+    "link": "https://news.example.org/3",
+    "pubDate": "Wed, 18 Nov 2026 10:00:00",
+    "description": "<p>会议要求各方面抓好落实。</p>",
+}
+
+
+def _origins(runtime: Runtime) -> list[tuple]:
+    with runtime.transaction() as session:
+        rows = session.scalars(select(models.Article).order_by(models.Article.id)).all()
+        return [([g.came_from for g in r.regions], r.topic_from, r.needs_review) for r in rows]
+
+
 def test_items_are_stored_once_across_two_polls(runtime):
     with feed_server() as server:
         server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS))
@@ -93,7 +109,7 @@ def test_items_are_stored_once_across_two_polls(runtime):
             "三农新闻",
             datetime(2026, 11, 17, 0, 0, tzinfo=UTC),
             "industry",
-            [HUNAN],
+            [HUAIHUA],  # the tagger's, from the title
         ),
         # No zone in the feed's date: read in the list's (Asia/Shanghai).
         (
@@ -213,29 +229,36 @@ def test_item_html_is_sanitised_and_nothing_it_points_to_is_fetched(runtime):
     assert asked == ["/rss.xml"]
 
 
-def test_the_tagger_labels_items_and_the_source_defaults_fill_what_it_leaves(runtime):
-    def tag(title: str, text: str) -> tuple[list[str], str | None]:
-        return ([HUAIHUA], "macro") if "怀化" in title else ([], None)
-
+def test_the_tagger_places_items_and_the_source_defaults_fill_what_it_leaves(runtime):
     with feed_server() as server:
-        server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS))
-        source_id = _add(runtime, server.url("/rss.xml"))
-        poll_source(runtime, source_id, tag=tag)
+        server.routes["/rss.xml"] = Route(rss("三农新闻", [*ITEMS, NOWHERE]))
+        source_id = _add(runtime, server.url("/rss.xml"), regions=())
+        report = poll_source(runtime, source_id)
+    # The tagger found 怀化 and 湖南 in the titles; no topic it was sure of, so the source's stands; the
+    # item with no place waits for an editor instead of being refused.
+    assert (report.new, report.waiting, report.errors) == (3, 1, [])
     assert [(a[0], a[5], a[6]) for a in _articles(runtime)] == [
-        ("怀化柑橘丰收", "macro", [HUAIHUA]),
+        ("怀化柑橘丰收", "industry", [HUAIHUA]),
         ("湖南乡村道路", "industry", [HUNAN]),
+        (NOWHERE["title"], "industry", []),
+    ]
+    assert _origins(runtime) == [
+        ([Origin.TAGGER], Origin.SOURCE, False),
+        ([Origin.TAGGER], Origin.SOURCE, False),
+        ([], Origin.SOURCE, True),
     ]
 
 
-def test_an_item_nothing_labels_is_refused_by_name_and_the_others_are_kept(runtime):
+def test_an_item_nothing_places_waits_for_review_and_the_others_are_kept(runtime):
     with feed_server() as server:
-        server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS))
-        source_id = _add(runtime, server.url("/rss.xml"), topic=None)
-        report = poll_source(runtime, source_id, tag=lambda title, text: ([], "macro" if "怀化" in title else None))
-    assert report.new == 1
-    assert report.errors == ["item 2: no topic: the tagger found none and the source has no default topic (--topic)"]
-    assert _source(runtime, source_id).last_error == report.errors[0]
-    assert [a[0] for a in _articles(runtime)] == ["怀化柑橘丰收"]
+        server.routes["/rss.xml"] = Route(rss("三农新闻", [ITEMS[0], NOWHERE]))
+        source_id = _add(runtime, server.url("/rss.xml"), topic=None, regions=())
+        report = poll_source(runtime, source_id)
+    assert (report.new, report.waiting, report.errors) == (2, 2, [])
+    assert _source(runtime, source_id).last_error is None
+    # No default topic: the tagger's (unsure here, so waiting), or the list's first with confidence 0.
+    origins = _origins(runtime)
+    assert origins[0][0] == [Origin.TAGGER] and all(o[1] == Origin.TAGGER and o[2] for o in origins)
 
 
 def test_the_same_text_from_two_sources_is_one_article(runtime):
@@ -276,7 +299,7 @@ def test_only_due_unpaused_sources_are_claimed_and_a_claim_holds_them(runtime, c
     assert [r.new for r in reports if r.source_id == due] == [1]
 
 
-def test_an_item_stored_by_another_poll_meanwhile_fails_this_poll_cleanly(postgres_url, tmp_path, clock):
+def test_an_item_stored_by_another_poll_meanwhile_fails_this_poll_cleanly(postgres_url, tmp_path, clock, monkeypatch):
     # PostgreSQL: another connection commits the same text while this poll stores (two polls at once).
     from fixtures_db import _empty_postgres
 
@@ -285,7 +308,8 @@ def test_an_item_stored_by_another_poll_meanwhile_fails_this_poll_cleanly(postgr
         ensure_default_list(session)
     runtime = Runtime(dataclasses.replace(make_settings(postgres_url, tmp_path), clock=clock))
 
-    def tag_while_another_poll_stores(title: str, text: str) -> tuple[list[str], str | None]:
+    def place_while_another_poll_stores(ml, regions, rules, article, given, defaults):
+        title = article[0]
         with transaction(postgres_url) as other:
             ml = ensure_default_list(other)
             other.add(
@@ -298,12 +322,14 @@ def test_an_item_stored_by_another_poll_meanwhile_fails_this_poll_cleanly(postgr
                     fingerprint=fingerprint(title, "<p>今年丰收。</p>"),
                 )
             )
-        return [], None
+        return place_article(ml, regions, rules, article, given, defaults)
 
     with feed_server() as server:
         server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS[:1]))
         source_id = _add(runtime, server.url("/rss.xml"))
-        report = poll_source(runtime, source_id, tag=tag_while_another_poll_stores)
+        monkeypatch.setattr(feed_polling, "place_article", place_while_another_poll_stores)
+        report = poll_source(runtime, source_id)
+        monkeypatch.undo()
         again = poll_source(runtime, source_id)
     assert report.new == 0 and report.errors == ["an item was stored by another poll meanwhile; the next poll goes on"]
     assert _source(runtime, source_id).failures == 0  # the next poll went on
