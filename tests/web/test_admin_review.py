@@ -18,8 +18,12 @@ GUESSED = "怀化一合作社冷库投用<script>alert(1)</script>"
 
 
 def waiting_article(url, title: str, codes: list[str]) -> int:
+    """An article the tagger placed in `codes` (none: nowhere) with little confidence; once per title."""
     with transaction(url) as session:
         ml = session.scalars(select(models.MailingList)).first()
+        there = session.scalar(select(models.Article.id).where(models.Article.fingerprint == title))
+        if there is not None:
+            return there
         article = models.Article(
             list_id=ml.id, topic_id=ml.topics[0].id, title=title, body_html=f"<p>{title}</p>", region_label="",
             published_at=datetime(2026, 11, 18, 2, tzinfo=UTC), fingerprint=title, needs_review=True,
