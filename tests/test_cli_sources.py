@@ -70,10 +70,11 @@ def test_add_poll_list_pause_resume_remove(database_url, tmp_path):
     assert "regions 430000,431200" in added.stdout
     assert polled.returncode == 1
     first, second = polled.stdout.splitlines()[1:3]
-    assert first.split()[2:] == ["200", "2", "0", "0", "0", "0"]
+    # status, new, to review, updated, unchanged, kept, errors
+    assert first.split()[2:] == ["200", "2", "0", "0", "0", "0", "0"]
     assert second.split()[2:5] == ["no", "answer", "0"]
     assert "source 2: 127.0.0.1 is a loopback address: refused unless an admin allows" in polled.stderr
-    assert again.stdout.splitlines()[1].split()[2:] == ["200", "0", "0", "2", "0", "0"]
+    assert again.stdout.splitlines()[1].split()[2:] == ["200", "0", "0", "0", "2", "0", "0"]
     assert asked == ["/rss.xml", "/rss.xml"]  # the refused source asked nothing
     with transaction(database_url) as session:
         stored = session.execute(select(models.Article.title, models.Article.source).order_by(models.Article.id))

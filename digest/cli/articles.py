@@ -29,7 +29,9 @@ def read_articles(path: Path) -> Iterator[tuple[int, dict[str, str] | Problem]]:
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                yield number, Problem(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source, number)
+                message = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+                bad = {"offset": str(exc.start), "byte": f"0x{raw[exc.start]:02x}"}
+                yield number, Problem(message, source, number, code="file_not_utf8", params=bad)
                 continue
             if line.strip():
                 yield number, _article(line, source, number)
@@ -39,14 +41,24 @@ def _article(line: str, source: str, number: int) -> dict[str, str] | Problem:
     try:
         item: Any = json.loads(line)
     except json.JSONDecodeError as exc:
-        return Problem(f"not JSON: {exc.msg} (column {exc.colno})", source, number)
+        column = {"column": str(exc.colno)}
+        return Problem(f"not JSON: {exc.msg} (column {exc.colno})", source, number, code="json_invalid", params=column)
     if not isinstance(item, dict):
-        return Problem("not a JSON object", source, number)
+        kind = {"type": type(item).__name__}
+        return Problem("not a JSON object", source, number, code="json_not_object", params=kind)
     title, body = item.get("title"), item.get("body", "")
     if not isinstance(title, str) or not title.strip():
-        return Problem("missing: an article needs a title (a non-empty string)", source, number, "title")
+        return Problem(
+            "missing: an article needs a title (a non-empty string)",
+            source,
+            number,
+            "title",
+            code="field_missing",
+            params={"field": "title"},
+        )
     if not isinstance(body, str):
-        return Problem("must be a string (HTML or text)", source, number, "body")
+        kind = {"field": "body", "type": type(body).__name__}
+        return Problem("must be a string (HTML or text)", source, number, "body", code="field_not_string", params=kind)
     return {"title": title, "body": body}
 
 
