@@ -63,7 +63,7 @@ add_words(
             "src_url": "Feed URL (http or https)",
             "src_topic": "Default topic",
             "src_topic_none": "(none)",
-            "src_regions": "Default regions (comma-separated, e.g. 湖南,怀化)",
+            "src_regions": "Default regions (region names or codes, comma-separated)",
             "src_interval": "Poll every (minutes)",
             "src_allow_private": "Allow private addresses (admins only; for a feed on this host or the intranet)",
             "src_add": "Add",
