@@ -16,11 +16,21 @@ from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy import text
 
-from digest.adapters.broker import IMPORT_SUBSCRIBERS, SEND_BATCH, SEND_FORM_MAILS, TICK, CeleryBroker
+from digest.adapters.broker import (
+    IMPORT_SUBSCRIBERS,
+    POLL_SOURCE,
+    POLL_SOURCES,
+    SEND_BATCH,
+    SEND_FORM_MAILS,
+    TICK,
+    CeleryBroker,
+)
 from digest.core.rendering import DIGEST_TEMPLATES
 from digest.core.settings import load_settings
 from digest.services.delivery.handout import tick as hand_out_due
 from digest.services.delivery.worker_batch import run_batch
+from digest.services.feed_polling import claim_due_sources
+from digest.services.feed_polling import poll_source as poll_one_source
 from digest.services.form_mails import send_form_mails as send_waiting_form_mails
 from digest.services.runtime import Runtime
 from digest.services.subscriber_import_jobs import run_import
@@ -30,6 +40,7 @@ log = logging.getLogger(__name__)
 # Beat ticks often and the database decides what is due, so no task ever waits on a long ETA
 # (Redis would redeliver it once the visibility timeout passed).
 TICK_SECONDS = float(os.environ.get("DIGEST_TICK_SECONDS", "30"))
+POLL_SECONDS = 60.0
 
 
 def make_app() -> Celery:
@@ -48,7 +59,11 @@ def make_app() -> Celery:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
-        beat_schedule={"tick": {"task": TICK, "schedule": TICK_SECONDS}},
+        beat_schedule={
+            "tick": {"task": TICK, "schedule": TICK_SECONDS},
+            # Each source has its own interval; the database says which are due, so a minute's beat suffices.
+            "poll-sources": {"task": POLL_SOURCES, "schedule": POLL_SECONDS},
+        },
         timezone="UTC",
     )
     return app
@@ -131,3 +146,18 @@ def import_subscribers(import_id: int) -> dict[str, object] | None:
         "skipped": report.skipped,
         "stopped_at": report.stopped_at,
     }
+
+
+@app.task(name=POLL_SOURCES)
+def poll_sources() -> list[int]:
+    """Queue a poll of each feed source that is due (each is held meanwhile, so the next beat skips it)."""
+    due = claim_due_sources(WorkerProcess.get())
+    for source_id in due:
+        poll_source.delay(source_id)
+    return due
+
+
+@app.task(name=POLL_SOURCE)
+def poll_source(source_id: int) -> dict[str, object]:
+    """Fetch one feed source, store its items once, record how the fetch went."""
+    return poll_one_source(WorkerProcess.get(), source_id).as_dict()

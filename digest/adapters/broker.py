@@ -12,6 +12,8 @@ SEND_BATCH = "digest.send_batch"
 TICK = "digest.tick"
 IMPORT_SUBSCRIBERS = "digest.import_subscribers"
 SEND_FORM_MAILS = "digest.send_form_mails"
+POLL_SOURCES = "digest.poll_sources"
+POLL_SOURCE = "digest.poll_source"
 
 
 class CeleryBroker:

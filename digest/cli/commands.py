@@ -11,10 +11,12 @@ import click
 
 from digest.adapters.storage.db import upgrade_database
 from digest.cli.admin import admin
+from digest.cli.articles import articles_group
 from digest.cli.context import DigestGroup, current_runtime
 from digest.cli.issues import issues, status
 from digest.cli.lists import lists_group
 from digest.cli.output import print_table, progressbar, say
+from digest.cli.sources import sources_group
 from digest.core.domain import Problem
 from digest.core.ingest import IngestFormatError, parse_file
 from digest.core.regions import split_labels
@@ -118,7 +120,7 @@ def ingest(
     runtime = current_runtime()
     day = _parse_day(published, "--published")
     when = datetime.combine(day, time(8), NEWSROOM_TZ) if day else runtime.settings.clock.local(NEWSROOM_TZ)
-    totals = {"added": 0, "unchanged": 0, "rejected": 0}
+    totals = {"added": 0, "waiting": 0, "unchanged": 0, "rejected": 0}
     failed_files = 0
     with progressbar(files, label="ingesting", item_show_func=lambda p: p and p.name) as bar:
         for path in bar:
@@ -135,10 +137,13 @@ def ingest(
             _report_problems(report.problems, bar)
             _report_footer(report.footer, str(path), slug, bar)
             totals["added"] += report.added
+            totals["waiting"] += report.waiting
             totals["unchanged"] += report.unchanged
             totals["rejected"] += report.rejected
+    # Articles the tagger placed unsure (or nowhere) are added but go into no issue until an editor confirms.
+    waiting = f" ({totals['waiting']} wait for review: /admin/review)" if totals["waiting"] else ""
     click.echo(
-        f"{totals['added']} added, {totals['unchanged']} already stored, "
+        f"{totals['added']} added{waiting}, {totals['unchanged']} already stored, "
         f"{totals['rejected']} rejected, {failed_files} file(s) unreadable"
     )
     if failed_files or totals["rejected"]:
@@ -343,7 +348,7 @@ def demo(outbox: Path | None) -> None:
     run_demo(current_runtime(), outbox)
 
 
-for command in (issues, status, lists_group, admin):
+for command in (issues, status, lists_group, sources_group, admin, articles_group):
     main.add_command(command)
 
 

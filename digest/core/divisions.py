@@ -156,6 +156,19 @@ def short_name(name: str) -> str:
     return name
 
 
+_AUTONOMOUS_ABBREVIATION = {"自治州": "州", "自治县": "县", "自治旗": "旗"}
+
+
+def names_of(region: Region) -> tuple[str, ...]:
+    """Every name a division goes by: its official and short names, and for an autonomous prefecture, county
+    or banner its short name with the type's last character, as the press writes them (恩施州, 酉阳县)."""
+    names = [region.name, region.short_name]
+    for kind, letter in _AUTONOMOUS_ABBREVIATION.items():
+        if region.name.endswith(kind) and region.short_name != region.name:
+            names.append(region.short_name + letter)
+    return tuple(dict.fromkeys(names))
+
+
 def clean_label(label: str) -> str:
     # NFKC folds full-width forms; spaces and punctuation (湖南·怀化, （湖南）) carry no meaning here.
     text = unicodedata.normalize("NFKC", label or "")

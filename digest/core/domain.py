@@ -77,8 +77,8 @@ class ParsedArticle:
 
     title: str
     body_html: str  # already sanitised
-    topic: str  # as written: 产业发展, or a topic slug
-    regions: tuple[str, ...]  # labels as written: ("河北石家庄",) or ("湖南", "怀化")
+    topic: str  # as written: 产业发展, or a topic slug; "" when the file gave none (the tagger's to find)
+    regions: tuple[str, ...]  # labels as written: ("河北石家庄",) or ("湖南", "怀化"); () for the tagger
     region_label: str  # what the newsletter shows before the title: 河北石家庄
     published: datetime | None = None
     source: str | None = None

@@ -29,6 +29,7 @@ from digest.core.divisions import (
     is_body,
     is_central,
     lookalike,
+    names_of,
     one_apart,
     short_name,
     six_digits,
@@ -110,7 +111,7 @@ class RegionIndex:
         # Per province, its cities' and counties' names: 湖南 + 邵阳 looks inside 湖南 only.
         within: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for r in regions:
-            for name in dict.fromkeys((r.name, r.short_name)):
+            for name in names_of(r):
                 by_name[name].append(r.code)
                 if r.level in ("city", "county"):
                     within[self._ancestors[r.code][-1]][name].append(r.code)

@@ -47,3 +47,12 @@ class ImportStatus(StrEnum):
     RUNNING = "running"
     DONE = "done"  # every row read; refused rows are in its problems
     FAILED = "failed"  # stopped part-way: the chunks before `stopped_at` are imported
+
+
+class Origin(StrEnum):
+    """Where an article's region or topic came from."""
+
+    LABEL = "label"  # the file or the API gave it
+    SOURCE = "source"  # the feed source's default
+    TAGGER = "tagger"  # found in the title and text (digest.core.tagging)
+    EDITOR = "editor"  # set or confirmed in the console or the API

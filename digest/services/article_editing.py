@@ -23,6 +23,7 @@ from digest.core.fields import MAX_BODY, MAX_REGION_LABEL, MAX_SOURCE, MAX_TITLE
 from digest.core.ingest.jsonl import article_from_record, body_to_html, split_regions
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
+from digest.core.statuses import Origin
 from digest.services import NotFound
 from digest.services.articles import (
     NEWSROOM_TZ,
@@ -42,6 +43,7 @@ class ArticleQuery:
     region_code: str | None = None
     text: str = ""
     hidden: bool | None = None  # None: both
+    waiting: bool | None = None  # waiting for an editor (services/article_review.py); None: both
 
 
 class ArticleFilters(TypedDict, total=False):
@@ -52,6 +54,7 @@ class ArticleFilters(TypedDict, total=False):
     region: str | None  # a region as people write it (湖南), or a code
     text: str | None  # words in the title or body
     hidden: bool | None  # None: hidden and visible articles both
+    waiting: bool | None  # None: waiting for review or not, both
 
 
 def article_query(ml: models.MailingList, regions: RegionIndex, **filters: Unpack[ArticleFilters]) -> ArticleQuery:
@@ -74,7 +77,8 @@ def article_query(ml: models.MailingList, regions: RegionIndex, **filters: Unpac
             code = resolution.codes[0]
     if errors:
         raise Invalid(errors)
-    return ArticleQuery(filters.get("week"), topic_id, code, (text or "").strip()[:200], filters.get("hidden"))
+    words = (text or "").strip()[:200]
+    return ArticleQuery(filters.get("week"), topic_id, code, words, filters.get("hidden"), filters.get("waiting"))
 
 
 def _region_condition(regions: RegionIndex, code: str) -> Exists:
@@ -111,6 +115,8 @@ def search_articles(
         )
     if query.hidden is not None:
         conditions.append(models.Article.hidden.is_(query.hidden))
+    if query.waiting is not None:
+        conditions.append(models.Article.needs_review.is_(query.waiting))
     total = session.scalar(select(func.count()).select_from(models.Article).where(*conditions)) or 0
     rows = session.scalars(
         select(models.Article)
@@ -196,6 +202,7 @@ def edit_article(
             errors["topic"] = FieldError("art_err_unknown_topic", {"topic": str(changes["topic"])[:100]})
         else:
             new["topic_id"] = topic.id
+            new["topic_from"] = Origin.EDITOR
     warnings = _checked_regions(changes, regions, new, errors) if "regions" in changes else []
     if "region_label" in changes and changes["region_label"] is not None:
         label = _text(changes["region_label"], "region_label", MAX_REGION_LABEL, errors, required=False)
@@ -214,7 +221,7 @@ def edit_article(
     for name, value in new.items():
         setattr(article, name, value)
     if codes is not None:
-        article.regions = [models.ArticleRegion(region_code=c) for c in codes]
+        article.regions = [models.ArticleRegion(region_code=c, came_from=Origin.EDITOR) for c in codes]
     session.flush()
     return warnings
 

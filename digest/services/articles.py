@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from digest.adapters.storage import models
 from digest.core.domain import Article, ParsedArticle, ParseResult, Problem, Severity
+from digest.core.fields import MAX_REGION_LABEL
 from digest.core.plaintext import html_to_text
 from digest.core.regions import RegionIndex
 from digest.core.schedule import zone
+from digest.core.tagging import TopicRules
 from digest.services.footer import FooterOffer, offer_footer
 from digest.services.lists import resolve_topic
+from digest.services.placing import Placement, list_rules, place_article
 
 # Dates without a time, and the week boundaries, are read in the newsletter's time zone.
 NEWSROOM_TZ = ZoneInfo("Asia/Shanghai")
@@ -28,6 +31,7 @@ NEWSROOM_TZ = ZoneInfo("Asia/Shanghai")
 class IngestReport:
     added: int = 0
     unchanged: int = 0
+    waiting: int = 0  # of those added, the ones that wait for an editor (services/article_review.py)
     problems: list[Problem] = field(default_factory=list)
     # A newsletter file's footer, offered to the list: which of its fields it filled, and which differ.
     footer: FooterOffer = field(default_factory=FooterOffer)
@@ -60,19 +64,25 @@ def store_articles(
     """
     report = IngestReport(problems=list(parsed.problems))
     known = set(session.scalars(select(models.Article.fingerprint).where(models.Article.list_id == ml.id)))
+    rules: TopicRules | None = None  # the list's, read once the first article needs the tagger
     for item in parsed.articles:
         placing = _Placing(report, source, item)
-        topic = placing.topic(ml)
-        codes = placing.region_codes(regions) if topic is not None else None
-        if topic is None or codes is None:
+        topic = placing.topic(ml) if item.topic else None
+        if item.topic and topic is None:
+            continue
+        codes = placing.region_codes(regions) if item.regions else []
+        if codes is None:
             continue
         digest_key = fingerprint(item.title, item.body_html)
         if digest_key in known:
             report.unchanged += 1
             continue
         known.add(digest_key)
-        session.add(_article_row(ml, topic, item, codes, digest_key, item.published or published))
+        rules = rules or list_rules(ml)
+        placement = place_article(ml, regions, rules, (item.title, item.body_html), (codes, topic))
+        session.add(_article_row(ml, placement, item, digest_key, item.published or published))
         report.added += 1
+        report.waiting += placement.needs_review
     session.flush()
     report.footer = offer_footer(session, ml, parsed)
     # The parser's problems came first and placing's after: in line order, the file reads as the report does.
@@ -155,24 +165,28 @@ class _Placing:
 
 def _article_row(
     ml: models.MailingList,
-    topic: models.Topic,
+    placed: Placement,
     item: ParsedArticle,
-    codes: Iterable[str],
     key: str,
     published: datetime,
 ) -> models.Article:
+    label = item.region_label or placed.region_label
     row = models.Article(
         list_id=ml.id,
-        topic_id=topic.id,
+        topic_id=placed.topic.id,
         title=item.title,
         body_html=item.body_html,
-        region_label=item.region_label,
+        region_label=label[:MAX_REGION_LABEL],
         source=item.source,
         url=item.url,
         published_at=published,
         fingerprint=key,
+        needs_review=placed.needs_review,
+        topic_from=placed.topic_from,
+        tag_confidence=placed.confidence,
+        tag_why=list(placed.why) or None,
     )
-    row.regions = [models.ArticleRegion(region_code=c) for c in codes]
+    row.regions = [models.ArticleRegion(region_code=c, came_from=placed.regions_from) for c in placed.codes]
     return row
 
 
@@ -185,13 +199,14 @@ def period_bounds(period_end: date, tz: ZoneInfo = NEWSROOM_TZ) -> tuple[date, d
 
 
 def articles_of_period(session: Session, ml: models.MailingList, period_end: date) -> list[Article]:
-    """The visible articles published in the week ending `period_end`, as core data."""
+    """The visible, placed articles published in the week ending `period_end`, as core data."""
     _, start, end = period_bounds(period_end, zone(ml.time_zone))
     rows = session.scalars(
         select(models.Article)
         .where(
             models.Article.list_id == ml.id,
             models.Article.hidden.is_(False),
+            models.Article.needs_review.is_(False),  # waiting for an editor (services/article_review.py)
             models.Article.published_at >= start,
             models.Article.published_at < end,
         )

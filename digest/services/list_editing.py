@@ -112,6 +112,8 @@ def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
         return rate or None  # 0 = no limit
     if name == "catch_up_hours":
         return _catch_up(value, errors)
+    if name == "review_below":
+        return _review_below(value, errors)
     if name == "credits":
         return _credits(value, errors)
     errors[name] = FieldError("lists_err_unknown_field", {"field": name})
@@ -128,6 +130,19 @@ def _catch_up(value: Any, errors: dict[str, FieldError]) -> float | None:
         errors["catch_up_hours"] = FieldError("lists_err_catch_up", {"max": int(MAX_CATCH_UP_HOURS)})
         return None
     return hours
+
+
+def _review_below(value: Any, errors: dict[str, FieldError]) -> float | None:
+    """The tagger's confidence under which an article waits for an editor: 0 (none waits but the unplaced)
+    to 1 (every tagged article waits)."""
+    try:
+        share = float(value) if value not in (None, "") and not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        share = -1.0
+    if math.isnan(share) or not 0 <= share <= 1:
+        errors["review_below"] = FieldError("lists_err_review_below")
+        return None
+    return share
 
 
 def _check_text(name: str, text: str, errors: dict[str, FieldError]) -> Any:
@@ -239,6 +254,7 @@ FIELDS = (
     "schedule_enabled",
     "rate_limit",
     "catch_up_hours",
+    "review_below",
     "masthead",
     "tagline",
     "credits",
@@ -323,6 +339,7 @@ def settings_of(ml: models.MailingList) -> dict[str, Any]:
         "schedule_enabled": ml.schedule_enabled,
         "rate_limit": ml.rate_limit,
         "catch_up_hours": ml.catch_up_hours,
+        "review_below": ml.review_below,
         "masthead": ml.masthead,
         "tagline": ml.tagline,
         "credits": [[str(k), str(v)] for k, v in (ml.credits or [])],

@@ -231,3 +231,18 @@ def test_an_admin_picks_how_much_of_each_article_the_mail_carries(site):
     )
     with transaction(site.url) as session:
         assert ensure_default_list(session).article_text == "full"
+
+
+def test_an_admin_sets_the_review_threshold_and_a_bad_one_is_named(site):
+    client = _admin(site)
+    page = client.get(SETTINGS)
+    assert 'name="review_below"' in page.text and 'value="0.6"' in page.text and "自动标注待审核线" in page.text
+    response = client.post(SETTINGS, data=dict(_form(client), review_below="0.75"), follow_redirects=False)
+    assert response.status_code == 303
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).review_below == 0.75
+    refused = client.post(SETTINGS + "?lang=en", data=dict(_form(client), review_below="1.5"))
+    assert refused.status_code == 400 and 'id="error-review_below"' in refused.text
+    assert "Enter the review threshold as a number from 0 to 1." in refused.text
+    with transaction(site.url) as session:
+        assert ensure_default_list(session).review_below == 0.75

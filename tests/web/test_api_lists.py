@@ -142,3 +142,12 @@ def test_bad_patches_answer_4xx_naming_the_field_and_change_nothing(site, body):
     if isinstance(body, dict):
         assert any(next(iter(body)) in d["loc"] for d in detail), detail
     assert _state(site.url) == before
+
+
+def test_the_review_threshold_is_read_and_patched_and_out_of_range_is_refused(site):
+    headers = _auth(site, ZHOU_ADMIN)
+    assert site.client.get(URL, headers=headers).json()["review_below"] == 0.6
+    assert site.client.patch(URL, headers=headers, json={"review_below": 0.4}).json()["review_below"] == 0.4
+    refused = site.client.patch(URL, headers=headers, json={"review_below": 2})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "review_below"
+    assert site.client.get(URL, headers=headers).json()["review_below"] == 0.4

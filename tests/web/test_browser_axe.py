@@ -17,6 +17,7 @@ from personas import LI_HUNAN, ZHAO_NOTHING, ZHOU_ADMIN, subscribe_confirmed
 from sample_digest import confirmation_html, sample_message
 from samples import WEEKLY_ISSUE
 from sqlalchemy import select
+from test_admin_review import waiting_article
 from test_browser_admin_content import UPLOAD
 from test_browser_admin_subscribers import PEOPLE_CSV
 from test_browser_mail_width import PHONE, _without_style
@@ -242,9 +243,15 @@ def _console_walk(audit: Audit, site, issue_id: int) -> None:
         "article": "/admin/articles/1",
         "import": "/admin/subscribers/import",
         "suppressions": "/admin/suppressions",
+        "sources": "/admin/sources",
+        "review": "/admin/review",
+        "topic-rules": "/admin/topic-rules",
         "accounts": "/admin/accounts",
         "password": "/admin/password",
     }
+    # The review queue holds an article the tagger placed unsure, and one it placed nowhere.
+    waiting_article(site.url, "怀化一合作社冷库投用", ["431200"])
+    waiting_article(site.url, "一则没有地名的消息", [])
     for name, path in pages.items():
         page.goto(base + path)
         # What hides in a closed <details> (the charts' data tables) is checked too.

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import string
 from pathlib import Path
 
 from digest.core.statuses import DeliveryStatus, IssueStatus, SubscriptionStatus
-from digest.web import i18n
+from digest.web import catalogue, i18n
 from digest.web.catalogue import issues as issue_words
 from digest.web.catalogue import subscribers as subscriber_words
 from digest.web.i18n import CATALOGUE, choose_language, from_accept_language, translator
+
+# Every area's words, as the app registers them when it builds its routers: a test run alone sees them all.
+for _area in pkgutil.iter_modules(catalogue.__path__):
+    importlib.import_module(f"{catalogue.__name__}.{_area.name}")
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 

@@ -21,10 +21,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.sql.expression import false as sa_false
 from sqlalchemy.sql.expression import true as sa_true
 
 from digest.adapters.storage.columns import StatusColumn, UTCDateTime, utcnow
-from digest.core.statuses import DeliveryStatus, ImportStatus, IssueStatus, SubscriptionStatus
+from digest.core.statuses import DeliveryStatus, ImportStatus, IssueStatus, Origin, SubscriptionStatus
 
 
 class Base(DeclarativeBase):
@@ -60,6 +61,8 @@ class MailingList(Base):
     rate_limit: Mapped[float | None] = mapped_column(Float)
     # How late the tick may still send a slot it finds passed (the scheduler was down), in hours (0016).
     catch_up_hours: Mapped[float] = mapped_column(Float, default=6.0, server_default="6")
+    # A tagged article whose topic's confidence is under this waits for an editor (0018).
+    review_below: Mapped[float] = mapped_column(Float, default=0.6, server_default="0.6")
     # The last slot the tick found later than that and let pass, and when: the console says why it is missing.
     missed_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     missed_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -82,6 +85,8 @@ class Topic(Base):
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(100))
     position: Mapped[int] = mapped_column(Integer)
+    # The editor's keywords for the tagger, keyword → weight; None: the defaults (digest.core.tagging).
+    keywords: Mapped[dict[str, float] | None] = mapped_column(JSON)
 
     list: Mapped[MailingList] = relationship(back_populates="topics")
 
@@ -90,7 +95,15 @@ class Article(Base):
     __tablename__ = "articles"
     __table_args__ = (
         UniqueConstraint("list_id", "fingerprint"),
+        UniqueConstraint("source_id", "item_key", name="uq_articles_source_item"),
         Index("ix_articles_list_published", "list_id", "published_at"),
+        Index(
+            "ix_articles_waiting_review",
+            "list_id",
+            "published_at",
+            postgresql_where=text("needs_review"),
+            sqlite_where=text("needs_review"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,7 +117,16 @@ class Article(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # sha256 of the normalised title and body: re-ingesting the same article updates nothing
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # Read from a feed (0018): its source, and its item's key there (digest/services/feed_polling.py).
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    item_key: Mapped[str | None] = mapped_column(String(64))
+    item_hash: Mapped[str | None] = mapped_column(String(64))  # the item as the feed last gave it
     hidden: Mapped[bool] = mapped_column(default=False)
+    # Placed by the tagger below the list's confidence, or nowhere: in no issue until an editor confirms.
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    topic_from: Mapped[Origin] = mapped_column(StatusColumn(Origin), default=Origin.LABEL, server_default="label")
+    tag_confidence: Mapped[float | None] = mapped_column(Float)
+    tag_why: Mapped[list[str] | None] = mapped_column(JSON)  # the words that decided
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     topic: Mapped[Topic] = relationship()
@@ -116,6 +138,7 @@ class ArticleRegion(Base):
 
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     region_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    came_from: Mapped[Origin] = mapped_column(StatusColumn(Origin), default=Origin.LABEL, server_default="label")
 
 
 class Subscriber(Base):
@@ -328,50 +351,8 @@ class FormMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AdminUser(Base):
-    """A person who runs lists: `admin` may do everything, `editor` handles articles and issues."""
-
-    __tablename__ = "admin_users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    # argon2id, in the PHC string format argon2-cffi writes
-    password_hash: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(16), default="editor")
-    disabled: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AdminSession(Base):
-    """A signed-in browser. Only a hash of the cookie is kept, so a leaked table opens no session."""
-
-    __tablename__ = "admin_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie value
-    user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    user: Mapped[AdminUser] = relationship()
-
-
-class ApiToken(Base):
-    """A bearer token for /api/v1, acting as its user; only its hash is stored."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # None: never expires (tokens made before expiry existed, or made so on purpose).
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # `read` tokens may only GET; `write` may do whatever their user's role may.
-    scope: Mapped[str] = mapped_column(String(8), default="write", server_default="write")
-
-    user: Mapped[AdminUser] = relationship()
+# Last: they subclass Base, so their tables join the metadata wherever the models are imported.
+from digest.adapters.storage.account_models import AdminSession as AdminSession  # noqa: E402
+from digest.adapters.storage.account_models import AdminUser as AdminUser  # noqa: E402
+from digest.adapters.storage.account_models import ApiToken as ApiToken  # noqa: E402
+from digest.adapters.storage.source_models import Source as Source  # noqa: E402

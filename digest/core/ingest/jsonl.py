@@ -25,8 +25,9 @@ except Exception:  # pragma: no cover - a system without tzdata
     # offset is exact for any date an article could carry.
     CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-REQUIRED_FIELDS = ("title", "body", "topic", "regions", "published")
-OPTIONAL_FIELDS = ("source", "url", "region_label")
+REQUIRED_FIELDS = ("title", "body", "published")
+# Without topic or regions, the tagger finds them when the article is stored (services/placing.py).
+OPTIONAL_FIELDS = ("topic", "regions", "source", "url", "region_label")
 
 # Separators people use between regions: ASCII and full-width commas, the
 # enumeration comma, and semicolons from spreadsheet habits.
@@ -118,23 +119,18 @@ class _RecordCheck:
         return value
 
     def regions(self) -> list[str]:
-        """The region labels, from a list of strings or one string of several."""
+        """The region labels, from a list of strings or one string of several; none (missing, or empty) leaves
+        the article's regions to the tagger."""
         raw_regions = self.record.get("regions")
         regions: list[str] = []
-        if raw_regions is None:
-            self.bad("regions", "regions is missing", "field_missing")
-        elif isinstance(raw_regions, str):
+        if isinstance(raw_regions, str):
             regions = split_regions(raw_regions)
-            if not regions:
-                self.bad("regions", "regions is empty", "field_empty")
         elif isinstance(raw_regions, list):
             if not all(isinstance(r, str) for r in raw_regions):
                 self.bad("regions", "regions must be a list of strings", "regions_not_strings")
             else:
                 regions = [r.strip() for r in raw_regions if r.strip()]
-                if not regions:
-                    self.bad("regions", "regions is empty", "field_empty")
-        else:
+        elif raw_regions is not None:
             kind = type(raw_regions).__name__
             self.bad("regions", f"regions must be a list or a string, not {kind}", "regions_bad_type", type=kind)
         if any(len(r) > MAX_REGION_LABEL or unfit_for_one_line(r) for r in regions):
@@ -174,7 +170,7 @@ def article_from_record(
     check = _RecordCheck(record, source, line)
     title = check.text("title", True)
     body = check.text("body", True)
-    topic = check.text("topic", True)
+    topic = check.text("topic", False)
     item_source = check.text("source", False)
     region_label = check.text("region_label", False)
     regions = check.regions()
@@ -190,12 +186,12 @@ def article_from_record(
 
     if check.problems:
         return None, check.problems
-    assert title and topic and published is not None
+    assert title and published is not None
     return (
         ParsedArticle(
             title=title,
             body_html=body_html,
-            topic=topic,
+            topic=topic or "",
             regions=tuple(regions),
             region_label=region_label or "、".join(regions),
             published=published,

@@ -129,9 +129,12 @@ def build_router() -> APIRouter:
         issue_actions,
         issues,
         lists,
+        review,
+        sources,
         subscriber_adding,
         subscribers,
         suppressions,
+        topic_rules,
     )
 
     router = APIRouter(include_in_schema=False)
@@ -143,6 +146,9 @@ def build_router() -> APIRouter:
         subscribers,
         suppressions,
         articles,
+        review,
+        topic_rules,
+        sources,
         issues,
         issue_actions,
         accounts,

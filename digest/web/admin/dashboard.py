@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from digest.services import NotFound
+from digest.services.article_review import count_waiting
 from digest.services.lists import get_list
 from digest.services.setup_notes import setup_notes
 from digest.services.stats import DELIVERY_SERIES, EVERYWHERE
@@ -117,6 +118,7 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
         lists = list_choices(session)
         figures = dashboard_figures(session, ml, web.regions, web.runtime.kept, sessions=web.factory)
         slug, name, notes = ml.slug, ml.name, setup_notes(ml)
+        waiting = count_waiting(session, ml.id)  # on its partial index: the queue, not the table
     head, growth, issues = figures.head, figures.growth, figures.issues
     provinces, national, everywhere = figures.provinces
     growth_chart = line_chart(
@@ -133,6 +135,7 @@ def dashboard(request: Request, admin: SignedIn, list: Annotated[str | None, Que
         ml=slug,
         ml_name=name,
         notes=notes,
+        waiting=waiting,
         lists=lists,
         head=head,
         growth=growth,

@@ -304,7 +304,8 @@ def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
         )
     }
     changes: dict = dict(one, schedule_enabled=data.get("schedule_enabled") == "1")
-    for later in ("catch_up_hours", "article_text"):  # a form from before the field existed keeps the list's
+    # A form from before a field existed keeps the list's value.
+    for later in ("catch_up_hours", "article_text", "review_below"):
         if later in data:
             changes[later] = str(data.get(later))[:50]
     labels, values = data.getlist("credit_label"), data.getlist("credit_value")
@@ -347,7 +348,9 @@ def _save(request, admin, slug, data):
             except Invalid as exc:
                 errors = exc.errors
         name = ml.name if errors else None
-        changes.setdefault("catch_up_hours", ml.catch_up_hours)  # the form shown again holds every field
+        # The form shown again holds every field.
+        changes.setdefault("catch_up_hours", ml.catch_up_hours)
+        changes.setdefault("review_below", ml.review_below)
     if errors:
         # With errors, `name` is the list's name (read above), not None.
         return _page(request, admin, SettingsShown(cast(str, name), slug, changes, existing, errors=errors))

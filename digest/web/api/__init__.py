@@ -107,9 +107,9 @@ CONFLICT_RESPONSES: dict[int | str, dict] = {
 
 def build_router() -> APIRouter:
     """/api/v1: every area's routes, each behind a valid token (areas add `api_admin_only` where needed)."""
-    from digest.web.api import articles, issues, lists, subscriber_imports, subscribers
+    from digest.web.api import articles, issues, lists, review, sources, subscriber_imports, subscribers
 
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)], responses=ERROR_RESPONSES)
-    for area in (lists, subscriber_imports, subscribers, articles, issues):
+    for area in (lists, subscriber_imports, subscribers, articles, review, issues, sources):
         router.include_router(area.router)
     return router

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 import digest.web.admin.articles  # noqa: F401 - registers the art_err_* words the errors use
 from digest.adapters.storage import models
+from digest.core.statuses import Origin
 from digest.services import NotFound
 from digest.services.article_editing import (
     add_articles,
@@ -55,6 +56,7 @@ def unprocessable(errors, prefix: tuple = ("body",)) -> HTTPException:
 class RegionOut(BaseModel):
     code: str
     name: str
+    came_from: Origin = Field(Origin.LABEL, description="label, source (its default), tagger or editor")
 
 
 class ArticleOut(BaseModel):
@@ -71,6 +73,10 @@ class ArticleOut(BaseModel):
     source: str | None
     url: str | None
     hidden: bool
+    needs_review: bool = Field(False, description="Waits for an editor: in no issue until confirmed")
+    topic_from: Origin = Field(Origin.LABEL, description="label, source (its default), tagger or editor")
+    tag_confidence: float | None = Field(None, description="The tagger's confidence in the topic, 0 to 1")
+    tag_why: builtins.list[str] | None = Field(None, description="The words that decided the tagger")
     warnings: builtins.list[str] = []
 
 
@@ -139,11 +145,18 @@ def article_out(web, session, row: models.Article, warnings: Sequence[str] = ())
         topic=row.topic.slug,
         topic_name=row.topic.name,
         region_label=row.region_label,
-        regions=[RegionOut(code=r.region_code, name=web.regions.full_name(r.region_code)) for r in row.regions],
+        regions=[
+            RegionOut(code=r.region_code, name=web.regions.full_name(r.region_code), came_from=r.came_from)
+            for r in row.regions
+        ],
         published=row.published_at,
         source=row.source,
         url=row.url,
         hidden=row.hidden,
+        needs_review=row.needs_review,
+        topic_from=row.topic_from,
+        tag_confidence=row.tag_confidence,
+        tag_why=row.tag_why,
         warnings=list(warnings),
     )
 
@@ -159,6 +172,7 @@ class ArticleSearch(BaseModel):
     region: str | None = Field(None, max_length=100, description="A region as people write it; its divisions match too")
     q: str | None = Field(None, max_length=200, description="Text in the title or body")
     hidden: bool | None = None
+    waiting: bool | None = Field(None, description="Only articles that wait for review (true), or none of them")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
 
@@ -178,6 +192,7 @@ def list_articles(request: Request, search: Annotated[ArticleSearch, Query()]) -
                 region=search.region,
                 text=search.q,
                 hidden=search.hidden,
+                waiting=search.waiting,
             )
         except Invalid as exc:
             raise unprocessable(exc.errors, ("query",)) from None
@@ -237,7 +252,7 @@ def create_articles(
     return JSONResponse(dict(body, detail=detail), status_code=422)
 
 
-def _article(session, article_id: int) -> models.Article:
+def article_or_404(session, article_id: int) -> models.Article:
     try:
         return get_article(session, article_id)
     except NotFound as exc:
@@ -248,14 +263,14 @@ def _article(session, article_id: int) -> models.Article:
 def read_article(request: Request, article_id: ArticleId) -> ArticleOut:
     web = request.app.state.web
     with web.factory.begin() as session:
-        return article_out(web, session, _article(session, article_id))
+        return article_out(web, session, article_or_404(session, article_id))
 
 
 @router.patch("/articles/{article_id}", response_model=ArticleOut, summary="Correct, re-tag, hide or show an article")
 def patch_article(request: Request, article_id: ArticleId, patch: ArticlePatch) -> ArticleOut:
     web = request.app.state.web
     with web.factory.begin() as session:
-        row = _article(session, article_id)
+        row = article_or_404(session, article_id)
         try:
             warnings = edit_article(session, row, patch.model_dump(exclude_unset=True), web.regions)
         except Invalid as exc:
@@ -267,6 +282,6 @@ def patch_article(request: Request, article_id: ArticleId, patch: ArticlePatch) 
 def hide_article(request: Request, article_id: ArticleId) -> ArticleOut:
     web = request.app.state.web
     with web.factory.begin() as session:
-        row = _article(session, article_id)
+        row = article_or_404(session, article_id)
         edit_article(session, row, {"hidden": True}, web.regions)
         return article_out(web, session, row)

@@ -63,6 +63,9 @@ class ListDetail(ListOut):
     reply_to: str | None
     language: str
     article_text: str = Field(description="What the mail carries of each article: lead (first paragraph) or full")
+    review_below: float = Field(
+        description="A tagged article whose topic confidence is under this waits for review (0 to 1)"
+    )
     schedule: Schedule
     branding: Branding
     subscribers: dict[str, int] = Field(description="Subscriptions by status: pending, confirmed, unsubscribed")
@@ -89,6 +92,7 @@ class ListPatch(BaseModel):
     schedule_enabled: StrictBool | None = None
     rate_limit: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False)
     catch_up_hours: float | None = Field(None, ge=0, le=144, allow_inf_nan=False)
+    review_below: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     masthead: str | None = Field(None, max_length=200)
     tagline: str | None = Field(None, max_length=300)
     credits: list[Credit] | None = Field(None, max_length=12)
@@ -118,6 +122,7 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
         reply_to=ml.reply_to,
         language=ml.language,
         article_text=ml.article_text,
+        review_below=ml.review_below,
         schedule=Schedule(
             weekday=WEEKDAYS[ml.send_weekday],
             time=ml.send_time,

@@ -1,0 +1,1 @@
+"""Feeds from outside: fetched over http(s) with every address vetted (fetch, addresses), parsed (parse)."""
