@@ -30,7 +30,10 @@ def run(args, cwd, url, check=True):
 
 
 def test_every_sources_command_has_help(tmp_path):
-    for args in (["sources"], *[["sources", name] for name in ("add", "list", "pause", "resume", "remove", "poll")]):
+    for args in (
+        ["sources"],
+        *[["sources", name] for name in ("add", "test", "list", "pause", "resume", "remove", "poll")],
+    ):
         out = run([*args, "--help"], tmp_path, f"sqlite:///{tmp_path / 'digest.db'}").stdout
         assert "Usage:" in out
     add = run(["sources", "add", "--help"], tmp_path, f"sqlite:///{tmp_path / 'digest.db'}").stdout
@@ -105,3 +108,19 @@ def test_bad_input_is_refused_in_one_line(sqlite_url, tmp_path):
     assert missing.returncode == 1 and "no source with id 99" in missing.stderr
     with transaction(sqlite_url) as session:
         assert session.scalars(select(models.Source)).all() == []
+
+
+def test_testing_a_source_shows_its_items_and_stores_nothing(sqlite_url, tmp_path):
+    run(["init"], tmp_path, sqlite_url)
+    with feed_server() as server:
+        server.routes["/rss.xml"] = Route(rss("三农新闻", ITEMS))
+        tried = run(["sources", "test", server.url("/rss.xml"), "--allow-private"], tmp_path, sqlite_url)
+        refused = run(["sources", "test", server.url("/rss.xml")], tmp_path, sqlite_url, check=False)
+        asked = server.paths()
+    assert tried.stdout.splitlines() == [f"{server.url('/rss.xml')}: 三农新闻", "  怀化柑橘丰收", "  湖南乡村道路"]
+    assert refused.returncode == 1 and "loopback address" in refused.stderr and "Traceback" not in refused.stderr
+    assert asked == ["/rss.xml"]  # the refused test asked nothing
+    with transaction(sqlite_url) as session:
+        assert (
+            session.scalars(select(models.Source)).all() == [] and session.scalars(select(models.Article)).all() == []
+        )

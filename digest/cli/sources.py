@@ -1,4 +1,4 @@
-"""`digest sources …`: a list's feeds (RSS, Atom, JSON Feed): add, list, pause, resume, remove, poll now."""
+"""`digest sources …`: a list's feeds (RSS, Atom, JSON Feed): add, test, list, pause, resume, remove, poll now."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from digest.services.sources import (
     list_sources,
     remove_source,
     set_paused,
+    try_source,
 )
 from digest.services.validation import FieldError, Invalid
 
@@ -30,6 +31,7 @@ _REFUSALS = {
     "sources_err_topic": ("--topic", "{value!r} is not a topic of this list (it has: {known})"),
     "sources_err_region": ("--regions", "{value!r} is not a region: {why}"),
     "sources_err_interval": ("--interval", "is a number of minutes from {min} to {max}"),
+    "sources_err_fetch": ("URL", "{value}: {why}"),
 }
 
 
@@ -79,6 +81,22 @@ def sources_add(url, list_slug, topic, regions, interval, allow_private) -> None
         click.echo(f"items the tagger leaves unlabelled get: {labels}")
         if source.topic_slug is None or not source.region_codes:
             click.echo("note: an item the tagger cannot place, and no default covers, waits for review (/admin/review)")
+
+
+@sources_group.command("test")
+@click.argument("url")
+@click.option("--allow-private", is_flag=True, help="Allow a loopback or private address (an admin's decision).")
+def sources_test(url: str, allow_private: bool) -> None:
+    """Fetch and read the feed at URL as a poll would, and show its title and first items; store nothing."""
+    try:
+        preview = try_source(url, allow_private=allow_private)
+    except Invalid as exc:
+        raise click.ClickException(_refusal(exc.errors)) from None
+    click.echo(f"{preview.url}: {preview.title or '(no title)'}")
+    for title in preview.item_titles:
+        click.echo(f"  {title}")
+    for problem in preview.problems:
+        click.echo(f"warning: {problem}", err=True)
 
 
 @sources_group.command("list")
