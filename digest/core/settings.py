@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from digest.core.bounces.settings import LoopSettingError, LoopSettings, load_loop_settings
 from digest.core.clock import SYSTEM_CLOCK, Clock, OffsetClock, parse_instant
 
 DEFAULT_DATABASE_URL = "sqlite:///digest.db"
@@ -50,6 +51,8 @@ class Settings:
     clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
     lease: timedelta = DEFAULT_LEASE
     heartbeat: timedelta = DEFAULT_HEARTBEAT
+    # Return paths, the bounce mailbox, DKIM and the providers' webhooks (digest/core/bounces/settings.py).
+    loop: LoopSettings = field(default_factory=LoopSettings)
 
     @property
     def token_keys(self) -> tuple[str, ...]:
@@ -151,6 +154,10 @@ def load_settings(*, require_secret: bool = False) -> Settings:
     broker_url = env.get("DIGEST_BROKER_URL") or None
     redis_url = env.get("DIGEST_REDIS_URL") or (broker_url if broker_url and broker_url.startswith("redis") else None)
     lease, heartbeat = _lease_and_heartbeat(env)
+    try:
+        loop = load_loop_settings(env)
+    except LoopSettingError as exc:
+        raise ConfigError(str(exc)) from None
     return Settings(
         database_url=env.get("DIGEST_DATABASE_URL", DEFAULT_DATABASE_URL),
         broker_url=broker_url,
@@ -163,4 +170,5 @@ def load_settings(*, require_secret: bool = False) -> Settings:
         clock=_clock_from_env(env.get("DIGEST_NOW", "")),
         lease=lease,
         heartbeat=heartbeat,
+        loop=loop,
     )

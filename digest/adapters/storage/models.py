@@ -63,6 +63,10 @@ class MailingList(Base):
     catch_up_hours: Mapped[float] = mapped_column(Float, default=6.0, server_default="6")
     # A tagged article whose topic's confidence is under this waits for an editor (0018).
     review_below: Mapped[float] = mapped_column(Float, default=0.6, server_default="0.6")
+    # VERP return paths' domain (None: DIGEST_BOUNCE_DOMAIN, else none) and the soft-bounce score that
+    # suppresses an address (Mailman's default, 5.0; digest/core/bounces/policy.py) (0020).
+    bounce_domain: Mapped[str | None] = mapped_column(String(253))
+    bounce_threshold: Mapped[float] = mapped_column(Float, default=5.0, server_default="5")
     # The last slot the tick found later than that and let pass, and when: the console says why it is missing.
     missed_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     missed_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -183,6 +187,9 @@ class Subscription(Base):
     # "Pause for N weeks": issues whose slot falls before this day are skipped.
     paused_until: Mapped[date | None] = mapped_column(Date)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Soft bounces' score as of `bounce_scored_at`; it decays from there (digest/core/bounces/policy.py) (0020).
+    bounce_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    bounce_scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     list: Mapped[MailingList] = relationship()
@@ -322,6 +329,11 @@ class Suppression(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     reason: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What put it there: "admin", "bounce" (refused during the send), "hard_bounce", "complaint",
+    # "soft_bounce" (the score), "import" (0020; older rows: "admin").
+    kind: Mapped[str] = mapped_column(String(16), default="admin", server_default="admin")
+    # The mail event that decided it, when one did.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("mail_events.id", ondelete="SET NULL"))
 
 
 class KeptFigure(Base):
@@ -356,3 +368,7 @@ from digest.adapters.storage.account_models import AdminSession as AdminSession 
 from digest.adapters.storage.account_models import AdminUser as AdminUser  # noqa: E402
 from digest.adapters.storage.account_models import ApiToken as ApiToken  # noqa: E402
 from digest.adapters.storage.source_models import Source as Source  # noqa: E402
+from digest.adapters.storage.loop_models import InboundMail as InboundMail  # noqa: E402
+from digest.adapters.storage.loop_models import LoopSource as LoopSource  # noqa: E402
+from digest.adapters.storage.loop_models import MailEventRow as MailEventRow  # noqa: E402
+from digest.adapters.storage.loop_models import WebhookNonce as WebhookNonce  # noqa: E402
