@@ -367,8 +367,8 @@ class FormMail(Base):
 from digest.adapters.storage.account_models import AdminSession as AdminSession  # noqa: E402
 from digest.adapters.storage.account_models import AdminUser as AdminUser  # noqa: E402
 from digest.adapters.storage.account_models import ApiToken as ApiToken  # noqa: E402
-from digest.adapters.storage.source_models import Source as Source  # noqa: E402
 from digest.adapters.storage.loop_models import InboundMail as InboundMail  # noqa: E402
 from digest.adapters.storage.loop_models import LoopSource as LoopSource  # noqa: E402
 from digest.adapters.storage.loop_models import MailEventRow as MailEventRow  # noqa: E402
 from digest.adapters.storage.loop_models import WebhookNonce as WebhookNonce  # noqa: E402
+from digest.adapters.storage.source_models import Source as Source  # noqa: E402

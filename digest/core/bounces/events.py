@@ -42,6 +42,6 @@ class MailEvent:
 def is_permanent(status: str) -> bool | None:
     """True for a 5.x.x status, False for 4.x.x, None when there is none to go by (RFC 3463 class digit)."""
     status = status.strip()
-    if status[:2] in ("5.", "4.") or status[:1] in ("5", "4") and len(status) == 3 and status.isdigit():
+    if status[:2] in ("5.", "4.") or (status[:1] in ("5", "4") and len(status) == 3 and status.isdigit()):
         return status[0] == "5"
     return None
