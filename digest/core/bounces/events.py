@@ -36,6 +36,9 @@ class MailEvent:
     delivery_id: int | None = None
     subscriber_id: int | None = None
     list_slug: str | None = None
+    # The original's Message-ID when the report carries it (a provider's webhook, a DSN's returned headers):
+    # finds the delivery when no VERP token does.
+    message_id: str = ""
     at: datetime | None = None  # when the provider or the reporting MTA says it happened
 
 
