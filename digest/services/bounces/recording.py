@@ -36,11 +36,15 @@ def record_events(session: Session, events: Iterable[MailEvent], now: datetime) 
     if not todo:
         return []
     rows = _Resolver(session, todo).rows(now)
-    insert_new = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(session.get_bind().dialect.name)
-    if insert_new is None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement: Any = pg_insert(_E).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        statement = sqlite_insert(_E).on_conflict_do_nothing(index_elements=["key"])
+    else:
         # Another database: no ON CONFLICT; the unique key still refuses a concurrent duplicate (the caller retries).
-        return list(session.scalars(insert(_E).returning(_E.id), rows))
-    statement = insert_new(_E).on_conflict_do_nothing(index_elements=["key"]).returning(_E.id)
+        statement = insert(_E)
+    statement = statement.returning(_E.id)
     # One statement per row: RETURNING gives the ids of the rows actually inserted, in order.
     return [new_id for row in rows for new_id in session.scalars(statement, row)]
 
