@@ -285,3 +285,29 @@ def test_a_report_with_its_original_before_its_status_part_is_read():
     raw = boundary.join([preamble, b"\n" + notice, b"\n" + original, b"\n" + status, b"--\n"])
     assert raw.index(b"message/rfc822") < raw.index(b"message/delivery-status") - 40_000
     assert summary(read_mail(raw, secrets=[SECRET])) == EXPECTED["gmail_user_unknown"]
+
+
+def test_raw_8bit_headers_and_a_missing_from_reach_flufl_bounce_as_text(caplog):
+    raw = fixture("netease_user_unknown")  # no flufl.bounce detector knows it: they all run
+    eight_bit = b"From: \xe7\xbd\x91\xe6\x98\x93 <postmaster@163.com>\n" + raw.split(b"\n", 1)[1]
+    without_from = b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"From: "))
+    assert raw.startswith(b"Return-Path: <>\nFrom: ") and b"From:" not in without_from
+    with caplog.at_level("DEBUG", logger="flufl.bounce"):
+        for variant in (eight_bit, without_from):
+            assert summary(read_mail(variant, secrets=[SECRET])) == EXPECTED["netease_user_unknown"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+def test_addresses_of_ours_are_never_the_bounced_ones():
+    def bounce(named: str) -> bytes:
+        lines = ["From: postmaster@mx.example.net", "To: news@example.org", "Subject: Undeliverable mail", ""]
+        lines += [f"Recipient: {FORGED_VERP}", f"Recipient: {named}", "Reason: 550 5.1.1 user unknown", ""]
+        return "\n".join(lines).encode()
+
+    assert summary(read_mail(bounce("wu.reader@example.com"), secrets=[SECRET])) == [
+        (HARD, "wu.reader@example.com", "5.1.1", None)
+    ]
+    # The address it was delivered to and a return path are ours: nobody of ours bounced by its word.
+    reading = read_mail(bounce("news@example.org"), secrets=[SECRET])
+    assert reading.events == ()
+    assert reading.unparsed_why == "a bounce naming no recipient and carrying no valid return path"

@@ -10,8 +10,9 @@ from datetime import datetime
 from digest.core.bounces.events import EventKind, is_permanent
 from digest.core.bounces.mailtext import one_line
 
-# 5.1.1, 4.2.2: not inside an IP address or a version number (no digit or dot around it).
-ENHANCED = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
+# 5.1.1, 4.2.2: not inside an IP address or a version number (no digit or dot around it). Success codes (2.x.x)
+# judge nothing, so they are not looked for.
+ENHANCED = re.compile(r"(?<![\d.])([45]\.\d{1,3}\.\d{1,3})(?!\.?\d)")
 # 550, 452-: a reply code as a server writes it, followed by a space or the dash of a multi-line reply.
 _BASIC = re.compile(r"(?<![\w.\-])([45][0-5]\d)(?=[ :\-])")
 

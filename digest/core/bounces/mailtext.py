@@ -73,7 +73,7 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     for candidate in (name, "utf-8"):
         try:
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeDecodeError, ValueError):  # ValueError: a charset name no codec can have
             continue
     return data.decode("gb18030", errors="replace")
 

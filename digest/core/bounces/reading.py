@@ -94,7 +94,10 @@ def read_mail(raw: bytes, *, secrets: Sequence[str], source: str = "mailbox", re
         sender=first_address(msg, "From"),
         date=parse_date(header_text(msg, "Date")),
     )
-    understood = _understand(mail)
+    try:
+        understood = _understand(mail)
+    except Exception as error:  # a mail no reader foresaw: kept for a person, and the poll reads on
+        understood = _Understood(why=one_line(f"could not be read: {type(error).__name__}: {error}"))
     identity = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     raw_ref = f"{ref} {identity}".strip()[:500]
     events: dict[str, MailEvent] = {}
