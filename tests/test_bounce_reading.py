@@ -311,3 +311,57 @@ def test_addresses_of_ours_are_never_the_bounced_ones():
     reading = read_mail(bounce("news@example.org"), secrets=[SECRET])
     assert reading.events == ()
     assert reading.unparsed_why == "a bounce naming no recipient and carrying no valid return path"
+
+
+@pytest.mark.parametrize(
+    ("feedback_type", "why"),
+    [
+        ("fraud", None),
+        ("not-spam", None),
+        ("virus", "a feedback report of type 'virus', not a complaint"),
+        ("other", "a feedback report of type 'other', not a complaint"),
+    ],
+)
+def test_only_a_persons_spam_or_fraud_report_is_a_complaint(feedback_type, why):
+    raw = fixture("arf_generic").replace(b"Feedback-Type: abuse", f"Feedback-Type: {feedback_type}".encode())
+    reading = read_mail(raw, secrets=[SECRET])
+    assert reading.unparsed_why == why
+    assert [(e.kind, e.detail) for e in reading.events] == ([(COMPLAINT, "fraud")] if feedback_type == "fraud" else [])
+
+
+def test_a_dsn_naming_no_recipient_is_still_a_bounce_of_its_delivery():
+    raw = fixture("forged_verp_dsn", FORGED_VERP=VERP).replace(b"Final-Recipient: rfc822; victim@example.net\n", b"")
+    raw = raw.replace(b"To: victim@example.net\n", b"")
+    assert summary(read_mail(raw, secrets=[SECRET])) == [(HARD, None, "5.1.1", 41)]
+
+
+def test_recipient_fields_with_comments_and_brackets():
+    raw = fixture("forged_verp_dsn").replace(
+        b"Final-Recipient: rfc822; victim@example.net", b"Final-Recipient: RFC822; <Victim@Example.NET> (the victim)"
+    )
+    assert summary(read_mail(raw, secrets=[SECRET])) == [(HARD, "victim@example.net", "5.1.1", None)]
+
+
+def test_a_read_receipt_is_an_auto_reply():
+    lines = [
+        "From: Reader Wu <wu.reader@example.com>",
+        f"To: {VERP}",
+        "Subject: Read: Rural weekly, issue 12",
+        "Message-ID: <mdn-1@example.com>",
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="M"',
+        "",
+        "--M",
+        "Content-Type: text/plain",
+        "",
+        "Your message was displayed.",
+        "--M",
+        "Content-Type: message/disposition-notification",
+        "",
+        "Final-Recipient: rfc822; wu.reader@example.com",
+        "Disposition: manual-action/MDN-sent-manually; displayed",
+        "--M--",
+        "",
+    ]
+    reading = read_mail("\n".join(lines).encode(), secrets=[SECRET])
+    assert summary(reading) == [(AUTO, "wu.reader@example.com", "", 41)]
+    assert reading.events[0].detail == "read receipt: Read: Rural weekly, issue 12"

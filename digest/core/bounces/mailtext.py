@@ -121,7 +121,7 @@ def parse_date(value: str) -> datetime | None:
         return None
     try:
         at = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
+from email.utils import parseaddr
 
 from digest.core.bounces.events import EventKind
 from digest.core.bounces.judging import ENHANCED, Finding, code_in, judge
@@ -22,9 +23,11 @@ from digest.core.bounces.mailtext import MailParts, field_blocks, first_address,
 # "error" for "failed".
 _FAILED = ("failed", "error")
 
-# Feedback types (RFC 5965, 6650) that are a recipient's complaint. "not-spam" is the opposite (nothing to do);
-# "auth-failure" (RFC 6591) reports our DKIM/SPF failing, which a person should see, not a complaint.
-COMPLAINT_TYPES = frozenset({"abuse", "fraud", "virus", "other"})
+# Feedback types (RFC 5965, 6650) that are a recipient's complaint: a complaint suppresses the address and
+# unsubscribes it from every list, so only the two that say a person called the mail spam or a fraud count.
+# "not-spam" is the opposite (nothing to do). "auth-failure" (RFC 6591: our DKIM/SPF failing), "virus" (a
+# filter's verdict, not the recipient's) and "other" are for a person to read, not for a suppression.
+COMPLAINT_TYPES = frozenset({"abuse", "fraud"})
 NOT_COMPLAINTS = frozenset({"not-spam"})
 
 
@@ -72,9 +75,8 @@ def _dsn_finding(block: Message, arrived: datetime | None) -> Finding:
 
 
 def _recipient(value: str) -> str | None:
-    """`rfc822; alice@example.org` (or a bare address, or `<…>`): the address, lower-cased; None if none."""
-    address = value.split(";", 1)[1] if ";" in value else value
-    address = address.strip().strip("<>").strip().lower()
+    """`rfc822; alice@example.org` (or a bare address, `<…>`, a comment after it): the address, lower-cased."""
+    address = parseaddr(value.split(";", 1)[1] if ";" in value else value)[1].strip().lower()
     return address if "@" in address and " " not in address and len(address) <= 320 else None
 
 
