@@ -25,7 +25,7 @@ from digest.adapters.storage.db import among
 from digest.core.bounces.events import EventKind
 from digest.core.bounces.policy import Score, add_soft_bounce, decayed, over_threshold
 from digest.core.statuses import DeliveryStatus, SubscriptionStatus
-from digest.services.bounces.recording import PENDING
+from digest.services.bounces.recording import PENDING, UNSIGNED_SOURCE
 
 SUPPRESSED, UNSUBSCRIBED, SCORED, IGNORED, NOTHING = "suppressed", "unsubscribed", "scored", "ignored", "nothing"
 
@@ -62,6 +62,9 @@ def _decide(session: Session, row: models.MailEventRow, now: datetime) -> tuple[
         return IGNORED, "an automatic reply: nothing to do"
     if row.email is None:
         return NOTHING, "names no address of a subscriber (deleted since, or never one of ours)"
+    if row.source == UNSIGNED_SOURCE and row.delivery_id is None and row.subscriber_id is None:
+        # Anyone can write to the bounce mailbox: only a signed return path or token may suppress anyone.
+        return NOTHING, _words("unsigned", "names no copy of ours by a valid return path: left for a person")
     if row.kind == EventKind.HARD_BOUNCE:
         _mark_bounced(session, row)
         why = _words("hard bounce", row.status, row.detail)

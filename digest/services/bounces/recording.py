@@ -17,6 +17,8 @@ from digest.adapters.storage.db import among
 from digest.core.bounces.events import MailEvent
 
 PENDING = "pending"
+# Whose events carry no signature of their own: only a signed return path or token names anyone there.
+UNSIGNED_SOURCE = "mailbox"
 _E = models.MailEventRow
 
 
@@ -70,13 +72,21 @@ class _Resolver:
     def _row(self, event: MailEvent, deliveries: dict, people: dict, lists: dict, now: datetime) -> dict[str, Any]:
         found = deliveries.get(event.delivery_id) or deliveries.get(_bare(event.message_id))
         who = found.subscriber_id if found is not None else event.subscriber_id
-        person = people.get(who) or people.get((event.email or "").lower())
+        # A signed reference names its person; the address beside it is only a fallback when there is none
+        # (a From can be forged, a bounce's text says anything).
+        signed = event.delivery_id is not None or event.subscriber_id is not None
+        if who is not None or signed:
+            person = people.get(who)
+        elif event.source != UNSIGNED_SOURCE:
+            person = people.get((event.email or "").lower())
+        else:
+            person = None  # anyone can write to the bounce mailbox: an address in its text names nobody
         return {
             "key": event.key,
             "kind": str(event.kind),
             "source": event.source[:16],
             # The address the mail went to, as stored: a report may write it in another case.
-            "email": person.email if person is not None else event.email or None,
+            "email": person.email if person is not None else None if signed else event.email or None,
             "status": event.status[:16],
             "detail": event.detail[:300],
             "raw_ref": event.raw_ref[:500],

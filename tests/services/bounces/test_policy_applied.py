@@ -171,3 +171,19 @@ def test_lifting_a_suppression_clears_the_score(database_url):
         remove_suppression(session, email=ZHANG_ANKANG.email)
     state = _state(database_url)
     assert state["suppressed"] == {} and state["subs"][(ZHANG_ANKANG.email, DEFAULT_LIST_SLUG)] == ("confirmed", 0.0)
+
+
+def test_an_unsigned_bounce_from_the_mailbox_suppresses_nobody(database_url):
+    _sent_issue(database_url)
+    # Anyone can write to the bounce mailbox: a "bounce" naming an address but no copy by a valid return path.
+    event = MailEvent(EventKind.HARD_BOUNCE, "forged", "mailbox", email=WANG_NATIONAL.email, status="5.1.1")
+    assert [d.decision for d in _apply(database_url, [event])] == ["nothing"]
+    assert _state(database_url)["suppressed"] == {}
+
+
+def test_a_signed_reference_is_never_swapped_for_the_address_beside_it(database_url):
+    ids = _sent_issue(database_url)
+    # An unsubscribe token of a subscriber deleted since, in a mail whose From names someone else.
+    event = MailEvent(EventKind.UNSUBSCRIBE, "gone", "mailbox", email=LI_HUNAN.email, subscriber_id=999_999)
+    assert [d.decision for d in _apply(database_url, [event])] == ["nothing"]
+    assert _state(database_url)["subs"][(LI_HUNAN.email, DEFAULT_LIST_SLUG)][0] == "confirmed" and ids
