@@ -224,7 +224,8 @@ def test_pop3_retrieves_500_mails_pipelined(server, monkeypatch):
     with open_mailbox(server.url("pop3s")) as box:
         items = list(box.items())
     assert [item.raw for item in items] == sent
-    assert batches == [pop3.PIPELINE] * (500 // pop3.PIPELINE)  # each batch one write, then its replies
+    # Each batch is one write of its RETRs, then their replies: a handful of round trips, not 500.
+    assert sum(batches) == 500 and len(batches) <= 10
 
 
 @pytest.mark.parametrize("protocol", ["imaps", "pop3s-delete", "imap-delete"])
