@@ -235,9 +235,7 @@ def start_dovecot(base: Path, binary: str = "dovecot") -> Dovecot:
     ports = {name: free_port() for name in PROTOCOLS}
     conf, uid, gid = _write_config(base, ports)
     with (base / "stdout.log").open("wb") as output:
-        process = subprocess.Popen(
-            [binary, "-F", "-c", str(conf)], stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=output, stderr=subprocess.STDOUT)
     server = Dovecot(base, ports, base / "cert.pem", uid, gid, process)
     try:
         _wait_for(ports, process, time.monotonic() + 20)
