@@ -1,9 +1,13 @@
-"""Shared fixtures: databases (fixtures_db), a real SMTP server on loopback, the real sample issue."""
+"""Shared fixtures: databases (fixtures_db), a real SMTP server and Dovecot on loopback, the real sample issue."""
 
 import os
+import shutil
 import ssl
+import tempfile
+from pathlib import Path
 
 import pytest
+from dovecot import dovecot_binary, start_dovecot
 from fixtures_db import _unavailable
 from samples import SAMPLE_NAME, SAMPLES_ENV, samples_dir
 from smtpserver import self_signed_cert, start_server
@@ -77,6 +81,25 @@ def smtps_server(tmp_path):
     server = start_server(implicit_tls_context=context, user="digest", password="s3cret")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A real Dovecot on 127.0.0.1 (IMAP and POP3 with STARTTLS, IMAPS, POP3S), started once for the session.
+
+    `.url(protocol)` gives a mailbox URL trusting its self-signed CA (`.cafile`), `.deliver(raw)` puts a mail
+    into the user's INBOX, `.maildir` is that INBOX on disk and `.new_user()` gives a test an empty one.
+    Without Debian's dovecot-imapd and dovecot-pop3d the tests skip, or fail under CI=true.
+    """
+    binary = dovecot_binary()
+    if binary is None:
+        _unavailable("Dovecot (apt-get install dovecot-imapd dovecot-pop3d)", "no dovecot binary on PATH")
+    base = Path(tempfile.mkdtemp(prefix="digest-dovecot-"))
+    base.chmod(0o755)  # not pytest's tmp_path (mode 0700): Dovecot's own users must reach the files below
+    server = start_dovecot(base / "server", binary)
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

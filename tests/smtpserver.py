@@ -183,6 +183,9 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
             "2",
             "-subj",
             "/CN=127.0.0.1",
+            # A client verifying the certificate (cafile=) matches 127.0.0.1 and localhost against these, not the CN.
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
             "-keyout",
             str(key),
             "-out",
