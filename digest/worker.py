@@ -17,7 +17,9 @@ from celery.signals import worker_process_init
 from sqlalchemy import text
 
 from digest.adapters.broker import (
+    APPLY_MAIL_EVENTS,
     IMPORT_SUBSCRIBERS,
+    POLL_BOUNCES,
     POLL_SOURCE,
     POLL_SOURCES,
     SEND_BATCH,
@@ -27,6 +29,7 @@ from digest.adapters.broker import (
 )
 from digest.core.rendering import DIGEST_TEMPLATES
 from digest.core.settings import load_settings
+from digest.services.bounces.intake import apply_stored_events, poll_bounces_now
 from digest.services.delivery.handout import tick as hand_out_due
 from digest.services.delivery.worker_batch import run_batch
 from digest.services.feed_polling import claim_due_sources
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 # (Redis would redeliver it once the visibility timeout passed).
 TICK_SECONDS = float(os.environ.get("DIGEST_TICK_SECONDS", "30"))
 POLL_SECONDS = 60.0
+BOUNCE_POLL_SECONDS = float(os.environ.get("DIGEST_BOUNCE_POLL_SECONDS", "120"))
 
 
 def make_app() -> Celery:
@@ -63,6 +67,8 @@ def make_app() -> Celery:
             "tick": {"task": TICK, "schedule": TICK_SECONDS},
             # Each source has its own interval; the database says which are due, so a minute's beat suffices.
             "poll-sources": {"task": POLL_SOURCES, "schedule": POLL_SECONDS},
+            # The bounce mailbox (when one is set): a mailto unsubscribe is honoured within minutes.
+            "poll-bounces": {"task": POLL_BOUNCES, "schedule": BOUNCE_POLL_SECONDS},
         },
         timezone="UTC",
     )
@@ -161,3 +167,15 @@ def poll_sources() -> list[int]:
 def poll_source(source_id: int) -> dict[str, object]:
     """Fetch one feed source, store its items once, record how the fetch went."""
     return poll_one_source(WorkerProcess.get(), source_id).as_dict()
+
+
+@app.task(name=POLL_BOUNCES)
+def poll_bounces() -> dict[str, object]:
+    """Read the bounce mailbox once (if one is set), and act on any stored event still waiting for a worker."""
+    return poll_bounces_now(WorkerProcess.get())
+
+
+@app.task(name=APPLY_MAIL_EVENTS)
+def apply_mail_events(event_ids: list[int]) -> int:
+    """Act on stored bounce and complaint events (a provider's webhook stored them); returns how many were decided."""
+    return apply_stored_events(WorkerProcess.get(), event_ids)

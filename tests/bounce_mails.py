@@ -41,7 +41,8 @@ def _report(head: dict[str, str], report_type: str, parts: list[tuple[str, bytes
 def dsn(received: Received, status: str, diagnostic: str, at: datetime) -> bytes:
     """The non-delivery report a relay sends to the envelope sender (the VERP return path), Postfix's shape."""
     recipient = received.rcpt_tos[0]
-    action = "failed" if status.startswith("5") else "delayed"
+    # A relay that gave up: Postfix reports a 4.x.x that outlived its queue as failed too.
+    action = "failed"
     head = {
         "From": f"MAILER-DAEMON@{RELAY} (Mail Delivery System)",
         "To": received.mail_from,

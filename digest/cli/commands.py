@@ -12,6 +12,7 @@ import click
 from digest.adapters.storage.db import upgrade_database
 from digest.cli.admin import admin
 from digest.cli.articles import articles_group
+from digest.cli.bounces import bounces_group
 from digest.cli.context import DigestGroup, current_runtime
 from digest.cli.issues import issues, status
 from digest.cli.lists import lists_group
@@ -348,7 +349,7 @@ def demo(outbox: Path | None) -> None:
     run_demo(current_runtime(), outbox)
 
 
-for command in (issues, status, lists_group, sources_group, admin, articles_group):
+for command in (issues, status, lists_group, sources_group, admin, articles_group, bounces_group):
     main.add_command(command)
 
 
