@@ -17,6 +17,7 @@ from celery.signals import worker_process_init
 from sqlalchemy import text
 
 from digest.adapters.broker import (
+    APPLY_MAIL_EVENTS,
     IMPORT_SUBSCRIBERS,
     POLL_SOURCE,
     POLL_SOURCES,
@@ -34,6 +35,7 @@ from digest.services.feed_polling import poll_source as poll_one_source
 from digest.services.form_mails import send_form_mails as send_waiting_form_mails
 from digest.services.runtime import Runtime
 from digest.services.subscriber_import_jobs import run_import
+from digest.services.webhook_intake import apply_recorded
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +163,9 @@ def poll_sources() -> list[int]:
 def poll_source(source_id: int) -> dict[str, object]:
     """Fetch one feed source, store its items once, record how the fetch went."""
     return poll_one_source(WorkerProcess.get(), source_id).as_dict()
+
+
+@app.task(name=APPLY_MAIL_EVENTS)
+def apply_mail_events(event_ids: list[int]) -> dict[str, int]:
+    """Apply the bounce policy to mail events a provider's webhook recorded (pending until then)."""
+    return apply_recorded(WorkerProcess.get(), event_ids)

@@ -14,6 +14,7 @@ IMPORT_SUBSCRIBERS = "digest.import_subscribers"
 SEND_FORM_MAILS = "digest.send_form_mails"
 POLL_SOURCES = "digest.poll_sources"
 POLL_SOURCE = "digest.poll_source"
+APPLY_MAIL_EVENTS = "digest.apply_mail_events"
 
 
 class CeleryBroker:
@@ -60,3 +61,9 @@ class CeleryBroker:
             self.app.tasks[SEND_FORM_MAILS].delay()
         else:
             self.app.send_task(SEND_FORM_MAILS)
+
+    def apply_mail_events(self, event_ids: list[int]) -> None:
+        if self.app.conf.task_always_eager:
+            self.app.tasks[APPLY_MAIL_EVENTS].delay(event_ids)
+        else:
+            self.app.send_task(APPLY_MAIL_EVENTS, args=[event_ids])

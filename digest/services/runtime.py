@@ -47,6 +47,10 @@ class Broker(Protocol):
         """Asks a worker to send the public form's waiting mails."""
         ...
 
+    def apply_mail_events(self, event_ids: list[int]) -> None:
+        """Asks a worker to apply the policy to mail events a webhook just recorded."""
+        ...
+
     def waiting(self) -> int:
         """Tasks waiting in the broker: none means rows queued and never taken lost theirs."""
         ...
