@@ -5,6 +5,7 @@ is a broker and after the answer otherwise."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
 from digest.core.bounces.webhooks import Verified
-from digest.services.bounces import apply_events, record_events
+from digest.services.bounces import apply_events, note_source, record_events
 from digest.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -68,48 +69,22 @@ def take_verified(session: Session, provider: str, verified: Verified, body_sha2
     return Intake(Seen.NEW, ids)
 
 
-def _source(session: Session, name: str) -> models.LoopSource:
-    source = session.get(models.LoopSource, name)
-    if source is not None:
-        return source
-    try:
-        with session.begin_nested():
-            source = models.LoopSource(name=name, counts={}, runs=0)
-            session.add(source)
-    except IntegrityError:  # made by a request running alongside
-        source = session.get(models.LoopSource, name)
-        assert source is not None
-    return source
-
-
-def _count(source: models.LoopSource, name: str, by: int) -> None:
-    # A new dict: the JSON column sees an assignment, not a change inside the old one.
-    counts = dict(source.counts or {})
-    counts[name] = int(counts.get(name, 0)) + by
-    source.counts = counts
-
-
 def note_taken(session: Session, provider: str, events: int, now: datetime) -> None:
-    source = _source(session, provider)
-    source.last_seen_at = source.last_ok_at = now
-    source.runs = (source.runs or 0) + 1
-    _count(source, "requests", 1)
-    _count(source, "events", events)
+    note_source(session, provider, now, counts={"requests": 1, "events": events})
 
 
 def note_refused(session: Session, provider: str, reason: str, now: datetime) -> None:
     """A request refused (a bad signature, a stale or replayed one) or one we could not take (a certificate
     that could not be fetched): the sender page shows the last such reason."""
-    source = _source(session, provider)
-    source.last_seen_at = source.last_error_at = now
-    source.last_error = reason[:ERROR_CHARS]
-    _count(source, "refused", 1)
+    note_source(session, provider, now, error=reason[:ERROR_CHARS], counts={"refused": 1})
 
 
 def apply_recorded(runtime: Runtime, event_ids: Sequence[int]) -> dict[str, int]:
-    """Applies the policy to the recorded events `event_ids` (the worker's task, or after the answer)."""
+    """Applies the policy to the recorded events `event_ids` (the worker's task, or after the answer); returns
+    how many events each decision took."""
     with runtime.transaction() as session:
-        return apply_events(session, list(event_ids), runtime.clock.now())
+        decisions = apply_events(session, list(event_ids), runtime.clock.now())
+    return dict(Counter(decision.decision for decision in decisions))
 
 
 def hand_to_workers(runtime: Runtime, event_ids: Sequence[int]) -> bool:

@@ -81,6 +81,7 @@ def _events(data: dict[str, Any], keys: Sequence[str]) -> list[MailEvent]:
             raw_ref=one_line(f"mailgun event {event_id}; message {message_headers.get('message-id', '?')}", 500),
             delivery_id=found.delivery_id if found else None,
             subscriber_id=found.subscriber_id if found else None,
+            message_id=one_line(message_headers.get("message-id"), 300),
             at=_when(data),
         )
     ]

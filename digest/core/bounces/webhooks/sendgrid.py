@@ -124,5 +124,6 @@ def _event(item: object) -> MailEvent | None:
         status=one_line(item.get("status"), 16),
         detail=one_line(f"{label}: {reason}" if reason else label),
         raw_ref=one_line(f"sendgrid event {event_id}; message {item.get('sg_message_id', '?')}", 500),
+        message_id=one_line(item.get("smtp-id"), 300),  # the Message-ID header the mail went out with
         at=at,
     )

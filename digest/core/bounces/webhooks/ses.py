@@ -66,6 +66,7 @@ def _bounces(bounce: dict[str, Any], mail: dict[str, Any], sns_id: str, keys: Se
                 at=iso_time(bounce.get("timestamp")),
                 delivery_id=delivery_id,
                 subscriber_id=subscriber_id,
+                message_id=_header_message_id(mail),
             )
         )
     return found
@@ -93,6 +94,7 @@ def _complaints(complaint: dict[str, Any], mail: dict[str, Any], sns_id: str, ke
                 at=iso_time(complaint.get("timestamp")),
                 delivery_id=delivery_id,
                 subscriber_id=subscriber_id,
+                message_id=_header_message_id(mail),
             )
         )
     return found
@@ -114,3 +116,9 @@ def _return_path(mail: dict[str, Any], keys: Sequence[str]) -> tuple[int | None,
     if found is None:
         return None, None
     return found.delivery_id, found.subscriber_id
+
+
+def _header_message_id(mail: dict[str, Any]) -> str:
+    """The original's Message-ID header (SES's own messageId is not it), when SES passed the headers on."""
+    value = mapping(mail.get("commonHeaders")).get("messageId")
+    return one_line(value, 300) if isinstance(value, str) else ""
