@@ -277,3 +277,12 @@ def test_postmark_complaints_and_refusals():
     assert (
         _refused(lambda: read_postmark(wrong_auth, _body(record), LOOP, NOW, url_secret=POSTMARK_SECRET)).status == 401
     )
+
+
+def test_text_a_database_cannot_hold_is_cleaned_from_events():
+    notification = ses_bounce("a@example.org")
+    notification["bounce"]["bouncedRecipients"][0]["diagnosticCode"] = "smtp; 550\u0000 5.1.1 \ud800 unknown"
+    notification["bounce"]["feedbackId"] = "fb\u0000-9"
+    [event] = ses_events(json.dumps(notification), "m1")
+    assert "\x00" not in event.detail + event.key and event.detail.encode("utf-8")
+    assert event.key == "ses:fb-9:a@example.org"

@@ -91,23 +91,28 @@ def check_fresh(signed_at: datetime, now: datetime, window: timedelta = SIGNED_W
         )
 
 
+def storable(text: str) -> str:
+    """`text` without what the database refuses (NUL; lone surrogates, which JSON's \\ud800 escapes can make)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def event_key(provider: str, event_id: object, email: str | None) -> str:
     """The idempotency key: the same provider event about the same address is applied once (MailEvent.key)."""
-    return f"{provider}:{event_id}:{(email or '').strip().lower()}"[:200]
+    return storable(f"{provider}:{event_id}:{(email or '').strip().lower()}")[:200]
 
 
 def one_line(text: object, limit: int = DETAIL_CHARS) -> str:
     """Provider text as one short line: diagnostics arrive with newlines and SMTP continuation lines."""
     if text is None:
         return ""
-    return " ".join(str(text).split())[:limit]
+    return " ".join(storable(str(text)).split())[:limit]
 
 
 def address(value: object) -> str | None:
     """An address a provider reported, bare and lower-cased; None when there is none worth a row."""
     if not isinstance(value, str):
         return None
-    bare = value.strip().strip("<>").strip().lower()
+    bare = storable(value).strip().strip("<>").strip().lower()
     return bare if "@" in bare and len(bare) <= 320 else None
 
 
