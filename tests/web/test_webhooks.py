@@ -291,3 +291,29 @@ def test_providers_not_configured_answer_404(database_url, tmp_path):
             answer = client.post(path, content=body, headers=headers)
             assert (answer.status_code, answer.json()["code"]) == (404, "webhook_not_configured"), path
     assert internet.calls == []
+
+
+class HandedOut:
+    """A broker that keeps what it is handed: with one, the web process applies nothing itself."""
+
+    def __init__(self) -> None:
+        self.mail_events: list[list[int]] = []
+
+    def apply_mail_events(self, event_ids: list[int]) -> None:
+        self.mail_events.append(event_ids)
+
+
+def test_with_a_broker_the_events_wait_for_the_workers_task(database_url, tmp_path):
+    from digest.services.runtime import Runtime
+    from digest.services.webhook_intake import apply_recorded
+
+    settings = dataclasses.replace(make_settings(database_url, tmp_path), clock=FixedClock(NOW), loop=LOOP)
+    broker = HandedOut()
+    runtime = Runtime(settings, broker=broker)  # type: ignore[arg-type]
+    with TestClient(create_app(runtime, https_fetch=FakeInternet({}))) as client:
+        hooks = Hooks(database_url, client, FakeInternet({}))
+        assert _post(hooks, _postmark(email="nobody@example.org")).json() == {"accepted": 1}
+        assert hooks.rows() == [("postmark:4242:nobody@example.org", "hard_bounce", "postmark", "pending")]
+        [ids] = broker.mail_events
+        assert apply_recorded(runtime, ids) == {"suppressed": 1}  # what the worker's task runs
+        assert hooks.rows()[0][3] == "suppressed"
