@@ -270,6 +270,9 @@ class CountingBroker:
     def send_form_mails(self) -> None:
         raise AssertionError("the scale bench subscribes no one through the form")
 
+    def apply_mail_events(self, event_ids: list[int]) -> None:
+        raise AssertionError("the scale bench receives no webhook")
+
 
 def hand_out_everything(url: str) -> tuple[float, int]:
     """`digest send`'s handing out: every planned row claimed in batches of 500; seconds and rows.

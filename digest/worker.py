@@ -29,7 +29,7 @@ from digest.adapters.broker import (
 )
 from digest.core.rendering import DIGEST_TEMPLATES
 from digest.core.settings import load_settings
-from digest.services.bounces.intake import apply_stored_events, poll_bounces_now
+from digest.services.bounces.intake import poll_bounces_now
 from digest.services.delivery.handout import tick as hand_out_due
 from digest.services.delivery.worker_batch import run_batch
 from digest.services.feed_polling import claim_due_sources
@@ -37,6 +37,7 @@ from digest.services.feed_polling import poll_source as poll_one_source
 from digest.services.form_mails import send_form_mails as send_waiting_form_mails
 from digest.services.runtime import Runtime
 from digest.services.subscriber_import_jobs import run_import
+from digest.services.webhook_intake import apply_recorded
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,6 @@ def poll_bounces() -> dict[str, object]:
 
 
 @app.task(name=APPLY_MAIL_EVENTS)
-def apply_mail_events(event_ids: list[int]) -> int:
-    """Act on stored bounce and complaint events (a provider's webhook stored them); returns how many were decided."""
-    return apply_stored_events(WorkerProcess.get(), event_ids)
+def apply_mail_events(event_ids: list[int]) -> dict[str, int]:
+    """Apply the bounce policy to mail events a provider's webhook recorded (pending until then)."""
+    return apply_recorded(WorkerProcess.get(), event_ids)

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from digest.adapters.https_get import CertificateCache, Fetch, https_get
 from digest.adapters.ratelimit import Limiter
 from digest.core.domain import ListInfo
 from digest.core.regions import RegionIndex
@@ -315,17 +316,24 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(
-    runtime: Runtime | Settings, *, limiter: Limiter | None = None, body_limits: BodyLimits | None = None
+    runtime: Runtime | Settings,
+    *,
+    limiter: Limiter | None = None,
+    body_limits: BodyLimits | None = None,
+    https_fetch: Fetch | None = None,
 ) -> FastAPI:
     """The app over `runtime` (given bare settings, over a Runtime made for them with their broker);
-    `body_limits` caps request bodies (BodyLimits' defaults: 64 KiB, uploads 5 MiB and their framing)."""
-    from digest.web import api, manage, subscribe
+    `body_limits` caps request bodies (BodyLimits' defaults: 64 KiB, uploads 5 MiB and their framing);
+    `https_fetch` is how the webhooks reach the internet (SNS certificates and confirmations; tests fake it)."""
+    from digest.web import api, manage, subscribe, webhooks
     from digest.web.admin import build_router
 
     # The schema describes the JSON API only; the HTML pages stay out of it.
     app = FastAPI(title="digest", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     web = Web(runtime if isinstance(runtime, Runtime) else Runtime.for_settings(runtime), limiter)
     app.state.web = web
+    app.state.https_fetch = https_fetch or https_get
+    app.state.sns_certificates = CertificateCache(app.state.https_fetch)
     app.add_middleware(GZipMiddleware, minimum_size=2000)
     # Outermost of ours: the guard's refusals carry the security headers too.
     app.add_middleware(RequestGuard, limits=body_limits)
@@ -350,4 +358,5 @@ def create_app(
     app.include_router(manage.router, include_in_schema=False)
     app.include_router(build_router(), include_in_schema=False)
     app.include_router(api.build_router())
+    app.include_router(webhooks.router, include_in_schema=False)
     return app
