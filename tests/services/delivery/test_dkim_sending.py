@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from digest.adapters.transports import open_transport
 from digest.cli.commands import main
 from digest.core.bounces.settings import load_loop_settings
 from digest.core.clock import FixedClock
+from digest.core.faults import SetupError
 from digest.core.settings import Settings
 from digest.services.delivery.batches import send_pending
 from digest.services.delivery.testsend import compose_test_send, deliver_test
@@ -209,3 +211,15 @@ def test_a_key_file_that_cannot_be_read_stops_the_send_naming_it(database_url, t
     assert fixed.exit_code == 0, fixed.output
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == sorted(EXPECTED)
     assert all(m.data.startswith(b"DKIM-Signature: ") for m in smtp_server.messages)
+
+
+def test_the_key_is_read_once_per_process(sqlite_url, tmp_path, key_file, private_key):
+    runtime = Runtime(signing(make_settings(sqlite_url, tmp_path), key_file))
+    message = b"From: weekly@digest.example.org\r\nTo: wang.fang@example.cn\r\nSubject: once\r\n\r\nbody\r\n"
+    assert verified(runtime.signed(message), private_key)
+    key_file.unlink()  # a key rotated away under a running worker: it signs on with the key it read
+    second = runtime.signed(message)
+    assert second.endswith(message) and verified(second, private_key)
+    # A new process (a new runtime) reads the file again, and finds it gone.
+    with pytest.raises(SetupError, match=re.escape(f"DIGEST_DKIM_KEY_FILE ({key_file}): cannot read the DKIM key")):
+        Runtime(signing(make_settings(sqlite_url, tmp_path), key_file)).signed(message)
