@@ -1,6 +1,7 @@
 """The whole weekly send against a ceiling measured in the same run.
 
     python -m bench.send --subscribers 100000
+    python -m bench.send --subscribers 100000 --dkim   # every message DKIM-signed (a fresh RSA-2048 key)
 
 1. ceiling: pre-built messages sent with smtplib over as many connections as there
    are worker processes, to the same SMTP sink;
@@ -11,6 +12,9 @@
 The sink is Postfix's smtp-sink when installed (Debian package postfix), else
 aiosmtpd. Prints digests per second for each, their ratio, and the workers' peak
 memory; the last line is one JSON object. Uses the local PostgreSQL and Redis.
+
+With --dkim the workers sign every message (DIGEST_DKIM_*, a key made for the run); the ceiling's
+messages are signed beforehand, so the ratio shows what signing costs the pipeline.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from digest.adapters.storage.db import make_engine, transaction, upgrade_databas
 from digest.core.ingest import parse_file
 from digest.core.links import IssueLinks, make_recipient
 from digest.core.messages import MessageHeaders, write_rendered
+from digest.core.messages.dkim_signing import DkimKey, dkim_key, sign_message
 from digest.core.regions import load_regions
 from digest.core.selection import select_articles
 from digest.core.settings import Settings
@@ -56,6 +61,9 @@ ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO = Path(__file__).resolve().parent.parent / "digest" / "data" / "demo-issue.txt"
 PERIOD_END = date(2026, 11, 29)
 SECRET = "bench-secret-key-0123456789abcdef"
+# With --dkim: the key file the run makes in its work folder, which the worker is told to sign with.
+DKIM_KEY_FILE = "dkim-bench.pem"
+DKIM_SELECTOR, DKIM_DOMAIN = "bench", "bench.example.org"
 
 
 def free_port() -> int:
@@ -171,8 +179,22 @@ def _ceiling_worker(port: int, messages: list[bytes], count: int, queue: multipr
     queue.put(count)
 
 
-def ceiling(url: str, port: int, total: int, connections: int) -> float:
-    """Pre-built messages over `connections` parallel connections, like the workers use."""
+def make_dkim_key(workdir: Path) -> DkimKey:
+    """A fresh RSA-2048 key, written where `start_worker` finds it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (workdir / DKIM_KEY_FILE).write_bytes(pem)
+    return dkim_key(DKIM_SELECTOR, DKIM_DOMAIN, pem, source="bench")
+
+
+def ceiling(url: str, port: int, total: int, connections: int, dkim: DkimKey | None = None) -> float:
+    """Pre-built messages over `connections` parallel connections, like the workers use; signed beforehand
+    with `dkim`, if given, so they are the size the workers' are."""
     runtime = Runtime(Settings(url, None, None, Path("."), SECRET, "https://bench.example.org"))
     sample = []
     with transaction(url) as session:
@@ -186,7 +208,8 @@ def ceiling(url: str, port: int, total: int, connections: int) -> float:
                     links, email=sub.subscriber.email, name=sub.subscriber.name, subscriber_id=sub.subscriber_id
                 )
                 headers = MessageHeaders(list_info=info, recipient=recipient, list_id_domain="bench.example.org")
-                sample.append(write_rendered(rendered, headers))
+                message = write_rendered(rendered, headers)
+                sample.append(message if dkim is None else sign_message(dkim, message))
     queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     per = total // connections
     started = time.perf_counter()
@@ -231,6 +254,12 @@ def start_worker(url: str, port: int, broker: str, workers: int, workdir: Path) 
         DIGEST_SECRET_KEY=SECRET,
         DIGEST_BASE_URL="https://bench.example.org",
     )
+    if (workdir / DKIM_KEY_FILE).exists():  # --dkim
+        env.update(
+            DIGEST_DKIM_SELECTOR=DKIM_SELECTOR,
+            DIGEST_DKIM_DOMAIN=DKIM_DOMAIN,
+            DIGEST_DKIM_KEY_FILE=str(workdir / DKIM_KEY_FILE),
+        )
     return subprocess.Popen(
         [
             sys.executable,
@@ -305,12 +334,14 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/8")
+    parser.add_argument("--dkim", action="store_true", help="DKIM-sign every message (a fresh RSA-2048 key)")
     args = parser.parse_args()
     redis.Redis.from_url(args.broker).flushdb()
     sizes = sorted({min(10_000, args.subscribers), args.subscribers})
     workdir = Path(tempfile.mkdtemp(prefix="digest-bench-"))
     port = free_port()
     sink, sink_name = start_sink(port, workdir)
+    dkim = make_dkim_key(workdir) if args.dkim else None
     results = {}
     try:
         for size in sizes:
@@ -318,11 +349,12 @@ def main() -> None:
             t = time.perf_counter()
             issue_id = seed(url, size)
             print(f"[{size}] seeded in {time.perf_counter() - t:.1f}s", flush=True)
-            ceiling_rate = ceiling(url, port, size, args.workers)
+            ceiling_rate = ceiling(url, port, size, args.workers, dkim)
             rate, peak, sent = pipeline(url, issue_id, port, args.broker, args.workers, workdir)
             results[size] = {"ceiling": ceiling_rate, "pipeline": rate, "peak_mb": peak, "sent": sent}
             print(
-                f"[{size}] sink {sink_name}: ceiling {ceiling_rate:,.0f}/s, pipeline {rate:,.0f}/s "
+                f"[{size}] sink {sink_name}{', DKIM' if dkim else ''}: "
+                f"ceiling {ceiling_rate:,.0f}/s, pipeline {rate:,.0f}/s "
                 f"({sent} sent), ratio {rate / ceiling_rate:.2f}, peak worker {peak:.0f} MB",
                 flush=True,
             )
@@ -340,6 +372,7 @@ def main() -> None:
         json.dumps(
             {
                 "subscribers": sizes[-1],
+                "dkim": args.dkim,
                 "ceiling_per_s": round(biggest["ceiling"], 1),
                 "pipeline_per_s": round(biggest["pipeline"], 1),
                 "ratio": round(biggest["pipeline"] / biggest["ceiling"], 3),

@@ -27,6 +27,7 @@ from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
 from digest.core.bounces.verp import return_path
+from digest.core.faults import SetupError
 from digest.core.form_mail import CONFIRM, FormMailButton, FormMailTo, build_form_mail
 from digest.core.tokens import sign_token
 from digest.services.lists import FormList, form_list_by_id
@@ -177,12 +178,9 @@ class _Sender:
         sent: list[int] = []
         later: list[int] = []
         dropped: list[int] = []
-        if self.transport is None:
-            try:
-                self.transport = self.runtime.open_transport()
-            except (OSError, ValueError) as exc:
-                log.warning("form mails: cannot reach the mail server (%s); %d wait", exc, len(waiting))
-                return [], [w.id for w in waiting], []
+        transport = self._open(len(waiting))
+        if transport is None:
+            return [], [w.id for w in waiting], []
         for index, mail in enumerate(waiting):
             info = self._list(mail.list_id)
             if info is None:
@@ -198,10 +196,9 @@ class _Sender:
                 link_domain=settings.link_domain,
                 now=now,
             )
+            message = self.runtime.signed(message)
             try:
-                self.transport.send(
-                    message, sender=self._return_path(info, mail.subscriber_id), recipient=mail.to.email
-                )
+                transport.send(message, sender=self._return_path(info, mail.subscriber_id), recipient=mail.to.email)
             except PermanentDeliveryError as exc:
                 log.warning("form mail to %s refused: %s", mail.to.email, exc)
                 dropped.append(mail.id)
@@ -226,6 +223,21 @@ class _Sender:
         if domain is None:
             return form_list.info.sender_email
         return return_path(settings.secret_key, domain, subscriber_id, "f")
+
+    def _open(self, waiting: int) -> Transport | None:
+        """The connection, opened if it is not; None (and `waiting` mails wait) when mail cannot go now:
+        the DKIM key, if one is set, unusable, or the server out of reach."""
+        try:
+            _ = self.runtime.dkim_key  # read before the first mail: a key that cannot sign holds them all
+        except SetupError as exc:
+            log.error("form mails: %s; %d wait", exc, waiting)
+            return None
+        if self.transport is None:
+            try:
+                self.transport = self.runtime.open_transport()
+            except (OSError, ValueError) as exc:
+                log.warning("form mails: cannot reach the mail server (%s); %d wait", exc, waiting)
+        return self.transport
 
     def _list(self, list_id: int) -> FormList | None:
         if list_id not in self.lists:

@@ -81,6 +81,6 @@ def _build(runtime: Runtime, issue: IssueDigests, row: QueuedRow) -> Built | Non
         message_id=message_id,
         date=settings.clock.now().replace(microsecond=0),
     )
-    data = write_message(headers, subject, text, html)
+    data = runtime.signed(write_message(headers, subject, text, html))
     # Handed back as built: reading it from the message would parse the header again.
     return Built(data, message_id, copy.digest.article_ids)

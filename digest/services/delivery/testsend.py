@@ -76,7 +76,7 @@ def compose_test_send(
         date=settings.clock.now().replace(microsecond=0),
         extra_headers={"X-Digest-Test": "yes"},
     )
-    message = write_rendered(rendered, headers)
+    message = runtime.signed(write_rendered(rendered, headers))
     return ComposedTest(message, issue.info.sender_email, address, rendered.subject, copy.digest.article_count)
 
 
