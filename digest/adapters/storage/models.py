@@ -190,7 +190,7 @@ class Subscription(Base):
     paused_until: Mapped[date | None] = mapped_column(Date)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Soft bounces' score as of `bounce_scored_at`; it decays from there (digest/core/bounces/policy.py) (0020).
-    bounce_score: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    bounce_score: Mapped[float] = mapped_column(Float, server_default="0")
     bounce_scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
