@@ -71,7 +71,7 @@ def test_the_sender_figures_as_json(site):
         ids["issue"],
         "rural-weekly",
         7,
-        "2026-11-22",
+        "2026-11-15",
     )
     assert issue["figures"] == {
         "sent": 100,

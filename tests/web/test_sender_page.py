@@ -31,7 +31,7 @@ def sender_rows(url: str) -> dict[str, int]:
     with transaction(url) as session:
         ml = ensure_default_list(session)
         issue = models.Issue(
-            list_id=ml.id, number=7, period_start=date(2026, 11, 16), period_end=date(2026, 11, 22),
+            list_id=ml.id, number=7, period_start=date(2026, 11, 9), period_end=date(2026, 11, 15),
             status=IssueStatus.SENT, finished_at=SENT_AT,
         )  # fmt: skip
         session.add(issue)
