@@ -112,6 +112,9 @@ def test_the_page_shows_suppressions_with_their_event_and_sources_health_escaped
     assert f"event {ids['event']}, from postmark" in supp
     assert "5.1.1" in supp and "&lt;i&gt;mailbox unknown&lt;/i&gt;" in supp and "<i>" not in supp
     assert 'href="/admin/suppressions"' in html
+    full = client.get("/admin/suppressions?lang=en").text
+    listed = full[full.index(f'<tr data-id="{ids["suppression"]}">') :].split("</tr>")[0]
+    assert "a hard bounce" in listed and f"event {ids['event']}, from postmark" in listed and "5.1.1" in listed
     mailbox = html[html.index('<tr data-source="mailbox">') :].split("</tr>")[0]
     assert "stopped: not read for over 15 minutes" in mailbox
     ses = html[html.index('<tr data-source="ses">') :].split("</tr>")[0]
