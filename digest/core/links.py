@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from digest.core.bounces.verp import return_path
 from digest.core.domain import Recipient
 from digest.core.tokens import sign_tokens
 
@@ -22,6 +23,16 @@ class IssueLinks:
     base_url: str
     secret: str
     unsubscribe_mailbox: str
+    # The VERP domain copies' return paths are on (digest/core/bounces/verp.py); None: the list's sender.
+    bounce_domain: str | None = None
+
+
+def envelope_sender(links: IssueLinks, delivery_id: int, list_sender: str) -> str:
+    """The return path a delivery goes out with: its own signed VERP address on the bounce domain, so a
+    bounce names it; without a bounce domain, the list's sender, as before."""
+    if links.bounce_domain is None:
+        return list_sender
+    return return_path(links.secret, links.bounce_domain, delivery_id)
 
 
 def archive_url(base_url: str, list_slug: str, issue_number: int | None) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from digest.adapters.storage import models
 from digest.adapters.storage.db import among
 from digest.adapters.transports import PermanentDeliveryError, TemporaryDeliveryError, Transport
+from digest.core.bounces.verp import return_path
 from digest.core.form_mail import CONFIRM, FormMailButton, FormMailTo, build_form_mail
 from digest.core.tokens import sign_token
 from digest.services.lists import FormList, form_list_by_id
@@ -198,7 +199,9 @@ class _Sender:
                 now=now,
             )
             try:
-                self.transport.send(message, sender=info.info.sender_email, recipient=mail.to.email)
+                self.transport.send(
+                    message, sender=self._return_path(info, mail.subscriber_id), recipient=mail.to.email
+                )
             except PermanentDeliveryError as exc:
                 log.warning("form mail to %s refused: %s", mail.to.email, exc)
                 dropped.append(mail.id)
@@ -214,6 +217,15 @@ class _Sender:
             else:
                 sent.append(mail.id)
         return sent, later, dropped
+
+    def _return_path(self, form_list: FormList, subscriber_id: int) -> str:
+        """A form mail's own VERP address (kind "f", the subscriber's), so a bad address given on the form
+        bounces into the loop like an issue's copy; without a bounce domain, the list's sender."""
+        settings = self.runtime.settings
+        domain = form_list.bounce_domain or settings.loop.bounce_domain
+        if domain is None:
+            return form_list.info.sender_email
+        return return_path(settings.secret_key, domain, subscriber_id, "f")
 
     def _list(self, list_id: int) -> FormList | None:
         if list_id not in self.lists:

@@ -32,7 +32,18 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Connection, Engine, Insert, Update, bindparam, case, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Update,
+    bindparam,
+    case,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -284,7 +295,8 @@ def _statements(
 
 
 def _suppression(i: int, single_statement: bool) -> Insert:
-    values: dict[str, BindParameter[Any]] = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
+    values: dict[str, Any] = {c: bindparam(f"s{i}_{c}") for c in ("email", "reason", "created_at")}
+    values["kind"] = literal_column("'bounce'")  # refused during the send (the loop's kinds: models.Suppression)
     if single_statement:
         return pg_insert(_suppressions).values(values).on_conflict_do_nothing(index_elements=["email"])
     return insert(_suppressions).values(values).prefix_with("OR IGNORE")

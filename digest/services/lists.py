@@ -130,6 +130,7 @@ class FormList:
 
     id: int
     info: ListInfo
+    bounce_domain: str | None = None  # the list's own VERP domain (else the site's, DIGEST_BOUNCE_DOMAIN)
 
     @property
     def topics(self) -> tuple[Topic, ...]:
@@ -138,12 +139,12 @@ class FormList:
 
 def find_form_list(session: Session, slug: str) -> FormList | None:
     ml = find_list_by_slug(session, slug)
-    return None if ml is None else FormList(ml.id, list_info(ml))
+    return None if ml is None else FormList(ml.id, list_info(ml), ml.bounce_domain)
 
 
 def form_list_by_id(session: Session, list_id: int) -> FormList | None:
     ml = session.get(models.MailingList, list_id)
-    return None if ml is None else FormList(ml.id, list_info(ml))
+    return None if ml is None else FormList(ml.id, list_info(ml), ml.bounce_domain)
 
 
 def list_by_id(session: Session, list_id: int) -> models.MailingList:

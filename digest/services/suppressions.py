@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
@@ -144,5 +144,13 @@ def remove_suppression(session: Session, *, suppression_id: int | None = None, e
         raise NotFound("no such suppression")
     address = row.email
     session.delete(row)
+    # Lifted by a person: the soft bounces that led here start again from nothing, or the next one would
+    # suppress the address again at once.
+    person = select(models.Subscriber.id).where(func.lower(models.Subscriber.email) == address.lower())
+    session.execute(
+        update(models.Subscription)
+        .where(models.Subscription.subscriber_id.in_(person.scalar_subquery()))
+        .values(bounce_score=0.0, bounce_scored_at=None)
+    )
     session.flush()
     return address

@@ -147,6 +147,8 @@ class ArticleRegion(Base):
 
 class Subscriber(Base):
     __tablename__ = "subscribers"
+    # A bounce or a provider's report may write the address in another case (0020).
+    __table_args__ = (Index("ix_subscribers_email_lower", func.lower(text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # normalised: domain lower-cased, local part kept (RFC 5321 says it may be case-sensitive)
@@ -291,6 +293,7 @@ class Delivery(Base):
         Index("ix_deliveries_status_due", "status", "due_at", "id"),  # the claim order (0005)
         Index("ix_deliveries_subscriber", "subscriber_id"),  # a subscriber's history; deleting one (0006)
         Index("ix_deliveries_held_by", "held_by"),  # a batch's heartbeat and release (0009)
+        Index("ix_deliveries_message_id", "message_id"),  # a provider's report of a copy, by its Message-ID (0020)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -367,8 +370,8 @@ class FormMail(Base):
 from digest.adapters.storage.account_models import AdminSession as AdminSession  # noqa: E402
 from digest.adapters.storage.account_models import AdminUser as AdminUser  # noqa: E402
 from digest.adapters.storage.account_models import ApiToken as ApiToken  # noqa: E402
-from digest.adapters.storage.source_models import Source as Source  # noqa: E402
 from digest.adapters.storage.loop_models import InboundMail as InboundMail  # noqa: E402
 from digest.adapters.storage.loop_models import LoopSource as LoopSource  # noqa: E402
 from digest.adapters.storage.loop_models import MailEventRow as MailEventRow  # noqa: E402
 from digest.adapters.storage.loop_models import WebhookNonce as WebhookNonce  # noqa: E402
+from digest.adapters.storage.source_models import Source as Source  # noqa: E402

@@ -36,12 +36,15 @@ class MailEvent:
     delivery_id: int | None = None
     subscriber_id: int | None = None
     list_slug: str | None = None
+    # The original's Message-ID when the report carries it (a provider's webhook, a DSN's returned headers):
+    # finds the delivery when no VERP token does.
+    message_id: str = ""
     at: datetime | None = None  # when the provider or the reporting MTA says it happened
 
 
 def is_permanent(status: str) -> bool | None:
     """True for a 5.x.x status, False for 4.x.x, None when there is none to go by (RFC 3463 class digit)."""
     status = status.strip()
-    if status[:2] in ("5.", "4.") or status[:1] in ("5", "4") and len(status) == 3 and status.isdigit():
+    if status[:2] in ("5.", "4.") or (status[:1] in ("5", "4") and len(status) == 3 and status.isdigit()):
         return status[0] == "5"
     return None

@@ -125,7 +125,11 @@ class IssueDigests:
 
 def _links(runtime: Runtime, ml: models.MailingList, issue_id: int) -> IssueLinks:
     settings = runtime.settings
-    return IssueLinks(ml.slug, issue_id, settings.base_url, settings.secret_key, ml.reply_to or ml.sender_email)
+    bounce_domain = ml.bounce_domain or settings.loop.bounce_domain
+    # With a bounce domain, its mailbox reads the List-Unsubscribe mail too (digest bounces poll): one
+    # address on it, whatever the list's Reply-To, which people read.
+    mailbox = f"unsubscribe@{bounce_domain}" if bounce_domain else ml.reply_to or ml.sender_email
+    return IssueLinks(ml.slug, issue_id, settings.base_url, settings.secret_key, mailbox, bounce_domain)
 
 
 def issue_digests(runtime: Runtime, session: Session, issue_id: int) -> IssueDigests:

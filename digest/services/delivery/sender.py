@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from digest.adapters.transports import DeliveryError, Envelope, PermanentDeliveryError, Transport
+from digest.core.links import envelope_sender
 from digest.core.statuses import DeliveryStatus
 from digest.services.delivery.building import Built, build_row
 from digest.services.delivery.digests import IssueDigests
@@ -142,7 +143,7 @@ class Sender:
     ) -> tuple[Envelope | None, Built | None]:
         """Claims `row` and opens its envelope, building the next message meanwhile. No envelope: refused."""
         claim = Claim(row.id, self.issue.issue_id, built.message_id, built.article_ids)
-        sender = self.issue.info.sender_email
+        sender = envelope_sender(self.issue.links, row.id, self.issue.info.sender_email)
         envelope = None
         if self.overlap:
             committed = ledger.start_commit(claim)

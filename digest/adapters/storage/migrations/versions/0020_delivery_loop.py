@@ -87,6 +87,8 @@ def upgrade() -> None:
         sa.Column('runs', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('name'),
     )
+    op.create_index('ix_deliveries_message_id', 'deliveries', ['message_id'])
+    op.create_index('ix_subscribers_email_lower', 'subscribers', [sa.text('lower(email)')])
     with op.batch_alter_table('lists') as batch:
         batch.add_column(sa.Column('bounce_domain', sa.String(length=253), nullable=True))
         batch.add_column(sa.Column('bounce_threshold', sa.Float(), nullable=False, server_default='5'))
@@ -110,6 +112,8 @@ def downgrade() -> None:
     with op.batch_alter_table('lists') as batch:
         batch.drop_column('bounce_threshold')
         batch.drop_column('bounce_domain')
+    op.drop_index('ix_subscribers_email_lower', table_name='subscribers')
+    op.drop_index('ix_deliveries_message_id', table_name='deliveries')
     op.drop_table('loop_sources')
     op.drop_index(op.f('ix_webhook_nonces_seen_at'), table_name='webhook_nonces')
     op.drop_table('webhook_nonces')
