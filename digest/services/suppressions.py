@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +38,56 @@ def search_suppressions(
         select(row).where(*where).order_by(row.created_at.desc(), row.id.desc()).offset(offset).limit(limit)
     )
     return list(found), total
+
+
+@dataclass(frozen=True)
+class DecidingEvent:
+    """The mail event that put an address on the list: where it came from and what it said."""
+
+    id: int
+    kind: str  # digest.core.bounces.events.EventKind
+    source: str  # "mailbox", "ses", "mailgun", "postmark", "sendgrid"
+    status: str  # the enhanced status code, when one was given
+    detail: str
+    raw_ref: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SuppressionView:
+    """One suppression as the console and the API show it: why, what kind of thing decided, and the event."""
+
+    id: int
+    email: str
+    reason: str
+    kind: str  # "admin", "bounce" (refused during the send), "hard_bounce", "complaint", "soft_bounce", "import"
+    created_at: datetime
+    event: DecidingEvent | None
+
+
+def describe_suppressions(session: Session, rows: Sequence[models.Suppression]) -> list[SuppressionView]:
+    """`rows` with the events that decided them, read in one query."""
+    ids = {r.event_id for r in rows if r.event_id is not None}
+    events: dict[int, DecidingEvent] = {}
+    if ids:
+        found = session.scalars(select(models.MailEventRow).where(models.MailEventRow.id.in_(ids)))
+        events = {
+            e.id: DecidingEvent(e.id, e.kind, e.source, e.status, e.detail, e.raw_ref, e.created_at) for e in found
+        }
+    return [
+        SuppressionView(
+            r.id, r.email, r.reason, r.kind, r.created_at, events.get(r.event_id) if r.event_id is not None else None
+        )
+        for r in rows
+    ]
+
+
+def find_suppressions(
+    session: Session, text: str = "", *, limit: int = 50, offset: int = 0
+) -> tuple[list[SuppressionView], int]:
+    """search_suppressions, each row with its kind and deciding event."""
+    rows, total = search_suppressions(session, text, limit=limit, offset=offset)
+    return describe_suppressions(session, rows), total
 
 
 def add_suppression(session: Session, email: str, reason: str) -> tuple[models.Suppression, bool]:

@@ -22,6 +22,7 @@ from test_browser_admin_content import UPLOAD
 from test_browser_admin_subscribers import PEOPLE_CSV
 from test_browser_mail_width import PHONE, _without_style
 from test_pages import _send_issue
+from test_sender_page import sender_rows
 from webutil import LIST, add_staff, parse_mail
 
 from digest.adapters.storage import models
@@ -252,6 +253,13 @@ def _console_walk(audit: Audit, site, issue_id: int) -> None:
     # The review queue holds an article the tagger placed unsure, and one it placed nowhere.
     waiting_article(site.url, "怀化一合作社冷库投用", ["431200"])
     waiting_article(site.url, "一则没有地名的消息", [])
+    # The sender page with rates over the thresholds, a suppression, a stale mailbox and a mail nobody read.
+    mail_id = sender_rows(site.url)["mail"]
+    pages |= {
+        "sender": "/admin/sender",
+        "sender-en": "/admin/sender?lang=en",
+        "sender-mail": f"/admin/sender/mail/{mail_id}",
+    }
     for name, path in pages.items():
         page.goto(base + path)
         # What hides in a closed <details> (the charts' data tables) is checked too.

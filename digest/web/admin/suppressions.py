@@ -13,11 +13,12 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 
 from digest.services import NotFound
-from digest.services.suppressions import add_suppression, remove_suppression, search_suppressions
+from digest.services.suppressions import add_suppression, find_suppressions, remove_suppression
 from digest.services.validation import FieldError, Invalid
 from digest.web import PageError
 from digest.web.admin import MAX_ID, AdminOnly, admin_page, web_of
 from digest.web.catalogue import subscribers as _words  # noqa: F401  (registers this area's words)
+from digest.web.catalogue.sender import SUPPRESSION_KINDS
 
 router = APIRouter(prefix="/admin")
 
@@ -51,9 +52,16 @@ def _suppressions_page(request, admin, shown: SuppressionsShown):
     """The suppression list; refused fields in `shown` make it a 400."""
     q, page = shown.q, shown.page
     with web_of(request).factory.begin() as session:
-        found, total = search_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        found, total = find_suppressions(session, q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         rows = [
-            {"id": r.id, "email": r.email, "reason": r.reason, "created": r.created_at.strftime("%Y-%m-%d")}
+            {
+                "id": r.id,
+                "email": r.email,
+                "reason": r.reason,
+                "kind": r.kind,
+                "event": r.event,
+                "created": r.created_at.strftime("%Y-%m-%d"),
+            }
             for r in found
         ]
     return admin_page(
@@ -62,6 +70,7 @@ def _suppressions_page(request, admin, shown: SuppressionsShown):
         admin=admin,
         status=400 if shown.errors else 200,
         rows=rows,
+        kinds=SUPPRESSION_KINDS,
         total=total,
         q=q,
         page=page,

@@ -1,5 +1,6 @@
-"""The JSON API under /api/v1: lists, subscribers, articles and issues, for scripts and other systems. Part
-of the web entry point: imports services, adapters and the core; only digest.web imports it.
+"""The JSON API under /api/v1: lists, subscribers, suppressions, articles, issues and the sender's figures, for
+scripts and other systems. Part of the web entry point: imports services, adapters and the core; only
+digest.web imports it.
 
 Every call carries `Authorization: Bearer dgt_…` (made with `digest admin token`).
 Bad input answers 4xx with the field at fault; the schema is at /openapi.json.
@@ -107,9 +108,19 @@ CONFLICT_RESPONSES: dict[int | str, dict] = {
 
 def build_router() -> APIRouter:
     """/api/v1: every area's routes, each behind a valid token (areas add `api_admin_only` where needed)."""
-    from digest.web.api import articles, issues, lists, review, sources, subscriber_imports, subscribers
+    from digest.web.api import (
+        articles,
+        issues,
+        lists,
+        review,
+        sender,
+        sources,
+        subscriber_imports,
+        subscribers,
+        suppressions,
+    )
 
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_caller)], responses=ERROR_RESPONSES)
-    for area in (lists, subscriber_imports, subscribers, articles, review, issues, sources):
+    for area in (lists, subscriber_imports, subscribers, suppressions, articles, review, issues, sources, sender):
         router.include_router(area.router)
     return router

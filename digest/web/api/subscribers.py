@@ -1,4 +1,4 @@
-"""/api/v1/subscribers and /api/v1/suppressions: find, add or update by email, edit, unsubscribe; the suppression list.
+"""/api/v1/subscribers: find, add or update by email, edit, unsubscribe (the suppression list: suppressions.py).
 
 Admins only. Subscribers are addressed by their id and a list (`?list=slug`,
 the default list when absent). Bad input answers 4xx naming the field, e.g.
@@ -12,7 +12,7 @@ import builtins
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +28,7 @@ from digest.services.subscriber_editing import (
     search_subscriptions,
     subscriber_query,
 )
-from digest.services.suppressions import add_suppression, remove_suppression, search_suppressions, suppressed_emails
+from digest.services.suppressions import suppressed_emails
 from digest.services.validation import Invalid
 from digest.web.api import MAX_ID, api_admin_only, list_or_404
 from digest.web.i18n import translator
@@ -135,26 +135,6 @@ class SubscriberIn(SubscriberFields):
 
 class SubscriberPatch(SubscriberFields):
     """Only the fields sent change; all of them or none."""
-
-
-class SuppressionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=320)
-    reason: str = Field(min_length=1, max_length=300, description="hard bounce, complaint, asked by phone…")
-
-
-class SuppressionOut(BaseModel):
-    id: int
-    email: str
-    reason: str
-    created_at: datetime
-
-
-class SuppressionPage(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[SuppressionOut]
 
 
 def unprocessable(exc: Invalid, prefix: str) -> HTTPException:
@@ -298,55 +278,3 @@ def unsubscribe(request: Request, subscriber_id: SubscriberId, list_slug: ListSl
         sub = _subscription(session, ml, subscriber_id)
         edit_subscription(session, ml, web.regions, sub, {"status": "unsubscribed"})
         return _one(web, session, ml, sub)
-
-
-def _suppression_out(row: models.Suppression) -> SuppressionOut:
-    return SuppressionOut(id=row.id, email=row.email, reason=row.reason, created_at=row.created_at)
-
-
-@router.get("/suppressions", response_model=SuppressionPage, summary="Addresses nothing is ever sent to")
-def list_suppressions(
-    request: Request,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the email or reason")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> SuppressionPage:
-    with request.app.state.web.factory.begin() as session:
-        rows, total = search_suppressions(session, q or "", limit=limit, offset=offset)
-        return SuppressionPage(total=total, limit=limit, offset=offset, items=[_suppression_out(r) for r in rows])
-
-
-@router.post(
-    "/suppressions",
-    response_model=SuppressionOut,
-    status_code=201,
-    summary="Suppress an address on every list",
-    responses={200: {"description": "Suppressed already; the reason was updated"}},
-)
-def create_suppression(request: Request, payload: SuppressionIn):
-    with request.app.state.web.factory.begin() as session:
-        try:
-            row, created = add_suppression(session, payload.email, payload.reason)
-        except Invalid as exc:
-            raise unprocessable(exc, "body") from None
-        body = _suppression_out(row).model_dump(mode="json")
-    return JSONResponse(body, status_code=201 if created else 200)
-
-
-@router.delete("/suppressions", status_code=204, summary="Lift the suppression of an address")
-def delete_suppression(request: Request, email: Annotated[str, Query(min_length=3, max_length=320)]) -> Response:
-    return _remove(request, email=email)
-
-
-@router.delete("/suppressions/{suppression_id}", status_code=204, summary="Lift a suppression by its id")
-def delete_suppression_by_id(request: Request, suppression_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
-    return _remove(request, suppression_id=suppression_id)
-
-
-def _remove(request: Request, **which) -> Response:
-    try:
-        with request.app.state.web.factory.begin() as session:
-            remove_suppression(session, **which)
-    except NotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from None
-    return Response(status_code=204)
