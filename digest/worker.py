@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 # (Redis would redeliver it once the visibility timeout passed).
 TICK_SECONDS = float(os.environ.get("DIGEST_TICK_SECONDS", "30"))
 POLL_SECONDS = 60.0
-BOUNCE_POLL_SECONDS = float(os.environ.get("DIGEST_BOUNCE_POLL_SECONDS", "120"))
 
 
 def make_app() -> Celery:
@@ -69,7 +68,7 @@ def make_app() -> Celery:
             # Each source has its own interval; the database says which are due, so a minute's beat suffices.
             "poll-sources": {"task": POLL_SOURCES, "schedule": POLL_SECONDS},
             # The bounce mailbox (when one is set): a mailto unsubscribe is honoured within minutes.
-            "poll-bounces": {"task": POLL_BOUNCES, "schedule": BOUNCE_POLL_SECONDS},
+            "poll-bounces": {"task": POLL_BOUNCES, "schedule": settings.loop.poll_seconds},
         },
         timezone="UTC",
     )

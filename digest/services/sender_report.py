@@ -33,9 +33,9 @@ COMPLAINT_RATE_LIMIT = 0.003
 # any provider.
 BOUNCE_RATE_WARNING = 0.02
 
-# The bounce mailbox is polled by the beat every 5 minutes unless told otherwise; three missed polls in a row
+# The bounce mailbox is polled by the beat every DIGEST_BOUNCE_POLL_SECONDS (2 minutes); three missed polls in a row
 # mean the poll is not running (or not finishing), not a slow mailbox.
-POLL_INTERVAL = timedelta(minutes=5)
+POLL_INTERVAL = timedelta(minutes=2)  # DIGEST_BOUNCE_POLL_SECONDS's default; callers pass the setting
 STALE_AFTER_POLLS = 3
 RAW_SHOWN = 200 * 1024  # what the console shows of a mail's raw source
 LEFT = (DeliveryStatus.SENT, DeliveryStatus.BOUNCED)  # copies that left: a server took them or refused them

@@ -116,7 +116,7 @@ def test_the_page_shows_suppressions_with_their_event_and_sources_health_escaped
     listed = full[full.index(f'<tr data-id="{ids["suppression"]}">') :].split("</tr>")[0]
     assert "a hard bounce" in listed and f"event {ids['event']}, from postmark" in listed and "5.1.1" in listed
     mailbox = html[html.index('<tr data-source="mailbox">') :].split("</tr>")[0]
-    assert "stopped: not read for over 15 minutes" in mailbox
+    assert "stopped: not read for over 6 minutes" in mailbox
     ses = html[html.index('<tr data-source="ses">') :].split("</tr>")[0]
     assert "failing" in ses and "&lt;u&gt;signature refused&lt;/u&gt;" in ses and "<u>" not in ses
     # Undo, from the sender page, is the suppression page's own form.

@@ -30,6 +30,8 @@ class LoopSettings:
     # Where read mail goes (a folder of the mailbox); with delete_processed it is deleted instead.
     processed_folder: str = "Processed"
     delete_processed: bool = False
+    # How often the beat reads the mailbox; the sender page calls it stale after three times this.
+    poll_seconds: float = 120.0
     dkim_selector: str | None = None
     dkim_domain: str | None = None
     dkim_key_file: Path | None = None
@@ -65,6 +67,12 @@ def load_loop_settings(env: Mapping[str, str]) -> LoopSettings:
     basic = get("DIGEST_POSTMARK_BASIC_AUTH")
     if basic is not None and ":" not in basic:
         raise LoopSettingError("DIGEST_POSTMARK_BASIC_AUTH must be user:password")
+    try:
+        poll_seconds = float(get("DIGEST_BOUNCE_POLL_SECONDS") or 120)
+    except ValueError:
+        raise LoopSettingError("DIGEST_BOUNCE_POLL_SECONDS must be a number of seconds") from None
+    if not 10 <= poll_seconds <= 86400:
+        raise LoopSettingError("DIGEST_BOUNCE_POLL_SECONDS must be from 10 to 86400")
     hosts = get("DIGEST_SNS_CERT_HOSTS") or DEFAULT_SNS_CERT_HOSTS
     try:
         re.compile(hosts)
@@ -75,6 +83,7 @@ def load_loop_settings(env: Mapping[str, str]) -> LoopSettings:
         mailbox_url=get("DIGEST_BOUNCE_MAILBOX"),
         processed_folder=get("DIGEST_BOUNCE_PROCESSED_FOLDER") or "Processed",
         delete_processed=(get("DIGEST_BOUNCE_DELETE_PROCESSED") or "0").lower() in ("1", "true", "yes"),
+        poll_seconds=poll_seconds,
         dkim_selector=dkim[0],
         dkim_domain=check_domain(dkim[1], "DIGEST_DKIM_DOMAIN") if dkim[1] else None,
         dkim_key_file=Path(dkim[2]) if dkim[2] else None,

@@ -1,6 +1,6 @@
 """The policy, applied: what each stored event does to the address, its subscriptions and its delivery.
 
-    hard bounce   the address is suppressed; the copy it was about is marked bounced
+    hard bounce   the address is suppressed; the bounce is noted on the copy's ledger row
     complaint     suppressed, and unsubscribed from every list, with the complaint as the reason
     unsubscribe   that subscription is left (the mail to the List-Unsubscribe address), and nothing answers it
     soft bounce   the subscription's score grows (digest/core/bounces/policy.py); at the list's threshold the
@@ -66,7 +66,7 @@ def _decide(session: Session, row: models.MailEventRow, now: datetime) -> tuple[
         # Anyone can write to the bounce mailbox: only a signed return path or token may suppress anyone.
         return NOTHING, _words("unsigned", "names no copy of ours by a valid return path: left for a person")
     if row.kind == EventKind.HARD_BOUNCE:
-        _mark_bounced(session, row)
+        _note_on_copy(session, row)
         why = _words("hard bounce", row.status, row.detail)
         created = suppress_for_event(session, row, "hard_bounce", why)
         return SUPPRESSED, why if created else f"{why} (already suppressed)"
@@ -87,14 +87,16 @@ def _words(*parts: str) -> str:
     return ": ".join(p for p in (" ".join(part.split()) for part in parts) if p)
 
 
-def _mark_bounced(session: Session, row: models.MailEventRow) -> None:
+def _note_on_copy(session: Session, row: models.MailEventRow) -> None:
+    """Writes the later bounce on the copy's ledger row. Its status stays "sent" (the server took it; the
+    sender page counts the bounce from the event, and refusals during the send from "bounced" rows)."""
     if row.delivery_id is None:
         return
     d = models.Delivery
     session.execute(
         update(d)
         .where(d.id == row.delivery_id, d.status == DeliveryStatus.SENT)
-        .values(status=DeliveryStatus.BOUNCED, last_error=_words("bounced later", row.status, row.detail))
+        .values(last_error=_words("bounced later", row.status, row.detail))
     )
 
 

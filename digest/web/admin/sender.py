@@ -7,7 +7,7 @@ Admins only: the page shows addresses and mail from outside.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -71,7 +71,9 @@ def sender(
         report = sender_report(session, now, list_id=ml.id if ml else None, time_zone=time_zone, issues=ISSUES_SHOWN)
         suppressions, suppressed = find_suppressions(session, limit=SUPPRESSIONS_SHOWN)
         mails, waiting = unparsed_mails(session, limit=MAIL_PAGE, offset=(page - 1) * MAIL_PAGE)
-        sources = sources_health(session, now, expected=expected)
+        sources = sources_health(
+            session, now, expected=expected, poll_interval=timedelta(seconds=web.settings.loop.poll_seconds)
+        )
         lists = list_choices(session)
     return admin_page(
         request,

@@ -7,7 +7,7 @@ Admins only.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -106,7 +106,9 @@ def sender(
         report = sender_report(session, now, list_id=ml.id if ml else None, time_zone=zone, issues=issues)
         _, waiting = unparsed_mails(session, limit=1)
         expected = ["mailbox"] if web.settings.loop.mailbox_url else []
-        health = sources_health(session, now, expected=expected)
+        health = sources_health(
+            session, now, expected=expected, poll_interval=timedelta(seconds=web.settings.loop.poll_seconds)
+        )
     return SenderOut(
         issues=[
             IssueRatesOut(

@@ -65,7 +65,7 @@ def _state(url: str) -> dict:
         return {"suppressed": sup, "subs": subs, "deliveries": deliveries, "events": events}
 
 
-def test_a_hard_bounce_suppresses_and_marks_the_copy_bounced(database_url):
+def test_a_hard_bounce_suppresses_and_is_noted_on_the_copy(database_url):
     ids = _sent_issue(database_url)
     wang = ids[WANG_NATIONAL.email]
     event = MailEvent(EventKind.HARD_BOUNCE, "k1", "mailbox", status="5.1.1", detail="user unknown", delivery_id=wang)
@@ -73,7 +73,10 @@ def test_a_hard_bounce_suppresses_and_marks_the_copy_bounced(database_url):
     assert [(d.decision, d.email) for d in decisions] == [("suppressed", WANG_NATIONAL.email)]
     state = _state(database_url)
     assert state["suppressed"] == {WANG_NATIONAL.email: ("hard_bounce", True)}
-    assert state["deliveries"][wang] == "bounced"
+    # Still "sent" (the server took it); the sender page counts the bounce from the event.
+    assert state["deliveries"][wang] == "sent"
+    with transaction(database_url) as session:
+        assert session.get(models.Delivery, wang).last_error == "bounced later: 5.1.1: user unknown"
     assert state["events"] == [("hard_bounce", WANG_NATIONAL.email, "suppressed", ids["issue"])]
 
 
