@@ -8,23 +8,20 @@ from datetime import date, datetime, time
 
 from fixtures_db import make_settings
 from personas import ALL, CHEN_HANBIN, LI_HUNAN, LIU_TOPICS, WANG_NATIONAL, ZHANG_ANKANG, ZHAO_NOTHING
-from samples import WEEKLY_ISSUE
+from sent_week import PERIOD_END
+from sent_week import seed_week as _seed
+from sent_week import send_week as _send
 from sqlalchemy import select
 
 from digest.adapters.storage import models
 from digest.adapters.storage.db import transaction
 from digest.adapters.transports import open_transport
-from digest.core.ingest import parse_file
-from digest.core.regions import load_regions
 from digest.core.tokens import read_token
-from digest.services.articles import NEWSROOM_TZ, store_articles
-from digest.services.delivery.batches import send_batch, send_pending
+from digest.services.articles import NEWSROOM_TZ
+from digest.services.delivery.batches import send_batch
 from digest.services.issues import claim_due, pause_issue, plan_issue, resume_issue, start_issue
 from digest.services.lists import ensure_default_list
 from digest.services.runtime import Runtime
-from digest.services.subscribers import upsert_subscription
-
-PERIOD_END = date(2021, 6, 20)
 
 # Titles of the fixture issue, by what each persona must receive, in section order.
 EXPECTED = {
@@ -55,39 +52,6 @@ FOLLOWING = {
     CHEN_HANBIN.email: "您关注：陕西汉滨｜全部栏目",
     LIU_TOPICS.email: "您关注：全部地区｜产业发展 · 公共服务",
 }
-
-
-def _seed(url: str) -> None:
-    regions = load_regions()
-    published = datetime.combine(date(2021, 6, 18), time(9), NEWSROOM_TZ)
-    with transaction(url) as session:
-        ml = ensure_default_list(session)
-        ml.sender_email = "weekly@digest.example.org"
-        report = store_articles(
-            session, ml, parse_file(WEEKLY_ISSUE), regions, source=str(WEEKLY_ISSUE), published=published
-        )
-        assert report.added == 14
-        for persona in ALL:
-            upsert_subscription(
-                session,
-                ml,
-                regions,
-                email=persona.email,
-                name=persona.name,
-                region_labels=persona.regions,
-                topic_labels=persona.topics,
-                status="confirmed",
-            )
-
-
-def _send(url: str, settings, period_end: date = PERIOD_END):
-    with transaction(url) as session:
-        issue = plan_issue(session, ensure_default_list(session), period_end)
-        start_issue(session, issue)
-        issue_id = issue.id
-    with open_transport(settings.smtp_url, settings.outbox) as transport:
-        report = send_pending(Runtime(settings), issue_id, transport)
-    return issue_id, report
 
 
 def _titles_in(text: str) -> list[str]:
