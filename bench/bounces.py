@@ -91,7 +91,7 @@ def _mail(kind: str, copy: tuple[int, int, str], n: int) -> bytes:
     date_line = format_datetime(AT)
     head = f"Date: {date_line}\r\nMessage-ID: <m{n}@mx.bench.example.net>\r\n"
     if kind in ("hard", "soft"):
-        status, action = ("5.1.1", "failed") if kind == "hard" else ("4.2.2", "delayed")
+        status, action = ("5.1.1", "failed") if kind == "hard" else ("4.2.2", "failed")  # a 4.x.x the relay gave up on
         text = f"Diagnostic-Code: smtp; {'550 5.1.1 user unknown' if kind == 'hard' else '452 4.2.2 mailbox full'}"
         return _report(
             head + f"From: MAILER-DAEMON@mx.bench.example.net\r\nTo: {verp}\r\nSubject: Undelivered Mail\r\n",

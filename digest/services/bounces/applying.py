@@ -49,7 +49,8 @@ def apply_events(session: Session, event_ids: Iterable[int], now: datetime) -> l
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     decisions = []
-    for row in session.scalars(query):
+    rows = list(session.scalars(query))
+    for row in rows:
         row.decision, row.decision_detail = _decide(session, row, now)
         row.decision_detail = row.decision_detail[:300]
         decisions.append(Decision(row.id, row.kind, row.email, row.decision, row.decision_detail))

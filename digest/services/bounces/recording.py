@@ -46,9 +46,9 @@ def record_events(session: Session, events: Iterable[MailEvent], now: datetime) 
     else:
         # Another database: no ON CONFLICT; the unique key still refuses a concurrent duplicate (the caller retries).
         statement = insert(_E)
-    statement = statement.returning(_E.id)
-    # One statement per row: RETURNING gives the ids of the rows actually inserted, in order.
-    return [new_id for row in rows for new_id in session.scalars(statement, row)]
+    # Many rows in one statement (SQLAlchemy's "insertmanyvalues"); RETURNING gives the ids of the rows actually
+    # inserted, not those a concurrent caller stored first. Sorted: the order events are applied in.
+    return sorted(session.scalars(statement.returning(_E.id), rows))
 
 
 class _Resolver:
