@@ -2,6 +2,7 @@
 
     python -m bench.send --subscribers 100000
     python -m bench.send --subscribers 100000 --dkim   # every message DKIM-signed (a fresh RSA-2048 key)
+    python -m bench.send --subscribers 100000 --verp   # each copy's own signed return path (DIGEST_BOUNCE_DOMAIN)
 
 1. ceiling: pre-built messages sent with smtplib over as many connections as there
    are worker processes, to the same SMTP sink;
@@ -63,6 +64,8 @@ PERIOD_END = date(2026, 11, 29)
 SECRET = "bench-secret-key-0123456789abcdef"
 # With --dkim: the key file the run makes in its work folder, which the worker is told to sign with.
 DKIM_KEY_FILE = "dkim-bench.pem"
+# What else the workers are told (--verp: a bounce domain, so every copy has its own return path).
+WORKER_ENV: dict[str, str] = {}
 DKIM_SELECTOR, DKIM_DOMAIN = "bench", "bench.example.org"
 
 
@@ -254,6 +257,7 @@ def start_worker(url: str, port: int, broker: str, workers: int, workdir: Path) 
         DIGEST_SECRET_KEY=SECRET,
         DIGEST_BASE_URL="https://bench.example.org",
     )
+    env.update(WORKER_ENV)
     if (workdir / DKIM_KEY_FILE).exists():  # --dkim
         env.update(
             DIGEST_DKIM_SELECTOR=DKIM_SELECTOR,
@@ -335,7 +339,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--dkim", action="store_true", help="DKIM-sign every message (a fresh RSA-2048 key)")
+    parser.add_argument("--verp", action="store_true", help="each copy's own VERP return path (a bounce domain)")
     args = parser.parse_args()
+    if args.verp:
+        WORKER_ENV["DIGEST_BOUNCE_DOMAIN"] = "bounce.bench.example.org"
     redis.Redis.from_url(args.broker).flushdb()
     sizes = sorted({min(10_000, args.subscribers), args.subscribers})
     workdir = Path(tempfile.mkdtemp(prefix="digest-bench-"))
@@ -353,7 +360,7 @@ def main() -> None:
             rate, peak, sent = pipeline(url, issue_id, port, args.broker, args.workers, workdir)
             results[size] = {"ceiling": ceiling_rate, "pipeline": rate, "peak_mb": peak, "sent": sent}
             print(
-                f"[{size}] sink {sink_name}{', DKIM' if dkim else ''}: "
+                f"[{size}] sink {sink_name}{', DKIM' if dkim else ''}{', VERP' if args.verp else ''}: "
                 f"ceiling {ceiling_rate:,.0f}/s, pipeline {rate:,.0f}/s "
                 f"({sent} sent), ratio {rate / ceiling_rate:.2f}, peak worker {peak:.0f} MB",
                 flush=True,
@@ -373,6 +380,7 @@ def main() -> None:
             {
                 "subscribers": sizes[-1],
                 "dkim": args.dkim,
+                "verp": args.verp,
                 "ceiling_per_s": round(biggest["ceiling"], 1),
                 "pipeline_per_s": round(biggest["pipeline"], 1),
                 "ratio": round(biggest["pipeline"] / biggest["ceiling"], 3),

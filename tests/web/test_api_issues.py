@@ -266,3 +266,19 @@ def test_an_admin_sends_failed_deliveries_again_once_and_bad_input_names_the_fie
         session.get(models.Issue, issue_id).status = "cancelled"
     cancelled = client.post(f"/api/v1/issues/{issue_id}/retry", json={"status": "failed"})
     assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["detail"]
+
+
+def test_a_test_send_with_an_unreadable_dkim_key_says_so_and_sends_nothing(api, tmp_path):
+    import dataclasses
+
+    from digest.core.bounces.settings import LoopSettings
+
+    runtime = api.client.app.state.web.runtime
+    missing = tmp_path / "no-such-key.pem"
+    loop = LoopSettings(dkim_selector="s1", dkim_domain="example.org", dkim_key_file=missing)
+    runtime.settings = dataclasses.replace(runtime.settings, loop=loop)
+    issue_id = _plan(api.client)["id"]
+    response = api.client.post(f"/api/v1/issues/{issue_id}/test", json={"to": "qa@example.net"})
+    assert response.status_code == 503
+    assert "DIGEST_DKIM_KEY_FILE" in response.json()["detail"] and str(missing) in response.json()["detail"]
+    assert api.smtp.messages == []

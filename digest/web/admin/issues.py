@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from digest.adapters.storage import models
 from digest.adapters.transports import DeliveryError
+from digest.core.faults import SetupError
 from digest.core.schedule import zone
 from digest.core.statuses import DeliveryStatus
 from digest.services import NotFound
@@ -282,6 +283,9 @@ def send_test(
             return _preview_page(request, admin, issue_id, email, shown)
         except NotFound:
             shown = PreviewShown(to, error=("iss_err_test_empty", {}), status=404)
+            return _preview_page(request, admin, issue_id, email, shown)
+        except SetupError as exc:  # a DKIM key that cannot be read, a list setting no header can hold
+            shown = PreviewShown(to, error=("iss_err_test_setup", {"detail": str(exc)}), status=503)
             return _preview_page(request, admin, issue_id, email, shown)
     try:
         deliver_test(web.runtime, test)

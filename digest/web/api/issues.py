@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from digest.adapters.transports import DeliveryError
+from digest.core.faults import SetupError
 from digest.core.statuses import DeliveryStatus, IssueStatus
 from digest.services import NotFound
 from digest.services.delivery.now import deliver_now
@@ -337,6 +338,8 @@ def send_test(
             raise _field_error(["body", "email"], str(exc), "value_error.email") from None
         except NotFound as exc:
             raise HTTPException(404, detail=str(exc)) from None
+        except SetupError as exc:  # a DKIM key that cannot be read, a list setting no header can hold
+            raise HTTPException(503, detail=f"a site setting stops every message: {exc}") from None
     try:
         deliver_test(web.runtime, test)
     except DeliveryError as exc:
