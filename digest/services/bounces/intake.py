@@ -7,12 +7,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from digest.adapters.mailboxes import MailboxError
 from digest.adapters.storage import models
 from digest.services.bounces.applying import apply_events
-from digest.services.bounces.polling import poll_mailbox
+from digest.services.bounces.polling import SEEN_ON_POP3, poll_mailbox
 from digest.services.bounces.recording import PENDING
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # An event a webhook stored but no worker decided within this is taken by the next beat: its task was lost.
 SWEEP_AFTER = timedelta(minutes=2)
+# Webhook nonces kept this long: well past every provider's timestamp window (SNS's hour; Mailgun's and
+# SendGrid's minutes), after which a replay is refused by its age. Postmark signs nothing and has no
+# window: a replay of one of its requests after this is still applied once, its events' keys being stored.
+NONCES_KEPT = timedelta(days=7)
 
 
 def poll_bounces_now(runtime: Runtime) -> dict[str, object]:
@@ -39,8 +43,10 @@ def poll_bounces_now(runtime: Runtime) -> dict[str, object]:
 
 def _sweep(runtime: Runtime) -> int:
     now = runtime.clock.now()
-    e = models.MailEventRow
+    e, n = models.MailEventRow, models.WebhookNonce
     with runtime.transaction() as session:
+        # The POP3 mail a poll has read stays on the server: its marks stay as long (digest.services.bounces.polling).
+        session.execute(delete(n).where(n.provider != SEEN_ON_POP3, n.seen_at < now - NONCES_KEPT))
         waiting = list(
             session.scalars(select(e.id).where(e.decision == PENDING, e.created_at < now - SWEEP_AFTER).limit(5000))
         )

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 CHUNK = 200
 SOURCE = "mailbox"
-_SEEN = "pop3"  # models.WebhookNonce's provider for the POP3 mail already read (POP3 cannot move it)
+SEEN_ON_POP3 = "pop3"  # models.WebhookNonce's provider for the POP3 mail already read (POP3 cannot move it)
 
 
 class NoMailbox(Exception):
@@ -138,8 +138,8 @@ def _unseen(session: Session, mailbox: Mailbox, chunk: Sequence[InboundItem]) ->
     place = hashlib.sha256(mailbox.name.encode()).hexdigest()[:16]
     nonces = {f"{place}:{item.ref}"[:200]: item for item in chunk}
     n = models.WebhookNonce
-    seen = set(session.scalars(select(n.nonce).where(n.provider == _SEEN, n.nonce.in_(list(nonces)))))
+    seen = set(session.scalars(select(n.nonce).where(n.provider == SEEN_ON_POP3, n.nonce.in_(list(nonces)))))
     for nonce, item in nonces.items():
         if nonce not in seen:
-            session.add(n(provider=_SEEN, nonce=nonce, body_sha256=hashlib.sha256(item.raw).hexdigest()))
+            session.add(n(provider=SEEN_ON_POP3, nonce=nonce, body_sha256=hashlib.sha256(item.raw).hexdigest()))
     return [item for nonce, item in nonces.items() if nonce not in seen]
