@@ -116,3 +116,20 @@ def test_mail_nobody_can_read_stays_in_the_mailbox_and_is_kept_for_a_person(data
         assert [(m.ref, m.subject, m.raw) for m in kept] == [("<human-1@example.cn>", "请问如何订阅", raw)]
         assert "password" not in kept[0].mailbox and dovecot.password not in kept[0].mailbox
         assert session.scalar(select(models.MailEventRow.id)) is None
+
+
+def test_over_pop3_read_mail_stays_on_the_server_and_is_not_read_twice(database_url, tmp_path, smtp_server, dovecot):
+    dovecot.new_user()
+    loop = LoopSettings(bounce_domain=BOUNCE_DOMAIN, mailbox_url=dovecot.url("pop3s"))
+    settings = dataclasses.replace(make_settings(database_url, tmp_path, smtp_url=smtp_server.url), loop=loop)
+    seed_week(database_url)
+    send_week(database_url, settings)
+    received = {m.rcpt_tos[0]: m for m in smtp_server.messages}
+    dovecot.deliver(dsn(received[WANG_NATIONAL.email], "5.1.1", "550 5.1.1 no such user", LATER))
+    first = poll_mailbox(Runtime(settings))
+    dovecot.deliver(out_of_office(received[CHEN_HANBIN.email], LATER))
+    second = poll_mailbox(Runtime(settings))
+    assert (first.mails, first.events, first.moved) == (1, 1, 0)  # POP3 has no folder to move it to
+    assert (second.mails, second.seen_before, second.events) == (1, 1, 1)  # only the new one is read
+    assert len(dovecot.files("INBOX")) == 2
+    assert _state(database_url)["suppressed"] == {WANG_NATIONAL.email: "hard_bounce"}
