@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digest.adapters.storage import models
+from digest.core.bounces.settings import LoopSettingError, check_domain
 from digest.core.fields import unfit_for_one_line
 from digest.core.leads import ARTICLE_TEXT_MODES
 from digest.core.schedule import WEEKDAYS, parse_weekday, zone
@@ -27,6 +28,7 @@ MAX_CREDITS = 12
 MAX_TOPICS = 30
 MAX_RATE = 10_000.0
 MAX_CATCH_UP_HOURS = 144.0
+MAX_BOUNCE_THRESHOLD = 100.0
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 # Column sizes of models.MailingList.
@@ -114,6 +116,10 @@ def _check(name: str, value: Any, errors: dict[str, FieldError]) -> Any:
         return _catch_up(value, errors)
     if name == "review_below":
         return _review_below(value, errors)
+    if name == "bounce_domain":
+        return _bounce_domain(value, errors)
+    if name == "bounce_threshold":
+        return _bounce_threshold(value, errors)
     if name == "credits":
         return _credits(value, errors)
     errors[name] = FieldError("lists_err_unknown_field", {"field": name})
@@ -143,6 +149,33 @@ def _review_below(value: Any, errors: dict[str, FieldError]) -> float | None:
         errors["review_below"] = FieldError("lists_err_review_below")
         return None
     return share
+
+
+def _bounce_domain(value: Any, errors: dict[str, FieldError]) -> str | None:
+    """The list's own VERP domain ("" or None: the site's, DIGEST_BOUNCE_DOMAIN)."""
+    text = value.strip() if isinstance(value, str) else "" if value is None else None
+    if text is None:
+        errors["bounce_domain"] = FieldError("lists_err_type", {"field": "bounce_domain"})
+        return None
+    if not text:
+        return None
+    try:
+        return check_domain(text, "bounce_domain")
+    except LoopSettingError:
+        errors["bounce_domain"] = FieldError("lists_err_bounce_domain", {"value": text[:253]})
+        return None
+
+
+def _bounce_threshold(value: Any, errors: dict[str, FieldError]) -> float | None:
+    """The soft-bounce score that suppresses an address (digest/core/bounces/policy.py); 0 never does."""
+    try:
+        score = float(value) if value not in (None, "") and not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        score = -1.0
+    if math.isnan(score) or not 0 <= score <= MAX_BOUNCE_THRESHOLD:
+        errors["bounce_threshold"] = FieldError("lists_err_bounce_threshold", {"max": int(MAX_BOUNCE_THRESHOLD)})
+        return None
+    return score
 
 
 def _check_text(name: str, text: str, errors: dict[str, FieldError]) -> Any:
@@ -255,6 +288,8 @@ FIELDS = (
     "rate_limit",
     "catch_up_hours",
     "review_below",
+    "bounce_domain",
+    "bounce_threshold",
     "masthead",
     "tagline",
     "credits",
@@ -340,6 +375,8 @@ def settings_of(ml: models.MailingList) -> dict[str, Any]:
         "rate_limit": ml.rate_limit,
         "catch_up_hours": ml.catch_up_hours,
         "review_below": ml.review_below,
+        "bounce_domain": ml.bounce_domain or "",
+        "bounce_threshold": ml.bounce_threshold,
         "masthead": ml.masthead,
         "tagline": ml.tagline,
         "credits": [[str(k), str(v)] for k, v in (ml.credits or [])],

@@ -246,3 +246,28 @@ def test_an_admin_sets_the_review_threshold_and_a_bad_one_is_named(site):
     assert "Enter the review threshold as a number from 0 to 1." in refused.text
     with transaction(site.url) as session:
         assert ensure_default_list(session).review_below == 0.75
+
+
+def test_an_admin_sets_the_bounce_domain_and_threshold_and_bad_ones_are_named(site):
+    client = _admin(site)
+    page = client.get(SETTINGS)
+    assert 'name="bounce_domain"' in page.text and 'name="bounce_threshold"' in page.text and "退信域名" in page.text
+    form = dict(_form(client), bounce_domain="Bounce.Example.ORG.", bounce_threshold="3")
+    assert client.post(SETTINGS, data=form, follow_redirects=False).status_code == 303
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        assert (ml.bounce_domain, ml.bounce_threshold) == ("bounce.example.org", 3.0)
+    refused = client.post(
+        SETTINGS + "?lang=en", data=dict(_form(client), bounce_domain="not a domain", bounce_threshold="-1")
+    )
+    assert refused.status_code == 400
+    assert 'id="error-bounce_domain"' in refused.text and 'id="error-bounce_threshold"' in refused.text
+    assert (
+        "&#34;not a domain&#34; is not a domain name" in refused.text
+        or '"not a domain" is not a domain name' in refused.text
+    )
+    cleared = client.post(SETTINGS, data=dict(_form(client), bounce_domain=""), follow_redirects=False)
+    assert cleared.status_code == 303
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        assert (ml.bounce_domain, ml.bounce_threshold) == (None, 3.0)

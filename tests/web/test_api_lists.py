@@ -151,3 +151,14 @@ def test_the_review_threshold_is_read_and_patched_and_out_of_range_is_refused(si
     refused = site.client.patch(URL, headers=headers, json={"review_below": 2})
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"][-1] == "review_below"
     assert site.client.get(URL, headers=headers).json()["review_below"] == 0.4
+
+
+def test_the_bounce_domain_and_threshold_are_read_and_patched(site):
+    headers = _auth(site, ZHOU_ADMIN)
+    shown = site.client.get(URL, headers=headers).json()
+    assert (shown["bounce_domain"], shown["bounce_threshold"]) == (None, 5.0)
+    patched = site.client.patch(URL, headers=headers, json={"bounce_domain": "b.example.org", "bounce_threshold": 2.5})
+    assert (patched.json()["bounce_domain"], patched.json()["bounce_threshold"]) == ("b.example.org", 2.5)
+    refused = site.client.patch(URL, headers=headers, json={"bounce_domain": "b..example"})
+    assert 400 <= refused.status_code < 500 and "bounce_domain" in refused.text
+    assert site.client.get(URL, headers=headers).json()["bounce_domain"] == "b.example.org"

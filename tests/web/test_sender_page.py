@@ -193,3 +193,33 @@ def test_only_admins_see_the_sender_page(site):
     anonymous = site.new_client().get("/admin/sender", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/admin/login")
     assert 'href="/admin/sender"' in _admin(site).get("/admin/").text
+
+
+def test_the_page_says_where_each_lists_bounces_go_and_whether_dkim_aligns(site, tmp_path):
+    import dataclasses
+
+    from digest.core.bounces.settings import LoopSettings
+
+    add_staff(site.url, ZHOU_ADMIN)
+    sign_in(site.client, ZHOU_ADMIN)
+    with transaction(site.url) as session:
+        ml = ensure_default_list(session)
+        ml.sender_email = "weekly@news.example.org"
+        other = models.MailingList(
+            slug="other", name="Other", sender_email="hi@elsewhere.example", bounce_domain="b.elsewhere.example"
+        )
+        session.add(other)
+    web = site.client.app.state.web
+    loop = LoopSettings(bounce_domain="bounce.example.org", dkim_selector="s1", dkim_domain="example.org",
+                        dkim_key_file=tmp_path / "key.pem")  # fmt: skip
+    web.settings = dataclasses.replace(web.settings, loop=loop)
+    page = site.client.get("/admin/sender", headers={"Accept-Language": "en"}).text
+    weekly = page.split(f'data-list="{ml.slug}"')[1].split("</tr>")[0]
+    elsewhere = page.split('data-list="other"')[1].split("</tr>")[0]
+    assert (
+        "bounces+…@bounce.example.org (the site&#39;s)" in weekly
+        or "bounces+…@bounce.example.org (the site's)" in weekly
+    )
+    assert "signed as example.org, aligned with the sender" in weekly
+    assert "bounces+…@b.elsewhere.example" in elsewhere and "(the site" not in elsewhere
+    assert "signed as example.org, which is not the sender&#39;s domain: DMARC will fail" in elsewhere

@@ -47,6 +47,14 @@ class LoopSettings:
         return bool(self.dkim_selector and self.dkim_domain and self.dkim_key_file)
 
 
+def dkim_aligned(sender_email: str, signing_domain: str) -> bool:
+    """Whether a DKIM signature by `signing_domain` aligns with mail from `sender_email` for DMARC (relaxed: the
+    same domain, or one inside the other; organisational domains need the public suffix list, not kept here)."""
+    sender = sender_email.rpartition("@")[2].lower().rstrip(".")
+    signer = signing_domain.lower().rstrip(".")
+    return bool(sender) and (sender == signer or sender.endswith("." + signer) or signer.endswith("." + sender))
+
+
 def check_domain(value: str, what: str) -> str:
     value = value.strip().lower().rstrip(".")
     if not _DOMAIN.fullmatch(value):

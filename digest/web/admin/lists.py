@@ -305,7 +305,7 @@ def form_changes(data) -> tuple[dict, dict[str, FieldError]]:
     }
     changes: dict = dict(one, schedule_enabled=data.get("schedule_enabled") == "1")
     # A form from before a field existed keeps the list's value.
-    for later in ("catch_up_hours", "article_text", "review_below"):
+    for later in ("catch_up_hours", "article_text", "review_below", "bounce_domain", "bounce_threshold"):
         if later in data:
             changes[later] = str(data.get(later))[:50]
     labels, values = data.getlist("credit_label"), data.getlist("credit_value")
@@ -351,6 +351,8 @@ def _save(request, admin, slug, data):
         # The form shown again holds every field.
         changes.setdefault("catch_up_hours", ml.catch_up_hours)
         changes.setdefault("review_below", ml.review_below)
+        changes.setdefault("bounce_domain", ml.bounce_domain or "")
+        changes.setdefault("bounce_threshold", ml.bounce_threshold)
     if errors:
         # With errors, `name` is the list's name (read above), not None.
         return _page(request, admin, SettingsShown(cast(str, name), slug, changes, existing, errors=errors))

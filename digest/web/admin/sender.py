@@ -18,7 +18,6 @@ from digest.services.sender_report import (
     BOUNCE_RATE_WARNING,
     COMPLAINT_RATE_LIMIT,
     COMPLAINT_RATE_TARGET,
-    POLL_INTERVAL,
     RAW_SHOWN,
     STALE_AFTER_POLLS,
     dismiss_inbound_mail,
@@ -27,6 +26,7 @@ from digest.services.sender_report import (
     unparsed_mail,
     unparsed_mails,
 )
+from digest.services.sender_setup import list_sending
 from digest.services.suppressions import find_suppressions
 from digest.web import PageError
 from digest.web.admin import MAX_ID, AdminOnly, admin_page, list_choices, list_or_404, web_of
@@ -71,6 +71,7 @@ def sender(
         report = sender_report(session, now, list_id=ml.id if ml else None, time_zone=time_zone, issues=ISSUES_SHOWN)
         suppressions, suppressed = find_suppressions(session, limit=SUPPRESSIONS_SHOWN)
         mails, waiting = unparsed_mails(session, limit=MAIL_PAGE, offset=(page - 1) * MAIL_PAGE)
+        sending = list_sending(session, web.settings.loop)
         sources = sources_health(
             session, now, expected=expected, poll_interval=timedelta(seconds=web.settings.loop.poll_seconds)
         )
@@ -91,14 +92,15 @@ def sender(
         page=page,
         pages=max(1, -(-waiting // MAIL_PAGE)),
         sources=sources,
+        sending=sending,
         notice="snd_dismissed" if done == "dismissed" else None,
         percent=percent,
         when=when,
         target=_threshold(COMPLAINT_RATE_TARGET),
         limit=_threshold(COMPLAINT_RATE_LIMIT),
         warning=_threshold(BOUNCE_RATE_WARNING),
-        poll_minutes=int(POLL_INTERVAL.total_seconds() // 60),
-        stale_minutes=int(POLL_INTERVAL.total_seconds() * STALE_AFTER_POLLS // 60),
+        poll_minutes=f"{web.settings.loop.poll_seconds / 60:.3g}",
+        stale_minutes=f"{web.settings.loop.poll_seconds * STALE_AFTER_POLLS / 60:.3g}",
     )
 
 

@@ -66,6 +66,8 @@ class ListDetail(ListOut):
     review_below: float = Field(
         description="A tagged article whose topic confidence is under this waits for review (0 to 1)"
     )
+    bounce_domain: str | None = Field(description="The VERP return paths' domain (null: the site's)")
+    bounce_threshold: float = Field(description="The soft-bounce score that suppresses an address (0: never)")
     schedule: Schedule
     branding: Branding
     subscribers: dict[str, int] = Field(description="Subscriptions by status: pending, confirmed, unsubscribed")
@@ -93,6 +95,8 @@ class ListPatch(BaseModel):
     rate_limit: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False)
     catch_up_hours: float | None = Field(None, ge=0, le=144, allow_inf_nan=False)
     review_below: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    bounce_domain: str | None = Field(None, max_length=253, description='"" to use the site\'s')
+    bounce_threshold: float | None = Field(None, ge=0, le=100, allow_inf_nan=False)
     masthead: str | None = Field(None, max_length=200)
     tagline: str | None = Field(None, max_length=300)
     credits: list[Credit] | None = Field(None, max_length=12)
@@ -123,6 +127,8 @@ def _detail(session, ml: models.MailingList) -> ListDetail:
         language=ml.language,
         article_text=ml.article_text,
         review_below=ml.review_below,
+        bounce_domain=ml.bounce_domain,
+        bounce_threshold=ml.bounce_threshold,
         schedule=Schedule(
             weekday=WEEKDAYS[ml.send_weekday],
             time=ml.send_time,

@@ -31,6 +31,16 @@ add_words(
             "lists_review_below": "自动标注待审核线",
             "lists_review_below_help": "自动标注的栏目把握低于此值（0 到 1）时，文章先进入“待审核”；未找到地名的文章总是待审核。",
             "lists_err_review_below": "待审核线请填写 0 到 1 之间的数。",
+            "lists_bounce_domain": "退信域名",
+            "lists_bounce_domain_help": (
+                "每封邮件的退信地址（VERP）所在的域名，其 MX 须把所有地址投到退信邮箱；留空则用站点的 DIGEST_BOUNCE_DOMAIN。"
+            ),
+            "lists_err_bounce_domain": "“{value}”不是域名（例如 bounce.example.org）。",
+            "lists_bounce_threshold": "软退信停发分数",
+            "lists_bounce_threshold_help": (
+                "暂时性退信（如邮箱已满）每天最多计 1 分，分数每 60 天减半；达到此分数即停止向该地址发信。0 表示从不。"
+            ),
+            "lists_err_bounce_threshold": "停发分数请填写 0 到 {max} 之间的数。",
         },
         "en": {
             "rev_title": "To review",
@@ -57,6 +67,18 @@ add_words(
             "lists_review_below": "Review below",
             "lists_review_below_help": "A tagged article whose topic confidence is under this (0 to 1) waits for review first; one with no place found always waits.",
             "lists_err_review_below": "Enter the review threshold as a number from 0 to 1.",
+            "lists_bounce_domain": "Bounce domain",
+            "lists_bounce_domain_help": (
+                "The domain each copy's return path (VERP) is on; its MX must deliver every address to the bounce "
+                "mailbox. Empty: the site's DIGEST_BOUNCE_DOMAIN."
+            ),
+            "lists_err_bounce_domain": '"{value}" is not a domain name (e.g. bounce.example.org).',
+            "lists_bounce_threshold": "Soft-bounce threshold",
+            "lists_bounce_threshold_help": (
+                "A temporary bounce (a full mailbox) adds at most 1 a day, and the score halves every 60 days; "
+                "at this score the address is no longer sent to. 0: never."
+            ),
+            "lists_err_bounce_threshold": "The threshold is a number from 0 to {max}.",
         },
     }
 )

@@ -94,6 +94,19 @@ add_words(
                 "服务商的 webhook 只在有事件时才会来。"
             ),
             "snd_sources_none": "还没有任何来源报告过：没有配置退信邮箱，也没有收到 webhook。",
+            "snd_sending_title": "退信地址与签名",
+            "snd_sending_help": (
+                "每个列表的邮件以自己的退信地址（VERP）发出，退信才能对上是哪一封；"
+                "DKIM 签名的域名须与发件人域名一致，DMARC 才会通过。"
+            ),
+            "snd_col_list": "列表",
+            "snd_col_return_path": "退信地址",
+            "snd_col_dkim": "DKIM 签名",
+            "snd_site_wide": "站点设置",
+            "snd_no_verp": "没有退信域名：退信回到发件人地址，无人读取（设置列表的退信域名或 DIGEST_BOUNCE_DOMAIN）",
+            "snd_dkim_off": "不签名（未设置 DIGEST_DKIM_*）",
+            "snd_dkim_aligned": "以 {domain} 签名，与发件人一致",
+            "snd_dkim_unaligned": "以 {domain} 签名，与发件人域名不一致：DMARC 不会通过",
             "snd_col_source": "来源",
             "snd_col_state": "状态",
             "snd_col_last_seen": "最近一次",
@@ -199,6 +212,20 @@ add_words(
                 " considered stopped. Providers' webhooks only call when there is an event."
             ),
             "snd_sources_none": "No source has reported yet: no bounce mailbox is set and no webhook has called.",
+            "snd_sending_title": "Return paths and signing",
+            "snd_sending_help": (
+                "Each list's mail goes out with return paths of its own (VERP), so a bounce names its copy; "
+                "for DMARC, the DKIM signing domain must match the sender's domain."
+            ),
+            "snd_col_list": "List",
+            "snd_col_return_path": "Return path",
+            "snd_col_dkim": "DKIM",
+            "snd_site_wide": "the site's",
+            "snd_no_verp": "no bounce domain: bounces go to the sender address, which nothing reads "
+            "(set the list's bounce domain or DIGEST_BOUNCE_DOMAIN)",
+            "snd_dkim_off": "not signing (DIGEST_DKIM_* unset)",
+            "snd_dkim_aligned": "signed as {domain}, aligned with the sender",
+            "snd_dkim_unaligned": "signed as {domain}, which is not the sender's domain: DMARC will fail",
             "snd_col_source": "Source",
             "snd_col_state": "State",
             "snd_col_last_seen": "Last seen",
