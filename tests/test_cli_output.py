@@ -53,6 +53,10 @@ def test_lists_create_list_and_show(initialised):
             "crops:种植,pigs:养殖",
             "--article-text",
             "full",
+            "--bounce-domain",
+            "bounce.example.org",
+            "--bounce-threshold",
+            "3",
         ],
         cwd=initialised,
     )
@@ -75,6 +79,7 @@ def test_lists_create_list_and_show(initialised):
         "0 pending, 1 confirmed, 0 unsubscribed"
     ]
     assert shown["article_text"] == ["full"]
+    assert shown["bounce_domain"] == ["bounce.example.org"] and shown["bounce_threshold"] == ["3.0"]
     default = run(["lists", "show", "rural-weekly"], cwd=initialised).stdout.splitlines()
     assert [line.split() for line in default if line.startswith("article_text")] == [["article_text", "lead"]]
 
@@ -164,3 +169,12 @@ def test_a_warning_during_the_progress_bar_gets_a_line_of_its_own(initialised):
     # The bar's line is wiped (carriage return, erase line) or ended before the warning starts.
     before = screen[:at].replace("\x1b[0m", "").replace("\x1b[31m", "").replace("\x1b[33m", "")
     assert before.endswith(("\r\x1b[K", "\n")), repr(before[-60:])
+
+
+def test_lists_create_refuses_a_bounce_domain_that_is_none_naming_the_option(initialised):
+    bad = run(
+        ["lists", "create", "farm", "--name", "x", "--sender-email", "a@example.org", "--bounce-domain", "no such"],
+        cwd=initialised,
+        check=False,
+    )
+    assert bad.returncode == 2 and "--bounce-domain: 'no such' is not a domain name" in bad.stderr

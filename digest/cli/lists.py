@@ -36,6 +36,8 @@ _REFUSALS = {
     "lists_err_topic_name": "topic {slug!r} needs a name of at most 100 characters",
     "lists_err_topic_duplicate": "topic slugs and names must be unique",
     "lists_err_too_many": "at most {max} entries",
+    "lists_err_bounce_domain": "{value!r} is not a domain name (e.g. bounce.example.org)",
+    "lists_err_bounce_threshold": "is a score from 0 to {max} (0: never)",
 }
 CATCH_UP_HELP = (
     "How late (hours) the schedule may still send a slot it finds passed, after the scheduler was down; "
@@ -92,6 +94,8 @@ def _print_settings(slug: str, settings: Mapping[str, Any], counts: Mapping[str,
             value = f"{value:g}/s" if value else "unlimited"
         elif name == "catch_up_hours":
             value = f"{value:g} h"
+        elif name == "bounce_domain":
+            value = value or "(the site's: DIGEST_BOUNCE_DOMAIN)"
         rows.append((name, str(value)))
     rows.append(("subscribers", ", ".join(f"{counts.get(s, 0)} {s}" for s in SubscriptionStatus)))
     print_table(rows)
@@ -126,6 +130,12 @@ def _topics(value: str) -> list[list[str]]:
 @click.option("--rate", default="0", show_default=True, help="Messages per second at most (0 = no limit).")
 @click.option("--enable/--disable", default=True, show_default=True, help="Send automatically on schedule.")
 @click.option("--catch-up", default="6", show_default=True, metavar="HOURS", help=CATCH_UP_HELP)
+@click.option(
+    "--bounce-domain", default="", help="The domain of its VERP return paths (default: DIGEST_BOUNCE_DOMAIN)."
+)
+@click.option(
+    "--bounce-threshold", default="5", show_default=True, help="The soft-bounce score that suppresses (0: never)."
+)
 @click.option("--masthead", help="The heading of every digest (default: the list's name).")
 @click.option("--tagline", default="", help="A line under the masthead.")
 @click.option("--contact-email", default="", help="Shown in the footer.")
@@ -166,6 +176,8 @@ def _changes(options: dict[str, Any], *, default_sender: str) -> dict[str, Any]:
         "rate_limit": options["rate"],
         "schedule_enabled": options["enable"],
         "catch_up_hours": options["catch_up"],
+        "bounce_domain": options["bounce_domain"],
+        "bounce_threshold": options["bounce_threshold"],
         "masthead": options["masthead"] or name,
         "tagline": options["tagline"],
         "contact_email": options["contact_email"],
