@@ -30,6 +30,8 @@ def bounces_poll(limit: int | None) -> None:
         report = poll_mailbox(runtime, limit=limit)
     except (NoMailbox, MailboxError) as exc:
         raise click.ClickException(str(exc)) from None
+    if report.busy:
+        raise click.ClickException("another poll is reading the bounce mailbox now; nothing was read")
     seen = f", {report.seen_before} read before" if report.seen_before else ""
     click.echo(f"{report.mails} mail(s) read{seen}: {report.events} new event(s), {report.unparsed} not understood")
     for what, count in sorted(report.decisions.items()):

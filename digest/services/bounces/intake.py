@@ -38,6 +38,8 @@ def poll_bounces_now(runtime: Runtime) -> dict[str, object]:
     except MailboxError as exc:
         log.warning("bounce mailbox: %s", exc)
         return {"swept": swept, "error": str(exc)}
+    if report.busy:
+        return {"swept": swept, "busy": True}
     return {"swept": swept, "mails": report.mails, "events": report.events, "unparsed": report.unparsed}
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from digest.adapters.mailboxes import InboundItem, Mailbox, MailboxError, open_mailbox
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from digest.services.runtime import Runtime
 
 CHUNK = 200
+# The advisory lock one poll holds on PostgreSQL (any number the rest of the code does not use: "bounces").
+POLL_LOCK = 0x626F756E636573
 SOURCE = "mailbox"
 SEEN_ON_POP3 = "pop3"  # models.WebhookNonce's provider for the POP3 mail already read (POP3 cannot move it)
 
@@ -45,6 +48,7 @@ class MailboxReport:
     unparsed: int = 0
     moved: int = 0
     decisions: Counter[str] = field(default_factory=Counter)  # "hard_bounce suppressed": 2, …
+    busy: bool = False  # another poll was reading the mailbox: this one read nothing
 
     @property
     def events(self) -> int:
@@ -52,14 +56,44 @@ class MailboxReport:
 
 
 def poll_mailbox(runtime: Runtime, *, limit: int | None = None) -> MailboxReport:
-    """Reads the bounce mailbox once (at most `limit` mails); MailboxError when it cannot be read."""
+    """Reads the bounce mailbox once (at most `limit` mails); MailboxError when it cannot be read.
+
+    One poll at a time: a second (the beat's while `digest bounces poll` runs, a second beat) finds the mailbox
+    taken and reads nothing (`busy`); it would only race the first to move the same mail.
+    """
     loop = runtime.settings.loop
     if not loop.mailbox_url:
         raise NoMailbox("no bounce mailbox: set DIGEST_BOUNCE_MAILBOX (imaps://user:password@host/INBOX, …)")
+    with _only_poll(runtime) as alone:
+        if not alone:
+            return MailboxReport(busy=True)
+        return _poll(runtime, loop.mailbox_url, limit)
+
+
+@contextmanager
+def _only_poll(runtime: Runtime) -> Iterator[bool]:
+    """On PostgreSQL, a session advisory lock held on a connection of its own for the whole poll; elsewhere (the
+    embedded SQLite of one process) nothing to take."""
+    if runtime.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with runtime.engine.connect() as conn:
+        alone = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": POLL_LOCK}))
+        conn.commit()
+        try:
+            yield alone
+        finally:
+            if alone:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": POLL_LOCK})
+                conn.commit()
+
+
+def _poll(runtime: Runtime, mailbox_url: str, limit: int | None) -> MailboxReport:
+    loop = runtime.settings.loop
     report = MailboxReport()
     try:
         with open_mailbox(
-            loop.mailbox_url, processed_folder=loop.processed_folder, delete_processed=loop.delete_processed
+            mailbox_url, processed_folder=loop.processed_folder, delete_processed=loop.delete_processed
         ) as mailbox:
             for chunk in _chunks(mailbox.items(limit), CHUNK):
                 finished = _take_chunk(runtime, mailbox, chunk, report)
