@@ -77,8 +77,11 @@ def _decide(session: Session, row: models.MailEventRow, now: datetime) -> tuple[
         suppress_for_event(session, row, "complaint", why)
         return UNSUBSCRIBED, why
     if row.kind == EventKind.UNSUBSCRIBE:
+        if row.list_id is None:
+            return NOTHING, "names no list (a provider's unsubscribe of no copy of ours): nothing left"
         left = _leave(session, row, now, every_list=False)
-        return (UNSUBSCRIBED, "left by mail to the List-Unsubscribe address") if left else (NOTHING, "had left already")
+        how = "by mail to the List-Unsubscribe address" if row.source == UNSIGNED_SOURCE else f"through {row.source}"
+        return (UNSUBSCRIBED, f"left {how}") if left else (NOTHING, "had left already")
     if row.kind == EventKind.SOFT_BOUNCE:
         return _score(session, row, now)
     return NOTHING, f"unknown kind {row.kind!r}"

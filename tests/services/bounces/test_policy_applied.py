@@ -190,3 +190,16 @@ def test_a_signed_reference_is_never_swapped_for_the_address_beside_it(database_
     event = MailEvent(EventKind.UNSUBSCRIBE, "gone", "mailbox", email=LI_HUNAN.email, subscriber_id=999_999)
     assert [d.decision for d in _apply(database_url, [event])] == ["nothing"]
     assert _state(database_url)["subs"][(LI_HUNAN.email, DEFAULT_LIST_SLUG)][0] == "confirmed" and ids
+
+
+def test_a_providers_unsubscribe_that_names_no_list_leaves_nothing(database_url):
+    _sent_issue(database_url)
+    event = MailEvent(EventKind.UNSUBSCRIBE, "mg", "mailgun", email=LI_HUNAN.email)
+    [decision] = _apply(database_url, [event])
+    assert (decision.decision, decision.detail) == (
+        "nothing",
+        "names no list (a provider's unsubscribe of no copy of ours): nothing left",
+    )
+    state = _state(database_url)
+    assert state["subs"][(LI_HUNAN.email, DEFAULT_LIST_SLUG)][0] == "confirmed"
+    assert state["subs"][(LI_HUNAN.email, "second")][0] == "confirmed"
