@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from digest.adapters.feeds.fetch import FetchFailed
+from digest.core.bounces.settings import LoopSettings
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TOPIC = "arn:aws:sns:us-east-1:123456789012:digest-ses"
@@ -141,3 +142,14 @@ def sendgrid_headers(body: bytes, timestamp: int, key: ec.EllipticCurvePrivateKe
 
 def postmark_auth(credentials: str = POSTMARK_AUTH) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+# Every provider configured with the keys above: what the readers' and the routes' tests run under.
+LOOP = LoopSettings(
+    mailgun_signing_key=MAILGUN_KEY,
+    sendgrid_public_key=sendgrid_public_key(),
+    postmark_secret=POSTMARK_SECRET,
+    postmark_basic_auth=POSTMARK_AUTH,
+    sns_topic_arns=(TOPIC,),
+)
+STAMP = int(NOW.timestamp())  # NOW as the Unix time Mailgun and SendGrid sign

@@ -15,17 +15,18 @@ from fixtures_db import make_settings
 from sqlalchemy import func, select
 from webhooksigning import (
     CERT_URL,
+    LOOP,
     MAILGUN_KEY,
     NOW,
     POSTMARK_AUTH,
     POSTMARK_SECRET,
+    STAMP,
     SUBSCRIBE_URL,
     TOPIC,
     FakeInternet,
     mailgun_body,
     postmark_auth,
     sendgrid_headers,
-    sendgrid_public_key,
     ses_bounce,
     ses_notification,
     sns_certificate_pem,
@@ -40,14 +41,6 @@ from digest.services.lists import ensure_default_list
 from digest.web import create_app
 
 GONE = "gone@example.org"
-STAMP = int(NOW.timestamp())
-LOOP = LoopSettings(
-    mailgun_signing_key=MAILGUN_KEY,
-    sendgrid_public_key=sendgrid_public_key(),
-    postmark_secret=POSTMARK_SECRET,
-    postmark_basic_auth=POSTMARK_AUTH,
-    sns_topic_arns=(TOPIC,),
-)
 
 
 @dataclass

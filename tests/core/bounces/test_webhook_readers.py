@@ -9,16 +9,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from webhooksigning import (
     CERT_URL,
-    MAILGUN_KEY,
+    LOOP,
     NOW,
-    POSTMARK_AUTH,
     POSTMARK_SECRET,
+    STAMP,
     SUBSCRIBE_URL,
     TOPIC,
     mailgun_body,
     postmark_auth,
     sendgrid_headers,
-    sendgrid_public_key,
     ses_bounce,
     ses_notification,
     sns_certificate_pem,
@@ -26,7 +25,6 @@ from webhooksigning import (
 )
 
 from digest.core.bounces.events import EventKind
-from digest.core.bounces.settings import LoopSettings
 from digest.core.bounces.verp import return_path
 from digest.core.bounces.webhooks import WebhookRefused
 from digest.core.bounces.webhooks.mailgun import read_mailgun
@@ -34,15 +32,6 @@ from digest.core.bounces.webhooks.postmark import read_postmark
 from digest.core.bounces.webhooks.sendgrid import read_sendgrid
 from digest.core.bounces.webhooks.ses import ses_events
 from digest.core.bounces.webhooks.sns import allowed_sns_url, read_sns, verify_sns
-
-LOOP = LoopSettings(
-    mailgun_signing_key=MAILGUN_KEY,
-    sendgrid_public_key=sendgrid_public_key(),
-    postmark_secret=POSTMARK_SECRET,
-    postmark_basic_auth=POSTMARK_AUTH,
-    sns_topic_arns=(TOPIC,),
-)
-STAMP = int(NOW.timestamp())
 
 
 def _body(value) -> bytes:
